@@ -1,0 +1,63 @@
+package item
+
+// Canonical field names. Adapters map them to and from their own fields (see
+// their mapping tables); values are normalized strings:
+//   - dates "2006-01-02"; instants RFC 3339 in UTC ("2006-01-02T15:04:05Z");
+//   - booleans "true" / "false";
+//   - e-mail addresses lower case; lists comma-separated, sorted, no spaces.
+const (
+	// Contact fields.
+	FirstName         = "FirstName"
+	LastName          = "LastName"
+	Email             = "Email"
+	Phone             = "Phone"
+	MobilePhone       = "MobilePhone"
+	Title             = "Title"
+	Department        = "Department"
+	MailingStreet     = "MailingStreet"
+	MailingCity       = "MailingCity"
+	MailingState      = "MailingState"
+	MailingPostalCode = "MailingPostalCode"
+	MailingCountry    = "MailingCountry"
+	// Company is a Lead's company (Leads require it).
+	Company = "Company"
+
+	// Shared by tasks, events and e-mails.
+	Subject     = "Subject"
+	Description = "Description"
+
+	// Task fields. Status is one of NotStarted, InProgress, Completed, Waiting,
+	// Deferred; Priority one of Low, Normal, High.
+	DueDate  = "DueDate"
+	Status   = "Status"
+	Priority = "Priority"
+
+	// Event fields. Recurrence is an RFC 5545 RRULE value without "RRULE:"
+	// ("FREQ=WEEKLY;INTERVAL=1;BYDAY=MO,WE;UNTIL=20270101T000000Z"), "" for a
+	// single event. An exception to a series carries SeriesID (the series'
+	// record ID on the same side) and OriginalStart.
+	Start         = "Start"
+	End           = "End"
+	AllDay        = "AllDay"
+	Location      = "Location"
+	Attendees     = "Attendees"
+	Recurrence    = "Recurrence"
+	SeriesID      = "SeriesID"
+	OriginalStart = "OriginalStart"
+
+	// E-mail fields (messages shared into the CRM). Direction is Inbound or
+	// Outbound; Sent is an instant.
+	From      = "From"
+	To        = "To"
+	Cc        = "Cc"
+	Sent      = "Sent"
+	Direction = "Direction"
+)
+
+// DefaultFields lists the canonical fields synced two-way for each kind.
+var DefaultFields = map[Kind][]string{
+	Contact: {FirstName, LastName, Email, Phone, MobilePhone, Title, Department,
+		MailingStreet, MailingCity, MailingState, MailingPostalCode, MailingCountry},
+	Task:  {Subject, DueDate, Status, Priority, Description},
+	Event: {Subject, Start, End, AllDay, Location, Description, Recurrence},
+}

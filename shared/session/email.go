@@ -1,0 +1,266 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/crmsync/crmsync/shared/fault"
+	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/reconcile"
+)
+
+// shareEmails turns messages the user shared (by folder or category) into
+// CRM e-mail activities. Each message is shared at most once: an intent is
+// recorded before the Task is created, a rerun adopts the Task a killed
+// session created, and the message is marked shared once the Task exists.
+func (s *run) shareEmails(ctx context.Context) error {
+	es := s.settings.Email
+	scope := item.Scope{Kind: item.SharedEmail, Container: es.Folder, ShareCategory: es.ShareCategory}
+	if scope.ShareCategory == "" {
+		scope.ShareCategory = reconcile.DefaultShareCategory
+	}
+	cursor, err := s.st.Cursor(ctx, item.SharedEmail, reconcile.Mailbox)
+	if err != nil {
+		return err
+	}
+	ch, err := s.sides.Mailbox.SharedEmails(ctx, scope, cursor)
+	if err != nil {
+		return fmt.Errorf("shared e-mails in the mailbox: %w", err)
+	}
+	if len(ch.Records) > 0 {
+		people, err := s.people(ctx, ch.Records)
+		if err != nil {
+			return err
+		}
+		for _, msg := range ch.Records {
+			if err := s.shareOne(ctx, msg, people); err != nil {
+				if c := fault.ClassOf(err); c != fault.Permanent && c != fault.Gone {
+					return err // temporary, quota, reconnect: the session stops
+				}
+				s.issues = append(s.issues, Issue{Kind: item.SharedEmail, Side: reconcile.Mailbox, RecordID: msg.ID,
+					Name: msg.Name(), Code: "share-failed", Reason: fmt.Sprintf("could not share the e-mail: %v", err)})
+				if ferr := s.sides.Mailbox.FlagIssue(ctx, item.SharedEmail, msg.ID, true); ferr != nil {
+					s.log.Warn("sync error category not set", "err", ferr)
+				}
+			}
+		}
+	}
+	return s.st.SaveCursors(ctx, item.SharedEmail, map[reconcile.Side]string{reconcile.Mailbox: cursor},
+		map[reconcile.Side]string{reconcile.Mailbox: ch.Cursor})
+}
+
+// addresses returns a message's participants' addresses, lower case, once each.
+func addresses(msg item.Record) []string {
+	var out []string
+	for _, f := range []string{item.From, item.To, item.Cc} {
+		for _, a := range strings.Split(msg.Fields[f], ",") {
+			a = strings.ToLower(strings.TrimSpace(a))
+			if a != "" && strings.Contains(a, "@") && !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+// people resolves every participant of msgs to a CRM person in one lookup,
+// creating Leads for unknown external addresses when the user enabled it.
+func (s *run) people(ctx context.Context, msgs []item.Record) (map[string]item.Person, error) {
+	var all []string
+	for _, m := range msgs {
+		for _, a := range addresses(m) {
+			if !slices.Contains(all, a) && a != strings.ToLower(s.settings.Email.OwnAddress) {
+				all = append(all, a)
+			}
+		}
+	}
+	people, err := s.sides.CRM.FindPeople(ctx, all)
+	if err != nil {
+		return nil, fmt.Errorf("finding e-mail participants in the CRM: %w", err)
+	}
+	if people == nil {
+		people = map[string]item.Person{}
+	}
+	if !s.settings.Email.CreateLeads {
+		return people, nil
+	}
+	var leads []item.Record
+	var leadAddrs []string
+	for _, a := range all {
+		if _, known := people[a]; known || !LeadCandidate(a, s.settings.Email) {
+			continue
+		}
+		leads = append(leads, LeadFromAddress(a))
+		leadAddrs = append(leadAddrs, a)
+	}
+	if len(leads) == 0 {
+		return people, nil
+	}
+	res, err := s.sides.CRM.CreateLeads(ctx, leads)
+	if err != nil {
+		return nil, fmt.Errorf("creating leads: %w", err)
+	}
+	for i, r := range res {
+		if i >= len(leadAddrs) {
+			break
+		}
+		if r.Err != nil {
+			s.issues = append(s.issues, Issue{Kind: item.SharedEmail, Side: reconcile.CRM, RecordID: "lead:" + reconcile.MarkerFor(item.SharedEmail, reconcile.CRM, leadAddrs[i]),
+				Name: leadAddrs[i], Code: "lead-failed", Reason: fmt.Sprintf("could not create a Lead: %v", r.Err)})
+			continue
+		}
+		people[leadAddrs[i]] = item.Person{ID: r.ID, Object: "Lead"}
+		s.rep.Counts["lead|to-crm|create"]++
+	}
+	return people, nil
+}
+
+func (s *run) shareOne(ctx context.Context, msg item.Record, people map[string]item.Person) error {
+	marker := reconcile.MarkerFor(item.SharedEmail, reconcile.Mailbox, msg.ID)
+	var taskID string
+	if in, ok := s.pending[marker]; ok {
+		found, err := s.sides.CRM.FindCreated(ctx, item.SharedEmail, []item.Intent{{Marker: marker, Since: in.Since, Record: msg}})
+		if err != nil {
+			return err
+		}
+		taskID = found[marker]
+	}
+	if taskID == "" {
+		var who []string
+		what := ""
+		for _, a := range addresses(msg) {
+			p, ok := people[a]
+			if !ok || slices.Contains(who, p.ID) {
+				continue
+			}
+			who = append(who, p.ID)
+			if what == "" && p.AccountID != "" {
+				what = p.AccountID
+			}
+		}
+		if err := s.st.RecordIntents(ctx, []Intent{{Marker: marker, Kind: item.SharedEmail, Target: reconcile.CRM, Since: s.now,
+			Link: reconcile.Link{Kind: item.SharedEmail, MailboxID: msg.ID}}}); err != nil {
+			return err
+		}
+		id, err := s.sides.CRM.LogEmail(ctx, msg, who, what, marker)
+		if err != nil {
+			return err
+		}
+		taskID = id
+		if err := s.attach(ctx, msg.ID, taskID); err != nil {
+			return err
+		}
+	} else {
+		s.rep.Counts["email|to-crm|adopt"]++
+	}
+	if err := s.sides.Mailbox.MarkShared(ctx, msg.ID, taskID); err != nil {
+		return err
+	}
+	if err := s.st.ClearIntents(ctx, []string{marker}); err != nil {
+		return err
+	}
+	delete(s.pending, marker)
+	s.rep.Counts["email|to-crm|share"]++
+	s.cleared = append(s.cleared, issueKey(item.SharedEmail, reconcile.Mailbox, msg.ID))
+	return nil
+}
+
+// attach copies a message's attachments (not inline images) to the Task,
+// streaming each one from the mailbox to the CRM without storing it.
+func (s *run) attach(ctx context.Context, messageID, taskID string) error {
+	atts, err := s.sides.Mailbox.Attachments(ctx, messageID)
+	if err != nil {
+		return err
+	}
+	for _, a := range atts {
+		if a.Inline {
+			continue
+		}
+		rc, err := s.sides.Mailbox.OpenAttachment(ctx, messageID, a.ID)
+		if err != nil {
+			return err
+		}
+		_, err = s.sides.CRM.AttachFile(ctx, taskID, a.Name, a.Size, rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+		s.rep.Counts["file|to-crm|create"]++
+	}
+	return nil
+}
+
+// roleLocalParts are mailbox names that belong to a function, not a person;
+// they never become Leads.
+var roleLocalParts = []string{
+	"noreply", "no-reply", "donotreply", "do-not-reply", "mailer-daemon", "postmaster", "bounce", "bounces",
+	"info", "support", "help", "sales", "admin", "administrator", "billing", "invoices", "accounts", "office",
+	"contact", "hello", "team", "marketing", "news", "newsletter", "notifications", "notification", "alerts",
+	"jobs", "careers", "hr", "security", "abuse", "webmaster", "root", "service", "feedback", "press",
+}
+
+// freeMailDomains are consumer mail providers; with SkipFreeMail their
+// addresses never become Leads.
+var freeMailDomains = []string{
+	"gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com",
+	"ymail.com", "icloud.com", "me.com", "mac.com", "aol.com", "gmx.com", "gmx.de", "gmx.net", "web.de",
+	"proton.me", "protonmail.com", "mail.com", "yandex.ru", "yandex.com", "mail.ru", "zoho.com", "fastmail.com",
+	"t-online.de", "orange.fr", "free.fr", "libero.it", "qq.com", "163.com",
+}
+
+// LeadCandidate reports whether an unknown address may become a Lead: not the
+// user's own domain, not a role address, not free mail when so configured.
+func LeadCandidate(addr string, es EmailSettings) bool {
+	local, domain, ok := strings.Cut(strings.ToLower(addr), "@")
+	if !ok || local == "" || domain == "" || !strings.Contains(domain, ".") {
+		return false
+	}
+	own := es.OwnDomains
+	if _, d, ok := strings.Cut(strings.ToLower(es.OwnAddress), "@"); ok {
+		own = append(slices.Clone(own), d)
+	}
+	for _, d := range own {
+		d = strings.ToLower(d)
+		if domain == d || strings.HasSuffix(domain, "."+d) {
+			return false
+		}
+	}
+	base, _, _ := strings.Cut(local, "+")
+	if slices.Contains(roleLocalParts, base) {
+		return false
+	}
+	if es.SkipFreeMail && slices.Contains(freeMailDomains, domain) {
+		return false
+	}
+	return true
+}
+
+// LeadFromAddress makes a Lead from an address alone: "jane.doe@acme.com"
+// becomes Jane Doe of Acme.
+func LeadFromAddress(addr string) item.Record {
+	local, domain, _ := strings.Cut(strings.ToLower(addr), "@")
+	local, _, _ = strings.Cut(local, "+")
+	parts := strings.FieldsFunc(local, func(r rune) bool { return r == '.' || r == '_' || r == '-' })
+	first, last := "", local
+	if len(parts) >= 2 {
+		first, last = title(parts[0]), title(strings.Join(parts[1:], " "))
+	} else if len(parts) == 1 {
+		last = title(parts[0])
+	}
+	company := domain
+	if i := strings.Index(domain, "."); i > 0 {
+		company = title(domain[:i])
+	}
+	return item.Record{Kind: item.Contact, Fields: map[string]string{
+		item.FirstName: first, item.LastName: last, item.Email: strings.ToLower(addr), item.Company: company,
+	}}
+}
+
+func title(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

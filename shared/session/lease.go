@@ -1,0 +1,133 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/crmsync/crmsync/shared/tablestore"
+)
+
+// LeaseTable holds one lease row per user while a session runs.
+const LeaseTable = "leases"
+
+// ErrLeaseHeld reports that another session of the same user is running.
+var ErrLeaseHeld = errors.New("session: another session of this user holds the lease")
+
+// ErrLeaseLost reports that the lease expired and someone else took it; the
+// session must stop writing state at once.
+var ErrLeaseLost = errors.New("session: lease lost to another session")
+
+// Lease is a held per-user lease: an ETag-guarded table row that names its
+// holder and when it expires. A crashed holder's lease expires by itself.
+type Lease struct {
+	store   tablestore.Store
+	user    string
+	holder  string
+	etag    string
+	expires time.Time
+}
+
+// AcquireLease takes user's lease for ttl on behalf of holder (a session id),
+// or returns ErrLeaseHeld while another holder's lease is unexpired.
+func AcquireLease(ctx context.Context, store tablestore.Store, user, holder string, ttl time.Duration, now time.Time) (*Lease, error) {
+	l := &Lease{store: store, user: user, holder: holder, expires: now.Add(ttl).UTC()}
+	row := l.entity()
+	cur, err := store.Get(ctx, LeaseTable, user, "lease")
+	switch {
+	case errors.Is(err, tablestore.ErrNotFound):
+		l.etag, err = store.Insert(ctx, LeaseTable, row)
+		if errors.Is(err, tablestore.ErrExists) {
+			return nil, ErrLeaseHeld
+		}
+	case err != nil:
+		return nil, err
+	default:
+		h, _ := cur.Properties["Holder"].(string)
+		exp, _ := cur.Properties["Expires"].(time.Time)
+		if h != holder && now.Before(exp) {
+			return nil, ErrLeaseHeld
+		}
+		l.etag, err = store.Update(ctx, LeaseTable, row, cur.ETag)
+		if errors.Is(err, tablestore.ErrPrecondition) || errors.Is(err, tablestore.ErrNotFound) {
+			return nil, ErrLeaseHeld
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("session: acquire lease: %w", err)
+	}
+	return l, nil
+}
+
+func (l *Lease) entity() tablestore.Entity {
+	return tablestore.Entity{PartitionKey: l.user, RowKey: "lease",
+		Properties: map[string]any{"Holder": l.holder, "Expires": l.expires}}
+}
+
+// Renew extends the lease to now+ttl; ErrLeaseLost if someone took it.
+func (l *Lease) Renew(ctx context.Context, ttl time.Duration, now time.Time) error {
+	l.expires = now.Add(ttl).UTC()
+	etag, err := l.store.Update(ctx, LeaseTable, l.entity(), l.etag)
+	if errors.Is(err, tablestore.ErrPrecondition) || errors.Is(err, tablestore.ErrNotFound) {
+		return ErrLeaseLost
+	}
+	if err != nil {
+		return err
+	}
+	l.etag = etag
+	return nil
+}
+
+// Release gives the lease up and leaves in its row a summary of the session
+// that held it (when it ran, how it ended), so the dashboard can show the last
+// sync without a session that changed nothing writing any other row.
+// Releasing a lost lease is not an error.
+func (l *Lease) Release(ctx context.Context, rep Report) error {
+	row := tablestore.Entity{PartitionKey: l.user, RowKey: "lease", Properties: map[string]any{
+		"Holder": "", "Expires": rep.Started.UTC(),
+		"LastStarted": rep.Started.UTC(), "LastOutcome": rep.Outcome, "LastDetail": rep.Detail,
+		"LastDurationMs": rep.Duration.Milliseconds(), "LastChanges": int64(total(rep.Counts)), "LastIssues": int64(rep.Issues),
+	}}
+	_, err := l.store.Update(ctx, LeaseTable, row, l.etag)
+	if errors.Is(err, tablestore.ErrPrecondition) || errors.Is(err, tablestore.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// LastSession is the summary a released lease keeps.
+type LastSession struct {
+	Started  time.Time
+	Outcome  string
+	Detail   string
+	Duration time.Duration
+	Changes  int
+	Issues   int
+	// Running is true while a session holds the lease.
+	Running bool
+}
+
+// ReadLastSession returns the summary of user's last session (zero if none).
+func ReadLastSession(ctx context.Context, store tablestore.Store, user string, now time.Time) (LastSession, error) {
+	e, err := store.Get(ctx, LeaseTable, user, "lease")
+	if errors.Is(err, tablestore.ErrNotFound) {
+		return LastSession{}, nil
+	}
+	if err != nil {
+		return LastSession{}, err
+	}
+	var ls LastSession
+	ls.Started, _ = e.Properties["LastStarted"].(time.Time)
+	ls.Outcome, _ = e.Properties["LastOutcome"].(string)
+	ls.Detail, _ = e.Properties["LastDetail"].(string)
+	ms, _ := e.Properties["LastDurationMs"].(int64)
+	ls.Duration = time.Duration(ms) * time.Millisecond
+	c, _ := e.Properties["LastChanges"].(int64)
+	is, _ := e.Properties["LastIssues"].(int64)
+	ls.Changes, ls.Issues = int(c), int(is)
+	holder, _ := e.Properties["Holder"].(string)
+	exp, _ := e.Properties["Expires"].(time.Time)
+	ls.Running = holder != "" && now.Before(exp)
+	return ls, nil
+}

@@ -1,0 +1,80 @@
+// Package session runs one user's sync session: it takes the user's lease,
+// opens both sides, reads what changed, asks the reconcile planner what to do,
+// applies the plan in batches and commits state as it goes.
+package session
+
+import (
+	"context"
+	"io"
+
+	"github.com/crmsync/crmsync/shared/item"
+)
+
+// Result is the outcome of one record in a batched write: the record's ID on
+// success (new ID for creates), or a classified error (shared/fault) that
+// becomes a per-record issue. Results come back in the order of the input.
+type Result struct {
+	ID  string
+	Err error
+}
+
+// Side is what the engine needs from either side of a sync — a CRM or a
+// mailbox — for the two-way kinds (item.Contact, item.Task, item.Event).
+// Errors: a whole-call failure returns a classified error (shared/fault:
+// Reconnect, Quota, Throttled, Temporary, Expired…); per-record failures go in
+// Result.Err, also classified (Permanent with Fields for validation and
+// duplicate rules, Gone for records deleted meanwhile).
+// Implementations batch writes as their API allows (Salesforce collections of
+// 200, Graph $batch of 20); the engine passes whole lists.
+type Side interface {
+	// Changes reports what changed in scope since cursor ("" = first sync: all
+	// in-scope records with Full set). An expired cursor is not an error: the
+	// side reads everything again and sets Full.
+	Changes(ctx context.Context, scope item.Scope, cursor string) (item.Changes, error)
+	// Create writes new records; marker[i] (same length as recs, "" = none) is
+	// stamped on the record where the side can, so FindCreated finds it.
+	Create(ctx context.Context, kind item.Kind, recs []item.Record, markers []string) ([]Result, error)
+	// Update changes the given fields of existing records (rec.ID set; only the
+	// fields present in rec.Fields are written).
+	Update(ctx context.Context, kind item.Kind, recs []item.Record) ([]Result, error)
+	// Delete removes records; a record already gone counts as success.
+	Delete(ctx context.Context, kind item.Kind, ids []string) ([]Result, error)
+	// FindCreated returns, for each intent whose record exists on this side, the
+	// record's ID by intent marker. Sides match on the marker where they can stamp
+	// one, otherwise on the intent's fields among records the user created since
+	// intent.Since.
+	FindCreated(ctx context.Context, kind item.Kind, intents []item.Intent) (map[string]string, error)
+}
+
+// CRM is the CRM side: a Side plus what e-mail sharing needs.
+type CRM interface {
+	Side
+	// FindPeople maps e-mail addresses (lower case) to the Contacts and Leads
+	// that carry them; addresses with no record are absent from the result.
+	FindPeople(ctx context.Context, addresses []string) (map[string]item.Person, error)
+	// CreateLeads creates a Lead per record (fields FirstName, LastName, Email,
+	// and "Company"), in batches.
+	CreateLeads(ctx context.Context, leads []item.Record) ([]Result, error)
+	// LogEmail records a shared e-mail as a completed Task (TaskSubtype Email)
+	// related to every person in whoIDs (TaskRelation) and to whatID (an
+	// Account, "" for none), and returns the Task's ID. marker works as in Create.
+	LogEmail(ctx context.Context, email item.Record, whoIDs []string, whatID, marker string) (string, error)
+	// AttachFile uploads content as a File linked to parentID.
+	AttachFile(ctx context.Context, parentID, name string, size int64, content io.Reader) (string, error)
+}
+
+// Mailbox is the mailbox side: a Side plus shared e-mails and issue flags.
+type Mailbox interface {
+	Side
+	// SharedEmails reports messages to share into the CRM (in the share folder
+	// or carrying the share category) since cursor, not yet marked shared.
+	SharedEmails(ctx context.Context, scope item.Scope, cursor string) (item.Changes, error)
+	// Attachments lists a message's attachments.
+	Attachments(ctx context.Context, messageID string) ([]item.Attachment, error)
+	// OpenAttachment streams one attachment's content.
+	OpenAttachment(ctx context.Context, messageID, attachmentID string) (io.ReadCloser, error)
+	// MarkShared marks a message as shared so it is never shared twice.
+	MarkShared(ctx context.Context, messageID, crmID string) error
+	// FlagIssue sets (or clears) the "Sync Error" category on an item.
+	FlagIssue(ctx context.Context, kind item.Kind, id string, failing bool) error
+}
