@@ -31,7 +31,9 @@ func (s staticSettings) UserSettings(ctx context.Context, user string) (session.
 
 type staticOpener struct{ sides session.Sides }
 
-func (o staticOpener) Open(ctx context.Context, user string) (session.Sides, error) { return o.sides, nil }
+func (o staticOpener) Open(ctx context.Context, user string) (session.Sides, error) {
+	return o.sides, nil
+}
 
 // fastTempDir returns a temporary directory in memory (/dev/shm) where there
 // is one: the randomized tests run thousands of sessions, and fsync on a disk
