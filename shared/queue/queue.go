@@ -32,12 +32,16 @@ type Message struct {
 }
 
 // Queue is the message queue the service uses. Queues are created on first use.
+// Queue names follow Azure's rules (see ValidateName). Delays and visibility
+// timeouts are rounded up to whole seconds, the service's granularity, and
+// may not exceed 7 days; messages expire 7 days after they are enqueued.
 type Queue interface {
 	// Enqueue adds a message that becomes visible after delay (0 = at once).
 	// Bodies over 48 KiB are refused with ErrInvalid.
 	Enqueue(ctx context.Context, queue string, body []byte, delay time.Duration) error
 	// Dequeue receives up to max (1..32) visible messages and hides them for
-	// visibility; each receipt increments DequeueCount and issues a new PopReceipt.
+	// visibility (at least 1 s); each receipt increments DequeueCount and issues
+	// a new PopReceipt. A queue never written to yields no messages.
 	Dequeue(ctx context.Context, queue string, max int, visibility time.Duration) ([]Message, error)
 	// Delete removes a received message; ErrNotFound when the pop receipt is stale.
 	Delete(ctx context.Context, queue, id, popReceipt string) error

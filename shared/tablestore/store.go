@@ -17,6 +17,13 @@ import (
 //
 // Property values may be string, int64, int32 (returned as int64), float64, bool,
 // []byte or time.Time (UTC). Other types are rejected with ErrInvalid.
+//
+// Both implementations apply Azure's limits (see validate.go): keys up to
+// 1 KiB as UTF-16 (512 code units) without / \ # ? or control characters;
+// at most 252 properties with C#-identifier names; strings and binaries up to
+// 64 KiB; the entity up to 1 MiB. Times are stored in UTC at Edm.DateTime's
+// 100 ns resolution (finer parts are truncated) and must lie in 1601–9999;
+// float64 NaN and ±Inf are refused. Table names are case-insensitive.
 type Entity struct {
 	PartitionKey string
 	RowKey       string
@@ -58,6 +65,7 @@ type Query struct {
 	// RowKeyFrom is an inclusive lower bound on RowKey ("" = open).
 	RowKeyFrom string
 	// RowKeyTo is an exclusive upper bound on RowKey ("" = open).
+	// Without PartitionKey the RowKey bounds filter every partition.
 	RowKeyTo string
 	// Limit caps the page size (1..1000; 0 means 1000). A page may hold fewer
 	// entities than Limit and still have a continuation.
@@ -91,7 +99,7 @@ type Store interface {
 	// returns the new ETag of each operation in order ("" for deletes).
 	// More than 100 operations, mixed partition keys or one key twice → ErrInvalid
 	// before anything is written. A failing operation fails the whole batch with
-	// a *BatchError naming its index.
+	// a *BatchError naming its index. An empty batch writes nothing and succeeds.
 	Batch(ctx context.Context, table string, ops []Op) (etags []string, err error)
 	// Query returns one page of entities in key order.
 	Query(ctx context.Context, table string, q Query) (Page, error)
