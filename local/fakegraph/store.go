@@ -1,0 +1,366 @@
+package fakegraph
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Kinds of stored objects.
+const (
+	kContact       = "contact"
+	kContactFolder = "contactFolder"
+	kEvent         = "event"
+	kTask          = "todoTask"
+	kTaskList      = "todoTaskList"
+	kMessage       = "message"
+	kMailFolder    = "mailFolder"
+	kCategory      = "outlookCategory"
+)
+
+// calendarContainer is the one calendar each mailbox has.
+const calendarContainer = "calendar"
+
+// entry is one stored object. obj holds its Graph properties except id.
+type entry struct {
+	kind      string
+	id        string // immutable id
+	restID    string // default id: changes when a message moves
+	container string
+	obj       map[string]any
+	deleted   bool
+	created   time.Time
+	modified  time.Time
+	version   int
+	// events: cancelled occurrences of a series, by original start (RFC 3339).
+	cancelled map[string]bool
+	// messages: attachments in order.
+	attachments []*attachment
+	// tasks: linked resources.
+	linked []map[string]any
+	// the seq of the creating change, for stable listing order.
+	seq int64
+}
+
+type attachment struct {
+	id          string
+	name        string
+	contentType string
+	content     []byte
+	inline      bool
+}
+
+// change is one line of a mailbox's change log, used by delta queries.
+type change struct {
+	seq       int64
+	id        string
+	kind      string
+	container string
+}
+
+// mailbox is one user's data.
+type mailbox struct {
+	id   string
+	upn  string
+	name string
+
+	entries map[string]*entry // by immutable id
+	rest    map[string]string // default id → immutable id
+	log     []change
+	seq     int64
+	gen     int // delta token generation; bumping it expires every token
+
+	inFlight    int
+	maxInFlight int
+	requests    int
+	throttle    int // next n requests answer 429
+	throttlePt  int // next n batch parts answer 429
+	retryAfter  time.Duration
+}
+
+func (m *mailbox) get(id string) *entry {
+	if e, ok := m.entries[id]; ok {
+		return e
+	}
+	if im, ok := m.rest[id]; ok {
+		return m.entries[im]
+	}
+	return nil
+}
+
+func (m *mailbox) logChange(e *entry) {
+	m.seq++
+	m.log = append(m.log, change{seq: m.seq, id: e.id, kind: e.kind, container: e.container})
+}
+
+// add stores a new object.
+func (s *Server) add(m *mailbox, kind, container string, obj map[string]any) *entry {
+	now := s.now()
+	e := &entry{kind: kind, id: s.newID(kind), container: container, obj: obj, created: now, modified: now}
+	e.restID = e.id
+	if kind == kMessage {
+		e.restID = s.newID("rest")
+	}
+	m.entries[e.id] = e
+	m.rest[e.restID] = e.id
+	m.logChange(e)
+	e.seq = m.seq
+	return e
+}
+
+// touch records a change to e.
+func (s *Server) touch(m *mailbox, e *entry) {
+	e.modified = s.now()
+	if !e.modified.After(e.created) {
+		e.modified = e.created.Add(time.Duration(e.version+1) * time.Millisecond)
+	}
+	e.version++
+	m.logChange(e)
+}
+
+// remove deletes e (kept as a tombstone for delta).
+func (s *Server) remove(m *mailbox, e *entry) {
+	e.deleted = true
+	s.touch(m, e)
+}
+
+// move puts a message into another folder; its default id changes.
+func (s *Server) move(m *mailbox, e *entry, folder string) {
+	m.seq++
+	m.log = append(m.log, change{seq: m.seq, id: e.id, kind: e.kind, container: e.container})
+	e.container = folder
+	delete(m.rest, e.restID)
+	e.restID = s.newID("rest")
+	m.rest[e.restID] = e.id
+	s.touch(m, e)
+}
+
+// list returns live entries of kind in container ("" = any), oldest first.
+func (m *mailbox) list(kind, container string) []*entry {
+	var out []*entry
+	for _, e := range m.entries {
+		if e.kind == kind && !e.deleted && (container == "" || e.container == container) {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b *entry) int { return int(a.seq - b.seq) })
+	return out
+}
+
+func (s *Server) newID(kind string) string {
+	s.idSeq++
+	return fmt.Sprintf("AAMk%s%08dAA", strings.ToUpper(kind[:2]), s.idSeq)
+}
+
+// changeKey is the entry's version marker.
+func (e *entry) changeKey() string {
+	return fmt.Sprintf("CQAAA%s%d", e.id[len(e.id)-6:], e.version)
+}
+
+// allowed lists the writable properties of each kind; anything else is
+// rejected as Graph does.
+var allowed = map[string][]string{
+	kContact: {"givenName", "surname", "middleName", "displayName", "emailAddresses", "businessPhones", "homePhones",
+		"mobilePhone", "jobTitle", "department", "companyName", "businessAddress", "homeAddress", "personalNotes", "categories",
+		"singleValueExtendedProperties"},
+	kEvent: {"subject", "body", "start", "end", "isAllDay", "location", "attendees", "recurrence", "categories",
+		"singleValueExtendedProperties", "showAs", "importance", "sensitivity", "isReminderOn", "reminderMinutesBeforeStart"},
+	kTask: {"title", "body", "dueDateTime", "status", "importance", "categories", "linkedResources", "isReminderOn",
+		"reminderDateTime", "startDateTime", "completedDateTime"},
+	kMessage: {"subject", "body", "from", "toRecipients", "ccRecipients", "bccRecipients", "categories",
+		"singleValueExtendedProperties", "isRead", "importance", "attachments", "sentDateTime", "receivedDateTime"},
+	kContactFolder: {"displayName"},
+	kMailFolder:    {"displayName"},
+	kTaskList:      {"displayName"},
+	kCategory:      {"displayName", "color"},
+}
+
+// validate checks a write body's properties for kind.
+func validate(kind string, body map[string]any) *apiError {
+	for k, v := range body {
+		if k == "@odata.type" {
+			continue
+		}
+		if !slices.Contains(allowed[kind], k) {
+			return badRequest("RequestBodyRead", fmt.Sprintf("The property '%s' does not exist on type 'microsoft.graph.%s'.", k, kind))
+		}
+		switch k {
+		case "start", "end", "dueDateTime":
+			if v == nil && k == "dueDateTime" {
+				continue
+			}
+			dt, ok := v.(map[string]any)
+			if !ok {
+				return badRequest("RequestBodyRead", k+" must be a dateTimeTimeZone")
+			}
+			if _, err := parseDTZ(dt); err != nil {
+				return badRequest("RequestBodyRead", k+": "+err.Error())
+			}
+		case "status":
+			if !slices.Contains([]string{"notStarted", "inProgress", "completed", "waitingOnOthers", "deferred"}, str(v)) {
+				return badRequest("RequestBodyRead", "bad status value")
+			}
+		case "importance":
+			if !slices.Contains([]string{"low", "normal", "high"}, str(v)) {
+				return badRequest("RequestBodyRead", "bad importance value")
+			}
+		case "categories":
+			if _, ok := v.([]any); !ok {
+				return badRequest("RequestBodyRead", "categories must be an array")
+			}
+		case "recurrence":
+			if v == nil {
+				continue
+			}
+			if _, err := parseRecurrence(v); err != nil {
+				return badRequest("RequestBodyRead", "recurrence: "+err.Error())
+			}
+		}
+	}
+	return nil
+}
+
+// merge applies a PATCH body; extended properties merge by id.
+func merge(obj, body map[string]any) {
+	for k, v := range body {
+		if k == "@odata.type" {
+			continue
+		}
+		if k == "singleValueExtendedProperties" {
+			cur, _ := obj[k].([]any)
+			for _, nv := range asSlice(v) {
+				np, _ := nv.(map[string]any)
+				replaced := false
+				for i, cv := range cur {
+					cp, _ := cv.(map[string]any)
+					if strings.EqualFold(str(cp["id"]), str(np["id"])) {
+						cur[i] = np
+						replaced = true
+					}
+				}
+				if !replaced {
+					cur = append(cur, np)
+				}
+			}
+			obj[k] = cur
+			continue
+		}
+		obj[k] = v
+	}
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// clone deep-copies a JSON object.
+func clone(m map[string]any) map[string]any {
+	b, _ := json.Marshal(m)
+	var out map[string]any
+	_ = json.Unmarshal(b, &out)
+	if out == nil {
+		out = map[string]any{}
+	}
+	return out
+}
+
+// parseDTZ reads a dateTimeTimeZone object as an instant.
+func parseDTZ(dt map[string]any) (time.Time, error) {
+	s := str(dt["dateTime"])
+	tz := str(dt["timeZone"])
+	loc := time.UTC
+	if tz != "" && !strings.EqualFold(tz, "UTC") {
+		l, err := time.LoadLocation(tz)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("unknown time zone %q", tz)
+		}
+		loc = l
+	}
+	for _, layout := range []string{"2006-01-02T15:04:05.9999999", "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("bad dateTime %q", s)
+}
+
+func dtz(t time.Time) map[string]any {
+	return map[string]any{"dateTime": t.UTC().Format("2006-01-02T15:04:05.0000000"), "timeZone": "UTC"}
+}
+
+// render shapes an entry for a response.
+func (s *Server) render(e *entry, q query) map[string]any {
+	out := clone(e.obj)
+	out["id"] = e.id
+	if !q.immutable {
+		out["id"] = e.restID
+	}
+	out["@odata.etag"] = `W/"` + e.changeKey() + `"`
+	out["lastModifiedDateTime"] = e.modified.UTC().Format(time.RFC3339Nano)
+	out["createdDateTime"] = e.created.UTC().Format(time.RFC3339Nano)
+	switch e.kind {
+	case kContact, kEvent, kMessage:
+		out["changeKey"] = e.changeKey()
+		if _, ok := out["categories"]; !ok {
+			out["categories"] = []any{}
+		}
+	case kTask:
+		if _, ok := out["categories"]; !ok {
+			out["categories"] = []any{}
+		}
+		if _, ok := out["status"]; !ok {
+			out["status"] = "notStarted"
+		}
+		if _, ok := out["importance"]; !ok {
+			out["importance"] = "normal"
+		}
+		delete(out, "linkedResources")
+		if q.expandLinked {
+			var lr []any
+			for _, l := range e.linked {
+				lr = append(lr, maps.Clone(l))
+			}
+			out["linkedResources"] = lr
+		}
+	case kContactFolder, kMailFolder, kTaskList, kCategory:
+		delete(out, "changeKey")
+		delete(out, "lastModifiedDateTime")
+		delete(out, "createdDateTime")
+		delete(out, "@odata.etag")
+	}
+	if e.kind == kContact || e.kind == kMessage {
+		out["parentFolderId"] = e.container
+	}
+	if e.kind == kMessage {
+		out["hasAttachments"] = len(e.attachments) > 0
+		delete(out, "attachments")
+	}
+	if e.kind == kEvent {
+		if _, ok := out["type"]; !ok {
+			out["type"] = "singleInstance"
+		}
+	}
+	props := asSlice(out["singleValueExtendedProperties"])
+	delete(out, "singleValueExtendedProperties")
+	if q.expandProp != "" {
+		var keep []any
+		for _, p := range props {
+			if strings.EqualFold(str(p.(map[string]any)["id"]), q.expandProp) {
+				keep = append(keep, p)
+			}
+		}
+		if len(keep) > 0 {
+			out["singleValueExtendedProperties"] = keep
+		}
+	}
+	return q.project(out)
+}

@@ -1,0 +1,145 @@
+package msgraph
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync/shared/item"
+)
+
+// Event mapping, canonical field ↔ Graph event property:
+//
+//	Subject subject            Start/End start/end (UTC)
+//	AllDay  isAllDay           Location location.displayName
+//	Description body (text)    Attendees attendees[].emailAddress.address (read only)
+//	Recurrence recurrence (RRULE ↔ patternedRecurrence, on the series master)
+//
+// Occurrences are folded into their series master's record; exceptions are
+// records of their own with SeriesID (the master's id) and OriginalStart.
+
+// graphTime is Graph's dateTime layout in dateTimeTimeZone values.
+const graphTime = "2006-01-02T15:04:05.0000000"
+
+// parseDateTimeTZ reads a dateTimeTimeZone as an instant.
+func parseDateTimeTZ(v *wireDateTimeTZ) (time.Time, bool) {
+	if v == nil || v.DateTime == "" {
+		return time.Time{}, false
+	}
+	loc := time.UTC
+	if v.TimeZone != "" && !strings.EqualFold(v.TimeZone, "UTC") {
+		if l, err := time.LoadLocation(v.TimeZone); err == nil {
+			loc = l
+		}
+	}
+	for _, layout := range []string{"2006-01-02T15:04:05.9999999", "2006-01-02T15:04:05", time.RFC3339Nano} {
+		if t, err := time.ParseInLocation(layout, v.DateTime, loc); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+func formatDateTimeTZ(t time.Time) wireDateTimeTZ {
+	return wireDateTimeTZ{DateTime: t.UTC().Format(graphTime), TimeZone: "UTC"}
+}
+
+// eventRecord maps a Graph event (single, exception or series master).
+func eventRecord(w wireEvent) (item.Record, error) {
+	f := map[string]string{
+		item.Subject:     deref(w.Subject),
+		item.Start:       "",
+		item.End:         "",
+		item.AllDay:      "false",
+		item.Location:    "",
+		item.Description: "",
+		item.Attendees:   "",
+		item.Recurrence:  "",
+	}
+	if t, ok := parseDateTimeTZ(w.Start); ok {
+		f[item.Start] = t.Format(time.RFC3339)
+	}
+	if t, ok := parseDateTimeTZ(w.End); ok {
+		f[item.End] = t.Format(time.RFC3339)
+	}
+	if w.IsAllDay != nil && *w.IsAllDay {
+		f[item.AllDay] = "true"
+	}
+	if w.Location != nil {
+		f[item.Location] = w.Location.DisplayName
+	}
+	if w.Body != nil {
+		f[item.Description] = bodyText(*w.Body)
+	}
+	var att []string
+	for _, a := range w.Attendees {
+		if a.EmailAddress.Address != "" {
+			att = append(att, strings.ToLower(a.EmailAddress.Address))
+		}
+	}
+	slices.Sort(att)
+	f[item.Attendees] = strings.Join(slices.Compact(att), ",")
+	rule, err := rrule(w.Recurrence)
+	if err != nil {
+		return item.Record{}, err
+	}
+	f[item.Recurrence] = rule
+	if w.Type == "exception" && w.SeriesMasterID != "" {
+		f[item.SeriesID] = w.SeriesMasterID
+		if t := parseInstant(w.OriginalStart); !t.IsZero() {
+			f[item.OriginalStart] = t.Format(time.RFC3339)
+		}
+	}
+	return item.Record{
+		Kind:       item.Event,
+		ID:         w.ID,
+		Version:    w.ChangeKey,
+		Modified:   parseInstant(w.LastModifiedDateTime),
+		Fields:     normalized(f),
+		Categories: w.Categories,
+		Marker:     extProp(w.ExtProps, markerProp),
+	}, nil
+}
+
+// eventBody maps the fields present in f to a Graph event body. start is the
+// event's start (needed for the recurrence's start date) when f lacks Start.
+func eventBody(f map[string]string, start time.Time) (map[string]any, error) {
+	b := map[string]any{}
+	if v, ok := f[item.Subject]; ok {
+		b["subject"] = v
+	}
+	for _, k := range []string{item.Start, item.End} {
+		v, ok := f[k]
+		if !ok {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return nil, badField(k, "want an RFC 3339 instant")
+		}
+		if k == item.Start {
+			start = t
+		}
+		b[strings.ToLower(k)] = formatDateTimeTZ(t)
+	}
+	if v, ok := f[item.AllDay]; ok {
+		b["isAllDay"] = v == "true"
+	}
+	if v, ok := f[item.Location]; ok {
+		b["location"] = wireLocation{DisplayName: v}
+	}
+	if v, ok := f[item.Description]; ok {
+		b["body"] = wireBody{ContentType: "text", Content: v}
+	}
+	// Attendees are read, never written: adding them to an event sends
+	// meeting invitations from the user's mailbox to those people.
+	if v, ok := f[item.Recurrence]; ok && f[item.SeriesID] == "" {
+		// An exception never carries a recurrence of its own.
+		r, err := recurrence(v, start)
+		if err != nil {
+			return nil, err
+		}
+		b["recurrence"] = r // nil clears it
+	}
+	return b, nil
+}

@@ -1,0 +1,200 @@
+package msgraph
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/crmsync/crmsync/shared/fault"
+	"github.com/crmsync/crmsync/shared/item"
+)
+
+// eventChanges reads the calendar through calendarView/delta over the scope's
+// window and folds instances into series: occurrences report their series
+// master (read once per round), exceptions report themselves with SeriesID.
+//
+// calendarView delta reports @removed also for events outside the window
+// that changed, so every removal is checked: an id that still exists outside
+// the window left scope; one that no longer exists was deleted. A deleted
+// series reports only its occurrences' ids, so known series masters are
+// checked too whenever removals arrive.
+func (s *Side) eventChanges(ctx context.Context, scope item.Scope, cur string) (item.Changes, error) {
+	if scope.From.IsZero() || !scope.To.After(scope.From) {
+		return item.Changes{}, fault.New(fault.Permanent, "BadScope", "msgraph: events need a window (From before To)")
+	}
+	from, to := scope.From.UTC().Truncate(time.Second), scope.To.UTC().Truncate(time.Second)
+	c, err := parseCursor(cur)
+	full := err != nil || c.Delta == "" || !c.From.Equal(from) || !c.To.Equal(to)
+	if full {
+		// A new window is a new round: the token fixes the window it was made for.
+		c = cursor{From: from, To: to}
+	}
+	start := withQuery(s.c.mailbox()+"/calendarView/delta",
+		"startDateTime", from.Format(time.RFC3339), "endDateTime", to.Format(time.RFC3339))
+	next := c.Delta
+	if full {
+		next = start
+	}
+	entries, link, err := s.c.delta(ctx, next, s.opts.PageSize)
+	if fault.Is(err, fault.Expired) && !full {
+		full, c = true, cursor{From: from, To: to}
+		entries, link, err = s.c.delta(ctx, start, s.opts.PageSize)
+	}
+	if err != nil {
+		return item.Changes{}, err
+	}
+	ch := item.Changes{Kind: item.Event, Full: full}
+	recs := map[string]item.Record{}
+	var order []string
+	masters := map[string]bool{}
+	var removed []string
+	for _, raw := range entries {
+		var w wireEvent
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return item.Changes{}, malformed("event", err)
+		}
+		if w.Removed != nil {
+			removed = append(removed, w.ID)
+			continue
+		}
+		switch w.Type {
+		case "occurrence":
+			if w.SeriesMasterID != "" {
+				masters[w.SeriesMasterID] = true
+			}
+			continue
+		case "exception":
+			if w.SeriesMasterID != "" {
+				masters[w.SeriesMasterID] = true
+			}
+		}
+		rec, err := eventRecord(w)
+		if err != nil {
+			return item.Changes{}, err
+		}
+		if _, ok := recs[w.ID]; !ok {
+			order = append(order, w.ID)
+		}
+		recs[w.ID] = rec
+	}
+	// Series masters: read each once for its recurrence and marker.
+	var want []string
+	for id := range masters {
+		if _, ok := recs[id]; !ok {
+			want = append(want, id)
+		}
+	}
+	slices.Sort(want)
+	got, gone, err := s.getEvents(ctx, want)
+	if err != nil {
+		return item.Changes{}, err
+	}
+	for _, id := range want {
+		if rec, ok := got[id]; ok {
+			recs[id] = rec
+			order = append(order, id)
+		}
+	}
+	series := map[string]bool{}
+	for _, id := range c.Series {
+		series[id] = true
+	}
+	for id := range masters {
+		series[id] = true
+	}
+	var removals []item.Removal
+	if len(removed) > 0 && !full {
+		check := slices.Clone(removed)
+		for id := range series {
+			if _, seen := recs[id]; !seen {
+				check = append(check, id)
+			}
+		}
+		slices.Sort(check)
+		check = slices.Compact(check)
+		still, deleted, err := s.getEvents(ctx, check)
+		if err != nil {
+			return item.Changes{}, err
+		}
+		for _, id := range check {
+			if deleted[id] {
+				removals = append(removals, item.Removal{ID: id, Reason: item.Deleted})
+				delete(series, id)
+				continue
+			}
+			r, ok := still[id]
+			if !ok || slices.Contains(order, id) {
+				continue
+			}
+			if r.Fields[item.Recurrence] == "" && !overlaps(r, from, to) {
+				removals = append(removals, item.Removal{ID: id, Reason: item.LeftScope})
+			}
+		}
+	}
+	for id := range gone {
+		removals = append(removals, item.Removal{ID: id, Reason: item.Deleted})
+		delete(series, id)
+	}
+	for _, id := range order {
+		ch.Records = append(ch.Records, recs[id])
+	}
+	if !full {
+		ch.Removed = removals
+	}
+	c.Delta = link
+	c.Series = c.Series[:0]
+	for id := range series {
+		c.Series = append(c.Series, id)
+	}
+	slices.Sort(c.Series)
+	ch.Cursor = c.String()
+	return ch, nil
+}
+
+// overlaps reports whether a record's [Start, End) meets [from, to).
+func overlaps(r item.Record, from, to time.Time) bool {
+	st, err1 := time.Parse(time.RFC3339, r.Fields[item.Start])
+	en, err2 := time.Parse(time.RFC3339, r.Fields[item.End])
+	if err1 != nil || err2 != nil {
+		return true
+	}
+	return st.Before(to) && en.After(from)
+}
+
+// getEvents reads events by id in batches: found ones as records, ids that
+// no longer exist in gone.
+func (s *Side) getEvents(ctx context.Context, ids []string) (map[string]item.Record, map[string]bool, error) {
+	got, gone := map[string]item.Record{}, map[string]bool{}
+	if len(ids) == 0 {
+		return got, gone, nil
+	}
+	parts := make([]part, len(ids))
+	for i, id := range ids {
+		parts[i] = part{method: http.MethodGet, path: withQuery(s.c.mailbox()+"/events/"+id, "$expand", expandProp(markerProp))}
+	}
+	res, err := s.c.batch(ctx, parts)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, p := range res {
+		switch {
+		case fault.Is(p.err, fault.Gone):
+			gone[ids[i]] = true
+		case p.err != nil:
+			return nil, nil, p.err
+		default:
+			var w wireEvent
+			if err := json.Unmarshal(p.body, &w); err != nil {
+				return nil, nil, malformed("event", err)
+			}
+			rec, err := eventRecord(w)
+			if err != nil {
+				return nil, nil, err
+			}
+			got[ids[i]] = rec
+		}
+	}
+	return got, gone, nil
+}

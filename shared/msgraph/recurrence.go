@@ -1,0 +1,250 @@
+package msgraph
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync/shared/fault"
+)
+
+// Graph's patternedRecurrence ↔ RFC 5545 RRULE. Supported: daily, weekly,
+// absolute/relative monthly and yearly patterns; end by date (UNTIL, mapped to
+// the end of that day in UTC), by count (COUNT) or never.
+
+var weekdays = []struct{ graph, ical string }{
+	{"sunday", "SU"}, {"monday", "MO"}, {"tuesday", "TU"}, {"wednesday", "WE"},
+	{"thursday", "TH"}, {"friday", "FR"}, {"saturday", "SA"},
+}
+
+func dayToICal(d string) string {
+	for _, w := range weekdays {
+		if strings.EqualFold(w.graph, d) {
+			return w.ical
+		}
+	}
+	return ""
+}
+
+func dayToGraph(d string) string {
+	for _, w := range weekdays {
+		if w.ical == d {
+			return w.graph
+		}
+	}
+	return ""
+}
+
+var indexes = []struct {
+	graph string
+	n     int
+}{{"first", 1}, {"second", 2}, {"third", 3}, {"fourth", 4}, {"last", -1}}
+
+// rrule renders a Graph recurrence as an RRULE value ("" for nil).
+func rrule(r *wireRecurrence) (string, error) {
+	if r == nil {
+		return "", nil
+	}
+	p := r.Pattern
+	interval := max(p.Interval, 1)
+	var parts []string
+	byday := func(prefix string) error {
+		var days []string
+		for _, d := range p.DaysOfWeek {
+			ic := dayToICal(d)
+			if ic == "" {
+				return fmt.Errorf("unknown day %q", d)
+			}
+			days = append(days, prefix+ic)
+		}
+		order := func(a string) int {
+			for i, w := range weekdays {
+				if strings.HasSuffix(a, w.ical) {
+					return (i + 6) % 7 // Monday first
+				}
+			}
+			return 7
+		}
+		slices.SortFunc(days, func(a, b string) int { return order(a) - order(b) })
+		parts = append(parts, "BYDAY="+strings.Join(days, ","))
+		return nil
+	}
+	index := func() string {
+		for _, ix := range indexes {
+			if ix.graph == p.Index {
+				return strconv.Itoa(ix.n)
+			}
+		}
+		return "1"
+	}
+	var err error
+	switch p.Type {
+	case "daily":
+		parts = append(parts, "FREQ=DAILY")
+	case "weekly":
+		parts = append(parts, "FREQ=WEEKLY")
+		err = byday("")
+	case "absoluteMonthly":
+		parts = append(parts, "FREQ=MONTHLY", "BYMONTHDAY="+strconv.Itoa(p.DayOfMonth))
+	case "relativeMonthly":
+		parts = append(parts, "FREQ=MONTHLY")
+		err = byday(index())
+	case "absoluteYearly":
+		parts = append(parts, "FREQ=YEARLY", "BYMONTH="+strconv.Itoa(p.Month), "BYMONTHDAY="+strconv.Itoa(p.DayOfMonth))
+	case "relativeYearly":
+		parts = append(parts, "FREQ=YEARLY", "BYMONTH="+strconv.Itoa(p.Month))
+		err = byday(index())
+	default:
+		return "", fmt.Errorf("unknown recurrence pattern %q", p.Type)
+	}
+	if err != nil {
+		return "", err
+	}
+	parts = slices.Insert(parts, 1, "INTERVAL="+strconv.Itoa(interval))
+	switch r.Range.Type {
+	case "endDate":
+		d, err := time.Parse(time.DateOnly, r.Range.EndDate)
+		if err != nil {
+			return "", fmt.Errorf("bad recurrence end date %q", r.Range.EndDate)
+		}
+		parts = append(parts, "UNTIL="+d.Format("20060102")+"T235959Z")
+	case "numbered":
+		parts = append(parts, "COUNT="+strconv.Itoa(r.Range.NumberOfOccurrences))
+	case "noEnd", "":
+	default:
+		return "", fmt.Errorf("unknown recurrence range %q", r.Range.Type)
+	}
+	return strings.Join(parts, ";"), nil
+}
+
+// recurrence parses an RRULE value into a Graph recurrence starting on the
+// date of start. Unsupported rule parts are a Permanent error on the field.
+func recurrence(rule string, start time.Time) (*wireRecurrence, error) {
+	if rule == "" {
+		return nil, nil
+	}
+	bad := func(why string) error {
+		return &fault.Error{Class: fault.Permanent, Code: "UnsupportedRecurrence", Message: why, Fields: []string{"Recurrence"}}
+	}
+	kv := map[string]string{}
+	for _, p := range strings.Split(strings.TrimPrefix(rule, "RRULE:"), ";") {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok {
+			return nil, bad("malformed rule part " + strconv.Quote(p))
+		}
+		kv[strings.ToUpper(k)] = v
+	}
+	r := &wireRecurrence{Range: wireRange{Type: "noEnd", StartDate: start.UTC().Format(time.DateOnly)}}
+	r.Pattern.Interval = 1
+	if v, ok := kv["INTERVAL"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, bad("bad INTERVAL")
+		}
+		r.Pattern.Interval = n
+	}
+	var days []string
+	idx := ""
+	if v, ok := kv["BYDAY"]; ok {
+		for _, d := range strings.Split(v, ",") {
+			code := d[max(len(d)-2, 0):]
+			pre := d[:len(d)-len(code)]
+			g := dayToGraph(code)
+			if g == "" {
+				return nil, bad("bad BYDAY " + d)
+			}
+			if pre != "" {
+				n, err := strconv.Atoi(pre)
+				if err != nil {
+					return nil, bad("bad BYDAY " + d)
+				}
+				for _, ix := range indexes {
+					if ix.n == n {
+						idx = ix.graph
+					}
+				}
+				if idx == "" {
+					return nil, bad("unsupported BYDAY position " + d)
+				}
+			}
+			days = append(days, g)
+		}
+	}
+	num := func(k string) (int, error) {
+		n, err := strconv.Atoi(kv[k])
+		if err != nil {
+			return 0, bad("bad " + k)
+		}
+		return n, nil
+	}
+	var err error
+	switch kv["FREQ"] {
+	case "DAILY":
+		r.Pattern.Type = "daily"
+	case "WEEKLY":
+		r.Pattern.Type = "weekly"
+		if len(days) == 0 {
+			days = []string{weekdays[start.UTC().Weekday()].graph}
+		}
+		r.Pattern.DaysOfWeek = days
+		r.Pattern.FirstDayOfWeek = "sunday"
+	case "MONTHLY":
+		if idx != "" {
+			r.Pattern.Type, r.Pattern.DaysOfWeek, r.Pattern.Index = "relativeMonthly", days, idx
+		} else {
+			r.Pattern.Type = "absoluteMonthly"
+			r.Pattern.DayOfMonth = start.UTC().Day()
+			if _, ok := kv["BYMONTHDAY"]; ok {
+				r.Pattern.DayOfMonth, err = num("BYMONTHDAY")
+			}
+		}
+	case "YEARLY":
+		r.Pattern.Month = int(start.UTC().Month())
+		if _, ok := kv["BYMONTH"]; ok {
+			if r.Pattern.Month, err = num("BYMONTH"); err != nil {
+				return nil, err
+			}
+		}
+		if idx != "" {
+			r.Pattern.Type, r.Pattern.DaysOfWeek, r.Pattern.Index = "relativeYearly", days, idx
+		} else {
+			r.Pattern.Type = "absoluteYearly"
+			r.Pattern.DayOfMonth = start.UTC().Day()
+			if _, ok := kv["BYMONTHDAY"]; ok {
+				r.Pattern.DayOfMonth, err = num("BYMONTHDAY")
+			}
+		}
+	default:
+		return nil, bad("unsupported FREQ " + strconv.Quote(kv["FREQ"]))
+	}
+	if err != nil {
+		return nil, err
+	}
+	for k := range kv {
+		switch k {
+		case "FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYMONTH", "UNTIL", "COUNT", "WKST":
+		default:
+			return nil, bad("unsupported rule part " + k)
+		}
+	}
+	if v, ok := kv["UNTIL"]; ok {
+		if len(v) < 8 {
+			return nil, bad("bad UNTIL")
+		}
+		d, perr := time.Parse("20060102", v[:8])
+		if perr != nil {
+			return nil, bad("bad UNTIL")
+		}
+		r.Range.Type, r.Range.EndDate = "endDate", d.Format(time.DateOnly)
+	}
+	if _, ok := kv["COUNT"]; ok {
+		n, err := num("COUNT")
+		if err != nil || n < 1 {
+			return nil, bad("bad COUNT")
+		}
+		r.Range.Type, r.Range.NumberOfOccurrences = "numbered", n
+	}
+	return r, nil
+}
