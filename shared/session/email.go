@@ -21,11 +21,11 @@ func (s *run) shareEmails(ctx context.Context) error {
 	if scope.ShareCategory == "" {
 		scope.ShareCategory = reconcile.DefaultShareCategory
 	}
-	cursor, err := s.st.Cursor(ctx, item.SharedEmail, reconcile.Mailbox)
+	cursors, err := s.st.LoadCursors(ctx, item.SharedEmail)
 	if err != nil {
 		return err
 	}
-	ch, err := s.sides.Mailbox.SharedEmails(ctx, scope, cursor)
+	ch, err := s.sides.Mailbox.SharedEmails(ctx, scope, cursors.Old[reconcile.Mailbox])
 	if err != nil {
 		return fmt.Errorf("shared e-mails in the mailbox: %w", err)
 	}
@@ -47,8 +47,8 @@ func (s *run) shareEmails(ctx context.Context) error {
 			}
 		}
 	}
-	return s.st.SaveCursors(ctx, item.SharedEmail, map[reconcile.Side]string{reconcile.Mailbox: cursor},
-		map[reconcile.Side]string{reconcile.Mailbox: ch.Cursor})
+	return s.st.SaveCursors(ctx, item.SharedEmail, cursors, map[reconcile.Side]string{reconcile.Mailbox: ch.Cursor},
+		len(ch.Records) == 0 && !ch.Full, s.now)
 }
 
 // addresses returns a message's participants' addresses, lower case, once each.

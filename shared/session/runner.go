@@ -282,18 +282,15 @@ func (s *run) syncKind(ctx context.Context, kind item.Kind) error {
 		return nil
 	}
 	crmScope, mbxScope := s.scopes(kind, pol)
-	old := map[reconcile.Side]string{}
-	var err error
-	for _, side := range []reconcile.Side{reconcile.CRM, reconcile.Mailbox} {
-		if old[side], err = s.st.Cursor(ctx, kind, side); err != nil {
-			return err
-		}
+	cursors, err := s.st.LoadCursors(ctx, kind)
+	if err != nil {
+		return err
 	}
-	crmCh, err := s.sides.CRM.Changes(ctx, crmScope, old[reconcile.CRM])
+	crmCh, err := s.sides.CRM.Changes(ctx, crmScope, cursors.Old[reconcile.CRM])
 	if err != nil {
 		return fmt.Errorf("%s changes in the CRM: %w", kind, err)
 	}
-	mbxCh, err := s.sides.Mailbox.Changes(ctx, mbxScope, old[reconcile.Mailbox])
+	mbxCh, err := s.sides.Mailbox.Changes(ctx, mbxScope, cursors.Old[reconcile.Mailbox])
 	if err != nil {
 		return fmt.Errorf("%s changes in the mailbox: %w", kind, err)
 	}
@@ -327,7 +324,9 @@ func (s *run) syncKind(ctx context.Context, kind item.Kind) error {
 		// is linked and will be recognised as already in sync.
 		return nil
 	}
-	return s.st.SaveCursors(ctx, kind, old, map[reconcile.Side]string{reconcile.CRM: crmCh.Cursor, reconcile.Mailbox: mbxCh.Cursor})
+	quiet := !crmCh.Full && !mbxCh.Full && len(out.Actions) == 0 &&
+		len(crmCh.Records)+len(crmCh.Removed)+len(mbxCh.Records)+len(mbxCh.Removed) == 0
+	return s.st.SaveCursors(ctx, kind, cursors, map[reconcile.Side]string{reconcile.CRM: crmCh.Cursor, reconcile.Mailbox: mbxCh.Cursor}, quiet, s.now)
 }
 
 // capCreates enforces the plan's record cap: creates beyond it are dropped

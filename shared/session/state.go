@@ -176,27 +176,66 @@ func cursorKey(kind item.Kind, side reconcile.Side) string { return string(kind)
 
 // Cursor returns the stored change cursor of kind on side ("" if none).
 func (s *State) Cursor(ctx context.Context, kind item.Kind, side reconcile.Side) (string, error) {
-	e, err := s.store.Get(ctx, CursorsTable, s.user, cursorKey(kind, side))
-	if errors.Is(err, tablestore.ErrNotFound) {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	c, _ := e.Properties["Cursor"].(string)
-	return c, nil
+	c, _, err := s.cursor(ctx, kind, side)
+	return c, err
 }
 
+// cursor also returns when the cursor was saved.
+func (s *State) cursor(ctx context.Context, kind item.Kind, side reconcile.Side) (string, time.Time, error) {
+	e, err := s.store.Get(ctx, CursorsTable, s.user, cursorKey(kind, side))
+	if errors.Is(err, tablestore.ErrNotFound) {
+		return "", time.Time{}, nil
+	}
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	c, _ := e.Properties["Cursor"].(string)
+	saved, _ := e.Properties["Saved"].(time.Time)
+	return c, saved, nil
+}
+
+// Cursors are the change cursors of one kind on both sides, as loaded.
+type Cursors struct {
+	Old   map[reconcile.Side]string
+	saved time.Time
+}
+
+// LoadCursors reads the cursors of kind on both sides.
+func (s *State) LoadCursors(ctx context.Context, kind item.Kind) (Cursors, error) {
+	cs := Cursors{Old: map[reconcile.Side]string{}}
+	for _, side := range []reconcile.Side{reconcile.CRM, reconcile.Mailbox} {
+		c, saved, err := s.cursor(ctx, kind, side)
+		if err != nil {
+			return cs, err
+		}
+		cs.Old[side] = c
+		if c != "" && (cs.saved.IsZero() || saved.Before(cs.saved)) {
+			cs.saved = saved
+		}
+	}
+	return cs, nil
+}
+
+// CursorRefresh is how long a session that saw no change may keep the stored
+// cursors instead of writing the newer ones: idle sessions then write nothing
+// but their lease, while cursors never fall far behind the sides' windows
+// (Salesforce replicates 15 to 30 days back; Graph delta tokens age out).
+const CursorRefresh = 6 * time.Hour
+
 // SaveCursors stores the cursors of kind for both sides in one transaction,
-// skipping the write when neither changed.
-func (s *State) SaveCursors(ctx context.Context, kind item.Kind, old, next map[reconcile.Side]string) error {
+// skipping the write when neither changed, and — when quiet (the session saw
+// no change of this kind) — while the stored ones are younger than CursorRefresh.
+func (s *State) SaveCursors(ctx context.Context, kind item.Kind, cs Cursors, next map[reconcile.Side]string, quiet bool, now time.Time) error {
+	if quiet && !cs.saved.IsZero() && now.Sub(cs.saved) < CursorRefresh {
+		return nil
+	}
 	var ops []tablestore.Op
 	for _, side := range []reconcile.Side{reconcile.CRM, reconcile.Mailbox} {
-		if next[side] == old[side] || next[side] == "" {
+		if next[side] == "" || (next[side] == cs.Old[side] && !quiet) {
 			continue
 		}
 		ops = append(ops, tablestore.Op{Kind: tablestore.OpUpsert, Entity: tablestore.Entity{
-			PartitionKey: s.user, RowKey: cursorKey(kind, side), Properties: map[string]any{"Cursor": next[side]},
+			PartitionKey: s.user, RowKey: cursorKey(kind, side), Properties: map[string]any{"Cursor": next[side], "Saved": now.UTC()},
 		}})
 	}
 	if len(ops) == 0 {

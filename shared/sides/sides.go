@@ -1,0 +1,191 @@
+// Package sides opens a user's CRM and mailbox for a sync session, with the
+// user's own credentials from their stored connections, so the CRM's sharing
+// rules and the mailbox's permissions hold for everything crmsync does.
+package sides
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"golang.org/x/oauth2"
+
+	"github.com/crmsync/crmsync/shared/connection"
+	"github.com/crmsync/crmsync/shared/fault"
+	"github.com/crmsync/crmsync/shared/msgraph"
+	"github.com/crmsync/crmsync/shared/salesforce"
+	"github.com/crmsync/crmsync/shared/session"
+)
+
+// Opener implements session.Opener over stored connections.
+type Opener struct {
+	Connections *connection.Store
+	// Salesforce and Microsoft are the OAuth client configurations (token
+	// endpoint, client id and secret) that refresh the users' tokens.
+	Salesforce *oauth2.Config
+	Microsoft  *oauth2.Config
+	// MicrosoftAppOnly, when set, supplies app-only tokens for mailboxes
+	// onboarded by an admin with the client-credentials flow.
+	MicrosoftAppOnly oauth2.TokenSource
+	// GraphBaseURL is Microsoft Graph's base ("" = the public cloud).
+	GraphBaseURL string
+	// HTTPClient carries every API call (nil = http.DefaultClient).
+	HTTPClient *http.Client
+	// SalesforceMaxShare is the share of the org's daily API allowance
+	// crmsync may use (0 = the client's default).
+	SalesforceMaxShare float64
+	Log                *slog.Logger
+
+	describe *salesforce.DescribeCache
+	mu       sync.Mutex
+	gates    map[string]*msgraph.Gate
+}
+
+// Open implements session.Opener. A connection that is missing, paused or
+// needs reconnecting is a fault.Reconnect error naming the provider.
+func (o *Opener) Open(ctx context.Context, user string) (session.Sides, error) {
+	crm, err := o.openSalesforce(ctx, user)
+	if err != nil {
+		return session.Sides{}, err
+	}
+	mbx, err := o.openMicrosoft(ctx, user)
+	if err != nil {
+		return session.Sides{}, err
+	}
+	return session.Sides{CRM: crm, Mailbox: mbx}, nil
+}
+
+func (o *Opener) usable(ctx context.Context, user string, p connection.Provider) (connection.Connection, error) {
+	c, err := o.Connections.Get(ctx, user, p)
+	if errors.Is(err, connection.ErrNotFound) {
+		return c, fault.New(fault.Reconnect, "not_connected", fmt.Sprintf("no %s connection", p))
+	}
+	if err != nil {
+		return c, err
+	}
+	if !c.SyncAllowed() {
+		return c, fault.New(fault.Reconnect, string(c.Status), fmt.Sprintf("the %s connection is %s", p, c.Status))
+	}
+	return c, nil
+}
+
+func (o *Opener) ctx(ctx context.Context) context.Context {
+	if o.HTTPClient != nil {
+		return context.WithValue(ctx, oauth2.HTTPClient, o.HTTPClient)
+	}
+	return ctx
+}
+
+// crmSide exposes the Salesforce client's call count to the session report.
+type crmSide struct {
+	*salesforce.Side
+	client *salesforce.Client
+}
+
+func (s crmSide) Calls() int64 { return s.client.Calls() }
+
+// sfTokens adapts a connection's token source to the Salesforce client, which
+// invalidates "the token it was given" after a 401.
+type sfTokens struct {
+	ts   *connection.TokenSource
+	mu   sync.Mutex
+	last string
+}
+
+func (t *sfTokens) Token() (*oauth2.Token, error) {
+	tok, err := t.ts.Token()
+	if err == nil {
+		t.mu.Lock()
+		t.last = tok.AccessToken
+		t.mu.Unlock()
+	}
+	return tok, err
+}
+
+func (t *sfTokens) Invalidate() {
+	t.mu.Lock()
+	last := t.last
+	t.mu.Unlock()
+	t.ts.Invalidate(last)
+}
+
+func (o *Opener) openSalesforce(ctx context.Context, user string) (session.CRM, error) {
+	c, err := o.usable(ctx, user, connection.Salesforce)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := o.Connections.TokenSource(o.ctx(ctx), user, connection.Salesforce, o.Salesforce)
+	if err != nil {
+		return nil, err
+	}
+	o.mu.Lock()
+	if o.describe == nil {
+		o.describe = salesforce.NewDescribeCache(0)
+	}
+	describe := o.describe
+	o.mu.Unlock()
+	client, err := salesforce.New(salesforce.Options{Tokens: &sfTokens{ts: ts}, InstanceURL: c.InstanceURL,
+		HTTPClient: o.HTTPClient, MaxShare: o.SalesforceMaxShare, Describe: describe, Logger: o.Log})
+	if err != nil {
+		return nil, err
+	}
+	side, err := salesforce.NewSide(client, salesforce.SideOptions{Logger: o.Log})
+	if err != nil {
+		return nil, err
+	}
+	return crmSide{Side: side, client: client}, nil
+}
+
+// mbxSide exposes the Graph client's request count to the session report.
+type mbxSide struct {
+	*msgraph.Side
+	client *msgraph.Client
+}
+
+func (s mbxSide) Calls() int64 { return s.client.Requests() }
+
+func (o *Opener) gate(user string) *msgraph.Gate {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.gates == nil {
+		o.gates = map[string]*msgraph.Gate{}
+	}
+	g, ok := o.gates[user]
+	if !ok {
+		g = msgraph.NewGate(msgraph.MailboxConcurrency)
+		o.gates[user] = g
+	}
+	return g
+}
+
+func (o *Opener) openMicrosoft(ctx context.Context, user string) (session.Mailbox, error) {
+	c, err := o.usable(ctx, user, connection.Microsoft)
+	if err != nil {
+		return nil, err
+	}
+	opts := msgraph.Options{BaseURL: o.GraphBaseURL, HTTPClient: o.HTTPClient, Gate: o.gate(user), Logger: o.Log}
+	if c.Flow == connection.FlowClientCredentials {
+		if o.MicrosoftAppOnly == nil {
+			return nil, fault.New(fault.Permanent, "app_only_not_configured", "mailbox onboarded app-only, but no app-only credentials are configured")
+		}
+		cred, err := o.Connections.Credentials(ctx, user, connection.Microsoft)
+		if err != nil {
+			return nil, err
+		}
+		opts.TokenSource, opts.User = o.MicrosoftAppOnly, cred.Username
+	} else {
+		ts, err := o.Connections.TokenSource(o.ctx(ctx), user, connection.Microsoft, o.Microsoft)
+		if err != nil {
+			return nil, err
+		}
+		opts.TokenSource = ts
+	}
+	client, err := msgraph.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	return mbxSide{Side: msgraph.NewSide(client, msgraph.SideOptions{}), client: client}, nil
+}

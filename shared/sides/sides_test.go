@@ -1,0 +1,346 @@
+package sides_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/crmsync/crmsync/local/fakegraph"
+	"github.com/crmsync/crmsync/local/fakesalesforce"
+	"github.com/crmsync/crmsync/shared/connection"
+	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/keyring"
+	"github.com/crmsync/crmsync/shared/msgraph"
+	"github.com/crmsync/crmsync/shared/session"
+	"github.com/crmsync/crmsync/shared/sides"
+	"github.com/crmsync/crmsync/shared/tablestore"
+)
+
+const (
+	upn      = "dana@contoso.example"
+	sfUser   = "dana@contoso.example"
+	sfSecret = "s3cret-password-TOKEN"
+)
+
+// world is a user with a local Salesforce org and a local Microsoft 365
+// mailbox, connected through the real connection store, and a session runner.
+type world struct {
+	t       testing.TB
+	sf      *fakesalesforce.Server
+	sfURL   string
+	sfID    string
+	graph   *fakegraph.Server
+	gURL    string
+	tables  *tablestore.Embedded
+	runner  *session.Runner
+	now     time.Time
+	user    string
+	mailbox *msgraph.Side // acts in the mailbox as the user would
+	logs    *strings.Builder
+}
+
+type settingsFor map[string]session.UserSettings
+
+func (s settingsFor) UserSettings(ctx context.Context, user string) (session.UserSettings, error) {
+	return s[user], nil
+}
+
+func dataDir(t testing.TB) string {
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		if dir, err := os.MkdirTemp("/dev/shm", "crmsync-sides-"); err == nil {
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			return dir
+		}
+	}
+	return t.TempDir()
+}
+
+func newWorld(t testing.TB) *world {
+	t.Helper()
+	ctx := context.Background()
+	w := &world{t: t, now: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC), user: "u-dana", logs: &strings.Builder{}}
+	clock := func() time.Time { return w.now }
+	var err error
+	w.sf, err = fakesalesforce.New(fakesalesforce.Options{Now: clock, DailyLimit: 1_000_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sfSrv := httptest.NewServer(w.sf)
+	t.Cleanup(sfSrv.Close)
+	w.sfURL = sfSrv.URL
+	if w.sfID, err = w.sf.AddUser(fakesalesforce.User{Username: sfUser, Password: sfSecret, Email: sfUser, FirstName: "Dana", LastName: "Scully"}); err != nil {
+		t.Fatal(err)
+	}
+	w.graph = fakegraph.New(fakegraph.Options{Now: clock})
+	gSrv := httptest.NewServer(w.graph)
+	t.Cleanup(gSrv.Close)
+	w.gURL = gSrv.URL
+	w.graph.AddMailbox(upn, "Dana Scully")
+
+	dir := dataDir(t)
+	if w.tables, err = tablestore.OpenEmbedded(filepath.Join(dir, "tables.sqlite")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.tables.Close() })
+	ring, err := keyring.OpenFileRing(filepath.Join(dir, "keys", "ring.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(w.logs, nil))
+	conns := connection.NewStore(w.tables, ring, connection.Options{Now: clock, Logger: log})
+	if _, err := conns.Save(ctx, connection.Connection{User: w.user, Provider: connection.Salesforce, Tenant: w.sf.OrgID(),
+		InstanceURL: w.sfURL, Flow: connection.FlowPassword}, connection.Credentials{Username: sfUser, Password: sfSecret}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conns.Save(ctx, connection.Connection{User: w.user, Provider: connection.Microsoft, Tenant: "contoso",
+		Flow: connection.FlowClientCredentials}, connection.Credentials{Username: upn}); err != nil {
+		t.Fatal(err)
+	}
+	appOnly := (&clientcredentials.Config{ClientID: "crmsync-test", ClientSecret: "x",
+		TokenURL: w.gURL + "/contoso/oauth2/v2.0/token", Scopes: []string{"https://graph.microsoft.com/.default"}}).TokenSource(ctx)
+	opener := &sides.Opener{
+		Connections:      conns,
+		Salesforce:       &oauth2.Config{ClientID: "crmsync-local", Endpoint: oauth2.Endpoint{TokenURL: w.sfURL + "/services/oauth2/token", AuthStyle: oauth2.AuthStyleInParams}},
+		MicrosoftAppOnly: appOnly,
+		GraphBaseURL:     w.gURL + "/v1.0",
+		Log:              log,
+	}
+	key := []byte("fingerprint-key-0123456789abcdef")
+	w.runner = &session.Runner{Store: w.tables, Opener: opener, Log: log, Now: clock,
+		Settings: settingsFor{w.user: {FingerprintKey: key, Email: session.EmailSettings{Enabled: true, CreateLeads: true,
+			OwnAddress: upn, SkipFreeMail: true}}}}
+	mc, err := msgraph.New(msgraph.Options{BaseURL: w.gURL + "/v1.0", User: upn, TokenSource: appOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.mailbox = msgraph.NewSide(mc, msgraph.SideOptions{})
+	return w
+}
+
+func (w *world) session() session.Report {
+	w.t.Helper()
+	w.now = w.now.Add(5 * time.Minute)
+	rep, err := w.runner.Run(context.Background(), w.user, "test")
+	if err != nil {
+		w.t.Fatalf("session: %v\nlogs:\n%s", err, w.logs.String())
+	}
+	if rep.Outcome != "ok" {
+		w.t.Fatalf("session outcome %q: %s\nlogs:\n%s", rep.Outcome, rep.Detail, w.logs.String())
+	}
+	return rep
+}
+
+// mailboxAll lists the mailbox's items of a kind as the user sees them.
+func (w *world) mailboxAll(kind item.Kind) []item.Record {
+	w.t.Helper()
+	scope := item.Scope{Kind: kind}
+	if kind != item.Contact {
+		day := w.now.UTC().Truncate(24 * time.Hour)
+		scope.From, scope.To = day.AddDate(0, 0, -14), day.AddDate(0, 0, 28)
+	}
+	ch, err := w.mailbox.Changes(context.Background(), scope, "")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return ch.Records
+}
+
+func emails(recs []item.Record) map[string]item.Record {
+	out := map[string]item.Record{}
+	for _, r := range recs {
+		out[r.Fields[item.Email]] = r
+	}
+	return out
+}
+
+func TestSessionSyncsSalesforceAndMicrosoft365BothWays(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	id, err := w.sf.Insert(w.sfID, "Contact", map[string]any{"FirstName": "Alice", "LastName": "Anders", "Email": "alice@acme.example", "Title": "CTO"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := w.now.UTC().Format("2006-01-02")
+	if _, err := w.sf.Insert(w.sfID, "Task", map[string]any{"Subject": "Send proposal", "ActivityDate": day, "Priority": "High"}); err != nil {
+		t.Fatal(err)
+	}
+	start := w.now.Add(24 * time.Hour).UTC().Truncate(time.Hour)
+	if _, err := w.sf.Insert(w.sfID, "Event", map[string]any{"Subject": "Kickoff", "StartDateTime": start.Format(time.RFC3339),
+		"EndDateTime": start.Add(time.Hour).Format(time.RFC3339)}); err != nil {
+		t.Fatal(err)
+	}
+	rep := w.session()
+	t.Logf("first session: %v calls %v", rep.Counts, rep.Calls)
+	got := emails(w.mailboxAll(item.Contact))
+	if got["alice@acme.example"].Fields[item.Title] != "CTO" {
+		t.Fatalf("mailbox contacts = %v, want Alice the CTO", got)
+	}
+	if n := len(w.mailboxAll(item.Task)); n != 1 {
+		t.Errorf("mailbox tasks = %d, want 1", n)
+	}
+	if n := len(w.mailboxAll(item.Event)); n != 1 {
+		t.Errorf("mailbox events = %d, want 1", n)
+	}
+	// The user edits the contact in Outlook and adds one; both reach Salesforce.
+	res, err := w.mailbox.Update(ctx, item.Contact, []item.Record{{Kind: item.Contact, ID: got["alice@acme.example"].ID,
+		Fields: map[string]string{item.MobilePhone: "+1 415 555 0199"}}})
+	if err != nil || res[0].Err != nil {
+		t.Fatalf("edit in the mailbox: %v %v", err, res)
+	}
+	if _, err := w.mailbox.Create(ctx, item.Contact, []item.Record{{Kind: item.Contact, Fields: map[string]string{
+		item.FirstName: "Bob", item.LastName: "Brown", item.Email: "bob@globex.example"}}}, []string{""}); err != nil {
+		t.Fatal(err)
+	}
+	w.session()
+	if got := w.sf.Record(id)["MobilePhone"]; got != "+1 415 555 0199" {
+		t.Errorf("Salesforce MobilePhone = %v, want the Outlook edit", got)
+	}
+	w.session()
+	// Idle: one changes call per object on each side, no table writes but the lease.
+	rep = w.session()
+	if len(rep.Counts) != 0 || rep.TableWrites != 2 {
+		t.Errorf("idle session: counts %v, %d table writes; want none and 2", rep.Counts, rep.TableWrites)
+	}
+	t.Logf("idle session calls: %v", rep.Calls)
+	if rep.Calls["mailbox"] > int64(len(item.Kinds))+2 {
+		t.Errorf("idle session made %d mailbox requests, want about one per resource", rep.Calls["mailbox"])
+	}
+}
+
+func TestSharedEmailBecomesSalesforceTaskOnce(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if _, err := w.sf.Insert(w.sfID, "Contact", map[string]any{"FirstName": "Alice", "LastName": "Anders", "Email": "alice@acme.example"}); err != nil {
+		t.Fatal(err)
+	}
+	_ = ctx
+	w.session()
+	// Put a message into the share folder through Graph, as Outlook would.
+	msgID := w.putSharedMessage(t)
+	rep := w.session()
+	if rep.Counts["email|to-crm|share"] != 1 {
+		t.Fatalf("shared e-mails = %v (message %s)", rep.Counts, msgID)
+	}
+	w.session()
+	rep = w.session()
+	if rep.Counts["email|to-crm|share"] != 0 {
+		t.Errorf("the e-mail was shared again: %v", rep.Counts)
+	}
+}
+
+func (w *world) putSharedMessage(t testing.TB) string {
+	t.Helper()
+	tok := w.graph.Token(upn)
+	return postMessage(t, w.gURL, tok, upn)
+}
+
+// TestNoContentInStorageWithConnectors syncs through the real connectors and
+// then reads every row of the store: no seeded value may appear.
+func TestNoContentInStorageWithConnectors(t *testing.T) {
+	w := newWorld(t)
+	seeded := []string{"Anders", "alice@acme.example", "+1 415 555 0101", "Send the Q3 proposal", "Kickoff at Acme", "Chief Technology"}
+	if _, err := w.sf.Insert(w.sfID, "Contact", map[string]any{"FirstName": "Alice", "LastName": "Anders", "Email": "alice@acme.example",
+		"Phone": "+1 415 555 0101", "Title": "Chief Technology"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.sf.Insert(w.sfID, "Task", map[string]any{"Subject": "Send the Q3 proposal", "ActivityDate": w.now.Format("2006-01-02")}); err != nil {
+		t.Fatal(err)
+	}
+	start := w.now.Add(48 * time.Hour).Truncate(time.Hour)
+	if _, err := w.sf.Insert(w.sfID, "Event", map[string]any{"Subject": "Kickoff at Acme", "StartDateTime": start.Format(time.RFC3339),
+		"EndDateTime": start.Add(time.Hour).Format(time.RFC3339)}); err != nil {
+		t.Fatal(err)
+	}
+	w.session()
+	w.session()
+	scanned := 0
+	for _, table := range []string{session.LinksTable, session.CursorsTable, session.IntentsTable, session.IssuesTable,
+		session.SessionsTable, session.LeaseTable, connection.Table} {
+		q := tablestore.Query{}
+		for {
+			page, err := w.tables.Query(context.Background(), table, q)
+			if err != nil && !errors.Is(err, tablestore.ErrNotFound) {
+				t.Fatal(err)
+			}
+			for _, e := range page.Entities {
+				scanned++
+				text := e.PartitionKey + " " + e.RowKey + fmt.Sprint(e.Properties)
+				for _, s := range append(seeded, sfSecret) {
+					if strings.Contains(text, s) {
+						t.Errorf("table %s row %s holds %q", table, e.RowKey, s)
+					}
+				}
+			}
+			if page.Continuation == "" {
+				break
+			}
+			q.Continuation = page.Continuation
+		}
+	}
+	if scanned < 4 {
+		t.Errorf("only %d rows scanned: the test is not looking at anything", scanned)
+	}
+	for _, s := range append(seeded, sfSecret) {
+		if strings.Contains(w.logs.String(), s) {
+			t.Errorf("logs hold %q", s)
+		}
+	}
+}
+
+var _ = io.Discard
+
+// postMessage creates a received message carrying the "Salesforce" category,
+// with one attachment, through Graph as Outlook would.
+func postMessage(t testing.TB, base, token, mailbox string) string {
+	t.Helper()
+	msg := `{"subject":"Quarterly review","body":{"contentType":"text","content":"Numbers attached."},` +
+		`"from":{"emailAddress":{"address":"alice@acme.example","name":"Alice Anders"}},` +
+		`"toRecipients":[{"emailAddress":{"address":"` + mailbox + `"}}],` +
+		`"ccRecipients":[{"emailAddress":{"address":"new.person@prospect.example"}}],` +
+		`"receivedDateTime":"2026-11-24T08:00:00Z","sentDateTime":"2026-11-24T08:00:00Z","categories":["Salesforce"]}`
+	var created struct {
+		ID string `json:"id"`
+	}
+	graphPost(t, base+"/v1.0/users/"+mailbox+"/messages", token, msg, &created)
+	att := `{"@odata.type":"#microsoft.graph.fileAttachment","name":"numbers.csv","contentType":"text/csv","contentBytes":"cTMsMTAw"}`
+	graphPost(t, base+"/v1.0/users/"+mailbox+"/messages/"+created.ID+"/attachments", token, att, nil)
+	return created.ID
+}
+
+func graphPost(t testing.TB, url, token, body string, out any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Prefer", `IdType="ImmutableId"`)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("POST %s: %d %s", url, resp.StatusCode, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
