@@ -344,3 +344,58 @@ func graphPost(t testing.TB, url, token, body string, out any) {
 		}
 	}
 }
+
+// BenchmarkInitialSync measures a first session for a user with 10,000
+// contacts, 2,000 tasks and 2,000 events in Salesforce and an empty mailbox,
+// against the local servers: wall time, API calls on each side against their
+// lower bounds (⌈N/2000⌉ query batches to read, ⌈N/20⌉ Graph $batch requests to
+// write), and table transactions.
+func BenchmarkInitialSync(b *testing.B) {
+	const contacts, tasks, events = 10_000, 2_000, 2_000
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		w := newWorld(b)
+		w.logs = &strings.Builder{}
+		day := w.now.UTC().Truncate(24 * time.Hour)
+		for j := 0; j < contacts; j++ {
+			if _, err := w.sf.Insert(w.sfID, "Contact", map[string]any{"FirstName": "C", "LastName": fmt.Sprint(j),
+				"Email": fmt.Sprintf("c%d@acme.example", j), "Title": "Buyer"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for j := 0; j < tasks; j++ {
+			if _, err := w.sf.Insert(w.sfID, "Task", map[string]any{"Subject": fmt.Sprintf("Task %d", j),
+				"ActivityDate": day.AddDate(0, 0, j%20).Format("2006-01-02")}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for j := 0; j < events; j++ {
+			start := day.AddDate(0, 0, j%40-10).Add(time.Duration(8+j%9) * time.Hour)
+			if _, err := w.sf.Insert(w.sfID, "Event", map[string]any{"Subject": fmt.Sprintf("Meeting %d", j),
+				"StartDateTime": start.Format(time.RFC3339), "EndDateTime": start.Add(30 * time.Minute).Format(time.RFC3339)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		w.sf.ResetCalls()
+		graphBefore, _ := w.graph.Requests()
+		b.StartTimer()
+		start := time.Now()
+		rep := w.session()
+		elapsed := time.Since(start)
+		b.StopTimer()
+		graphAfter, parts := w.graph.Requests()
+		total := contacts + tasks + events
+		b.ReportMetric(elapsed.Seconds(), "wall-s")
+		b.ReportMetric(float64(rep.Calls["crm"]), "crm-calls")
+		b.ReportMetric(float64((contacts+1999)/2000+(tasks+1999)/2000+(events+1999)/2000), "crm-calls-lower-bound")
+		b.ReportMetric(float64(graphAfter-graphBefore), "graph-requests")
+		b.ReportMetric(float64((total+19)/20), "graph-requests-lower-bound")
+		b.ReportMetric(float64(parts), "graph-batch-parts")
+		b.ReportMetric(float64(rep.TableWrites), "table-transactions")
+		b.ReportMetric(float64((total+99)/100), "table-transactions-lower-bound")
+		if got := rep.Counts["contact|to-mailbox|create"]; got != contacts {
+			b.Fatalf("created %d contacts in the mailbox, want %d (%v)", got, contacts, rep.Counts)
+		}
+		b.StartTimer()
+	}
+}
