@@ -1,0 +1,299 @@
+package fakesalesforce
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Field types, as describe reports them.
+const (
+	typeID        = "id"
+	typeReference = "reference"
+	typeString    = "string"
+	typeTextArea  = "textarea"
+	typeEmail     = "email"
+	typePhone     = "phone"
+	typeURL       = "url"
+	typePicklist  = "picklist"
+	typeMulti     = "multipicklist"
+	typeBoolean   = "boolean"
+	typeDate      = "date"
+	typeDateTime  = "datetime"
+	typeDouble    = "double"
+	typeCurrency  = "currency"
+	typePercent   = "percent"
+	typeInt       = "int"
+	typeBase64    = "base64"
+)
+
+// Field declares one field of an object, in the custom-object JSON schema and
+// internally for standard objects.
+type Field struct {
+	Name  string `json:"name"`
+	Type  string `json:"type"`
+	Label string `json:"label,omitempty"`
+	// ReferenceTo lists the objects a reference field may point to.
+	ReferenceTo []string `json:"referenceTo,omitempty"`
+	// RelationshipName is the name used in parent paths ("Account" for AccountId).
+	RelationshipName string `json:"relationshipName,omitempty"`
+	// Required fields must be set on create (nillable=false, not defaulted).
+	Required bool `json:"required,omitempty"`
+	// ReadOnly fields are neither createable nor updateable (system and formula fields).
+	ReadOnly bool `json:"readOnly,omitempty"`
+	// CreateOnly fields can be set on create but never updated (TaskSubtype).
+	CreateOnly bool `json:"createOnly,omitempty"`
+	// Picklist holds the allowed values; Restricted rejects others.
+	Picklist   []string `json:"picklist,omitempty"`
+	Restricted bool     `json:"restricted,omitempty"`
+	// Default is set on create when the field is absent.
+	Default any `json:"default,omitempty"`
+	// Length bounds text fields (0 = type default).
+	Length int `json:"length,omitempty"`
+	// Unique fields reject a second record with the same value (DUPLICATE_VALUE).
+	Unique bool `json:"unique,omitempty"`
+	custom bool
+}
+
+// Object declares an sObject type.
+type Object struct {
+	Name        string  `json:"name"`
+	Label       string  `json:"label,omitempty"`
+	LabelPlural string  `json:"labelPlural,omitempty"`
+	KeyPrefix   string  `json:"keyPrefix,omitempty"`
+	Fields      []Field `json:"fields"`
+	// Owned objects have an OwnerId and follow owner-based visibility.
+	Owned  bool `json:"owned,omitempty"`
+	custom bool
+	byName map[string]*Field
+}
+
+// Schema is the JSON document that declares custom objects (and custom fields
+// on standard objects): {"objects":[{"name":"Project__c","owned":true,
+// "fields":[{"name":"Budget__c","type":"currency"}]}]}.
+type Schema struct {
+	Objects []Object `json:"objects"`
+}
+
+func (o *Object) field(name string) *Field { return o.byName[strings.ToLower(name)] }
+
+func (o *Object) index() {
+	o.byName = make(map[string]*Field, len(o.Fields))
+	for i := range o.Fields {
+		f := &o.Fields[i]
+		o.byName[strings.ToLower(f.Name)] = f
+	}
+}
+
+func (o *Object) relationship(name string) *Field {
+	for i := range o.Fields {
+		f := &o.Fields[i]
+		if f.RelationshipName != "" && strings.EqualFold(f.RelationshipName, name) {
+			return f
+		}
+	}
+	return nil
+}
+
+func systemFields(owned bool) []Field {
+	fs := []Field{
+		{Name: "Id", Type: typeID, Label: "Record ID", ReadOnly: true},
+		{Name: "IsDeleted", Type: typeBoolean, Label: "Deleted", ReadOnly: true},
+		{Name: "CreatedDate", Type: typeDateTime, Label: "Created Date", ReadOnly: true},
+		{Name: "CreatedById", Type: typeReference, Label: "Created By ID", ReferenceTo: []string{"User"}, RelationshipName: "CreatedBy", ReadOnly: true},
+		{Name: "LastModifiedDate", Type: typeDateTime, Label: "Last Modified Date", ReadOnly: true},
+		{Name: "LastModifiedById", Type: typeReference, Label: "Last Modified By ID", ReferenceTo: []string{"User"}, RelationshipName: "LastModifiedBy", ReadOnly: true},
+		{Name: "SystemModstamp", Type: typeDateTime, Label: "System Modstamp", ReadOnly: true},
+	}
+	if owned {
+		fs = append(fs, Field{Name: "OwnerId", Type: typeReference, Label: "Owner ID", ReferenceTo: []string{"User"}, RelationshipName: "Owner"})
+	}
+	return fs
+}
+
+func str(name string, length int) Field { return Field{Name: name, Type: typeString, Length: length} }
+
+var taskStatuses = []string{"Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"}
+
+func standardObjects() []Object {
+	ref := func(name, rel string, to ...string) Field {
+		return Field{Name: name, Type: typeReference, ReferenceTo: to, RelationshipName: rel}
+	}
+	nameCalc := Field{Name: "Name", Type: typeString, ReadOnly: true, Length: 121}
+	mailing := []Field{str("MailingStreet", 255), str("MailingCity", 40), str("MailingState", 80), str("MailingPostalCode", 20), str("MailingCountry", 80)}
+	recurrence := []Field{
+		{Name: "IsRecurrence", Type: typeBoolean, Default: false},
+		{Name: "RecurrenceType", Type: typePicklist, Restricted: true, Picklist: []string{"RecursDaily", "RecursEveryWeekday", "RecursMonthly", "RecursMonthlyNth", "RecursWeekly", "RecursYearly", "RecursYearlyNth"}},
+		{Name: "RecurrenceInterval", Type: typeInt},
+		{Name: "RecurrenceDayOfWeekMask", Type: typeInt},
+		{Name: "RecurrenceDayOfMonth", Type: typeInt},
+		{Name: "RecurrenceInstance", Type: typePicklist, Restricted: true, Picklist: []string{"First", "Second", "Third", "Fourth", "Last"}},
+		{Name: "RecurrenceMonthOfYear", Type: typePicklist, Restricted: true, Picklist: []string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"}},
+		{Name: "RecurrenceStartDateTime", Type: typeDateTime},
+		{Name: "RecurrenceEndDateOnly", Type: typeDate},
+		{Name: "RecurrenceTimeZoneSidKey", Type: typeString, Length: 40},
+	}
+	objs := []Object{
+		{Name: "User", KeyPrefix: "005", Fields: []Field{
+			{Name: "Username", Type: typeString, Required: true, Unique: true, Length: 80},
+			{Name: "Email", Type: typeEmail, Required: true, Length: 128},
+			str("FirstName", 40), {Name: "LastName", Type: typeString, Required: true, Length: 80}, nameCalc,
+			str("Alias", 8), {Name: "IsActive", Type: typeBoolean, Default: true}, str("TimeZoneSidKey", 40),
+		}},
+		{Name: "Account", KeyPrefix: "001", Owned: true, Fields: []Field{
+			{Name: "Name", Type: typeString, Required: true, Length: 255}, {Name: "Phone", Type: typePhone, Length: 40},
+			{Name: "Website", Type: typeURL, Length: 255}, str("Industry", 40), str("Type", 40),
+			str("BillingCity", 40), str("BillingState", 80), str("BillingCountry", 80), {Name: "Description", Type: typeTextArea, Length: 32000},
+		}},
+		{Name: "Contact", KeyPrefix: "003", Owned: true, Fields: append([]Field{
+			str("FirstName", 40), {Name: "LastName", Type: typeString, Required: true, Length: 80}, nameCalc,
+			{Name: "Email", Type: typeEmail, Length: 80}, {Name: "Phone", Type: typePhone, Length: 40},
+			{Name: "MobilePhone", Type: typePhone, Length: 40}, str("Title", 128), str("Department", 80),
+			ref("AccountId", "Account", "Account"), {Name: "Description", Type: typeTextArea, Length: 32000},
+		}, mailing...)},
+		{Name: "Lead", KeyPrefix: "00Q", Owned: true, Fields: []Field{
+			str("FirstName", 40), {Name: "LastName", Type: typeString, Required: true, Length: 80}, nameCalc,
+			{Name: "Company", Type: typeString, Required: true, Length: 255}, {Name: "Email", Type: typeEmail, Length: 80},
+			{Name: "Phone", Type: typePhone, Length: 40}, str("Title", 128), str("LeadSource", 40),
+			{Name: "Status", Type: typePicklist, Restricted: true, Default: "Open - Not Contacted", Picklist: []string{"Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"}},
+			{Name: "IsConverted", Type: typeBoolean, ReadOnly: true, Default: false},
+		}},
+		{Name: "Opportunity", KeyPrefix: "006", Owned: true, Fields: []Field{
+			{Name: "Name", Type: typeString, Required: true, Length: 120}, {Name: "StageName", Type: typePicklist, Required: true, Picklist: []string{"Prospecting", "Qualification", "Closed Won", "Closed Lost"}},
+			{Name: "CloseDate", Type: typeDate, Required: true}, {Name: "Amount", Type: typeCurrency}, ref("AccountId", "Account", "Account"),
+		}},
+		{Name: "Case", KeyPrefix: "500", Owned: true, Fields: []Field{
+			str("Subject", 255), {Name: "Status", Type: typePicklist, Default: "New", Picklist: []string{"New", "Working", "Escalated", "Closed"}},
+			str("Origin", 40), {Name: "Priority", Type: typePicklist, Default: "Medium", Picklist: []string{"High", "Medium", "Low"}},
+			ref("ContactId", "Contact", "Contact"), ref("AccountId", "Account", "Account"), {Name: "Description", Type: typeTextArea, Length: 32000},
+		}},
+		{Name: "Task", KeyPrefix: "00T", Owned: true, Fields: []Field{
+			str("Subject", 255), {Name: "ActivityDate", Type: typeDate},
+			{Name: "Status", Type: typePicklist, Restricted: true, Default: "Not Started", Picklist: taskStatuses},
+			{Name: "Priority", Type: typePicklist, Restricted: true, Default: "Normal", Picklist: []string{"High", "Normal", "Low"}},
+			{Name: "Description", Type: typeTextArea, Length: 32000},
+			{Name: "TaskSubtype", Type: typePicklist, Restricted: true, CreateOnly: true, Default: "Task", Picklist: []string{"Task", "Email", "ListEmail", "Cadence", "Call", "LinkedIn"}},
+			{Name: "IsClosed", Type: typeBoolean, ReadOnly: true},
+			ref("WhoId", "Who", "Contact", "Lead"), ref("WhatId", "What", "Account", "Opportunity", "Case"),
+			{Name: "AccountId", Type: typeReference, ReferenceTo: []string{"Account"}, RelationshipName: "Account", ReadOnly: true},
+		}},
+		{Name: "Event", KeyPrefix: "00U", Owned: true, Fields: append([]Field{
+			str("Subject", 255), {Name: "StartDateTime", Type: typeDateTime}, {Name: "EndDateTime", Type: typeDateTime},
+			{Name: "ActivityDate", Type: typeDate}, {Name: "ActivityDateTime", Type: typeDateTime}, {Name: "DurationInMinutes", Type: typeInt},
+			{Name: "IsAllDayEvent", Type: typeBoolean, Default: false}, str("Location", 255), {Name: "Description", Type: typeTextArea, Length: 32000},
+			{Name: "ShowAs", Type: typePicklist, Default: "Busy", Picklist: []string{"Busy", "OutOfOffice", "Free"}},
+			{Name: "IsChild", Type: typeBoolean, ReadOnly: true, Default: false},
+			ref("WhoId", "Who", "Contact", "Lead"), ref("WhatId", "What", "Account", "Opportunity", "Case"),
+		}, recurrence...)},
+		{Name: "TaskRelation", KeyPrefix: "0RT", Fields: []Field{
+			{Name: "TaskId", Type: typeReference, ReferenceTo: []string{"Task"}, RelationshipName: "Task", Required: true, CreateOnly: true},
+			{Name: "RelationId", Type: typeReference, ReferenceTo: []string{"Contact", "Lead", "Account", "Opportunity", "Case", "User"}, RelationshipName: "Relation", Required: true, CreateOnly: true},
+			{Name: "IsWhat", Type: typeBoolean, Default: false, CreateOnly: true},
+		}},
+		{Name: "EventRelation", KeyPrefix: "0RE", Fields: []Field{
+			{Name: "EventId", Type: typeReference, ReferenceTo: []string{"Event"}, RelationshipName: "Event", Required: true, CreateOnly: true},
+			{Name: "RelationId", Type: typeReference, ReferenceTo: []string{"Contact", "Lead", "Account", "Opportunity", "Case", "User"}, RelationshipName: "Relation", Required: true, CreateOnly: true},
+			{Name: "IsInvitee", Type: typeBoolean, Default: true}, {Name: "IsParent", Type: typeBoolean, Default: false},
+			{Name: "IsWhat", Type: typeBoolean, Default: false, CreateOnly: true},
+			{Name: "Status", Type: typePicklist, Default: "New", Picklist: []string{"New", "Accepted", "Declined"}},
+			{Name: "Response", Type: typeString, Length: 255}, {Name: "RespondedDate", Type: typeDateTime},
+		}},
+		{Name: "ContentVersion", KeyPrefix: "068", Owned: true, Fields: []Field{
+			{Name: "Title", Type: typeString, Length: 255}, {Name: "PathOnClient", Type: typeString, Required: true, Length: 500, CreateOnly: true},
+			{Name: "VersionData", Type: typeBase64, CreateOnly: true},
+			{Name: "ContentDocumentId", Type: typeReference, ReferenceTo: []string{"ContentDocument"}, RelationshipName: "ContentDocument", CreateOnly: true},
+			{Name: "FirstPublishLocationId", Type: typeReference, CreateOnly: true},
+			{Name: "ContentSize", Type: typeInt, ReadOnly: true}, {Name: "FileExtension", Type: typeString, ReadOnly: true, Length: 40},
+		}},
+		{Name: "ContentDocument", KeyPrefix: "069", Owned: true, Fields: []Field{
+			{Name: "Title", Type: typeString, Length: 255}, {Name: "LatestPublishedVersionId", Type: typeReference, ReferenceTo: []string{"ContentVersion"}, ReadOnly: true},
+			{Name: "ContentSize", Type: typeInt, ReadOnly: true}, {Name: "FileExtension", Type: typeString, ReadOnly: true, Length: 40},
+		}},
+		{Name: "ContentDocumentLink", KeyPrefix: "06A", Fields: []Field{
+			{Name: "ContentDocumentId", Type: typeReference, ReferenceTo: []string{"ContentDocument"}, RelationshipName: "ContentDocument", Required: true, CreateOnly: true},
+			{Name: "LinkedEntityId", Type: typeReference, Required: true, CreateOnly: true},
+			{Name: "ShareType", Type: typePicklist, Default: "V", Picklist: []string{"V", "C", "I"}},
+			{Name: "Visibility", Type: typePicklist, Default: "AllUsers", Picklist: []string{"AllUsers", "InternalUsers", "SharedUsers"}},
+		}},
+		{Name: "FeedItem", KeyPrefix: "0D5", Fields: []Field{
+			{Name: "ParentId", Type: typeReference, Required: true, CreateOnly: true}, {Name: "Body", Type: typeTextArea, Length: 10000},
+			{Name: "Type", Type: typeString, Default: "TextPost", ReadOnly: true},
+		}},
+	}
+	for i := range objs {
+		objs[i].Fields = append(systemFields(objs[i].Owned), objs[i].Fields...)
+	}
+	return objs
+}
+
+// loadSchema builds the object table from the standard objects plus the
+// custom declarations. A declaration of an existing object adds fields to it.
+func loadSchema(custom []byte) (map[string]*Object, error) {
+	objs := map[string]*Object{}
+	for _, o := range standardObjects() {
+		o := o
+		objs[strings.ToLower(o.Name)] = &o
+	}
+	if len(custom) > 0 {
+		var s Schema
+		dec := json.NewDecoder(strings.NewReader(string(custom)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&s); err != nil {
+			return nil, fmt.Errorf("fakesalesforce: custom schema: %w", err)
+		}
+		n := 0
+		for _, c := range s.Objects {
+			if c.Name == "" {
+				return nil, fmt.Errorf("fakesalesforce: custom schema: an object has no name")
+			}
+			for i := range c.Fields {
+				f := &c.Fields[i]
+				if f.Name == "" || f.Type == "" {
+					return nil, fmt.Errorf("fakesalesforce: custom schema: object %s: a field needs name and type", c.Name)
+				}
+				f.custom = strings.HasSuffix(f.Name, "__c")
+				if f.Type == typeReference && f.RelationshipName == "" && strings.HasSuffix(f.Name, "__c") {
+					f.RelationshipName = strings.TrimSuffix(f.Name, "__c") + "__r"
+				}
+			}
+			if existing, ok := objs[strings.ToLower(c.Name)]; ok {
+				existing.Fields = append(existing.Fields, c.Fields...)
+				continue
+			}
+			o := c
+			o.custom = true
+			if o.KeyPrefix == "" {
+				n++
+				o.KeyPrefix = fmt.Sprintf("a%02d", n)
+			}
+			if o.Label == "" {
+				o.Label = strings.TrimSuffix(o.Name, "__c")
+			}
+			o.Fields = append(systemFields(o.Owned), o.Fields...)
+			if o.field("Name") == nil {
+				o.Fields = append(o.Fields, Field{Name: "Name", Type: typeString, Length: 80})
+			}
+			objs[strings.ToLower(o.Name)] = &o
+		}
+	}
+	for _, o := range objs {
+		if o.Label == "" {
+			o.Label = o.Name
+		}
+		if o.LabelPlural == "" {
+			o.LabelPlural = o.Label + "s"
+		}
+		o.index()
+	}
+	return objs, nil
+}
+
+func sortedObjects(objs map[string]*Object) []*Object {
+	out := make([]*Object, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, o)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}

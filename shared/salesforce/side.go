@@ -1,0 +1,422 @@
+package salesforce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/crmsync/crmsync/shared/fault"
+	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/session"
+)
+
+// SideOptions configure a Side.
+type SideOptions struct {
+	// UserID is the connection's Salesforce user id ("" = read it from the
+	// token's identity URL).
+	UserID string
+	// Mappings replaces the default field tables.
+	Mappings map[item.Kind]Mapping
+	// Extra adds field entries (custom fields) to the tables.
+	Extra map[item.Kind][]FieldMap
+	// MarkerField names a custom text field per kind where crmsync stamps its
+	// create markers; without one, FindCreated matches on fields.
+	MarkerField map[item.Kind]string
+	Logger      *slog.Logger
+}
+
+// Side is the Salesforce CRM side of a sync (session.CRM).
+type Side struct {
+	c      *Client
+	mu     sync.Mutex
+	user   string
+	maps   map[item.Kind]Mapping
+	marker map[item.Kind]string
+	log    *slog.Logger
+	feeds  feeds
+}
+
+var _ session.CRM = (*Side)(nil)
+
+// idChunk bounds the ids in one "Id IN (…)" query so the URL stays short.
+const idChunk = 300
+
+// NewSide returns the CRM side for a client.
+func NewSide(c *Client, opts SideOptions) (*Side, error) {
+	user := opts.UserID
+	if user == "" {
+		// Tokens from a refresh or code exchange carry the identity URL; a
+		// token without it is resolved through userinfo at first use.
+		user, _ = c.UserID()
+	}
+	maps := opts.Mappings
+	if maps == nil {
+		maps = DefaultMappings()
+	}
+	for kind, extra := range opts.Extra {
+		m := maps[kind]
+		m.Fields = append(append([]FieldMap(nil), m.Fields...), extra...)
+		maps[kind] = m
+	}
+	for kind, f := range opts.MarkerField {
+		if !validName(f) {
+			return nil, fmt.Errorf("salesforce: marker field %q for %s is not a field name", f, kind)
+		}
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Side{c: c, user: user, maps: maps, marker: opts.MarkerField, log: log}, nil
+}
+
+// resolveUser makes sure the side knows its user id, asking userinfo (not
+// counted against the API allowance) when the token did not say.
+func (s *Side) resolveUser(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.user != "" {
+		return nil
+	}
+	id, err := s.c.WhoAmI(ctx)
+	if err != nil {
+		return err
+	}
+	s.user = id
+	return nil
+}
+
+// Client returns the side's client (for call counts).
+func (s *Side) Client() *Client { return s.c }
+
+func (s *Side) mapping(kind item.Kind) (Mapping, error) {
+	m, ok := s.maps[kind]
+	if !ok {
+		return m, fault.New(fault.Permanent, "UNSUPPORTED_KIND", "Salesforce does not sync "+string(kind))
+	}
+	return m, nil
+}
+
+// selectFields lists what a read of kind selects.
+func (s *Side) selectFields(kind item.Kind, m Mapping) []string {
+	fields := append([]string{"Id", "SystemModstamp", "LastModifiedDate"}, m.salesforceFields()...)
+	if kind == item.Event {
+		fields = append(fields, "OwnerId")
+		fields = append(fields, recurrenceFields...)
+	}
+	if f := s.marker[kind]; f != "" {
+		fields = append(fields, f)
+	}
+	return fields
+}
+
+// toItem converts a Salesforce record to the canonical form.
+func (s *Side) toItem(kind item.Kind, m Mapping, r Record) item.Record {
+	fields := make(map[string]string, len(m.Fields)+1)
+	for _, fm := range m.Fields {
+		fields[fm.Canonical] = fm.read(r)
+	}
+	if kind == item.Event {
+		// Salesforce stores an all-day event's last day (inclusive) at
+		// midnight GMT; canonical End is the exclusive midnight after it.
+		if fields[item.AllDay] == "true" {
+			if t, err := time.Parse(time.RFC3339, fields[item.Start]); err == nil {
+				fields[item.Start] = t.Truncate(24 * time.Hour).Format(time.RFC3339)
+			}
+			if t, err := time.Parse(time.RFC3339, fields[item.End]); err == nil {
+				fields[item.End] = t.Truncate(24 * time.Hour).Add(24 * time.Hour).Format(time.RFC3339)
+			}
+		}
+		fields[item.Recurrence] = readRecurrence(r)
+	}
+	rec := item.Record{Kind: kind, ID: r.ID(), Version: r.String("SystemModstamp"), Fields: fields}
+	if t, err := ParseTime(r.String("LastModifiedDate")); err == nil {
+		rec.Modified = t
+	}
+	if f := s.marker[kind]; f != "" {
+		rec.Marker = r.String(f)
+	}
+	return rec
+}
+
+// fromItem converts canonical fields (only those present) to a Salesforce
+// record; allDay tells how to read Start/End when AllDay is not among them.
+func (s *Side) fromItem(kind item.Kind, m Mapping, rec item.Record, allDay bool) (Record, error) {
+	out := NewRecord(m.Object)
+	for _, fm := range m.Fields {
+		v, ok := rec.Fields[fm.Canonical]
+		if !ok {
+			continue
+		}
+		val, err := fm.write(v)
+		if err != nil {
+			return nil, err
+		}
+		out[fm.Salesforce] = val
+	}
+	if kind == item.Event {
+		if v, ok := rec.Fields[item.AllDay]; ok {
+			allDay = v == "true"
+		}
+		if allDay {
+			if t, err := time.Parse(time.RFC3339, rec.Fields[item.Start]); err == nil {
+				day := t.UTC().Truncate(24 * time.Hour)
+				out["StartDateTime"] = day.Format("2006-01-02T15:04:05.000Z")
+				// All-day events are dated by ActivityDate.
+				out["ActivityDate"] = day.Format("2006-01-02")
+			}
+			if t, err := time.Parse(time.RFC3339, rec.Fields[item.End]); err == nil {
+				last := t.UTC().Add(-time.Nanosecond).Truncate(24 * time.Hour)
+				out["EndDateTime"] = last.Format("2006-01-02T15:04:05.000Z")
+			}
+		}
+		if rule, ok := rec.Fields[item.Recurrence]; ok {
+			start, _ := time.Parse(time.RFC3339, rec.Fields[item.Start])
+			rf, err := writeRecurrence(rule, start)
+			if err != nil {
+				return nil, err
+			}
+			for k, v := range rf {
+				out[k] = v
+			}
+			// A series states its length as DurationInMinutes.
+			if end, err := time.Parse(time.RFC3339, rec.Fields[item.End]); err == nil && rule != "" && !allDay && end.After(start) {
+				out["DurationInMinutes"] = int(end.Sub(start) / time.Minute)
+			}
+		}
+	}
+	if kind == item.Task && out["Status"] == nil {
+		delete(out, "Status")
+	}
+	return out, nil
+}
+
+// perRecord maps Salesforce field names in a per-record error to canonical
+// names.
+func perRecord(m Mapping, err error) error {
+	var fe *fault.Error
+	if errors.As(err, &fe) && len(fe.Fields) > 0 {
+		cp := *fe
+		cp.Fields = m.canonicalFields(fe.Fields)
+		return &cp
+	}
+	return err
+}
+
+// Create writes new records through sObject Collections.
+func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, markers []string) ([]session.Result, error) {
+	m, err := s.mapping(kind)
+	if err != nil {
+		return nil, err
+	}
+	if markers != nil && len(markers) != len(recs) {
+		return nil, fault.New(fault.Permanent, "INVALID_INPUT", "markers and records differ in length")
+	}
+	out := make([]session.Result, len(recs))
+	var send []Record
+	var at []int
+	for i, rec := range recs {
+		r, err := s.fromItem(kind, m, rec, false)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		if f := s.marker[kind]; f != "" && markers != nil && markers[i] != "" {
+			r[f] = markers[i]
+		}
+		send = append(send, r)
+		at = append(at, i)
+	}
+	res, err := s.c.Create(ctx, send)
+	for j, r := range res {
+		out[at[j]] = session.Result{ID: r.ID, Err: perRecord(m, r.Err)}
+	}
+	return out, err
+}
+
+// Update writes the given fields of existing records.
+func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) ([]session.Result, error) {
+	m, err := s.mapping(kind)
+	if err != nil {
+		return nil, err
+	}
+	allDay, err := s.allDayFlags(ctx, kind, recs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]session.Result, len(recs))
+	var send []Record
+	var at []int
+	for i, rec := range recs {
+		if !validID(rec.ID) {
+			out[i].Err = fault.New(fault.Permanent, "MALFORMED_ID", "not a record id")
+			continue
+		}
+		r, err := s.fromItem(kind, m, rec, allDay[rec.ID])
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		r["Id"] = rec.ID
+		send = append(send, r)
+		at = append(at, i)
+	}
+	res, err := s.c.Update(ctx, send)
+	for j, r := range res {
+		out[at[j]] = session.Result{ID: recs[at[j]].ID, Err: perRecord(m, r.Err)}
+		if r.Err != nil {
+			out[at[j]].ID = ""
+		}
+	}
+	return out, err
+}
+
+// allDayFlags reads IsAllDayEvent for events whose times change without
+// AllDay among the fields, since all-day times are stored differently.
+func (s *Side) allDayFlags(ctx context.Context, kind item.Kind, recs []item.Record) (map[string]bool, error) {
+	flags := map[string]bool{}
+	if kind != item.Event {
+		return flags, nil
+	}
+	var ids []string
+	for _, r := range recs {
+		_, hasDay := r.Fields[item.AllDay]
+		_, hasStart := r.Fields[item.Start]
+		_, hasEnd := r.Fields[item.End]
+		if !hasDay && (hasStart || hasEnd) && validID(r.ID) {
+			ids = append(ids, r.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return flags, nil
+	}
+	got, err := s.c.Retrieve(ctx, "Event", ids, []string{"Id", "IsAllDayEvent"})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range got {
+		flags[r.ID()] = r.String("IsAllDayEvent") == "true"
+	}
+	return flags, nil
+}
+
+// Delete removes records; already-deleted ones count as deleted.
+func (s *Side) Delete(ctx context.Context, kind item.Kind, ids []string) ([]session.Result, error) {
+	m, err := s.mapping(kind)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]session.Result, len(ids))
+	var send []string
+	var at []int
+	for i, id := range ids {
+		if !validID(id) {
+			out[i].Err = fault.New(fault.Permanent, "MALFORMED_ID", "not a record id")
+			continue
+		}
+		send = append(send, id)
+		at = append(at, i)
+	}
+	res, err := s.c.Delete(ctx, send)
+	for j, r := range res {
+		out[at[j]] = session.Result{ID: r.ID, Err: perRecord(m, r.Err)}
+	}
+	return out, err
+}
+
+// FindCreated finds records the user created since the earliest intent,
+// matching on the marker field where one is configured and otherwise on the
+// intent's fields. Each record answers at most one intent.
+func (s *Side) FindCreated(ctx context.Context, kind item.Kind, intents []item.Intent) (map[string]string, error) {
+	found := map[string]string{}
+	if len(intents) == 0 {
+		return found, nil
+	}
+	if err := s.resolveUser(ctx); err != nil {
+		return nil, err
+	}
+	m, err := s.mapping(kind)
+	if err != nil {
+		return nil, err
+	}
+	since := intents[0].Since
+	for _, in := range intents {
+		if in.Since.Before(since) {
+			since = in.Since
+		}
+	}
+	where := []Cond{Eq("CreatedById", s.user), Ge("CreatedDate", since.Add(-time.Minute))}
+	if kind == item.SharedEmail {
+		where = append(where, Eq("TaskSubtype", "Email"))
+	}
+	q, err := s.c.Build(ctx, Select{Object: m.Object, Fields: s.selectFields(kind, m), Where: And(where...), OrderBy: []string{"CreatedDate"}})
+	if err != nil {
+		return nil, err
+	}
+	recs, err := s.c.Collect(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for _, in := range intents {
+		for _, r := range recs {
+			if used[r.ID()] {
+				continue
+			}
+			got := s.toItem(kind, m, r)
+			if s.matches(kind, m, in, got) {
+				found[in.Marker] = r.ID()
+				used[r.ID()] = true
+				break
+			}
+		}
+	}
+	return found, nil
+}
+
+func (s *Side) matches(kind item.Kind, m Mapping, in item.Intent, got item.Record) bool {
+	if s.marker[kind] != "" && in.Marker != "" {
+		return got.Marker == in.Marker
+	}
+	want := s.normalize(kind, m, in.Record)
+	compared := 0
+	for k, v := range want.Fields {
+		if v == "" {
+			continue
+		}
+		if got.Fields[k] != v {
+			return false
+		}
+		compared++
+	}
+	return compared > 0
+}
+
+// normalize passes canonical fields through the write and read conversions,
+// so values compare the way Salesforce stores them.
+func (s *Side) normalize(kind item.Kind, m Mapping, rec item.Record) item.Record {
+	sf, err := s.fromItem(kind, m, rec, false)
+	if err != nil {
+		return rec
+	}
+	for k, v := range sf {
+		switch x := v.(type) {
+		case bool:
+			sf[k] = fmt.Sprint(x)
+		case int:
+			sf[k] = fmt.Sprint(x)
+		}
+	}
+	back := s.toItem(kind, m, sf)
+	out := item.Record{Fields: map[string]string{}}
+	for k := range rec.Fields {
+		if v, ok := back.Fields[k]; ok {
+			out.Fields[k] = strings.TrimSpace(v)
+		}
+	}
+	return out
+}
