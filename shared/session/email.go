@@ -40,7 +40,7 @@ func (s *run) shareEmails(ctx context.Context) error {
 					return err // temporary, quota, reconnect: the session stops
 				}
 				s.issues = append(s.issues, Issue{Kind: item.SharedEmail, Side: reconcile.Mailbox, RecordID: msg.ID,
-					Name: msg.Name(), Code: "share-failed", Reason: fmt.Sprintf("could not share the e-mail: %v", err)})
+					Name: msg.Name(), Code: "share-failed", Reason: "could not share the e-mail: " + Explain(err)})
 				if ferr := s.sides.Mailbox.FlagIssue(ctx, item.SharedEmail, msg.ID, true); ferr != nil {
 					s.log.Warn("sync error category not set", "err", ferr)
 				}
@@ -108,7 +108,7 @@ func (s *run) people(ctx context.Context, msgs []item.Record) (map[string]item.P
 		}
 		if r.Err != nil {
 			s.issues = append(s.issues, Issue{Kind: item.SharedEmail, Side: reconcile.CRM, RecordID: "lead:" + reconcile.MarkerFor(item.SharedEmail, reconcile.CRM, leadAddrs[i]),
-				Name: leadAddrs[i], Code: "lead-failed", Reason: fmt.Sprintf("could not create a Lead: %v", r.Err)})
+				Name: leadAddrs[i], Code: "lead-failed", Reason: "could not create a Lead: " + Explain(r.Err)})
 			continue
 		}
 		people[leadAddrs[i]] = item.Person{ID: r.ID, Object: "Lead"}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/shared/fault"
@@ -213,6 +214,7 @@ func (s *run) session(ctx context.Context) error {
 		s.pending[in.Marker] = in
 	}
 	defer s.flushIssues(ctx)
+	s.prefetch(ctx)
 	for _, kind := range item.Kinds {
 		if err := s.syncKind(ctx, kind); err != nil {
 			return err
@@ -224,6 +226,32 @@ func (s *run) session(ctx context.Context) error {
 		}
 	}
 	return s.settleLeftoverIntents(ctx)
+}
+
+// prefetch lets a CRM that can read every kind's change feed in one call do
+// so before the kinds are synced one by one.
+func (s *run) prefetch(ctx context.Context) {
+	pf, ok := s.sides.CRM.(Prefetcher)
+	if !ok {
+		return
+	}
+	var scopes []item.Scope
+	var cursors []string
+	for _, kind := range item.Kinds {
+		pol := s.settings.Policies[kind].WithDefaults(kind)
+		if pol.Direction == reconcile.Off {
+			continue
+		}
+		c, err := s.st.Cursor(ctx, kind, reconcile.CRM)
+		if err != nil {
+			return
+		}
+		crm, _ := s.scopes(kind, pol)
+		scopes, cursors = append(scopes, crm), append(cursors, c)
+	}
+	if err := pf.Prefetch(ctx, scopes, cursors); err != nil {
+		s.log.Info("change feeds not prefetched", "err", err)
+	}
 }
 
 func (s *run) calls() map[string]int64 {
@@ -620,7 +648,7 @@ func (s *run) fail(ctx context.Context, kind item.Kind, a reconcile.Action, err 
 		code = fe.Code
 	}
 	s.issues = append(s.issues, Issue{Kind: kind, Side: side, RecordID: id, Name: name, Code: code,
-		Reason: fmt.Sprintf("could not %s in the %s: %v", opName(a.Op), a.Target(), err)})
+		Reason: fmt.Sprintf("could not %s in the %s: %s", opName(a.Op), a.Target(), Explain(err))})
 	s.log.Warn("item failed", "kind", kind, "op", a.Op, "class", fault.ClassOf(err).String(), "code", code)
 	if side == reconcile.Mailbox && id != "" {
 		if ferr := s.sides.Mailbox.FlagIssue(ctx, kind, id, true); ferr != nil {
@@ -676,4 +704,28 @@ func (s *run) settleLeftoverIntents(ctx context.Context) error {
 		}
 	}
 	return s.st.ClearIntents(ctx, markers)
+}
+
+// Explain describes an error for an issue the user sees and storage keeps:
+// the error's class, the vendor's code and the fields it names — never the
+// vendor's message, which can quote a field value ("data value too large: …").
+func Explain(err error) string {
+	var fe *fault.Error
+	if !errors.As(err, &fe) {
+		return fault.ClassOf(err).String() + " error"
+	}
+	var b strings.Builder
+	switch fe.Class {
+	case fault.Permanent:
+		b.WriteString("rejected")
+	default:
+		b.WriteString(fe.Class.String())
+	}
+	if fe.Code != "" {
+		b.WriteString(" (" + fe.Code + ")")
+	}
+	if len(fe.Fields) > 0 {
+		b.WriteString("; fields: " + strings.Join(fe.Fields, ", "))
+	}
+	return b.String()
 }

@@ -78,3 +78,10 @@ type Mailbox interface {
 	// FlagIssue sets (or clears) the "Sync Error" category on an item.
 	FlagIssue(ctx context.Context, kind item.Kind, id string, failing bool) error
 }
+
+// Prefetcher is an optional Side ability: read the change feeds of several
+// kinds at once (Salesforce composite batch), so the Changes calls that follow
+// cost no further API calls. Errors are not fatal; Changes then reads itself.
+type Prefetcher interface {
+	Prefetch(ctx context.Context, scopes []item.Scope, cursors []string) error
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/fault"
+	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/session"
@@ -188,4 +189,13 @@ func (o *Opener) openMicrosoft(ctx context.Context, user string) (session.Mailbo
 		return nil, err
 	}
 	return mbxSide{Side: msgraph.NewSide(client, msgraph.SideOptions{}), client: client}, nil
+}
+
+// Prefetch implements session.Prefetcher with one Salesforce composite call.
+func (s crmSide) Prefetch(ctx context.Context, scopes []item.Scope, cursors []string) error {
+	reqs := make([]salesforce.FeedRequest, len(scopes))
+	for i := range scopes {
+		reqs[i] = salesforce.FeedRequest{Scope: scopes[i], Cursor: cursors[i]}
+	}
+	return s.Side.Prefetch(ctx, reqs)
 }

@@ -215,6 +215,9 @@ func TestSessionSyncsSalesforceAndMicrosoft365BothWays(t *testing.T) {
 		t.Errorf("idle session: counts %v, %d table writes; want none and 2", rep.Counts, rep.TableWrites)
 	}
 	t.Logf("idle session calls: %v", rep.Calls)
+	if rep.Calls["crm"] != 1 {
+		t.Errorf("idle session made %d Salesforce calls, want 1 (all change feeds in one composite call)", rep.Calls["crm"])
+	}
 	if rep.Calls["mailbox"] > int64(len(item.Kinds))+2 {
 		t.Errorf("idle session made %d mailbox requests, want about one per resource", rep.Calls["mailbox"])
 	}
