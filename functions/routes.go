@@ -1,0 +1,41 @@
+package main
+
+import (
+	"github.com/crmsync/crmsync/functions/addin"
+	"github.com/crmsync/crmsync/functions/dashboard"
+	"github.com/crmsync/crmsync/functions/keyrotation"
+	"github.com/crmsync/crmsync/functions/notifications"
+	"github.com/crmsync/crmsync/functions/pixel"
+	"github.com/crmsync/crmsync/functions/scheduler"
+	"github.com/crmsync/crmsync/functions/syncworker"
+	"github.com/crmsync/crmsync/shared/funchost"
+)
+
+// routes is the one table of crmsync's functions: name (= folder = package =
+// route), trigger, and handler. Each functions/<name>/function.json must say the
+// same; routes_test.go checks it.
+func routes(d deps) []funchost.Function {
+	var table []funchost.Function
+	table = []funchost.Function{
+		{Name: "scheduler", Trigger: funchost.TimerTriggerOn(scheduler.Schedule),
+			Timer: scheduler.New(d.log).Run},
+		{Name: "syncworker", Trigger: funchost.QueueTriggerOn(syncworker.Queue),
+			Queue: syncworker.New(d.log).Handle},
+		{Name: "notifications", Trigger: funchost.HTTPTrigger("notifications", funchost.AuthAnonymous, "post"),
+			HTTP: notifications.New()},
+		{Name: "dashboard", Trigger: funchost.HTTPTrigger("dashboard/{*path}", funchost.AuthAnonymous, "get", "head"),
+			HTTP: dashboard.New(dashboard.Deps{
+				Info:      dashboard.Info{Service: "crmsync", Version: d.version, Storage: d.settings.Storage, Demo: d.settings.Demo},
+				Queues:    d.queue,
+				Functions: func() []funchost.Function { return table },
+				Log:       d.log,
+			})},
+		{Name: "addin", Trigger: funchost.HTTPTrigger("addin/{*path}", funchost.AuthAnonymous, "get", "post", "patch", "delete"),
+			HTTP: addin.New()},
+		{Name: "pixel", Trigger: funchost.HTTPTrigger("pixel/{*path}", funchost.AuthAnonymous, "get"),
+			HTTP: pixel.New()},
+		{Name: "keyrotation", Trigger: funchost.TimerTriggerOn(keyrotation.Schedule),
+			Timer: keyrotation.New(d.log).Run},
+	}
+	return table
+}

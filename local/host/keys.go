@@ -1,0 +1,75 @@
+package host
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Keys authorize HTTP triggers: function-level routes take either key,
+// admin-level routes only the admin key.
+type Keys struct {
+	Function string `json:"functionKey"`
+	Admin    string `json:"adminKey"`
+}
+
+// LoadKeys uses the keys given (from settings) and fills what is missing from
+// the keys file, creating the file with fresh random keys when absent.
+func LoadKeys(path string, given Keys) (Keys, error) {
+	if given.Function != "" && given.Admin != "" {
+		return given, nil
+	}
+	var file Keys
+	raw, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		file = Keys{Function: randomKey(), Admin: randomKey()}
+		b, _ := json.MarshalIndent(file, "", "  ")
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return Keys{}, err
+		}
+		if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+			return Keys{}, fmt.Errorf("writing keys file: %w", err)
+		}
+	case err != nil:
+		return Keys{}, err
+	default:
+		if err := json.Unmarshal(raw, &file); err != nil || file.Function == "" || file.Admin == "" {
+			return Keys{}, fmt.Errorf("%s: want {\"functionKey\": \"…\", \"adminKey\": \"…\"}", path)
+		}
+	}
+	if given.Function == "" {
+		given.Function = file.Function
+	}
+	if given.Admin == "" {
+		given.Admin = file.Admin
+	}
+	return given, nil
+}
+
+func randomKey() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// allows reports whether the key presented opens a route of the auth level.
+func (k Keys) allows(level, presented string) bool {
+	eq := func(want string) bool {
+		return want != "" && subtle.ConstantTimeCompare([]byte(want), []byte(presented)) == 1
+	}
+	switch level {
+	case "anonymous":
+		return true
+	case "function":
+		return eq(k.Function) || eq(k.Admin)
+	case "admin":
+		return eq(k.Admin)
+	}
+	return false
+}
