@@ -46,6 +46,9 @@ type UserSettings struct {
 	// MaxRecords caps linked records per kind by the user's plan (0 = no cap).
 	MaxRecords int
 	Email      EmailSettings
+	// Confirmed lets through, for one session, the deletions a guard held
+	// back for a kind: the user saw the guard's issue and confirmed.
+	Confirmed map[item.Kind]bool
 }
 
 // EmailSettings control e-mail sharing.
@@ -62,6 +65,12 @@ type EmailSettings struct {
 	ShareCategory string
 	// Folder is the share folder ("" = "Salesforce Emails").
 	Folder string
+}
+
+// ConfirmationConsumer is an optional SettingsSource ability: forget a
+// user's confirmation of held-back deletions once a session has used it.
+type ConfirmationConsumer interface {
+	ConfirmationUsed(ctx context.Context, user string, kind item.Kind) error
 }
 
 // SettingsSource loads a user's settings.
@@ -177,6 +186,10 @@ type run struct {
 	issues     []Issue
 	// pending are intents left by an earlier session, by marker.
 	pending map[string]Intent
+	// failed holds the links (by side and ID) an action failed on in this
+	// session: their later actions are skipped, so no link is saved as if the
+	// failed change had synced.
+	failed  map[string]bool
 	settled []string
 }
 
@@ -209,6 +222,7 @@ func (s *run) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.failed = map[string]bool{}
 	s.pending = map[string]Intent{}
 	for _, in := range intents {
 		s.pending[in.Marker] = in
@@ -329,7 +343,7 @@ func (s *run) syncKind(ctx context.Context, kind item.Kind) error {
 	}
 	out, err := reconcile.Plan(reconcile.Input{
 		Kind: kind, Now: s.now, Policy: pol, Key: s.settings.FingerprintKey,
-		Links: links, CRM: crmCh, Mailbox: mbxCh,
+		Links: links, CRM: crmCh, Mailbox: mbxCh, Confirmed: s.settings.Confirmed[kind],
 	})
 	if err != nil {
 		return fault.Wrap(fault.Permanent, err)
@@ -346,10 +360,18 @@ func (s *run) syncKind(ctx context.Context, kind item.Kind) error {
 	if err != nil {
 		return err
 	}
-	if retry {
-		// Some records failed for a temporary reason: keep the old cursors so
-		// the next session sees those changes again. Everything that did apply
-		// is linked and will be recognised as already in sync.
+	if out.Guard.Overridden {
+		if c, ok := s.Settings.(ConfirmationConsumer); ok {
+			if err := c.ConfirmationUsed(ctx, s.user, kind); err != nil {
+				s.log.Warn("confirmation not cleared", "err", err)
+			}
+		}
+	}
+	if retry || (out.Guard.Tripped != "" && !out.Guard.Overridden) {
+		// Some records failed for a temporary reason, or a guard held
+		// deletions back: keep the old cursors so the next session sees those
+		// changes again. Everything that did apply is linked and will be
+		// recognised as already in sync.
 		return nil
 	}
 	quiet := !crmCh.Full && !mbxCh.Full && len(out.Actions) == 0 &&
@@ -431,7 +453,37 @@ func (s *run) apply(ctx context.Context, kind item.Kind, actions []reconcile.Act
 	return retry, nil
 }
 
+func linkKeys(kind item.Kind, l reconcile.Link) []string {
+	var out []string
+	if l.CRMID != "" {
+		out = append(out, string(kind)+"|crm|"+l.CRMID)
+	}
+	if l.MailboxID != "" {
+		out = append(out, string(kind)+"|mailbox|"+l.MailboxID)
+	}
+	return out
+}
+
+func (s *run) linkFailed(kind item.Kind, l reconcile.Link) bool {
+	for _, k := range linkKeys(kind, l) {
+		if s.failed[k] {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *run) applyRun(ctx context.Context, kind item.Kind, acts []reconcile.Action, created map[string]string) (retry bool, err error) {
+	// Skip the actions of links an earlier action failed on in this session.
+	kept := make([]reconcile.Action, 0, len(acts))
+	for _, a := range acts {
+		if !s.linkFailed(kind, a.Link) {
+			kept = append(kept, a)
+		}
+	}
+	if acts = kept; len(acts) == 0 {
+		return false, nil
+	}
 	op := acts[0].Op
 	var links []LinkChange
 	switch op {
@@ -483,7 +535,13 @@ func (s *run) applyRun(ctx context.Context, kind item.Kind, acts []reconcile.Act
 				retry = true
 			}
 			if fault.Is(res.Err, fault.Gone) && (op == reconcile.UpdateCRM || op == reconcile.UpdateMailbox) {
-				continue // deleted meanwhile: the next session sees the delete
+				// Deleted meanwhile, perhaps outside the sync's view: drop the
+				// link so the pair is planned afresh from what each side shows.
+				links = append(links, LinkChange{Link: a.Link, Drop: true})
+				continue
+			}
+			for _, k := range linkKeys(kind, a.Link) {
+				s.failed[k] = true
 			}
 			s.fail(ctx, kind, a, res.Err)
 			continue

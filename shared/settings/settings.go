@@ -4,10 +4,13 @@
 package settings
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -32,6 +35,43 @@ const (
 	NameDemo          = "CRMSYNC_DEMO"
 	NameFunctionKey   = "CRMSYNC_FUNCTION_KEY"
 	NameAdminKey      = "CRMSYNC_ADMIN_KEY"
+
+	NameStorageAccount  = "AzureWebJobsStorage__accountName"
+	NameStorageClientID = "AzureWebJobsStorage__clientId"
+	NameKeyRing         = "CRMSYNC_KEYRING"
+	NameSessionKey      = "CRMSYNC_SESSION_KEY"
+	NamePublicURL       = "CRMSYNC_PUBLIC_URL"
+	NameDefaultPlan     = "CRMSYNC_DEFAULT_PLAN"
+
+	NameEntraAuthority      = "CRMSYNC_ENTRA_AUTHORITY"
+	NameEntraClientID       = "CRMSYNC_ENTRA_CLIENT_ID"
+	NameEntraClientSecret   = "CRMSYNC_ENTRA_CLIENT_SECRET"
+	NameEntraAllowedTenants = "CRMSYNC_ENTRA_ALLOWED_TENANTS"
+	NameGraphBaseURL        = "CRMSYNC_GRAPH_BASE_URL"
+
+	NameSalesforceLoginURL     = "CRMSYNC_SALESFORCE_LOGIN_URL"
+	NameSalesforceClientID     = "CRMSYNC_SALESFORCE_CLIENT_ID"
+	NameSalesforceClientSecret = "CRMSYNC_SALESFORCE_CLIENT_SECRET"
+	NameSalesforceAllowedOrgs  = "CRMSYNC_SALESFORCE_ALLOWED_ORGS"
+	NameSalesforceJWTKey       = "CRMSYNC_SALESFORCE_JWT_KEY"
+	NameSalesforceMaxShare     = "CRMSYNC_SALESFORCE_MAX_SHARE"
+
+	NameAddinAudiences = "CRMSYNC_ADDIN_AUDIENCES"
+	NameAddinScope     = "CRMSYNC_ADDIN_SCOPE"
+	NameAddinOrigins   = "CRMSYNC_ADDIN_ORIGINS"
+
+	NameTrustedProxies = "CRMSYNC_TRUSTED_PROXIES"
+	NameSignInRate     = "CRMSYNC_SIGNIN_RATE"
+	NameMaxBodyBytes   = "CRMSYNC_MAX_BODY_BYTES"
+)
+
+// Defaults of the settings that have one.
+const (
+	DefaultEntraAuthority     = "https://login.microsoftonline.com/organizations/v2.0"
+	DefaultGraphBaseURL       = "https://graph.microsoft.com/v1.0"
+	DefaultSalesforceLoginURL = "https://login.salesforce.com"
+	DefaultAddinScope         = "access_as_user"
+	DefaultAddinOrigins       = "https://outlook.office.com,https://outlook.office365.com"
 )
 
 // Spec describes one setting for people and for tools (the README table and the
@@ -62,6 +102,29 @@ func Specs() []Spec {
 		{Name: NameDemo, Description: "`true` marks a demo instance (set by the local host's `--demo`); the dashboard says so.", Default: "false"},
 		{Name: NameFunctionKey, Description: "Local host only: key accepted for `function` auth-level routes (`code` query or `x-functions-key` header). Default: generated into the keys file.", Secret: true},
 		{Name: NameAdminKey, Description: "Local host only: key accepted for `function` and `admin` auth-level routes. Default: generated into the keys file.", Secret: true},
+		{Name: NameStorageAccount, Description: "Storage account name for identity-based access (managed identity) when AzureWebJobsStorage holds no connection string.", RequiredWhen: "CRMSYNC_STORAGE is `azure` and AzureWebJobsStorage is unset"},
+		{Name: NameStorageClientID, Description: "Client id of the user-assigned managed identity used for storage, Key Vault and tokens (unset: system-assigned)."},
+		{Name: NameKeyRing, Description: "Where the sealing key ring lives: a Key Vault URL (`https://<name>.vault.azure.net/`) or a key ring file path (0600).", Default: "<CRMSYNC_DATA_DIR>/keyring.json (embedded storage)", RequiredWhen: "CRMSYNC_STORAGE is `azure`"},
+		{Name: NameSessionKey, Description: "Base64 secret (≥ 32 bytes) that signs dashboard session cookies, OAuth state and webhook clientState. Store it as a Key Vault reference.", Default: "generated into <CRMSYNC_DATA_DIR>/session.key (embedded storage)", RequiredWhen: "CRMSYNC_STORAGE is `azure`", Secret: true},
+		{Name: NamePublicURL, Description: "The service's public base URL (`https://<app>.azurewebsites.net`): OAuth redirect URIs, the Graph webhook and pixel URLs are built from it.", Default: "http://127.0.0.1:7071 (embedded storage)", RequiredWhen: "CRMSYNC_STORAGE is `azure`"},
+		{Name: NameDefaultPlan, Description: "Plan new users get: `free` (30-minute interval, 500 records per object) or `paid` (5 minutes, no cap).", Default: "free"},
+		{Name: NameEntraAuthority, Description: "Microsoft Entra ID authority (v2.0) for sign-in, mailbox connections and add-in tokens.", Default: DefaultEntraAuthority},
+		{Name: NameEntraClientID, Description: "Application (client) id of crmsync's Entra app registration.", RequiredWhen: "Microsoft sign-in or mailbox connections are used"},
+		{Name: NameEntraClientSecret, Description: "Client secret of the Entra app registration.", Secret: true},
+		{Name: NameEntraAllowedTenants, Description: "Comma-separated Entra tenant ids allowed to sign in and connect; `*` for any (multi-tenant service).", Default: "*"},
+		{Name: NameGraphBaseURL, Description: "Microsoft Graph endpoint up to the version.", Default: DefaultGraphBaseURL},
+		{Name: NameSalesforceLoginURL, Description: "Salesforce login URL (`https://login.salesforce.com`, `https://test.salesforce.com` or a My Domain).", Default: DefaultSalesforceLoginURL},
+		{Name: NameSalesforceClientID, Description: "Consumer key of crmsync's Salesforce External Client App.", RequiredWhen: "Salesforce sign-in or connections are used"},
+		{Name: NameSalesforceClientSecret, Description: "Consumer secret of the External Client App (unset for a public client using PKCE only).", Secret: true},
+		{Name: NameSalesforceAllowedOrgs, Description: "Comma-separated Salesforce org ids allowed to sign in and connect; `*` for any.", Default: "*"},
+		{Name: NameSalesforceJWTKey, Description: "PEM private key for the JWT bearer flow (admin-provisioned users); unset disables that flow.", Secret: true},
+		{Name: NameSalesforceMaxShare, Description: "Largest share of the org's daily API allowance crmsync may use (0 < share ≤ 1).", Default: "0.5"},
+		{Name: NameAddinAudiences, Description: "Comma-separated accepted audiences of add-in access tokens (the API's app id URI and/or client id).", Default: "the Entra client id"},
+		{Name: NameAddinScope, Description: "Delegated scope add-in tokens must carry.", Default: DefaultAddinScope},
+		{Name: NameAddinOrigins, Description: "Comma-separated origins allowed to call and frame the add-in API (CORS, frame-ancestors).", Default: DefaultAddinOrigins},
+		{Name: NameTrustedProxies, Description: "Number of reverse-proxy hops in front of the service, for client addresses in rate limits (Azure: 1).", Default: "0"},
+		{Name: NameSignInRate, Description: "Sign-in and token requests allowed per minute per client address.", Default: "20"},
+		{Name: NameMaxBodyBytes, Description: "Largest request body accepted by HTTP functions (attachment uploads stream up to 25 MB separately).", Default: "1048576"},
 	}
 }
 
@@ -84,6 +147,38 @@ type Settings struct {
 	// FunctionKey and AdminKey are the local host's keys ("" = use the keys file).
 	FunctionKey string
 	AdminKey    string
+
+	// StorageAccount and StorageClientID select identity-based storage access.
+	StorageAccount  string
+	StorageClientID string
+	// KeyRing is CRMSYNC_KEYRING (defaulted for embedded storage).
+	KeyRing string
+	// SessionKey is the decoded CRMSYNC_SESSION_KEY (nil: generate one in DataDir).
+	SessionKey []byte
+	// PublicURL is the service's base URL, without a trailing slash.
+	PublicURL   string
+	DefaultPlan string
+
+	EntraAuthority      string
+	EntraClientID       string
+	EntraClientSecret   string
+	EntraAllowedTenants []string
+	GraphBaseURL        string
+
+	SalesforceLoginURL     string
+	SalesforceClientID     string
+	SalesforceClientSecret string
+	SalesforceAllowedOrgs  []string
+	SalesforceJWTKey       string
+	SalesforceMaxShare     float64
+
+	AddinAudiences []string
+	AddinScope     string
+	AddinOrigins   []string
+
+	TrustedProxies int
+	SignInRate     int
+	MaxBodyBytes   int64
 }
 
 // Load reads and validates every setting. It returns one error naming every
@@ -143,10 +238,111 @@ func Load(getenv func(string) string) (Settings, error) {
 	s.FunctionKey = get(NameFunctionKey)
 	s.AdminKey = get(NameAdminKey)
 
+	s.StorageAccount = get(NameStorageAccount)
+	s.StorageClientID = get(NameStorageClientID)
+	if s.Storage == StorageAzure && s.ConnectionString == "" && s.StorageAccount != "" {
+		// Identity-based storage: drop the "missing connection string" problem.
+		problems = slices.DeleteFunc(problems, func(p string) bool { return strings.HasPrefix(p, NameConnection+" is missing") })
+	}
+	embedded := s.Storage == StorageEmbedded
+	s.KeyRing = get(NameKeyRing)
+	if s.KeyRing == "" && embedded && s.DataDir != "" {
+		s.KeyRing = filepath.Join(s.DataDir, "keyring.json")
+	}
+	if s.KeyRing == "" && !embedded {
+		bad("%s is missing (a Key Vault URL or a key ring file path)", NameKeyRing)
+	}
+	if key := get(NameSessionKey); key != "" {
+		b, err := base64.StdEncoding.DecodeString(key)
+		if err != nil || len(b) < 32 {
+			bad("%s is not base64 of at least 32 bytes", NameSessionKey)
+		}
+		s.SessionKey = b
+	} else if !embedded {
+		bad("%s is missing (base64 of at least 32 random bytes)", NameSessionKey)
+	}
+	s.PublicURL = strings.TrimRight(get(NamePublicURL), "/")
+	if s.PublicURL == "" && embedded {
+		s.PublicURL = "http://127.0.0.1:7071"
+	}
+	if s.PublicURL == "" && !embedded {
+		bad("%s is missing (the service's public base URL)", NamePublicURL)
+	} else if u, err := url.Parse(s.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		bad("%s=%q is not an absolute http(s) URL", NamePublicURL, s.PublicURL)
+	}
+	s.DefaultPlan = orDefault(get(NameDefaultPlan), "free")
+	if s.DefaultPlan != "free" && s.DefaultPlan != "paid" {
+		bad("%s=%q is not free or paid", NameDefaultPlan, s.DefaultPlan)
+	}
+
+	s.EntraAuthority = orDefault(get(NameEntraAuthority), DefaultEntraAuthority)
+	s.EntraClientID = get(NameEntraClientID)
+	s.EntraClientSecret = get(NameEntraClientSecret)
+	s.EntraAllowedTenants = list(orDefault(get(NameEntraAllowedTenants), "*"))
+	s.GraphBaseURL = strings.TrimRight(orDefault(get(NameGraphBaseURL), DefaultGraphBaseURL), "/")
+	s.SalesforceLoginURL = strings.TrimRight(orDefault(get(NameSalesforceLoginURL), DefaultSalesforceLoginURL), "/")
+	s.SalesforceClientID = get(NameSalesforceClientID)
+	s.SalesforceClientSecret = get(NameSalesforceClientSecret)
+	s.SalesforceAllowedOrgs = list(orDefault(get(NameSalesforceAllowedOrgs), "*"))
+	s.SalesforceJWTKey = get(NameSalesforceJWTKey)
+	for _, u := range []struct{ name, v string }{{NameEntraAuthority, s.EntraAuthority}, {NameGraphBaseURL, s.GraphBaseURL}, {NameSalesforceLoginURL, s.SalesforceLoginURL}} {
+		if p, err := url.Parse(u.v); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+			bad("%s=%q is not an absolute http(s) URL", u.name, u.v)
+		}
+	}
+	s.SalesforceMaxShare = 0.5
+	if v := get(NameSalesforceMaxShare); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || f > 1 {
+			bad("%s=%q is not a share between 0 (excluded) and 1", NameSalesforceMaxShare, v)
+		}
+		s.SalesforceMaxShare = f
+	}
+	s.AddinAudiences = list(get(NameAddinAudiences))
+	if len(s.AddinAudiences) == 0 && s.EntraClientID != "" {
+		s.AddinAudiences = []string{s.EntraClientID, "api://" + s.EntraClientID}
+	}
+	s.AddinScope = orDefault(get(NameAddinScope), DefaultAddinScope)
+	s.AddinOrigins = list(orDefault(get(NameAddinOrigins), DefaultAddinOrigins))
+	s.TrustedProxies = intSetting(get, bad, NameTrustedProxies, 0, 0, 10)
+	s.SignInRate = intSetting(get, bad, NameSignInRate, 20, 1, 10000)
+	s.MaxBodyBytes = int64(intSetting(get, bad, NameMaxBodyBytes, 1<<20, 1024, 1<<30))
+
 	if len(problems) > 0 {
 		return Settings{}, errors.New("settings: " + strings.Join(problems, "; "))
 	}
 	return s, nil
+}
+
+func orDefault(v, d string) string {
+	if v == "" {
+		return d
+	}
+	return v
+}
+
+// list splits a comma-separated setting, dropping empty entries.
+func list(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func intSetting(get func(string) string, bad func(string, ...any), name string, def, lo, hi int) int {
+	v := get(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		bad("%s=%q is not a whole number from %d to %d", name, v, lo, hi)
+		return def
+	}
+	return n
 }
 
 // TablesPath is the embedded table store's SQLite file inside DataDir. The local

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 var update = flag.Bool("update", false, "rewrite the settings table in README.md")
@@ -16,7 +17,28 @@ func env(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
+// azureBase are the settings an Azure deployment must give besides storage.
+var azureBase = map[string]string{
+	NameKeyRing: "https://crmsync.vault.azure.net/", NamePublicURL: "https://crmsync.example",
+	NameSessionKey: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+}
+
+func with(base, extra map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range extra {
+		out[k] = v
+	}
+	return out
+}
+
 func TestLoad(t *testing.T) {
+	// The fields checked here; the identity and web settings have their own test.
+	only := cmpopts.IgnoreFields(Settings{}, "KeyRing", "SessionKey", "PublicURL", "DefaultPlan", "EntraAuthority",
+		"EntraAllowedTenants", "GraphBaseURL", "SalesforceLoginURL", "SalesforceAllowedOrgs", "SalesforceMaxShare",
+		"AddinScope", "AddinOrigins", "SignInRate", "MaxBodyBytes")
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -24,8 +46,13 @@ func TestLoad(t *testing.T) {
 	}{
 		{
 			name: "azure with defaults",
-			env:  map[string]string{NamePort: "8080", NameConnection: "UseDevelopmentStorage=true"},
+			env:  with(azureBase, map[string]string{NamePort: "8080", NameConnection: "UseDevelopmentStorage=true"}),
 			want: Settings{Port: 8080, Storage: StorageAzure, ConnectionString: "UseDevelopmentStorage=true", LogLevel: slog.LevelInfo},
+		},
+		{
+			name: "azure with managed identity",
+			env:  with(azureBase, map[string]string{NamePort: "8080", NameStorageAccount: "crmsyncst", NameStorageClientID: "c1"}),
+			want: Settings{Port: 8080, Storage: StorageAzure, StorageAccount: "crmsyncst", StorageClientID: "c1", LogLevel: slog.LevelInfo},
 		},
 		{
 			name: "embedded demo debug",
@@ -39,7 +66,7 @@ func TestLoad(t *testing.T) {
 		},
 		{
 			name: "local host keys",
-			env:  map[string]string{NamePort: "2", NameConnection: "c", NameFunctionKey: "fk", NameAdminKey: "ak"},
+			env:  with(azureBase, map[string]string{NamePort: "2", NameConnection: "c", NameFunctionKey: "fk", NameAdminKey: "ak"}),
 			want: Settings{Port: 2, Storage: StorageAzure, ConnectionString: "c", LogLevel: slog.LevelInfo, FunctionKey: "fk", AdminKey: "ak"},
 		},
 	}
@@ -49,10 +76,37 @@ func TestLoad(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, got, only); diff != "" {
 				t.Errorf("Load mismatch (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestLoadIdentityAndWebSettings(t *testing.T) {
+	got, err := Load(env(map[string]string{NamePort: "1", NameStorage: "embedded", NameDataDir: "/d",
+		NameEntraClientID: "app", NameSalesforceAllowedOrgs: "00D1, 00D2", NameSalesforceMaxShare: "0.25", NameTrustedProxies: "1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.KeyRing != "/d/keyring.json" || got.PublicURL != "http://127.0.0.1:7071" || got.DefaultPlan != "free" {
+		t.Errorf("embedded defaults: keyring %q, public URL %q, plan %q", got.KeyRing, got.PublicURL, got.DefaultPlan)
+	}
+	if diff := cmp.Diff([]string{"app", "api://app"}, got.AddinAudiences); diff != "" {
+		t.Errorf("add-in audiences default to the client id (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"00D1", "00D2"}, got.SalesforceAllowedOrgs); diff != "" {
+		t.Errorf("allowed orgs (-want +got):\n%s", diff)
+	}
+	if got.SalesforceMaxShare != 0.25 || got.TrustedProxies != 1 || got.EntraAuthority != DefaultEntraAuthority {
+		t.Errorf("got %+v", got)
+	}
+	_, err = Load(env(map[string]string{NamePort: "1", NameConnection: "c", NameSessionKey: "short",
+		NamePublicURL: "not a url", NameSalesforceMaxShare: "2", NameDefaultPlan: "gold", NameSignInRate: "-1"}))
+	for _, name := range []string{NameKeyRing, NameSessionKey, NamePublicURL, NameSalesforceMaxShare, NameDefaultPlan, NameSignInRate} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("error %v does not name %s", err, name)
+		}
 	}
 }
 
@@ -65,7 +119,7 @@ func TestLoadNamesEveryProblem(t *testing.T) {
 		{
 			name:      "nothing set",
 			env:       map[string]string{},
-			wantNames: []string{NamePort, NameConnection},
+			wantNames: []string{NamePort, NameConnection, NameKeyRing, NameSessionKey, NamePublicURL},
 		},
 		{
 			name:      "all bad",
