@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -28,9 +29,12 @@ type Opener struct {
 	// endpoint, client id and secret) that refresh the users' tokens.
 	Salesforce *oauth2.Config
 	Microsoft  *oauth2.Config
-	// MicrosoftAppOnly, when set, supplies app-only tokens for mailboxes
-	// onboarded by an admin with the client-credentials flow.
-	MicrosoftAppOnly oauth2.TokenSource
+	// MicrosoftAppOnly, when set, supplies app-only tokens of a tenant for
+	// mailboxes an admin onboarded with the client-credentials flow.
+	MicrosoftAppOnly func(tenant string) oauth2.TokenSource
+	// SalesforceJWT, when set, supplies tokens for users an admin provisioned
+	// with the JWT bearer flow (no refresh token: the app signs an assertion).
+	SalesforceJWT func(ctx context.Context, username string) salesforce.TokenSource
 	// GraphBaseURL is Microsoft Graph's base ("" = the public cloud).
 	GraphBaseURL string
 	// HTTPClient carries every API call (nil = http.DefaultClient).
@@ -118,9 +122,22 @@ func (o *Opener) openSalesforce(ctx context.Context, user string) (session.CRM, 
 	if err != nil {
 		return nil, err
 	}
-	ts, err := o.Connections.TokenSource(o.ctx(ctx), user, connection.Salesforce, o.Salesforce)
-	if err != nil {
-		return nil, err
+	var tokens salesforce.TokenSource
+	if c.Flow == connection.FlowJWTBearer {
+		if o.SalesforceJWT == nil {
+			return nil, fault.New(fault.Permanent, "jwt_not_configured", "user provisioned with JWT bearer, but no signing key is configured")
+		}
+		cred, err := o.Connections.Credentials(ctx, user, connection.Salesforce)
+		if err != nil {
+			return nil, err
+		}
+		tokens = o.SalesforceJWT(o.ctx(ctx), cred.Username)
+	} else {
+		ts, err := o.Connections.TokenSource(o.ctx(ctx), user, connection.Salesforce, o.Salesforce)
+		if err != nil {
+			return nil, err
+		}
+		tokens = &sfTokens{ts: ts}
 	}
 	o.mu.Lock()
 	if o.describe == nil {
@@ -128,7 +145,7 @@ func (o *Opener) openSalesforce(ctx context.Context, user string) (session.CRM, 
 	}
 	describe := o.describe
 	o.mu.Unlock()
-	client, err := salesforce.New(salesforce.Options{Tokens: &sfTokens{ts: ts}, InstanceURL: c.InstanceURL,
+	client, err := salesforce.New(salesforce.Options{Tokens: tokens, InstanceURL: c.InstanceURL,
 		HTTPClient: o.HTTPClient, MaxShare: o.SalesforceMaxShare, Describe: describe, Logger: o.Log})
 	if err != nil {
 		return nil, err
@@ -163,6 +180,16 @@ func (o *Opener) gate(user string) *msgraph.Gate {
 }
 
 func (o *Opener) openMicrosoft(ctx context.Context, user string) (session.Mailbox, error) {
+	client, err := o.GraphClient(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	return mbxSide{Side: msgraph.NewSide(client, msgraph.SideOptions{}), client: client}, nil
+}
+
+// GraphClient returns a Graph client for the user's mailbox, with the user's
+// delegated tokens or, for app-only onboarded mailboxes, the app's.
+func (o *Opener) GraphClient(ctx context.Context, user string) (*msgraph.Client, error) {
 	c, err := o.usable(ctx, user, connection.Microsoft)
 	if err != nil {
 		return nil, err
@@ -176,7 +203,7 @@ func (o *Opener) openMicrosoft(ctx context.Context, user string) (session.Mailbo
 		if err != nil {
 			return nil, err
 		}
-		opts.TokenSource, opts.User = o.MicrosoftAppOnly, cred.Username
+		opts.TokenSource, opts.User = o.MicrosoftAppOnly(c.Tenant), cred.Username
 	} else {
 		ts, err := o.Connections.TokenSource(o.ctx(ctx), user, connection.Microsoft, o.Microsoft)
 		if err != nil {
@@ -184,11 +211,32 @@ func (o *Opener) openMicrosoft(ctx context.Context, user string) (session.Mailbo
 		}
 		opts.TokenSource = ts
 	}
-	client, err := msgraph.New(opts)
-	if err != nil {
-		return nil, err
+	return msgraph.New(opts)
+}
+
+// Subscriber keeps a user's mailbox push subscriptions.
+type Subscriber interface {
+	ForUser(ctx context.Context, user string) ([]msgraph.SubscriptionRecord, error)
+	Ensure(ctx context.Context, c *msgraph.Client, user string, resources []string, now time.Time) ([]string, error)
+}
+
+// EnsureSubscriptions creates the user's mailbox subscriptions when they have
+// none; with subscriptions in place it costs one table read.
+func (o *Opener) EnsureSubscriptions(ctx context.Context, subs Subscriber, user string, now time.Time) error {
+	have, err := subs.ForUser(ctx, user)
+	if err != nil || len(have) > 0 {
+		return err
 	}
-	return mbxSide{Side: msgraph.NewSide(client, msgraph.SideOptions{}), client: client}, nil
+	client, err := o.GraphClient(ctx, user)
+	if err != nil {
+		return err
+	}
+	resources, err := msgraph.NewSide(client, msgraph.SideOptions{}).Resources(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = subs.Ensure(ctx, client, user, resources, now)
+	return err
 }
 
 // Prefetch implements session.Prefetcher with one Salesforce composite call.

@@ -114,7 +114,7 @@ func newWorld(t testing.TB) *world {
 	opener := &sides.Opener{
 		Connections:      conns,
 		Salesforce:       &oauth2.Config{ClientID: "crmsync-local", Endpoint: oauth2.Endpoint{TokenURL: w.sfURL + "/services/oauth2/token", AuthStyle: oauth2.AuthStyleInParams}},
-		MicrosoftAppOnly: appOnly,
+		MicrosoftAppOnly: func(string) oauth2.TokenSource { return appOnly },
 		GraphBaseURL:     w.gURL + "/v1.0",
 		Log:              log,
 	}
