@@ -1,0 +1,218 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/crmsync/crmsync/shared/access"
+	"github.com/crmsync/crmsync/shared/connection"
+	"github.com/crmsync/crmsync/shared/identity"
+	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/schedule"
+	"github.com/crmsync/crmsync/shared/session"
+	"github.com/crmsync/crmsync/shared/tablestore"
+)
+
+// Sweep says how account deletion finds a user's rows in one table.
+type Sweep string
+
+const (
+	// UserPartition: every row of the user has PartitionKey = user id.
+	UserPartition Sweep = "user-partition"
+	// UserKindPartitions: the user's rows are in partitions user+"|"+kind,
+	// one per item.Kinds (session links).
+	UserKindPartitions Sweep = "user-kind-partitions"
+	// Owner: the owning package's delete function removes them (its keys
+	// are its own business: shards, hashes, org partitions).
+	Owner Sweep = "owner"
+	// Retained: kept on purpose after deletion; Table.Why says why.
+	Retained Sweep = "retained"
+	// NoUserData: the table holds no row that names a user.
+	NoUserData Sweep = "no-user-data"
+	// Tracking: e-mail open tracking's layout (shared/tracking exports no
+	// per-user delete yet): the user's partition "u|"+user lists their
+	// tokens; each token's row and its open events go, then the partition.
+	Tracking Sweep = "tracking"
+)
+
+// Table is one table crmsync has, and how account deletion treats it.
+type Table struct {
+	Name  string
+	Sweep Sweep
+	// Why explains Owner, Retained and NoUserData entries.
+	Why string
+}
+
+// Tables is the one list of every table crmsync has. A test parses the code
+// base for table-name constants and fails when one is missing here, so a new
+// table cannot be forgotten by account deletion.
+func Tables() []Table {
+	return []Table{
+		{Name: session.LinksTable, Sweep: UserKindPartitions},
+		{Name: session.CursorsTable, Sweep: UserPartition},
+		{Name: session.IntentsTable, Sweep: UserPartition},
+		{Name: session.IssuesTable, Sweep: UserPartition},
+		{Name: session.SessionsTable, Sweep: UserPartition},
+		{Name: session.LeaseTable, Sweep: UserPartition, Why: "swept last: deletion holds the lease meanwhile so no session starts"},
+		{Name: SettingsTable, Sweep: UserPartition, Why: "settings and the sealed fingerprint key"},
+		{Name: "notifydebounce", Sweep: UserPartition, Why: "msgraph.DebounceTable: one row per user, PartitionKey user"},
+		{Name: schedule.Table, Sweep: Owner, Why: "Scheduler.Remove: the rows live in hash shards"},
+		{Name: connection.Table, Sweep: Owner, Why: "connection.Store.Delete revokes each refresh token at its provider, then deletes"},
+		{Name: "subscriptions", Sweep: Owner, Why: "msgraph.Subscriptions.Forget: rows keyed by subscription id plus a user index"},
+		{Name: access.GrantsTable, Sweep: Owner, Why: "access.Store.DeleteUser: org partitions"},
+		{Name: access.GrantIndexTable, Sweep: Owner, Why: "access.Store.DeleteUser"},
+		{Name: identity.UsersTable, Sweep: Owner, Why: "identity.Users.Delete: the user row and the hashed identity link"},
+		{Name: ProfilesTable, Sweep: Owner, Why: "this package: profile, org member row, invite row"},
+		{Name: "addinshares", Sweep: UserPartition, Why: "addin.SharesTable: messages shared from the add-in, PartitionKey user"},
+		{Name: trackingTable, Sweep: Tracking, Why: "tracking.TokensTable: token rows and the user's partition"},
+		{Name: trackingOpensTable, Sweep: Tracking, Why: "tracking.OpensTable: open events, PartitionKey token"},
+		{Name: access.AuditTable, Sweep: Retained, Why: "who changed which grant and when is the org's accountability record: " +
+			"it holds opaque user ids and role names only, and once the user's profile, identity link and " +
+			"e-mail are gone nothing ties the id to a person (pseudonymous), so the trail stays"},
+		{Name: identity.StateTable, Sweep: NoUserData, Why: "pending sign-ins: state and PKCE verifier before anyone is known; swept hourly"},
+		{Name: "connectstate", Sweep: NoUserData, Why: "connect.StateTable: pending connect flows, rows name no user; swept hourly"},
+	}
+}
+
+// leaseTTL bounds how long a crashed deletion blocks sessions; a rerun of
+// Delete takes the lease over from its own holder name.
+const leaseTTL = 10 * time.Minute
+
+const deletionHolder = "account-deletion"
+
+// Delete removes every row of user in every table (see Tables), after
+// revoking the user's tokens at the providers. actor is who asked (the user
+// or an org admin), for the grant audit trail. It is idempotent: a deletion
+// interrupted midway is finished by calling Delete again.
+//
+// Order matters: the session lease is taken first so no sync session starts
+// or writes meanwhile (ErrBusy while one runs); the schedule goes next so
+// none is enqueued; connections go before state so the tokens are revoked
+// while they can still be found; the profile and identity rows go last since
+// they tell the user's org.
+func (a *Accounts) Delete(ctx context.Context, actor access.Principal, user string) error {
+	if user == "" {
+		return fmt.Errorf("%w: no user", ErrInvalid)
+	}
+	if a.d.Connections == nil || a.d.Identities == nil || a.d.Subscriptions == nil || a.d.Debounce == nil {
+		return errors.New("account: Delete needs Connections, Identities, Subscriptions and Debounce to remove every row")
+	}
+	org, err := a.OrgOf(ctx, user)
+	if errors.Is(err, access.ErrNoSuchUser) {
+		org = ""
+	} else if err != nil {
+		return err
+	}
+	lease, err := session.AcquireLease(ctx, a.d.Tables, user, deletionHolder, leaseTTL, a.d.Now())
+	if errors.Is(err, session.ErrLeaseHeld) {
+		return fmt.Errorf("%w: try again in a minute", ErrBusy)
+	}
+	if err != nil {
+		return fmt.Errorf("account: taking the session lease: %w", err)
+	}
+	_ = lease // released by deleting its row below
+
+	steps := []step{
+		{"schedule", func() error { return a.d.Scheduler.Remove(ctx, user) }},
+		{"connections", func() error { return a.d.Connections.Delete(ctx, user) }},
+		{"subscriptions", func() error { return a.d.Subscriptions.Delete(ctx, user) }},
+		{"debounce", func() error { return a.d.Debounce.Delete(ctx, user) }},
+	}
+	for _, t := range Tables() {
+		switch t.Sweep {
+		case UserPartition:
+			if t.Name == session.LeaseTable {
+				continue
+			}
+			steps = append(steps, step{t.Name, func() error { return a.sweep(ctx, t.Name, user) }})
+		case UserKindPartitions:
+			for _, k := range item.Kinds {
+				steps = append(steps, step{t.Name, func() error { return a.sweep(ctx, t.Name, user+"|"+string(k)) }})
+			}
+		}
+	}
+	steps = append(steps, step{"tracking", func() error { return a.sweepTracking(ctx, user) }})
+	if org != "" {
+		steps = append(steps, step{"grants", func() error { return a.d.Grants.DeleteUser(ctx, actor, org, user) }})
+	}
+	steps = append(steps,
+		step{"profile", func() error { return a.deleteProfile(ctx, user) }},
+		step{"identity", func() error { return a.d.Identities.Delete(ctx, user) }},
+		step{"lease", func() error { return a.sweep(ctx, session.LeaseTable, user) }},
+	)
+	for _, s := range steps {
+		if err := s.do(); err != nil {
+			return fmt.Errorf("account: deleting %s of user %s: %w", s.what, user, err)
+		}
+	}
+	a.d.Log.InfoContext(ctx, "account deleted", "user", user, "by", actor.User)
+	return nil
+}
+
+// step is one part of a deletion, named for the error message.
+type step struct {
+	what string
+	do   func() error
+}
+
+// Names of the tracking tables (shared/tracking's TokensTable, OpensTable).
+const (
+	trackingTable      = "tracking"
+	trackingOpensTable = "trackingopens"
+)
+
+// sweepTracking deletes the user's tracking tokens with their open events,
+// then the user's partition, which is what lists the tokens: a deletion
+// interrupted midway finds the rest on its rerun.
+func (a *Accounts) sweepTracking(ctx context.Context, user string) error {
+	pk := "u|" + user
+	q := tablestore.Query{PartitionKey: pk}
+	var tokens []string
+	for {
+		page, err := a.d.Tables.Query(ctx, trackingTable, q)
+		if err != nil {
+			return err
+		}
+		for _, e := range page.Entities {
+			if tok, _ := e.Properties["Token"].(string); tok != "" && !slices.Contains(tokens, tok) {
+				tokens = append(tokens, tok)
+			}
+		}
+		if page.Continuation == "" {
+			break
+		}
+		q.Continuation = page.Continuation
+	}
+	for _, tok := range tokens {
+		if err := a.sweep(ctx, trackingOpensTable, tok); err != nil {
+			return err
+		}
+		if err := a.d.Tables.Delete(ctx, trackingTable, tok, "t", "*"); err != nil && !errors.Is(err, tablestore.ErrNotFound) {
+			return err
+		}
+	}
+	return a.sweep(ctx, trackingTable, pk)
+}
+
+// sweep deletes every row of one partition, in batches of up to 100.
+func (a *Accounts) sweep(ctx context.Context, table, partition string) error {
+	for {
+		page, err := a.d.Tables.Query(ctx, table, tablestore.Query{PartitionKey: partition, Limit: 100})
+		if err != nil {
+			return err
+		}
+		if len(page.Entities) == 0 {
+			return nil
+		}
+		ops := make([]tablestore.Op, 0, len(page.Entities))
+		for _, e := range page.Entities {
+			ops = append(ops, tablestore.Op{Kind: tablestore.OpDelete, Entity: tablestore.Entity{PartitionKey: e.PartitionKey, RowKey: e.RowKey, ETag: "*"}})
+		}
+		if _, err := a.d.Tables.Batch(ctx, table, ops); err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,122 @@
+package account_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/shared/access"
+	"github.com/crmsync/crmsync/shared/account"
+	"github.com/crmsync/crmsync/shared/connection"
+	"github.com/crmsync/crmsync/shared/identity"
+	"github.com/crmsync/crmsync/shared/keyring"
+	"github.com/crmsync/crmsync/shared/msgraph"
+	"github.com/crmsync/crmsync/shared/queue"
+	"github.com/crmsync/crmsync/shared/schedule"
+	"github.com/crmsync/crmsync/shared/tablestore"
+)
+
+// fixture wires Accounts to the real packages over one embedded store.
+type fixture struct {
+	tables   *tablestore.Embedded
+	q        *queue.Embedded
+	ring     *keyring.FileRing
+	sched    *schedule.Scheduler
+	grants   *access.Store
+	users    *identity.Users
+	conns    *connection.Store
+	subs     *msgraph.Subscriptions
+	debounce *msgraph.TableDebouncer
+	revoker  *fakeRevoker
+	acc      *account.Accounts
+	now      time.Time
+}
+
+type fakeRevoker struct {
+	mu      sync.Mutex
+	revoked []string
+}
+
+func (r *fakeRevoker) Revoke(_ context.Context, token string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.revoked = append(r.revoked, token)
+	return nil
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	tables, err := tablestore.OpenEmbedded(filepath.Join(dir, "tables.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tables.Close() })
+	q, err := queue.OpenEmbedded(filepath.Join(dir, "queue.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	ring, err := keyring.OpenFileRing(filepath.Join(dir, "keys", "ring.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{tables: tables, q: q, ring: ring, now: time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC), revoker: &fakeRevoker{}}
+	clock := func() time.Time { return f.now }
+	f.sched = schedule.New(tables, q)
+	f.grants = access.NewStore(tables, clock)
+	f.users = identity.NewUsers(tables, f.grants, clock)
+	f.conns = connection.NewStore(tables, ring, connection.Options{Now: clock,
+		Revokers: map[connection.Provider]connection.Revoker{connection.Salesforce: f.revoker, connection.Microsoft: f.revoker}})
+	f.subs, err = msgraph.NewSubscriptions(msgraph.SubscriptionOptions{Store: tables, Key: make([]byte, 32),
+		NotificationURL: "https://crmsync.example/api/notifications",
+		Clients:         func(context.Context, string) (*msgraph.Client, error) { return nil, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.debounce = &msgraph.TableDebouncer{Store: tables, Window: time.Minute}
+	f.acc, err = account.New(account.Deps{
+		Tables: tables, Sealer: account.KeysSealer{Keys: ring}, Scheduler: f.sched, Grants: f.grants,
+		Connections: f.conns, Identities: f.users, Subscriptions: account.DeleterFunc(f.subs.Forget),
+		Debounce: account.DeleterFunc(f.debounce.Forget), Directory: f.users, Now: clock,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// signUp signs a user in through identity (which grants self) and registers
+// their profile.
+func (f *fixture) signUp(t testing.TB, org, subject, email string) access.Principal {
+	t.Helper()
+	ctx := context.Background()
+	p, _, err := f.users.SignIn(ctx, identity.Identity{Kind: identity.Entra, Org: org, Subject: subject})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.acc.Register(ctx, p, email); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// scan returns every row of a table.
+func scan(t testing.TB, s tablestore.Store, table string) []tablestore.Entity {
+	t.Helper()
+	var out []tablestore.Entity
+	q := tablestore.Query{}
+	for {
+		page, err := s.Query(context.Background(), table, q)
+		if err != nil {
+			t.Fatalf("scanning %s: %v", table, err)
+		}
+		out = append(out, page.Entities...)
+		if page.Continuation == "" {
+			return out
+		}
+		q.Continuation = page.Continuation
+	}
+}

@@ -1,0 +1,270 @@
+package account
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/reconcile"
+	"github.com/crmsync/crmsync/shared/schedule"
+	"github.com/crmsync/crmsync/shared/tablestore"
+)
+
+// SettingsTable holds each user's sync settings (PartitionKey user, RowKey
+// "sync") and sealed fingerprint key (RowKey "fpkey").
+const SettingsTable = "settings"
+
+const (
+	settingsRow = "sync"
+	// DefaultPlan is the plan of users nobody put on another.
+	DefaultPlan = "free"
+	// MaxWindowDays bounds the event and task windows: a wider window makes
+	// every session read more for little use.
+	MaxWindowDays = 365
+)
+
+// Settings are a user's sync settings: plain choices, never content.
+type Settings struct {
+	// Policies per kind; a kind absent uses reconcile.DefaultPolicy.
+	Policies map[item.Kind]reconcile.Policy `json:"policies,omitempty"`
+	// ContactListView is the Salesforce list view id scoping contacts ("" =
+	// contacts the user owns).
+	ContactListView string `json:"contactListView,omitempty"`
+	// PastDays and FutureDays bound the event and task windows (0 = 14 / 28).
+	PastDays   int   `json:"pastDays,omitempty"`
+	FutureDays int   `json:"futureDays,omitempty"`
+	Email      Email `json:"email"`
+	// Plan is the service plan's name (schedule.Plans). Users cannot change
+	// it themselves: SaveSettings keeps the stored one; SetPlan changes it.
+	Plan string `json:"plan,omitempty"`
+}
+
+// Email are the e-mail sharing options.
+type Email struct {
+	Enabled      bool     `json:"enabled"`
+	CreateLeads  bool     `json:"createLeads"`
+	SkipFreeMail bool     `json:"skipFreeMail"`
+	OwnDomains   []string `json:"ownDomains,omitempty"`
+	// ShareCategory marks items to share ("" = "Salesforce").
+	ShareCategory string `json:"shareCategory,omitempty"`
+	// Folder is the share folder ("" = "Salesforce Emails").
+	Folder string `json:"folder,omitempty"`
+}
+
+// DefaultSettings are the settings of a user who never saved any.
+func DefaultSettings() Settings {
+	return Settings{Email: Email{Enabled: true, SkipFreeMail: true}, Plan: DefaultPlan}
+}
+
+// Policy returns the effective policy of kind, defaults filled in.
+func (s Settings) Policy(kind item.Kind) reconcile.Policy {
+	return s.Policies[kind].WithDefaults(kind)
+}
+
+// FieldError names one invalid setting.
+type FieldError struct {
+	// Field is the setting's name as in the form and the JSON
+	// ("contact.direction", "email.ownDomains", "pastDays").
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// ValidationError lists every invalid setting. It wraps ErrInvalid.
+type ValidationError struct {
+	Fields []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	var parts []string
+	for _, f := range e.Fields {
+		parts = append(parts, f.Field+": "+f.Message)
+	}
+	return "account: invalid settings: " + strings.Join(parts, "; ")
+}
+
+// Unwrap makes errors.Is(err, ErrInvalid) true.
+func (e *ValidationError) Unwrap() error { return ErrInvalid }
+
+var (
+	listViewID = regexp.MustCompile(`^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$`)
+	domainName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+)
+
+// Validate reports every invalid setting in one *ValidationError.
+func (s Settings) Validate() error {
+	var errs []FieldError
+	add := func(field, format string, args ...any) {
+		errs = append(errs, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	kinds := slices.Sorted(func(yield func(item.Kind) bool) {
+		for k := range s.Policies {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	for _, k := range kinds {
+		if !slices.Contains(item.Kinds, k) {
+			add("policies", "unknown kind %q (known: %s)", k, kindList())
+			continue
+		}
+		p := s.Policies[k]
+		if err := p.Validate(); err != nil {
+			add(string(k), "%s", strings.TrimPrefix(err.Error(), "reconcile: "))
+		}
+	}
+	if s.ContactListView != "" && !listViewID.MatchString(s.ContactListView) {
+		add("contactListView", "%q is not a Salesforce list view id (15 or 18 letters and digits)", s.ContactListView)
+	}
+	for _, d := range []struct {
+		name string
+		v    int
+	}{{"pastDays", s.PastDays}, {"futureDays", s.FutureDays}} {
+		if d.v < 0 || d.v > MaxWindowDays {
+			add(d.name, "%d is outside 0..%d days (0 means the default)", d.v, MaxWindowDays)
+		}
+	}
+	for _, d := range s.Email.OwnDomains {
+		if !domainName.MatchString(d) {
+			add("email.ownDomains", "%q is not a domain name such as example.com", d)
+		}
+	}
+	for _, f := range []struct{ name, v string }{{"email.shareCategory", s.Email.ShareCategory}, {"email.folder", s.Email.Folder}} {
+		if len(f.v) > 255 {
+			add(f.name, "is longer than 255 characters")
+		}
+		if strings.ContainsFunc(f.v, unicode.IsControl) {
+			add(f.name, "contains control characters")
+		}
+	}
+	if s.Plan != "" {
+		if _, ok := schedule.Plans[s.Plan]; !ok {
+			add("plan", "unknown plan %q (known: %s)", s.Plan, planList())
+		}
+	}
+	if len(errs) > 0 {
+		return &ValidationError{Fields: errs}
+	}
+	return nil
+}
+
+func kindList() string {
+	var names []string
+	for _, k := range item.Kinds {
+		names = append(names, string(k))
+	}
+	return strings.Join(names, ", ")
+}
+
+func planList() string {
+	var names []string
+	for n := range schedule.Plans {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
+
+// normalize lowercases and trims domains, dropping empty ones, so the same
+// choice is stored the same way.
+func (s Settings) normalize() Settings {
+	var ds []string
+	for _, d := range s.Email.OwnDomains {
+		d = strings.ToLower(strings.TrimSpace(d))
+		if d != "" && !slices.Contains(ds, d) {
+			ds = append(ds, d)
+		}
+	}
+	s.Email.OwnDomains = ds
+	s.ContactListView = strings.TrimSpace(s.ContactListView)
+	if len(s.Policies) == 0 {
+		s.Policies = nil
+	}
+	return s
+}
+
+// Settings returns a user's settings (DefaultSettings when none are stored).
+func (a *Accounts) Settings(ctx context.Context, user string) (Settings, error) {
+	s, _, err := a.readSettings(ctx, user)
+	return s, err
+}
+
+func (a *Accounts) readSettings(ctx context.Context, user string) (Settings, string, error) {
+	e, err := a.d.Tables.Get(ctx, SettingsTable, user, settingsRow)
+	if errors.Is(err, tablestore.ErrNotFound) {
+		return DefaultSettings(), "", nil
+	}
+	if err != nil {
+		return Settings{}, "", fmt.Errorf("account: reading settings: %w", err)
+	}
+	doc, _ := e.Properties["Doc"].(string)
+	var s Settings
+	if err := json.Unmarshal([]byte(doc), &s); err != nil {
+		return Settings{}, "", fmt.Errorf("account: stored settings of user %s do not parse: %w", user, err)
+	}
+	if s.Plan == "" {
+		s.Plan = DefaultPlan
+	}
+	return s, e.ETag, nil
+}
+
+// SaveSettings validates s and stores it as the user's settings. The plan is
+// not the user's to choose: the stored plan is kept whatever s says.
+func (a *Accounts) SaveSettings(ctx context.Context, user string, s Settings) error {
+	s = s.normalize()
+	cur, etag, err := a.readSettings(ctx, user)
+	if err != nil {
+		return err
+	}
+	s.Plan = cur.Plan
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	return a.writeSettings(ctx, user, s, etag)
+}
+
+// SetPlan puts a user on a plan (an admin action) and re-enrolls them in the
+// scheduler so the plan's interval applies.
+func (a *Accounts) SetPlan(ctx context.Context, user, plan string) error {
+	if _, ok := schedule.Plans[plan]; !ok {
+		return &ValidationError{Fields: []FieldError{{Field: "plan", Message: fmt.Sprintf("unknown plan %q (known: %s)", plan, planList())}}}
+	}
+	cur, etag, err := a.readSettings(ctx, user)
+	if err != nil {
+		return err
+	}
+	cur.Plan = plan
+	if err := a.writeSettings(ctx, user, cur, etag); err != nil {
+		return err
+	}
+	if err := a.d.Scheduler.Enroll(ctx, user, plan, a.d.Now()); err != nil {
+		return fmt.Errorf("account: re-enrolling on plan %s: %w", plan, err)
+	}
+	return nil
+}
+
+func (a *Accounts) writeSettings(ctx context.Context, user string, s Settings, etag string) error {
+	doc, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("account: encoding settings: %w", err)
+	}
+	e := tablestore.Entity{PartitionKey: user, RowKey: settingsRow, Properties: map[string]any{"Doc": string(doc)}}
+	if etag == "" {
+		_, err = a.d.Tables.Insert(ctx, SettingsTable, e)
+	} else {
+		_, err = a.d.Tables.Update(ctx, SettingsTable, e, etag)
+	}
+	if errors.Is(err, tablestore.ErrExists) || errors.Is(err, tablestore.ErrPrecondition) {
+		return fmt.Errorf("account: settings changed meanwhile; reload and try again: %w", ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("account: saving settings: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package account
+
+import (
+	"context"
+	"strings"
+
+	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/reconcile"
+	"github.com/crmsync/crmsync/shared/schedule"
+	"github.com/crmsync/crmsync/shared/session"
+)
+
+// UserSettings maps a user's stored settings to what a session needs
+// (session.SettingsSource): policies, scopes, the fingerprint key, the plan's
+// record cap, and e-mail sharing with the user's own address and domain from
+// the profile, so their own domain never becomes Leads.
+func (a *Accounts) UserSettings(ctx context.Context, user string) (session.UserSettings, error) {
+	s, err := a.Settings(ctx, user)
+	if err != nil {
+		return session.UserSettings{}, err
+	}
+	key, err := a.FingerprintKey(ctx, user)
+	if err != nil {
+		return session.UserSettings{}, err
+	}
+	us := session.UserSettings{
+		Policies:        map[item.Kind]reconcile.Policy{},
+		ContactListView: s.ContactListView,
+		PastDays:        s.PastDays,
+		FutureDays:      s.FutureDays,
+		FingerprintKey:  key,
+		MaxRecords:      schedule.Plans[s.Plan].MaxRecords,
+		Email: session.EmailSettings{
+			Enabled:       s.Email.Enabled,
+			CreateLeads:   s.Email.CreateLeads,
+			SkipFreeMail:  s.Email.SkipFreeMail,
+			OwnDomains:    append([]string(nil), s.Email.OwnDomains...),
+			ShareCategory: s.Email.ShareCategory,
+			Folder:        s.Email.Folder,
+		},
+	}
+	for k, p := range s.Policies {
+		us.Policies[k] = p
+	}
+	if us.PastDays == 0 {
+		us.PastDays = 14
+	}
+	if us.FutureDays == 0 {
+		us.FutureDays = 28
+	}
+	// The profile row alone: the roles Profile adds are not a session's business.
+	email, err := a.email(ctx, user)
+	if err != nil {
+		return session.UserSettings{}, err
+	}
+	if email != "" {
+		us.Email.OwnAddress = email
+		if at := strings.LastIndexByte(email, '@'); at >= 0 {
+			d := email[at+1:]
+			if !contains(us.Email.OwnDomains, d) {
+				us.Email.OwnDomains = append(us.Email.OwnDomains, d)
+			}
+		}
+	}
+	return us, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
+var _ session.SettingsSource = (*Accounts)(nil)

@@ -1,0 +1,224 @@
+package dashboard_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/shared/access"
+	"github.com/crmsync/crmsync/shared/account"
+	"github.com/crmsync/crmsync/shared/connection"
+	"github.com/crmsync/crmsync/shared/dashboard"
+	"github.com/crmsync/crmsync/shared/identity"
+	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/keyring"
+	"github.com/crmsync/crmsync/shared/queue"
+	"github.com/crmsync/crmsync/shared/reconcile"
+	"github.com/crmsync/crmsync/shared/schedule"
+	"github.com/crmsync/crmsync/shared/session"
+	"github.com/crmsync/crmsync/shared/tablestore"
+)
+
+const (
+	orgA   = "org-a"
+	orgOps = "org-ops"
+	// The seeded secrets: no response may carry any of them.
+	refreshToken = "rt-SEEDED-SECRET-0123456789"
+	issueName    = "Jane Roe (Acme)"
+	issueReason  = "Salesforce refused the record: a required field (Last Name) is empty"
+)
+
+// fixture is a dashboard over the real account, schedule, access,
+// identity-directory and connection packages on one embedded store. Who is
+// signed in comes from a test cookie; the CSRF token is derived from the user.
+type fixture struct {
+	tables  *tablestore.Embedded
+	q       *queue.Embedded
+	sched   *schedule.Scheduler
+	grants  *access.Store
+	users   *identity.Users
+	conns   *connection.Store
+	acc     *account.Accounts
+	h       *dashboard.Handler
+	srv     *httptest.Server
+	now     time.Time
+	user    access.Principal // a user of org A with seeded state
+	peer    access.Principal // another user of org A
+	admin   access.Principal // org A's admin
+	support access.Principal // support staff with the support role on org A
+	other   access.Principal // admin of org B
+}
+
+const testCookie = "test-session"
+
+func csrfFor(user string) string { return "csrf-token-of-" + user }
+
+// testCSRF is the injected CSRF checker of the tests.
+type testCSRF struct{}
+
+func (testCSRF) Token(r *http.Request) string {
+	p := access.PrincipalFrom(r.Context())
+	if p.Anonymous() {
+		return ""
+	}
+	return csrfFor(p.User)
+}
+
+func (c testCSRF) Verify(r *http.Request) error { return dashboard.VerifyToken(r, c.Token(r)) }
+
+func newFixture(t testing.TB) *fixture { return newFixtureOver(t, nil) }
+
+// newFixtureOver is newFixture with the table store wrapped by wrap (nil =
+// none), for benchmarks that count table operations.
+func newFixtureOver(t testing.TB, wrap func(tablestore.Store) tablestore.Store) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	tables, err := tablestore.OpenEmbedded(filepath.Join(dir, "tables.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tables.Close() })
+	q, err := queue.OpenEmbedded(filepath.Join(dir, "queue.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	ring, err := keyring.OpenFileRing(filepath.Join(dir, "keys", "ring.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{tables: tables, q: q, now: time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)}
+	var store tablestore.Store = tables
+	if wrap != nil {
+		store = wrap(tables)
+	}
+	clock := func() time.Time { return f.now }
+	f.sched = schedule.New(store, q)
+	f.sched.Debounce = time.Minute
+	f.grants = access.NewStore(store, clock)
+	f.users = identity.NewUsers(store, f.grants, clock)
+	f.conns = connection.NewStore(store, ring, connection.Options{Now: clock})
+	f.acc, err = account.New(account.Deps{
+		Tables: store, Sealer: account.KeysSealer{Keys: ring}, Scheduler: f.sched, Grants: f.grants,
+		Connections: f.conns, Identities: f.users,
+		Subscriptions: account.DeleterFunc(func(context.Context, string) error { return nil }),
+		Debounce:      account.DeleterFunc(func(context.Context, string) error { return nil }),
+		Directory:     f.users, Now: clock,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signUp := func(org, subject, email string) access.Principal {
+		p, _, err := f.users.SignIn(ctx, identity.Identity{Kind: identity.Entra, Org: org, Subject: subject})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.acc.Register(ctx, p, email); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	f.user = signUp(orgA, "s-user", "user@a.example")
+	f.peer = signUp(orgA, "s-peer", "peer@a.example")
+	f.admin = signUp(orgA, "s-admin", "admin@a.example")
+	f.support = signUp(orgOps, "s-support", "support@ops.example")
+	f.other = signUp("org-b", "s-other", "other@b.example")
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = f.grants.Add(ctx, access.Principal{}, access.Grant{Principal: f.admin, Role: access.RoleOrgAdmin, Resource: access.Org(orgA)})
+	must(err)
+	_, err = f.grants.Add(ctx, access.Principal{}, access.Grant{Principal: f.support, Role: access.RoleSupport, Resource: access.Org(orgA)})
+	must(err)
+	_, err = f.grants.Add(ctx, access.Principal{}, access.Grant{Principal: f.other, Role: access.RoleOrgAdmin, Resource: access.Org("org-b")})
+	must(err)
+
+	// The user's sync: connected to Salesforce, Microsoft needing a
+	// reconnect, a finished session, an open issue, a schedule.
+	_, err = f.conns.Save(ctx, connection.Connection{User: f.user.User, Provider: connection.Salesforce, Tenant: "00Dxx", Flow: connection.FlowAuthCode}, connection.Credentials{RefreshToken: refreshToken})
+	must(err)
+	_, err = f.conns.Save(ctx, connection.Connection{User: f.user.User, Provider: connection.Microsoft, Tenant: "tid", Flow: connection.FlowAuthCode}, connection.Credentials{RefreshToken: refreshToken + "-ms"})
+	must(err)
+	must(f.conns.MarkNeedsReconnect(ctx, f.user.User, connection.Microsoft, "Microsoft revoked the sign-in"))
+	must(f.sched.Enroll(ctx, f.user.User, "free", f.now.Add(10*time.Minute)))
+	st := session.NewState(store, f.user.User)
+	must(st.RaiseIssues(ctx, []session.Issue{{Kind: item.Contact, Side: reconcile.CRM, RecordID: "003000000000001", Name: issueName, Code: "invalid", Reason: issueReason}}, f.now.Add(-time.Hour)))
+	must(st.SaveReport(ctx, session.Report{SessionID: "s1", Reason: "schedule", Started: f.now.Add(-30 * time.Minute), Duration: 1500 * time.Millisecond,
+		Outcome: "partial", Detail: "1 item failed", Counts: map[string]int{"contact|to-mailbox|create": 12, "task|to-crm|update": 3}}))
+	lease, err := session.AcquireLease(ctx, store, f.user.User, "worker", time.Minute, f.now.Add(-30*time.Minute))
+	must(err)
+	must(lease.Release(ctx, session.Report{Started: f.now.Add(-30 * time.Minute), Duration: 1500 * time.Millisecond, Outcome: "partial", Detail: "1 item failed", Issues: 1,
+		Counts: map[string]int{"contact|to-mailbox|create": 12, "task|to-crm|update": 3}}))
+	_, err = f.acc.FingerprintKey(ctx, f.user.User)
+	must(err)
+
+	checker := access.NewChecker(f.grants)
+	f.h, err = dashboard.New(dashboard.Deps{
+		Accounts: f.acc, Scheduler: f.sched, Connections: f.conns, Tables: store,
+		Checker: checker, Directory: f.acc, Grants: access.NewAdmin(f.grants, checker, f.acc, nil),
+		CSRF: testCSRF{}, Authenticate: f.authenticate,
+		EndSession: func(w http.ResponseWriter) {
+			http.SetCookie(w, &http.Cookie{Name: testCookie, Value: "", Path: "/", MaxAge: -1})
+		},
+		Connect: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "connect flow") }),
+		Log:     slog.New(slog.DiscardHandler), Now: clock,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv = httptest.NewServer(f.h)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// authenticate stands in for identity's session middleware: the test cookie
+// names a user, whose org comes from the directory.
+func (f *fixture) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie(testCookie); err == nil && c.Value != "" {
+			if org, err := f.acc.OrgOf(r.Context(), c.Value); err == nil {
+				r = r.WithContext(access.WithPrincipal(r.Context(), access.Principal{User: c.Value, Org: org}))
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// call sends one request as who (zero = anonymous), with the CSRF header
+// when csrf is set, and returns the status and body.
+func (f *fixture) call(t testing.TB, who access.Principal, method, path, body string, csrf bool) (int, string, http.Header) {
+	t.Helper()
+	path = strings.ReplaceAll(path, "{user}", f.user.User)
+	path = strings.ReplaceAll(path, "{org}", orgA)
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	if strings.HasPrefix(body, "{") {
+		req.Header.Set("Content-Type", "application/json")
+	} else if body != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if !who.Anonymous() {
+		req.AddCookie(&http.Cookie{Name: testCookie, Value: who.User})
+		if csrf {
+			req.Header.Set("X-CSRF-Token", csrfFor(who.User))
+		}
+	}
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.String(), rec.Header()
+}
+
+func tableQuery() tablestore.Query { return tablestore.Query{} }

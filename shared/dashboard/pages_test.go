@@ -1,0 +1,150 @@
+package dashboard_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/crmsync/crmsync/shared/access"
+	"github.com/crmsync/crmsync/shared/dashboard"
+	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/reconcile"
+)
+
+func form(csrfUser string, kv ...string) string {
+	v := url.Values{}
+	if csrfUser != "" {
+		v.Set("csrf_token", csrfFor(csrfUser))
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Add(kv[i], kv[i+1])
+	}
+	return v.Encode()
+}
+
+func TestPages(t *testing.T) {
+	P := dashboard.Prefix
+	tests := []struct {
+		name     string
+		who      func(*fixture) access.Principal
+		method   string
+		path     string
+		form     func(*fixture) string
+		want     int
+		location string   // wanted Location of a redirect
+		has      []string // wanted in the body
+		hasNot   []string
+	}{
+		{name: "sign-in page", who: anon, method: "GET", path: P + "/", want: 200,
+			has: []string{`href="/api/dashboard/auth/microsoft/login">Sign in with Microsoft`, `href="/api/dashboard/auth/salesforce/login">Sign in with Salesforce`, `<html lang="en">`}},
+		{name: "bare prefix", who: anon, method: "GET", path: P, want: 200, has: []string{"Sign in with Microsoft"}},
+		{name: "anonymous page goes to sign-in", who: anon, method: "GET", path: P + "/overview", want: 303, location: P + "/"},
+		{name: "signed-in home goes to overview", who: user, method: "GET", path: P + "/", want: 303, location: P + "/overview"},
+		{name: "overview", who: user, method: "GET", path: P + "/overview", want: 200,
+			has: []string{issueName, issueReason, "Needs reconnecting", `href="/api/dashboard/connect/microsoft">Reconnect`, "Sync now", ">Pause<",
+				"contact to-mailbox create: 12", "partial", "user@a.example", `name="csrf_token" value="csrf-token-of-`},
+			hasNot: []string{"<script>", refreshToken}},
+		{name: "flash by code only", who: user, method: "GET", path: P + "/overview?msg=<b>hi</b>", want: 200, hasNot: []string{"<b>hi</b>"}},
+		{name: "sync now form", who: user, method: "POST", path: P + "/sync-now", form: func(f *fixture) string { return form(f.user.User) }, want: 303, location: P + "/overview?msg=queued"},
+		{name: "pause form", who: user, method: "POST", path: P + "/pause", form: func(f *fixture) string { return form(f.user.User) }, want: 303, location: P + "/overview?msg=paused"},
+		{name: "form without csrf", who: user, method: "POST", path: P + "/pause", form: func(f *fixture) string { return form("") }, want: 403, has: []string{"CSRF"}},
+		{name: "form with another user's csrf", who: user, method: "POST", path: P + "/pause", form: func(f *fixture) string { return form(f.peer.User) }, want: 403},
+		{name: "settings page", who: user, method: "GET", path: P + "/settings", want: 200,
+			has: []string{`<label for="contact-direction">Direction</label>`, `<option value="newer-wins" selected>`, `name="email.ownDomains"`}},
+		{name: "settings form invalid", who: user, method: "POST", path: P + "/settings",
+			form: func(f *fixture) string {
+				return form(f.user.User, "contact.direction", "upwards", "pastDays", "many", "email.ownDomains", "bad domain", "contactListView", "nope")
+			}, want: 400, has: []string{"upwards", "pastDays: is not a whole number", `role="alert"`}},
+		{name: "settings form saved", who: user, method: "POST", path: P + "/settings",
+			form: func(f *fixture) string {
+				return form(f.user.User, "contact.direction", "crm-to-mailbox", "contact.conflict", "crm-wins", "contact.mailboxDelete", "unlink", "contact.newItems", "none",
+					"pastDays", "7", "email.enabled", "on", "email.ownDomains", "a.example, b.example")
+			}, want: 303, location: P + "/settings?msg=saved"},
+		{name: "delete page", who: user, method: "GET", path: P + "/account/delete", want: 200, has: []string{"cannot be undone", `name="confirm"`}},
+		{name: "delete without confirmation", who: user, method: "POST", path: P + "/account/delete", form: func(f *fixture) string { return form(f.user.User) }, want: 400, has: []string{"Tick the box"}},
+		{name: "delete confirmed", who: user, method: "POST", path: P + "/account/delete", form: func(f *fixture) string { return form(f.user.User, "confirm", "yes") }, want: 303, location: P + "/?msg=deleted"},
+		{name: "admin redirect", who: admin, method: "GET", path: P + "/admin", want: 303, location: P + "/orgs/" + orgA},
+		{name: "org page as admin", who: admin, method: "GET", path: P + "/orgs/" + orgA, want: 200,
+			has: []string{"user@a.example", "peer@a.example", "Add users", "Grant role", "1 of 2 connected, 1 need reconnecting"}},
+		{name: "org page as support", who: support, method: "GET", path: P + "/orgs/" + orgA, want: 200, has: []string{"user@a.example"}, hasNot: []string{"Add users", "Grant role"}},
+		{name: "org page of another org", who: other, method: "GET", path: P + "/orgs/" + orgA, want: 403},
+		{name: "provision form", who: admin, method: "POST", path: P + "/orgs/" + orgA + "/provision",
+			form: func(f *fixture) string {
+				return form(f.admin.User, "addresses", "ann@a.example\r\nnot-an-address\r\n\r\npeer@a.example", "plan", "free")
+			},
+			want: 200, has: []string{`<td>1</td><td>ann@a.example</td><td>created</td>`, "not an e-mail address", "already a user of this org"}},
+		{name: "grant form", who: admin, method: "POST", path: P + "/orgs/" + orgA + "/grants",
+			form: func(f *fixture) string {
+				return form(f.admin.User, "action", "add", "user", f.peer.User, "role", "support", "resource", "")
+			},
+			want: 303, location: P + "/orgs/" + orgA + "?msg=granted"},
+		{name: "grant form refused", who: admin, method: "POST", path: P + "/orgs/" + orgA + "/grants",
+			form: func(f *fixture) string {
+				return form(f.admin.User, "action", "add", "user", f.peer.User, "role", "emperor")
+			},
+			want: 400, has: []string{"The role was not changed"}},
+		{name: "user page as support", who: support, method: "GET", path: P + "/users/{user}", want: 200, has: []string{issueName}, hasNot: []string{"Sync now", "Delete my account"}},
+		{name: "user page as peer", who: peer, method: "GET", path: P + "/users/{user}", want: 403},
+		{name: "unknown page", who: user, method: "GET", path: P + "/nope", want: 404, has: []string{"no such page"}},
+		{name: "unknown API path", who: user, method: "GET", path: P + "/v1/nope", want: 404, has: []string{`"error":"not_found"`}},
+		{name: "static css", who: anon, method: "GET", path: P + "/static/app.css", want: 200, has: []string{"--accent"}},
+		{name: "static missing", who: anon, method: "GET", path: P + "/static/nope.js", want: 404},
+		{name: "connect goes to the injected flow", who: user, method: "GET", path: P + "/connect/microsoft", want: 200, has: []string{"connect flow"}},
+		{name: "an admin connects their own account", who: admin, method: "GET", path: P + "/connect/microsoft", want: 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			body := ""
+			if tc.form != nil {
+				body = tc.form(f)
+			}
+			code, got, hdr := f.call(t, tc.who(f), tc.method, tc.path, body, false)
+			if code != tc.want {
+				t.Fatalf("status = %d, want %d; body:\n%s", code, tc.want, got)
+			}
+			if tc.location != "" && hdr.Get("Location") != tc.location {
+				t.Errorf("Location = %q, want %q", hdr.Get("Location"), tc.location)
+			}
+			for _, s := range tc.has {
+				if !strings.Contains(got, s) {
+					t.Errorf("body does not contain %q:\n%s", s, got)
+				}
+			}
+			for _, s := range tc.hasNot {
+				if strings.Contains(got, s) {
+					t.Errorf("body contains %q", s)
+				}
+			}
+		})
+	}
+}
+
+func anon(*fixture) access.Principal { return access.Principal{} }
+
+func TestSettingsFormStores(t *testing.T) {
+	f := newFixture(t)
+	code, body, _ := f.call(t, f.user, "POST", dashboard.Prefix+"/settings", form(f.user.User,
+		"contact.direction", "crm-to-mailbox", "contact.conflict", "crm-wins", "contact.mailboxDelete", "delete-in-crm", "contact.newItems", "none",
+		"task.direction", "off", "futureDays", "40", "email.createLeads", "on", "email.ownDomains", "A.example, b.example", "contactListView", "00B5e00000AbCdE"), false)
+	if code != http.StatusSeeOther {
+		t.Fatalf("status %d: %s", code, body)
+	}
+	s, err := f.acc.Settings(context.Background(), f.user.User)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.Policy(item.Contact)
+	if c.Direction != reconcile.CRMToMailbox || c.Conflict != reconcile.CRMWins || c.MailboxDelete != reconcile.DeleteInCRM || c.NewItems != reconcile.NewNone {
+		t.Errorf("contact policy = %+v", c)
+	}
+	if s.Policy(item.Task).Direction != reconcile.Off || s.FutureDays != 40 || !s.Email.CreateLeads || s.Email.Enabled || s.ContactListView != "00B5e00000AbCdE" {
+		t.Errorf("stored settings = %+v", s)
+	}
+	if got := strings.Join(s.Email.OwnDomains, ","); got != "a.example,b.example" {
+		t.Errorf("own domains = %q", got)
+	}
+}
