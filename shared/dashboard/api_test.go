@@ -37,7 +37,7 @@ func TestStateChangingRoutesNeedCSRF(t *testing.T) {
 		}
 		t.Run(rt.Key(), func(t *testing.T) {
 			who := f.user
-			if rt.Resource == access.PathOrg || rt.Resource == access.PathUser {
+			if rt.Resource == access.PathOrg || rt.Resource == access.PathUser || rt.Resource == access.OwnOrg {
 				who = f.admin
 			}
 			code, body, _ := f.call(t, who, rt.Method, rt.Path, "", false)

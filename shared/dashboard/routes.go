@@ -59,6 +59,13 @@ func (h *Handler) Routes() []access.Route {
 		route(get, P+"/connect/{rest...}", access.ConnectionsWrite, access.OwnUser, func(w http.ResponseWriter, r *http.Request) {
 			orNotFound(h.d.Connect).ServeHTTP(w, r)
 		}),
+		route(post, P+"/connect/salesforce/password", access.ConnectionsWrite, access.OwnUser, func(w http.ResponseWriter, r *http.Request) {
+			orNotFound(h.d.Connect).ServeHTTP(w, r)
+		}),
+		// Admins onboard their org's users: JWT bearer and app-only mailboxes.
+		route(post, P+"/connect/admin/{rest...}", access.UsersProvision, access.OwnOrg, func(w http.ResponseWriter, r *http.Request) {
+			orNotFound(h.d.Connect).ServeHTTP(w, r)
+		}),
 
 		// Pages of the signed-in user.
 		route(get, P+"/overview", access.StatusRead, access.OwnUser, h.overviewPage),

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmsync/crmsync/shared/access"
 	"github.com/crmsync/crmsync/shared/tablestore"
 	"golang.org/x/oauth2"
 )
@@ -92,6 +93,7 @@ type SignIn struct {
 	client    *http.Client
 	now       func() time.Time
 	log       *slog.Logger
+	onSignIn  func(ctx context.Context, p access.Principal, id Identity, created bool) error
 }
 
 type signInProvider struct {
@@ -104,6 +106,10 @@ type SignInOptions struct {
 	HTTPClient *http.Client     // for discovery, keys and token exchange
 	Now        func() time.Time // the clock
 	Log        *slog.Logger
+	// OnSignIn runs after a verified sign-in, before the session starts
+	// (created: the user was just signed up): the profile and the sync
+	// schedule of a new user are made here. An error refuses the sign-in.
+	OnSignIn func(ctx context.Context, p access.Principal, id Identity, created bool) error
 }
 
 // NewSignIn checks the providers and returns the sign-in handlers.
@@ -117,7 +123,7 @@ func NewSignIn(sessions *Sessions, users *Users, tables tablestore.Store, provid
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &SignIn{providers: map[string]*signInProvider{}, sessions: sessions, users: users, tables: tables,
+	s := &SignIn{providers: map[string]*signInProvider{}, sessions: sessions, users: users, tables: tables, onSignIn: opt.OnSignIn,
 		client: opt.HTTPClient, now: opt.Now, log: opt.Log}
 	for _, p := range providers {
 		if err := p.validate(); err != nil {
@@ -279,6 +285,11 @@ func (s *SignIn) Callback() http.Handler {
 			return
 		}
 		principal, created, err := s.users.SignIn(r.Context(), id)
+		if err == nil && s.onSignIn != nil {
+			// Sign-up's follow-ups (profile, schedule) are idempotent, so a
+			// failure here is retried by simply signing in again.
+			err = s.onSignIn(r.Context(), principal, id, created)
+		}
 		if err != nil {
 			s.log.ErrorContext(r.Context(), "signing in user", "err", err)
 			writeJSONError(w, http.StatusInternalServerError, "internal", "could not finish the sign-in; try again")

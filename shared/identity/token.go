@@ -26,6 +26,10 @@ type claims struct {
 	OID   string `json:"oid,omitempty"`
 	SCP   string `json:"scp,omitempty"`
 	Name  string `json:"name,omitempty"`
+	// Email (Salesforce, Entra with the email claim) or PreferredUsername
+	// (Entra's UPN) tell the user's address; kept only for their profile.
+	Email             string `json:"email,omitempty"`
+	PreferredUsername string `json:"preferred_username,omitempty"`
 	// Salesforce may name the org and user explicitly as well.
 	OrganizationID string `json:"organization_id,omitempty"`
 	UserID         string `json:"user_id,omitempty"`
@@ -40,6 +44,9 @@ type Identity struct {
 	Subject string
 	// Scopes are the delegated scopes of an access token (scp).
 	Scopes []string
+	// Email is the user's address as the provider states it ("" if none).
+	// Content: it goes to the user's sealed profile, never to a log.
+	Email string
 }
 
 // verifier checks tokens of one issuer.
@@ -103,7 +110,10 @@ func (v *verifier) verify(ctx context.Context, raw, nonce string) (Identity, *cl
 
 // identity checks the issuer and tenant and names the user.
 func (v *verifier) identity(c *claims) (Identity, error) {
-	id := Identity{Kind: v.kind, Scopes: strings.Fields(c.SCP)}
+	id := Identity{Kind: v.kind, Scopes: strings.Fields(c.SCP), Email: c.Email}
+	if id.Email == "" && strings.Contains(c.PreferredUsername, "@") {
+		id.Email = c.PreferredUsername
+	}
 	switch v.kind {
 	case Entra:
 		id.Org, id.Subject = c.TID, c.OID
