@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,9 +17,9 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/shared/funchost"
-	"github.com/crmsync/crmsync/shared/queue"
+	"github.com/crmsync/crmsync/shared/lambdaadapter"
+	"github.com/crmsync/crmsync/shared/redact"
 	"github.com/crmsync/crmsync/shared/settings"
-	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
 func main() {
@@ -32,31 +31,22 @@ func main() {
 	}
 }
 
-// deps are what the functions are built from; only run picks the concrete types.
-type deps struct {
-	settings settings.Settings
-	log      *slog.Logger
-	store    tablestore.Store
-	queue    queue.Queue
-	version  string
-}
-
-// run reads the settings, opens storage and serves the routes table until ctx ends.
+// run reads the settings, wires the service and serves the routes table
+// until ctx ends — over the custom-handler protocol, or on AWS Lambda.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	cfg, err := settings.Load(getenv)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	store, q, closeStorage, err := openStorage(cfg)
+	log := slog.New(redact.NewHandler(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})))
+	a, err := wire(ctx, cfg, log, time.Now)
 	if err != nil {
 		return err
 	}
-	defer closeStorage()
-	fns := routes(deps{settings: cfg, log: log, store: store, queue: q, version: version()})
-
+	defer a.Close()
+	fns := routes(a)
 	if cfg.Lambda {
-		return errors.New("AWS Lambda mode is not built yet (AWS_LAMBDA_RUNTIME_API is set)")
+		return lambdaadapter.Serve(ctx, fns, log, getenv)
 	}
 	return serve(ctx, cfg.Port, fns, log)
 }
@@ -83,50 +73,6 @@ func serve(ctx context.Context, port int, fns []funchost.Function, log *slog.Log
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return hs.Shutdown(shutdownCtx)
-}
-
-// openStorage opens the table store and the queue the settings name.
-func openStorage(cfg settings.Settings) (tablestore.Store, queue.Queue, func(), error) {
-	var store tablestore.Store
-	var q queue.Queue
-	switch cfg.Storage {
-	case settings.StorageEmbedded:
-		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-			return nil, nil, nil, fmt.Errorf("data folder: %w", err)
-		}
-		s, err := tablestore.OpenEmbedded(cfg.TablesPath())
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("embedded table store: %w", err)
-		}
-		store = s
-		eq, err := queue.OpenEmbedded(cfg.QueuesPath())
-		if err != nil {
-			closeAll(store)
-			return nil, nil, nil, fmt.Errorf("embedded queue: %w", err)
-		}
-		q = eq
-	default:
-		s, err := tablestore.NewAzure(cfg.ConnectionString)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("azure table store: %w", err)
-		}
-		store = s
-		aq, err := queue.NewAzure(cfg.ConnectionString)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("azure queue: %w", err)
-		}
-		q = aq
-	}
-	return store, q, func() { closeAll(store, q) }, nil
-}
-
-// closeAll closes whatever can be closed; the interfaces do not require it.
-func closeAll(xs ...any) {
-	for _, x := range xs {
-		if c, ok := x.(io.Closer); ok {
-			c.Close()
-		}
-	}
 }
 
 // version names the build: the module version, or the VCS revision.

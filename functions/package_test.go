@@ -24,7 +24,7 @@ func TestPackageLayout(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Stage: %v", err)
 	}
-	table := testTable()
+	table := testTable(t)
 	if len(app.Functions) != len(table) {
 		t.Errorf("staged %d functions, table has %d", len(app.Functions), len(table))
 	}

@@ -14,28 +14,29 @@ import (
 // routes is the one table of crmsync's functions: name (= folder = package =
 // route), trigger, and handler. Each functions/<name>/function.json must say the
 // same; routes_test.go checks it.
-func routes(d deps) []funchost.Function {
+func routes(a *app) []funchost.Function {
 	var table []funchost.Function
 	table = []funchost.Function{
 		{Name: "scheduler", Trigger: funchost.TimerTriggerOn(scheduler.Schedule),
-			Timer: scheduler.New(d.log).Run},
+			Timer: scheduler.New(a.log, a.sched, a.subs, a.now).Run},
 		{Name: "syncworker", Trigger: funchost.QueueTriggerOn(syncworker.Queue),
-			Queue: syncworker.New(d.log).Handle},
+			Queue: syncworker.New(a.log, a.runner, a.ensureSubscriptions).Handle},
 		{Name: "notifications", Trigger: funchost.HTTPTrigger("notifications", funchost.AuthAnonymous, "post"),
-			HTTP: notifications.New()},
-		{Name: "dashboard", Trigger: funchost.HTTPTrigger("dashboard/{*path}", funchost.AuthAnonymous, "get", "head"),
+			HTTP: notifications.New(a.log, a.subs, a.sched, a.now)},
+		{Name: "dashboard", Trigger: funchost.HTTPTrigger("dashboard/{*path}", funchost.AuthAnonymous, "get", "head", "post", "put", "delete"),
 			HTTP: dashboard.New(dashboard.Deps{
-				Info:      dashboard.Info{Service: "crmsync", Version: d.version, Storage: d.settings.Storage, Demo: d.settings.Demo},
-				Queues:    d.queue,
+				Info:      dashboard.Info{Service: "crmsync", Version: a.version, Storage: a.settings.Storage, Demo: a.settings.Demo},
+				Queues:    a.queue,
 				Functions: func() []funchost.Function { return table },
-				Log:       d.log,
+				App:       a.dashboard,
+				Log:       a.log,
 			})},
 		{Name: "addin", Trigger: funchost.HTTPTrigger("addin/{*path}", funchost.AuthAnonymous, "get", "post", "patch", "delete"),
 			HTTP: addin.New()},
 		{Name: "pixel", Trigger: funchost.HTTPTrigger("pixel/{*path}", funchost.AuthAnonymous, "get"),
 			HTTP: pixel.New()},
 		{Name: "keyrotation", Trigger: funchost.TimerTriggerOn(keyrotation.Schedule),
-			Timer: keyrotation.New(d.log).Run},
+			Timer: keyrotation.New(a.log, a.ring, a.conns, a.accounts).Run},
 	}
 	return table
 }

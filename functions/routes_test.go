@@ -21,14 +21,33 @@ import (
 	"github.com/crmsync/crmsync/shared/settings"
 )
 
-func testTable() []funchost.Function {
-	return routes(deps{log: slog.New(slog.DiscardHandler), settings: settings.Settings{Storage: settings.StorageEmbedded}, version: "test"})
+// testApp wires the real service over embedded storage in a temporary folder.
+func testApp(t testing.TB) *app {
+	t.Helper()
+	dir := t.TempDir()
+	cfg, err := settings.Load(func(k string) string {
+		return map[string]string{settings.NamePort: "1", settings.NameStorage: "embedded", settings.NameDataDir: dir,
+			settings.NameEntraClientID: "crmsync-test", settings.NameSalesforceClientID: "crmsync-test"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := wire(context.Background(), cfg, slog.New(slog.DiscardHandler), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	return a
+}
+
+func testTable(t testing.TB) []funchost.Function {
+	return routes(testApp(t))
 }
 
 // TestFunctionJSONMatchesRoutes keeps functions/<name>/function.json and the
 // routes table saying the same thing, with one folder per row.
 func TestFunctionJSONMatchesRoutes(t *testing.T) {
-	table := testTable()
+	table := testTable(t)
 	var tableNames []string
 	for _, f := range table {
 		tableNames = append(tableNames, f.Name)
@@ -64,7 +83,7 @@ func TestFunctionJSONMatchesRoutes(t *testing.T) {
 }
 
 func TestRoutesServe(t *testing.T) {
-	if _, err := funchost.NewServer(testTable(), slog.New(slog.DiscardHandler), funchost.Options{}); err != nil {
+	if _, err := funchost.NewServer(testTable(t), slog.New(slog.DiscardHandler), funchost.Options{}); err != nil {
 		t.Fatalf("routes table does not make a server: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
-// Package dashboard is the HTTP function behind the self-service dashboard. For
-// now it serves a status page (service, version, storage, functions, queue
-// lengths) and a health check; accounts and settings come with their issue.
+// Package dashboard is the HTTP function behind the self-service dashboard
+// (shared/dashboard: sign-in, connections, status, issues, settings, admin),
+// plus an operator's status page (service, version, storage, functions, queue
+// lengths) at /api/dashboard/status and a health check at /api/dashboard/healthz.
 package dashboard
 
 import (
@@ -44,7 +45,9 @@ type Deps struct {
 	// Functions returns the routes table (a func because the dashboard is itself
 	// a row of that table).
 	Functions func() []funchost.Function
-	Log       *slog.Logger
+	// App serves every other path: the self-service dashboard.
+	App http.Handler
+	Log *slog.Logger
 }
 
 // Handler is the HTTP function.
@@ -60,21 +63,19 @@ func New(d Deps) *Handler {
 // ServeHTTP routes on the catch-all "path" parameter so that it works whichever
 // prefix the host mounts it under.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+	path := r.PathValue("path")
+	if (path == "status" || path == "healthz") && r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "dashboard: only GET is served yet"})
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "dashboard: " + path + " answers GET only"})
 		return
 	}
-	switch path := r.PathValue("path"); path {
-	case "":
-		if !strings.HasSuffix(r.URL.Path, "/") {
-			// Relative links on the page need the trailing slash.
-			http.Redirect(w, r, r.URL.Path+"/", http.StatusFound)
-			return
-		}
+	switch {
+	case path == "status":
 		h.status(w, r)
-	case "healthz":
+	case path == "healthz":
 		h.health(w, r)
+	case h.d.App != nil:
+		h.d.App.ServeHTTP(w, r)
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "dashboard: no page " + path})
 	}

@@ -32,7 +32,11 @@ func newHandler(q QueueLengths) http.Handler {
 		Info:      Info{Service: "crmsync", Version: "v1.2.3", Storage: "embedded", Demo: true},
 		Queues:    q,
 		Functions: func() []funchost.Function { return fns },
-		Log:       slog.New(slog.DiscardHandler),
+		App: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusTeapot)
+			w.Write([]byte("app"))
+		}),
+		Log: slog.New(slog.DiscardHandler),
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/api/dashboard/{path...}", h)
@@ -48,7 +52,7 @@ func get(h http.Handler, target string) *httptest.ResponseRecorder {
 
 func TestStatusPage(t *testing.T) {
 	h := newHandler(fakeQueues{lengths: map[string]int{"sync-sessions": 3, "sync-sessions-poison": 1}})
-	rec := get(h, "/api/dashboard/")
+	rec := get(h, "/api/dashboard/status")
 	if rec.Code != http.StatusOK {
 		t.Fatalf("status %d, want 200", rec.Code)
 	}
@@ -77,11 +81,10 @@ func TestRoutes(t *testing.T) {
 		wantStatus int
 		wantBody   string
 	}{
-		{"bare path redirects", healthy, "/api/dashboard", http.StatusFound, ""},
+		{"other paths go to the self-service dashboard", healthy, "/api/dashboard/overview", http.StatusTeapot, "app"},
 		{"health ok", healthy, "/api/dashboard/healthz", http.StatusOK, `"status":"ok"`},
 		{"health fails without detail", broken, "/api/dashboard/healthz", http.StatusServiceUnavailable, "storage unreachable"},
-		{"status page survives storage failure", broken, "/api/dashboard/", http.StatusOK, "unavailable"},
-		{"unknown page", healthy, "/api/dashboard/nope", http.StatusNotFound, "no page nope"},
+		{"status page survives storage failure", broken, "/api/dashboard/status", http.StatusOK, "unavailable"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,24 +1,37 @@
 // Package notifications is the HTTP function that receives Microsoft Graph
-// change notifications (the mailbox webhook) and asks for a sync session.
+// change notifications (the mailbox webhook): it answers the validation
+// handshake, checks each notification's subscription and clientState, and asks
+// for a sync session for the user whose mailbox changed.
 package notifications
 
 import (
-	"encoding/json"
+	"context"
+	"errors"
+	"log/slog"
 	"net/http"
+	"time"
+
+	"github.com/crmsync/crmsync/shared/msgraph"
+	"github.com/crmsync/crmsync/shared/schedule"
 )
 
-// Handler is the HTTP function.
-type Handler struct{}
+// Requester enqueues a session for a user at once (with its own debounce).
+type Requester interface {
+	RequestNow(ctx context.Context, user string, reason schedule.Reason, now time.Time) error
+}
 
 // New returns the notifications function.
-func New() *Handler { return &Handler{} }
-
-// ServeHTTP answers 501 until the webhook comes with its issue, so Graph sees
-// the subscription endpoint as failing rather than silently accepting changes.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusNotImplemented)
-	json.NewEncoder(w).Encode(map[string]string{
-		"error": "notifications: the Microsoft Graph webhook is not built yet",
+func New(log *slog.Logger, subs *msgraph.Subscriptions, req Requester, now func() time.Time) http.Handler {
+	return msgraph.NotificationHandler(msgraph.NotificationOptions{
+		Subscriptions: subs,
+		Enqueue: func(ctx context.Context, user string) error {
+			err := req.RequestNow(ctx, user, schedule.Push, now())
+			if errors.Is(err, schedule.ErrDebounced) {
+				return nil // a session was enqueued moments ago; it will see this change
+			}
+			return err
+		},
+		Now:    now,
+		Logger: log.With("function", "notifications"),
 	})
 }

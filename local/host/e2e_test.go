@@ -179,20 +179,35 @@ func TestEndToEnd(t *testing.T) {
 		if code, body := get(t, base+"/api/dashboard/healthz"); code != 200 || !strings.Contains(body, `"ok"`) {
 			t.Errorf("healthz: %d %s", code, body)
 		}
-		if code, body := get(t, base+"/"); code != 200 || !strings.Contains(body, "sync-sessions-poison") {
-			t.Errorf("status page via redirect: %d %.200s", code, body)
+		if code, body := get(t, base+"/api/dashboard/status"); code != 200 || !strings.Contains(body, "sync-sessions-poison") {
+			t.Errorf("status page: %d %.200s", code, body)
 		}
-		resp, err := http.Post(base+"/api/notifications", "application/json", strings.NewReader("{}"))
+		if code, body := get(t, base+"/"); code != 200 || !strings.Contains(body, "crmsync") {
+			t.Errorf("dashboard via redirect: %d %.200s", code, body)
+		}
+		// The Graph webhook's validation handshake: echo the decoded token as text.
+		resp, err := http.Post(base+"/api/notifications?validationToken=a%2Bb%20c", "text/plain", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || string(b) != "a+b c" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+			t.Errorf("notifications handshake: %d %q %q, want 200 text/plain \"a+b c\"", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		}
+		// A notification for no known subscription starts nothing.
+		resp, err = http.Post(base+"/api/notifications", "application/json", strings.NewReader(`{"value":[{"subscriptionId":"nope","clientState":"x"}]}`))
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusNotImplemented {
-			t.Errorf("notifications: %d, want 501", resp.StatusCode)
+		if resp.StatusCode/100 == 2 && e.length("sync-sessions") != 0 {
+			t.Errorf("a forged notification enqueued a session")
 		}
 	})
 
 	t.Run("failing session lands in poison after 5 attempts", func(t *testing.T) {
+		// A message of an old, unknown shape can never succeed.
 		if err := e.queue.Enqueue(context.Background(), "sync-sessions", []byte(`{"userId":"u-1","reason":"test"}`), 0); err != nil {
 			t.Fatal(err)
 		}
@@ -207,10 +222,10 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("sync-sessions holds %d messages, want 0", n)
 		}
 		logs := e.logs.String()
-		if got := strings.Count(logs, `"msg":"session requested"`); got != 5 {
+		if got := strings.Count(logs, `"msg":"malformed session request"`); got != 5 {
 			t.Errorf("handler saw %d attempts, want 5", got)
 		}
-		if !strings.Contains(logs, "message moved to poison queue") || !strings.Contains(logs, "sync engine not built yet") {
+		if !strings.Contains(logs, "message moved to poison queue") || !strings.Contains(logs, `unknown field \"userId\"`) {
 			t.Errorf("log lacks the poison move with its reason:\n%s", logs)
 		}
 	})

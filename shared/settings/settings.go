@@ -44,6 +44,7 @@ const (
 	NameDefaultPlan     = "CRMSYNC_DEFAULT_PLAN"
 
 	NameEntraAuthority      = "CRMSYNC_ENTRA_AUTHORITY"
+	NameMicrosoftLoginURL   = "CRMSYNC_MICROSOFT_LOGIN_URL"
 	NameEntraClientID       = "CRMSYNC_ENTRA_CLIENT_ID"
 	NameEntraClientSecret   = "CRMSYNC_ENTRA_CLIENT_SECRET"
 	NameEntraAllowedTenants = "CRMSYNC_ENTRA_ALLOWED_TENANTS"
@@ -109,6 +110,7 @@ func Specs() []Spec {
 		{Name: NamePublicURL, Description: "The service's public base URL (`https://<app>.azurewebsites.net`): OAuth redirect URIs, the Graph webhook and pixel URLs are built from it.", Default: "http://127.0.0.1:7071 (embedded storage)", RequiredWhen: "CRMSYNC_STORAGE is `azure`"},
 		{Name: NameDefaultPlan, Description: "Plan new users get: `free` (30-minute interval, 500 records per object) or `paid` (5 minutes, no cap).", Default: "free"},
 		{Name: NameEntraAuthority, Description: "Microsoft Entra ID authority (v2.0) for sign-in, mailbox connections and add-in tokens.", Default: DefaultEntraAuthority},
+		{Name: NameMicrosoftLoginURL, Description: "Microsoft identity platform host for mailbox connections (auth code, refresh, app-only tokens); the tenant comes from CRMSYNC_ENTRA_AUTHORITY.", Default: "the host of CRMSYNC_ENTRA_AUTHORITY"},
 		{Name: NameEntraClientID, Description: "Application (client) id of crmsync's Entra app registration.", RequiredWhen: "Microsoft sign-in or mailbox connections are used"},
 		{Name: NameEntraClientSecret, Description: "Client secret of the Entra app registration.", Secret: true},
 		{Name: NameEntraAllowedTenants, Description: "Comma-separated Entra tenant ids allowed to sign in and connect; `*` for any (multi-tenant service).", Default: "*"},
@@ -159,7 +161,11 @@ type Settings struct {
 	PublicURL   string
 	DefaultPlan string
 
-	EntraAuthority      string
+	EntraAuthority string
+	// MicrosoftLoginURL and EntraTenant locate the OAuth endpoints of mailbox
+	// connections: <MicrosoftLoginURL>/<EntraTenant>/oauth2/v2.0/…
+	MicrosoftLoginURL   string
+	EntraTenant         string
 	EntraClientID       string
 	EntraClientSecret   string
 	EntraAllowedTenants []string
@@ -276,6 +282,10 @@ func Load(getenv func(string) string) (Settings, error) {
 	}
 
 	s.EntraAuthority = orDefault(get(NameEntraAuthority), DefaultEntraAuthority)
+	s.MicrosoftLoginURL, s.EntraTenant = splitAuthority(s.EntraAuthority)
+	if v := get(NameMicrosoftLoginURL); v != "" {
+		s.MicrosoftLoginURL = strings.TrimRight(v, "/")
+	}
 	s.EntraClientID = get(NameEntraClientID)
 	s.EntraClientSecret = get(NameEntraClientSecret)
 	s.EntraAllowedTenants = list(orDefault(get(NameEntraAllowedTenants), "*"))
@@ -312,6 +322,18 @@ func Load(getenv func(string) string) (Settings, error) {
 		return Settings{}, errors.New("settings: " + strings.Join(problems, "; "))
 	}
 	return s, nil
+}
+
+// splitAuthority splits an Entra v2.0 authority
+// ("https://login.microsoftonline.com/organizations/v2.0") into its base URL
+// and tenant segment.
+func splitAuthority(a string) (base, tenant string) {
+	a = strings.TrimSuffix(strings.TrimRight(a, "/"), "/v2.0")
+	i := strings.LastIndex(a, "/")
+	if i < len("https://") {
+		return a, "organizations"
+	}
+	return a[:i], a[i+1:]
 }
 
 func orDefault(v, d string) string {

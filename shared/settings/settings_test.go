@@ -36,7 +36,7 @@ func with(base, extra map[string]string) map[string]string {
 
 func TestLoad(t *testing.T) {
 	// The fields checked here; the identity and web settings have their own test.
-	only := cmpopts.IgnoreFields(Settings{}, "KeyRing", "SessionKey", "PublicURL", "DefaultPlan", "EntraAuthority",
+	only := cmpopts.IgnoreFields(Settings{}, "KeyRing", "SessionKey", "PublicURL", "DefaultPlan", "EntraAuthority", "MicrosoftLoginURL", "EntraTenant",
 		"EntraAllowedTenants", "GraphBaseURL", "SalesforceLoginURL", "SalesforceAllowedOrgs", "SalesforceMaxShare",
 		"AddinScope", "AddinOrigins", "SignInRate", "MaxBodyBytes")
 	tests := []struct {
@@ -97,6 +97,9 @@ func TestLoadIdentityAndWebSettings(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"00D1", "00D2"}, got.SalesforceAllowedOrgs); diff != "" {
 		t.Errorf("allowed orgs (-want +got):\n%s", diff)
+	}
+	if got.MicrosoftLoginURL != "https://login.microsoftonline.com" || got.EntraTenant != "organizations" {
+		t.Errorf("authority split into %q and %q", got.MicrosoftLoginURL, got.EntraTenant)
 	}
 	if got.SalesforceMaxShare != 0.25 || got.TrustedProxies != 1 || got.EntraAuthority != DefaultEntraAuthority {
 		t.Errorf("got %+v", got)

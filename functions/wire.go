@@ -1,0 +1,450 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"golang.org/x/oauth2"
+
+	"github.com/crmsync/crmsync/shared/access"
+	"github.com/crmsync/crmsync/shared/account"
+	"github.com/crmsync/crmsync/shared/connect"
+	"github.com/crmsync/crmsync/shared/connection"
+	"github.com/crmsync/crmsync/shared/dashboard"
+	"github.com/crmsync/crmsync/shared/identity"
+	"github.com/crmsync/crmsync/shared/keyring"
+	"github.com/crmsync/crmsync/shared/msgraph"
+	"github.com/crmsync/crmsync/shared/queue"
+	"github.com/crmsync/crmsync/shared/salesforce"
+	"github.com/crmsync/crmsync/shared/schedule"
+	"github.com/crmsync/crmsync/shared/session"
+	"github.com/crmsync/crmsync/shared/settings"
+	"github.com/crmsync/crmsync/shared/sides"
+	"github.com/crmsync/crmsync/shared/tablestore"
+	"github.com/crmsync/crmsync/shared/webguard"
+)
+
+// app is the wired service: every collaborator the functions are built from.
+// Only wire picks concrete types; the functions see small interfaces.
+type app struct {
+	settings settings.Settings
+	log      *slog.Logger
+	now      func() time.Time
+	store    tablestore.Store
+	queue    queue.Queue
+	version  string
+
+	ring     keyring.Ring
+	conns    *connection.Store
+	sched    *schedule.Scheduler
+	accounts *account.Accounts
+	users    *identity.Users
+	grants   *access.Store
+	checker  *access.Checker
+	sessions *identity.Sessions
+	subs     *msgraph.Subscriptions
+	opener   *sides.Opener
+	runner   *session.Runner
+	// dashboard is the self-service dashboard behind its security headers.
+	dashboard http.Handler
+	closers   []io.Closer
+}
+
+func (a *app) Close() {
+	for _, c := range a.closers {
+		c.Close()
+	}
+}
+
+// subKey derives an independent key for one purpose from the session secret,
+// so a cookie signature can never be replayed as a webhook secret.
+func subKey(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("crmsync/" + purpose))
+	return m.Sum(nil)
+}
+
+// wire builds the service from settings. An error names what is wrong.
+func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func() time.Time) (*app, error) {
+	a := &app{settings: cfg, log: log, now: now, version: version()}
+	var err error
+	var cred azcore.TokenCredential
+	needCred := (cfg.Storage == settings.StorageAzure && cfg.ConnectionString == "") || strings.HasPrefix(cfg.KeyRing, "https://")
+	if needCred {
+		if cred, err = azureCredential(cfg); err != nil {
+			return nil, err
+		}
+	}
+	if a.store, a.queue, err = openStorage(cfg, cred, a); err != nil {
+		return nil, err
+	}
+	if a.ring, err = keyring.Open(cfg.KeyRing, cred); err != nil {
+		a.Close()
+		return nil, err
+	}
+	secret := cfg.SessionKey
+	if secret == nil {
+		if secret, err = localSecret(filepath.Join(cfg.DataDir, "session.key")); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+
+	sf, ms, jwtKey, err := oauthApps(cfg)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	var revokers = map[connection.Provider]connection.Revoker{connection.Microsoft: connect.MicrosoftRevoker{}}
+	if sf != nil {
+		revokers[connection.Salesforce] = &connect.SalesforceRevoker{LoginURL: cfg.SalesforceLoginURL}
+	}
+	a.conns = connection.NewStore(a.store, a.ring, connection.Options{Now: now, Logger: log, Revokers: revokers})
+	a.sched = schedule.New(a.store, a.queue)
+	a.grants = access.NewStore(a.store, now)
+	a.checker = access.NewChecker(a.grants)
+	a.users = identity.NewUsers(a.store, a.grants, now)
+
+	a.opener = &sides.Opener{Connections: a.conns, GraphBaseURL: cfg.GraphBaseURL, SalesforceMaxShare: cfg.SalesforceMaxShare, Log: log}
+	if sf != nil {
+		a.opener.Salesforce = sf.OAuth2()
+		if jwtKey != nil {
+			a.opener.SalesforceJWT = func(ctx context.Context, username string) salesforce.TokenSource {
+				return connect.JWTBearerSource(context.WithoutCancel(ctx), sf, username, jwtKey)
+			}
+		}
+	}
+	if ms != nil {
+		a.opener.Microsoft = ms.OAuth2()
+		a.opener.MicrosoftAppOnly = func(tenant string) oauth2.TokenSource { return appOnly(ctx, ms, tenant) }
+	}
+	a.subs, err = msgraph.NewSubscriptions(msgraph.SubscriptionOptions{
+		Store: a.store, Key: subKey(secret, "graph-client-state"),
+		NotificationURL: cfg.PublicURL + "/api/notifications", LifecycleURL: cfg.PublicURL + "/api/notifications",
+		Clients: a.opener.GraphClient,
+	})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.accounts, err = account.New(account.Deps{
+		Tables: a.store, Sealer: account.KeysSealer{Keys: a.ring}, Scheduler: a.sched, Grants: a.grants,
+		Connections: a.conns, Identities: a.users, Directory: a.users,
+		Subscriptions: account.DeleterFunc(a.subs.Forget),
+		Debounce:      account.DeleterFunc((&msgraph.TableDebouncer{Store: a.store}).Forget),
+		Now:           now, Log: log,
+	})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.runner = &session.Runner{Store: a.store, Opener: a.opener, Settings: a.accounts, Log: log.With("function", "syncworker"), Now: now}
+
+	if a.sessions, err = identity.NewSessions(identity.SessionConfig{Key: subKey(secret, "session-cookie"),
+		CookieName: cookieName(cfg.PublicURL), Origins: []string{cfg.PublicURL}, Now: now, Log: log}); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if a.dashboard, err = a.buildDashboard(ctx, secret, sf, ms); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// cookieName keeps the __Host- prefix (Secure, no Domain) where the dashboard
+// is served over HTTPS; a plain-HTTP local run on loopback uses a plain name.
+func cookieName(publicURL string) string {
+	if strings.HasPrefix(publicURL, "https://") {
+		return ""
+	}
+	return "crmsync"
+}
+
+// azureCredential is the managed identity in Azure (user-assigned when a
+// client id is set), or whatever DefaultAzureCredential finds elsewhere.
+func azureCredential(cfg settings.Settings) (azcore.TokenCredential, error) {
+	if cfg.StorageClientID != "" {
+		return azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ID: azidentity.ClientID(cfg.StorageClientID)})
+	}
+	return azidentity.NewDefaultAzureCredential(nil)
+}
+
+// openStorage opens the table store and the queue the settings name: the
+// embedded SQLite files, Azure Storage by connection string, or Azure Storage
+// through the managed identity (AzureWebJobsStorage__accountName).
+func openStorage(cfg settings.Settings, cred azcore.TokenCredential, a *app) (tablestore.Store, queue.Queue, error) {
+	switch {
+	case cfg.Storage == settings.StorageEmbedded:
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, nil, fmt.Errorf("data folder: %w", err)
+		}
+		s, err := tablestore.OpenEmbedded(cfg.TablesPath())
+		if err != nil {
+			return nil, nil, fmt.Errorf("embedded table store: %w", err)
+		}
+		a.closers = append(a.closers, s)
+		q, err := queue.OpenEmbedded(cfg.QueuesPath())
+		if err != nil {
+			return nil, nil, fmt.Errorf("embedded queue: %w", err)
+		}
+		a.closers = append(a.closers, q)
+		return s, q, nil
+	case cfg.ConnectionString != "":
+		s, err := tablestore.NewAzure(cfg.ConnectionString)
+		if err != nil {
+			return nil, nil, fmt.Errorf("azure table store: %w", err)
+		}
+		q, err := queue.NewAzure(cfg.ConnectionString)
+		if err != nil {
+			return nil, nil, fmt.Errorf("azure queue: %w", err)
+		}
+		return s, q, nil
+	default:
+		acct := cfg.StorageAccount
+		s, err := tablestore.NewAzureWithCredential("https://"+acct+".table.core.windows.net/", cred)
+		if err != nil {
+			return nil, nil, fmt.Errorf("azure table store (managed identity): %w", err)
+		}
+		q, err := queue.NewAzureWithCredential("https://"+acct+".queue.core.windows.net/", cred)
+		if err != nil {
+			return nil, nil, fmt.Errorf("azure queue (managed identity): %w", err)
+		}
+		return s, q, nil
+	}
+}
+
+// localSecret reads a 32-byte secret from path, creating it (0600) on first
+// use: local and on-premises runs need no secret configured by hand.
+func localSecret(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b))); err == nil && len(raw) >= 32 {
+			return raw, nil
+		}
+		return nil, fmt.Errorf("%s does not hold base64 of at least 32 bytes", path)
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(raw)), 0o600); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// oauthApps builds crmsync's OAuth apps from settings; an app whose client
+// id is unset is nil (that provider is not offered).
+func oauthApps(cfg settings.Settings) (*connect.Salesforce, *connect.Microsoft, *rsa.PrivateKey, error) {
+	var sf *connect.Salesforce
+	var ms *connect.Microsoft
+	var key *rsa.PrivateKey
+	base := cfg.PublicURL + dashboard.Prefix + "/connect"
+	if cfg.SalesforceClientID != "" {
+		sf = &connect.Salesforce{ClientID: cfg.SalesforceClientID, ClientSecret: cfg.SalesforceClientSecret,
+			LoginURL: cfg.SalesforceLoginURL, RedirectURL: base + "/salesforce/callback"}
+		if cfg.SalesforceJWTKey != "" {
+			var err error
+			if key, err = parseRSAKey(cfg.SalesforceJWTKey); err != nil {
+				return nil, nil, nil, fmt.Errorf("settings: %s: %w", settings.NameSalesforceJWTKey, err)
+			}
+			sf.JWTKey = key
+		}
+	}
+	if cfg.EntraClientID != "" {
+		ms = &connect.Microsoft{ClientID: cfg.EntraClientID, ClientSecret: cfg.EntraClientSecret,
+			Authority: cfg.MicrosoftLoginURL, Tenant: cfg.EntraTenant, RedirectURL: base + "/microsoft/callback",
+			GraphURL: cfg.GraphBaseURL}
+	}
+	return sf, ms, key, nil
+}
+
+func parseRSAKey(pemText string) (*rsa.PrivateKey, error) {
+	block, _ := pem.Decode([]byte(pemText))
+	if block == nil {
+		return nil, errors.New("not a PEM block")
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, errors.New("not an RSA private key (PKCS#1 or PKCS#8)")
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, errors.New("not an RSA private key")
+	}
+	return rk, nil
+}
+
+// failingSource reports why no token can be had.
+type failingSource struct{ err error }
+
+func (f failingSource) Token() (*oauth2.Token, error) { return nil, f.err }
+
+// appOnly returns the app's client-credentials token source in a tenant.
+func appOnly(ctx context.Context, ms *connect.Microsoft, tenant string) oauth2.TokenSource {
+	m := *ms
+	m.Tenant = tenant
+	ts, err := m.AppOnlySource(context.WithoutCancel(ctx))
+	if err != nil {
+		return failingSource{err}
+	}
+	return ts
+}
+
+// onSignIn finishes a sign-up: the profile with the user's address, and a
+// sync schedule that stays paused until both sides are connected.
+func (a *app) onSignIn(ctx context.Context, p access.Principal, id identity.Identity, created bool) error {
+	if err := a.accounts.Register(ctx, p, id.Email); err != nil {
+		return err
+	}
+	if _, err := a.sched.Get(ctx, p.User); errors.Is(err, tablestore.ErrNotFound) {
+		if err := a.sched.Enroll(ctx, p.User, a.settings.DefaultPlan, a.now()); err != nil {
+			return err
+		}
+		return a.sched.SetPaused(ctx, p.User, true)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// onConnected resumes a user's sync once both sides are connected, and asks
+// for a session at once so the user sees the first sync without waiting.
+func (a *app) onConnected(ctx context.Context, user string) error {
+	cs, err := a.conns.List(ctx, user)
+	if err != nil {
+		return err
+	}
+	ready := map[connection.Provider]bool{}
+	for _, c := range cs {
+		ready[c.Provider] = c.SyncAllowed()
+	}
+	if !ready[connection.Salesforce] || !ready[connection.Microsoft] {
+		return nil
+	}
+	if _, err := a.sched.Get(ctx, user); errors.Is(err, tablestore.ErrNotFound) {
+		if err := a.sched.Enroll(ctx, user, a.settings.DefaultPlan, a.now()); err != nil {
+			return err
+		}
+	}
+	if err := a.sched.SetPaused(ctx, user, false); err != nil {
+		return err
+	}
+	if err := a.sched.RequestNow(ctx, user, schedule.Manual, a.now()); err != nil && !errors.Is(err, schedule.ErrDebounced) {
+		return err
+	}
+	return nil
+}
+
+// buildDashboard wires sign-in, the connect flows and the dashboard, behind
+// security headers, body limits and rate limits on the identity endpoints.
+func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *connect.Salesforce, ms *connect.Microsoft) (http.Handler, error) {
+	cfg := a.settings
+	var providers []identity.Provider
+	var buttons []dashboard.Provider
+	authBase := cfg.PublicURL + dashboard.Prefix + "/auth/"
+	if ms != nil {
+		providers = append(providers, identity.Provider{Name: "microsoft", Kind: identity.Entra, Authority: cfg.EntraAuthority,
+			ClientID: cfg.EntraClientID, ClientSecret: cfg.EntraClientSecret, RedirectURL: authBase + "microsoft/callback",
+			AllowedTenants: cfg.EntraAllowedTenants, AnyTenant: anyOf(cfg.EntraAllowedTenants)})
+		buttons = append(buttons, dashboard.Provider{Name: "microsoft", Label: "Sign in with Microsoft"})
+	}
+	if sf != nil {
+		providers = append(providers, identity.Provider{Name: "salesforce", Kind: identity.Salesforce, Authority: cfg.SalesforceLoginURL,
+			ClientID: cfg.SalesforceClientID, ClientSecret: cfg.SalesforceClientSecret, RedirectURL: authBase + "salesforce/callback",
+			AllowedTenants: cfg.SalesforceAllowedOrgs, AnyTenant: anyOf(cfg.SalesforceAllowedOrgs)})
+		buttons = append(buttons, dashboard.Provider{Name: "salesforce", Label: "Sign in with Salesforce"})
+	}
+	var signIn dashboard.SignInHandlers
+	if len(providers) > 0 {
+		si, err := identity.NewSignIn(a.sessions, a.users, a.store, providers, identity.SignInOptions{Now: a.now, Log: a.log, OnSignIn: a.onSignIn})
+		if err != nil {
+			return nil, err
+		}
+		signIn = dashboard.SignInHandlers{Login: si.Login(), Callback: si.Callback(), Logout: si.Logout()}
+	}
+	csrf := dashboard.IdentityCSRF{Sessions: a.sessions}
+	var connectH http.Handler
+	if sf != nil || ms != nil {
+		h, err := connect.New(connect.Options{
+			Salesforce: sf, Microsoft: ms, Connections: a.conns, Tables: a.store, StateKey: subKey(secret, "connect-state"),
+			CurrentUser: func(r *http.Request) (string, string, bool) {
+				s, ok := identity.From(r.Context())
+				return s.User, s.Org, ok
+			},
+			CSRF:        connect.CSRFFunc(csrf.Verify),
+			OnConnected: a.onConnected,
+			ResolveUser: a.accounts.ClaimInvite,
+			Now:         a.now, Logger: a.log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		connectH = h
+	}
+	d, err := dashboard.New(dashboard.Deps{
+		Accounts: a.accounts, Scheduler: a.sched, Connections: a.conns, Tables: a.store,
+		Checker: a.checker, Directory: a.accounts, Grants: access.NewAdmin(a.grants, a.checker, a.accounts, a.log),
+		CSRF: csrf, Authenticate: a.sessions.Middleware, EndSession: a.sessions.End,
+		SignIn: signIn, Connect: connectH, Providers: buttons, Log: a.log, Now: a.now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	limiter, err := webguard.NewLimiter(cfg.SignInRate, max(cfg.SignInRate/2, 1), a.now)
+	if err != nil {
+		return nil, err
+	}
+	limited := limiter.Middleware(webguard.ClientIP(cfg.TrustedProxies), d)
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/auth/") || strings.Contains(r.URL.Path, "/connect/") {
+			limited.ServeHTTP(w, r)
+			return
+		}
+		d.ServeHTTP(w, r)
+	})
+	h = webguard.LimitBody(cfg.MaxBodyBytes, h)
+	return webguard.Headers{AddinOrigins: cfg.AddinOrigins, HSTS: strings.HasPrefix(cfg.PublicURL, "https://")}.Page(h), nil
+}
+
+func anyOf(list []string) bool {
+	for _, v := range list {
+		if v == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+// ensureSubscriptions runs after a session: the user's mailbox push
+// subscriptions exist from their first successful session on.
+func (a *app) ensureSubscriptions(ctx context.Context, user string) error {
+	return a.opener.EnsureSubscriptions(ctx, a.subs, user, a.now())
+}
