@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,12 +20,15 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/crmsync/crmsync/local/demo"
 	"github.com/crmsync/crmsync/local/fakegraph"
 	"github.com/crmsync/crmsync/local/fakesalesforce"
 	"github.com/crmsync/crmsync/local/host"
 	"github.com/crmsync/crmsync/local/stage"
+	"github.com/crmsync/crmsync/shared/keyring"
 	"github.com/crmsync/crmsync/shared/queue"
 	"github.com/crmsync/crmsync/shared/settings"
+	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
 func main() {
@@ -75,7 +80,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	data := fs.String("data", ".crmsync-data", "folder for embedded storage and the keys file")
 	storage := fs.String("storage", "embedded", `"embedded" (SQLite in --data), "azurite" (development storage on its default ports) or an Azure Storage connection string`)
 	keysFile := fs.String("keys", "", "function keys file (default <data>/host-keys.json)")
-	demo := fs.Bool("demo", false, "mark the instance as a demo (local Salesforce and Graph join when they exist)")
+	demo := fs.Bool("demo", false, "run the demo world: a seeded local Salesforce, Graph and identity provider, and a connected demo user")
+	sfAddr := fs.String("salesforce-addr", "127.0.0.1:8801", "with -demo: address of the local Salesforce")
+	graphAddr := fs.String("graph-addr", "127.0.0.1:8802", "with -demo: address of the local Microsoft Graph")
+	idpAddr := fs.String("idp-addr", "127.0.0.1:8803", "with -demo: address of the local identity provider")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -111,23 +119,47 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	} else {
 		env = append(env, settings.NameConnection+"="+st.ConnectionString)
 	}
-	if *demo {
-		env = append(env, settings.NameDemo+"=true")
-		log.Info("demo mode: the local Salesforce and Graph servers are not built yet; functions run without demo accounts")
-	}
 	q, closeQueue, err := openQueue(st)
 	if err != nil {
 		return err
 	}
 	defer closeQueue()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	public := "http://" + ln.Addr().String()
+	env = append(env, settings.NamePublicURL+"="+public)
+	absData, err := filepath.Abs(*data)
+	if err != nil {
+		return err
+	}
+	ringPath := filepath.Join(absData, "keyring.json")
+	if st.Storage != settings.StorageEmbedded {
+		// Azure Storage needs the secrets an Azure deployment sets; locally
+		// they live in the data folder.
+		key, err := localSecret(filepath.Join(absData, "session.key"))
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		env = append(env, settings.NameKeyRing+"="+ringPath, settings.NameSessionKey+"="+key)
+	}
+	if *demo {
+		world, err := startDemo(ctx, st, q, ringPath, public, *sfAddr, *graphAddr, *idpAddr, log)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("demo: %w", err)
+		}
+		defer world.Close()
+		env = append(env, world.Env...)
+		fmt.Fprintf(stdout, "demo: local Salesforce %s, local Graph %s, identity provider %s; demo user synced now\n",
+			world.SalesforceURL, world.GraphURL, world.IdPURL)
+	}
 	if *keysFile == "" {
 		*keysFile = filepath.Join(*data, "host-keys.json")
 	}
 	keys, err := host.LoadKeys(*keysFile, host.Keys{Function: getenv(settings.NameFunctionKey), Admin: getenv(settings.NameAdminKey)})
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
@@ -191,6 +223,61 @@ func openQueue(s settings.Settings) (queue.Queue, func(), error) {
 		return nil, nil, fmt.Errorf("azure queue: %w", err)
 	}
 	return q, func() {}, nil
+}
+
+// startDemo opens the app's table store and key ring and starts the demo world.
+func startDemo(ctx context.Context, st settings.Settings, q queue.Queue, ringPath, public, sfAddr, graphAddr, idpAddr string, log *slog.Logger) (*demo.World, error) {
+	var store tablestore.Store
+	if st.Storage == settings.StorageEmbedded {
+		s, err := tablestore.OpenEmbedded(st.TablesPath())
+		if err != nil {
+			return nil, err
+		}
+		defer s.Close() // provisioning is done once Start returns
+		store = s
+	} else {
+		s, err := tablestore.NewAzure(st.ConnectionString)
+		if err != nil {
+			return nil, err
+		}
+		store = s
+	}
+	ring, err := keyring.OpenFileRing(ringPath)
+	if err != nil {
+		return nil, err
+	}
+	listeners := make([]net.Listener, 0, 3)
+	for _, a := range []string{sfAddr, graphAddr, idpAddr} {
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			for _, l := range listeners {
+				l.Close()
+			}
+			return nil, fmt.Errorf("listening on %s: %w", a, err)
+		}
+		listeners = append(listeners, l)
+	}
+	return demo.Start(ctx, demo.Options{Store: store, Queue: q, KeyRing: ring, PublicURL: public,
+		Salesforce: listeners[0], Graph: listeners[1], IdP: listeners[2], Log: log})
+}
+
+// localSecret reads a base64 secret of 32 bytes from path, creating it
+// (0600) on first use.
+func localSecret(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", err
+	}
+	key := base64.StdEncoding.EncodeToString(raw)
+	return key, os.WriteFile(path, []byte(key), 0o600)
 }
 
 // closeIfCloser closes what can be closed; the queue interface does not require it.

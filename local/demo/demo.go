@@ -1,0 +1,201 @@
+// Package demo runs crmsync's demo world for `make run`: a local Salesforce
+// org, a local Microsoft 365 mailbox and a local identity provider, all
+// seeded, plus a demo user who is signed up, connected to both and scheduled,
+// so the first sync runs as soon as the function app is up. It writes the
+// demo user through the same stores the function app reads, and returns the
+// settings that point the app at the local servers.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/crmsync/crmsync/local/fakegraph"
+	"github.com/crmsync/crmsync/local/fakesalesforce"
+	"github.com/crmsync/crmsync/local/idp"
+	"github.com/crmsync/crmsync/shared/access"
+	"github.com/crmsync/crmsync/shared/account"
+	"github.com/crmsync/crmsync/shared/connection"
+	"github.com/crmsync/crmsync/shared/identity"
+	"github.com/crmsync/crmsync/shared/keyring"
+	"github.com/crmsync/crmsync/shared/queue"
+	"github.com/crmsync/crmsync/shared/schedule"
+	"github.com/crmsync/crmsync/shared/settings"
+	"github.com/crmsync/crmsync/shared/tablestore"
+)
+
+// UserOID is the demo user's object id at the local identity provider.
+const UserOID = "d0000000-0000-4000-8000-00000000d3e0"
+
+// SalesforceClient is the local Salesforce's built-in public OAuth client.
+const SalesforceClient = "crmsync-local"
+
+// Options configure Start.
+type Options struct {
+	Store tablestore.Store
+	Queue queue.Queue
+	// KeyRing is the key ring the function app seals with.
+	KeyRing keyring.Ring
+	// PublicURL is the function app's base URL (OAuth redirects, webhook).
+	PublicURL string
+	// Listeners for the local Salesforce, Graph and identity provider; nil
+	// listens on 127.0.0.1:8801, :8802 and :8803.
+	Salesforce, Graph, IdP net.Listener
+	Now                    func() time.Time
+	Log                    *slog.Logger
+}
+
+// World is the running demo.
+type World struct {
+	// Env are the settings that point the function app at the demo servers.
+	Env []string
+	// SalesforceURL, GraphURL and IdPURL are the servers' base URLs.
+	SalesforceURL, GraphURL, IdPURL string
+	Salesforce                      *fakesalesforce.Server
+	Graph                           *fakegraph.Server
+	// User is the demo user's crmsync id.
+	User    string
+	servers []*http.Server
+}
+
+// Close stops the demo servers.
+func (w *World) Close() {
+	for _, s := range w.servers {
+		s.Close()
+	}
+}
+
+func listen(l net.Listener, addr string) (net.Listener, error) {
+	if l != nil {
+		return l, nil
+	}
+	return net.Listen("tcp", addr)
+}
+
+// Start seeds and serves the demo servers and provisions the demo user.
+func Start(ctx context.Context, o Options) (*World, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	w := &World{}
+	var err error
+	lsf, err := listen(o.Salesforce, "127.0.0.1:8801")
+	if err != nil {
+		return nil, fmt.Errorf("local Salesforce: %w", err)
+	}
+	lg, err := listen(o.Graph, "127.0.0.1:8802")
+	if err != nil {
+		lsf.Close()
+		return nil, fmt.Errorf("local Graph: %w", err)
+	}
+	lid, err := listen(o.IdP, "127.0.0.1:8803")
+	if err != nil {
+		lsf.Close()
+		lg.Close()
+		return nil, fmt.Errorf("local identity provider: %w", err)
+	}
+	w.SalesforceURL, w.GraphURL, w.IdPURL = "http://"+lsf.Addr().String(), "http://"+lg.Addr().String(), "http://"+lid.Addr().String()
+
+	if w.Salesforce, err = fakesalesforce.New(fakesalesforce.Options{Now: o.Now, DailyLimit: 100_000, Logger: o.Log}); err != nil {
+		return nil, err
+	}
+	sfUser, err := fakesalesforce.SeedDemo(w.Salesforce, o.Now())
+	if err != nil {
+		return nil, err
+	}
+	_ = sfUser
+	w.Graph = fakegraph.New(fakegraph.Options{Now: o.Now, BaseURL: w.GraphURL})
+	mailbox := fakegraph.SeedDemo(w.Graph, o.Now())
+	_ = mailbox
+	provider, err := idp.New(w.IdPURL,
+		idp.WithUsers(idp.User{ID: UserOID, Name: "Dana Demo", Tenant: idp.DemoTenant}),
+		idp.WithClients(idp.Client{ID: idp.DemoClientID, RedirectURIs: []string{o.PublicURL + "/api/dashboard/auth/microsoft/callback"}}))
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range []struct {
+		l net.Listener
+		h http.Handler
+	}{{lsf, w.Salesforce}, {lg, w.Graph}, {lid, provider}} {
+		srv := &http.Server{Handler: s.h, ReadHeaderTimeout: 10 * time.Second}
+		w.servers = append(w.servers, srv)
+		go srv.Serve(s.l)
+	}
+	if err := w.provision(ctx, o); err != nil {
+		w.Close()
+		return nil, err
+	}
+	w.Env = []string{
+		settings.NameDemo + "=true",
+		settings.NameSalesforceLoginURL + "=" + w.SalesforceURL,
+		settings.NameSalesforceClientID + "=" + SalesforceClient,
+		settings.NameEntraAuthority + "=" + provider.Authority("organizations"),
+		settings.NameEntraClientID + "=" + idp.DemoClientID,
+		settings.NameEntraClientSecret + "=demo-app-secret",
+		settings.NameMicrosoftLoginURL + "=" + w.GraphURL,
+		settings.NameGraphBaseURL + "=" + w.GraphURL + "/v1.0",
+		settings.NameAddinAudiences + "=" + idp.DemoAudience,
+		settings.NameDefaultPlan + "=paid",
+	}
+	return w, nil
+}
+
+// provision signs the demo user up (as the local identity provider's demo
+// user would), connects both sides with the demo credentials and schedules
+// the user now. Running it again on the same storage reconnects and keeps
+// everything else: a second `make run` continues the first one's sync.
+func (w *World) provision(ctx context.Context, o Options) error {
+	now := o.Now()
+	grants := access.NewStore(o.Store, o.Now)
+	users := identity.NewUsers(o.Store, grants, o.Now)
+	p, _, err := users.SignIn(ctx, identity.Identity{Kind: identity.Entra, Org: idp.DemoTenant, Subject: UserOID})
+	if err != nil {
+		return fmt.Errorf("signing up the demo user: %w", err)
+	}
+	w.User = p.User
+	sched := schedule.New(o.Store, o.Queue)
+	accounts, err := account.New(account.Deps{Tables: o.Store, Sealer: account.KeysSealer{Keys: o.KeyRing}, Scheduler: sched,
+		Grants: grants, Now: o.Now, Log: o.Log})
+	if err != nil {
+		return err
+	}
+	if err := accounts.Register(ctx, p, fakesalesforce.DemoUsername); err != nil {
+		return err
+	}
+	st, err := accounts.Settings(ctx, p.User)
+	if err != nil {
+		return err
+	}
+	st.Email.Enabled, st.Email.CreateLeads = true, true
+	if err := accounts.SaveSettings(ctx, p.User, st); err != nil {
+		return err
+	}
+	conns := connection.NewStore(o.Store, o.KeyRing, connection.Options{Now: o.Now, Logger: o.Log})
+	if _, err := conns.Save(ctx, connection.Connection{User: p.User, Provider: connection.Salesforce, Tenant: w.Salesforce.OrgID(),
+		InstanceURL: w.SalesforceURL, Flow: connection.FlowPassword},
+		connection.Credentials{Username: fakesalesforce.DemoUsername, Password: fakesalesforce.DemoPassword}); err != nil {
+		return fmt.Errorf("connecting the demo Salesforce: %w", err)
+	}
+	if _, err := conns.Save(ctx, connection.Connection{User: p.User, Provider: connection.Microsoft, Tenant: idp.DemoTenant,
+		Flow: connection.FlowClientCredentials}, connection.Credentials{Username: fakegraph.DemoUser}); err != nil {
+		return fmt.Errorf("connecting the demo mailbox: %w", err)
+	}
+	if err := sched.Enroll(ctx, p.User, "paid", now); err != nil {
+		return err
+	}
+	if err := sched.SetPaused(ctx, p.User, false); err != nil {
+		return err
+	}
+	if err := sched.RequestNow(ctx, p.User, schedule.Manual, now); err != nil && !errors.Is(err, schedule.ErrDebounced) {
+		return err
+	}
+	return nil
+}
