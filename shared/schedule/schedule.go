@@ -97,7 +97,10 @@ type Entry struct {
 	Paused bool
 	// LastEnqueued is when a session was last enqueued for this user (any reason).
 	LastEnqueued time.Time
-	etag         string
+	// DeferredUntil is when a session enqueued with a delay (a burst of
+	// pushes) becomes visible; pushes before then are already covered by it.
+	DeferredUntil time.Time
+	etag          string
 }
 
 // Scheduler reads and moves schedules. Construct with New.
@@ -148,6 +151,7 @@ func entryFrom(user string, e tablestore.Entity) Entry {
 	out.Next, _ = e.Properties["Next"].(time.Time)
 	out.Paused, _ = e.Properties["Paused"].(bool)
 	out.LastEnqueued, _ = e.Properties["LastEnqueued"].(time.Time)
+	out.DeferredUntil, _ = e.Properties["DeferredUntil"].(time.Time)
 	return out
 }
 
@@ -155,6 +159,9 @@ func (en Entry) entity() tablestore.Entity {
 	props := map[string]any{"Plan": en.Plan, "Next": en.Next.UTC(), "Paused": en.Paused}
 	if !en.LastEnqueued.IsZero() { // table storage dates start in 1601
 		props["LastEnqueued"] = en.LastEnqueued.UTC()
+	}
+	if !en.DeferredUntil.IsZero() {
+		props["DeferredUntil"] = en.DeferredUntil.UTC()
 	}
 	return tablestore.Entity{PartitionKey: shardOf(en.User), RowKey: userKey(en.User), ETag: en.etag, Properties: props}
 }
@@ -319,13 +326,16 @@ func (s *Scheduler) fire(ctx context.Context, user, indexKey string, now time.Ti
 	return err
 }
 
-// ErrDebounced reports that a session was requested too soon after the last one.
-var ErrDebounced = errors.New("schedule: a session was enqueued moments ago")
+// ErrDebounced reports that a session is already queued to run after this
+// request (a deferred one, covering the change that prompted the request).
+var ErrDebounced = errors.New("schedule: a session is already queued after this change")
 
-// RequestNow enqueues a session for user at once (push notification or "sync
-// now"), unless one was enqueued within Debounce; then ErrDebounced. The message
-// is enqueued before the debounce mark is written, so a failure can cause an
-// extra session (harmless under the lease) but never a lost one.
+// RequestNow enqueues a session for user (push notification or "sync now").
+// A burst is coalesced without losing a change: a request within Debounce of
+// the last enqueued session enqueues one session delayed to the end of the
+// window, and requests while that one is still waiting return ErrDebounced.
+// The message is enqueued before the marks are written, so a failure can
+// cause an extra session (harmless under the lease) but never a lost one.
 func (s *Scheduler) RequestNow(ctx context.Context, user string, reason Reason, now time.Time) error {
 	cur, err := s.Get(ctx, user)
 	if err != nil {
@@ -334,14 +344,22 @@ func (s *Scheduler) RequestNow(ctx context.Context, user string, reason Reason, 
 	if cur.Paused && reason == Push {
 		return nil // paused users are not woken by their mailbox
 	}
-	if !cur.LastEnqueued.IsZero() && now.Sub(cur.LastEnqueued) < s.Debounce {
+	if now.Before(cur.DeferredUntil) {
 		return ErrDebounced
 	}
+	var delay time.Duration
+	if !cur.LastEnqueued.IsZero() && now.Sub(cur.LastEnqueued) < s.Debounce {
+		delay = cur.LastEnqueued.Add(s.Debounce).Sub(now)
+		cur.DeferredUntil = now.Add(delay).UTC()
+	}
 	req := Request{User: user, Reason: reason, Requested: now.UTC()}
-	if err := s.queue.Enqueue(ctx, SessionsQueue, req.Encode(), 0); err != nil {
+	if err := s.queue.Enqueue(ctx, SessionsQueue, req.Encode(), delay); err != nil {
 		return err
 	}
 	cur.LastEnqueued = now.UTC()
+	if delay > 0 {
+		cur.LastEnqueued = cur.DeferredUntil
+	}
 	_, err = s.store.Update(ctx, Table, cur.entity(), cur.etag)
 	if errors.Is(err, tablestore.ErrPrecondition) {
 		return nil // a concurrent writer marked it; the session is enqueued either way

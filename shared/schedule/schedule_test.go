@@ -193,7 +193,7 @@ func TestPausedUserIsMovedOnButNotEnqueued(t *testing.T) {
 	}
 }
 
-func TestRequestNowIsDebounced(t *testing.T) {
+func TestRequestNowCoalescesBurstsWithoutLosingAChange(t *testing.T) {
 	ctx := context.Background()
 	s, _, q := newFixture(t)
 	if err := s.Enroll(ctx, "dave", "paid", t0.Add(time.Hour)); err != nil {
@@ -202,14 +202,33 @@ func TestRequestNowIsDebounced(t *testing.T) {
 	if err := s.RequestNow(ctx, "dave", Push, t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RequestNow(ctx, "dave", Push, t0.Add(time.Second)); !errors.Is(err, ErrDebounced) {
-		t.Errorf("second push within the debounce: err = %v, want ErrDebounced", err)
+	// A second push moments later: the first session may already be running,
+	// so one more is queued for the end of the window.
+	if err := s.RequestNow(ctx, "dave", Push, t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
 	}
-	if err := s.RequestNow(ctx, "dave", Push, t0.Add(s.Debounce)); err != nil {
-		t.Errorf("push after the debounce: %v", err)
+	// Further pushes while that one waits are covered by it.
+	for i := 2; i < 10; i++ {
+		if err := s.RequestNow(ctx, "dave", Push, t0.Add(time.Duration(i)*time.Second)); !errors.Is(err, ErrDebounced) {
+			t.Errorf("push %d within the window: err = %v, want ErrDebounced", i, err)
+		}
 	}
-	if n := len(drain(t, q)); n != 2 {
-		t.Errorf("queue holds %d requests, want 2", n)
+	if n := len(drain(t, q)); n != 1 {
+		t.Errorf("visible now: %d requests, want 1 (the deferred one waits)", n)
+	}
+	if n, err := q.Len(ctx, SessionsQueue); err != nil || n != 1 {
+		t.Errorf("queued: %d (%v), want the deferred request", n, err)
+	}
+	en, err := s.Get(ctx, "dave")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := t0.Add(s.Debounce); !en.DeferredUntil.Equal(want) {
+		t.Errorf("deferred until %v, want %v", en.DeferredUntil, want)
+	}
+	// After the deferred session's time, a push enqueues at once again.
+	if err := s.RequestNow(ctx, "dave", Push, t0.Add(2*s.Debounce+time.Second)); err != nil {
+		t.Errorf("push after the window: %v", err)
 	}
 	if err := s.RequestNow(ctx, "nobody", Push, t0); !errors.Is(err, tablestore.ErrNotFound) {
 		t.Errorf("push for an unknown user: err = %v, want ErrNotFound", err)
