@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/local/fakegraph"
+	"github.com/crmsync/crmsync/shared/session"
+	"github.com/crmsync/crmsync/shared/tablestore"
+)
+
+// lockedBuffer collects a process's output from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// reports reads every stored session report of every user.
+func reports(t *testing.T, data string) []session.Report {
+	t.Helper()
+	st, err := tablestore.OpenEmbedded(filepath.Join(data, "tables.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	page, err := st.Query(context.Background(), session.SessionsTable, tablestore.Query{})
+	if err != nil {
+		return nil
+	}
+	var out []session.Report
+	for _, e := range page.Entities {
+		r, err := session.NewState(st, e.PartitionKey).Reports(context.Background(), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r...)
+	}
+	return out
+}
+
+// TestDemoEndToEnd is `make run` in a test: the local host with the real
+// handler binary, embedded storage and the demo world. The demo user's CRM
+// and mailbox sync at start (contacts, tasks, events both ways, a shared
+// e-mail with its attachment), the mailbox subscriptions are created through
+// the local host's webhook, and a contact added in the local Graph reaches
+// Salesforce through a push notification — webhook, queue, session.
+func TestDemoEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the handler binary")
+	}
+	dir := t.TempDir()
+	app, data := filepath.Join(dir, "app"), filepath.Join(dir, "data")
+	var out, logs lockedBuffer
+	if err := pack(context.Background(), []string{"-out", app, "-native", "-nozip", "-root", ".."}, &out, &logs); err != nil {
+		t.Fatalf("staging: %v\n%s", err, logs.String())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"local", "serve", "-app", app, "-data", data, "-addr", "127.0.0.1:0", "-demo",
+			"-salesforce-addr", "127.0.0.1:0", "-graph-addr", "127.0.0.1:0", "-idp-addr", "127.0.0.1:0"},
+			func(string) string { return "" }, &out, &logs)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	waitFor(t, "the first session", 60*time.Second, func() bool {
+		return strings.Contains(logs.String(), `"msg":"session done"`)
+	})
+	var first session.Report
+	waitFor(t, "the first session's report", 10*time.Second, func() bool {
+		for _, r := range reports(t, data) {
+			if r.Reason == "manual" {
+				first = r
+				return true
+			}
+		}
+		return false
+	})
+	for _, k := range []string{"contact|to-mailbox|create", "contact|to-crm|create", "task|to-mailbox|create", "event|to-mailbox|create",
+		"email|to-crm|share", "file|to-crm|create"} {
+		if first.Counts[k] == 0 {
+			t.Errorf("first session moved no %s: %v", k, first.Counts)
+		}
+	}
+	if first.Outcome != "ok" {
+		t.Errorf("first session %q: %s", first.Outcome, first.Detail)
+	}
+
+	// Push: wait for the subscriptions, then add a contact in the mailbox.
+	graph := regexp.MustCompile(`local Graph (http://[0-9.:]+)`).FindStringSubmatch(out.String())
+	if graph == nil {
+		t.Fatalf("no local Graph URL in the output:\n%s", out.String())
+	}
+	token := appToken(t, graph[1])
+	waitFor(t, "mailbox subscriptions", 20*time.Second, func() bool {
+		var subs struct {
+			Value []json.RawMessage `json:"value"`
+		}
+		graphDo(t, "GET", graph[1]+"/v1.0/subscriptions", token, "", &subs)
+		return len(subs.Value) > 0
+	})
+	var folders struct {
+		Value []struct {
+			ID          string `json:"id"`
+			DisplayName string `json:"displayName"`
+		} `json:"value"`
+	}
+	graphDo(t, "GET", graph[1]+"/v1.0/users/"+fakegraph.DemoUser+"/contactFolders", token, "", &folders)
+	folder := ""
+	for _, f := range folders.Value {
+		if f.DisplayName == "Business Contacts" {
+			folder = f.ID
+		}
+	}
+	if folder == "" {
+		t.Fatalf("no Business Contacts folder: %+v", folders)
+	}
+	graphDo(t, "POST", graph[1]+"/v1.0/users/"+fakegraph.DemoUser+"/contactFolders/"+folder+"/contacts", token,
+		`{"givenName":"Pushy","surname":"McPush","emailAddresses":[{"address":"pushy@example.org"}]}`, nil)
+	waitFor(t, "a session started by the push", 60*time.Second, func() bool {
+		for _, r := range reports(t, data) {
+			if r.Reason == "push" && r.Counts["contact|to-crm|create"] == 1 {
+				return true
+			}
+		}
+		return false
+	})
+	if strings.Contains(logs.String(), `"level":"ERROR"`) {
+		t.Errorf("the handler logged errors:\n%s", logs.String())
+	}
+}
+
+func appToken(t *testing.T, graph string) string {
+	t.Helper()
+	resp, err := http.PostForm(graph+"/demo-tenant/oauth2/v2.0/token", url.Values{
+		"grant_type": {"client_credentials"}, "client_id": {"e2e"}, "client_secret": {"e2e"}, "scope": {"https://graph.microsoft.com/.default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		t.Fatalf("app token: %v %+v", err, tok)
+	}
+	return tok.AccessToken
+}
+
+func graphDo(t *testing.T, method, u, token, body string, out any) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("%s %s: %d %s", method, u, resp.StatusCode, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatal(fmt.Errorf("%s %s: %w", method, u, err))
+		}
+	}
+}
