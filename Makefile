@@ -11,7 +11,12 @@ DATA          ?= .crmsync-data
 ADDR          ?= 127.0.0.1:7071
 GO_FILES       = $(shell find . -name '*.go' -not -path './.tools/*' -not -path './dist/*' -not -path './.run/*')
 
-.PHONY: run test bench package check azurite
+.PHONY: run test bench package check azurite browser fuzz
+
+# Fuzz targets run briefly in make test (package:target).
+FUZZ_TARGETS  := ./shared/seal:FuzzOpen ./shared/redact:FuzzString ./shared/identity:FuzzParseJWT \
+                 ./shared/identity:FuzzSessionCookie ./shared/reconcile:FuzzPlan ./shared/addin:FuzzParseSignature
+FUZZTIME      ?= 4s
 
 ## run: build the handler, stage the app in .run/app and start the local host
 ##      with embedded storage and demo mode on http://$(ADDR)/
@@ -23,9 +28,24 @@ run:
 
 ## test: everything that runs on this machine (the CI command); Azurite is
 ##       installed into $(AZURITE_DIR) on first use and required, not skipped.
-test: azurite
-	CRMSYNC_REQUIRE_AZURITE=1 $(GO) test -timeout $(TEST_TIMEOUT) ./...
+test: azurite browser
 	$(GO) vet ./...
+	$(MAKE) --no-print-directory fuzz
+	CRMSYNC_REQUIRE_AZURITE=1 CRMSYNC_REQUIRE_BROWSER=1 $(GO) test -timeout $(TEST_TIMEOUT) ./...
+
+## fuzz: run each fuzz target for $(FUZZTIME)
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/crmsync-fuzz.log 2>&1 || { cat /tmp/crmsync-fuzz.log; exit 1; }; \
+	done
+
+## browser: headless Chromium for the dashboard's browser tests (Debian package)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing chromium (apt)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 azurite: $(AZURITE_BIN)
 
