@@ -67,7 +67,12 @@ func reports(t *testing.T, data string) []session.Report {
 		return nil
 	}
 	var out []session.Report
+	seen := map[string]bool{}
 	for _, e := range page.Entities {
+		if seen[e.PartitionKey] {
+			continue
+		}
+		seen[e.PartitionKey] = true
 		r, err := session.NewState(st, e.PartitionKey).Reports(context.Background(), 100)
 		if err != nil {
 			t.Fatal(err)
