@@ -6,7 +6,6 @@
 package fault
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -105,21 +104,54 @@ func (e *Error) Error() string {
 // Unwrap exposes the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// ClassOf reports the class of err. Unclassified errors count as Temporary,
-// except context cancellation, which is Temporary too (the work is redone by
-// the next session); a nil error has class 0.
+// ClassOf reports the class of err. When errors of several classes are
+// wrapped inside each other (a temporary transport error caused by a revoked
+// token), the one that decides what the user must do wins: Reconnect, then
+// Quota, then the outermost classified error. Unclassified errors and context
+// cancellation count as Temporary (the next session redoes the work); a nil
+// error has class 0.
 func ClassOf(err error) Class {
 	if err == nil {
 		return 0
 	}
-	var fe *Error
-	if errors.As(err, &fe) {
-		return fe.Class
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return Temporary
+	var outer Class
+	found := map[Class]bool{}
+	walk(err, func(e error) {
+		if fe, ok := e.(*Error); ok {
+			if outer == 0 {
+				outer = fe.Class
+			}
+			found[fe.Class] = true
+		}
+	})
+	switch {
+	case found[Reconnect]:
+		return Reconnect
+	case found[Quota]:
+		return Quota
+	case outer != 0:
+		return outer
 	}
 	return Temporary
+}
+
+// walk calls f on err and every error it wraps, depth first, following
+// errors.Join and multi-%w wrappers too.
+func walk(err error, f func(error)) {
+	for err != nil {
+		f(err)
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				walk(e, f)
+			}
+			return
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		default:
+			return
+		}
+	}
 }
 
 // Is reports whether err has class c.
