@@ -25,6 +25,7 @@ import (
 
 	"github.com/crmsync/crmsync/shared/access"
 	"github.com/crmsync/crmsync/shared/account"
+	"github.com/crmsync/crmsync/shared/addin"
 	"github.com/crmsync/crmsync/shared/connect"
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/dashboard"
@@ -38,6 +39,7 @@ import (
 	"github.com/crmsync/crmsync/shared/settings"
 	"github.com/crmsync/crmsync/shared/sides"
 	"github.com/crmsync/crmsync/shared/tablestore"
+	"github.com/crmsync/crmsync/shared/tracking"
 	"github.com/crmsync/crmsync/shared/webguard"
 )
 
@@ -62,8 +64,11 @@ type app struct {
 	subs     *msgraph.Subscriptions
 	opener   *sides.Opener
 	runner   *session.Runner
-	// dashboard is the self-service dashboard behind its security headers.
+	// dashboard is the self-service dashboard behind its security headers;
+	// addin and pixel are the add-in API and open tracking, likewise guarded.
 	dashboard http.Handler
+	addin     http.Handler
+	pixel     http.Handler
 	closers   []io.Closer
 }
 
@@ -163,6 +168,10 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		return nil, err
 	}
 	if a.dashboard, err = a.buildDashboard(ctx, secret, sf, ms); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if a.addin, a.pixel, err = a.buildAddin(secret); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -447,4 +456,73 @@ func anyOf(list []string) bool {
 // subscriptions exist from their first successful session on.
 func (a *app) ensureSubscriptions(ctx context.Context, user string) error {
 	return a.opener.EnsureSubscriptions(ctx, a.subs, user, a.now())
+}
+
+// unavailable answers every request with 503 and a reason: a part of the
+// service whose settings are missing says so instead of failing obscurely.
+func unavailable(reason string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "{\"error\":\"not_configured\",\"message\":%q}\n", reason)
+	})
+}
+
+// buildAddin wires the add-in API and open tracking: Entra ID bearer tokens
+// (nested app authentication), one authorization check per route, CORS and
+// framing only for the add-in's origins, body limits.
+func (a *app) buildAddin(secret []byte) (http.Handler, http.Handler, error) {
+	cfg := a.settings
+	tracker, err := tracking.New(tracking.Config{Store: a.store, Auth: tracking.FromPrincipal, Key: subKey(secret, "tracking"),
+		BaseURL: cfg.PublicURL, Now: a.now, Log: a.log})
+	if err != nil {
+		return nil, nil, err
+	}
+	api, err := addin.New(addin.Config{Auth: addin.FromPrincipal, CRM: addin.SalesforceOpener(a.opener.OpenSalesforce),
+		Store: a.store, ShareKey: subKey(secret, "addin-share"), Now: a.now, Log: a.log})
+	if err != nil {
+		return nil, nil, err
+	}
+	var routes []access.Route
+	var pixelRoutes []access.Route
+	for _, rt := range addin.Routes() {
+		routes = append(routes, access.Route{Method: rt.Method, Path: rt.Path, Permission: access.Permission(rt.Permission),
+			Resource: access.OwnUser, Handler: api})
+	}
+	for _, rt := range tracking.Routes() {
+		r := access.Route{Method: rt.Method, Path: rt.Path, Permission: access.Permission(rt.Permission), Resource: access.OwnUser, Handler: tracker}
+		if rt.Permission == "" {
+			r.Resource = access.Public
+		}
+		pixelRoutes = append(pixelRoutes, r)
+	}
+	guard := webguard.Headers{AddinOrigins: cfg.AddinOrigins, HSTS: strings.HasPrefix(cfg.PublicURL, "https://")}
+	cors := webguard.CORS{Origins: cfg.AddinOrigins}
+	if len(cfg.AddinAudiences) == 0 {
+		why := "the add-in API needs an Entra app registration: set " + settings.NameEntraClientID + " or " + settings.NameAddinAudiences
+		return guard.Addin(cors.Middleware(unavailable(why))), tracker, nil
+	}
+	bearer, err := identity.NewBearer(identity.BearerConfig{Authority: cfg.EntraAuthority, Audiences: cfg.AddinAudiences,
+		AllowedTenants: cfg.EntraAllowedTenants, AnyTenant: anyOf(cfg.EntraAllowedTenants), Scope: cfg.AddinScope, Now: a.now, Log: a.log}, a.users)
+	if err != nil {
+		return nil, nil, err
+	}
+	mux, err := access.Mux(a.checker, a.users, a.log, routes)
+	if err != nil {
+		return nil, nil, err
+	}
+	pixelMux, err := access.Mux(a.checker, a.users, a.log, pixelRoutes)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The pixel itself is public; minting and statistics need the bearer.
+	pixel := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			bearer.Middleware(pixelMux).ServeHTTP(w, r)
+			return
+		}
+		pixelMux.ServeHTTP(w, r)
+	})
+	addinH := guard.Addin(cors.Middleware(webguard.LimitBody(cfg.MaxBodyBytes+addin.DefaultMaxUpload, bearer.Middleware(mux))))
+	return addinH, guard.Addin(cors.Middleware(pixel)), nil
 }

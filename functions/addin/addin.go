@@ -1,24 +1,12 @@
-// Package addin is the HTTP function behind the Outlook add-in: the CRM records
-// behind an email's people, search, create and edit, share now, Chatter.
+// Package addin is the HTTP function behind the Outlook add-in
+// (shared/addin): the CRM records behind an e-mail's people, search, create
+// and edit any object, share the e-mail now, upload attachments, post to
+// Chatter — always with the signed-in user's own CRM credentials. Calls carry
+// an Entra ID access token (nested app authentication).
 package addin
 
-import (
-	"encoding/json"
-	"net/http"
-)
+import "net/http"
 
-// Handler is the HTTP function.
-type Handler struct{}
-
-// New returns the add-in function.
-func New() *Handler { return &Handler{} }
-
-// ServeHTTP answers 501 until the add-in backend comes with its issue, so the
-// task pane shows a clear error instead of empty results.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusNotImplemented)
-	json.NewEncoder(w).Encode(map[string]string{
-		"error": "addin: the Outlook add-in backend is not built yet",
-	})
-}
+// New returns the add-in function over the wired API (bearer validation,
+// authorization, CORS and security headers included).
+func New(api http.Handler) http.Handler { return api }

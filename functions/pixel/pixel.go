@@ -1,24 +1,9 @@
-// Package pixel is the HTTP function that records email opens from the tracking
-// pixel the add-in inserts.
+// Package pixel is the HTTP function of e-mail open tracking
+// (shared/tracking): the public pixel the add-in inserts, and the
+// bearer-authenticated minting of pixels and open statistics.
 package pixel
 
-import (
-	"encoding/json"
-	"net/http"
-)
+import "net/http"
 
-// Handler is the HTTP function.
-type Handler struct{}
-
-// New returns the tracking pixel function.
-func New() *Handler { return &Handler{} }
-
-// ServeHTTP answers 501 until open tracking comes with its issue; a pixel that
-// pretended to record opens would lose them.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusNotImplemented)
-	json.NewEncoder(w).Encode(map[string]string{
-		"error": "pixel: email open tracking is not built yet",
-	})
-}
+// New returns the tracking function over the wired tracker.
+func New(tracker http.Handler) http.Handler { return tracker }

@@ -42,8 +42,19 @@ const (
 // permissions lists every permission, for validation.
 var permissions = []Permission{
 	SyncRead, SyncWrite, SettingsWrite, ConnectionsWrite, UsersProvision,
-	GrantsWrite, StatusRead, IssuesRead, AccountDelete,
+	GrantsWrite, StatusRead, IssuesRead, AccountDelete, AddinUse, AddinWrite, TrackingUse,
 }
+
+// Permissions of the Outlook add-in and open tracking, used on one's own
+// account only: they act with the user's own CRM credentials.
+const (
+	// AddinUse: read the CRM through the add-in (people, search, describe).
+	AddinUse Permission = "addin.use"
+	// AddinWrite: write the CRM through the add-in (records, shares, files, Chatter).
+	AddinWrite Permission = "addin.write"
+	// TrackingUse: mint tracking pixels and read their open statistics.
+	TrackingUse Permission = "tracking.use"
+)
 
 // Valid reports whether p is one of the known permissions.
 func (p Permission) Valid() bool {

@@ -25,6 +25,7 @@ const (
 var builtinRoles = []Role{
 	{Name: RoleSelf, Permissions: []Permission{
 		SyncRead, SyncWrite, SettingsWrite, ConnectionsWrite, StatusRead, IssuesRead, AccountDelete,
+		AddinUse, AddinWrite, TrackingUse,
 	}},
 	// An org admin provisions and pauses users and changes their settings, but
 	// does not connect accounts for them: connections carry each user's own

@@ -118,24 +118,39 @@ func (t *sfTokens) Invalidate() {
 }
 
 func (o *Opener) openSalesforce(ctx context.Context, user string) (session.CRM, error) {
-	c, err := o.usable(ctx, user, connection.Salesforce)
+	side, client, err := o.salesforceSide(ctx, user)
 	if err != nil {
 		return nil, err
+	}
+	return crmSide{Side: side, client: client}, nil
+}
+
+// OpenSalesforce opens the user's Salesforce with the user's own
+// credentials, for the add-in's reads and writes.
+func (o *Opener) OpenSalesforce(ctx context.Context, user string) (*salesforce.Side, error) {
+	side, _, err := o.salesforceSide(ctx, user)
+	return side, err
+}
+
+func (o *Opener) salesforceSide(ctx context.Context, user string) (*salesforce.Side, *salesforce.Client, error) {
+	c, err := o.usable(ctx, user, connection.Salesforce)
+	if err != nil {
+		return nil, nil, err
 	}
 	var tokens salesforce.TokenSource
 	if c.Flow == connection.FlowJWTBearer {
 		if o.SalesforceJWT == nil {
-			return nil, fault.New(fault.Permanent, "jwt_not_configured", "user provisioned with JWT bearer, but no signing key is configured")
+			return nil, nil, fault.New(fault.Permanent, "jwt_not_configured", "user provisioned with JWT bearer, but no signing key is configured")
 		}
 		cred, err := o.Connections.Credentials(ctx, user, connection.Salesforce)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		tokens = o.SalesforceJWT(o.ctx(ctx), cred.Username)
 	} else {
 		ts, err := o.Connections.TokenSource(o.ctx(ctx), user, connection.Salesforce, o.Salesforce)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		tokens = &sfTokens{ts: ts}
 	}
@@ -148,13 +163,13 @@ func (o *Opener) openSalesforce(ctx context.Context, user string) (session.CRM, 
 	client, err := salesforce.New(salesforce.Options{Tokens: tokens, InstanceURL: c.InstanceURL,
 		HTTPClient: o.HTTPClient, MaxShare: o.SalesforceMaxShare, Describe: describe, Logger: o.Log})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	side, err := salesforce.NewSide(client, salesforce.SideOptions{Logger: o.Log})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return crmSide{Side: side, client: client}, nil
+	return side, client, nil
 }
 
 // mbxSide exposes the Graph client's request count to the session report.
