@@ -13,6 +13,13 @@ import (
 // closer than this to the edge triggers a full reconcile.
 const windowMargin = time.Hour
 
+// FullRereadEvery is how often a kind's whole scope is read again. The change
+// feeds respect sharing: a record the user can no longer see (given to another
+// owner, or shared no longer) vanishes from getUpdated instead of being
+// reported, so only a full read, where linked records that are absent count as
+// having left scope, takes its copy out of the mailbox.
+const FullRereadEvery = time.Hour
+
 // shortWindow is the span below which getUpdated/getDeleted are not used
 // (they need start and end at least a minute apart, truncated to minutes);
 // a SystemModstamp query picks up changes instead.
@@ -43,6 +50,9 @@ func (s *Side) Changes(ctx context.Context, scope item.Scope, cursor string) (it
 	cur, ok := decodeCursor(cursor)
 	if !ok || !r.compatible(cur, now) {
 		return r.full(ctx, now)
+	}
+	if now.Sub(cur.F) > FullRereadEvery && now.Truncate(time.Minute).Sub(cur.D) >= shortWindow {
+		return r.reread(ctx, cur, now)
 	}
 	ch, err := r.incremental(ctx, cur, now)
 	if fault.Is(err, fault.Expired) {
@@ -79,8 +89,8 @@ func (r *reader) compatible(cur cursorState, now time.Time) bool {
 	return true
 }
 
-func (r *reader) cursor(u, d, mod time.Time) string {
-	return cursorState{Kind: string(r.kind), View: r.scope.ListView, From: dateOf(r.scope.From), To: dateOf(r.scope.To), U: u, D: d, M: mod}.encode()
+func (r *reader) cursor(u, d, mod, full time.Time) string {
+	return cursorState{Kind: string(r.kind), View: r.scope.ListView, From: dateOf(r.scope.From), To: dateOf(r.scope.To), U: u, D: d, M: mod, F: full}.encode()
 }
 
 func (r *reader) full(ctx context.Context, now time.Time) (item.Changes, error) {
@@ -91,9 +101,36 @@ func (r *reader) full(ctx context.Context, now time.Time) (item.Changes, error) 
 	// Start the feeds a minute before the read so nothing committed during it
 	// is missed; re-reporting a record is harmless.
 	start := now.Add(-time.Minute).Truncate(time.Minute)
-	out := item.Changes{Kind: r.kind, Full: true, Cursor: r.cursor(start, start, start)}
+	out := item.Changes{Kind: r.kind, Full: true, Cursor: r.cursor(start, start, start, now)}
 	for _, rec := range recs {
 		out.Records = append(out.Records, r.s.toItem(r.kind, r.m, rec))
+	}
+	return out, nil
+}
+
+// reread is the periodic full read (FullRereadEvery): the whole scope, plus
+// the deletes since the cursor reported as deletes, so that a record deleted
+// since the last session is deleted in the mailbox too instead of counting as
+// having left scope, as a record absent from a full listing does.
+func (r *reader) reread(ctx context.Context, cur cursorState, now time.Time) (item.Changes, error) {
+	dels, earliest, _, err := r.s.deletedSince(ctx, r.m.Object, cur.D, now.Truncate(time.Minute))
+	if err != nil {
+		return item.Changes{}, err
+	}
+	out, err := r.full(ctx, now)
+	if err != nil || earliest.After(cur.D) {
+		// A purged delete log cannot say what was deleted: absent records
+		// then count as having left scope, as after any full read.
+		return out, err
+	}
+	seen := make(map[string]bool, len(out.Records))
+	for _, rec := range out.Records {
+		seen[rec.ID] = true
+	}
+	for _, d := range dels {
+		if !seen[d.ID] && !containsRemoval(out.Removed, d.ID) {
+			out.Removed = append(out.Removed, item.Removal{ID: d.ID, Reason: item.Deleted})
+		}
 	}
 	return out, nil
 }
@@ -174,7 +211,7 @@ func (r *reader) incremental(ctx context.Context, cur cursorState, now time.Time
 	if err := r.windowEdges(ctx, cur, addRecs, remove); err != nil {
 		return out, err
 	}
-	out.Cursor = r.cursor(u, d, mod)
+	out.Cursor = r.cursor(u, d, mod, cur.F)
 	return out, nil
 }
 

@@ -20,6 +20,9 @@ type cursorState struct {
 	U time.Time `json:"u"`
 	D time.Time `json:"d"`
 	M time.Time `json:"m"`
+	// F is when the scope was last read whole (zero in cursors written
+	// before it was kept, which makes their next read a full one).
+	F time.Time `json:"fr,omitzero"`
 }
 
 const cursorVersion = 1

@@ -29,6 +29,10 @@ func (s *run) shareEmails(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("shared e-mails in the mailbox: %w", err)
 	}
+	reported := map[string]bool{}
+	for _, msg := range ch.Records {
+		reported[reconcile.MarkerFor(item.SharedEmail, reconcile.Mailbox, msg.ID)] = true
+	}
 	if len(ch.Records) > 0 {
 		people, err := s.people(ctx, ch.Records)
 		if err != nil {
@@ -47,8 +51,37 @@ func (s *run) shareEmails(ctx context.Context) error {
 			}
 		}
 	}
+	// Settle before the cursor moves on: a kill in between then leaves the
+	// old cursor, from which the next pass judges the same intents again.
+	if err := s.settleSharedIntents(ctx, cursors, reported); err != nil {
+		return err
+	}
 	return s.st.SaveCursors(ctx, item.SharedEmail, cursors, map[reconcile.Side]string{reconcile.Mailbox: ch.Cursor},
 		len(ch.Records) == 0 && !ch.Full, s.now)
+}
+
+// settleSharedIntents clears the intents of killed sessions whose message this
+// pass did not report although it read from a cursor older than the intent:
+// such a message was marked shared just before the kill (or the user no longer
+// shares it), so it never comes round again and no later pass can adopt its
+// Task. Left alone, the intent would stay pending for ever.
+func (s *run) settleSharedIntents(ctx context.Context, cursors Cursors, reported map[string]bool) error {
+	var stale []string
+	for m, in := range s.pending {
+		if in.Kind == item.SharedEmail && !reported[m] && !in.Since.Before(cursors.saved) {
+			stale = append(stale, m)
+		}
+	}
+	if len(stale) == 0 {
+		return nil
+	}
+	if err := s.st.ClearIntents(ctx, stale); err != nil {
+		return err
+	}
+	for _, m := range stale {
+		delete(s.pending, m)
+	}
+	return nil
 }
 
 // addresses returns a message's participants' addresses, lower case, once each.
@@ -164,6 +197,7 @@ func (s *run) shareOne(ctx context.Context, msg item.Record, people map[string]i
 	delete(s.pending, marker)
 	s.rep.Counts["email|to-crm|share"]++
 	s.cleared = append(s.cleared, issueKey(item.SharedEmail, reconcile.Mailbox, msg.ID))
+	s.clearSynced(ctx)
 	return nil
 }
 

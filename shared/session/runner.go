@@ -280,6 +280,17 @@ func (s *run) calls() map[string]int64 {
 }
 
 func (s *run) flushIssues(ctx context.Context) {
+	s.clearSynced(ctx)
+	if err := s.st.RaiseIssues(ctx, s.issues, s.now); err != nil {
+		s.log.Warn("issues not recorded", "err", err)
+	}
+	s.rep.Issues = len(s.issues)
+}
+
+// clearSynced deletes the open issues of items that synced, right after their
+// links are committed: an item in sync is not planned again, so an issue left
+// open by a session killed later in its run would stay open for ever.
+func (s *run) clearSynced(ctx context.Context) {
 	var clear []string
 	for _, k := range s.cleared {
 		if s.openIssues[k] {
@@ -287,13 +298,10 @@ func (s *run) flushIssues(ctx context.Context) {
 			delete(s.openIssues, k)
 		}
 	}
+	s.cleared = s.cleared[:0]
 	if err := s.st.ClearIssues(ctx, clear); err != nil {
 		s.log.Warn("issues not cleared", "err", err)
 	}
-	if err := s.st.RaiseIssues(ctx, s.issues, s.now); err != nil {
-		s.log.Warn("issues not recorded", "err", err)
-	}
-	s.rep.Issues = len(s.issues)
 }
 
 // scopes returns the CRM and mailbox scopes of kind at the session's time.
@@ -492,13 +500,13 @@ func (s *run) applyRun(ctx context.Context, kind item.Kind, acts []reconcile.Act
 			links = append(links, LinkChange{Link: a.Link})
 			s.done(kind, a)
 		}
-		return false, s.st.CommitLinks(ctx, kind, links)
+		return false, s.commit(ctx, kind, links)
 	case reconcile.DropLink:
 		for _, a := range acts {
 			links = append(links, LinkChange{Link: a.Link, Drop: true})
 			s.done(kind, a)
 		}
-		return false, s.st.CommitLinks(ctx, kind, links)
+		return false, s.commit(ctx, kind, links)
 	}
 	target := acts[0].Target()
 	side := s.side(target)
@@ -560,7 +568,7 @@ func (s *run) applyRun(ctx context.Context, kind item.Kind, acts []reconcile.Act
 		links = append(links, LinkChange{Link: l, Drop: a.DropsLink()})
 		s.done(kind, a)
 	}
-	if err := s.st.CommitLinks(ctx, kind, links); err != nil {
+	if err := s.commit(ctx, kind, links); err != nil {
 		return retry, err
 	}
 	if len(settled) > 0 {
@@ -572,6 +580,15 @@ func (s *run) applyRun(ctx context.Context, kind item.Kind, acts []reconcile.Act
 		}
 	}
 	return retry, nil
+}
+
+// commit saves link changes, then clears the issues of the items they synced.
+func (s *run) commit(ctx context.Context, kind item.Kind, links []LinkChange) error {
+	if err := s.st.CommitLinks(ctx, kind, links); err != nil {
+		return err
+	}
+	s.clearSynced(ctx)
+	return nil
 }
 
 // create records intents, adopts records an interrupted session already
