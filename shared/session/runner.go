@@ -498,13 +498,13 @@ func (s *run) applyRun(ctx context.Context, kind item.Kind, acts []reconcile.Act
 	case reconcile.SaveLink, reconcile.Detach:
 		for _, a := range acts {
 			links = append(links, LinkChange{Link: a.Link})
-			s.done(kind, a)
+			s.done(ctx, kind, a)
 		}
 		return false, s.commit(ctx, kind, links)
 	case reconcile.DropLink:
 		for _, a := range acts {
 			links = append(links, LinkChange{Link: a.Link, Drop: true})
-			s.done(kind, a)
+			s.done(ctx, kind, a)
 		}
 		return false, s.commit(ctx, kind, links)
 	}
@@ -566,7 +566,7 @@ func (s *run) applyRun(ctx context.Context, kind item.Kind, acts []reconcile.Act
 			settled = append(settled, a.Marker)
 		}
 		links = append(links, LinkChange{Link: l, Drop: a.DropsLink()})
-		s.done(kind, a)
+		s.done(ctx, kind, a)
 	}
 	if err := s.commit(ctx, kind, links); err != nil {
 		return retry, err
@@ -682,7 +682,7 @@ func opName(op reconcile.Op) string {
 }
 
 // done counts a successful action and clears any open issue of its item.
-func (s *run) done(kind item.Kind, a reconcile.Action) {
+func (s *run) done(ctx context.Context, kind item.Kind, a reconcile.Action) {
 	if t := a.Target(); t != "" {
 		s.rep.Counts[string(kind)+"|"+direction(t)+"|"+opName(a.Op)]++
 	} else if a.Op != reconcile.SaveLink {
@@ -703,7 +703,9 @@ func (s *run) done(kind item.Kind, a reconcile.Action) {
 		if s.openIssues[k] {
 			s.cleared = append(s.cleared, k)
 			if side == reconcile.Mailbox {
-				_ = s.sides.Mailbox.FlagIssue(context.WithoutCancel(context.Background()), kind, id, false)
+				if err := s.sides.Mailbox.FlagIssue(ctx, kind, id, false); err != nil {
+					s.log.Warn("sync error category not cleared", "err", err)
+				}
 			}
 		}
 	}
