@@ -7,11 +7,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"net/url"
-	"strconv"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"github.com/crmsync/crmsync/shared/sqlitefile"
 )
 
 // Embedded is a Queue in one SQLite file, for the local host and tests. It
@@ -37,10 +35,6 @@ func WithClock(now func() time.Time) EmbeddedOption {
 	return func(e *Embedded) { e.now = now }
 }
 
-// busyTimeout is how long a connection waits for another writer (possibly in
-// another process) before giving up with "database is locked".
-const busyTimeout = 10 * time.Second
-
 const embeddedSchema = `
 CREATE TABLE IF NOT EXISTS queue_messages (
 	seq           INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -58,7 +52,7 @@ CREATE INDEX IF NOT EXISTS queue_messages_ready ON queue_messages (queue, visibl
 
 // OpenEmbedded opens (creating if needed) the SQLite file at path.
 func OpenEmbedded(path string, opts ...EmbeddedOption) (*Embedded, error) {
-	db, err := openSQLite(path)
+	db, err := sqlitefile.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("queue: open %s: %w", path, err)
 	}
@@ -71,28 +65,6 @@ func OpenEmbedded(path string, opts ...EmbeddedOption) (*Embedded, error) {
 		o(e)
 	}
 	return e, nil
-}
-
-// openSQLite opens the file in WAL mode with a busy timeout, full fsync on
-// commit (a queued message survives a crash) and IMMEDIATE transactions, so
-// a transaction that reads before it writes holds the write lock from the
-// start and cannot fail on a lock upgrade. It matches tablestore's settings,
-// which lets both share one file.
-func openSQLite(path string) (*sql.DB, error) {
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(busyTimeout.Milliseconds(), 10)+")")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(FULL)")
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, err
-	}
-	if err := db.Ping(); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	return db, nil
 }
 
 // Close releases the database file.

@@ -5,12 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"github.com/crmsync/crmsync/shared/sqlitefile"
 )
 
 // Embedded is a Store in one SQLite file, for the local host and tests. It
@@ -33,10 +32,6 @@ func WithClock(now func() time.Time) EmbeddedOption {
 	return func(e *Embedded) { e.now = now }
 }
 
-// busyTimeout is how long a connection waits for another writer (possibly in
-// another process) before giving up with "database is locked".
-const busyTimeout = 10 * time.Second
-
 const embeddedSchema = `
 CREATE TABLE IF NOT EXISTS tablestore_entities (
 	tbl   TEXT NOT NULL,
@@ -56,7 +51,7 @@ INSERT OR IGNORE INTO tablestore_meta (k, v) VALUES ('etag', 0);
 
 // OpenEmbedded opens (creating if needed) the SQLite file at path.
 func OpenEmbedded(path string, opts ...EmbeddedOption) (*Embedded, error) {
-	db, err := openSQLite(path)
+	db, err := sqlitefile.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("tablestore: open %s: %w", path, err)
 	}
@@ -69,28 +64,6 @@ func OpenEmbedded(path string, opts ...EmbeddedOption) (*Embedded, error) {
 		o(e)
 	}
 	return e, nil
-}
-
-// openSQLite opens a SQLite file the way crmsync's embedded stores use it:
-// WAL journal (readers never block the writer), a busy timeout so concurrent
-// writers wait instead of failing, synchronous=FULL so a committed write
-// survives a crash, and IMMEDIATE transactions so a transaction that reads
-// before writing cannot fail on a lock upgrade.
-func openSQLite(path string) (*sql.DB, error) {
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(busyTimeout.Milliseconds(), 10)+")")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(FULL)")
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, err
-	}
-	if err := db.Ping(); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	return db, nil
 }
 
 // Close releases the database file.
