@@ -19,6 +19,7 @@ import (
 	"github.com/crmsync/crmsync/shared/funchost"
 	"github.com/crmsync/crmsync/shared/lambdaadapter"
 	"github.com/crmsync/crmsync/shared/redact"
+	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/settings"
 )
 
@@ -39,7 +40,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	log := slog.New(redact.NewHandler(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})))
-	a, err := wire(ctx, cfg, log, time.Now)
+	var sessions schedule.Enqueuer
+	if cfg.Lambda {
+		// On Lambda the syncworker is triggered by SQS, so sessions go there.
+		sqs, err := lambdaadapter.NewSQS(getenv, lambdaadapter.SQSOptions{})
+		if err != nil {
+			return err
+		}
+		sessions = sqs
+	}
+	a, err := wire(ctx, cfg, log, time.Now, sessions)
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func testApp(t testing.TB) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := wire(context.Background(), cfg, slog.New(slog.DiscardHandler), time.Now)
+	a, err := wire(context.Background(), cfg, slog.New(slog.DiscardHandler), time.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -284,7 +284,7 @@ func newTestWorld(t *testing.T, o worldOptions) *testWorld {
 	}
 	// As run() does, but at debug level: the test sees every line any level would.
 	log := slog.New(redact.NewHandler(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	w.app, err = wire(context.Background(), cfg, log, time.Now)
+	w.app, err = wire(context.Background(), cfg, log, time.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

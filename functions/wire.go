@@ -86,8 +86,10 @@ func subKey(secret []byte, purpose string) []byte {
 	return m.Sum(nil)
 }
 
-// wire builds the service from settings. An error names what is wrong.
-func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func() time.Time) (*app, error) {
+// wire builds the service from settings. sessions, when not nil, carries
+// session requests instead of the storage queue (Amazon SQS on AWS Lambda,
+// where SQS triggers the syncworker). An error names what is wrong.
+func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func() time.Time, sessions schedule.Enqueuer) (*app, error) {
 	a := &app{settings: cfg, log: log, now: now, version: version()}
 	var err error
 	var cred azcore.TokenCredential
@@ -122,7 +124,10 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		revokers[connection.Salesforce] = &connect.SalesforceRevoker{LoginURL: cfg.SalesforceLoginURL}
 	}
 	a.conns = connection.NewStore(a.store, a.ring, connection.Options{Now: now, Logger: log, Revokers: revokers})
-	a.sched = schedule.New(a.store, a.queue)
+	if sessions == nil {
+		sessions = a.queue
+	}
+	a.sched = schedule.New(a.store, sessions)
 	a.grants = access.NewStore(a.store, now)
 	a.checker = access.NewChecker(a.grants)
 	a.users = identity.NewUsers(a.store, a.grants, now)

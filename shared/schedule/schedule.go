@@ -16,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/crmsync/crmsync/shared/queue"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
@@ -103,10 +102,16 @@ type Entry struct {
 	etag          string
 }
 
+// Enqueuer puts a message on a queue: the sessions queue of the runtime
+// (Azure Storage or the embedded queue; Amazon SQS on AWS Lambda).
+type Enqueuer interface {
+	Enqueue(ctx context.Context, queue string, body []byte, delay time.Duration) error
+}
+
 // Scheduler reads and moves schedules. Construct with New.
 type Scheduler struct {
 	store tablestore.Store
-	queue queue.Queue
+	queue Enqueuer
 	// Debounce is the shortest gap between two pushed or manual sessions of one user.
 	Debounce time.Duration
 	// Jitter is the largest random delay added to a user's next time, spreading
@@ -115,8 +120,8 @@ type Scheduler struct {
 	rand   func() float64
 }
 
-// New returns a Scheduler over store and q.
-func New(store tablestore.Store, q queue.Queue) *Scheduler {
+// New returns a Scheduler over store, enqueueing sessions with q.
+func New(store tablestore.Store, q Enqueuer) *Scheduler {
 	return &Scheduler{store: store, queue: q, Debounce: 30 * time.Second, Jitter: 30 * time.Second, rand: rand.Float64}
 }
 
