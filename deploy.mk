@@ -4,7 +4,7 @@
 #   make package-lambda  build dist/lambda.zip: a linux/arm64 "bootstrap" for
 #                        the provided.al2023 Lambda runtime
 #
-# Neither can reach a cloud from the build machines; docs/deploy.md explains
+# Neither can reach a cloud from the build machines; README.md ("Deploy to Azure", "Run on AWS Lambda") explains
 # the prerequisites and settings.
 
 LAMBDA_DIR := dist/lambda
