@@ -165,6 +165,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		a.Close()
 		return nil, err
 	}
+	a.users.AdoptProvisioned(a.accounts.ClaimInvite)
 	a.runner = &session.Runner{Store: a.store, Opener: a.opener, Settings: a.accounts, Log: log.With("function", "syncworker"), Now: now}
 
 	if a.sessions, err = identity.NewSessions(identity.SessionConfig{Key: subKey(secret, "session-cookie"),

@@ -111,7 +111,9 @@ func (v *verifier) verify(ctx context.Context, raw, nonce string) (Identity, *cl
 // identity checks the issuer and tenant and names the user.
 func (v *verifier) identity(c *claims) (Identity, error) {
 	id := Identity{Kind: v.kind, Scopes: strings.Fields(c.SCP), Email: c.Email}
-	if id.Email == "" && strings.Contains(c.PreferredUsername, "@") {
+	if v.kind == Entra && strings.Contains(c.PreferredUsername, "@") {
+		// Entra's email claim can be set by users in some tenants; the UPN
+		// in preferred_username is the directory's own.
 		id.Email = c.PreferredUsername
 	}
 	switch v.kind {

@@ -34,6 +34,17 @@ type Users struct {
 
 	mu    sync.Mutex
 	cache map[string]cached // link key → principal, to spare two reads per API call
+	// adopt finds the account an admin provisioned for an address in an org.
+	adopt func(ctx context.Context, org, email string) (user string, ok bool, err error)
+}
+
+// AdoptProvisioned makes a first sign-in adopt the account an admin
+// provisioned for the person's address in the same org (account.ClaimInvite)
+// instead of creating a second one. The address must come from the org's own
+// directory (Entra's preferred_username, Salesforce's email), and the org must
+// match, so nobody outside the org can claim the account.
+func (u *Users) AdoptProvisioned(f func(ctx context.Context, org, email string) (user string, ok bool, err error)) {
+	u.adopt = f
 }
 
 type cached struct {
@@ -105,13 +116,25 @@ func (u *Users) signIn(ctx context.Context, key string, id Identity) (access.Pri
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	p := access.Principal{User: "u-" + hex.EncodeToString(b[:]), Org: id.Org}
+	adopted := false
+	if u.adopt != nil && id.Email != "" {
+		user, ok, err := u.adopt(ctx, id.Org, id.Email)
+		if err != nil {
+			return access.Principal{}, false, fmt.Errorf("identity: looking for a provisioned account: %w", err)
+		}
+		if ok {
+			p.User, adopted = user, true
+		}
+	}
 	if _, err := u.tables.Insert(ctx, UsersTable, tablestore.Entity{PartitionKey: p.User, RowKey: userRow, Properties: map[string]any{
 		"Org": id.Org, "Kind": string(id.Kind), "Link": key, "Created": u.now().UTC(),
-	}}); err != nil {
+	}}); err != nil && !(adopted && errors.Is(err, tablestore.ErrExists)) {
 		return access.Principal{}, false, fmt.Errorf("identity: creating user: %w", err)
 	}
 	if _, err := u.tables.Insert(ctx, UsersTable, tablestore.Entity{PartitionKey: key, RowKey: linkRow, Properties: map[string]any{"User": p.User}}); err != nil {
-		_ = u.tables.Delete(ctx, UsersTable, p.User, userRow, "*")
+		if !adopted {
+			_ = u.tables.Delete(ctx, UsersTable, p.User, userRow, "*")
+		}
 		if errors.Is(err, tablestore.ErrExists) {
 			return u.signIn(ctx, key, id)
 		}
