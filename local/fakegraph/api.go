@@ -371,9 +371,7 @@ func (c *call) linkedResources(taskID, list string) response {
 	switch c.method {
 	case http.MethodGet:
 		var out []map[string]any
-		for _, l := range e.linked {
-			out = append(out, l)
-		}
+		out = append(out, e.linked...)
 		return ok(map[string]any{"value": nonNil(out)})
 	case http.MethodPost:
 		body, aerr := readBody(c.body)

@@ -229,9 +229,7 @@ func matchesTerm(r *record, group string, words []string) bool {
 	text := strings.Join(hay, " \x00 ")
 	for _, w := range words {
 		w = strings.Trim(w, "\"")
-		if strings.HasSuffix(w, "*") {
-			w = strings.TrimSuffix(w, "*")
-		}
+		w = strings.TrimSuffix(w, "*")
 		if !strings.Contains(text, w) {
 			return false
 		}

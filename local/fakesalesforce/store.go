@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/mail"
 	"path"
-	"sort"
 	"strings"
 	"time"
 )
@@ -22,8 +21,6 @@ type record struct {
 	deleted   bool
 	deletedAt time.Time
 }
-
-func (r *record) get(name string) any { return r.f[name] }
 
 func (r *record) str(name string) string {
 	s, _ := r.f[name].(string)
@@ -816,13 +813,4 @@ func (c *reqCtx) render(r *record, only []string) *ordered {
 		o.set(fd.Name, wireValue(r.f[fd.Name]))
 	}
 	return o
-}
-
-func sortedKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -84,13 +84,13 @@ type API struct {
 func New(cfg Config) (*API, error) {
 	var errs []error
 	if cfg.Auth == nil {
-		errs = append(errs, errors.New("Auth is required"))
+		errs = append(errs, errors.New("config: Auth is required"))
 	}
 	if cfg.CRM == nil {
-		errs = append(errs, errors.New("CRM is required"))
+		errs = append(errs, errors.New("config: CRM is required"))
 	}
 	if cfg.Store == nil {
-		errs = append(errs, errors.New("Store is required"))
+		errs = append(errs, errors.New("config: Store is required"))
 	}
 	if len(cfg.ShareKey) < 16 {
 		errs = append(errs, fmt.Errorf("ShareKey must be at least 16 bytes, got %d", len(cfg.ShareKey)))

@@ -28,7 +28,7 @@ const (
 
 // errNotInstalled marks the missing-binaries case, which skips rather than
 // fails outside CI.
-var errNotInstalled = errors.New("Azurite not installed: run `make test` (it installs .tools/azurite)")
+var errNotInstalled = errors.New("azurite is not installed: run `make test` (it installs .tools/azurite)")
 
 // shared is the one instance a test binary uses when its TestMain calls Main.
 // It is package state because a test binary is one process that must own

@@ -50,7 +50,7 @@ func (c *Client) FindText(ctx context.Context, text string, objects []SearchObje
 				return nil, fault.New(fault.Permanent, "INVALID_FIELD", "not a field name: "+quoteForMessage(f))
 			}
 		}
-		body.SObjects = append(body.SObjects, sobj{o.Name, o.Fields, o.Limit})
+		body.SObjects = append(body.SObjects, sobj(o))
 	}
 	b, err := jsonBody(body)
 	if err != nil {

@@ -74,12 +74,6 @@ type wireCollection struct {
 	Records   []any `json:"records"`
 }
 
-// wireAttributes is a record's "attributes" member.
-type wireAttributes struct {
-	Type string `json:"type"`
-	URL  string `json:"url,omitempty"`
-}
-
 // wireDescribeGlobal is GET /sobjects/.
 type wireDescribeGlobal struct {
 	Encoding     string `json:"encoding"`

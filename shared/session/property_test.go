@@ -30,7 +30,6 @@ type world struct {
 	// person → expected presence and title on each side after sync.
 	inCRM, inMbx map[string]bool
 	title        map[string]string
-	crmID, mbxID map[string]string
 	outOfScope   map[string]bool
 	log          []string
 }

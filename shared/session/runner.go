@@ -189,8 +189,7 @@ type run struct {
 	// failed holds the links (by side and ID) an action failed on in this
 	// session: their later actions are skipped, so no link is saved as if the
 	// failed change had synced.
-	failed  map[string]bool
-	settled []string
+	failed map[string]bool
 }
 
 func (s *run) session(ctx context.Context) error {

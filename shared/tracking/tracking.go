@@ -113,10 +113,10 @@ type Tracker struct {
 func New(cfg Config) (*Tracker, error) {
 	var errs []error
 	if cfg.Store == nil {
-		errs = append(errs, errors.New("Store is required"))
+		errs = append(errs, errors.New("config: Store is required"))
 	}
 	if cfg.Auth == nil {
-		errs = append(errs, errors.New("Auth is required"))
+		errs = append(errs, errors.New("config: Auth is required"))
 	}
 	if len(cfg.Key) < 16 {
 		errs = append(errs, fmt.Errorf("Key must be at least 16 bytes, got %d", len(cfg.Key)))
