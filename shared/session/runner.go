@@ -227,9 +227,23 @@ func (s *run) session(ctx context.Context) error {
 		s.pending[in.Marker] = in
 	}
 	defer s.flushIssues(ctx)
-	s.prefetch(ctx)
+	// Each kind's cursors are read once, for the prefetch and the kind's sync.
+	cursors := map[item.Kind]Cursors{}
 	for _, kind := range item.Kinds {
-		if err := s.syncKind(ctx, kind); err != nil {
+		if s.settings.Policies[kind].WithDefaults(kind).Direction == reconcile.Off {
+			continue
+		}
+		if cursors[kind], err = s.st.LoadCursors(ctx, kind); err != nil {
+			return err
+		}
+	}
+	s.prefetch(ctx, cursors)
+	for _, kind := range item.Kinds {
+		c, ok := cursors[kind]
+		if !ok {
+			continue // sync of this kind is off
+		}
+		if err := s.syncKind(ctx, kind, c); err != nil {
 			return err
 		}
 	}
@@ -243,7 +257,7 @@ func (s *run) session(ctx context.Context) error {
 
 // prefetch lets a CRM that can read every kind's change feed in one call do
 // so before the kinds are synced one by one.
-func (s *run) prefetch(ctx context.Context) {
+func (s *run) prefetch(ctx context.Context, loaded map[item.Kind]Cursors) {
 	pf, ok := s.sides.CRM.(Prefetcher)
 	if !ok {
 		return
@@ -251,16 +265,12 @@ func (s *run) prefetch(ctx context.Context) {
 	var scopes []item.Scope
 	var cursors []string
 	for _, kind := range item.Kinds {
-		pol := s.settings.Policies[kind].WithDefaults(kind)
-		if pol.Direction == reconcile.Off {
+		c, ok := loaded[kind]
+		if !ok {
 			continue
 		}
-		c, err := s.st.Cursor(ctx, kind, reconcile.CRM)
-		if err != nil {
-			return
-		}
-		crm, _ := s.scopes(kind, pol)
-		scopes, cursors = append(scopes, crm), append(cursors, c)
+		crm, _ := s.scopes(kind, s.settings.Policies[kind].WithDefaults(kind))
+		scopes, cursors = append(scopes, crm), append(cursors, c.Old[reconcile.CRM])
 	}
 	if err := pf.Prefetch(ctx, scopes, cursors); err != nil {
 		s.log.Info("change feeds not prefetched", "err", err)
@@ -325,16 +335,9 @@ func (s *run) scopes(kind item.Kind, pol reconcile.Policy) (crm, mbx item.Scope)
 	return sc, sc
 }
 
-func (s *run) syncKind(ctx context.Context, kind item.Kind) error {
+func (s *run) syncKind(ctx context.Context, kind item.Kind, cursors Cursors) error {
 	pol := s.settings.Policies[kind].WithDefaults(kind)
-	if pol.Direction == reconcile.Off {
-		return nil
-	}
 	crmScope, mbxScope := s.scopes(kind, pol)
-	cursors, err := s.st.LoadCursors(ctx, kind)
-	if err != nil {
-		return err
-	}
 	crmCh, err := s.sides.CRM.Changes(ctx, crmScope, cursors.Old[reconcile.CRM])
 	if err != nil {
 		return fmt.Errorf("%s changes in the CRM: %w", kind, err)

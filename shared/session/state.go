@@ -174,13 +174,8 @@ func (s *State) commitOneByOne(ctx context.Context, changes []LinkChange, last m
 
 func cursorKey(kind item.Kind, side reconcile.Side) string { return string(kind) + "|" + string(side) }
 
-// Cursor returns the stored change cursor of kind on side ("" if none).
-func (s *State) Cursor(ctx context.Context, kind item.Kind, side reconcile.Side) (string, error) {
-	c, _, err := s.cursor(ctx, kind, side)
-	return c, err
-}
-
-// cursor also returns when the cursor was saved.
+// cursor returns the stored change cursor of kind on side ("" if none) and
+// when it was saved.
 func (s *State) cursor(ctx context.Context, kind item.Kind, side reconcile.Side) (string, time.Time, error) {
 	e, err := s.store.Get(ctx, CursorsTable, s.user, cursorKey(kind, side))
 	if errors.Is(err, tablestore.ErrNotFound) {
