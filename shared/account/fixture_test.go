@@ -16,6 +16,7 @@ import (
 	"github.com/crmsync/crmsync/shared/queue"
 	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/tablestore"
+	"github.com/crmsync/crmsync/shared/tablestore/storetest"
 )
 
 // fixture wires Accounts to the real packages over one embedded store.
@@ -104,19 +105,4 @@ func (f *fixture) signUp(t testing.TB, org, subject, email string) access.Princi
 }
 
 // scan returns every row of a table.
-func scan(t testing.TB, s tablestore.Store, table string) []tablestore.Entity {
-	t.Helper()
-	var out []tablestore.Entity
-	q := tablestore.Query{}
-	for {
-		page, err := s.Query(context.Background(), table, q)
-		if err != nil {
-			t.Fatalf("scanning %s: %v", table, err)
-		}
-		out = append(out, page.Entities...)
-		if page.Continuation == "" {
-			return out
-		}
-		q.Continuation = page.Continuation
-	}
-}
+var scan = storetest.Rows

@@ -1,10 +1,10 @@
 package identity_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/crmsync/crmsync/shared/tablestore"
+	"github.com/crmsync/crmsync/shared/tablestore/storetest"
 )
 
 // openStore opens an embedded table store in a fresh directory.
@@ -19,19 +19,4 @@ func openStore(t testing.TB) *tablestore.Embedded {
 }
 
 // rows returns every entity of a table, for assertions.
-func rows(t testing.TB, s tablestore.Store, table string) []tablestore.Entity {
-	t.Helper()
-	var out []tablestore.Entity
-	q := tablestore.Query{}
-	for {
-		page, err := s.Query(context.Background(), table, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, page.Entities...)
-		if page.Continuation == "" {
-			return out
-		}
-		q.Continuation = page.Continuation
-	}
-}
+var rows = storetest.Rows

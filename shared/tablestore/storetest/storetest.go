@@ -668,3 +668,22 @@ func testDeleteTable(t *testing.T, s tablestore.Store, table string) {
 		t.Errorf("DeleteTable of a table that never existed: %v", err)
 	}
 }
+
+// Rows returns every entity of a table, across pages, for tests that check
+// what is (or is not) stored.
+func Rows(t testing.TB, s tablestore.Store, table string) []tablestore.Entity {
+	t.Helper()
+	var out []tablestore.Entity
+	q := tablestore.Query{}
+	for {
+		page, err := s.Query(context.Background(), table, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, page.Entities...)
+		if page.Continuation == "" {
+			return out
+		}
+		q.Continuation = page.Continuation
+	}
+}
