@@ -115,9 +115,10 @@ var rules = []rule{
 	// (also as JSON keys): everything to the end of the line.
 	{has("authorization", "cookie"), regexp.MustCompile(`(?i)\b((?:proxy-)?authorization|set-cookie|cookie)("?\s*[:=]\s*)[^\r\n]*`), "${1}${2}" + Mask},
 	// Bearer and Basic credentials anywhere in text.
-	// The character after the credential must not be ":" or "=", so that
-	// "token_type=Bearer token_count=3" keeps its next key.
-	{has("bearer", "basic"), regexp.MustCompile(`(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{8,}=*([^:=A-Za-z0-9\-._~+/]|$)`), "${1}${2}" + Mask + "${3}"},
+	// The character after the credential must not be ":", "=" or "[", so
+	// that "token_type=Bearer token_count=3" keeps its next key and
+	// "Bearer password=[REDACTED]" is not masked a second time.
+	{has("bearer", "basic"), regexp.MustCompile(`(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{8,}=*([^:=\[A-Za-z0-9\-._~+/]|$)`), "${1}${2}" + Mask + "${3}"},
 	// JWTs (and JWEs): base64url JSON header, which always begins "eyJ".
 	{has("eyj"), regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}(?:\.[A-Za-z0-9_-]*){1,3}`), Mask},
 	// Azure storage and Service Bus connection-string parts.
@@ -138,8 +139,26 @@ var rules = []rule{
 // kvWords are the words the key=value rules look for.
 var kvWords = []string{"token", "password", "passwd", "pwd", "secret", "key", "assertion", "verifier", "credential", "credentials"}
 
-// String returns s with every credential it recognises masked.
+// maxPasses bounds String's repeat passes; real text settles in one or two.
+const maxPasses = 4
+
+// String returns s with every credential it recognises masked. A pass that
+// masked something is followed by another, until nothing changes: one rule's
+// mask can complete another rule's shape, and a log line redacted twice must
+// read the same as once.
 func String(s string) string {
+	for range maxPasses {
+		r := pass(s)
+		if r == s {
+			return r
+		}
+		s = r
+	}
+	return s
+}
+
+// pass applies every rule once, in order.
+func pass(s string) string {
 	lower := strings.ToLower(s)
 	for _, r := range rules {
 		if !r.maybe(lower) {
