@@ -159,34 +159,6 @@ func (s *Store) ListPrincipal(ctx context.Context, user string) ([]Grant, error)
 	return out, nil
 }
 
-// DeleteUser removes every grant the user holds and every grant on the
-// user's account in org, for account deletion, auditing each removal.
-func (s *Store) DeleteUser(ctx context.Context, actor Principal, org, user string) error {
-	held, err := s.ListPrincipal(ctx, user)
-	if err != nil {
-		return err
-	}
-	on, err := s.list(ctx, org, "r|"+User(org, user).key()+"|")
-	if err != nil {
-		return err
-	}
-	for _, g := range append(held, on...) {
-		if err := s.Remove(ctx, actor, g); err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-	}
-	orgs, err := s.keys(ctx, GrantIndexTable, user, "")
-	if err != nil {
-		return err
-	}
-	for _, o := range orgs {
-		if err := s.tables.Delete(ctx, GrantIndexTable, user, o, "*"); err != nil && !errors.Is(err, tablestore.ErrNotFound) {
-			return fmt.Errorf("access: removing grant index: %w", err)
-		}
-	}
-	return nil
-}
-
 func (s *Store) list(ctx context.Context, org, prefix string) ([]Grant, error) {
 	var out []Grant
 	err := s.scan(ctx, GrantsTable, org, prefix, func(e tablestore.Entity) {

@@ -3,11 +3,13 @@ package access_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/crmsync/crmsync/shared/access"
+	"github.com/crmsync/crmsync/shared/tablestore"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -107,28 +109,98 @@ func TestStoreDeleteUserLeavesNoRow(t *testing.T) {
 	sys := access.Principal{}
 	u := access.Principal{User: "u-gone", Org: "org-a"}
 	keep := access.Principal{User: "u-keep", Org: "org-a"}
-	for _, g := range []access.Grant{
-		{Principal: u, Role: access.RoleSelf, Resource: access.User("org-a", "u-gone")},
-		{Principal: u, Role: access.RoleOrgAdmin, Resource: access.Org("org-a")},
-		{Principal: u, Role: access.RoleSupport, Resource: access.Org("org-b")},
-		{Principal: keep, Role: access.RoleOrgAdmin, Resource: access.User("org-a", "u-gone")},
-		{Principal: keep, Role: access.RoleSelf, Resource: access.User("org-a", "u-keep")},
+	ops := access.Principal{User: "u-ops", Org: "org-b"}
+	for _, add := range []struct {
+		actor access.Principal
+		g     access.Grant
+	}{
+		{sys, access.Grant{Principal: u, Role: access.RoleSelf, Resource: access.User("org-a", "u-gone")}},
+		{sys, access.Grant{Principal: u, Role: access.RoleOrgAdmin, Resource: access.Org("org-a")}},
+		{sys, access.Grant{Principal: u, Role: access.RoleSupport, Resource: access.Org("org-b")}},
+		{sys, access.Grant{Principal: keep, Role: access.RoleOrgAdmin, Resource: access.User("org-a", "u-gone")}},
+		// Changes the deleted user made to other users' grants, in both
+		// orgs the user has grants in.
+		{u, access.Grant{Principal: keep, Role: access.RoleSelf, Resource: access.User("org-a", "u-keep")}},
+		{u, access.Grant{Principal: ops, Role: access.RoleSupport, Resource: access.User("org-b", "u-ops")}},
 	} {
-		if _, err := store.Add(ctx, sys, g); err != nil {
+		if _, err := store.Add(ctx, add.actor, add.g); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := store.DeleteUser(ctx, sys, "org-a", "u-gone"); err != nil {
+	removed := access.Grant{Principal: ops, Role: access.RoleSupport, Resource: access.Org("org-a")}
+	if _, err := store.Add(ctx, u, removed); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Remove(ctx, u, removed); err != nil {
+		t.Fatal(err)
+	}
+	admin := keep
+	if err := store.DeleteUser(ctx, admin, "org-a", "u-gone"); err != nil {
 		t.Fatalf("DeleteUser: %v", err)
 	}
-	for _, table := range []string{access.GrantsTable, access.GrantIndexTable} {
+	for _, table := range []string{access.GrantsTable, access.GrantIndexTable, access.AuditTable} {
 		for _, e := range rows(t, tables, table) {
-			if e.PartitionKey == "u-gone" || strings.Contains(e.RowKey, "u-gone") {
-				t.Errorf("table %s still holds %s/%s", table, e.PartitionKey, e.RowKey)
+			if mentions(e, "u-gone") {
+				t.Errorf("table %s still names the deleted user: %s/%s %v", table, e.PartitionKey, e.RowKey, e.Properties)
 			}
 		}
 	}
-	if got, _ := store.ListPrincipal(ctx, "u-keep"); len(got) != 1 {
-		t.Errorf("u-keep grants = %v, want its self grant only", got)
+	got, err := store.ListPrincipal(ctx, "u-keep")
+	if err != nil {
+		t.Fatal(err)
 	}
+	if want := []access.Grant{{Principal: keep, Role: access.RoleSelf, Resource: access.User("org-a", "u-keep")}}; !cmp.Equal(got, want) {
+		t.Errorf("u-keep grants = %v, want %v (its self grant only)", got, want)
+	}
+	// The other users' trails survive, with the deleted actor tombstoned,
+	// and the deletion itself is on record without naming the user.
+	for _, tt := range []struct {
+		org  string
+		want []string
+	}{
+		{"org-a", []string{
+			"account.delete  on deleted-user by u-keep",
+			"grant.add self on u-keep by deleted-user",
+			"grant.add support on org by deleted-user",
+			"grant.remove support on org by deleted-user",
+		}},
+		{"org-b", []string{"grant.add support on u-ops by deleted-user"}},
+	} {
+		entries, err := store.Audit(ctx, tt.org, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range entries {
+			on := e.Grant.Resource.User
+			if on == "" {
+				on = "org"
+			}
+			got = append(got, e.Action+" "+e.Grant.Role+" on "+on+" by "+e.Actor.User)
+		}
+		if diff := cmp.Diff(tt.want, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+			t.Errorf("audit of %s after deletion (-want +got):\n%s", tt.org, diff)
+		}
+	}
+	// A rerun (an interrupted deletion is finished that way) changes nothing.
+	before := rows(t, tables, access.AuditTable)
+	if err := store.DeleteUser(ctx, admin, "org-a", "u-gone"); err != nil {
+		t.Fatalf("second DeleteUser: %v", err)
+	}
+	if got, want := len(rows(t, tables, access.AuditTable)), len(before); got != want {
+		t.Errorf("audit rows after a second DeleteUser = %d, want %d", got, want)
+	}
+}
+
+// mentions reports whether id appears in a row's keys or any property value.
+func mentions(e tablestore.Entity, id string) bool {
+	if strings.Contains(e.PartitionKey, id) || strings.Contains(e.RowKey, id) {
+		return true
+	}
+	for _, v := range e.Properties {
+		if strings.Contains(fmt.Sprint(v), id) {
+			return true
+		}
+	}
+	return false
 }

@@ -28,8 +28,6 @@ const (
 	// Owner: the owning package's delete function removes them (its keys
 	// are its own business: shards, hashes, org partitions).
 	Owner Sweep = "owner"
-	// Retained: kept on purpose after deletion; Table.Why says why.
-	Retained Sweep = "retained"
 	// NoUserData: the table holds no row that names a user.
 	NoUserData Sweep = "no-user-data"
 	// Tracking: e-mail open tracking's layout (shared/tracking exports no
@@ -42,7 +40,7 @@ const (
 type Table struct {
 	Name  string
 	Sweep Sweep
-	// Why explains Owner, Retained and NoUserData entries.
+	// Why explains Owner and NoUserData entries.
 	Why string
 }
 
@@ -69,9 +67,8 @@ func Tables() []Table {
 		{Name: "addinshares", Sweep: UserPartition, Why: "addin.SharesTable: messages shared from the add-in, PartitionKey user"},
 		{Name: trackingTable, Sweep: Tracking, Why: "tracking.TokensTable: token rows and the user's partition"},
 		{Name: trackingOpensTable, Sweep: Tracking, Why: "tracking.OpensTable: open events, PartitionKey token"},
-		{Name: access.AuditTable, Sweep: Retained, Why: "who changed which grant and when is the org's accountability record: " +
-			"it holds opaque user ids and role names only, and once the user's profile, identity link and " +
-			"e-mail are gone nothing ties the id to a person (pseudonymous), so the trail stays"},
+		{Name: access.AuditTable, Sweep: Owner, Why: "access.Store.DeleteUser: entries about the user go; in other users' " +
+			"entries the user as actor becomes access.DeletedUser, so the org's trail of grant changes survives"},
 		{Name: identity.StateTable, Sweep: NoUserData, Why: "pending sign-ins: state and PKCE verifier before anyone is known; swept hourly"},
 		{Name: "connectstate", Sweep: NoUserData, Why: "connect.StateTable: pending connect flows, rows name no user; swept hourly"},
 	}
@@ -135,9 +132,9 @@ func (a *Accounts) Delete(ctx context.Context, actor access.Principal, user stri
 		}
 	}
 	steps = append(steps, step{"tracking", func() error { return a.sweepTracking(ctx, user) }})
-	if org != "" {
-		steps = append(steps, step{"grants", func() error { return a.d.Grants.DeleteUser(ctx, actor, org, user) }})
-	}
+	// Without an org (a rerun after the profile and identity went) the grant
+	// index still finds every org the user had grants in.
+	steps = append(steps, step{"grants", func() error { return a.d.Grants.DeleteUser(ctx, actor, org, user) }})
 	steps = append(steps,
 		step{"profile", func() error { return a.deleteProfile(ctx, user) }},
 		step{"identity", func() error { return a.d.Identities.Delete(ctx, user) }},

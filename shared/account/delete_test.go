@@ -98,14 +98,17 @@ func (f *fixture) seedUser(t testing.TB, p access.Principal, secret string) (ids
 }
 
 // owns reports whether a row belongs to a user: one of the user's ids (the
-// user id, their tracking tokens) in its keys or in a string property.
+// user id, their tracking tokens) in its keys or in any property value.
 func owns(e tablestore.Entity, ids []string) bool {
 	for _, id := range ids {
 		if strings.Contains(e.PartitionKey, id) || strings.Contains(e.RowKey, id) {
 			return true
 		}
 		for _, v := range e.Properties {
-			if s, ok := v.(string); ok && strings.Contains(s, id) {
+			if b, ok := v.([]byte); ok {
+				v = string(b)
+			}
+			if strings.Contains(fmt.Sprint(v), id) {
 				return true
 			}
 		}
@@ -120,18 +123,34 @@ func TestAccountDeletion(t *testing.T) {
 	kept := f.signUp(t, "org-1", "subject-kept", "kept@example.com")
 	goneIDs := f.seedUser(t, gone, "rt-secret-gone")
 	keptIDs := f.seedUser(t, kept, "rt-secret-kept")
+	// The deleted user acted as an org admin on others: provisioned a user and
+	// gave the other user a role. Those rows are the others' and stay, without
+	// naming the deleted user.
+	res, err := f.acc.Provision(ctx, gone, "org-1", []string{"new@example.com"}, "")
+	if err != nil || len(res) != 1 || res[0].User == "" {
+		t.Fatalf("Provision by the user = %+v, %v; want one user", res, err)
+	}
+	keptIDs = append(keptIDs, res[0].User)
+	if _, err := f.grants.Add(ctx, gone, access.Grant{Principal: kept, Role: access.RoleSupport, Resource: access.User("org-1", res[0].User)}); err != nil {
+		t.Fatal(err)
+	}
 
+	// Every table the service wrote to, and every table it declares.
+	var names []string
+	for _, tb := range account.Tables() {
+		names = append(names, tb.Name)
+	}
+	for _, name := range f.tables.tablesWritten() {
+		if !slices.Contains(names, name) {
+			t.Errorf("the service wrote to table %s, which account.Tables does not list", name)
+			names = append(names, name)
+		}
+	}
 	before := map[string][]tablestore.Entity{}
 	for _, tb := range account.Tables() {
 		rows := scan(t, f.tables, tb.Name)
 		before[tb.Name] = rows
-		var mine int
-		for _, e := range rows {
-			if owns(e, goneIDs) {
-				mine++
-			}
-		}
-		if mine == 0 && tb.Sweep != account.NoUserData {
+		if tb.Sweep != account.NoUserData && !slices.ContainsFunc(rows, func(e tablestore.Entity) bool { return owns(e, goneIDs) }) {
 			t.Errorf("seed wrote no row of the user to table %s: the test would prove nothing there", tb.Name)
 		}
 	}
@@ -140,28 +159,24 @@ func TestAccountDeletion(t *testing.T) {
 		t.Fatalf("Delete: %v", err)
 	}
 
-	for _, tb := range account.Tables() {
-		after := scan(t, f.tables, tb.Name)
+	for _, name := range names {
+		after := scan(t, f.tables, name)
 		for _, e := range after {
-			if owns(e, goneIDs) && tb.Sweep != account.Retained {
-				t.Errorf("table %s still holds a row of the deleted user: %s/%s", tb.Name, e.PartitionKey, e.RowKey)
+			if owns(e, goneIDs) {
+				t.Errorf("table %s still holds a row naming the deleted user: %s/%s", name, e.PartitionKey, e.RowKey)
+			}
+			for _, v := range e.Properties {
+				if s, ok := v.(string); ok && strings.Contains(s, "gone@example.com") {
+					t.Errorf("table %s holds the deleted user's address", name)
+				}
 			}
 		}
-		for _, e := range before[tb.Name] {
-			if !owns(e, keptIDs) {
-				continue
+		for _, e := range before[name] {
+			if !owns(e, keptIDs) || strings.Contains(e.PartitionKey+e.RowKey, gone.User) {
+				continue // not the others', or keyed by the deleted user
 			}
 			if !slices.ContainsFunc(after, func(a tablestore.Entity) bool { return a.PartitionKey == e.PartitionKey && a.RowKey == e.RowKey }) {
-				t.Errorf("table %s lost a row of the other user: %s/%s", tb.Name, e.PartitionKey, e.RowKey)
-			}
-		}
-		if tb.Sweep == account.Retained {
-			for _, e := range after {
-				for _, v := range e.Properties {
-					if s, ok := v.(string); ok && strings.Contains(s, "gone@example.com") {
-						t.Errorf("retained table %s holds the deleted user's address", tb.Name)
-					}
-				}
+				t.Errorf("table %s lost a row of another user: %s/%s", name, e.PartitionKey, e.RowKey)
 			}
 		}
 	}
@@ -171,9 +186,26 @@ func TestAccountDeletion(t *testing.T) {
 	if _, err := f.sched.Get(ctx, gone.User); !errors.Is(err, tablestore.ErrNotFound) {
 		t.Errorf("schedule of the deleted user: err = %v, want not found", err)
 	}
-	// The other user still works end to end.
+	// The other users still work end to end, and the org's trail of what the
+	// deleted user did survives under the tombstone.
 	if _, err := f.acc.UserSettings(ctx, kept.User); err != nil {
 		t.Errorf("UserSettings of the other user after deletion: %v", err)
+	}
+	if p, err := f.acc.Profile(ctx, res[0].User); err != nil || !slices.Contains(p.Roles, access.RoleSelf) {
+		t.Errorf("Profile of the user the deleted user provisioned = %+v, %v; want it with its self role", p, err)
+	}
+	entries, err := f.grants.Audit(ctx, "org-1", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var byTombstone int
+	for _, e := range entries {
+		if e.Actor.User == access.DeletedUser {
+			byTombstone++
+		}
+	}
+	if got, want := byTombstone, 3; got != want {
+		t.Errorf("audit entries by %s = %d, want %d (the provisioning, the support grant and the deletion)", access.DeletedUser, got, want)
 	}
 	// Deleting again is harmless (an interrupted deletion is finished by a rerun).
 	if err := f.acc.Delete(ctx, gone, gone.User); err != nil {

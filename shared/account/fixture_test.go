@@ -2,7 +2,10 @@ package account_test
 
 import (
 	"context"
+	"maps"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,7 +24,7 @@ import (
 
 // fixture wires Accounts to the real packages over one embedded store.
 type fixture struct {
-	tables   *tablestore.Embedded
+	tables   *recordingStore
 	q        *queue.Embedded
 	ring     *keyring.FileRing
 	sched    *schedule.Scheduler
@@ -64,22 +67,22 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{tables: tables, q: q, ring: ring, now: time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC), revoker: &fakeRevoker{}}
+	f := &fixture{tables: &recordingStore{Embedded: tables}, q: q, ring: ring, now: time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC), revoker: &fakeRevoker{}}
 	clock := func() time.Time { return f.now }
-	f.sched = schedule.New(tables, q)
-	f.grants = access.NewStore(tables, clock)
-	f.users = identity.NewUsers(tables, f.grants, clock)
-	f.conns = connection.NewStore(tables, ring, connection.Options{Now: clock,
+	f.sched = schedule.New(f.tables, q)
+	f.grants = access.NewStore(f.tables, clock)
+	f.users = identity.NewUsers(f.tables, f.grants, clock)
+	f.conns = connection.NewStore(f.tables, ring, connection.Options{Now: clock,
 		Revokers: map[connection.Provider]connection.Revoker{connection.Salesforce: f.revoker, connection.Microsoft: f.revoker}})
-	f.subs, err = msgraph.NewSubscriptions(msgraph.SubscriptionOptions{Store: tables, Key: make([]byte, 32),
+	f.subs, err = msgraph.NewSubscriptions(msgraph.SubscriptionOptions{Store: f.tables, Key: make([]byte, 32),
 		NotificationURL: "https://crmsync.example/api/notifications",
 		Clients:         func(context.Context, string) (*msgraph.Client, error) { return nil, nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.debounce = &msgraph.TableDebouncer{Store: tables, Window: time.Minute}
+	f.debounce = &msgraph.TableDebouncer{Store: f.tables, Window: time.Minute}
 	f.acc, err = account.New(account.Deps{
-		Tables: tables, Sealer: account.KeysSealer{Keys: ring}, Scheduler: f.sched, Grants: f.grants,
+		Tables: f.tables, Sealer: account.KeysSealer{Keys: ring}, Scheduler: f.sched, Grants: f.grants,
 		Connections: f.conns, Identities: f.users, Subscriptions: account.DeleterFunc(f.subs.Forget),
 		Debounce: account.DeleterFunc(f.debounce.Forget), Directory: f.users, Now: clock,
 	})
@@ -87,6 +90,50 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// recordingStore is the embedded store noting every table written to, so a
+// test can check every table the service created, not only the ones it knows.
+type recordingStore struct {
+	*tablestore.Embedded
+	mu      sync.Mutex
+	written map[string]bool
+}
+
+func (r *recordingStore) note(table string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.written == nil {
+		r.written = map[string]bool{}
+	}
+	r.written[strings.ToLower(table)] = true
+}
+
+// tablesWritten returns the names of the tables written to so far, sorted.
+func (r *recordingStore) tablesWritten() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Sorted(maps.Keys(r.written))
+}
+
+func (r *recordingStore) Insert(ctx context.Context, table string, e tablestore.Entity) (string, error) {
+	r.note(table)
+	return r.Embedded.Insert(ctx, table, e)
+}
+
+func (r *recordingStore) Upsert(ctx context.Context, table string, e tablestore.Entity) (string, error) {
+	r.note(table)
+	return r.Embedded.Upsert(ctx, table, e)
+}
+
+func (r *recordingStore) Update(ctx context.Context, table string, e tablestore.Entity, ifMatch string) (string, error) {
+	r.note(table)
+	return r.Embedded.Update(ctx, table, e, ifMatch)
+}
+
+func (r *recordingStore) Batch(ctx context.Context, table string, ops []tablestore.Op) ([]string, error) {
+	r.note(table)
+	return r.Embedded.Batch(ctx, table, ops)
 }
 
 // signUp signs a user in through identity (which grants self) and registers
