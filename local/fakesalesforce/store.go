@@ -298,6 +298,10 @@ func (s *Server) insert(u *account, obj *Object, in map[string]any, id string) (
 		return "", err
 	}
 	if key := map[string]string{"TaskRelation": "TaskId", "EventRelation": "EventId"}[obj.Name]; key != "" {
+		// Relating someone to an activity edits the activity.
+		if parent := s.records[fmt.Sprint(f[key])]; parent != nil && !s.canEdit(u, parent) {
+			return "", errf("INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY", []string{}, "insufficient access rights on cross-reference id: %s", parent.id)
+		}
 		for _, rel := range s.relations(fmt.Sprint(f[key])) {
 			if rel.str("RelationId") == f["RelationId"] {
 				return "", errf("DUPLICATE_VALUE", []string{"RelationId"}, "duplicate value found: RelationId duplicates value on record with id: %s", rel.id)

@@ -152,6 +152,11 @@ func (s *Side) fromItem(kind item.Kind, m Mapping, rec item.Record, allDay bool)
 		if !ok {
 			continue
 		}
+		if kind == item.Event && fm.Canonical == item.Attendees {
+			// Invitees are EventRelation rows (invite), never an Event field,
+			// even if a mapping names one.
+			continue
+		}
 		val, err := fm.write(v)
 		if err != nil {
 			return nil, err
@@ -234,6 +239,9 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 	res, err := s.c.Create(ctx, send)
 	for j, r := range res {
 		out[at[j]] = session.Result{ID: r.ID, Err: perRecord(m, r.Err)}
+	}
+	if kind == item.Event && err == nil {
+		s.invite(ctx, recs, out)
 	}
 	return out, err
 }
