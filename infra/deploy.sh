@@ -2,7 +2,7 @@
 # Deploys crmsync to Azure with the az CLI: creates the resource group, deploys
 # infra/main.bicep, then pushes dist/app.zip (from `make package`) to the
 # Function App. Run it through `make deploy`; settings come from the
-# environment (see docs/deploy.md). It cannot be exercised on the build
+# environment (see README.md#deploy-to-azure). It cannot be exercised on the build
 # machines (no Azure there); infra/infratest checks only its refusals.
 set -eu
 
@@ -130,7 +130,9 @@ url="https://$(az functionapp show --resource-group "$group" --name "$app" --que
 cat <<DONE
 deploy: done.
   dashboard:                 $url/api/dashboard
-  Entra redirect URI:        $url/api/dashboard/auth/callback/microsoft
-  Salesforce callback URL:   $url/api/dashboard/auth/callback/salesforce
-Register both redirect URIs if you have not yet (docs/deploy.md).
+  Entra redirect URIs (Web): $url/api/dashboard/auth/microsoft/callback
+                             $url/api/dashboard/connect/microsoft/callback
+  Salesforce callback URLs:  $url/api/dashboard/auth/salesforce/callback
+                             $url/api/dashboard/connect/salesforce/callback
+Register these four redirect URIs if you have not yet (README.md#deploy-to-azure).
 DONE

@@ -5,7 +5,7 @@
 //
 //   az deployment group create -g <group> -f infra/main.bicep -p infra/main.parameters.json
 //
-// or `make deploy` / `azd up`, which also push the package (docs/deploy.md).
+// or `make deploy` / `azd up`, which also push the package (README.md#deploy-to-azure).
 
 targetScope = 'resourceGroup'
 
@@ -268,8 +268,14 @@ output PACKAGE_CONTAINER_NAME string = packageContainerName
 @description('Hosting plan the app runs on.')
 output HOSTING_PLAN string = plan
 
-@description('Microsoft Entra redirect URI to register for dashboard sign-in.')
-output ENTRA_REDIRECT_URI string = '${publicUrl}/api/dashboard/auth/callback/microsoft'
+@description('Microsoft Entra redirect URIs (Web platform) to register: dashboard sign-in, then mailbox connections.')
+output ENTRA_REDIRECT_URIS array = [
+  '${publicUrl}/api/dashboard/auth/microsoft/callback'
+  '${publicUrl}/api/dashboard/connect/microsoft/callback'
+]
 
-@description('Salesforce callback URL to register in the External Client App.')
-output SALESFORCE_CALLBACK_URL string = '${publicUrl}/api/dashboard/auth/callback/salesforce'
+@description('Salesforce callback URLs to register in the External Client App: sign-in, then connections.')
+output SALESFORCE_CALLBACK_URLS array = [
+  '${publicUrl}/api/dashboard/auth/salesforce/callback'
+  '${publicUrl}/api/dashboard/connect/salesforce/callback'
+]
