@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -138,11 +139,10 @@ func Serve(ctx context.Context, fns []funchost.Function, log *slog.Logger, geten
 // dispatch; the wrapping error names what arrived.
 var ErrUnsupportedEvent = errors.New("lambdaadapter: unsupported event")
 
-// probe holds just enough of any event to tell the kinds apart.
+// probe holds just enough of any event to tell the kinds apart. Records stay
+// raw: one malformed record must not make the whole batch unreadable.
 type probe struct {
-	Records []struct {
-		EventSource string `json:"eventSource"`
-	} `json:"Records"`
+	Records        []json.RawMessage `json:"Records"`
 	RequestContext *struct {
 		HTTP *struct {
 			Method string `json:"method"`
@@ -161,10 +161,10 @@ func (a *Adapter) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	}
 	switch {
 	case len(p.Records) > 0:
-		if src := p.Records[0].EventSource; src != "aws:sqs" {
-			return nil, fmt.Errorf("%w: records from %q (only aws:sqs is handled)", ErrUnsupportedEvent, src)
+		if !slices.ContainsFunc(p.Records, func(r json.RawMessage) bool { return recordField(r, "eventSource") == "aws:sqs" }) {
+			return nil, fmt.Errorf("%w: records from %q (only aws:sqs is handled)", ErrUnsupportedEvent, recordField(p.Records[0], "eventSource"))
 		}
-		return a.invokeSQS(ctx, payload)
+		return a.invokeSQS(ctx, p.Records)
 	case p.RequestContext != nil && p.RequestContext.HTTP != nil && p.RequestContext.HTTP.Method != "":
 		return a.invokeHTTP(ctx, payload)
 	case p.DetailType == "Scheduled Event":

@@ -341,6 +341,89 @@ func TestSQSOutputsWithoutSender(t *testing.T) {
 	}
 }
 
+// malformed is an SQS record built from the events type, with one field then
+// given a value of the wrong JSON type.
+func malformed(t *testing.T, m events.SQSMessage, field, value string) json.RawMessage {
+	t.Helper()
+	var rec map[string]json.RawMessage
+	if err := json.Unmarshal(mustJSON(t, m), &rec); err != nil {
+		t.Fatal(err)
+	}
+	rec[field] = json.RawMessage(value)
+	return mustJSON(t, rec)
+}
+
+// sqsBatch is an SQS event whose records are given as raw JSON, so that some
+// can be shaped as events.SQSMessage could never encode them.
+func sqsBatch(t *testing.T, records ...json.RawMessage) []byte {
+	t.Helper()
+	return mustJSON(t, map[string][]json.RawMessage{"Records": records})
+}
+
+func TestSQSMalformedRecordFailsAlone(t *testing.T) {
+	c := &calls{}
+	a := newAdapter(t, c, &fakeSender{})
+	payload := sqsBatch(t,
+		mustJSON(t, sqsMessage("m1", "sync-sessions", `{"user":"u1"}`, "1")),
+		malformed(t, sqsMessage("m2", "sync-sessions", "", "1"), "body", `42`),
+		malformed(t, sqsMessage("m3", "sync-sessions", "", "1"), "body", `{"user":"u3"}`),
+		malformed(t, sqsMessage("m4", "sync-sessions", "{}", "1"), "attributes", `"ApproximateReceiveCount=1"`),
+		malformed(t, sqsMessage("m5", "sync-sessions", "{}", "1"), "messageAttributes", `{"trace":7}`),
+		mustJSON(t, sqsMessage("m6", "sync-sessions", `{"user":"u6"}`, "2")),
+	)
+	out, err := a.Invoke(context.Background(), payload)
+	if err != nil {
+		t.Fatalf("Invoke: %v (a malformed record must fail alone, not the batch)", err)
+	}
+	var got events.SQSEventResponse
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("response %s: %v", out, err)
+	}
+	want := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{
+		{ItemIdentifier: "m2"}, {ItemIdentifier: "m3"}, {ItemIdentifier: "m4"}, {ItemIdentifier: "m5"},
+	}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("batch item failures (-want +got):\n%s", diff)
+	}
+	var ran []string
+	for _, m := range c.queue {
+		ran = append(ran, m.ID+":"+string(m.Body))
+	}
+	if diff := cmp.Diff([]string{`m1:{"user":"u1"}`, `m6:{"user":"u6"}`}, ran); diff != "" {
+		t.Errorf("messages the worker ran (-want +got):\n%s", diff)
+	}
+}
+
+// TestSQSRecordWithoutID covers records that name no messageId: they cannot be
+// reported alone, so they are reported with an empty identifier, which makes
+// Lambda retry the whole batch rather than delete a message nobody ran.
+func TestSQSRecordWithoutID(t *testing.T) {
+	tests := []struct {
+		name    string
+		payload string
+	}{
+		{"numeric body, no id", `{"Records":[{"eventSource":"aws:sqs","body":42}]}`},
+		{"record is not an object", `{"Records":[{"eventSource":"aws:sqs","messageId":"m1","body":"{}","eventSourceARN":"arn:aws:sqs:eu-west-1:1:sync-sessions"},42]}`},
+		{"numeric id", `{"Records":[{"eventSource":"aws:sqs","messageId":7,"body":"{}"}]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAdapter(t, &calls{}, nil)
+			out, err := a.Invoke(context.Background(), []byte(tt.payload))
+			if err != nil {
+				t.Fatalf("Invoke: %v", err)
+			}
+			var got events.SQSEventResponse
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatalf("response %s: %v", out, err)
+			}
+			if diff := cmp.Diff([]events.SQSBatchItemFailure{{ItemIdentifier: ""}}, got.BatchItemFailures); diff != "" {
+				t.Errorf("batch item failures (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func scheduledEvent(rule string, detail string) events.EventBridgeEvent {
 	return events.EventBridgeEvent{
 		Version: "0", ID: "ev-1", DetailType: "Scheduled Event", Source: "aws.events", AccountID: "123456789012",
@@ -393,7 +476,6 @@ func TestMalformedEvents(t *testing.T) {
 		{"S3 records", `{"Records":[{"eventSource":"aws:s3"}]}`, `"aws:s3"`},
 		{"other EventBridge event", `{"detail-type":"EC2 Instance State-change Notification","source":"aws.ec2"}`, "EC2 Instance"},
 		{"API Gateway v1 request", `{"httpMethod":"GET","path":"/api/dashboard","requestContext":{"stage":"prod"}}`, "neither an HTTP request"},
-		{"SQS record with the wrong shape", `{"Records":[{"eventSource":"aws:sqs","body":42}]}`, "malformed SQS event"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,19 +20,40 @@ import (
 // the Azure queue trigger retries one message at a time. After the queue's
 // redrive maxReceiveCount the message goes to the dead-letter queue, which
 // plays the part of "<queue>-poison".
-func (a *Adapter) invokeSQS(ctx context.Context, payload []byte) ([]byte, error) {
-	var ev events.SQSEvent
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		return nil, fmt.Errorf("%w: malformed SQS event: %v", ErrUnsupportedEvent, err)
-	}
+//
+// Records are decoded one at a time, so a record that does not decode (a
+// numeric body, a wrong attribute type) fails alone, reported by the messageId
+// it still carries; the rest of the batch runs.
+func (a *Adapter) invokeSQS(ctx context.Context, records []json.RawMessage) ([]byte, error) {
 	res := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
-	for _, m := range ev.Records {
-		if err := a.handleMessage(ctx, m); err != nil {
+	for _, raw := range records {
+		var m events.SQSMessage
+		err := json.Unmarshal(raw, &m)
+		if err != nil {
+			m = events.SQSMessage{MessageId: recordField(raw, "messageId")}
+			err = fmt.Errorf("malformed SQS record: %v", err)
+		} else {
+			err = a.handleMessage(ctx, m)
+		}
+		if err != nil {
 			a.log.Warn("queue message failed", "queue", queueName(m.EventSourceARN), "message", m.MessageId, "error", err)
+			// An empty identifier makes Lambda retry the whole batch: the only
+			// way left to keep a message that names no id from being deleted.
 			res.BatchItemFailures = append(res.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
 		}
 	}
 	return json.Marshal(res)
+}
+
+// recordField reads one string field of a record, however malformed the rest
+// of it is; "" when the record has no such field that is a string.
+func recordField(raw json.RawMessage, key string) string {
+	var fields map[string]json.RawMessage
+	var v string
+	if json.Unmarshal(raw, &fields) != nil || json.Unmarshal(fields[key], &v) != nil {
+		return ""
+	}
+	return v
 }
 
 // handleMessage runs one message; a panic fails only that message.
