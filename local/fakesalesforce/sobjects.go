@@ -43,7 +43,15 @@ func recordErr(err error) (any, recordError) {
 	return re, re
 }
 
+// writeOneError answers a single-record write's failure; a duplicate rule's
+// error keeps its duplicateResult, as in the real answer.
 func (s *Server) writeOneError(c *reqCtx, err error) {
+	var d dupError
+	if errors.As(err, &d) {
+		writeJSON(c.w, http.StatusBadRequest, []any{map[string]any{"message": d.Message, "errorCode": d.StatusCode,
+			"fields": d.Fields, "duplicateResult": d.duplicateResult()}})
+		return
+	}
 	_, re := recordErr(err)
 	writeRecordError(c.w, re)
 }

@@ -33,11 +33,16 @@ type deletion struct {
 }
 
 // DuplicateRule blocks a second record of Object whose Field matches an
-// existing one (ignoring case), answering DUPLICATES_DETECTED.
+// existing one (ignoring case), answering DUPLICATES_DETECTED with a
+// duplicateResult that lists the matching record and a fieldDiff for Field
+// (SAME) and for each Compared field.
 type DuplicateRule struct {
 	Object, Field string
 	// Name is the rule's developer name, reported in duplicateResult.
 	Name string
+	// Compared are further fields the matching rule compares: reported in
+	// fieldDiffs as SAME, DIFFERENT or NULL, but not needed for a match.
+	Compared []string
 }
 
 // ValidationRule rejects records for which Reject returns true, answering
@@ -711,26 +716,63 @@ func (s *Server) checkRules(obj *Object, f map[string]any, selfID string) error 
 		}
 		for _, r := range s.byObj[obj.Name] {
 			if !r.deleted && r.id != selfID && strings.EqualFold(r.str(d.Field), v) {
-				return dupError{recordError: errf("DUPLICATES_DETECTED", nil, "You're creating a duplicate record. We recommend you use an existing record instead."), rule: d.Name, object: obj.Name}
+				diffs := []fieldDiff{{Name: d.Field, Difference: "SAME"}}
+				for _, name := range d.Compared {
+					diffs = append(diffs, fieldDiff{Name: name, Difference: difference(f[name], r.f[name])})
+				}
+				return dupError{recordError: errf("DUPLICATES_DETECTED", nil, "You're creating a duplicate record. We recommend you use an existing record instead."),
+					rule: d.Name, object: obj.Name, match: r.id, diffs: diffs}
 			}
 		}
 	}
 	return nil
 }
 
-// dupError carries the duplicateResult Salesforce adds to DUPLICATES_DETECTED.
+type fieldDiff struct {
+	Name       string `json:"name"`
+	Difference string `json:"difference"`
+}
+
+// difference compares one field of a new record with a matching one, as a
+// matching rule reports it.
+func difference(a, b any) string {
+	as, bs := fmt.Sprint(valueOr(a, "")), fmt.Sprint(valueOr(b, ""))
+	switch {
+	case as == "" && bs == "":
+		return "NULL"
+	case strings.EqualFold(as, bs):
+		return "SAME"
+	}
+	return "DIFFERENT"
+}
+
+// dupError carries the duplicateResult Salesforce adds to DUPLICATES_DETECTED
+// (its documented DuplicateResult: one MatchResult for the rule with the
+// matching record and its fieldDiffs). "fields" stays empty, as in the real
+// answer.
 type dupError struct {
 	recordError
-	rule, object string
+	rule, object, match string
+	diffs               []fieldDiff
+}
+
+func (e dupError) duplicateResult() map[string]any {
+	return map[string]any{
+		"allowSave": false, "duplicateRule": e.rule, "duplicateRuleEntityType": e.object,
+		"errorMessage": e.Message, "matchResults": []any{map[string]any{
+			"entityType": e.object, "errors": []any{}, "matchEngine": "ExactMatchEngine", "rule": e.rule, "size": 1, "success": true,
+			"matchRecords": []any{map[string]any{
+				"additionalInformation": []any{}, "fieldDiffs": e.diffs, "matchConfidence": 100.0,
+				"record": map[string]any{"attributes": map[string]string{"type": e.object}, "Id": e.match},
+			}},
+		}},
+	}
 }
 
 func (e dupError) MarshalJSON() ([]byte, error) {
 	type plain recordError
 	b, _ := json.Marshal(plain(e.recordError))
-	extra, _ := json.Marshal(map[string]any{"duplicateResult": map[string]any{
-		"allowSave": false, "duplicateRule": e.rule, "duplicateRuleEntityType": e.object,
-		"errorMessage": e.Message, "matchResults": []any{},
-	}})
+	extra, _ := json.Marshal(map[string]any{"duplicateResult": e.duplicateResult()})
 	return append(append(b[:len(b)-1], ','), extra[1:]...), nil
 }
 

@@ -86,18 +86,43 @@ func classify(status int, code, message string, fields []string) *fault.Error {
 	return &fault.Error{Class: class, Code: code, Message: message, Fields: fields}
 }
 
-// recordError classifies a per-record error from a collections result; a
-// duplicate rule is named in the message so the user knows which rule fired.
+// recordError classifies a per-record error from a collections result.
 func recordError(e wireRecordError) *fault.Error {
-	msg := e.Message
-	if e.StatusCode == "DUPLICATES_DETECTED" && e.DuplicateResult != nil && e.DuplicateResult.DuplicateRule != "" {
-		msg = fmt.Sprintf("duplicate rule %s: %s", e.DuplicateResult.DuplicateRule, msg)
-	}
-	fe := classify(0, e.StatusCode, msg, e.Fields)
+	msg, fields := duplicate(e.StatusCode, e.Message, e.Fields, e.DuplicateResult)
+	fe := classify(0, e.StatusCode, msg, fields)
 	if fe.Class == 0 || fe.Class == fault.Temporary && e.StatusCode == "" {
 		fe.Class = fault.Permanent
 	}
 	return fe
+}
+
+// duplicate names a duplicate rule's trouble so the user can act on it: the
+// rule goes in the message, and the fields that matched an existing record
+// (fieldDiffs with difference SAME, which Salesforce sends in place of
+// "fields", left empty for DUPLICATES_DETECTED) become the error's Fields.
+// Other errors pass through.
+func duplicate(code, msg string, fields []string, dr *wireDuplicateResult) (string, []string) {
+	if code != "DUPLICATES_DETECTED" || dr == nil {
+		return msg, fields
+	}
+	if dr.DuplicateRule != "" {
+		msg = fmt.Sprintf("duplicate rule %s: %s", dr.DuplicateRule, msg)
+	}
+	if len(fields) > 0 {
+		return msg, fields
+	}
+	seen := map[string]bool{}
+	for _, mr := range dr.MatchResults {
+		for _, rec := range mr.MatchRecords {
+			for _, d := range rec.FieldDiffs {
+				if d.Difference == "SAME" && d.Name != "" && !seen[d.Name] {
+					seen[d.Name] = true
+					fields = append(fields, d.Name)
+				}
+			}
+		}
+	}
+	return msg, fields
 }
 
 // responseError reads an error response body of any shape: the REST JSON
@@ -108,7 +133,8 @@ func responseError(status int, contentType string, body []byte) *fault.Error {
 	var list []wireError
 	if len(trimmed) > 0 && trimmed[0] == '[' && json.Unmarshal(trimmed, &list) == nil && len(list) > 0 {
 		first := list[0]
-		return classify(status, first.ErrorCode, first.Message, first.Fields)
+		msg, fields := duplicate(first.ErrorCode, first.Message, first.Fields, first.DuplicateResult)
+		return classify(status, first.ErrorCode, msg, fields)
 	}
 	var oe wireOAuthError
 	if len(trimmed) > 0 && trimmed[0] == '{' && json.Unmarshal(trimmed, &oe) == nil && oe.Error != "" {

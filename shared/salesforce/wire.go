@@ -9,6 +9,29 @@ type wireError struct {
 	Message   string   `json:"message"`
 	ErrorCode string   `json:"errorCode"`
 	Fields    []string `json:"fields"`
+	// DuplicateResult comes with DUPLICATES_DETECTED.
+	DuplicateResult *wireDuplicateResult `json:"duplicateResult"`
+}
+
+// wireDuplicateResult is Salesforce's DuplicateResult: the rule that fired
+// and, per matching rule, the existing records that matched with a diff of
+// each compared field (difference SAME, DIFFERENT or NULL).
+type wireDuplicateResult struct {
+	AllowSave               bool   `json:"allowSave"`
+	DuplicateRule           string `json:"duplicateRule"`
+	DuplicateRuleEntityType string `json:"duplicateRuleEntityType"`
+	ErrorMessage            string `json:"errorMessage"`
+	MatchResults            []struct {
+		EntityType   string `json:"entityType"`
+		Rule         string `json:"rule"`
+		MatchRecords []struct {
+			FieldDiffs []struct {
+				Name       string `json:"name"`
+				Difference string `json:"difference"`
+			} `json:"fieldDiffs"`
+			Record Record `json:"record"`
+		} `json:"matchRecords"`
+	} `json:"matchResults"`
 }
 
 // wireOAuthError is the OAuth error body.
@@ -61,11 +84,7 @@ type wireRecordError struct {
 	Message    string   `json:"message"`
 	Fields     []string `json:"fields"`
 	// DuplicateResult comes with DUPLICATES_DETECTED.
-	DuplicateResult *struct {
-		DuplicateRule           string `json:"duplicateRule"`
-		DuplicateRuleEntityType string `json:"duplicateRuleEntityType"`
-		ErrorMessage            string `json:"errorMessage"`
-	} `json:"duplicateResult"`
+	DuplicateResult *wireDuplicateResult `json:"duplicateResult"`
 }
 
 // wireCollection is the body of a collections create or update.
