@@ -2,12 +2,17 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -185,12 +190,7 @@ func TestNoSecretInLogs(t *testing.T) {
 
 	w.signIn(t, b)
 	w.rememberCookies(b)
-	cookie := b.cookies()[0]
-	sess, err := w.app.sessions.Decode(cookie.Value)
-	if err != nil {
-		t.Fatalf("the session cookie does not open: %v", err)
-	}
-	user := sess.User
+	user := w.signedInUser(t, b)
 	token := w.csrf(t, b)
 
 	form := url.Values{"username": {fakesalesforce.DemoUsername}, "password": {fakesalesforce.DemoPassword}}
@@ -289,4 +289,186 @@ func TestNoSecretInLogs(t *testing.T) {
 		t.Errorf("the app's responses carry secrets: %v", found)
 	}
 	t.Logf("checked %d secrets (%v) against %d log lines and %d responses", len(w.secrets.m), kinds, strings.Count(logs, "\n"), len(b.bodies))
+}
+
+// signedInUser is the user whose session cookie the browser holds.
+func (w *testWorld) signedInUser(t *testing.T, b *browser) string {
+	t.Helper()
+	sess, err := w.app.sessions.Decode(b.cookies()[0].Value)
+	if err != nil {
+		t.Fatalf("the session cookie does not open: %v", err)
+	}
+	return sess.User
+}
+
+// TestSignInIsRateLimitedPerClient hammers the sign-in route of the wired
+// service from one client address: after the limit it answers 429 with a
+// Retry-After, while another address is still served, and the first is
+// served again once the clock has moved on by the time Retry-After said.
+func TestSignInIsRateLimitedPerClient(t *testing.T) {
+	w := newTestWorld(t, worldOptions{})
+	// The world's settings with a small limit and a clock of our own, wired
+	// again exactly as run() wires them.
+	cfg := w.app.settings
+	cfg.SignInRate = 6
+	cfg.DataDir = t.TempDir()
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	log := slog.New(slog.DiscardHandler)
+	a, err := wire(context.Background(), cfg, log, clock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	srv, err := funchost.NewServer(routes(a), log, funchost.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signIn := func(addr string) *http.Response {
+		req := httptest.NewRequest(http.MethodGet, cfg.PublicURL+"/api/dashboard/auth/microsoft/login", nil)
+		req.RemoteAddr = addr + ":40000"
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		return rec.Result()
+	}
+	const attacker, other = "203.0.113.7", "198.51.100.20"
+
+	served := 0
+	var limited *http.Response
+	for range cfg.SignInRate + 1 {
+		resp := signIn(attacker)
+		if resp.StatusCode == http.StatusTooManyRequests {
+			limited = resp
+			break
+		}
+		if resp.StatusCode/100 != 3 {
+			t.Fatalf("sign-in %d from %s answered %d, want a redirect to the identity provider", served+1, attacker, resp.StatusCode)
+		}
+		served++
+	}
+	if limited == nil {
+		t.Fatalf("%d sign-ins from one address within a minute were all served, want 429 within %d/minute", cfg.SignInRate+1, cfg.SignInRate)
+	}
+	if served == 0 {
+		t.Errorf("the first sign-in was refused, want some served before the limit")
+	}
+	retry, err := strconv.Atoi(limited.Header.Get("Retry-After"))
+	if err != nil || retry < 1 || retry > 60 {
+		t.Errorf("Retry-After = %q, want whole seconds in 1..60", limited.Header.Get("Retry-After"))
+	}
+	if got, want := limited.Header.Get("X-Frame-Options"), "DENY"; got != want {
+		t.Errorf("429's X-Frame-Options = %q, want %q (the refusal carries the security headers too)", got, want)
+	}
+	if got := signIn(attacker).StatusCode; got != http.StatusTooManyRequests {
+		t.Errorf("sign-in from %s again at once answered %d, want 429", attacker, got)
+	}
+	if got := signIn(other).StatusCode; got/100 != 3 {
+		t.Errorf("sign-in from %s answered %d, want it served: the limit is per client", other, got)
+	}
+	// Without a proxy trusted, an X-Forwarded-For the client sends names
+	// nobody: it does not open a fresh bucket.
+	req := httptest.NewRequest(http.MethodGet, cfg.PublicURL+"/api/dashboard/auth/microsoft/login", nil)
+	req.RemoteAddr = attacker + ":40001"
+	req.Header.Set("X-Forwarded-For", "192.0.2.99")
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	if got := rec.Code; got != http.StatusTooManyRequests {
+		t.Errorf("sign-in from %s with a made-up X-Forwarded-For answered %d, want 429", attacker, got)
+	}
+
+	mu.Lock()
+	now = now.Add(time.Duration(retry) * time.Second)
+	mu.Unlock()
+	if got := signIn(attacker).StatusCode; got/100 != 3 {
+		t.Errorf("sign-in from %s after Retry-After answered %d, want it served again", attacker, got)
+	}
+}
+
+// TestDashboardHardening checks a dashboard route of the wired service: the
+// security headers are on its responses, and a body over the limit is
+// refused with 413, whether its length is declared or not, before the
+// handler sees it.
+func TestDashboardHardening(t *testing.T) {
+	w := newTestWorld(t, worldOptions{})
+	b := w.newBrowser()
+	w.signIn(t, b)
+	token := w.csrf(t, b)
+
+	req, err := http.NewRequest(http.MethodGet, w.srv.URL+"/api/dashboard/overview", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := b.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("overview answered %d, want 200", resp.StatusCode)
+	}
+	wantHeaders := map[string]string{
+		"X-Frame-Options":            "DENY",
+		"X-Content-Type-Options":     "nosniff",
+		"Referrer-Policy":            "no-referrer",
+		"Cross-Origin-Opener-Policy": "same-origin",
+		"Strict-Transport-Security":  "max-age=63072000; includeSubDomains",
+	}
+	for k, want := range wantHeaders {
+		if got := resp.Header.Get(k); got != want {
+			t.Errorf("overview's %s = %q, want %q", k, got, want)
+		}
+	}
+	if got := resp.Header.Get("Content-Security-Policy"); !strings.Contains(got, "frame-ancestors 'none'") || !strings.Contains(got, "default-src 'self'") {
+		t.Errorf("overview's Content-Security-Policy = %q, want default-src 'self' and frame-ancestors 'none'", got)
+	}
+
+	before, err := w.app.accounts.UserSettings(context.Background(), w.signedInUser(t, b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := w.app.settings.MaxBodyBytes
+	form := "csrf_token=" + url.QueryEscape(token) + "&contactListView="
+	big := form + strings.Repeat("x", int(limit)+1-len(form))
+	for _, tt := range []struct {
+		name string
+		body func() io.Reader
+	}{
+		{"declared length", func() io.Reader { return strings.NewReader(big) }},
+		// A reader of unknown length goes chunked: the limit must hold on
+		// what is read, not only on Content-Length.
+		{"chunked", func() io.Reader { return io.MultiReader(strings.NewReader(big)) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, w.srv.URL+"/api/dashboard/settings", tt.body())
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-CSRF-Token", token)
+			resp, err := b.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var msg struct{ Error string }
+			_ = json.NewDecoder(resp.Body).Decode(&msg)
+			resp.Body.Close()
+			if got, want := resp.StatusCode, http.StatusRequestEntityTooLarge; got != want {
+				t.Errorf("POST of %d bytes answered %d, want %d", len(big), got, want)
+			}
+			if got, want := msg.Error, "too_large"; got != want {
+				t.Errorf("error code = %q, want %q (the dashboard's limit of %d bytes, not the host's)", got, want, limit)
+			}
+			if got, want := resp.Header.Get("X-Frame-Options"), "DENY"; got != want {
+				t.Errorf("413's X-Frame-Options = %q, want %q", got, want)
+			}
+		})
+	}
+	after, err := w.app.accounts.UserSettings(context.Background(), w.signedInUser(t, b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, after); diff != "" {
+		t.Errorf("a refused body changed the settings (-before +after):\n%s", diff)
+	}
 }
