@@ -152,17 +152,24 @@ func functionURLRequest(method, path, query, body string, base64Body bool, cooki
 	}
 }
 
-func invokeHTTP(t *testing.T, a *Adapter, ev any) events.LambdaFunctionURLResponse {
+// invoke runs one event, which must succeed as a whole, and decodes the
+// response as a T.
+func invoke[T any](t *testing.T, a *Adapter, payload []byte) T {
 	t.Helper()
-	out, err := a.Invoke(context.Background(), mustJSON(t, ev))
+	out, err := a.Invoke(context.Background(), payload)
 	if err != nil {
 		t.Fatalf("Invoke: %v", err)
 	}
-	var res events.LambdaFunctionURLResponse
+	var res T
 	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("response is not an HTTP response: %v\n%s", err, out)
+		t.Fatalf("response is not a %T: %v\n%s", res, err, out)
 	}
 	return res
+}
+
+func invokeHTTP(t *testing.T, a *Adapter, ev any) events.LambdaFunctionURLResponse {
+	t.Helper()
+	return invoke[events.LambdaFunctionURLResponse](t, a, mustJSON(t, ev))
 }
 
 func TestHTTPFunctionURL(t *testing.T) {
@@ -269,6 +276,13 @@ func sqsMessage(id, queue, body, receiveCount string) events.SQSMessage {
 	}
 }
 
+// invokeSQS runs an SQS batch, which must succeed as a whole (a failing or
+// malformed message fails alone), and decodes the response.
+func invokeSQS(t *testing.T, a *Adapter, payload []byte) events.SQSEventResponse {
+	t.Helper()
+	return invoke[events.SQSEventResponse](t, a, payload)
+}
+
 func TestSQSPartialBatchFailure(t *testing.T) {
 	c := &calls{}
 	sender := &fakeSender{}
@@ -282,14 +296,7 @@ func TestSQSPartialBatchFailure(t *testing.T) {
 		sqsMessage("m6", "sync-sessions", `{"user":"u6"}`, "many"),
 		{MessageId: "m7", EventSource: "aws:sqs", EventSourceARN: "not-an-arn"},
 	}}
-	out, err := a.Invoke(context.Background(), mustJSON(t, ev))
-	if err != nil {
-		t.Fatalf("Invoke: %v (a failing message must not fail the batch)", err)
-	}
-	var got events.SQSEventResponse
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatalf("response %s: %v", out, err)
-	}
+	got := invokeSQS(t, a, mustJSON(t, ev))
 	want := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{
 		{ItemIdentifier: "m2"}, {ItemIdentifier: "m3"}, {ItemIdentifier: "m4"}, {ItemIdentifier: "m6"}, {ItemIdentifier: "m7"},
 	}}
@@ -371,14 +378,7 @@ func TestSQSMalformedRecordFailsAlone(t *testing.T) {
 		malformed(t, sqsMessage("m5", "sync-sessions", "{}", "1"), "messageAttributes", `{"trace":7}`),
 		mustJSON(t, sqsMessage("m6", "sync-sessions", `{"user":"u6"}`, "2")),
 	)
-	out, err := a.Invoke(context.Background(), payload)
-	if err != nil {
-		t.Fatalf("Invoke: %v (a malformed record must fail alone, not the batch)", err)
-	}
-	var got events.SQSEventResponse
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatalf("response %s: %v", out, err)
-	}
+	got := invokeSQS(t, a, payload)
 	want := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{
 		{ItemIdentifier: "m2"}, {ItemIdentifier: "m3"}, {ItemIdentifier: "m4"}, {ItemIdentifier: "m5"},
 	}}
@@ -409,14 +409,7 @@ func TestSQSRecordWithoutID(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newAdapter(t, &calls{}, nil)
-			out, err := a.Invoke(context.Background(), []byte(tt.payload))
-			if err != nil {
-				t.Fatalf("Invoke: %v", err)
-			}
-			var got events.SQSEventResponse
-			if err := json.Unmarshal(out, &got); err != nil {
-				t.Fatalf("response %s: %v", out, err)
-			}
+			got := invokeSQS(t, a, []byte(tt.payload))
 			if diff := cmp.Diff([]events.SQSBatchItemFailure{{ItemIdentifier: ""}}, got.BatchItemFailures); diff != "" {
 				t.Errorf("batch item failures (-want +got):\n%s", diff)
 			}
