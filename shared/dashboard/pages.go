@@ -113,14 +113,16 @@ type pageData struct {
 // flashes are the messages a redirect may ask for, by code, so that no
 // request text is ever echoed into a page.
 var flashes = map[string]string{
-	"queued":    "Sync requested. It starts within a minute.",
-	"debounced": "A sync was requested moments ago and will pick up your changes; no second one was queued.",
-	"paused":    "Sync paused. Nothing syncs until you resume.",
-	"resumed":   "Sync resumed.",
-	"saved":     "Settings saved. They apply from the next sync.",
-	"deleted":   "Your account was deleted.",
-	"granted":   "Role granted.",
-	"revoked":   "Role removed.",
+	"queued":      "Sync requested. It starts within a minute.",
+	"debounced":   "A sync was requested moments ago and will pick up your changes; no second one was queued.",
+	"paused":      "Sync paused. Nothing syncs until you resume.",
+	"resumed":     "Sync resumed.",
+	"confirmed":   "Removals confirmed. The next sync, requested now, applies them once.",
+	"unconfirmed": "Nothing was confirmed: no removals of that object are held back any more.",
+	"saved":       "Settings saved. They apply from the next sync.",
+	"deleted":     "Your account was deleted.",
+	"granted":     "Role granted.",
+	"revoked":     "Role removed.",
 }
 
 func (h *Handler) data(r *http.Request, title, nav string) *pageData {

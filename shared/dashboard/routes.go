@@ -72,6 +72,7 @@ func (h *Handler) Routes() []access.Route {
 		route(post, P+"/sync-now", access.SyncWrite, access.OwnUser, h.syncNowForm),
 		route(post, P+"/pause", access.SyncWrite, access.OwnUser, h.pauseForm(true)),
 		route(post, P+"/resume", access.SyncWrite, access.OwnUser, h.pauseForm(false)),
+		route(post, P+"/confirm-removals", access.SyncWrite, access.OwnUser, h.confirmRemovalsForm),
 		route(get, P+"/settings", access.SyncRead, access.OwnUser, h.settingsPage),
 		route(post, P+"/settings", access.SettingsWrite, access.OwnUser, h.settingsForm),
 		route(get, P+"/account/delete", access.AccountDelete, access.OwnUser, h.deletePage),
@@ -92,6 +93,7 @@ func (h *Handler) Routes() []access.Route {
 		route(post, P+"/v1/me/sync-now", access.SyncWrite, access.OwnUser, h.apiSyncNow),
 		route(post, P+"/v1/me/pause", access.SyncWrite, access.OwnUser, h.apiPause(true)),
 		route(post, P+"/v1/me/resume", access.SyncWrite, access.OwnUser, h.apiPause(false)),
+		route(post, P+"/v1/me/guards/{kind}/confirm", access.SyncWrite, access.OwnUser, h.apiConfirmRemovals),
 		route(del, P+"/v1/me", access.AccountDelete, access.OwnUser, h.apiDelete),
 
 		// JSON API: one user, for org admins and support.
@@ -102,6 +104,7 @@ func (h *Handler) Routes() []access.Route {
 		route(post, P+"/v1/users/{user}/sync-now", access.SyncWrite, access.PathUser, h.apiSyncNow),
 		route(post, P+"/v1/users/{user}/pause", access.SyncWrite, access.PathUser, h.apiPause(true)),
 		route(post, P+"/v1/users/{user}/resume", access.SyncWrite, access.PathUser, h.apiPause(false)),
+		route(post, P+"/v1/users/{user}/guards/{kind}/confirm", access.SyncWrite, access.PathUser, h.apiConfirmRemovals),
 		route(del, P+"/v1/users/{user}", access.AccountDelete, access.PathUser, h.apiDelete),
 
 		// JSON API: an org.

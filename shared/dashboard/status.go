@@ -10,6 +10,7 @@ import (
 
 	"github.com/crmsync/crmsync/shared/account"
 	"github.com/crmsync/crmsync/shared/connection"
+	"github.com/crmsync/crmsync/shared/reconcile"
 	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
@@ -85,6 +86,10 @@ type IssueView struct {
 	FirstSeen time.Time `json:"firstSeen"`
 	LastSeen  time.Time `json:"lastSeen"`
 	Attempts  int64     `json:"attempts"`
+	// Confirmable marks a guard's issue whose held-back removals the user
+	// may confirm; Confirmed is when they did (the next sync applies them).
+	Confirmable bool       `json:"confirmable"`
+	Confirmed   *time.Time `json:"confirmed,omitempty"`
 }
 
 // sessionsShown is how many session results the overview lists.
@@ -179,8 +184,16 @@ func (h *Handler) issues(ctx context.Context, user string) ([]IssueView, error) 
 	}
 	out := []IssueView{}
 	for _, i := range issues {
-		out = append(out, IssueView{Kind: string(i.Kind), Side: string(i.Side), RecordID: i.RecordID, Name: i.Name, Code: i.Code,
-			Reason: i.Reason, FirstSeen: i.FirstSeen, LastSeen: i.LastSeen, Attempts: i.Attempts})
+		v := IssueView{Kind: string(i.Kind), Side: string(i.Side), RecordID: i.RecordID, Name: i.Name, Code: i.Code,
+			Reason: i.Reason, FirstSeen: i.FirstSeen, LastSeen: i.LastSeen, Attempts: i.Attempts}
+		if i.Code == string(reconcile.GuardTripped) && i.RecordID == "" {
+			v.Confirmable = i.Confirmed.IsZero()
+			if !i.Confirmed.IsZero() {
+				c := i.Confirmed
+				v.Confirmed = &c
+			}
+		}
+		out = append(out, v)
 	}
 	slices.SortFunc(out, func(a, b IssueView) int { return b.LastSeen.Compare(a.LastSeen) })
 	return out, nil

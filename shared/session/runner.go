@@ -47,7 +47,9 @@ type UserSettings struct {
 	MaxRecords int
 	Email      EmailSettings
 	// Confirmed lets through, for one session, the deletions a guard held
-	// back for a kind: the user saw the guard's issue and confirmed.
+	// back for a kind: the user saw the guard's issue and confirmed. The
+	// dashboard's confirmation (State.ConfirmGuard) is read from the guard
+	// issue itself and adds to this.
 	Confirmed map[item.Kind]bool
 }
 
@@ -182,6 +184,8 @@ type run struct {
 	// openIssues are the user's issue keys open at the start; cleared when
 	// their item syncs.
 	openIssues map[string]bool
+	// confirmed are the kinds whose held-back removals the user confirmed.
+	confirmed map[item.Kind]bool
 	cleared    []string
 	issues     []Issue
 	// pending are intents left by an earlier session, by marker.
@@ -216,6 +220,10 @@ func (s *run) session(ctx context.Context) error {
 	s.openIssues = map[string]bool{}
 	for _, is := range open {
 		s.openIssues[issueKey(is.Kind, is.Side, is.RecordID)] = true
+	}
+	s.confirmed = confirmedGuards(open)
+	for k, ok := range s.settings.Confirmed {
+		s.confirmed[k] = s.confirmed[k] || ok
 	}
 	intents, err := s.st.PendingIntents(ctx)
 	if err != nil {
@@ -353,7 +361,7 @@ func (s *run) syncKind(ctx context.Context, kind item.Kind, cursors Cursors) err
 	}
 	out, err := reconcile.Plan(reconcile.Input{
 		Kind: kind, Now: s.now, Policy: pol, Key: s.settings.FingerprintKey,
-		Links: links, CRM: crmCh, Mailbox: mbxCh, Confirmed: s.settings.Confirmed[kind],
+		Links: links, CRM: crmCh, Mailbox: mbxCh, Confirmed: s.confirmed[kind],
 	})
 	if err != nil {
 		return fault.Wrap(fault.Permanent, err)
@@ -369,6 +377,12 @@ func (s *run) syncKind(ctx context.Context, kind item.Kind, cursors Cursors) err
 	retry, err := s.apply(ctx, kind, out.Actions)
 	if err != nil {
 		return err
+	}
+	if out.Guard.Tripped == "" || out.Guard.Overridden {
+		// The side recovered, or the confirmed removals went through (those
+		// that failed are issues of their own): the guard issue is settled,
+		// and a confirmation on it is used up with it.
+		s.cleared = append(s.cleared, guardKey(kind))
 	}
 	if out.Guard.Overridden {
 		if c, ok := s.Settings.(ConfirmationConsumer); ok {

@@ -360,6 +360,9 @@ type Issue struct {
 	FirstSeen time.Time
 	LastSeen  time.Time
 	Attempts  int64
+	// Confirmed is when the user confirmed a guard issue's held-back removals
+	// (zero = not confirmed); see ConfirmGuard.
+	Confirmed time.Time
 }
 
 func issueKey(kind item.Kind, side reconcile.Side, id string) string {
@@ -388,6 +391,7 @@ func issueFrom(e tablestore.Entity) Issue {
 	is.FirstSeen, _ = e.Properties["FirstSeen"].(time.Time)
 	is.LastSeen, _ = e.Properties["LastSeen"].(time.Time)
 	is.Attempts, _ = e.Properties["Attempts"].(int64)
+	is.Confirmed, _ = e.Properties["Confirmed"].(time.Time)
 	return is
 }
 
@@ -416,7 +420,9 @@ func (s *State) RaiseIssues(ctx context.Context, issues []Issue, now time.Time) 
 		if old, ok := existing[key]; ok {
 			is.FirstSeen, is.Attempts = old.FirstSeen, old.Attempts+1
 		}
-		ops = append(ops, tablestore.Op{Kind: tablestore.OpUpsert, Entity: tablestore.Entity{
+		// Merge, not replace: a confirmation the user gave while this session
+		// ran (ConfirmGuard) stays on the row for the next session.
+		ops = append(ops, tablestore.Op{Kind: tablestore.OpMerge, Entity: tablestore.Entity{
 			PartitionKey: s.user, RowKey: key,
 			Properties: map[string]any{
 				"Kind": string(is.Kind), "Side": string(is.Side), "RecordID": is.RecordID, "Name": is.Name,
