@@ -219,17 +219,34 @@ func TestEveryRequestAsksForImmutableIDs(t *testing.T) {
 	}
 }
 
+// recorder passes requests on, noting each one's Prefer header and its
+// method and path.
 type recorder struct {
 	mu      sync.Mutex
 	next    http.RoundTripper
 	prefers []string
+	calls   []string
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.mu.Lock()
 	r.prefers = append(r.prefers, strings.Join(req.Header.Values("Prefer"), ", "))
+	r.calls = append(r.calls, req.Method+" "+req.URL.Path)
 	r.mu.Unlock()
 	return r.next.RoundTrip(req)
+}
+
+// writes returns the calls recorded so far that were not GETs.
+func (r *recorder) writes() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, c := range r.calls {
+		if !strings.HasPrefix(c, http.MethodGet+" ") {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func TestMovedMessageKeepsItsID(t *testing.T) {

@@ -50,8 +50,7 @@ func (c *Client) ensureFolder(ctx context.Context, collection, name string, filt
 	}
 	var created wireFolder
 	err := c.sendJSON(ctx, http.MethodPost, path, wireFolder{DisplayName: name}, &created)
-	var fe *fault.Error
-	if errors.As(err, &fe) && (fe.Code == "ErrorFolderExists" || fe.Code == http.StatusText(http.StatusConflict)) {
+	if isConflict(err) {
 		// Another session created it between our look and our create.
 		id, ferr := find()
 		if ferr == nil && id != "" {
@@ -90,11 +89,20 @@ func (c *Client) EnsureCategories(ctx context.Context, names ...string) error {
 			continue
 		}
 		err := c.sendJSON(ctx, http.MethodPost, path, wireCategory{DisplayName: n, Color: colors[i%len(colors)]}, nil)
-		if err != nil {
+		if err != nil && !isConflict(err) {
 			return err
 		}
+		// Added (by us, or by another session between our look and our
+		// add: the conflict): a name given twice is added once.
+		have[strings.ToLower(n)] = true
 	}
 	return nil
+}
+
+// isConflict reports whether Graph refused a create because the name exists.
+func isConflict(err error) bool {
+	var fe *fault.Error
+	return errors.As(err, &fe) && (fe.Code == "ErrorFolderExists" || fe.Code == http.StatusText(http.StatusConflict))
 }
 
 const errMissingID = batchError("created item has no id")
