@@ -188,15 +188,7 @@ func TestLongRetryAfterIsReturnedNotSlept(t *testing.T) {
 }
 
 func TestEveryRequestAsksForImmutableIDs(t *testing.T) {
-	fg := fakegraph.New(fakegraph.Options{})
-	upn := "user@contoso.test"
-	fg.AddMailbox(upn, "U")
-	rec := &recorder{next: fg.Transport()}
-	c, err := New(Options{BaseURL: "http://graph.local/v1.0", HTTPClient: &http.Client{Transport: rec},
-		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: fg.Token(upn)})})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, rec := recordedGraph(t)
 	side := NewSide(c, SideOptions{})
 	ctx := t.Context()
 	ch, err := side.Changes(ctx, item.Scope{Kind: item.Contact}, "")
