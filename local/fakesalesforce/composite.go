@@ -116,6 +116,10 @@ func (s *Server) collections(c *reqCtx, rest []string) {
 			writeErrors(c.w, http.StatusBadRequest, apiError{"record limit reached. cannot submit more than 200 records into this call", "EXCEEDED_ID_LIMIT", nil})
 			return
 		}
+		if msg := s.unknownColumn(body); msg != "" {
+			writeErrors(c.w, http.StatusBadRequest, apiError{msg, "INVALID_FIELD", nil})
+			return
+		}
 		s.mu.Lock()
 		results := s.writeCollection(c, body, c.r.Method == http.MethodPost)
 		s.mu.Unlock()
@@ -196,6 +200,26 @@ func (s *Server) collections(c *reqCtx, rest []string) {
 	default:
 		writeErrors(c.w, http.StatusMethodNotAllowed, apiError{"HTTP Method not allowed", "METHOD_NOT_ALLOWED", nil})
 	}
+}
+
+// unknownColumn names the first field a record's object lacks. Salesforce
+// reads a collections body into sObjects before writing any, so such a field
+// fails the whole call (400), not just its record.
+func (s *Server) unknownColumn(body collectionBody) string {
+	for _, rec := range body.Records {
+		attrs, _ := rec["attributes"].(map[string]any)
+		typ, _ := attrs["type"].(string)
+		obj := s.object(typ)
+		if obj == nil {
+			continue // refused per record (INVALID_TYPE)
+		}
+		for name := range rec {
+			if name != "attributes" && !strings.EqualFold(name, "id") && obj.field(name) == nil {
+				return fmt.Sprintf("No such column '%s' on sobject of type %s", name, obj.Name)
+			}
+		}
+	}
+	return ""
 }
 
 func splitIDs(s string) []string {

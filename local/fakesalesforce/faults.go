@@ -8,7 +8,9 @@ import (
 // Fault makes matching API calls fail (or slow down). Resource names are those
 // of the call log: "query", "queryAll", "sobject", "collections", "composite",
 // "batch", "updated", "deleted", "describe", "describeGlobal", "search",
-// "parameterizedSearch", "listviews", "chatter", "limits"; "" matches any.
+// "parameterizedSearch", "listviews", "chatter", "limits"; "" matches any of
+// those. "versions" (GET /services/data/, not counted) fails only for a fault
+// that names it.
 type Fault struct {
 	Resource string
 	// Skip lets this many matching calls through first.
@@ -90,7 +92,7 @@ func (s *Server) ResetCalls() {
 // takeFault returns the fault for this call, if any; s.mu is held.
 func (s *Server) takeFault(resource string) *Fault {
 	for i, f := range s.faults {
-		if f.Resource != "" && f.Resource != resource {
+		if f.Resource != resource && (f.Resource != "" || resource == "versions") {
 			continue
 		}
 		if f.Skip > 0 {

@@ -175,6 +175,13 @@ func (s *Server) routes() *http.ServeMux {
 // versions lists the API versions; like the real one it needs no session and
 // carries no Sforce-Limit-Info.
 func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	f := s.takeFault("versions")
+	s.mu.Unlock()
+	if f != nil && f.Status != 0 {
+		f.write(w)
+		return
+	}
 	out := make([]map[string]string, 0, len(apiVersions))
 	labels := map[string]string{"64.0": "Summer '25", "65.0": "Winter '26", "66.0": "Spring '26"}
 	for _, v := range apiVersions {

@@ -2,8 +2,10 @@ package salesforce
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/crmsync/crmsync/shared/fault"
@@ -105,18 +107,73 @@ func indexes(n int) []int {
 func (c *Client) writeCollection(ctx context.Context, method string, recs []Record) ([]Result, error) {
 	results := make([]Result, len(recs))
 	return results, c.retryLocked(ctx, indexes(len(recs)), results, func(batch []int) ([]wireSaveResult, error) {
-		body := wireCollection{AllOrNone: false, Records: make([]any, len(batch))}
-		for i, j := range batch {
-			body.Records[i] = recs[j]
+		return c.sendIsolating(ctx, method, recs, batch)
+	})
+}
+
+// sendIsolating sends one collections batch. Salesforce reads the whole body
+// before writing anything, so a field the object lacks (a custom field not
+// deployed, a typo in a mapping) fails the whole call with 400 INVALID_FIELD
+// instead of failing only the records that carry it. Those records are then
+// given that error and the others sent again, so one bad field never stops
+// the rest of the batch; each round drops at least one record.
+func (c *Client) sendIsolating(ctx context.Context, method string, recs []Record, batch []int) ([]wireSaveResult, error) {
+	out := make([]wireSaveResult, len(batch))
+	live := indexes(len(batch))
+	for len(live) > 0 {
+		body := wireCollection{AllOrNone: false, Records: make([]any, len(live))}
+		for i, k := range live {
+			body.Records[i] = recs[batch[k]]
 		}
 		b, err := jsonBody(body)
 		if err != nil {
 			return nil, err
 		}
-		var out []wireSaveResult
-		err = c.getJSON(ctx, request{method: method, path: "composite/sobjects", body: b}, &out)
-		return out, err
-	})
+		var got []wireSaveResult
+		err = c.getJSON(ctx, request{method: method, path: "composite/sobjects", body: b}, &got)
+		if err == nil {
+			if len(got) != len(live) {
+				return got, nil // the caller reports the mismatch
+			}
+			for i, k := range live {
+				out[k] = got[i]
+			}
+			return out, nil
+		}
+		fe, field := unknownField(err)
+		var keep []int
+		for _, k := range live {
+			if field != "" && recs[batch[k]].hasKey(field) {
+				out[k] = wireSaveResult{Errors: []wireRecordError{{StatusCode: fe.Code, Message: fe.Message, Fields: []string{field}}}}
+			} else {
+				keep = append(keep, k)
+			}
+		}
+		if len(keep) == len(live) {
+			return nil, err
+		}
+		live = keep
+	}
+	return out, nil
+}
+
+// noSuchColumn reads the field from Salesforce's INVALID_FIELD message.
+var noSuchColumn = regexp.MustCompile(`No such column '([^']+)'`)
+
+// unknownField returns the field a whole-call INVALID_FIELD names ("" when
+// err is something else).
+func unknownField(err error) (*fault.Error, string) {
+	var fe *fault.Error
+	if !errors.As(err, &fe) || fe.Code != "INVALID_FIELD" {
+		return nil, ""
+	}
+	if len(fe.Fields) == 1 {
+		return fe, fe.Fields[0]
+	}
+	if m := noSuchColumn.FindStringSubmatch(fe.Message); m != nil {
+		return fe, m[1]
+	}
+	return fe, ""
 }
 
 // retryLocked sends pending records in batches of 200 and retries only the

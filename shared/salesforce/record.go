@@ -46,6 +46,17 @@ func (r Record) String(field string) string {
 	return ""
 }
 
+// hasKey reports whether the record carries a top-level field, matching the
+// name without regard to case as Salesforce does.
+func (r Record) hasKey(name string) bool {
+	for k := range r {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
 func (r Record) lookup(path string) (any, bool) {
 	rel, name, isRel := strings.Cut(path, ".")
 	if !isRel {
