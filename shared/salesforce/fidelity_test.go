@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -26,10 +27,55 @@ const payloadDir = "../../../shared/reference/payloads/salesforce-restforce"
 
 func samples(t *testing.T) string {
 	t.Helper()
-	if _, err := os.Stat(payloadDir); err != nil {
-		t.Skipf("real response samples not present at %s (they live in the shared reference folder, not in the repository)", payloadDir)
+	found, err := locateSamples(payloadDir, os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !found {
+		t.Skipf("real response samples not present at %s (they live in the shared reference folder, not in the repository); set CRMSYNC_REQUIRE_FIDELITY=1 to make their absence a failure", payloadDir)
 	}
 	return payloadDir
+}
+
+// locateSamples reports whether the sample folder is there. Its absence is an
+// error where the samples are required — in CI (CI set), which has the
+// folder, or with CRMSYNC_REQUIRE_FIDELITY — so that a broken checkout cannot
+// turn the fidelity tests into silent skips; elsewhere (a developer's clone
+// without the reference folder) the tests skip.
+func locateSamples(dir string, getenv func(string) string) (bool, error) {
+	_, err := os.Stat(dir)
+	if err == nil {
+		return true, nil
+	}
+	if getenv("CI") != "" || getenv("CRMSYNC_REQUIRE_FIDELITY") != "" {
+		return false, fmt.Errorf("real response samples are required (CI or CRMSYNC_REQUIRE_FIDELITY is set) but %s cannot be read: %v", dir, err)
+	}
+	return false, nil
+}
+
+func TestLocateSamples(t *testing.T) {
+	present, missing := t.TempDir(), filepath.Join(t.TempDir(), "absent")
+	tests := []struct {
+		name      string
+		dir       string
+		env       map[string]string
+		wantFound bool
+		wantErr   bool
+	}{
+		{"present", present, nil, true, false},
+		{"present in CI", present, map[string]string{"CI": "true"}, true, false},
+		{"missing on a developer machine", missing, nil, false, false},
+		{"missing in CI", missing, map[string]string{"CI": "true"}, false, true},
+		{"missing when required", missing, map[string]string{"CRMSYNC_REQUIRE_FIDELITY": "1"}, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			found, err := locateSamples(tt.dir, func(k string) string { return tt.env[k] })
+			if found != tt.wantFound || (err != nil) != tt.wantErr {
+				t.Errorf("got %v, %v; want found %v, error %v", found, err, tt.wantFound, tt.wantErr)
+			}
+		})
+	}
 }
 
 func readSample(t *testing.T, name string) []byte {
