@@ -186,8 +186,13 @@ type run struct {
 	openIssues map[string]bool
 	// confirmed are the kinds whose held-back removals the user confirmed.
 	confirmed map[item.Kind]bool
-	cleared    []string
-	issues     []Issue
+	// leftOut are the open plan-limit issue keys, by kind and source side.
+	leftOut map[item.Kind]map[reconcile.Side][]string
+	// links are a kind's links when read before its sync (to size the room
+	// under the plan's cap); syncKind takes them instead of reading again.
+	links   map[item.Kind][]reconcile.Link
+	cleared []string
+	issues  []Issue
 	// pending are intents left by an earlier session, by marker.
 	pending map[string]Intent
 	// failed holds the links (by side and ID) an action failed on in this
@@ -222,6 +227,7 @@ func (s *run) session(ctx context.Context) error {
 		s.openIssues[issueKey(is.Kind, is.Side, is.RecordID)] = true
 	}
 	s.confirmed = confirmedGuards(open)
+	s.leftOut, s.links = leftOut(open), map[item.Kind][]reconcile.Link{}
 	for k, ok := range s.settings.Confirmed {
 		s.confirmed[k] = s.confirmed[k] || ok
 	}
@@ -242,6 +248,9 @@ func (s *run) session(ctx context.Context) error {
 			continue
 		}
 		if cursors[kind], err = s.st.LoadCursors(ctx, kind); err != nil {
+			return err
+		}
+		if err := s.rereadLeftOut(ctx, kind, cursors[kind]); err != nil {
 			return err
 		}
 	}
@@ -355,9 +364,11 @@ func (s *run) syncKind(ctx context.Context, kind item.Kind, cursors Cursors) err
 		return fmt.Errorf("%s changes in the mailbox: %w", kind, err)
 	}
 	crmCh.Kind, mbxCh.Kind = kind, kind
-	links, err := s.st.Links(ctx, kind)
-	if err != nil {
-		return err
+	links, ok := s.links[kind]
+	if delete(s.links, kind); !ok {
+		if links, err = s.st.Links(ctx, kind); err != nil {
+			return err
+		}
 	}
 	out, err := reconcile.Plan(reconcile.Input{
 		Kind: kind, Now: s.now, Policy: pol, Key: s.settings.FingerprintKey,
@@ -381,8 +392,10 @@ func (s *run) syncKind(ctx context.Context, kind item.Kind, cursors Cursors) err
 	if out.Guard.Tripped == "" || out.Guard.Overridden {
 		// The side recovered, or the confirmed removals went through (those
 		// that failed are issues of their own): the guard issue is settled,
-		// and a confirmation on it is used up with it.
+		// and a confirmation on it is used up with it. Left-out items are
+		// judged here too, never on a held plan, which may drop creates.
 		s.cleared = append(s.cleared, guardKey(kind))
+		s.settleLeftOut(kind, map[reconcile.Side]bool{reconcile.CRM: crmCh.Full, reconcile.Mailbox: mbxCh.Full})
 	}
 	if out.Guard.Overridden {
 		if c, ok := s.Settings.(ConfirmationConsumer); ok {
@@ -404,7 +417,8 @@ func (s *run) syncKind(ctx context.Context, kind item.Kind, cursors Cursors) err
 }
 
 // capCreates enforces the plan's record cap: creates beyond it are dropped
-// and each becomes an issue saying so.
+// and each becomes an issue saying so. The cursors move on all the same; the
+// issue is what brings a left-out item back (see rereadLeftOut).
 func (s *run) capCreates(out *reconcile.Output, linked int) {
 	limit := s.settings.MaxRecords
 	if limit == 0 {
@@ -416,8 +430,8 @@ func (s *run) capCreates(out *reconcile.Output, linked int) {
 		if a.Op == reconcile.CreateCRM || a.Op == reconcile.CreateMailbox {
 			if room <= 0 {
 				side, id := sourceOf(a)
-				s.issues = append(s.issues, Issue{Kind: out.Kind, Side: side, RecordID: id, Name: a.Record.Name(),
-					Code: "plan-limit", Reason: fmt.Sprintf("your plan syncs up to %d records of this kind; this one was left out", limit)})
+				s.issues = append(s.issues, Issue{Kind: out.Kind, Side: side, RecordID: id, Name: a.Record.Name(), Code: planLimit,
+					Reason: fmt.Sprintf("your plan syncs up to %d records of this kind; this one was left out and syncs once there is room (a larger plan, or fewer synced records)", limit)})
 				continue
 			}
 			room--
@@ -425,6 +439,71 @@ func (s *run) capCreates(out *reconcile.Output, linked int) {
 		kept = append(kept, a)
 	}
 	out.Actions = kept
+}
+
+// planLimit is the issue code of an item the plan's record cap left out.
+const planLimit = "plan-limit"
+
+// leftOut indexes the open plan-limit issues by kind and source side.
+func leftOut(open []Issue) map[item.Kind]map[reconcile.Side][]string {
+	out := map[item.Kind]map[reconcile.Side][]string{}
+	for _, is := range open {
+		if is.Code != planLimit {
+			continue
+		}
+		if out[is.Kind] == nil {
+			out[is.Kind] = map[reconcile.Side][]string{}
+		}
+		out[is.Kind][is.Side] = append(out[is.Kind][is.Side], issueKey(is.Kind, is.Side, is.RecordID))
+	}
+	return out
+}
+
+// rereadLeftOut makes the kind's sync read a side in full when items of it
+// were left out under the plan's cap and there is room now (the plan grew or
+// synced records went away): the change feed has moved past them, so only a
+// full listing plans their creates again. While the cap is still reached the
+// feed is read as usual, so a user at the cap pays nothing for it.
+func (s *run) rereadLeftOut(ctx context.Context, kind item.Kind, c Cursors) error {
+	sides := s.leftOut[kind]
+	if len(sides) == 0 {
+		return nil
+	}
+	if limit := s.settings.MaxRecords; limit > 0 {
+		links, err := s.st.Links(ctx, kind)
+		if err != nil {
+			return err
+		}
+		s.links[kind] = links
+		if len(links) >= limit {
+			return nil
+		}
+	}
+	for side := range sides {
+		c.Old[side] = ""
+	}
+	return nil
+}
+
+// settleLeftOut clears, after a full listing of a side, the plan-limit
+// issues of its items that this session neither synced nor left out again:
+// they were deleted or left the scope meanwhile, and no later session would
+// ever plan them to clear their issue.
+func (s *run) settleLeftOut(kind item.Kind, full map[reconcile.Side]bool) {
+	raised := map[string]bool{}
+	for _, is := range s.issues {
+		raised[issueKey(is.Kind, is.Side, is.RecordID)] = true
+	}
+	for side, keys := range s.leftOut[kind] {
+		if !full[side] {
+			continue
+		}
+		for _, k := range keys {
+			if !raised[k] {
+				s.cleared = append(s.cleared, k)
+			}
+		}
+	}
 }
 
 // sourceOf names the item an action is about, on the side the user changed.
