@@ -7,7 +7,11 @@
 # Neither can reach a cloud from the build machines; README.md ("Deploy to Azure", "Run on AWS Lambda") explains
 # the prerequisites and settings.
 
-LAMBDA_DIR := dist/lambda
+GO         ?= go
+# Where package-lambda builds; infra/infratest overrides both to build into a
+# temporary folder.
+LAMBDA_DIR ?= dist/lambda
+LAMBDA_ZIP ?= dist/lambda.zip
 
 .PHONY: deploy package-lambda
 
@@ -19,6 +23,6 @@ deploy: package
 # does not use.
 package-lambda:
 	mkdir -p $(LAMBDA_DIR)
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath -tags lambda.norpc \
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags lambda.norpc \
 		-ldflags='-s -w' -o $(LAMBDA_DIR)/bootstrap ./functions
-	go run ./infra/cmd/ziplambda -o dist/lambda.zip $(LAMBDA_DIR)/bootstrap
+	$(GO) run ./infra/cmd/ziplambda -o $(LAMBDA_ZIP) $(LAMBDA_DIR)/bootstrap
