@@ -2,8 +2,9 @@
 // reads and writes records with as few API calls as the data allows (query
 // batches, getUpdated/getDeleted, sObject Collections of 200, composite),
 // builds SOQL that no filter value can change the meaning of, keeps within a
-// share of the org's daily API allowance, and classifies every error with
-// shared/fault in one place (errors.go).
+// share of the org's daily API allowance (and each user within a share of its
+// own, budget.go), and classifies every error with shared/fault in one place
+// (errors.go).
 package salesforce
 
 import (
@@ -57,6 +58,17 @@ type Options struct {
 	// (0 < MaxShare ≤ 1; default 0.5). Calls that would cross it are refused
 	// with fault.Quota.
 	MaxShare float64
+	// UserShare caps this user's own calls at a share of the org's daily
+	// allowance over the rolling 24 hours (0: no cap;
+	// otherwise 0 < UserShare ≤ MaxShare), as counted by Counter. Calls that
+	// would cross it are refused with fault.Quota.
+	UserShare float64
+	// Counter counts this user's calls for UserShare (nil: a MemoryCounter
+	// for this client alone). Give every client of a user one counter, backed
+	// by storage, to cap the user across sessions.
+	Counter CallCounter
+	// Now is the clock of the call count (default time.Now).
+	Now func() time.Time
 	// QueryBatch asks for this many records per query batch (200..2000).
 	QueryBatch int
 	// RetryBase is the first backoff delay for temporary errors (default
@@ -98,6 +110,15 @@ func New(opts Options) (*Client, error) {
 	}
 	if opts.MaxShare < 0 || opts.MaxShare > 1 {
 		return nil, fmt.Errorf("salesforce: MaxShare %v must be in (0, 1]", opts.MaxShare)
+	}
+	if opts.UserShare < 0 || opts.UserShare > opts.MaxShare {
+		return nil, fmt.Errorf("salesforce: UserShare %v must be in [0, MaxShare %v]", opts.UserShare, opts.MaxShare)
+	}
+	if opts.Counter == nil {
+		opts.Counter = NewMemoryCounter()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	if opts.QueryBatch == 0 {
 		opts.QueryBatch = 2000
@@ -217,18 +238,46 @@ func (c *Client) sleep(ctx context.Context, attempt int) error {
 	}
 }
 
-func (c *Client) checkShare() error {
+// checkShare refuses a call that would cross either budget: the org's usage
+// (Sforce-Limit-Info) against MaxShare of its limit, which leaves the rest of
+// the allowance to the org's other integrations, and this user's own calls
+// against UserShare, so one busy user cannot spend what the others need. Both
+// need the limit, known from the first answer on.
+func (c *Client) checkShare(ctx context.Context) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.limit == 0 {
+	used, limit := c.used, c.limit
+	c.mu.Unlock()
+	if limit == 0 {
 		return nil
 	}
-	allowed := int(float64(c.limit) * c.opts.MaxShare)
-	if c.used >= allowed {
+	allowed := int(float64(limit) * c.opts.MaxShare)
+	if used >= allowed {
 		return &fault.Error{Class: fault.Quota, Code: "CRMSYNC_SHARE_USED",
-			Message: fmt.Sprintf("CRM API limit reached: the org has used %d of %d daily API requests and crmsync may use up to %.0f%%", c.used, c.limit, c.opts.MaxShare*100)}
+			Message: fmt.Sprintf("CRM API limit reached: the org has used %d of %d daily API requests and crmsync may use up to %.0f%%", used, limit, c.opts.MaxShare*100)}
+	}
+	if c.opts.UserShare == 0 {
+		return nil
+	}
+	mine, err := c.opts.Counter.Used(ctx, c.opts.Now())
+	if err != nil {
+		// A count that cannot be read must not stop syncing; the org-wide
+		// guard above still holds.
+		c.log.LogAttrs(ctx, slog.LevelWarn, "salesforce call count unreadable; per-user cap not applied", slog.String("class", fault.ClassOf(err).String()))
+		return nil
+	}
+	if mineAllowed := int(float64(limit) * c.opts.UserShare); mine >= mineAllowed {
+		return &fault.Error{Class: fault.Quota, Code: "CRMSYNC_USER_SHARE_USED",
+			Message: fmt.Sprintf("CRM API limit reached: this connection made %d API requests in the last 24 hours and may make up to %d (%.0f%% of the org's %d)", mine, mineAllowed, c.opts.UserShare*100, limit)}
 	}
 	return nil
+}
+
+// countCall adds one call to this user's count.
+func (c *Client) countCall(ctx context.Context) {
+	c.calls.Add(1)
+	if err := c.opts.Counter.Add(ctx, c.opts.Now(), 1); err != nil {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "salesforce call not counted", slog.String("class", fault.ClassOf(err).String()))
+	}
 }
 
 func (c *Client) token() (*oauth2.Token, error) {
@@ -257,7 +306,7 @@ func (c *Client) instanceURL(tok *oauth2.Token) (string, error) {
 // send makes one HTTP exchange and classifies the outcome.
 func (c *Client) send(ctx context.Context, req request) (*response, error) {
 	if !req.uncounted {
-		if err := c.checkShare(); err != nil {
+		if err := c.checkShare(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -302,7 +351,7 @@ func (c *Client) send(ctx context.Context, req request) (*response, error) {
 		hr.Header.Set("Content-Type", ct)
 	}
 	if !req.uncounted {
-		c.calls.Add(1)
+		c.countCall(ctx)
 	}
 	c.bytesSent.Add(int64(len(req.body)))
 	resp, err := c.http.Do(hr)
