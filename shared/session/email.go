@@ -140,14 +140,53 @@ func (s *run) people(ctx context.Context, msgs []item.Record) (map[string]item.P
 			break
 		}
 		if r.Err != nil {
-			s.issues = append(s.issues, Issue{Kind: item.SharedEmail, Side: reconcile.CRM, RecordID: "lead:" + reconcile.MarkerFor(item.SharedEmail, reconcile.CRM, leadAddrs[i]),
-				Name: leadAddrs[i], Code: "lead-failed", Reason: "could not create a Lead: " + Explain(r.Err)})
+			name := leads[i].Name()
+			if name == "" {
+				name = "a new Lead"
+			}
+			s.issues = append(s.issues, Issue{Kind: item.SharedEmail, Side: reconcile.CRM, RecordID: s.leadIssueID(leadAddrs[i]),
+				Name: name, Code: leadFailed, Reason: "could not create a Lead for a participant: " + Explain(r.Err)})
 			continue
 		}
 		people[leadAddrs[i]] = item.Person{ID: r.ID, Object: "Lead"}
 		s.rep.Counts["lead|to-crm|create"]++
 	}
+	s.clearResolvedLeads(ctx, people)
 	return people, nil
+}
+
+// leadFailed is the issue code of a Lead that could not be created.
+const leadFailed = "lead-failed"
+
+// leadIssueID names the Lead an address would become, for its issue: a keyed
+// fingerprint, since storage never holds an address, nor an unkeyed hash of
+// one that a list of addresses would reverse.
+func (s *run) leadIssueID(addr string) string {
+	return "lead:" + item.Fingerprint(s.settings.FingerprintKey, item.SharedEmail, item.Email, addr)
+}
+
+// clearResolvedLeads clears the issues of failed Leads whose address is now a
+// CRM person: created by a later share, or by the user in the CRM.
+func (s *run) clearResolvedLeads(ctx context.Context, people map[string]item.Person) {
+	for addr := range people {
+		if k := issueKey(item.SharedEmail, reconcile.CRM, s.leadIssueID(addr)); s.openIssues[k] {
+			s.cleared = append(s.cleared, k)
+		}
+	}
+	s.clearSynced(ctx)
+}
+
+// legacyLeadIssues are open failed-Lead issues named by their address, as
+// sessions before the privacy fix stored them: cleared, so no address stays
+// in storage (a failure that persists is raised again, named properly).
+func legacyLeadIssues(open []Issue) []string {
+	var out []string
+	for _, is := range open {
+		if is.Code == leadFailed && strings.Contains(is.Name, "@") {
+			out = append(out, issueKey(is.Kind, is.Side, is.RecordID))
+		}
+	}
+	return out
 }
 
 func (s *run) shareOne(ctx context.Context, msg item.Record, people map[string]item.Person) error {

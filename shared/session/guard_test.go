@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/crmsync/crmsync/shared/item"
@@ -27,19 +28,19 @@ func seedContacts(t *testing.T, f *fixture, n int) []string {
 	return ids
 }
 
-func guardIssues(t *testing.T, f *fixture, kind item.Kind) []session.Issue {
+// issuesWith returns the user's open issues with code.
+func issuesWith(t *testing.T, f *fixture, code string) []session.Issue {
 	t.Helper()
 	open, err := session.NewState(f.store, "u1").Issues(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []session.Issue
-	for _, is := range open {
-		if is.Kind == kind && is.Code == string(reconcile.GuardTripped) {
-			out = append(out, is)
-		}
-	}
-	return out
+	return slices.DeleteFunc(open, func(is session.Issue) bool { return is.Code != code })
+}
+
+func guardIssues(t *testing.T, f *fixture, kind item.Kind) []session.Issue {
+	t.Helper()
+	return slices.DeleteFunc(issuesWith(t, f, string(reconcile.GuardTripped)), func(is session.Issue) bool { return is.Kind != kind })
 }
 
 func cursorsOf(t *testing.T, f *fixture, kind item.Kind) map[reconcile.Side]string {

@@ -1,9 +1,7 @@
 package session_test
 
 import (
-	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 
@@ -11,15 +9,6 @@ import (
 	"github.com/crmsync/crmsync/shared/reconcile"
 	"github.com/crmsync/crmsync/shared/session"
 )
-
-func planLimitIssues(t *testing.T, f *fixture) []session.Issue {
-	t.Helper()
-	open, err := session.NewState(f.store, "u1").Issues(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return slices.DeleteFunc(open, func(is session.Issue) bool { return is.Code != "plan-limit" })
-}
 
 func (f *fixture) setMaxRecords(n int) {
 	us := f.set["u1"]
@@ -40,7 +29,7 @@ func overCap(t *testing.T, f *fixture) (leftOut []session.Issue) {
 	if got := len(f.mbx.Records(item.Contact)); got != 3 {
 		t.Fatalf("mailbox holds %d contacts under a cap of 3, want 3", got)
 	}
-	leftOut = planLimitIssues(t, f)
+	leftOut = issuesWith(t, f, "plan-limit")
 	if len(leftOut) != 2 {
 		t.Fatalf("plan-limit issues = %+v, want 2", leftOut)
 	}
@@ -63,7 +52,7 @@ func TestPlanLimitLeftOutItemsSyncAfterUpgrade(t *testing.T) {
 	if got := rep.Counts["contact|to-mailbox|create"]; got != 2 {
 		t.Errorf("the upgraded session created %d contacts, want the 2 left out", got)
 	}
-	if is := planLimitIssues(t, f); len(is) != 0 {
+	if is := issuesWith(t, f, "plan-limit"); len(is) != 0 {
 		t.Errorf("plan-limit issues still open after they synced: %+v", is)
 	}
 	if rep := f.run(t); len(rep.Counts) != 0 {
@@ -80,7 +69,7 @@ func TestPlanLimitRoomFreedSyncsLeftOut(t *testing.T) {
 	gone, waiting := leftOut[0], leftOut[1]
 	f.crm.Remove(item.Contact, gone.RecordID)
 	f.run(t)
-	if is := planLimitIssues(t, f); len(is) != 2 {
+	if is := issuesWith(t, f, "plan-limit"); len(is) != 2 {
 		t.Errorf("at the cap: plan-limit issues %+v, want both still open", is)
 	}
 	var synced string
@@ -100,7 +89,7 @@ func TestPlanLimitRoomFreedSyncsLeftOut(t *testing.T) {
 	if len(names) != 3 || !names[waiting.Name] {
 		t.Errorf("mailbox contacts %v, want 3 with %q now synced", names, waiting.Name)
 	}
-	if is := planLimitIssues(t, f); len(is) != 0 {
+	if is := issuesWith(t, f, "plan-limit"); len(is) != 0 {
 		t.Errorf("plan-limit issues %+v, want none (one synced, one deleted)", is)
 	}
 }

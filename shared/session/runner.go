@@ -228,6 +228,7 @@ func (s *run) session(ctx context.Context) error {
 	}
 	s.confirmed = confirmedGuards(open)
 	s.leftOut, s.links = leftOut(open), map[item.Kind][]reconcile.Link{}
+	s.cleared = append(s.cleared, legacyLeadIssues(open)...)
 	for k, ok := range s.settings.Confirmed {
 		s.confirmed[k] = s.confirmed[k] || ok
 	}

@@ -51,7 +51,7 @@ type Side struct {
 	CrashAfterApply bool
 	crashPending    bool
 	// FailRecord, when set, fails single records: return a non-nil error to
-	// fail that record's write.
+	// fail that record's write (op is create, update, delete or create-lead).
 	FailRecord func(op string, rec item.Record) error
 	// FailChanges, when set, fails Changes calls with its error.
 	FailChanges error
@@ -430,6 +430,12 @@ func (s *Side) CreateLeads(ctx context.Context, leads []item.Record) ([]session.
 	}
 	out := make([]session.Result, len(leads))
 	for i, l := range leads {
+		if s.FailRecord != nil {
+			if err := s.FailRecord("create-lead", l); err != nil {
+				out[i].Err = err
+				continue
+			}
+		}
 		id := s.newID()
 		s.people[l.Fields[item.Email]] = item.Person{ID: id, Object: "Lead"}
 		out[i].ID = id
