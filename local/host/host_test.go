@@ -119,8 +119,15 @@ func testApp(t *testing.T, s *seen) (*App, []funchost.Function) {
 				return nil, nil
 			}},
 	}
+	return writeApp(t, testHostJSON, fns), fns
+}
+
+// writeApp stages a function app for fns (host.json plus one function.json
+// each) in a temporary folder and loads it.
+func writeApp(t *testing.T, hostJSON string, fns []funchost.Function) *App {
+	t.Helper()
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "host.json"), testHostJSON)
+	writeFile(t, filepath.Join(dir, "host.json"), hostJSON)
 	for _, f := range fns {
 		b, err := jsonIndent(f.Config())
 		if err != nil {
@@ -132,7 +139,7 @@ func testApp(t *testing.T, s *seen) (*App, []funchost.Function) {
 	if err != nil {
 		t.Fatalf("LoadApp: %v", err)
 	}
-	return app, fns
+	return app
 }
 
 func okHandler() http.Handler {
@@ -158,8 +165,18 @@ func startHost(t *testing.T) *harness {
 	s := &seen{}
 	app, fns := testApp(t, s)
 	logs := &syncBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, nil))
-	srv, err := funchost.NewServer(fns, log, funchost.Options{})
+	q := newMemQueue()
+	keys := Keys{Function: "fkey", Admin: "akey"}
+	h, _ := runHost(t, app, fns, Config{Queue: q, Keys: keys, Log: slog.New(slog.NewTextHandler(logs, nil)), MaxRequestBytes: 1024})
+	return &harness{host: h, queue: q, seen: s, logs: logs, keys: keys}
+}
+
+// runHost starts a host for app whose handler is fns served in this process;
+// cfg supplies the queue, log and anything else. The returned stop closes the
+// host (once; cleanup calls it too).
+func runHost(t *testing.T, app *App, fns []funchost.Function, cfg Config) (*Host, func()) {
+	t.Helper()
+	srv, err := funchost.NewServer(fns, cfg.Log, funchost.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,17 +186,18 @@ func startHost(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := newMemQueue()
-	keys := Keys{Function: "fkey", Admin: "akey"}
-	h, err := New(Config{App: app, Handler: inProcess{ts}, Queue: q, Keys: keys, Listener: ln, Log: log, MaxRequestBytes: 1024})
+	cfg.App, cfg.Handler, cfg.Listener = app, inProcess{ts}, ln
+	h, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := h.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { h.Close() })
-	return &harness{host: h, queue: q, seen: s, logs: logs, keys: keys}
+	var once sync.Once
+	stop := func() { once.Do(func() { h.Close() }) }
+	t.Cleanup(stop)
+	return h, stop
 }
 
 func TestHTTPTriggers(t *testing.T) {
