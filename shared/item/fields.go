@@ -54,6 +54,12 @@ const (
 	Direction = "Direction"
 )
 
+// EmailFields lists the canonical fields of a shared e-mail (kind
+// SharedEmail), as the mailbox reads a message and the engine hands it to the
+// CRM's LogEmail unchanged. A CRM adapter maps each one or says why not: a
+// field missing from its mapping is dropped silently on the way.
+var EmailFields = []string{Subject, Description, From, To, Cc, Sent, Direction}
+
 // DefaultFields lists the canonical fields synced two-way for each kind.
 var DefaultFields = map[Kind][]string{
 	Contact: {FirstName, LastName, Email, Phone, MobilePhone, Title, Department,

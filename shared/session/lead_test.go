@@ -62,3 +62,26 @@ func TestLegacyLeadIssueWithAddressIsCleared(t *testing.T) {
 		t.Errorf("legacy lead issue still stored: %+v", is)
 	}
 }
+
+// TestSharedEmailKeepsEveryEmailField: every canonical e-mail field the
+// mailbox read, the direction included, reaches the CRM's LogEmail.
+func TestSharedEmailKeepsEveryEmailField(t *testing.T) {
+	f := newFixture(t)
+	fields := map[string]string{item.Subject: "Proposal", item.Description: "body", item.From: "me@ourco.com",
+		item.To: "ada@acme.com", item.Cc: "alan@acme.com", item.Sent: "2026-11-24T08:00:00Z", item.Direction: "Outbound"}
+	if len(fields) != len(item.EmailFields) {
+		t.Fatalf("the test sets %d fields, item.EmailFields lists %d: keep them in step", len(fields), len(item.EmailFields))
+	}
+	msg := f.mbx.AddEmail(item.Record{Fields: fields}, nil)
+	f.run(t)
+	task, ok := f.mbx.SharedAs(msg)
+	if !ok {
+		t.Fatal("message not shared")
+	}
+	logged := f.crm.LoggedMails[task]
+	for _, name := range item.EmailFields {
+		if got, want := logged.Fields[name], fields[name]; got != want {
+			t.Errorf("logged e-mail field %s = %q, want %q", name, got, want)
+		}
+	}
+}
