@@ -3,7 +3,6 @@ package fakegraph
 import (
 	"encoding/base64"
 	"net/http"
-	"strconv"
 	"strings"
 )
 
@@ -63,6 +62,9 @@ func (c *call) attachments(msgID string, rest []string) response {
 		c.s.touch(c.m, e)
 		return response{status: http.StatusCreated, body: render(a, false)}
 	}
+	if len(rest) == 1 && rest[0] == "createUploadSession" && c.method == http.MethodPost {
+		return c.createUploadSession(msgID)
+	}
 	var a *attachment
 	for _, x := range e.attachments {
 		if x.id == rest[0] {
@@ -76,9 +78,9 @@ func (c *call) attachments(msgID string, rest []string) response {
 	case len(rest) == 1 && c.method == http.MethodGet:
 		return ok(render(a, true))
 	case len(rest) == 2 && rest[1] == "$value" && c.method == http.MethodGet:
+		// No Content-Length: the raw body goes chunked (see writeChunked).
 		h := http.Header{}
 		h.Set("Content-Type", a.contentType)
-		h.Set("Content-Length", strconv.Itoa(len(a.content)))
 		return response{status: http.StatusOK, body: a.content, header: h}
 	}
 	return c.notAllowed()

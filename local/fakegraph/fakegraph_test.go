@@ -51,6 +51,12 @@ func (r *rig) do(method, path string, body any, prefer ...string) (int, map[stri
 	for _, p := range prefer {
 		req.Header.Add("Prefer", p)
 	}
+	return r.send(req)
+}
+
+// send sends req and decodes the JSON answer, if any.
+func (r *rig) send(req *http.Request) (int, map[string]any, http.Header) {
+	r.t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		r.t.Fatal(err)
@@ -539,4 +545,85 @@ func TestMainServesTheDemo(t *testing.T) {
 		t.Errorf("GET %s/me: %d %v", base, resp.StatusCode, me)
 	}
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
+}
+
+// put sends one range of an upload session, without a bearer token unless
+// bearer is set.
+func (r *rig) put(uploadURL string, chunk []byte, start, total int, bearer bool) (int, map[string]any, http.Header) {
+	r.t.Helper()
+	req, _ := http.NewRequest(http.MethodPut, uploadURL, strings.NewReader(string(chunk)))
+	req.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, start+len(chunk)-1, total))
+	if bearer {
+		req.Header.Set("Authorization", "Bearer "+r.tok)
+	}
+	return r.send(req)
+}
+
+// TestLargeAttachments: a POSTed attachment over 3 MB is refused as on
+// Graph, an upload session takes one in ranges, and $value serves it back
+// chunked, byte for byte.
+func TestLargeAttachments(t *testing.T) {
+	r := newRig(t, Options{})
+	msg := r.create("me/mailFolders/inbox/messages", map[string]any{"subject": "Big files"})
+	content := make([]byte, 5<<20+123)
+	for i := range content {
+		content[i] = byte(i*7 + i>>13)
+	}
+	st, out, _ := r.do(http.MethodPost, "me/messages/"+msg+"/attachments", map[string]any{
+		"@odata.type": "#microsoft.graph.fileAttachment", "name": "big.bin",
+		"contentBytes": base64.StdEncoding.EncodeToString(content[:3<<20+1])})
+	if st != http.StatusRequestEntityTooLarge {
+		t.Errorf("POST of a 3 MB+1 attachment: %d %v, want 413", st, out)
+	}
+
+	st, out, _ = r.do(http.MethodPost, "me/messages/"+msg+"/attachments/createUploadSession", map[string]any{
+		"AttachmentItem": map[string]any{"attachmentType": "file", "name": "big.bin", "size": len(content), "contentType": "application/x-test"}})
+	uploadURL, _ := out["uploadUrl"].(string)
+	if st != http.StatusCreated || !strings.HasPrefix(uploadURL, r.srv.URL+"/") {
+		t.Fatalf("createUploadSession: %d %v, want 201 with an uploadUrl on the server", st, out)
+	}
+	if st, out, _ := r.put(uploadURL, content[:1<<20], 0, len(content), true); st != http.StatusUnauthorized {
+		t.Errorf("PUT with a bearer token: %d %v, want 401", st, out)
+	}
+	if st, out, _ := r.put(uploadURL, content[1<<20:2<<20], 1<<20, len(content), false); st != http.StatusRequestedRangeNotSatisfiable {
+		t.Errorf("PUT of a range that skips the start: %d %v, want 416", st, out)
+	}
+	const chunk = 4 << 20
+	st, out, _ = r.put(uploadURL, content[:chunk], 0, len(content), false)
+	if next, _ := out["nextExpectedRanges"].([]any); st != http.StatusOK || len(next) != 1 || next[0] != fmt.Sprintf("%d-", chunk) {
+		t.Fatalf("PUT of the first range: %d %v, want 200 expecting %d-", st, out, chunk)
+	}
+	st, out, hdr := r.put(uploadURL, content[chunk:], chunk, len(content), false)
+	if st != http.StatusCreated || !strings.Contains(hdr.Get("Location"), "/messages/") {
+		t.Fatalf("PUT of the last range: %d %v (Location %q), want 201 with the attachment's location", st, out, hdr.Get("Location"))
+	}
+	if st, _, _ := r.put(uploadURL, content[:1], 0, len(content), false); st != http.StatusNotFound {
+		t.Errorf("PUT after the upload completed: %d, want 404 (the session is gone)", st)
+	}
+
+	_, out, _ = r.do(http.MethodGet, "me/messages/"+msg+"/attachments?$select=id,name,size", nil)
+	atts := values(out)
+	if len(atts) != 1 || atts[0]["name"] != "big.bin" || atts[0]["size"] != float64(len(content)) {
+		t.Fatalf("attachments = %v, want big.bin of %d bytes", atts, len(content))
+	}
+	req, _ := http.NewRequest(http.MethodGet, r.srv.URL+"/v1.0/me/messages/"+msg+"/attachments/"+atts[0]["id"].(string)+"/$value", nil)
+	req.Header.Set("Authorization", "Bearer "+r.tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprintf("%x", h.Sum(nil)), fmt.Sprintf("%x", sha256.Sum256(content)); got != want {
+		t.Errorf("$value sha256 = %s, want %s", got, want)
+	}
+	if got, want := resp.ContentLength, int64(-1); got != want || !slices.Contains(resp.TransferEncoding, "chunked") {
+		t.Errorf("$value Content-Length %d, Transfer-Encoding %q; want %d, chunked", got, resp.TransferEncoding, want)
+	}
+	if got, want := resp.Header.Get("Content-Type"), "application/x-test"; got != want {
+		t.Errorf("$value Content-Type = %q, want %q", got, want)
+	}
 }

@@ -65,6 +65,7 @@ type Server struct {
 	codes     map[string]authCode
 	refresh   map[string]string // refresh token → mailbox id
 	subs      map[string]*subscription
+	uploads   map[string]*upload // upload URL token → session
 	requests  int
 	parts     int
 	pending   []delivery
@@ -89,6 +90,7 @@ func New(opts Options) *Server {
 		codes:     map[string]authCode{},
 		refresh:   map[string]string{},
 		subs:      map[string]*subscription{},
+		uploads:   map[string]*upload{},
 	}
 }
 
@@ -230,6 +232,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasSuffix(path, "/oauth2/v2.0/authorize"):
 		s.serveAuthorize(w, r)
 		return
+	case strings.HasPrefix(path, uploadPath):
+		s.serveUpload(w, r, strings.TrimPrefix(path, uploadPath))
+		return
 	case !strings.HasPrefix(path, "v1.0/") && path != "v1.0":
 		(&apiError{status: 404, code: "BadRequest", message: "Unsupported version or path."}).write(w)
 		return
@@ -284,13 +289,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 	case []byte:
 		w.WriteHeader(status)
-		_, _ = w.Write(b)
+		writeChunked(w, b)
 	case *apiError:
 		b.write(w)
 	default:
 		writeJSON(w, status, b)
 	}
 	s.deliver()
+}
+
+// rawChunk is how much of a raw body (an attachment's $value) is written
+// and flushed at a time: without a Content-Length the answer goes chunked,
+// so clients meet a large download as a stream arriving piece by piece.
+const rawChunk = 256 << 10
+
+func writeChunked(w http.ResponseWriter, b []byte) {
+	f, _ := w.(http.Flusher)
+	for len(b) > 0 {
+		n := min(len(b), rawChunk)
+		if _, err := w.Write(b[:n]); err != nil {
+			return
+		}
+		if f != nil {
+			f.Flush()
+		}
+		b = b[n:]
+	}
 }
 
 func (s *Server) baseURL(r *http.Request) string {
