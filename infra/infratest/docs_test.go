@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // docSources are where deployment instructions cite repository files: the
@@ -186,7 +188,7 @@ func TestBrokenDocRefsReported(t *testing.T) {
 		"infra/deploy.sh:2: cites README.md#no-such-section, but README.md has no such heading",
 		"infra/deploy.sh:3: cites shared/gone, which does not exist",
 	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("broken references (-want +got):\n%s", diff)
 	}
 }

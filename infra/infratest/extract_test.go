@@ -165,6 +165,34 @@ func (f *bicepFile) params() []param {
 	return out
 }
 
+// resource is one top-level resource declaration.
+type resource struct {
+	symbol string
+	decl   *tree_sitter.Node
+	// body is what follows "=": an object, or a for or if expression.
+	body *tree_sitter.Node
+}
+
+// resources lists the top-level resources of one type, whatever their API
+// version ("Microsoft.KeyVault/vaults" matches 'Microsoft.KeyVault/vaults@2023-07-01').
+func (f *bicepFile) resources(resourceType string) []resource {
+	var out []resource
+	for _, c := range namedChildren(f.root()) {
+		if c.Kind() != "resource_declaration" {
+			continue
+		}
+		kids := namedChildren(c)
+		if len(kids) < 3 {
+			continue
+		}
+		typ, _ := f.stringValue(kids[1])
+		if name, _, _ := strings.Cut(typ, "@"); name == resourceType {
+			out = append(out, resource{symbol: f.text(kids[0]), decl: c, body: kids[len(kids)-1]})
+		}
+	}
+	return out
+}
+
 // roleAssignment is one Microsoft.Authorization/roleAssignments resource.
 type roleAssignment struct {
 	symbol string
@@ -178,20 +206,9 @@ type roleAssignment struct {
 func (f *bicepFile) roleAssignments(t *testing.T) []roleAssignment {
 	t.Helper()
 	var out []roleAssignment
-	for _, c := range namedChildren(f.root()) {
-		if c.Kind() != "resource_declaration" {
-			continue
-		}
-		kids := namedChildren(c)
-		if len(kids) < 3 {
-			continue
-		}
-		typ, _ := f.stringValue(kids[1])
-		if !strings.HasPrefix(typ, "Microsoft.Authorization/roleAssignments@") {
-			continue
-		}
-		ra := roleAssignment{symbol: f.text(kids[0]), where: f.line(c)}
-		body := f.text(kids[len(kids)-1])
+	for _, r := range f.resources("Microsoft.Authorization/roleAssignments") {
+		ra := roleAssignment{symbol: r.symbol, where: f.line(r.decl)}
+		body := f.text(r.body)
 		i := strings.Index(body, "roleDefinitionId:")
 		if i < 0 {
 			t.Fatalf("%s: role assignment %s has no roleDefinitionId", ra.where, ra.symbol)
