@@ -337,6 +337,32 @@ func graphPost(t testing.TB, url, token, body string, out any) {
 	}
 }
 
+// seedSalesforce puts contacts, tasks (due over the next 20 days) and events
+// (spread over the sync window) into the user's Salesforce.
+func (w *world) seedSalesforce(contacts, tasks, events int) {
+	w.t.Helper()
+	day := w.now.UTC().Truncate(24 * time.Hour)
+	for j := 0; j < contacts; j++ {
+		if _, err := w.sf.Insert(w.sfID, "Contact", map[string]any{"FirstName": "C", "LastName": fmt.Sprint(j),
+			"Email": fmt.Sprintf("c%d@acme.example", j), "Title": "Buyer"}); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	for j := 0; j < tasks; j++ {
+		if _, err := w.sf.Insert(w.sfID, "Task", map[string]any{"Subject": fmt.Sprintf("Task %d", j),
+			"ActivityDate": day.AddDate(0, 0, j%20).Format("2006-01-02")}); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	for j := 0; j < events; j++ {
+		start := day.AddDate(0, 0, j%40-10).Add(time.Duration(8+j%9) * time.Hour)
+		if _, err := w.sf.Insert(w.sfID, "Event", map[string]any{"Subject": fmt.Sprintf("Meeting %d", j),
+			"StartDateTime": start.Format(time.RFC3339), "EndDateTime": start.Add(30 * time.Minute).Format(time.RFC3339)}); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkInitialSync measures a first session for a user with 10,000
 // contacts, 2,000 tasks and 2,000 events in Salesforce and an empty mailbox,
 // against the local servers: wall time, API calls on each side against their
@@ -348,26 +374,7 @@ func BenchmarkInitialSync(b *testing.B) {
 		b.StopTimer()
 		w := newWorld(b)
 		w.logs = &strings.Builder{}
-		day := w.now.UTC().Truncate(24 * time.Hour)
-		for j := 0; j < contacts; j++ {
-			if _, err := w.sf.Insert(w.sfID, "Contact", map[string]any{"FirstName": "C", "LastName": fmt.Sprint(j),
-				"Email": fmt.Sprintf("c%d@acme.example", j), "Title": "Buyer"}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		for j := 0; j < tasks; j++ {
-			if _, err := w.sf.Insert(w.sfID, "Task", map[string]any{"Subject": fmt.Sprintf("Task %d", j),
-				"ActivityDate": day.AddDate(0, 0, j%20).Format("2006-01-02")}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		for j := 0; j < events; j++ {
-			start := day.AddDate(0, 0, j%40-10).Add(time.Duration(8+j%9) * time.Hour)
-			if _, err := w.sf.Insert(w.sfID, "Event", map[string]any{"Subject": fmt.Sprintf("Meeting %d", j),
-				"StartDateTime": start.Format(time.RFC3339), "EndDateTime": start.Add(30 * time.Minute).Format(time.RFC3339)}); err != nil {
-				b.Fatal(err)
-			}
-		}
+		w.seedSalesforce(contacts, tasks, events)
 		w.sf.ResetCalls()
 		graphBefore, _ := w.graph.Requests()
 		b.StartTimer()
