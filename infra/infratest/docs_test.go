@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +15,9 @@ import (
 	"unicode"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/crmsync/crmsync/shared/connect"
+	"github.com/crmsync/crmsync/shared/dashboard"
 )
 
 // docSources are where deployment instructions cite repository files: the
@@ -190,5 +195,64 @@ func TestBrokenDocRefsReported(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("broken references (-want +got):\n%s", diff)
+	}
+}
+
+// callbackPath is an OAuth redirect path as the guides and the deployment
+// outputs cite it.
+var callbackPath = regexp.MustCompile(`/api/dashboard/[A-Za-z0-9_/-]*callback[A-Za-z0-9_/-]*`)
+
+// TestCitedRedirectURIsAreRoutes checks every redirect URI the guides, the
+// template outputs and deploy.sh's closing message tell people to register
+// against the routes the dashboard and its connect flows serve, so a
+// registration made from the docs matches what the code sends.
+func TestCitedRedirectURIsAreRoutes(t *testing.T) {
+	root := repoRoot(t)
+	mux := http.NewServeMux()
+	noop := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	for _, r := range (&dashboard.Handler{}).Routes() {
+		// The catch-alls (the home page, the connect subtree) would match any
+		// path; the connect flows' own routes stand in for the subtree.
+		if r.Method == http.MethodGet && !strings.HasSuffix(r.Path, "/") && !strings.HasSuffix(r.Path, "...}") {
+			mux.Handle("GET "+r.Path, noop)
+		}
+	}
+	for _, r := range (&connect.Handler{}).Routes() {
+		if r.Method == http.MethodGet {
+			mux.Handle("GET "+dashboard.Prefix+"/connect"+r.Path, noop)
+		}
+	}
+	// The sign-in and connection providers functions/wire.go configures.
+	providers := map[string]bool{"microsoft": true, "salesforce": true}
+
+	files := []string{"README.md", "infra/deploy.sh", "infra/main.bicep"}
+	docs, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range docs {
+		rel, _ := filepath.Rel(root, d)
+		files = append(files, rel)
+	}
+	cited := 0
+	for _, rel := range files {
+		for n, line := range strings.Split(string(mustRead(t, filepath.Join(root, rel))), "\n") {
+			for _, path := range callbackPath.FindAllString(line, -1) {
+				cited++
+				req := httptest.NewRequest(http.MethodGet, path, nil)
+				_, pattern := mux.Handler(req)
+				if !strings.HasSuffix(pattern, "/callback") {
+					t.Errorf("%s:%d: cites redirect URI path %s, which no callback route serves (got route %q)", rel, n+1, path, pattern)
+					continue
+				}
+				mux.ServeHTTP(httptest.NewRecorder(), req) // sets the path values
+				if p := req.PathValue("provider"); !providers[p] {
+					t.Errorf("%s:%d: cites redirect URI path %s for provider %q, want one of microsoft, salesforce", rel, n+1, path, p)
+				}
+			}
+		}
+	}
+	if cited == 0 {
+		t.Error("found no cited redirect URI at all; the pattern no longer matches how the docs write them")
 	}
 }
