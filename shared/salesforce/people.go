@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
@@ -146,6 +147,7 @@ func (s *Side) LogEmail(ctx context.Context, email item.Record, whoIDs []string,
 	if sent, err := time.Parse(time.RFC3339, email.Fields[item.Sent]); err == nil {
 		task["ActivityDate"] = sent.UTC().Format("2006-01-02")
 	}
+	task["Description"] = emailDescription(email.Fields)
 	task["Status"] = "Completed"
 	task["TaskSubtype"] = "Email"
 	people := whos(whoIDs)
@@ -202,4 +204,36 @@ func (s *Side) LogEmail(ctx context.Context, email item.Record, whoIDs []string,
 // AttachFile uploads content as a File linked to parentID.
 func (s *Side) AttachFile(ctx context.Context, parentID, name string, size int64, content io.Reader) (string, error) {
 	return s.c.UploadFile(ctx, parentID, name, size, content)
+}
+
+// taskDescriptionMax is the length of Task.Description (a 32,000-character
+// long text area): a longer value fails the whole Task with STRING_TOO_LONG.
+const taskDescriptionMax = 32000
+
+// truncatedNote ends a body cut to fit Task.Description.
+const truncatedNote = "\n[… truncated by crmsync]"
+
+// emailDescription is a shared e-mail's Task.Description: a header with what
+// Task has no field for — direction, sender and recipients, in the shape of
+// Salesforce's own Email to Salesforce — then the body text, cut to fit the
+// field so a long e-mail is shared shortened instead of failing.
+func emailDescription(f map[string]string) string {
+	var b strings.Builder
+	for _, h := range []struct{ label, field string }{
+		{"Direction", item.Direction}, {"From", item.From}, {"To", item.To}, {"CC", item.Cc},
+	} {
+		if v := strings.TrimSpace(f[h.field]); v != "" {
+			b.WriteString(h.label + ": " + strings.ReplaceAll(v, ",", ", ") + "\n")
+		}
+	}
+	if b.Len() > 0 {
+		b.WriteString("\n")
+	}
+	body := f[item.Description]
+	room := taskDescriptionMax - utf8.RuneCountInString(b.String())
+	if utf8.RuneCountInString(body) > room {
+		runes := []rune(body)
+		body = string(runes[:max(room-utf8.RuneCountInString(truncatedNote), 0)]) + truncatedNote
+	}
+	return b.String() + body
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 
@@ -513,5 +514,48 @@ func TestUserFromUserinfo(t *testing.T) {
 	}
 	if _, ok := findRec(ch, id); !ok || c.Calls() != 2 {
 		t.Errorf("found %v with %d calls; want the user's contact, userinfo costing no API call", ok, c.Calls())
+	}
+}
+
+func TestLogEmailKeepsDirectionAndPeopleInDescription(t *testing.T) {
+	l := newLocal(t, fakesalesforce.Options{}, Options{})
+	who, _ := l.srv.Insert(l.user, "Contact", map[string]any{"LastName": "P"})
+	for _, tc := range []struct {
+		name      string
+		body      string
+		direction string
+		wantRunes int // 0: exactly header + body
+	}{
+		{"outbound", "see you tomorrow", "Outbound", 0},
+		{"inbound", "thanks", "Inbound", 0},
+		{"body longer than the field", strings.Repeat("ü", 40000), "Inbound", taskDescriptionMax},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			email := item.Record{Kind: item.SharedEmail, Fields: map[string]string{
+				item.Subject: "Email: hi", item.Description: tc.body, item.Sent: "2026-05-11T10:00:00Z",
+				item.Direction: tc.direction, item.From: "dana@example.com", item.To: "pat@client.example,lee@client.example", item.Cc: "",
+			}}
+			id, err := l.side.LogEmail(t.Context(), email, []string{who}, "", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := l.srv.Record(id)["Description"].(string)
+			header := "Direction: " + tc.direction + "\nFrom: dana@example.com\nTo: pat@client.example, lee@client.example\n\n"
+			if !strings.HasPrefix(got, header) {
+				t.Errorf("Description starts %q, want header %q", got[:min(len(got), 120)], header)
+			}
+			if strings.Contains(got, "CC:") {
+				t.Error("Description has a CC line for an e-mail without copies")
+			}
+			if tc.wantRunes == 0 {
+				if want := header + tc.body; got != want {
+					t.Errorf("Description = %q, want %q", got, want)
+				}
+				return
+			}
+			if n := utf8.RuneCountInString(got); n != tc.wantRunes || !strings.HasSuffix(got, truncatedNote) {
+				t.Errorf("Description has %d characters (ends %q), want %d ending with the truncation note", n, got[len(got)-30:], tc.wantRunes)
+			}
+		})
 	}
 }
