@@ -1,7 +1,8 @@
 // Package notifications is the HTTP function that receives Microsoft Graph
 // change notifications (the mailbox webhook): it answers the validation
-// handshake, checks each notification's subscription and clientState, and asks
-// for a sync session for the user whose mailbox changed.
+// handshake, checks each notification's subscription, clientState and tenant
+// (the subscription owner's, when subs knows it: msgraph.SubscriptionOptions
+// Tenants), and asks for a sync session for the user whose mailbox changed.
 package notifications
 
 import (

@@ -43,8 +43,10 @@ type NotificationOptions struct {
 }
 
 // NotificationHandler is the Graph webhook: it answers the validation
-// handshake, rejects forged or oversize deliveries, handles lifecycle events,
-// and turns valid change notifications into (debounced) session requests.
+// handshake, rejects forged or oversize deliveries (a notification is genuine
+// when its subscription is known, its clientState matches and it names the
+// tenant of the subscription's owner), handles lifecycle events, and turns
+// valid change notifications into (debounced) session requests.
 // Answers: 200 text/plain for validation, 202 when accepted, 403 when no
 // notification in the delivery is genuine, 413 oversize, 400 malformed, 500
 // when storage or the queue failed (Graph then retries).
@@ -114,6 +116,18 @@ func handleNotifications(ctx context.Context, opts NotificationOptions, ns []wir
 			return http.StatusInternalServerError
 		}
 		if !opts.Subscriptions.Verify(rec, n.ClientState) {
+			invalid++
+			continue
+		}
+		// A genuine notification names the tenant of the subscription's
+		// owner; one naming another tenant is refused.
+		ours, err := opts.Subscriptions.fromOwnersTenant(ctx, rec, n.TenantID)
+		if err != nil {
+			opts.Logger.ErrorContext(ctx, "msgraph: reading the subscription owner's tenant", "user", rec.User, "err", err)
+			return http.StatusInternalServerError
+		}
+		if !ours {
+			opts.Logger.WarnContext(ctx, "msgraph: notification for another tenant than its subscription's", "user", rec.User)
 			invalid++
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -42,7 +43,8 @@ func (e *enqueued) got() []string {
 var testKey = bytes.Repeat([]byte{7}, 32)
 
 // pushRig is a local Graph on a real socket, a webhook server running
-// NotificationHandler, and a user with subscriptions.
+// NotificationHandler, and a user with subscriptions, whose mailbox is in
+// the local Graph's tenant.
 type pushRig struct {
 	fg    *fakegraph.Server
 	side  *Side
@@ -53,15 +55,50 @@ type pushRig struct {
 	user  string
 	ids   []string
 	now   time.Time
+
+	mu        sync.Mutex
+	tenant    string   // what the owner's connection says (Tenants)
+	delivered []string // notification bodies the webhook received
+}
+
+// rigTenant is the local Graph's tenant in a pushRig.
+const rigTenant = "7a5e0000-0000-4000-8000-00000000aaaa"
+
+func (r *pushRig) ownersTenant(context.Context, string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tenant, nil
+}
+
+// lastDelivery is the latest notification body the webhook received.
+func (r *pushRig) lastDelivery(t *testing.T) string {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.delivered) == 0 {
+		t.Fatal("the local Graph delivered no notification")
+	}
+	return r.delivered[len(r.delivered)-1]
 }
 
 func newPushRig(t *testing.T, debounce Debouncer) *pushRig {
 	t.Helper()
-	r := &pushRig{store: newMemStore(), queue: &enqueued{}, user: "user-1", now: time.Now()}
+	r := &pushRig{store: newMemStore(), queue: &enqueued{}, user: "user-1", now: time.Now(), tenant: rigTenant}
 	var handler http.Handler
-	r.hook = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { handler.ServeHTTP(w, req) }))
+	r.hook = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Query().Has("validationToken") || req.Body == nil {
+			handler.ServeHTTP(w, req)
+			return
+		}
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.delivered = append(r.delivered, string(body))
+		r.mu.Unlock()
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		handler.ServeHTTP(w, req)
+	}))
 	t.Cleanup(r.hook.Close)
-	r.fg = fakegraph.New(fakegraph.Options{Now: func() time.Time { return r.now }})
+	r.fg = fakegraph.New(fakegraph.Options{Now: func() time.Time { return r.now }, TenantID: rigTenant})
 	graph := httptest.NewServer(r.fg)
 	t.Cleanup(graph.Close)
 	upn := "push@contoso.test"
@@ -72,7 +109,8 @@ func newPushRig(t *testing.T, debounce Debouncer) *pushRig {
 	}
 	r.side = NewSide(c, SideOptions{})
 	r.subs, err = NewSubscriptions(SubscriptionOptions{Store: r.store, Key: testKey, NotificationURL: r.hook.URL + "/api/notifications",
-		LifecycleURL: r.hook.URL + "/api/notifications?lifecycle=1", Clients: func(context.Context, string) (*Client, error) { return c, nil }})
+		LifecycleURL: r.hook.URL + "/api/notifications?lifecycle=1", Clients: func(context.Context, string) (*Client, error) { return c, nil },
+		Tenants: r.ownersTenant})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +168,7 @@ func TestSubscriptionRowsHoldNoSecret(t *testing.T) {
 	for k, e := range r.store.rows {
 		for name, v := range e.Properties {
 			switch name {
-			case "User", "Resource", "Expires":
+			case "User", "Tenant", "Resource", "Expires":
 			case "StateMAC":
 				if b, _ := v.([]byte); len(b) != 32 {
 					t.Errorf("%s: StateMAC has %d bytes, want an HMAC-SHA256", k, len(b))
@@ -177,6 +215,95 @@ func TestNotificationHandlerRejectsBadInput(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET = %d, want 405", resp.StatusCode)
+	}
+}
+
+// TestNotificationFromAnotherTenantIsRefused: a notification with the
+// subscription's id and clientState but naming another tenant than the
+// subscription owner's starts no session.
+func TestNotificationFromAnotherTenantIsRefused(t *testing.T) {
+	r := newPushRig(t, nil)
+	for _, id := range r.ids {
+		rec, err := r.subs.Get(t.Context(), id)
+		if err != nil || rec.Tenant != rigTenant {
+			t.Fatalf("subscription %s: tenant %q, %v; want %q recorded at creation", id, rec.Tenant, err, rigTenant)
+		}
+	}
+	h := &graphHarness{side: r.side}
+	if _, err := h.Create(t.Context(), item.Contact, map[string]string{item.LastName: "Genuine"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.queue.got(); !slices.Equal(got, []string{r.user}) {
+		t.Fatalf("the genuine notification enqueued %v, want one session for %s", got, r.user)
+	}
+	genuine := r.lastDelivery(t)
+	if !strings.Contains(genuine, `"tenantId":"`+rigTenant+`"`) {
+		t.Fatalf("the local Graph's notification names no tenant %s: %s", rigTenant, genuine)
+	}
+	// with is the genuine delivery naming tenant ("" = naming none).
+	with := func(tenant string) string {
+		var d map[string][]map[string]any
+		if err := json.Unmarshal([]byte(genuine), &d); err != nil || len(d["value"]) != 1 {
+			t.Fatalf("the delivery %s: %v, want one notification", genuine, err)
+		}
+		d["value"][0]["tenantId"] = tenant
+		if tenant == "" {
+			delete(d["value"][0], "tenantId")
+		}
+		b, _ := json.Marshal(d)
+		return string(b)
+	}
+	tests := []struct{ name, body string }{
+		{"another tenant", with("0badc0de-0000-4000-8000-000000000000")},
+		{"no tenant", with("")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, want := r.post(t, tc.body), http.StatusForbidden; got != want {
+				t.Errorf("status = %d, want %d", got, want)
+			}
+		})
+	}
+	if got, want := r.post(t, with(strings.ToUpper(rigTenant))), http.StatusAccepted; got != want {
+		t.Errorf("the genuine notification with the tenant id in capitals: status = %d, want %d", got, want)
+	}
+	if got := r.queue.got(); len(got) != 2 {
+		t.Errorf("enqueued %v, want the genuine notifications' two sessions only", got)
+	}
+}
+
+// TestNotificationTenantOfAnUnstampedRecord: a record stored before tenants
+// were recorded is checked against its owner's tenant now; an owner without
+// a mailbox connection any more gets no session.
+func TestNotificationTenantOfAnUnstampedRecord(t *testing.T) {
+	r := newPushRig(t, nil)
+	for k, e := range r.store.rows {
+		delete(e.Properties, "Tenant")
+		r.store.rows[k] = e
+	}
+	h := &graphHarness{side: r.side}
+	if _, err := h.Create(t.Context(), item.Contact, map[string]string{item.LastName: "Unstamped"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.queue.got(); len(got) != 1 {
+		t.Fatalf("enqueued %v, want one session: the owner's connection is in the notification's tenant", got)
+	}
+	genuine := r.lastDelivery(t)
+	for _, tc := range []struct{ name, owners string }{
+		{"owner moved to another tenant", "0badc0de-0000-4000-8000-000000000000"},
+		{"owner has no mailbox connection", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r.mu.Lock()
+			r.tenant = tc.owners
+			r.mu.Unlock()
+			if got, want := r.post(t, genuine), http.StatusForbidden; got != want {
+				t.Errorf("status = %d, want %d", got, want)
+			}
+		})
+	}
+	if got := r.queue.got(); len(got) != 1 {
+		t.Errorf("enqueued %v, want the first session only", got)
 	}
 }
 

@@ -29,15 +29,20 @@ const (
 
 // Subscriptions creates, renews and checks change-notification
 // subscriptions. Records live in the table store: the subscription id, the
-// user, the resource, the expiry and an HMAC of the clientState — never the
-// clientState itself.
+// user who owns it, the owner's Entra tenant, the resource, the expiry and an
+// HMAC of the clientState — never the clientState itself.
 type Subscriptions struct {
 	store        tablestore.Store
 	key          []byte
 	notifyURL    string
 	lifecycleURL string
 	clients      Renewer
+	tenants      TenantOf
 }
+
+// TenantOf tells the Entra tenant id of a user's mailbox: the tenant of the
+// user's Microsoft connection. "" means the user has none.
+type TenantOf func(ctx context.Context, user string) (string, error)
 
 // SubscriptionOptions configure Subscriptions.
 type SubscriptionOptions struct {
@@ -52,6 +57,11 @@ type SubscriptionOptions struct {
 	// Clients gives a Graph client for a user, for renewals and lifecycle
 	// events (the caller unseals the user's tokens).
 	Clients Renewer
+	// Tenants tells a subscription owner's tenant, recorded with the
+	// subscription, so that a notification naming another tenant is refused
+	// (nil = none recorded: then only records that already hold a tenant
+	// are checked against it).
+	Tenants TenantOf
 }
 
 // NewSubscriptions returns a subscription registry, or an error naming every
@@ -73,13 +83,16 @@ func NewSubscriptions(opts SubscriptionOptions) (*Subscriptions, error) {
 	if len(bad) > 0 {
 		return nil, fmt.Errorf("msgraph: subscriptions need %s", strings.Join(bad, ", "))
 	}
-	return &Subscriptions{store: opts.Store, key: opts.Key, notifyURL: opts.NotificationURL, lifecycleURL: opts.LifecycleURL, clients: opts.Clients}, nil
+	return &Subscriptions{store: opts.Store, key: opts.Key, notifyURL: opts.NotificationURL, lifecycleURL: opts.LifecycleURL, clients: opts.Clients, tenants: opts.Tenants}, nil
 }
 
 // SubscriptionRecord is a stored subscription.
 type SubscriptionRecord struct {
-	ID       string
-	User     string
+	ID string
+	// User is the crmsync user who owns the subscription.
+	User string
+	// Tenant is the owner's Entra tenant id ("" when not known).
+	Tenant   string
 	Resource string
 	Expires  time.Time
 	stateMAC []byte
@@ -168,9 +181,16 @@ func (s *Subscriptions) create(ctx context.Context, c *Client, user, resource st
 }
 
 func (s *Subscriptions) put(ctx context.Context, r SubscriptionRecord) error {
-	if _, err := s.store.Upsert(ctx, SubscriptionTable, tablestore.Entity{PartitionKey: r.ID, RowKey: subRow, Properties: map[string]any{
-		"User": r.User, "Resource": r.Resource, "Expires": r.Expires.UTC(), "StateMAC": r.stateMAC,
-	}}); err != nil {
+	if r.Tenant == "" && s.tenants != nil {
+		// A failed look-up leaves the record without a tenant: the
+		// notification handler asks again (Tenant).
+		r.Tenant, _ = s.tenants(ctx, r.User)
+	}
+	props := map[string]any{"User": r.User, "Resource": r.Resource, "Expires": r.Expires.UTC(), "StateMAC": r.stateMAC}
+	if r.Tenant != "" {
+		props["Tenant"] = r.Tenant
+	}
+	if _, err := s.store.Upsert(ctx, SubscriptionTable, tablestore.Entity{PartitionKey: r.ID, RowKey: subRow, Properties: props}); err != nil {
 		return err
 	}
 	_, err := s.store.Upsert(ctx, SubscriptionTable, tablestore.Entity{PartitionKey: userPartition(r.User), RowKey: r.ID, Properties: map[string]any{}})
@@ -195,6 +215,7 @@ func (s *Subscriptions) Get(ctx context.Context, id string) (SubscriptionRecord,
 func recordOf(e tablestore.Entity) SubscriptionRecord {
 	r := SubscriptionRecord{ID: e.PartitionKey, etag: e.ETag}
 	r.User, _ = e.Properties["User"].(string)
+	r.Tenant, _ = e.Properties["Tenant"].(string)
 	r.Resource, _ = e.Properties["Resource"].(string)
 	r.Expires, _ = e.Properties["Expires"].(time.Time)
 	r.stateMAC, _ = e.Properties["StateMAC"].([]byte)
@@ -231,6 +252,23 @@ func (s *Subscriptions) ForUser(ctx context.Context, user string) ([]Subscriptio
 // with, comparing HMACs in constant time.
 func (s *Subscriptions) Verify(r SubscriptionRecord, clientState string) bool {
 	return len(r.stateMAC) > 0 && hmac.Equal(r.stateMAC, s.mac(clientState))
+}
+
+// fromOwnersTenant reports whether a notification for r naming tenantID
+// comes from the tenant of r's owner: the tenant recorded with r, else what
+// Tenants says of the owner now.
+func (s *Subscriptions) fromOwnersTenant(ctx context.Context, r SubscriptionRecord, tenantID string) (bool, error) {
+	tenant := r.Tenant
+	if tenant == "" {
+		if s.tenants == nil {
+			return true, nil // nothing to compare with: no Tenants, and a record without one
+		}
+		var err error
+		if tenant, err = s.tenants(ctx, r.User); err != nil || tenant == "" {
+			return false, err // "" : the owner has no mailbox connection any more
+		}
+	}
+	return strings.EqualFold(tenantID, tenant), nil
 }
 
 // Renewer gives a Graph client for a user; the caller unseals the user's tokens.
