@@ -1,10 +1,12 @@
 package session_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/reconcile"
 	"github.com/crmsync/crmsync/shared/session"
@@ -91,5 +93,33 @@ func TestPlanLimitRoomFreedSyncsLeftOut(t *testing.T) {
 	}
 	if is := issuesWith(t, f, "plan-limit"); len(is) != 0 {
 		t.Errorf("plan-limit issues %+v, want none (one synced, one deleted)", is)
+	}
+}
+
+// TestPlanLimitLeftOutRetriedAfterTemporaryFailure: a left-out item whose
+// create fails for a temporary reason, during the full read that room made
+// for it, is tried again by the next session although the change feed is
+// long past it.
+func TestPlanLimitLeftOutRetriedAfterTemporaryFailure(t *testing.T) {
+	f := newFixture(t)
+	leftOut := overCap(t, f)
+	f.setMaxRecords(0)
+	f.mbx.FailRecord = func(op string, r item.Record) error {
+		if op == "create" && r.Name() == leftOut[0].Name {
+			return fault.New(fault.Temporary, "busy", "try again")
+		}
+		return nil
+	}
+	f.run(t)
+	if got := len(f.mbx.Records(item.Contact)); got != 4 {
+		t.Fatalf("mailbox holds %d contacts, want 4 (one create failed)", got)
+	}
+	f.mbx.FailRecord = nil
+	f.run(t)
+	if got := len(f.mbx.Records(item.Contact)); got != 5 {
+		t.Errorf("mailbox holds %d contacts after the retry, want all 5", got)
+	}
+	if open, _ := session.NewState(f.store, "u1").Issues(context.Background()); len(open) != 0 {
+		t.Errorf("open issues after the retry: %+v, want none", open)
 	}
 }

@@ -190,7 +190,9 @@ type run struct {
 	leftOut map[item.Kind]map[reconcile.Side][]string
 	// links are a kind's links when read before its sync (to size the room
 	// under the plan's cap); syncKind takes them instead of reading again.
-	links   map[item.Kind][]reconcile.Link
+	links map[item.Kind][]reconcile.Link
+	// reread are the sides each kind reads in full for its left-out items.
+	reread  map[item.Kind][]reconcile.Side
 	cleared []string
 	issues  []Issue
 	// pending are intents left by an earlier session, by marker.
@@ -227,7 +229,7 @@ func (s *run) session(ctx context.Context) error {
 		s.openIssues[issueKey(is.Kind, is.Side, is.RecordID)] = true
 	}
 	s.confirmed = confirmedGuards(open)
-	s.leftOut, s.links = leftOut(open), map[item.Kind][]reconcile.Link{}
+	s.leftOut, s.links, s.reread = leftOut(open), map[item.Kind][]reconcile.Link{}, map[item.Kind][]reconcile.Side{}
 	s.cleared = append(s.cleared, legacyLeadIssues(open)...)
 	for k, ok := range s.settings.Confirmed {
 		s.confirmed[k] = s.confirmed[k] || ok
@@ -410,6 +412,11 @@ func (s *run) syncKind(ctx context.Context, kind item.Kind, cursors Cursors) err
 		// deletions back: keep the old cursors so the next session sees those
 		// changes again. Everything that did apply is linked and will be
 		// recognised as already in sync.
+		if retry && len(s.reread[kind]) > 0 {
+			// The stored cursor is past the left-out items this full read
+			// tried to create: only another full read retries them.
+			return s.st.ForgetCursors(ctx, kind, s.reread[kind])
+		}
 		return nil
 	}
 	quiet := !crmCh.Full && !mbxCh.Full && len(out.Actions) == 0 &&
@@ -482,6 +489,7 @@ func (s *run) rereadLeftOut(ctx context.Context, kind item.Kind, c Cursors) erro
 	}
 	for side := range sides {
 		c.Old[side] = ""
+		s.reread[kind] = append(s.reread[kind], side)
 	}
 	return nil
 }

@@ -241,6 +241,18 @@ func (s *State) SaveCursors(ctx context.Context, kind item.Kind, cs Cursors, nex
 	return err
 }
 
+// ForgetCursors deletes the stored cursors of kind on sides, so that the next
+// session reads those sides in full.
+func (s *State) ForgetCursors(ctx context.Context, kind item.Kind, sides []reconcile.Side) error {
+	for _, side := range sides {
+		s.writes++
+		if err := s.store.Delete(ctx, CursorsTable, s.user, cursorKey(kind, side), "*"); err != nil && !errors.Is(err, tablestore.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
 // Intent is a create recorded before it is sent: the marker stamped on the
 // record, which side it goes to, and the link to save once it exists.
 type Intent struct {
