@@ -201,8 +201,11 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode/100 == 2 && e.length("sync-sessions") != 0 {
-			t.Errorf("a forged notification enqueued a session")
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("forged notification answered %d, want 403", resp.StatusCode)
+		}
+		if n := e.length("sync-sessions"); n != 0 {
+			t.Errorf("a forged notification enqueued %d sessions, want none", n)
 		}
 	})
 
