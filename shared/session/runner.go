@@ -46,11 +46,6 @@ type UserSettings struct {
 	// MaxRecords caps linked records per kind by the user's plan (0 = no cap).
 	MaxRecords int
 	Email      EmailSettings
-	// Confirmed lets through, for one session, the deletions a guard held
-	// back for a kind: the user saw the guard's issue and confirmed. The
-	// dashboard's confirmation (State.ConfirmGuard) is read from the guard
-	// issue itself and adds to this.
-	Confirmed map[item.Kind]bool
 }
 
 // EmailSettings control e-mail sharing.
@@ -67,12 +62,6 @@ type EmailSettings struct {
 	ShareCategory string
 	// Folder is the share folder ("" = "Salesforce Emails").
 	Folder string
-}
-
-// ConfirmationConsumer is an optional SettingsSource ability: forget a
-// user's confirmation of held-back deletions once a session has used it.
-type ConfirmationConsumer interface {
-	ConfirmationUsed(ctx context.Context, user string, kind item.Kind) error
 }
 
 // SettingsSource loads a user's settings.
@@ -231,9 +220,6 @@ func (s *run) session(ctx context.Context) error {
 	s.confirmed = confirmedGuards(open)
 	s.leftOut, s.links, s.reread = leftOut(open), map[item.Kind][]reconcile.Link{}, map[item.Kind][]reconcile.Side{}
 	s.cleared = append(s.cleared, legacyLeadIssues(open)...)
-	for k, ok := range s.settings.Confirmed {
-		s.confirmed[k] = s.confirmed[k] || ok
-	}
 	intents, err := s.st.PendingIntents(ctx)
 	if err != nil {
 		return err
@@ -399,13 +385,6 @@ func (s *run) syncKind(ctx context.Context, kind item.Kind, cursors Cursors) err
 		// judged here too, never on a held plan, which may drop creates.
 		s.cleared = append(s.cleared, guardKey(kind))
 		s.settleLeftOut(kind, map[reconcile.Side]bool{reconcile.CRM: crmCh.Full, reconcile.Mailbox: mbxCh.Full})
-	}
-	if out.Guard.Overridden {
-		if c, ok := s.Settings.(ConfirmationConsumer); ok {
-			if err := c.ConfirmationUsed(ctx, s.user, kind); err != nil {
-				s.log.Warn("confirmation not cleared", "err", err)
-			}
-		}
 	}
 	if retry || (out.Guard.Tripped != "" && !out.Guard.Overridden) {
 		// Some records failed for a temporary reason, or a guard held
