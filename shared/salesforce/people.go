@@ -217,23 +217,27 @@ const truncatedNote = "\n[… truncated by crmsync]"
 // Task has no field for — direction, sender and recipients, in the shape of
 // Salesforce's own Email to Salesforce — then the body text, cut to fit the
 // field so a long e-mail is shared shortened instead of failing.
+//
+// FindCreated compares what it finds with this same text, so a session killed
+// after LogEmail adopts the Task instead of sharing the e-mail again.
 func emailDescription(f map[string]string) string {
-	var b strings.Builder
+	var header []string
 	for _, h := range []struct{ label, field string }{
 		{"Direction", item.Direction}, {"From", item.From}, {"To", item.To}, {"CC", item.Cc},
 	} {
 		if v := strings.TrimSpace(f[h.field]); v != "" {
-			b.WriteString(h.label + ": " + strings.ReplaceAll(v, ",", ", ") + "\n")
+			header = append(header, h.label+": "+strings.ReplaceAll(v, ",", ", "))
 		}
 	}
-	if b.Len() > 0 {
-		b.WriteString("\n")
+	head := strings.Join(header, "\n")
+	body := strings.TrimSpace(f[item.Description])
+	if head != "" && body != "" {
+		head += "\n\n"
 	}
-	body := f[item.Description]
-	room := taskDescriptionMax - utf8.RuneCountInString(b.String())
+	room := taskDescriptionMax - utf8.RuneCountInString(head)
 	if utf8.RuneCountInString(body) > room {
 		runes := []rune(body)
 		body = string(runes[:max(room-utf8.RuneCountInString(truncatedNote), 0)]) + truncatedNote
 	}
-	return b.String() + body
+	return head + body
 }

@@ -396,7 +396,7 @@ func (s *Side) matches(kind item.Kind, m Mapping, in item.Intent, got item.Recor
 		if v == "" {
 			continue
 		}
-		if got.Fields[k] != v {
+		if strings.TrimSpace(got.Fields[k]) != v {
 			return false
 		}
 		compared++
@@ -410,6 +410,9 @@ func (s *Side) normalize(kind item.Kind, m Mapping, rec item.Record) item.Record
 	sf, err := s.fromItem(kind, m, rec, false)
 	if err != nil {
 		return rec
+	}
+	if kind == item.SharedEmail {
+		sf["Description"] = emailDescription(rec.Fields) // as LogEmail writes it
 	}
 	for k, v := range sf {
 		switch x := v.(type) {

@@ -535,9 +535,15 @@ func TestLogEmailKeepsDirectionAndPeopleInDescription(t *testing.T) {
 				item.Subject: "Email: hi", item.Description: tc.body, item.Sent: "2026-05-11T10:00:00Z",
 				item.Direction: tc.direction, item.From: "dana@example.com", item.To: "pat@client.example,lee@client.example", item.Cc: "",
 			}}
+			since := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 			id, err := l.side.LogEmail(t.Context(), email, []string{who}, "", "")
 			if err != nil {
 				t.Fatal(err)
+			}
+			// A session killed after LogEmail finds the Task by the same text.
+			found, err := l.side.FindCreated(t.Context(), item.SharedEmail, []item.Intent{{Marker: "m-" + tc.name, Since: since, Record: email}})
+			if err != nil || found["m-"+tc.name] != id {
+				t.Errorf("FindCreated = %v, %v; want the logged Task %s adopted", found, err, id)
 			}
 			got, _ := l.srv.Record(id)["Description"].(string)
 			header := "Direction: " + tc.direction + "\nFrom: dana@example.com\nTo: pat@client.example, lee@client.example\n\n"
