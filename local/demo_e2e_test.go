@@ -59,7 +59,11 @@ func reports(t *testing.T, data string) []session.Report {
 	t.Helper()
 	st, err := tablestore.OpenEmbedded(filepath.Join(data, "tables.sqlite"))
 	if err != nil {
-		t.Fatal(err)
+		// The running host and handler write the same file; a reader that
+		// finds it busy past the timeout on a loaded machine reads again on
+		// the next poll rather than failing the test.
+		t.Logf("reading reports: %v", err)
+		return nil
 	}
 	defer st.Close()
 	page, err := st.Query(context.Background(), session.SessionsTable, tablestore.Query{})
@@ -75,7 +79,8 @@ func reports(t *testing.T, data string) []session.Report {
 		seen[e.PartitionKey] = true
 		r, err := session.NewState(st, e.PartitionKey).Reports(context.Background(), 100)
 		if err != nil {
-			t.Fatal(err)
+			t.Logf("reading reports: %v", err)
+			return nil
 		}
 		out = append(out, r...)
 	}
@@ -122,8 +127,8 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 		return false
 	})
-	for _, k := range []string{"contact|to-mailbox|create", "contact|to-crm|create", "task|to-mailbox|create", "event|to-mailbox|create",
-		"email|to-crm|share", "file|to-crm|create"} {
+	for _, k := range []string{"contact|to-mailbox|create", "contact|to-crm|create", "task|to-mailbox|create", "task|to-crm|create",
+		"event|to-mailbox|create", "event|to-crm|create", "email|to-crm|share", "file|to-crm|create"} {
 		if first.Counts[k] == 0 {
 			t.Errorf("first session moved no %s: %v", k, first.Counts)
 		}

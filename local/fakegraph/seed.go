@@ -36,7 +36,8 @@ func SeedDemo(s *Server, now time.Time) string {
 	s.add(m, kEvent, calendarContainer, map[string]any{
 		"type": "singleInstance", "subject": "Quarterly review with Acme", "start": dtz(at(1, 14)), "end": dtz(at(1, 15)),
 		"location": map[string]any{"displayName": "Room 4"}, "body": map[string]any{"contentType": "text", "content": "Agenda to follow."},
-		"attendees": []any{map[string]any{"emailAddress": map[string]any{"address": "ada@analytical.example"}, "type": "required"}},
+		"attendees":  []any{map[string]any{"emailAddress": map[string]any{"address": "ada@analytical.example"}, "type": "required"}},
+		"categories": []any{"Salesforce"}, // shared into the CRM, with Ada as invitee
 	})
 	s.add(m, kEvent, calendarContainer, map[string]any{
 		"type": "singleInstance", "subject": "Conference", "isAllDay": true, "start": dtz(day.AddDate(0, 0, 7)), "end": dtz(day.AddDate(0, 0, 8)),
