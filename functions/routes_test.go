@@ -22,13 +22,17 @@ import (
 )
 
 // testApp wires the real service over embedded storage in a temporary folder.
-func testApp(t testing.TB) *app {
+func testApp(t testing.TB) *app { return testAppWith(t, nil) }
+
+// testAppWith is testApp with more settings.
+func testAppWith(t testing.TB, more map[string]string) *app {
 	t.Helper()
-	dir := t.TempDir()
-	cfg, err := settings.Load(func(k string) string {
-		return map[string]string{settings.NamePort: "1", settings.NameStorage: "embedded", settings.NameDataDir: dir,
-			settings.NameEntraClientID: "crmsync-test", settings.NameSalesforceClientID: "crmsync-test"}[k]
-	})
+	env := map[string]string{settings.NamePort: "1", settings.NameStorage: "embedded", settings.NameDataDir: t.TempDir(),
+		settings.NameEntraClientID: "crmsync-test", settings.NameSalesforceClientID: "crmsync-test"}
+	for k, v := range more {
+		env[k] = v
+	}
+	cfg, err := settings.Load(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -132,7 +132,13 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	a.checker = access.NewChecker(a.grants)
 	a.users = identity.NewUsers(a.store, a.grants, now)
 
-	a.opener = &sides.Opener{Connections: a.conns, GraphBaseURL: cfg.GraphBaseURL, SalesforceMaxShare: cfg.SalesforceMaxShare, Log: log}
+	a.opener = &sides.Opener{Connections: a.conns, GraphBaseURL: cfg.GraphBaseURL, SalesforceMaxShare: cfg.SalesforceMaxShare, Now: now, Log: log}
+	if cfg.SalesforceUserShare > 0 {
+		// Only a per-user cap costs a table read (the user's reports of the
+		// last day) per opened Salesforce side.
+		a.opener.SalesforceUserShare = cfg.SalesforceUserShare
+		a.opener.SalesforceCounter = func(user string) salesforce.CallCounter { return session.NewReportCounter(a.store, user) }
+	}
 	if sf != nil {
 		a.opener.Salesforce = sf.OAuth2()
 		if jwtKey != nil {

@@ -286,7 +286,7 @@ func (s *run) prefetch(ctx context.Context, loaded map[item.Kind]Cursors) {
 func (s *run) calls() map[string]int64 {
 	out := map[string]int64{}
 	if c, ok := s.sides.CRM.(CallCounter); ok {
-		out["crm"] = c.Calls()
+		out[crmCalls] = c.Calls()
 	}
 	if c, ok := s.sides.Mailbox.(CallCounter); ok {
 		out["mailbox"] = c.Calls()

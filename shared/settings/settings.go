@@ -56,6 +56,7 @@ const (
 	NameSalesforceAllowedOrgs  = "CRMSYNC_SALESFORCE_ALLOWED_ORGS"
 	NameSalesforceJWTKey       = "CRMSYNC_SALESFORCE_JWT_KEY"
 	NameSalesforceMaxShare     = "CRMSYNC_SALESFORCE_MAX_SHARE"
+	NameSalesforceUserShare    = "CRMSYNC_SALESFORCE_USER_SHARE"
 
 	NameAddinAudiences = "CRMSYNC_ADDIN_AUDIENCES"
 	NameAddinScope     = "CRMSYNC_ADDIN_SCOPE"
@@ -121,6 +122,7 @@ func Specs() []Spec {
 		{Name: NameSalesforceAllowedOrgs, Description: "Comma-separated Salesforce org ids allowed to sign in and connect; `*` for any.", Default: "*"},
 		{Name: NameSalesforceJWTKey, Description: "PEM private key for the JWT bearer flow (admin-provisioned users); unset disables that flow.", Secret: true},
 		{Name: NameSalesforceMaxShare, Description: "Largest share of the org's daily API allowance crmsync may use (0 < share ≤ 1).", Default: "0.5"},
+		{Name: NameSalesforceUserShare, Description: "Largest share of the org's daily API allowance one user's sessions may use over the rolling 24 hours, counted from their session reports (0 < share ≤ CRMSYNC_SALESFORCE_MAX_SHARE; 0 = no per-user cap).", Default: "0"},
 		{Name: NameAddinAudiences, Description: "Comma-separated accepted audiences of add-in access tokens (the API's app id URI and/or client id).", Default: "the Entra client id"},
 		{Name: NameAddinScope, Description: "Delegated scope add-in tokens must carry.", Default: DefaultAddinScope},
 		{Name: NameAddinOrigins, Description: "Comma-separated origins allowed to call and frame the add-in API (CORS, frame-ancestors).", Default: DefaultAddinOrigins},
@@ -177,6 +179,9 @@ type Settings struct {
 	SalesforceAllowedOrgs  []string
 	SalesforceJWTKey       string
 	SalesforceMaxShare     float64
+	// SalesforceUserShare caps each user's own Salesforce calls over the
+	// rolling 24 hours (0 = no per-user cap; at most SalesforceMaxShare).
+	SalesforceUserShare float64
 
 	AddinAudiences []string
 	AddinScope     string
@@ -301,12 +306,26 @@ func Load(getenv func(string) string) (Settings, error) {
 		}
 	}
 	s.SalesforceMaxShare = 0.5
+	maxShareOK := true
 	if v := get(NameSalesforceMaxShare); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f <= 0 || f > 1 {
+		if err != nil || !(f > 0 && f <= 1) { // NaN fails every comparison
 			bad("%s=%q is not a share between 0 (excluded) and 1", NameSalesforceMaxShare, v)
+			maxShareOK = false
 		}
 		s.SalesforceMaxShare = f
+	}
+	if v := get(NameSalesforceUserShare); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		switch {
+		case err != nil || !(f >= 0 && f <= 1):
+			bad("%s=%q is not a share between 0 (no per-user cap) and 1", NameSalesforceUserShare, v)
+		case maxShareOK && f > s.SalesforceMaxShare:
+			// One user's cap above crmsync's whole share would never apply.
+			bad("%s=%q is above %s (%v)", NameSalesforceUserShare, v, NameSalesforceMaxShare, s.SalesforceMaxShare)
+		default:
+			s.SalesforceUserShare = f
+		}
 	}
 	s.AddinAudiences = list(get(NameAddinAudiences))
 	if len(s.AddinAudiences) == 0 && s.EntraClientID != "" {

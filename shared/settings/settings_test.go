@@ -85,7 +85,8 @@ func TestLoad(t *testing.T) {
 
 func TestLoadIdentityAndWebSettings(t *testing.T) {
 	got, err := Load(env(map[string]string{NamePort: "1", NameStorage: "embedded", NameDataDir: "/d",
-		NameEntraClientID: "app", NameSalesforceAllowedOrgs: "00D1, 00D2", NameSalesforceMaxShare: "0.25", NameTrustedProxies: "1"}))
+		NameEntraClientID: "app", NameSalesforceAllowedOrgs: "00D1, 00D2", NameSalesforceMaxShare: "0.25", NameSalesforceUserShare: "0.05",
+		NameTrustedProxies: "1"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func TestLoadIdentityAndWebSettings(t *testing.T) {
 	if got.MicrosoftLoginURL != "https://login.microsoftonline.com" || got.EntraTenant != "organizations" {
 		t.Errorf("authority split into %q and %q", got.MicrosoftLoginURL, got.EntraTenant)
 	}
-	if got.SalesforceMaxShare != 0.25 || got.TrustedProxies != 1 || got.EntraAuthority != DefaultEntraAuthority {
+	if got.SalesforceMaxShare != 0.25 || got.SalesforceUserShare != 0.05 || got.TrustedProxies != 1 || got.EntraAuthority != DefaultEntraAuthority {
 		t.Errorf("got %+v", got)
 	}
 	_, err = Load(env(map[string]string{NamePort: "1", NameConnection: "c", NameSessionKey: "short",
@@ -128,6 +129,16 @@ func TestLoadNamesEveryProblem(t *testing.T) {
 			name:      "all bad",
 			env:       map[string]string{NamePort: "99999", NameStorage: "s3", NameLogLevel: "loud", NameDemo: "maybe"},
 			wantNames: []string{NamePort, NameStorage, NameLogLevel, NameDemo},
+		},
+		{
+			name:      "user share above the max share",
+			env:       map[string]string{NamePort: "x", NameSalesforceMaxShare: "0.2", NameSalesforceUserShare: "0.3"},
+			wantNames: []string{NamePort, NameSalesforceUserShare},
+		},
+		{
+			name:      "shares not shares",
+			env:       map[string]string{NameSalesforceUserShare: "NaN", NameSalesforceMaxShare: "NaN", NameLogLevel: "loud"},
+			wantNames: []string{NameSalesforceUserShare, NameSalesforceMaxShare, NameLogLevel},
 		},
 		{
 			name:      "embedded without folder",

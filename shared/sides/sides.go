@@ -42,7 +42,17 @@ type Opener struct {
 	// SalesforceMaxShare is the share of the org's daily API allowance
 	// crmsync may use (0 = the client's default).
 	SalesforceMaxShare float64
-	Log                *slog.Logger
+	// SalesforceUserShare caps each user's own calls at this share of the
+	// org's daily allowance over the rolling 24 hours (0 = no per-user cap),
+	// as counted by SalesforceCounter; it may not exceed SalesforceMaxShare.
+	SalesforceUserShare float64
+	// SalesforceCounter returns a counter of user's calls that spans their
+	// sessions (such as session.ReportCounter), for SalesforceUserShare. It is
+	// called for every opened side (nil: each client counts only its own).
+	SalesforceCounter func(user string) salesforce.CallCounter
+	// Now is the clock of the call count (nil = time.Now).
+	Now func() time.Time
+	Log *slog.Logger
 
 	describe *salesforce.DescribeCache
 	mu       sync.Mutex
@@ -160,8 +170,15 @@ func (o *Opener) salesforceSide(ctx context.Context, user string) (*salesforce.S
 	}
 	describe := o.describe
 	o.mu.Unlock()
-	client, err := salesforce.New(salesforce.Options{Tokens: tokens, InstanceURL: c.InstanceURL,
-		HTTPClient: o.HTTPClient, MaxShare: o.SalesforceMaxShare, Describe: describe, Logger: o.Log})
+	opts := salesforce.Options{Tokens: tokens, InstanceURL: c.InstanceURL,
+		HTTPClient: o.HTTPClient, MaxShare: o.SalesforceMaxShare, Describe: describe, Logger: o.Log}
+	if o.SalesforceUserShare > 0 {
+		opts.UserShare, opts.Now = o.SalesforceUserShare, o.Now
+		if o.SalesforceCounter != nil {
+			opts.Counter = o.SalesforceCounter(user)
+		}
+	}
+	client, err := salesforce.New(opts)
 	if err != nil {
 		return nil, nil, err
 	}
