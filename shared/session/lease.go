@@ -27,6 +27,8 @@ type Lease struct {
 	holder  string
 	etag    string
 	expires time.Time
+	// lastHeld is when Hold last renewed (or started holding) the lease.
+	lastHeld time.Time
 }
 
 // AcquireLease takes user's lease for ttl on behalf of holder (a session id),
@@ -130,4 +132,46 @@ func ReadLastSession(ctx context.Context, store tablestore.Store, user string, n
 	exp, _ := e.Properties["Expires"].(time.Time)
 	ls.Running = holder != "" && now.Before(exp)
 	return ls, nil
+}
+
+// Hold keeps the lease while a session runs longer than its TTL: it renews
+// the lease every ttl/3 until stop is called, and cancels the returned
+// context if the lease is lost (a renewal failed with ErrLeaseLost, or
+// renewals kept failing until the lease ran out), so the session stops
+// writing state that another session now owns. now gives each renewal's
+// time. stop waits for the renewing goroutine, so the lease's ETag is
+// settled before Release uses it.
+func (l *Lease) Hold(ctx context.Context, ttl time.Duration, now func() time.Time) (held context.Context, stop func()) {
+	held, cancel := context.WithCancelCause(ctx)
+	l.lastHeld = now()
+	done := make(chan struct{})
+	quit := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(ttl / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-held.Done():
+				return
+			case <-tick.C:
+			}
+			t := now()
+			err := l.Renew(held, ttl, t)
+			if errors.Is(err, ErrLeaseLost) || (err != nil && !t.Before(l.lastHeld.Add(ttl))) {
+				cancel(ErrLeaseLost)
+				return
+			}
+			if err == nil {
+				l.lastHeld = t
+			}
+		}
+	}()
+	return held, func() {
+		close(quit)
+		<-done
+		cancel(nil)
+	}
 }

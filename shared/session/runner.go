@@ -107,7 +107,15 @@ func (r *Runner) Run(ctx context.Context, user, reason string) (Report, error) {
 	}
 	st := NewState(r.Store, user)
 	run := &run{Runner: r, st: st, rep: &rep, log: log, user: user, now: now}
-	runErr := run.session(ctx)
+	// The lease is renewed while the session runs, however long it takes;
+	// if it is lost all the same, the session's context ends.
+	held, stop := lease.Hold(ctx, ttl, r.Now)
+	runErr := run.session(held)
+	stop()
+	if runErr != nil && errors.Is(context.Cause(held), ErrLeaseLost) && ctx.Err() == nil {
+		log.Warn("lease lost during the session; stopped it", "err", runErr)
+		runErr = fmt.Errorf("%w: %w", ErrLeaseLost, runErr)
+	}
 	rep.Duration = r.Now().Sub(now)
 	rep.TableWrites = st.Writes() + 2 // acquiring and releasing the lease
 	outcome(&rep, runErr)
