@@ -20,7 +20,7 @@ func routes(a *app) []funchost.Function {
 		{Name: "scheduler", Trigger: funchost.TimerTriggerOn(scheduler.Schedule),
 			Timer: scheduler.New(a.log, a.sched, a.subs, a.now).Run},
 		{Name: "syncworker", Trigger: funchost.QueueTriggerOn(syncworker.Queue),
-			Queue: syncworker.New(a.log, a.runner, a.ensureSubscriptions).Handle},
+			Queue: syncworker.New(a.log, a.runner, a.ensureSubscriptions, a.sched, a.now).Handle},
 		{Name: "notifications", Trigger: funchost.HTTPTrigger("notifications", funchost.AuthAnonymous, "post"),
 			HTTP: notifications.New(a.log, a.subs, a.sched, a.now)},
 		{Name: "dashboard", Trigger: funchost.HTTPTrigger("dashboard/{*path}", funchost.AuthAnonymous, "get", "head", "post", "put", "delete"),

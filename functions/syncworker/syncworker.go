@@ -4,11 +4,15 @@ package syncworker
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/crmsync/crmsync/shared/funchost"
 	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/session"
+	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
 // Queue is the queue the function consumes.
@@ -23,16 +27,29 @@ type Runner interface {
 // sure the user's mailbox push subscriptions exist.
 type AfterSession func(ctx context.Context, user string) error
 
-// Worker is the queue function.
-type Worker struct {
-	log   *slog.Logger
-	run   Runner
-	after AfterSession
+// Deferrer enqueues a session for later (schedule.Scheduler).
+type Deferrer interface {
+	RequestAfter(ctx context.Context, user string, reason schedule.Reason, now, after time.Time) error
 }
 
-// New returns the sync worker function; after may be nil.
-func New(log *slog.Logger, run Runner, after AfterSession) *Worker {
-	return &Worker{log: log.With("function", "syncworker"), run: run, after: after}
+// BusyRetry is how long a push or "sync now" request that found another
+// session of the user running waits before it runs: the running session may
+// have read its sides before the change that prompted the request.
+const BusyRetry = time.Minute
+
+// Worker is the queue function.
+type Worker struct {
+	log      *slog.Logger
+	run      Runner
+	after    AfterSession
+	deferrer Deferrer
+	now      func() time.Time
+}
+
+// New returns the sync worker function; after and deferrer may be nil (then
+// a request that finds its user busy is done, not deferred).
+func New(log *slog.Logger, run Runner, after AfterSession, deferrer Deferrer, now func() time.Time) *Worker {
+	return &Worker{log: log.With("function", "syncworker"), run: run, after: after, deferrer: deferrer, now: now}
 }
 
 // Handle runs the session a message asks for. A malformed message fails, so
@@ -52,6 +69,17 @@ func (w *Worker) Handle(ctx context.Context, msg funchost.QueueTrigger) (funchos
 		"outcome", rep.Outcome, "invocation", msg.InvocationID)
 	if err != nil {
 		return nil, err
+	}
+	if rep.Outcome == "busy" && req.Reason != schedule.Scheduled && w.deferrer != nil {
+		// Scheduled requests come again by themselves; a push or a user's
+		// request would otherwise wait for the next scheduled session.
+		now := w.now()
+		err := w.deferrer.RequestAfter(ctx, req.User, req.Reason, now, now.Add(BusyRetry))
+		if err != nil && !errors.Is(err, schedule.ErrDebounced) && !errors.Is(err, tablestore.ErrNotFound) {
+			// Failing the message makes the queue deliver it again.
+			return nil, fmt.Errorf("syncworker: deferring a request that found its user busy: %w", err)
+		}
+		return nil, nil
 	}
 	if w.after != nil && (rep.Outcome == "ok" || rep.Outcome == "partial") {
 		if err := w.after(ctx, req.User); err != nil {

@@ -2,14 +2,17 @@ package syncworker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmsync/crmsync/shared/funchost"
 	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/session"
+	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
 type fakeRunner struct {
@@ -46,7 +49,7 @@ func TestHandle(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := &fakeRunner{rep: tt.rep, err: tt.runErr}
 			after := 0
-			w := New(slog.New(slog.DiscardHandler), r, func(ctx context.Context, user string) error { after++; return nil })
+			w := New(slog.New(slog.DiscardHandler), r, func(ctx context.Context, user string) error { after++; return nil }, nil, time.Now)
 			out, err := w.Handle(context.Background(), funchost.QueueTrigger{Body: []byte(tt.body), DequeueCount: 1})
 			if tt.wantErr == "" && err != nil {
 				t.Fatalf("error = %v, want none", err)
@@ -62,6 +65,49 @@ func TestHandle(t *testing.T) {
 			}
 			if (after == 1) != tt.wantAfter {
 				t.Errorf("after-session step ran %d times, want %v", after, tt.wantAfter)
+			}
+		})
+	}
+}
+
+type fakeDeferrer struct {
+	err   error
+	calls []string
+}
+
+func (f *fakeDeferrer) RequestAfter(ctx context.Context, user string, reason schedule.Reason, now, after time.Time) error {
+	f.calls = append(f.calls, fmt.Sprintf("%s/%s+%v", user, reason, after.Sub(now)))
+	return f.err
+}
+
+// A push or "sync now" that finds another session running is deferred, not
+// dropped: the running session may have read its sides before the change.
+func TestBusyRequestIsDeferred(t *testing.T) {
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name      string
+		reason    schedule.Reason
+		deferErr  error
+		wantCalls []string
+		wantErr   bool
+	}{
+		{"push", schedule.Push, nil, []string{"u-1/push+1m0s"}, false},
+		{"sync now", schedule.Manual, nil, []string{"u-1/manual+1m0s"}, false},
+		{"scheduled comes again by itself", schedule.Scheduled, nil, nil, false},
+		{"already deferred", schedule.Push, schedule.ErrDebounced, []string{"u-1/push+1m0s"}, false},
+		{"user gone", schedule.Push, tablestore.ErrNotFound, []string{"u-1/push+1m0s"}, false},
+		{"storage trouble: the queue delivers it again", schedule.Push, errors.New("table 503"), []string{"u-1/push+1m0s"}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &fakeDeferrer{err: tt.deferErr}
+			w := New(slog.New(slog.DiscardHandler), &fakeRunner{rep: session.Report{Outcome: "busy"}}, nil, d, func() time.Time { return now })
+			body := schedule.Request{User: "u-1", Reason: tt.reason}.Encode()
+			_, err := w.Handle(context.Background(), funchost.QueueTrigger{Body: body, DequeueCount: 1})
+			if (err != nil) != tt.wantErr {
+				t.Errorf("error = %v, want error %v", err, tt.wantErr)
+			}
+			if fmt.Sprint(d.calls) != fmt.Sprint(tt.wantCalls) {
+				t.Errorf("deferred %v, want %v", d.calls, tt.wantCalls)
 			}
 		})
 	}

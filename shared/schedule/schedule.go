@@ -371,3 +371,32 @@ func (s *Scheduler) RequestNow(ctx context.Context, user string, reason Reason, 
 	}
 	return err
 }
+
+// RequestAfter enqueues a session for user to start no sooner than after: for
+// a push or "sync now" request that found another session of the user
+// running, which may have read its sides before the change that prompted the
+// request. It coalesces like RequestNow: while a deferred session is still
+// waiting it returns ErrDebounced, since that session comes after the change
+// too (and defers itself again if it also finds the user busy).
+func (s *Scheduler) RequestAfter(ctx context.Context, user string, reason Reason, now, after time.Time) error {
+	cur, err := s.Get(ctx, user)
+	if err != nil {
+		return err
+	}
+	if now.Before(cur.DeferredUntil) {
+		return ErrDebounced
+	}
+	if after.Before(now) {
+		after = now
+	}
+	req := Request{User: user, Reason: reason, Requested: now.UTC()}
+	if err := s.queue.Enqueue(ctx, SessionsQueue, req.Encode(), after.Sub(now)); err != nil {
+		return err
+	}
+	cur.DeferredUntil, cur.LastEnqueued = after.UTC(), after.UTC()
+	_, err = s.store.Update(ctx, Table, cur.entity(), cur.etag)
+	if errors.Is(err, tablestore.ErrPrecondition) {
+		return nil // a concurrent writer marked it; the session is enqueued either way
+	}
+	return err
+}

@@ -386,3 +386,45 @@ func BenchmarkTick100kUsers(b *testing.B) {
 	}
 	_ = q
 }
+
+// A push that found another session of the user running is deferred, once,
+// however many such requests pile up, and pushes meanwhile are covered by it.
+func TestRequestAfterDefersOnceAndCoversLaterPushes(t *testing.T) {
+	ctx := context.Background()
+	s, _, q := newFixture(t)
+	if err := s.Enroll(ctx, "erin", "paid", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	after := t0.Add(time.Minute)
+	if err := s.RequestAfter(ctx, "erin", Push, t0, after); err != nil {
+		t.Fatal(err)
+	}
+	for i, at := range []time.Time{t0.Add(time.Second), t0.Add(30 * time.Second)} {
+		if err := s.RequestAfter(ctx, "erin", Manual, at, at.Add(time.Minute)); !errors.Is(err, ErrDebounced) {
+			t.Errorf("busy request %d while one waits: err = %v, want ErrDebounced", i, err)
+		}
+		if err := s.RequestNow(ctx, "erin", Push, at); !errors.Is(err, ErrDebounced) {
+			t.Errorf("push %d while the deferred session waits: err = %v, want ErrDebounced", i, err)
+		}
+	}
+	if n := len(drain(t, q)); n != 0 {
+		t.Errorf("visible now: %d requests, want none before %v", n, after)
+	}
+	if n, err := q.Len(ctx, SessionsQueue); err != nil || n != 1 {
+		t.Errorf("queued: %d (%v), want exactly the deferred request", n, err)
+	}
+	en, err := s.Get(ctx, "erin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !en.DeferredUntil.Equal(after) {
+		t.Errorf("deferred until %v, want %v", en.DeferredUntil, after)
+	}
+	// Once it ran (and found the user busy again), it can defer itself anew.
+	if err := s.RequestAfter(ctx, "erin", Push, after, after.Add(time.Minute)); err != nil {
+		t.Errorf("deferring again after the deferred time: %v", err)
+	}
+	if err := s.RequestAfter(ctx, "nobody", Push, t0, after); !errors.Is(err, tablestore.ErrNotFound) {
+		t.Errorf("unknown user: err = %v, want ErrNotFound", err)
+	}
+}
