@@ -253,7 +253,7 @@ func newTestWorld(t *testing.T, o worldOptions) *testWorld {
 	if w.sfUser, err = fakesalesforce.SeedDemo(w.sf, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	w.graph = fakegraph.New(fakegraph.Options{BaseURL: graphSrv.URL, HTTPClient: w.srv.Client(), Clients: map[string]string{w.entraClient: w.entraSecret}})
+	w.graph = fakegraph.New(fakegraph.Options{BaseURL: graphSrv.URL, HTTPClient: w.srv.Client(), Clients: map[string]string{w.entraClient: w.entraSecret}, TenantID: w.tenant})
 	fakegraph.SeedDemo(w.graph, time.Now())
 	users := append([]idp.User{{ID: w.oid, Name: "Wendy World", Tenant: w.tenant}}, o.extraUsers...)
 	if o.authoritySegment == "" {

@@ -155,6 +155,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		Store: a.store, Key: subKey(secret, "graph-client-state"),
 		NotificationURL: cfg.PublicURL + "/api/notifications", LifecycleURL: cfg.PublicURL + "/api/notifications",
 		Clients: a.opener.GraphClient,
+		Tenants: a.mailboxTenant,
 	})
 	if err != nil {
 		a.Close()
@@ -537,4 +538,14 @@ func (a *app) buildAddin(secret []byte) (http.Handler, http.Handler, error) {
 	})
 	addinH := guard.Addin(cors.Middleware(webguard.LimitBody(cfg.MaxBodyBytes+addin.DefaultMaxUpload, bearer.Middleware(mux))))
 	return addinH, guard.Addin(cors.Middleware(pixel)), nil
+}
+
+// mailboxTenant is the Entra tenant of a user's Microsoft connection ("" =
+// none), which a genuine change notification for the user's mailbox names.
+func (a *app) mailboxTenant(ctx context.Context, user string) (string, error) {
+	c, err := a.conns.Get(ctx, user, connection.Microsoft)
+	if errors.Is(err, connection.ErrNotFound) {
+		return "", nil
+	}
+	return c.Tenant, err
 }

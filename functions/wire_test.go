@@ -3,6 +3,7 @@ package main
 import (
 	"testing"
 
+	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/settings"
 )
@@ -38,5 +39,23 @@ func TestWireSalesforceUserShare(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWireMailboxTenant: the webhook compares a notification's tenantId with
+// the tenant of the user's Microsoft connection, which mailboxTenant reads.
+func TestWireMailboxTenant(t *testing.T) {
+	a := testAppWith(t, nil)
+	ctx := t.Context()
+	const tenant = "33333333-3333-4333-8333-333333333333"
+	if _, err := a.conns.Save(ctx, connection.Connection{User: "u1", Provider: connection.Microsoft, Tenant: tenant,
+		Flow: connection.FlowClientCredentials}, connection.Credentials{Username: "u1@contoso.example"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ user, want string }{{"u1", tenant}, {"nobody", ""}} {
+		got, err := a.mailboxTenant(ctx, tt.user)
+		if err != nil || got != tt.want {
+			t.Errorf("mailboxTenant(%s) = %q, %v; want %q", tt.user, got, err, tt.want)
+		}
 	}
 }

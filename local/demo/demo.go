@@ -112,7 +112,7 @@ func Start(ctx context.Context, o Options) (*World, error) {
 		return nil, err
 	}
 	_ = sfUser
-	w.Graph = fakegraph.New(fakegraph.Options{Now: o.Now, BaseURL: w.GraphURL})
+	w.Graph = fakegraph.New(fakegraph.Options{Now: o.Now, BaseURL: w.GraphURL, TenantID: idp.DemoTenant})
 	mailbox := fakegraph.SeedDemo(w.Graph, o.Now())
 	_ = mailbox
 	provider, err := idp.New(w.IdPURL,
