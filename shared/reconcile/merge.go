@@ -44,18 +44,36 @@ func (pl *planner) merge(l Link, c, m *item.Record, adopt bool) {
 	for _, f := range pl.p.Fields {
 		base, hasBase := l.Fingerprints[f]
 		var cv, mv, cfp, mfp string
-		var cCh, mCh bool
-		if c != nil && !cSame {
+		var cCh, mCh, cHas, mHas bool
+		// A field without a fingerprint on a pair that synced before (a
+		// mapping added since) has an unknown last state: it is read even
+		// from a record whose version did not move, and an empty value is
+		// nothing to bring, so the side holding a value fills the other
+		// without a conflict. Two different values are a real conflict. A
+		// pair never synced (no fingerprints at all) merges as before.
+		unknown := !hasBase && len(l.Fingerprints) > 0
+		if c != nil && (!cSame || unknown) {
 			if v, ok := c.Fields[f]; ok {
-				cv, cfp = v, pl.fp.Fingerprint(pl.kind, f, v)
+				cv, cfp, cHas = v, pl.fp.Fingerprint(pl.kind, f, v), true
 				cCh = !hasBase || cfp != base
+				if unknown {
+					cCh = v != ""
+				}
 			}
 		}
-		if m != nil && !mSame {
+		if m != nil && (!mSame || unknown) {
 			if v, ok := m.Fields[f]; ok {
-				mv, mfp = v, pl.fp.Fingerprint(pl.kind, f, v)
+				mv, mfp, mHas = v, pl.fp.Fingerprint(pl.kind, f, v), true
 				mCh = !hasBase || mfp != base
+				if unknown {
+					mCh = v != ""
+				}
 			}
+		}
+		if unknown && !cCh && !mCh && cHas && mHas {
+			// Both empty: the state is known now.
+			newFP[f] = cfp
+			continue
 		}
 		switch {
 		case cCh && mCh:
