@@ -16,7 +16,7 @@ type query struct {
 	pageSize     int
 	top          int
 	sel          []string
-	expandProp   string
+	expandProps  []string
 	expandLinked bool
 	filter       string
 	rawSelect    string
@@ -24,7 +24,8 @@ type query struct {
 }
 
 var (
-	reExpandProp = regexp.MustCompile(`(?i)^singleValueExtendedProperties\(\$filter=id eq '((?:[^']|'')*)'\)$`)
+	reExpandProp = regexp.MustCompile(`(?i)^singleValueExtendedProperties\(\$filter=(id eq '(?:[^']|'')*'(?: or id eq '(?:[^']|'')*')*)\)$`)
+	reExpandID   = regexp.MustCompile(`(?i)id eq '((?:[^']|'')*)'`)
 	reMaxPage    = regexp.MustCompile(`(?i)odata\.maxpagesize=(\d+)`)
 )
 
@@ -60,7 +61,10 @@ func parseQuery(v url.Values, h http.Header) (query, *apiError) {
 		case strings.EqualFold(e, "linkedResources"):
 			q.expandLinked = true
 		case reExpandProp.MatchString(e):
-			q.expandProp = strings.ReplaceAll(reExpandProp.FindStringSubmatch(e)[1], "''", "'")
+			// One id, or several joined with "or", as Graph allows.
+			for _, m := range reExpandID.FindAllStringSubmatch(reExpandProp.FindStringSubmatch(e)[1], -1) {
+				q.expandProps = append(q.expandProps, strings.ReplaceAll(m[1], "''", "'"))
+			}
 		default:
 			return q, badRequest("BadRequest", "Parsing OData Select and Expand failed: unsupported $expand.")
 		}

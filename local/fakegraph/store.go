@@ -165,6 +165,7 @@ func (e *entry) changeKey() string {
 var allowed = map[string][]string{
 	kContact: {"givenName", "surname", "middleName", "displayName", "emailAddresses", "businessPhones", "homePhones",
 		"mobilePhone", "jobTitle", "department", "companyName", "businessAddress", "homeAddress", "personalNotes", "categories",
+		"nickName", "officeLocation", "profession", "assistantName", "manager", "spouseName",
 		"singleValueExtendedProperties"},
 	kEvent: {"subject", "body", "start", "end", "isAllDay", "location", "attendees", "recurrence", "categories",
 		"singleValueExtendedProperties", "showAs", "importance", "sensitivity", "isReminderOn", "reminderMinutesBeforeStart"},
@@ -351,10 +352,10 @@ func (s *Server) render(e *entry, q query) map[string]any {
 	}
 	props := asSlice(out["singleValueExtendedProperties"])
 	delete(out, "singleValueExtendedProperties")
-	if q.expandProp != "" {
+	if len(q.expandProps) > 0 {
 		var keep []any
 		for _, p := range props {
-			if strings.EqualFold(str(p.(map[string]any)["id"]), q.expandProp) {
+			if slices.ContainsFunc(q.expandProps, func(id string) bool { return strings.EqualFold(str(p.(map[string]any)["id"]), id) }) {
 				keep = append(keep, p)
 			}
 		}

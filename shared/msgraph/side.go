@@ -21,6 +21,10 @@ type SideOptions struct {
 	IssueCategory string
 	// PageSize asks Graph for pages of this many items (0 = Graph's default).
 	PageSize int
+	// Custom maps the user's custom fields per kind to free item properties
+	// (CustomProperties) or crmsync extended properties; each value is the
+	// record field named by the mapping's canonical name.
+	Custom map[item.Kind][]item.CustomField
 }
 
 // Side is the mailbox side of a sync for one mailbox, backed by Microsoft
@@ -163,9 +167,15 @@ func (s *Side) Changes(ctx context.Context, scope item.Scope, cur string) (item.
 		// The folder or list the cursor named is gone (the user deleted
 		// it): find or create it again and read it whole.
 		s.forgetContainers()
-		return s.changes(ctx, scope, "")
+		ch, err = s.changes(ctx, scope, "")
 	}
-	return ch, err
+	if err != nil {
+		return ch, err
+	}
+	if err := s.fillExtended(ctx, scope.Kind, ch.Records); err != nil {
+		return item.Changes{}, err
+	}
+	return ch, nil
 }
 
 func (s *Side) forgetContainers() {
@@ -183,13 +193,19 @@ func (s *Side) changes(ctx context.Context, scope item.Scope, cur string) (item.
 			return item.Changes{}, err
 		}
 		start := withQuery(s.c.mailbox()+"/contactFolders/"+fid+"/contacts/delta",
-			"$select", "givenName,surname,emailAddresses,businessPhones,mobilePhone,jobTitle,department,businessAddress,categories,changeKey,lastModifiedDateTime")
+			"$select", "givenName,surname,emailAddresses,businessPhones,mobilePhone,jobTitle,department,businessAddress,categories,changeKey,lastModifiedDateTime"+s.customSelect(item.Contact))
 		return s.simpleChanges(ctx, scope, cur, fid, start, func(raw json.RawMessage) (item.Record, string, bool, error) {
 			var w wireContact
 			if err := json.Unmarshal(raw, &w); err != nil {
 				return item.Record{}, "", false, malformed("contact", err)
 			}
-			return contactRecord(w), w.ID, w.Removed != nil, nil
+			rec := contactRecord(w)
+			if w.Removed == nil {
+				if err := s.readCustomProps(item.Contact, raw, &rec); err != nil {
+					return item.Record{}, "", false, err
+				}
+			}
+			return rec, w.ID, w.Removed != nil, nil
 		})
 	case item.Task:
 		s.remember("todo/lists", or(scope.Container, DefaultTaskList), cur)
@@ -354,6 +370,7 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 			if markers[i] != "" {
 				body["singleValueExtendedProperties"] = []wireExtProp{{ID: markerProp, Value: markers[i]}}
 			}
+			s.writeCustom(kind, r.Fields, body)
 		case item.Task:
 			lid, ferr := s.taskList(ctx, item.Scope{Kind: kind})
 			if ferr != nil {
@@ -373,6 +390,9 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 			path = mb + "/events"
 			if err == nil && markers[i] != "" {
 				body["singleValueExtendedProperties"] = []wireExtProp{{ID: markerProp, Value: markers[i]}}
+			}
+			if err == nil {
+				s.writeCustom(kind, r.Fields, body)
 			}
 		default:
 			return nil, fault.New(fault.Permanent, "UnsupportedKind", "msgraph: cannot create kind "+string(kind))
@@ -455,6 +475,7 @@ func (s *Side) createException(ctx context.Context, r item.Record, marker string
 		if marker != "" {
 			body["singleValueExtendedProperties"] = []wireExtProp{{ID: markerProp, Value: marker}}
 		}
+		s.writeCustom(item.Event, f, body)
 		if err := s.c.sendJSON(ctx, http.MethodPatch, s.c.mailbox()+"/events/"+w.ID, body, nil); err != nil {
 			return session.Result{Err: err}
 		}
@@ -499,6 +520,7 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 			pre[i] = session.Result{Err: err}
 			continue
 		}
+		s.writeCustom(kind, f, body)
 		parts[i] = part{method: http.MethodPatch, path: path, body: body}
 	}
 	return s.runParts(ctx, parts, pre, ids)

@@ -35,6 +35,7 @@ type Side struct {
 	mu     sync.Mutex
 	user   string
 	maps   map[item.Kind]Mapping
+	extra  map[item.Kind][]FieldMap
 	marker map[item.Kind]string
 	log    *slog.Logger
 	feeds  feeds
@@ -71,7 +72,7 @@ func NewSide(c *Client, opts SideOptions) (*Side, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Side{c: c, user: user, maps: maps, marker: opts.MarkerField, log: log}, nil
+	return &Side{c: c, user: user, maps: maps, extra: opts.Extra, marker: opts.MarkerField, log: log}, nil
 }
 
 // resolveUser makes sure the side knows its user id, asking userinfo (not
@@ -94,7 +95,9 @@ func (s *Side) resolveUser(ctx context.Context) error {
 func (s *Side) Client() *Client { return s.c }
 
 func (s *Side) mapping(kind item.Kind) (Mapping, error) {
+	s.mu.Lock()
 	m, ok := s.maps[kind]
+	s.mu.Unlock()
 	if !ok {
 		return m, fault.New(fault.Permanent, "UNSUPPORTED_KIND", "Salesforce does not sync "+string(kind))
 	}
