@@ -207,20 +207,27 @@ func TestPropertySessionsConvergeUnderCrashes(t *testing.T) {
 	}
 	for i := 0; i < n; i++ {
 		seed := *propertySeed + uint64(i)
-		w := &world{t: t, f: newFixture(t), rng: rand.New(rand.NewPCG(seed, seed^0x5eed)),
-			inCRM: map[string]bool{}, inMbx: map[string]bool{}, title: map[string]string{}, outOfScope: map[string]bool{}}
-		w.f.set["u1"] = session.UserSettings{FingerprintKey: w.f.set["u1"].FingerprintKey}
-		rounds := 3 + w.rng.IntN(4)
-		for r := 0; r < rounds; r++ {
-			w.step()
+		// A subtest per scenario closes its store when it ends, so -session.property.n
+		// can run tens of thousands without running out of file descriptors.
+		ok := t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			w := &world{t: t, f: newFixture(t), rng: rand.New(rand.NewPCG(seed, seed^0x5eed)),
+				inCRM: map[string]bool{}, inMbx: map[string]bool{}, title: map[string]string{}, outOfScope: map[string]bool{}}
+			w.f.set["u1"] = session.UserSettings{FingerprintKey: w.f.set["u1"].FingerprintKey}
+			rounds := 3 + w.rng.IntN(4)
+			for r := 0; r < rounds; r++ {
+				w.step()
+				w.sync()
+				w.check(seed)
+			}
+			// Quiet: sessions settle their own echoes, then change nothing.
 			w.sync()
-			w.check(seed)
-		}
-		// Quiet: sessions settle their own echoes, then change nothing.
-		w.sync()
-		rep := w.f.run(t)
-		if len(rep.Counts) != 0 {
-			t.Fatalf("seed %d: a session with no changes did %v\nlog: %v", seed, rep.Counts, w.log)
+			rep := w.f.run(t)
+			if len(rep.Counts) != 0 {
+				t.Fatalf("seed %d: a session with no changes did %v\nlog: %v", seed, rep.Counts, w.log)
+			}
+		})
+		if !ok {
+			break
 		}
 	}
 }
