@@ -28,6 +28,19 @@ type Opener interface {
 	Open(ctx context.Context, user string) (Sides, error)
 }
 
+// CustomOpener is an optional Opener ability: opening sides that carry the
+// user's custom field mappings (UserSettings.Custom).
+type CustomOpener interface {
+	OpenCustom(ctx context.Context, user string, custom map[item.Kind][]item.CustomField) (Sides, error)
+}
+
+// FieldChecker is an optional CRM ability: checking the custom fields of a
+// kind against the CRM's schema before a session reads it. It takes out of
+// the side the fields that cannot sync and returns why, by canonical name.
+type FieldChecker interface {
+	CheckFields(ctx context.Context, kind item.Kind) (map[string]string, error)
+}
+
 // CallCounter is an optional side ability: the number of API calls made so far.
 type CallCounter interface {
 	Calls() int64
@@ -45,7 +58,10 @@ type UserSettings struct {
 	FingerprintKey []byte
 	// MaxRecords caps linked records per kind by the user's plan (0 = no cap).
 	MaxRecords int
-	Email      EmailSettings
+	// Custom are the user's custom field mappings per kind; their canonical
+	// names are among the kind's policy fields.
+	Custom map[item.Kind][]item.CustomField
+	Email  EmailSettings
 }
 
 // EmailSettings control e-mail sharing.
@@ -208,7 +224,12 @@ func (s *run) session(ctx context.Context) error {
 	if len(s.settings.FingerprintKey) < item.MinKeyBytes {
 		return fault.New(fault.Permanent, "settings", "the user's fingerprint key is missing")
 	}
-	if s.sides, err = s.Opener.Open(ctx, s.user); err != nil {
+	if co, ok := s.Opener.(CustomOpener); ok {
+		s.sides, err = co.OpenCustom(ctx, s.user, s.settings.Custom)
+	} else {
+		s.sides, err = s.Opener.Open(ctx, s.user)
+	}
+	if err != nil {
 		return err
 	}
 	calls0 := s.calls()
@@ -244,9 +265,17 @@ func (s *run) session(ctx context.Context) error {
 		if s.settings.Policies[kind].WithDefaults(kind).Direction == reconcile.Off {
 			continue
 		}
-		if cursors[kind], err = s.st.LoadCursors(ctx, kind); err != nil {
+		if err := s.checkFields(ctx, kind); err != nil {
 			return err
 		}
+		c, err := s.st.LoadCursors(ctx, kind)
+		if err != nil {
+			return err
+		}
+		if c.readWith(kind, s.settings.Policies[kind].WithDefaults(kind).Fields) {
+			s.log.Info("fields added since the last session: reading both sides in full", "kind", kind)
+		}
+		cursors[kind] = c
 		if err := s.rereadLeftOut(ctx, kind, cursors[kind]); err != nil {
 			return err
 		}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -177,34 +179,81 @@ func cursorKey(kind item.Kind, side reconcile.Side) string { return string(kind)
 
 // cursor returns the stored change cursor of kind on side ("" if none) and
 // when it was saved.
-func (s *State) cursor(ctx context.Context, kind item.Kind, side reconcile.Side) (string, time.Time, error) {
+func (s *State) cursor(ctx context.Context, kind item.Kind, side reconcile.Side) (string, time.Time, string, error) {
 	e, err := s.store.Get(ctx, CursorsTable, s.user, cursorKey(kind, side))
 	if errors.Is(err, tablestore.ErrNotFound) {
-		return "", time.Time{}, nil
+		return "", time.Time{}, "", nil
 	}
 	if err != nil {
-		return "", time.Time{}, err
+		return "", time.Time{}, "", err
 	}
 	c, _ := e.Properties["Cursor"].(string)
 	saved, _ := e.Properties["Saved"].(time.Time)
-	return c, saved, nil
+	fields, _ := e.Properties["Fields"].(string)
+	return c, saved, fields, nil
 }
 
 // Cursors are the change cursors of one kind on both sides, as loaded.
 type Cursors struct {
 	Old   map[reconcile.Side]string
 	saved time.Time
+	// had are the fields beyond the kind's defaults that each side's stored
+	// cursor was read with (field names: configuration, never content);
+	// want are those of this session, stored with the next cursors.
+	had  map[reconcile.Side][]string
+	want []string
+}
+
+// addedFields lists the fields of fields beyond kind's defaults, sorted.
+func addedFields(kind item.Kind, fields []string) []string {
+	var out []string
+	for _, f := range fields {
+		if !slices.Contains(item.DefaultFields[kind], f) {
+			out = append(out, f)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// readWith makes the cursors carry the fields a session syncs. When a field
+// is new to a stored cursor (a custom mapping added since), no change feed
+// would bring the records whose values it should fill, so the cursors are
+// dropped and both sides read in full once; it reports whether they were.
+func (c *Cursors) readWith(kind item.Kind, fields []string) bool {
+	c.want = addedFields(kind, fields)
+	full := false
+	for side, cur := range c.Old {
+		if cur == "" {
+			continue
+		}
+		for _, f := range c.want {
+			if !slices.Contains(c.had[side], f) {
+				full = true
+			}
+		}
+	}
+	if full {
+		c.Old = map[reconcile.Side]string{}
+	}
+	return full
 }
 
 // LoadCursors reads the cursors of kind on both sides.
 func (s *State) LoadCursors(ctx context.Context, kind item.Kind) (Cursors, error) {
 	cs := Cursors{Old: map[reconcile.Side]string{}}
 	for _, side := range []reconcile.Side{reconcile.CRM, reconcile.Mailbox} {
-		c, saved, err := s.cursor(ctx, kind, side)
+		c, saved, fields, err := s.cursor(ctx, kind, side)
 		if err != nil {
 			return cs, err
 		}
 		cs.Old[side] = c
+		if fields != "" {
+			if cs.had == nil {
+				cs.had = map[reconcile.Side][]string{}
+			}
+			cs.had[side] = strings.Split(fields, ",")
+		}
 		if c != "" && (cs.saved.IsZero() || saved.Before(cs.saved)) {
 			cs.saved = saved
 		}
@@ -230,8 +279,12 @@ func (s *State) SaveCursors(ctx context.Context, kind item.Kind, cs Cursors, nex
 		if next[side] == "" || (next[side] == cs.Old[side] && !quiet) {
 			continue
 		}
+		props := map[string]any{"Cursor": next[side], "Saved": now.UTC()}
+		if len(cs.want) > 0 {
+			props["Fields"] = strings.Join(cs.want, ",")
+		}
 		ops = append(ops, tablestore.Op{Kind: tablestore.OpUpsert, Entity: tablestore.Entity{
-			PartitionKey: s.user, RowKey: cursorKey(kind, side), Properties: map[string]any{"Cursor": next[side], "Saved": now.UTC()},
+			PartitionKey: s.user, RowKey: cursorKey(kind, side), Properties: props,
 		}})
 	}
 	if len(ops) == 0 {

@@ -22,6 +22,11 @@ import (
 	"github.com/crmsync/crmsync/shared/session"
 )
 
+var (
+	_ session.CustomOpener = (*Opener)(nil)
+	_ session.FieldChecker = crmSide{}
+)
+
 // Opener implements session.Opener over stored connections.
 type Opener struct {
 	Connections *connection.Store
@@ -62,11 +67,17 @@ type Opener struct {
 // Open implements session.Opener. A connection that is missing, paused or
 // needs reconnecting is a fault.Reconnect error naming the provider.
 func (o *Opener) Open(ctx context.Context, user string) (session.Sides, error) {
-	crm, err := o.openSalesforce(ctx, user)
+	return o.OpenCustom(ctx, user, nil)
+}
+
+// OpenCustom implements session.CustomOpener: Open, with the user's custom
+// field mappings added to the Salesforce field tables and the mailbox side.
+func (o *Opener) OpenCustom(ctx context.Context, user string, custom map[item.Kind][]item.CustomField) (session.Sides, error) {
+	crm, err := o.openSalesforce(ctx, user, custom)
 	if err != nil {
 		return session.Sides{}, err
 	}
-	mbx, err := o.openMicrosoft(ctx, user)
+	mbx, err := o.openMicrosoft(ctx, user, custom)
 	if err != nil {
 		return session.Sides{}, err
 	}
@@ -127,8 +138,8 @@ func (t *sfTokens) Invalidate() {
 	t.ts.Invalidate(last)
 }
 
-func (o *Opener) openSalesforce(ctx context.Context, user string) (session.CRM, error) {
-	side, client, err := o.salesforceSide(ctx, user)
+func (o *Opener) openSalesforce(ctx context.Context, user string, custom map[item.Kind][]item.CustomField) (session.CRM, error) {
+	side, client, err := o.salesforceSide(ctx, user, custom)
 	if err != nil {
 		return nil, err
 	}
@@ -138,11 +149,11 @@ func (o *Opener) openSalesforce(ctx context.Context, user string) (session.CRM, 
 // OpenSalesforce opens the user's Salesforce with the user's own
 // credentials, for the add-in's reads and writes.
 func (o *Opener) OpenSalesforce(ctx context.Context, user string) (*salesforce.Side, error) {
-	side, _, err := o.salesforceSide(ctx, user)
+	side, _, err := o.salesforceSide(ctx, user, nil)
 	return side, err
 }
 
-func (o *Opener) salesforceSide(ctx context.Context, user string) (*salesforce.Side, *salesforce.Client, error) {
+func (o *Opener) salesforceSide(ctx context.Context, user string, custom map[item.Kind][]item.CustomField) (*salesforce.Side, *salesforce.Client, error) {
 	c, err := o.usable(ctx, user, connection.Salesforce)
 	if err != nil {
 		return nil, nil, err
@@ -182,7 +193,7 @@ func (o *Opener) salesforceSide(ctx context.Context, user string) (*salesforce.S
 	if err != nil {
 		return nil, nil, err
 	}
-	side, err := salesforce.NewSide(client, salesforce.SideOptions{Logger: o.Log})
+	side, err := salesforce.NewSide(client, salesforce.SideOptions{Logger: o.Log, Extra: salesforce.CustomFields(custom)})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -211,12 +222,12 @@ func (o *Opener) gate(user string) *msgraph.Gate {
 	return g
 }
 
-func (o *Opener) openMicrosoft(ctx context.Context, user string) (session.Mailbox, error) {
+func (o *Opener) openMicrosoft(ctx context.Context, user string, custom map[item.Kind][]item.CustomField) (session.Mailbox, error) {
 	client, err := o.GraphClient(ctx, user)
 	if err != nil {
 		return nil, err
 	}
-	return mbxSide{Side: msgraph.NewSide(client, msgraph.SideOptions{}), client: client}, nil
+	return mbxSide{Side: msgraph.NewSide(client, msgraph.SideOptions{Custom: custom}), client: client}, nil
 }
 
 // GraphClient returns a Graph client for the user's mailbox, with the user's

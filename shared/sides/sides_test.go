@@ -70,11 +70,18 @@ func dataDir(t testing.TB) string {
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
+	return newWorldSchema(t, nil)
+}
+
+// newWorldSchema is newWorld with custom objects and fields declared in the
+// local Salesforce (fakesalesforce.Schema JSON).
+func newWorldSchema(t testing.TB, schema []byte) *world {
+	t.Helper()
 	ctx := context.Background()
 	w := &world{t: t, now: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC), user: "u-dana", logs: &strings.Builder{}}
 	clock := func() time.Time { return w.now }
 	var err error
-	w.sf, err = fakesalesforce.New(fakesalesforce.Options{Now: clock, DailyLimit: 1_000_000})
+	w.sf, err = fakesalesforce.New(fakesalesforce.Options{Now: clock, DailyLimit: 1_000_000, CustomSchema: schema})
 	if err != nil {
 		t.Fatal(err)
 	}
