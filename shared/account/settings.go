@@ -43,7 +43,14 @@ type Settings struct {
 	// Plan is the service plan's name (schedule.Plans). Users cannot change
 	// it themselves: SaveSettings keeps the stored one; SetPlan changes it.
 	Plan string `json:"plan,omitempty"`
+	// Custom are the custom field mappings per kind, beyond the standard
+	// fields: field names only (configuration), never a value.
+	Custom map[item.Kind][]item.CustomField `json:"customFields,omitempty"`
 }
+
+// MaxCustomFields caps the custom field mappings of one kind: each costs
+// every read of the kind a little, and extended properties a $batch read.
+const MaxCustomFields = 20
 
 // Email are the e-mail sharing options.
 type Email struct {
@@ -65,6 +72,22 @@ func DefaultSettings() Settings {
 // Policy returns the effective policy of kind, defaults filled in.
 func (s Settings) Policy(kind item.Kind) reconcile.Policy {
 	return s.Policies[kind].WithDefaults(kind)
+}
+
+// SyncPolicy is the policy a session syncs kind with: Policy, with the
+// canonical names of the kind's custom mappings among its fields.
+func (s Settings) SyncPolicy(kind item.Kind) reconcile.Policy {
+	p := s.Policy(kind)
+	if len(s.Custom[kind]) == 0 {
+		return p
+	}
+	p.Fields = slices.Clone(p.Fields)
+	for _, c := range s.Custom[kind] {
+		if !slices.Contains(p.Fields, c.Canonical()) {
+			p.Fields = append(p.Fields, c.Canonical())
+		}
+	}
+	return p
 }
 
 // FieldError names one invalid setting.
@@ -119,6 +142,7 @@ func (s Settings) Validate() error {
 			add(string(k), "%s", strings.TrimPrefix(err.Error(), "reconcile: "))
 		}
 	}
+	errs = append(errs, s.validateCustom()...)
 	if s.ContactListView != "" && !listViewID.MatchString(s.ContactListView) {
 		add("contactListView", "%q is not a Salesforce list view id (15 or 18 letters and digits)", s.ContactListView)
 	}
@@ -185,6 +209,19 @@ func (s Settings) normalize() Settings {
 	s.ContactListView = strings.TrimSpace(s.ContactListView)
 	if len(s.Policies) == 0 {
 		s.Policies = nil
+	}
+	custom := map[item.Kind][]item.CustomField{}
+	for k, list := range s.Custom {
+		for _, c := range list {
+			c.CRM, c.Mailbox = strings.TrimSpace(c.CRM), strings.TrimSpace(c.Mailbox)
+			if c.CRM != "" || c.Mailbox != "" {
+				custom[k] = append(custom[k], c)
+			}
+		}
+	}
+	s.Custom = custom
+	if len(s.Custom) == 0 {
+		s.Custom = nil
 	}
 	return s
 }

@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/crmsync/crmsync/shared/item"
@@ -41,6 +42,13 @@ func (a *Accounts) UserSettings(ctx context.Context, user string) (session.UserS
 	}
 	for k, p := range s.Policies {
 		us.Policies[k] = p
+	}
+	for k, list := range s.Custom {
+		us.Policies[k] = s.SyncPolicy(k)
+		if us.Custom == nil {
+			us.Custom = map[item.Kind][]item.CustomField{}
+		}
+		us.Custom[k] = slices.Clone(list)
 	}
 	if us.PastDays == 0 {
 		us.PastDays = 14

@@ -38,7 +38,7 @@ func CheckCustom(kind item.Kind, c item.CustomField) error {
 	if name, ok := c.Extended(); ok {
 		switch {
 		case !ExtendedSupported(kind):
-			return fmt.Errorf("%s items have no extended properties", kindName(kind))
+			return fmt.Errorf("%ss have no extended properties", kindName(kind))
 		case !validPropName(name):
 			return fmt.Errorf("extended property name %q is not 1 to 64 letters, digits, '.', '-' or '_'", name)
 		case strings.HasPrefix(strings.ToLower(name), "crmsync"):
