@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 
@@ -21,7 +22,7 @@ const maxBody = 256 << 10
 
 // SettingsDoc is the settings as the API and the form show them: the
 // choices a user makes per kind, e-mail sharing, the contact list view.
-// Policy details not offered here (custom fields, guards) are kept as stored.
+// Policy details not offered here (field lists, guards) are kept as stored.
 type SettingsDoc struct {
 	Kinds           map[item.Kind]KindSettings `json:"kinds"`
 	ContactListView string                     `json:"contactListView"`
@@ -38,6 +39,9 @@ type KindSettings struct {
 	Conflict      reconcile.ConflictRule  `json:"conflict"`
 	MailboxDelete reconcile.MailboxDelete `json:"mailboxDelete"`
 	NewItems      reconcile.NewItems      `json:"newItems"`
+	// CustomFields are the kind's custom field mappings; a document without
+	// them (null) keeps the stored ones, an empty list removes them all.
+	CustomFields []item.CustomField `json:"customFields"`
 }
 
 func docOf(s account.Settings) SettingsDoc {
@@ -45,7 +49,8 @@ func docOf(s account.Settings) SettingsDoc {
 		FutureDays: s.FutureDays, Email: s.Email, Plan: s.Plan}
 	for _, k := range item.Kinds {
 		p := s.Policy(k)
-		d.Kinds[k] = KindSettings{Direction: p.Direction, Conflict: p.Conflict, MailboxDelete: p.MailboxDelete, NewItems: p.NewItems}
+		d.Kinds[k] = KindSettings{Direction: p.Direction, Conflict: p.Conflict, MailboxDelete: p.MailboxDelete, NewItems: p.NewItems,
+			CustomFields: append([]item.CustomField{}, s.Custom[k]...)}
 	}
 	return d
 }
@@ -59,6 +64,13 @@ func (d SettingsDoc) apply(s account.Settings) account.Settings {
 		p := s.Policies[k]
 		p.Direction, p.Conflict, p.MailboxDelete, p.NewItems = ks.Direction, ks.Conflict, ks.MailboxDelete, ks.NewItems
 		s.Policies[k] = p
+		if ks.CustomFields != nil {
+			s.Custom = maps.Clone(s.Custom)
+			if s.Custom == nil {
+				s.Custom = map[item.Kind][]item.CustomField{}
+			}
+			s.Custom[k] = ks.CustomFields
+		}
 	}
 	s.ContactListView, s.PastDays, s.FutureDays, s.Email = d.ContactListView, d.PastDays, d.FutureDays, d.Email
 	return s

@@ -93,7 +93,7 @@ func TestAPI(t *testing.T) {
 		{name: "support cannot delete", who: support, method: "DELETE", path: "/v1/users/{user}", want: 403},
 		{name: "support lists org users", who: support, method: "GET", path: "/v1/orgs/{org}/users", want: 200, check: has(`"email":"user@a.example"`)},
 		{name: "support cannot provision", who: support, method: "POST", path: "/v1/orgs/{org}/users", body: `{"addresses":["x@a.example"]}`, want: 403},
-		{name: "own settings", who: user, method: "GET", path: "/v1/me/settings", want: 200, check: has(`"contact":{"direction":"both","conflict":"newer-wins","mailboxDelete":"unlink","newItems":"all"}`, `"plan":"free"`)},
+		{name: "own settings", who: user, method: "GET", path: "/v1/me/settings", want: 200, check: has(`"contact":{"direction":"both","conflict":"newer-wins","mailboxDelete":"unlink","newItems":"all","customFields":[]}`, `"plan":"free"`)},
 		{name: "settings unknown values", who: user, method: "PUT", path: "/v1/me/settings",
 			body: `{"kinds":{"task":{"direction":"sideways","conflict":"loudest-wins"}},"contactListView":"x y","pastDays":999}`, want: 400,
 			check: has(`"field":"task"`, "sideways", "loudest-wins", `"field":"contactListView"`, `"field":"pastDays"`)},
@@ -115,6 +115,24 @@ func TestAPI(t *testing.T) {
 				}
 			}},
 		{name: "admin writes a user's settings", who: admin, method: "PUT", path: "/v1/users/{user}/settings", body: `{"kinds":{}}`, want: 200},
+		{name: "admin maps a user's custom field", who: admin, method: "PUT", path: "/v1/users/{user}/settings",
+			body: `{"kinds":{"contact":{"customFields":[{"crm":"Region__c","mailbox":"extended:Region"},{"crm":"Nick__c","mailbox":"nickName"}]}}}`, want: 200,
+			check: func(t *testing.T, f *fixture, body string) {
+				if !strings.Contains(body, `"customFields":[{"crm":"Region__c","mailbox":"extended:Region"},{"crm":"Nick__c","mailbox":"nickName"}]`) {
+					t.Errorf("answer %s does not show the mappings", body)
+				}
+				s, err := f.acc.Settings(context.Background(), f.user.User)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := s.Custom[item.Contact]; len(got) != 2 || got[0].CRM != "Region__c" {
+					t.Errorf("stored contact mappings = %+v", got)
+				}
+			}},
+		{name: "custom fields that cannot be", who: user, method: "PUT", path: "/v1/me/settings",
+			body: `{"kinds":{"contact":{"customFields":[{"crm":"Department","mailbox":"jobTitle"}]},"task":{"customFields":[{"crm":"Region__c","mailbox":"extended:Region"}]}}}`, want: 400,
+			check: has(`"field":"contact.customFields[0]"`, "synced by default already", `not a free contact property`, `"field":"task.customFields[0]"`, "To Do tasks have no extended properties")},
+
 		{name: "pause", who: user, method: "POST", path: "/v1/me/pause", want: 200, check: func(t *testing.T, f *fixture, _ string) {
 			if e, _ := f.sched.Get(context.Background(), f.user.User); !e.Paused {
 				t.Error("not paused")
@@ -259,5 +277,28 @@ func TestNewNamesMissingDeps(t *testing.T) {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error %q does not name %s", err, name)
 		}
+	}
+}
+
+// TestAPICustomFieldsKeptUnlessSent: a settings document without a kind's
+// customFields (a client that predates them) keeps the stored mappings; an
+// empty list removes them.
+func TestAPICustomFieldsKeptUnlessSent(t *testing.T) {
+	f := newFixture(t)
+	put := func(body string) string {
+		t.Helper()
+		code, got, _ := f.call(t, f.user, "PUT", dashboard.Prefix+"/v1/me/settings", body, true)
+		if code != 200 {
+			t.Fatalf("PUT %s: %d %s", body, code, got)
+		}
+		return got
+	}
+	mapping := `{"crm":"Region__c","mailbox":"extended:Region"}`
+	put(`{"kinds":{"contact":{"customFields":[` + mapping + `]}}}`)
+	if got := put(`{"kinds":{"contact":{"direction":"both"}}}`); !strings.Contains(got, mapping) {
+		t.Errorf("a document without customFields dropped the mapping: %s", got)
+	}
+	if got := put(`{"kinds":{"contact":{"customFields":[]}}}`); !strings.Contains(got, `"newItems":"all","customFields":[]`) {
+		t.Errorf("an empty list kept the mapping: %s", got)
 	}
 }

@@ -139,6 +139,8 @@ func TestBrowserOverview(t *testing.T) {
 	step("opening settings", chromedp.Navigate(f.srv.URL+dashboard.Prefix+"/settings"))
 	step("choosing crm-to-mailbox for contacts", chromedp.SetValue(chromedp.CSS("#contact-direction"), string(reconcile.CRMToMailbox)))
 	step("typing the own domains", chromedp.SetValue(chromedp.CSS("#email-ownDomains"), "acme.example"))
+	step("adding a custom contact field", chromedp.SendKeys(chromedp.CSS("#contact-custom-0-crm"), "Region__c"))
+	step("naming its mailbox field", chromedp.SendKeys(chromedp.CSS("#contact-custom-0-mailbox"), "extended:Region"))
 	step("saving", chromedp.Click(chromedp.CSS("#save-settings")))
 	step("waiting for the confirmation", chromedp.WaitVisible(chromedp.CSS(".flash")))
 	if got := text(".flash"); !strings.Contains(got, "Settings saved") {
@@ -154,7 +156,26 @@ func TestBrowserOverview(t *testing.T) {
 	if got := strings.Join(s.Email.OwnDomains, ","); got != "acme.example" {
 		t.Errorf("stored own domains = %q, want acme.example", got)
 	}
+	if got := s.Custom[item.Contact]; len(got) != 1 || got[0] != (item.CustomField{CRM: "Region__c", Mailbox: "extended:Region"}) {
+		t.Errorf("stored contact mappings = %+v, want Region__c ↔ extended:Region", got)
+	}
 	screenshot(t, browser, "settings.png")
+
+	// The mapping shows on the page again; ticking its box removes it.
+	step("opening settings again", chromedp.Navigate(f.srv.URL+dashboard.Prefix+"/settings"))
+	step("waiting for the mapping row", chromedp.WaitVisible(chromedp.CSS("#contact-custom-0-remove")))
+	if got, err := chromedp.Run(browser, chromedp.Value(chromedp.CSS("#contact-custom-0-crm"))); err != nil || got != "Region__c" {
+		t.Errorf("the mapping row shows %q (%v), want Region__c", got, err)
+	}
+	step("ticking remove", chromedp.Click(chromedp.CSS("#contact-custom-0-remove")))
+	step("saving", chromedp.Click(chromedp.CSS("#save-settings")))
+	step("waiting for the confirmation", chromedp.WaitVisible(chromedp.CSS(".flash")))
+	if s, err = f.acc.Settings(context.Background(), f.user.User); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Custom[item.Contact]; len(got) != 0 {
+		t.Errorf("contact mappings after removing = %+v, want none", got)
+	}
 
 	// The org admin's page renders too.
 	step("signing in as the org admin", chromedp.Navigate(f.srv.URL+"/test-login?as=admin"))

@@ -18,6 +18,7 @@ import (
 	"github.com/crmsync/crmsync/shared/access"
 	"github.com/crmsync/crmsync/shared/account"
 	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/reconcile"
 	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/tablestore"
@@ -96,7 +97,12 @@ type pageData struct {
 	Settings    SettingsDoc
 	FieldErrors []account.FieldError
 	Kinds       []kindLabel
-	Options     struct{ Direction, Conflict, MailboxDelete, NewItems []option }
+	// CustomRows are each kind's custom field rows in the form: the
+	// mappings, then a blank one to add (below the cap); FreeFields the
+	// mailbox fields a kind's mappings may name (none: no custom fields).
+	CustomRows map[item.Kind][]item.CustomField
+	FreeFields map[item.Kind][]string
+	Options    struct{ Direction, Conflict, MailboxDelete, NewItems []option }
 
 	Org          string
 	Members      []Member
@@ -279,6 +285,22 @@ func kindLabels() []kindLabel {
 func (h *Handler) settingsData(r *http.Request, doc SettingsDoc) *pageData {
 	d := h.data(r, "Settings", "settings")
 	d.Settings, d.Kinds, d.Options = doc, kindLabels(), settingsOptions
+	d.CustomRows, d.FreeFields = map[item.Kind][]item.CustomField{}, map[item.Kind][]string{}
+	for _, k := range item.Kinds {
+		free := msgraph.CustomProperties(k)
+		if msgraph.ExtendedSupported(k) {
+			free = append(free, item.ExtendedPrefix+"Name")
+		}
+		if len(free) == 0 {
+			continue
+		}
+		d.FreeFields[k] = free
+		rows := slices.Clone(doc.Kinds[k].CustomFields)
+		if len(rows) < account.MaxCustomFields {
+			rows = append(rows, item.CustomField{})
+		}
+		d.CustomRows[k] = rows
+	}
 	return d
 }
 
@@ -298,8 +320,20 @@ func docFromForm(r *http.Request, plan string) (SettingsDoc, []account.FieldErro
 	doc := SettingsDoc{Kinds: map[item.Kind]KindSettings{}, Plan: plan}
 	for _, k := range item.Kinds {
 		f := func(name string) string { return strings.TrimSpace(r.PostFormValue(string(k) + "." + name)) }
-		doc.Kinds[k] = KindSettings{Direction: reconcile.Direction(f("direction")), Conflict: reconcile.ConflictRule(f("conflict")),
-			MailboxDelete: reconcile.MailboxDelete(f("mailboxDelete")), NewItems: reconcile.NewItems(f("newItems"))}
+		ks := KindSettings{Direction: reconcile.Direction(f("direction")), Conflict: reconcile.ConflictRule(f("conflict")),
+			MailboxDelete: reconcile.MailboxDelete(f("mailboxDelete")), NewItems: reconcile.NewItems(f("newItems")),
+			CustomFields: []item.CustomField{}}
+		// Rows numbered from 0; a ticked "remove" or a blank row drops out.
+		// One row past the cap is read, so going over it is reported.
+		for i := 0; i <= account.MaxCustomFields+1; i++ {
+			row := fmt.Sprintf("custom.%d.", i)
+			c := item.CustomField{CRM: f(row + "crm"), Mailbox: f(row + "mailbox")}
+			if f(row+"remove") == "on" || (c.CRM == "" && c.Mailbox == "") {
+				continue
+			}
+			ks.CustomFields = append(ks.CustomFields, c)
+		}
+		doc.Kinds[k] = ks
 	}
 	doc.ContactListView = strings.TrimSpace(r.PostFormValue("contactListView"))
 	for _, n := range []struct {

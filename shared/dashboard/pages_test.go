@@ -148,3 +148,47 @@ func TestSettingsFormStores(t *testing.T) {
 		t.Errorf("own domains = %q", got)
 	}
 }
+
+// TestSettingsFormCustomFields: the settings form adds a mapping from the
+// blank row, removes a ticked one, shows them all again, and names a bad one.
+func TestSettingsFormCustomFields(t *testing.T) {
+	f := newFixture(t)
+	post := func(kv ...string) (int, string) {
+		t.Helper()
+		code, body, _ := f.call(t, f.user, "POST", dashboard.Prefix+"/settings", form(f.user.User, kv...), false)
+		return code, body
+	}
+	if code, body := post("contact.custom.0.crm", "Region__c", "contact.custom.0.mailbox", "extended:Region",
+		"contact.custom.1.crm", "Nick__c", "contact.custom.1.mailbox", "nickName",
+		"event.custom.0.crm", "Region__c", "event.custom.0.mailbox", "extended:Region"); code != http.StatusSeeOther {
+		t.Fatalf("adding: status %d: %s", code, body)
+	}
+	code, page, _ := f.call(t, f.user, "GET", dashboard.Prefix+"/settings", "", false)
+	for _, want := range []string{`name="contact.custom.0.crm" value="Region__c"`, `name="contact.custom.1.mailbox" value="nickName"`,
+		`name="contact.custom.2.crm" value=""`, `id="contact-custom-1-remove"`, `name="event.custom.0.crm" value="Region__c"`, "To Do tasks have no free field"} {
+		if code != 200 || !strings.Contains(page, want) {
+			t.Errorf("settings page (status %d) lacks %s", code, want)
+		}
+	}
+	// Remove the first contact mapping, keep the second and the event's.
+	if code, body := post("contact.custom.0.crm", "Region__c", "contact.custom.0.mailbox", "extended:Region", "contact.custom.0.remove", "on",
+		"contact.custom.1.crm", "Nick__c", "contact.custom.1.mailbox", "nickName",
+		"event.custom.0.crm", "Region__c", "event.custom.0.mailbox", "extended:Region"); code != http.StatusSeeOther {
+		t.Fatalf("removing: status %d: %s", code, body)
+	}
+	s, err := f.acc.Settings(context.Background(), f.user.User)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Custom[item.Contact]; len(got) != 1 || got[0] != (item.CustomField{CRM: "Nick__c", Mailbox: "nickName"}) {
+		t.Errorf("contact mappings = %+v, want only Nick__c", got)
+	}
+	if got := s.Custom[item.Event]; len(got) != 1 {
+		t.Errorf("event mappings = %+v, want one", got)
+	}
+	code, body := post("contact.custom.0.crm", "Title", "contact.custom.0.mailbox", "nickName")
+	if code != http.StatusBadRequest || !strings.Contains(body, "contact.customFields[0]: Salesforce field Title is synced by default already") ||
+		!strings.Contains(body, `value="Title"`) {
+		t.Errorf("bad mapping: status %d, page does not name it:\n%s", code, body)
+	}
+}
