@@ -17,7 +17,8 @@ import (
 )
 
 // regionSchema declares the custom field the mapping tests sync.
-var regionSchema = []byte(`{"objects":[{"name":"Contact","fields":[{"name":"Region__c","type":"string","length":80}]}]}`)
+var regionSchema = []byte(`{"objects":[{"name":"Contact","fields":[{"name":"Region__c","type":"string","length":80}]},
+{"name":"Event","fields":[{"name":"Region__c","type":"string","length":80}]}]}`)
 
 const region = "custom:Region__c"
 
@@ -205,5 +206,40 @@ func TestCustomFieldSalesforceCannotSync(t *testing.T) {
 	w.session()
 	if issues, _ := session.NewState(w.tables, w.user).Issues(context.Background()); len(issues) != 0 {
 		t.Errorf("issues after fixing the mapping: %+v", issues)
+	}
+}
+
+// TestCustomEventFieldBothWays: an event's custom field reaches the
+// meeting's extended property, and an edit in Outlook comes back.
+func TestCustomEventFieldBothWays(t *testing.T) {
+	w := newWorldSchema(t, regionSchema)
+	ctx := context.Background()
+	src := w.runner.Settings.(settingsFor)
+	us := src[w.user]
+	us.Custom = map[item.Kind][]item.CustomField{item.Event: {regionMapping}}
+	us.Policies = map[item.Kind]reconcile.Policy{item.Event: {Fields: append(slices.Clone(item.DefaultFields[item.Event]), region)}}
+	src[w.user] = us
+	start := w.now.Add(24 * time.Hour).UTC().Truncate(time.Hour)
+	id, err := w.sf.Insert(w.sfID, "Event", map[string]any{"Subject": "Kickoff", "StartDateTime": start.Format(time.RFC3339),
+		"EndDateTime": start.Add(time.Hour).Format(time.RFC3339), "Region__c": "Region-Delta-5150"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.session()
+	user := msgraph.NewSide(w.mailbox.Client(), msgraph.SideOptions{Custom: us.Custom})
+	day := w.now.UTC().Truncate(24 * time.Hour)
+	ch, err := user.Changes(ctx, item.Scope{Kind: item.Event, From: day.AddDate(0, 0, -14), To: day.AddDate(0, 0, 28)}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ch.Records) != 1 || ch.Records[0].Fields[region] != "Region-Delta-5150" {
+		t.Fatalf("mailbox events = %+v, want the meeting with its region", ch.Records)
+	}
+	if res, err := user.Update(ctx, item.Event, []item.Record{{Kind: item.Event, ID: ch.Records[0].ID, Fields: map[string]string{region: "Region-Gamma-8080"}}}); err != nil || res[0].Err != nil {
+		t.Fatalf("mailbox edit: %v %+v", err, res)
+	}
+	w.session()
+	if got := w.sf.Record(id)["Region__c"]; got != "Region-Gamma-8080" {
+		t.Errorf("Salesforce Region__c = %v, want the Outlook edit", got)
 	}
 }
