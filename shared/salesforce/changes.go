@@ -447,3 +447,30 @@ func (r *reader) events(ctx context.Context, extra Cond, ids []string) ([]Record
 	}
 	return owned, nil
 }
+
+// CountContacts counts the contacts of a session's contact scope: those the
+// user owns, or those of listView through its own filter (throughView), with
+// one COUNT() query (plus the list view's describe). The dashboard shows it
+// as an estimate beside the scope setting.
+func (s *Side) CountContacts(ctx context.Context, listView string) (int, error) {
+	m, err := s.mapping(item.Contact)
+	if err != nil {
+		return 0, err
+	}
+	if listView == "" {
+		if err := s.resolveUser(ctx); err != nil {
+			return 0, err
+		}
+	}
+	r := &reader{s: s, kind: item.Contact, m: m, scope: item.Scope{Kind: item.Contact, ListView: listView}}
+	q, err := s.c.Build(ctx, Select{Object: m.Object, Count: true, Where: r.scopeCond()})
+	if err != nil {
+		return 0, err
+	}
+	if listView != "" {
+		if q, err = r.throughView(ctx, q); err != nil {
+			return 0, err
+		}
+	}
+	return s.c.Count(ctx, q)
+}

@@ -1,0 +1,35 @@
+package sides
+
+import (
+	"context"
+
+	"github.com/crmsync/crmsync/shared/salesforce"
+)
+
+// ContactScopes reads what the dashboard offers for a user's contact scope,
+// through the user's own Salesforce connection so Salesforce's sharing
+// decides what they see: their Contact list views and how many contacts a
+// scope holds. It keeps nothing between calls.
+type ContactScopes struct {
+	Opener *Opener
+}
+
+// ListViews lists the user's Contact list views (names are configuration,
+// not content).
+func (c ContactScopes) ListViews(ctx context.Context, user string) ([]salesforce.ListView, error) {
+	side, err := c.Opener.OpenSalesforce(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	return side.Client().ListViews(ctx, "Contact")
+}
+
+// Estimate counts the contacts in the scope of listView ("" = the contacts
+// the user owns) with one COUNT() query.
+func (c ContactScopes) Estimate(ctx context.Context, user, listView string) (int, error) {
+	side, err := c.Opener.OpenSalesforce(ctx, user)
+	if err != nil {
+		return 0, err
+	}
+	return side.CountContacts(ctx, listView)
+}
