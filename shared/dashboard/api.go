@@ -121,6 +121,20 @@ func (h *Handler) apiPutSettings(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadRequest, "invalid", "plan: the plan is changed by an administrator, not here")
 		return
 	}
+	// A newly chosen list view must be one of the user's, when Salesforce
+	// lists them; the id is accepted unchecked when it cannot.
+	if doc.ContactListView != "" && doc.ContactListView != cur.ContactListView && h.d.Scopes != nil {
+		views, err := h.listViews(r.Context(), user)
+		if fe := checkListView(doc, cur, views, err == nil); fe != nil {
+			fields := []account.FieldError{*fe}
+			var ve *account.ValidationError
+			if errors.As(doc.apply(cur).Validate(), &ve) {
+				fields = append(fields, ve.Fields...)
+			}
+			h.settingsError(w, r, &account.ValidationError{Fields: fields})
+			return
+		}
+	}
 	if err := h.d.Accounts.SaveSettings(r.Context(), user, doc.apply(cur)); err != nil {
 		h.settingsError(w, r, err)
 		return

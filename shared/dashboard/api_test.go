@@ -232,7 +232,7 @@ func TestDeleteAccountAPI(t *testing.T) {
 // in storage.
 func TestNoSecretInResponses(t *testing.T) {
 	f := newFixture(t)
-	secrets := []string{refreshToken}
+	secrets := []string{refreshToken, sfPassword}
 	for _, table := range []string{"connections", account.SettingsTable, account.ProfilesTable} {
 		page, err := f.tables.Query(context.Background(), table, tableQuery())
 		if err != nil {

@@ -136,7 +136,23 @@ func TestBrowserOverview(t *testing.T) {
 		t.Errorf("queued request %+v (%v), want a manual one for the user", req, err)
 	}
 
+	// Two of the user's contacts are in a list view of the local Salesforce.
+	view, err := f.sf.AddListView("Contact", "Key_Contacts", "Key contacts", "Title = 'Key'", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, title := range []string{"Key", "Key", "Other"} {
+		if _, err := f.sf.Insert(f.sfID, "Contact", map[string]any{"LastName": "Roe", "Title": title}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	step("opening settings", chromedp.Navigate(f.srv.URL+dashboard.Prefix+"/settings"))
+	step("waiting for the contact scope", chromedp.WaitVisible(chromedp.CSS("#contact-estimate")))
+	if got := text("#contact-estimate"); !strings.Contains(got, "About 3 contacts in this scope") {
+		t.Errorf("the estimate of owned contacts says %q", got)
+	}
+	step("choosing the list view", chromedp.SetValue(chromedp.CSS("#contactListView"), view))
 	step("choosing crm-to-mailbox for contacts", chromedp.SetValue(chromedp.CSS("#contact-direction"), string(reconcile.CRMToMailbox)))
 	step("typing the own domains", chromedp.SetValue(chromedp.CSS("#email-ownDomains"), "acme.example"))
 	step("adding a custom contact field", chromedp.SendKeys(chromedp.CSS("#contact-custom-0-crm"), "Region__c"))
@@ -158,6 +174,12 @@ func TestBrowserOverview(t *testing.T) {
 	}
 	if got := s.Custom[item.Contact]; len(got) != 1 || got[0] != (item.CustomField{CRM: "Region__c", Mailbox: "extended:Region"}) {
 		t.Errorf("stored contact mappings = %+v, want Region__c ↔ extended:Region", got)
+	}
+	if s.ContactListView != view {
+		t.Errorf("stored contact list view = %q, want %q", s.ContactListView, view)
+	}
+	if got := text("#contact-estimate"); !strings.Contains(got, "About 2 contacts in this scope") {
+		t.Errorf("the estimate of the list view says %q", got)
 	}
 	screenshot(t, browser, "settings.png")
 

@@ -101,6 +101,9 @@ type Deps struct {
 	// Connect starts and completes connecting a provider
 	// (/connect/{provider}…), served by the connection flows.
 	Connect http.Handler
+	// Scopes offers the user's Contact list views and the estimate beside
+	// the contact scope setting (nil: a text box for the id, unchecked).
+	Scopes ContactScopes
 	// Providers are the sign-in buttons, in order (default Microsoft, Salesforce).
 	Providers []Provider
 	Log       *slog.Logger

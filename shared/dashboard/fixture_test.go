@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
+	"github.com/crmsync/crmsync/local/fakesalesforce"
 	"github.com/crmsync/crmsync/shared/access"
 	"github.com/crmsync/crmsync/shared/account"
 	"github.com/crmsync/crmsync/shared/connection"
@@ -22,6 +25,7 @@ import (
 	"github.com/crmsync/crmsync/shared/reconcile"
 	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/session"
+	"github.com/crmsync/crmsync/shared/sides"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
@@ -30,8 +34,11 @@ const (
 	orgOps = "org-ops"
 	// The seeded secrets: no response may carry any of them.
 	refreshToken = "rt-SEEDED-SECRET-0123456789"
-	issueName    = "Jane Roe (Acme)"
-	issueReason  = "Salesforce refused the record: a required field (Last Name) is empty"
+	// sfPassword is the user's local Salesforce password, seeded too.
+	sfPassword  = "sf-SEEDED-SECRET-9876543210"
+	sfUser      = "user@a.example"
+	issueName   = "Jane Roe (Acme)"
+	issueReason = "Salesforce refused the record: a required field (Last Name) is empty"
 )
 
 // fixture is a dashboard over the real account, schedule, access,
@@ -53,6 +60,10 @@ type fixture struct {
 	admin   access.Principal // org A's admin
 	support access.Principal // support staff with the support role on org A
 	other   access.Principal // admin of org B
+	// sf is the local Salesforce the user is connected to (user sfID),
+	// read for the contact scope's list views and estimate.
+	sf   *fakesalesforce.Server
+	sfID string
 }
 
 const testCookie = "test-session"
@@ -145,8 +156,17 @@ func newFixtureOver(t testing.TB, wrap func(tablestore.Store) tablestore.Store) 
 
 	// The user's sync: connected to Salesforce, Microsoft needing a
 	// reconnect, a finished session, an open issue, a schedule.
-	_, err = f.conns.Save(ctx, connection.Connection{User: f.user.User, Provider: connection.Salesforce, Tenant: "00Dxx", Flow: connection.FlowAuthCode}, connection.Credentials{RefreshToken: refreshToken})
+	f.sf, err = fakesalesforce.New(fakesalesforce.Options{Now: clock, DailyLimit: 1_000_000})
 	must(err)
+	sfSrv := httptest.NewServer(f.sf)
+	t.Cleanup(sfSrv.Close)
+	f.sfID, err = f.sf.AddUser(fakesalesforce.User{Username: sfUser, Password: sfPassword, Email: sfUser, FirstName: "Uma", LastName: "User"})
+	must(err)
+	_, err = f.conns.Save(ctx, connection.Connection{User: f.user.User, Provider: connection.Salesforce, Tenant: f.sf.OrgID(),
+		InstanceURL: sfSrv.URL, Flow: connection.FlowPassword}, connection.Credentials{Username: sfUser, Password: sfPassword})
+	must(err)
+	opener := &sides.Opener{Connections: f.conns, Log: slog.New(slog.DiscardHandler), Now: clock,
+		Salesforce: &oauth2.Config{ClientID: "crmsync-local", Endpoint: oauth2.Endpoint{TokenURL: sfSrv.URL + "/services/oauth2/token", AuthStyle: oauth2.AuthStyleInParams}}}
 	_, err = f.conns.Save(ctx, connection.Connection{User: f.user.User, Provider: connection.Microsoft, Tenant: "tid", Flow: connection.FlowAuthCode}, connection.Credentials{RefreshToken: refreshToken + "-ms"})
 	must(err)
 	must(f.conns.MarkNeedsReconnect(ctx, f.user.User, connection.Microsoft, "Microsoft revoked the sign-in"))
@@ -166,7 +186,7 @@ func newFixtureOver(t testing.TB, wrap func(tablestore.Store) tablestore.Store) 
 	f.h, err = dashboard.New(dashboard.Deps{
 		Accounts: f.acc, Scheduler: f.sched, Connections: f.conns, Tables: store,
 		Checker: checker, Directory: f.acc, Grants: access.NewAdmin(f.grants, checker, f.acc, nil),
-		CSRF: testCSRF{}, Authenticate: f.authenticate,
+		CSRF: testCSRF{}, Authenticate: f.authenticate, Scopes: sides.ContactScopes{Opener: opener},
 		EndSession: func(w http.ResponseWriter) {
 			http.SetCookie(w, &http.Cookie{Name: testCookie, Value: "", Path: "/", MaxAge: -1})
 		},

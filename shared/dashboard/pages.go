@@ -102,7 +102,9 @@ type pageData struct {
 	// mailbox fields a kind's mappings may name (none: no custom fields).
 	CustomRows map[item.Kind][]item.CustomField
 	FreeFields map[item.Kind][]string
-	Options    struct{ Direction, Conflict, MailboxDelete, NewItems []option }
+	// Scope is the contact scope: a select of list views, or a text box.
+	Scope   scopeView
+	Options struct{ Direction, Conflict, MailboxDelete, NewItems []option }
 
 	Org          string
 	Members      []Member
@@ -305,12 +307,16 @@ func (h *Handler) settingsData(r *http.Request, doc SettingsDoc) *pageData {
 }
 
 func (h *Handler) settingsPage(w http.ResponseWriter, r *http.Request) {
-	s, err := h.d.Accounts.Settings(r.Context(), target(r).User)
+	user := target(r).User
+	s, err := h.d.Accounts.Settings(r.Context(), user)
 	if err != nil {
 		h.internal(w, r, "reading settings", err)
 		return
 	}
-	h.render(w, http.StatusOK, "settings", h.settingsData(r, docOf(s)))
+	d := h.settingsData(r, docOf(s))
+	views, err := h.listViews(r.Context(), user)
+	d.Scope = h.scopeView(r.Context(), user, s.ContactListView, s.ContactListView, s.Plan, views, err)
+	h.render(w, http.StatusOK, "settings", d)
 }
 
 // docFromForm reads the settings form; numbers that do not parse become
@@ -370,6 +376,10 @@ func (h *Handler) settingsForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	doc, errs := docFromForm(r, cur.Plan)
+	views, viewsErr := h.listViews(r.Context(), user)
+	if fe := checkListView(doc, cur, views, viewsErr == nil); fe != nil {
+		errs = append(errs, *fe)
+	}
 	if len(errs) > 0 {
 		// Report what Validate finds too, so one round trip shows every problem.
 		var ve *account.ValidationError
@@ -395,6 +405,7 @@ func (h *Handler) settingsForm(w http.ResponseWriter, r *http.Request) {
 	}
 	d := h.settingsData(r, doc)
 	d.FieldErrors = errs
+	d.Scope = h.scopeView(r.Context(), user, doc.ContactListView, cur.ContactListView, cur.Plan, views, viewsErr)
 	h.render(w, http.StatusBadRequest, "settings", d)
 }
 

@@ -45,7 +45,7 @@ func TestPages(t *testing.T) {
 		{name: "overview", who: user, method: "GET", path: P + "/overview", want: 200,
 			has: []string{issueName, issueReason, "Needs reconnecting", `href="/api/dashboard/connect/microsoft">Reconnect`, "Sync now", ">Pause<",
 				"contact to-mailbox create: 12", "partial", "user@a.example", `name="csrf_token" value="csrf-token-of-`},
-			hasNot: []string{"<script>", refreshToken}},
+			hasNot: []string{"<script>", refreshToken, sfPassword}},
 		{name: "flash by code only", who: user, method: "GET", path: P + "/overview?msg=<b>hi</b>", want: 200, hasNot: []string{"<b>hi</b>"}},
 		{name: "sync now form", who: user, method: "POST", path: P + "/sync-now", form: func(f *fixture) string { return form(f.user.User) }, want: 303, location: P + "/overview?msg=queued"},
 		{name: "pause form", who: user, method: "POST", path: P + "/pause", form: func(f *fixture) string { return form(f.user.User) }, want: 303, location: P + "/overview?msg=paused"},
@@ -127,9 +127,13 @@ func anon(*fixture) access.Principal { return access.Principal{} }
 
 func TestSettingsFormStores(t *testing.T) {
 	f := newFixture(t)
+	view, err := f.sf.AddListView("Contact", "Key", "Key contacts", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
 	code, body, _ := f.call(t, f.user, "POST", dashboard.Prefix+"/settings", form(f.user.User,
 		"contact.direction", "crm-to-mailbox", "contact.conflict", "crm-wins", "contact.mailboxDelete", "delete-in-crm", "contact.newItems", "none",
-		"task.direction", "off", "futureDays", "40", "email.createLeads", "on", "email.ownDomains", "A.example, b.example", "contactListView", "00B5e00000AbCdE"), false)
+		"task.direction", "off", "futureDays", "40", "email.createLeads", "on", "email.ownDomains", "A.example, b.example", "contactListView", view), false)
 	if code != http.StatusSeeOther {
 		t.Fatalf("status %d: %s", code, body)
 	}
@@ -141,7 +145,7 @@ func TestSettingsFormStores(t *testing.T) {
 	if c.Direction != reconcile.CRMToMailbox || c.Conflict != reconcile.CRMWins || c.MailboxDelete != reconcile.DeleteInCRM || c.NewItems != reconcile.NewNone {
 		t.Errorf("contact policy = %+v", c)
 	}
-	if s.Policy(item.Task).Direction != reconcile.Off || s.FutureDays != 40 || !s.Email.CreateLeads || s.Email.Enabled || s.ContactListView != "00B5e00000AbCdE" {
+	if s.Policy(item.Task).Direction != reconcile.Off || s.FutureDays != 40 || !s.Email.CreateLeads || s.Email.Enabled || s.ContactListView != view {
 		t.Errorf("stored settings = %+v", s)
 	}
 	if got := strings.Join(s.Email.OwnDomains, ","); got != "a.example,b.example" {

@@ -1,0 +1,144 @@
+package dashboard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/crmsync/crmsync/shared/account"
+	"github.com/crmsync/crmsync/shared/fault"
+	"github.com/crmsync/crmsync/shared/salesforce"
+	"github.com/crmsync/crmsync/shared/schedule"
+)
+
+// ContactScopes reads the choices of a user's contact scope through the
+// user's own Salesforce connection (sides.ContactScopes). The dashboard shows
+// list view names and ids and keeps none of them.
+type ContactScopes interface {
+	// ListViews lists the user's Contact list views.
+	ListViews(ctx context.Context, user string) ([]salesforce.ListView, error)
+	// Estimate counts the contacts in the scope of listViewID ("" = the
+	// contacts the user owns).
+	Estimate(ctx context.Context, user, listViewID string) (int, error)
+}
+
+// scopeView is the contact scope part of the settings form.
+type scopeView struct {
+	// Listed is set when the list views could be read: the form offers a
+	// select of Views; otherwise a text box with Note saying why.
+	Listed bool
+	Views  []option
+	// Unknown is a chosen id that is not among Views, kept selected so
+	// nothing is lost silently.
+	Unknown string
+	Note    string
+	// Estimate is the sentence beside the scope ("" = none).
+	Estimate string
+}
+
+// errNoScopes stands for a dashboard wired without ContactScopes.
+var errNoScopes = errors.New("contact scopes are not configured")
+
+// listViews reads the user's Contact list views (one ListViews call).
+func (h *Handler) listViews(ctx context.Context, user string) ([]salesforce.ListView, error) {
+	if h.d.Scopes == nil {
+		return nil, errNoScopes
+	}
+	views, err := h.d.Scopes.ListViews(ctx, user)
+	if err != nil && !fault.Is(err, fault.Reconnect) {
+		h.d.Log.WarnContext(ctx, "dashboard: listing contact list views failed", "user", user, "err", err)
+	}
+	return views, err
+}
+
+// scopeView makes the form's scope part from the list views read (or the
+// error reading them), with chosen selected, and estimates the saved scope
+// (one COUNT call) when it is the contacts the user owns or one of the list
+// views. A Salesforce that cannot be reached makes a note, never an error.
+func (h *Handler) scopeView(ctx context.Context, user, chosen, saved, plan string, views []salesforce.ListView, err error) scopeView {
+	var v scopeView
+	if err != nil {
+		v.Note = scopeNote(err)
+		return v
+	}
+	v.Listed = true
+	for _, lv := range views {
+		v.Views = append(v.Views, option{Value: lv.ID, Label: lv.Label + " (" + lv.ID + ")"})
+	}
+	if chosen != "" && !hasView(views, chosen) {
+		v.Unknown = chosen
+	}
+	if saved != "" && !hasView(views, saved) {
+		return v
+	}
+	n, err := h.d.Scopes.Estimate(ctx, user, saved)
+	if err != nil {
+		h.d.Log.WarnContext(ctx, "dashboard: estimating the contact scope failed", "user", user, "err", err)
+		v.Estimate = "No estimate of the contacts in this scope right now: Salesforce did not answer."
+		return v
+	}
+	v.Estimate = estimateText(n, plan, chosen != saved)
+	return v
+}
+
+func scopeNote(err error) string {
+	if errors.Is(err, errNoScopes) {
+		return "Your list views cannot be listed here; enter a list view id or leave it empty."
+	}
+	if fault.Is(err, fault.Reconnect) {
+		return "Connect Salesforce (or reconnect it) to choose from your list views; until then enter a list view id or leave it empty."
+	}
+	return "Salesforce could not be reached just now, so your list views are not listed; enter a list view id or leave it empty."
+}
+
+// estimateText is "about N contacts in this scope", with the plan's cap said
+// plainly.
+func estimateText(n int, plan string, saved bool) string {
+	scope := "this scope"
+	if saved {
+		scope = "the saved scope"
+	}
+	noun := "contacts"
+	if n == 1 {
+		noun = "contact"
+	}
+	s := fmt.Sprintf("About %d %s in %s.", n, noun, scope)
+	if p, ok := schedule.Plans[plan]; ok && p.MaxRecords > 0 {
+		if n > p.MaxRecords {
+			s += fmt.Sprintf(" Your %s plan syncs the first %d; the rest are listed as left out.", plan, p.MaxRecords)
+		} else {
+			s += fmt.Sprintf(" Your %s plan syncs up to %d, so all of them sync.", plan, p.MaxRecords)
+		}
+	}
+	return s
+}
+
+func hasView(views []salesforce.ListView, id string) bool {
+	for _, lv := range views {
+		if lv.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// checkListView refuses a newly chosen list view id that is not one of the
+// user's list views, when they could be read (listed). The stored id
+// passes unchanged: it was accepted when saved, and the form shows it as
+// unknown if it is gone.
+// An id Validate refuses already (not an id at all) gets only that error.
+func checkListView(doc SettingsDoc, cur account.Settings, views []salesforce.ListView, listed bool) *account.FieldError {
+	chosen := doc.ContactListView
+	if chosen == "" || chosen == cur.ContactListView || !listed || hasView(views, chosen) {
+		return nil
+	}
+	var ve *account.ValidationError
+	if errors.As(doc.apply(cur).Validate(), &ve) {
+		for _, fe := range ve.Fields {
+			if fe.Field == "contactListView" {
+				return nil
+			}
+		}
+	}
+	return &account.FieldError{Field: "contactListView", Message: fmt.Sprintf("%q is not one of your Salesforce contact list views", chosen)}
+}
