@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/crmsync/crmsync/shared/account"
 	"github.com/crmsync/crmsync/shared/fault"
@@ -36,6 +37,10 @@ type scopeView struct {
 	Estimate string
 }
 
+// scopeWait bounds each Salesforce read of the settings page, so a slow or
+// retrying Salesforce delays the page a little, then makes the fallback.
+const scopeWait = 5 * time.Second
+
 // errNoScopes stands for a dashboard wired without ContactScopes.
 var errNoScopes = errors.New("contact scopes are not configured")
 
@@ -44,7 +49,9 @@ func (h *Handler) listViews(ctx context.Context, user string) ([]salesforce.List
 	if h.d.Scopes == nil {
 		return nil, errNoScopes
 	}
-	views, err := h.d.Scopes.ListViews(ctx, user)
+	wait, cancel := context.WithTimeout(ctx, scopeWait)
+	defer cancel()
+	views, err := h.d.Scopes.ListViews(wait, user)
 	if err != nil && !fault.Is(err, fault.Reconnect) {
 		h.d.Log.WarnContext(ctx, "dashboard: listing contact list views failed", "user", user, "err", err)
 	}
@@ -71,7 +78,9 @@ func (h *Handler) scopeView(ctx context.Context, user, chosen, saved, plan strin
 	if saved != "" && !hasView(views, saved) {
 		return v
 	}
-	n, err := h.d.Scopes.Estimate(ctx, user, saved)
+	wait, cancel := context.WithTimeout(ctx, scopeWait)
+	defer cancel()
+	n, err := h.d.Scopes.Estimate(wait, user, saved)
 	if err != nil {
 		h.d.Log.WarnContext(ctx, "dashboard: estimating the contact scope failed", "user", user, "err", err)
 		v.Estimate = "No estimate of the contacts in this scope right now: Salesforce did not answer."
