@@ -134,10 +134,10 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 
 	a.opener = &sides.Opener{Connections: a.conns, GraphBaseURL: cfg.GraphBaseURL, SalesforceMaxShare: cfg.SalesforceMaxShare, Now: now, Log: log}
 	if cfg.SalesforceUserShare > 0 {
-		// Only a per-user cap costs a table read (the user's reports of the
-		// last day) per opened Salesforce side.
+		// Only a per-user cap costs a table read (one Get of the user's lease
+		// row, which tallies every session's calls) per opened Salesforce side.
 		a.opener.SalesforceUserShare = cfg.SalesforceUserShare
-		a.opener.SalesforceCounter = func(user string) salesforce.CallCounter { return session.NewReportCounter(a.store, user) }
+		a.opener.SalesforceCounter = func(user string) salesforce.CallCounter { return session.NewLeaseCounter(a.store, user) }
 	}
 	if sf != nil {
 		a.opener.Salesforce = sf.OAuth2()

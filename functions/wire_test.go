@@ -9,8 +9,8 @@ import (
 )
 
 // TestWireSalesforceUserShare: CRMSYNC_SALESFORCE_USER_SHARE gives the opener
-// the share and a counter over the user's session reports; unset, the opener
-// has neither, so opening a side reads no reports.
+// the share and a counter over the tally on the user's lease row; unset, the opener
+// has neither, so opening a side reads no lease row for a budget.
 func TestWireSalesforceUserShare(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -29,13 +29,13 @@ func TestWireSalesforceUserShare(t *testing.T) {
 			}
 			switch {
 			case tt.wantShare == 0 && a.opener.SalesforceCounter != nil:
-				t.Error("the opener counts calls from the reports without a per-user cap")
+				t.Error("the opener counts calls from the lease row without a per-user cap")
 			case tt.wantShare > 0 && a.opener.SalesforceCounter == nil:
 				t.Error("the opener has a per-user cap and no counter spanning sessions")
 			case tt.wantShare > 0:
 				c := a.opener.SalesforceCounter("u1")
-				if _, ok := c.(*session.ReportCounter); !ok {
-					t.Errorf("the counter is a %T, want a *session.ReportCounter", c)
+				if _, ok := c.(*session.LeaseCounter); !ok {
+					t.Errorf("the counter is a %T, want a *session.LeaseCounter", c)
 				}
 			}
 		})

@@ -12,6 +12,9 @@ import (
 // LeaseTable holds one lease row per user while a session runs.
 const LeaseTable = "leases"
 
+// leaseKey is the RowKey of a user's lease row.
+const leaseKey = "lease"
+
 // ErrLeaseHeld reports that another session of the same user is running.
 var ErrLeaseHeld = errors.New("session: another session of this user holds the lease")
 
@@ -29,17 +32,19 @@ type Lease struct {
 	expires time.Time
 	// lastHeld is when Hold last renewed (or started holding) the lease.
 	lastHeld time.Time
+	// crm is the user's CRM call tally read from the row at acquiring, kept
+	// in every write of the row so that Release needs no read of its own.
+	crm hourlyCalls
 }
 
 // AcquireLease takes user's lease for ttl on behalf of holder (a session id),
 // or returns ErrLeaseHeld while another holder's lease is unexpired.
 func AcquireLease(ctx context.Context, store tablestore.Store, user, holder string, ttl time.Duration, now time.Time) (*Lease, error) {
 	l := &Lease{store: store, user: user, holder: holder, expires: now.Add(ttl).UTC()}
-	row := l.entity()
-	cur, err := store.Get(ctx, LeaseTable, user, "lease")
+	cur, err := store.Get(ctx, LeaseTable, user, leaseKey)
 	switch {
 	case errors.Is(err, tablestore.ErrNotFound):
-		l.etag, err = store.Insert(ctx, LeaseTable, row)
+		l.etag, err = store.Insert(ctx, LeaseTable, l.entity())
 		if errors.Is(err, tablestore.ErrExists) {
 			return nil, ErrLeaseHeld
 		}
@@ -51,7 +56,9 @@ func AcquireLease(ctx context.Context, store tablestore.Store, user, holder stri
 		if h != holder && now.Before(exp) {
 			return nil, ErrLeaseHeld
 		}
-		l.etag, err = store.Update(ctx, LeaseTable, row, cur.ETag)
+		raw, _ := cur.Properties[crmCallsProp].(string)
+		l.crm = parseHourlyCalls(raw)
+		l.etag, err = store.Update(ctx, LeaseTable, l.entity(), cur.ETag)
 		if errors.Is(err, tablestore.ErrPrecondition) || errors.Is(err, tablestore.ErrNotFound) {
 			return nil, ErrLeaseHeld
 		}
@@ -63,8 +70,11 @@ func AcquireLease(ctx context.Context, store tablestore.Store, user, holder stri
 }
 
 func (l *Lease) entity() tablestore.Entity {
-	return tablestore.Entity{PartitionKey: l.user, RowKey: "lease",
-		Properties: map[string]any{"Holder": l.holder, "Expires": l.expires}}
+	props := map[string]any{"Holder": l.holder, "Expires": l.expires}
+	if len(l.crm) > 0 {
+		props[crmCallsProp] = l.crm.String()
+	}
+	return tablestore.Entity{PartitionKey: l.user, RowKey: leaseKey, Properties: props}
 }
 
 // Renew extends the lease to now+ttl; ErrLeaseLost if someone took it.
@@ -84,14 +94,23 @@ func (l *Lease) Renew(ctx context.Context, ttl time.Duration, now time.Time) err
 // Release gives the lease up and leaves in its row a summary of the session
 // that held it (when it ran, how it ended), so the dashboard can show the last
 // sync without a session that changed nothing writing any other row.
-// Releasing a lost lease is not an error.
+// It also adds the session's CRM calls (rep.Calls) to the user's hourly
+// tally, in the hour the session ended, and drops the hours older than a day
+// (LeaseCounter reads the tally). Releasing a lost lease is not an error; its
+// session's calls then go untallied, since the row is another session's now:
+// the budget errs low by one session, which is rare (the session stalled past
+// the lease's TTL) and costs no extra read.
 func (l *Lease) Release(ctx context.Context, rep Report) error {
-	row := tablestore.Entity{PartitionKey: l.user, RowKey: "lease", Properties: map[string]any{
+	l.crm = l.crm.add(rep.Started.Add(rep.Duration), rep.Calls[crmCalls])
+	props := map[string]any{
 		"Holder": "", "Expires": rep.Started.UTC(),
 		"LastStarted": rep.Started.UTC(), "LastOutcome": rep.Outcome, "LastDetail": rep.Detail,
 		"LastDurationMs": rep.Duration.Milliseconds(), "LastChanges": int64(total(rep.Counts)), "LastIssues": int64(rep.Issues),
-	}}
-	_, err := l.store.Update(ctx, LeaseTable, row, l.etag)
+	}
+	if len(l.crm) > 0 {
+		props[crmCallsProp] = l.crm.String()
+	}
+	_, err := l.store.Update(ctx, LeaseTable, tablestore.Entity{PartitionKey: l.user, RowKey: leaseKey, Properties: props}, l.etag)
 	if errors.Is(err, tablestore.ErrPrecondition) || errors.Is(err, tablestore.ErrNotFound) {
 		return nil
 	}
@@ -112,7 +131,7 @@ type LastSession struct {
 
 // ReadLastSession returns the summary of user's last session (zero if none).
 func ReadLastSession(ctx context.Context, store tablestore.Store, user string, now time.Time) (LastSession, error) {
-	e, err := store.Get(ctx, LeaseTable, user, "lease")
+	e, err := store.Get(ctx, LeaseTable, user, leaseKey)
 	if errors.Is(err, tablestore.ErrNotFound) {
 		return LastSession{}, nil
 	}

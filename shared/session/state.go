@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/crmsync/crmsync/shared/item"
@@ -609,72 +608,6 @@ func reportKey(started time.Time, sessionID string) string {
 // invertedTime is the RowKey prefix of the reports started at t.
 func invertedTime(t time.Time) string {
 	return fmt.Sprintf("%019d", int64(1<<62)-t.UnixNano())
-}
-
-// ReportCounter counts one user's CRM API calls over the rolling 24 hours
-// from the session reports, which store each session's calls, for the
-// Salesforce client's per-user share (it implements salesforce.CallCounter).
-// It reads the reports once, on the first Used, and adds the calls counted in
-// this process since then; the session's own report persists those at its
-// end, so a counter should live no longer than one session. It is safe for
-// concurrent use.
-type ReportCounter struct {
-	st *State
-
-	mu sync.Mutex
-	// read is true once the reports were read (or could not be).
-	read bool
-	// reported is the CRM calls of the reports in the 24 hours before the
-	// first Used; added are the calls counted by Add.
-	reported, added int
-}
-
-// NewReportCounter returns the counter of user's CRM calls in store.
-func NewReportCounter(store tablestore.Store, user string) *ReportCounter {
-	return &ReportCounter{st: NewState(store, user)}
-}
-
-// Used returns the CRM calls of the user's sessions started in the 24 hours
-// before now, as of the first Used, plus the calls added since. A read that
-// fails is returned once; the counter then goes on with the calls added here
-// alone, a lower bound, rather than read the table again before every call.
-func (c *ReportCounter) Used(ctx context.Context, now time.Time) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.read {
-		c.read = true
-		n, err := c.st.reportedCRMCalls(ctx, now)
-		if err != nil {
-			return c.added, err
-		}
-		c.reported = n
-	}
-	return c.reported + c.added, nil
-}
-
-// Add counts n calls made at now in memory; the session's report stores them.
-func (c *ReportCounter) Add(_ context.Context, _ time.Time, n int) error {
-	c.mu.Lock()
-	c.added += n
-	c.mu.Unlock()
-	return nil
-}
-
-// reportedCRMCalls sums the CRM calls of the reports of the sessions started
-// in the 24 hours before now. Newer reports (an instance whose clock runs
-// ahead) count too: the range is bounded on the old side only.
-func (s *State) reportedCRMCalls(ctx context.Context, now time.Time) (int, error) {
-	total := 0
-	q := tablestore.Query{PartitionKey: s.user, RowKeyTo: invertedTime(now.Add(-24 * time.Hour))}
-	err := s.scan(ctx, SessionsTable, q, func(e tablestore.Entity) error {
-		raw, _ := e.Properties["Calls"].(string)
-		var calls map[string]int64
-		if raw != "" && json.Unmarshal([]byte(raw), &calls) == nil {
-			total += int(calls[crmCalls])
-		}
-		return nil
-	})
-	return total, err
 }
 
 // Writes reports how many table write operations this State made.

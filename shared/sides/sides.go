@@ -52,7 +52,7 @@ type Opener struct {
 	// as counted by SalesforceCounter; it may not exceed SalesforceMaxShare.
 	SalesforceUserShare float64
 	// SalesforceCounter returns a counter of user's calls that spans their
-	// sessions (such as session.ReportCounter), for SalesforceUserShare. It is
+	// sessions (such as session.LeaseCounter), for SalesforceUserShare. It is
 	// called for every opened side (nil: each client counts only its own).
 	SalesforceCounter func(user string) salesforce.CallCounter
 	// Now is the clock of the call count (nil = time.Now).
