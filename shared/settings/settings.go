@@ -122,7 +122,7 @@ func Specs() []Spec {
 		{Name: NameSalesforceAllowedOrgs, Description: "Comma-separated Salesforce org ids allowed to sign in and connect; `*` for any.", Default: "*"},
 		{Name: NameSalesforceJWTKey, Description: "PEM private key for the JWT bearer flow (admin-provisioned users); unset disables that flow.", Secret: true},
 		{Name: NameSalesforceMaxShare, Description: "Largest share of the org's daily API allowance crmsync may use (0 < share ≤ 1).", Default: "0.5"},
-		{Name: NameSalesforceUserShare, Description: "Largest share of the org's daily API allowance one user's sessions may use over the rolling 24 hours, counted from their session reports (0 < share ≤ CRMSYNC_SALESFORCE_MAX_SHARE; 0 = no per-user cap).", Default: "0"},
+		{Name: NameSalesforceUserShare, Description: "Largest share of the org's daily API allowance one user's sessions may use over the rolling 24 hours, counted from the hourly tally every session keeps on the user's lease row, idle sessions included (0 < share ≤ CRMSYNC_SALESFORCE_MAX_SHARE; 0 = no per-user cap).", Default: "0"},
 		{Name: NameAddinAudiences, Description: "Comma-separated accepted audiences of add-in access tokens (the API's app id URI and/or client id).", Default: "the Entra client id"},
 		{Name: NameAddinScope, Description: "Delegated scope add-in tokens must carry.", Default: DefaultAddinScope},
 		{Name: NameAddinOrigins, Description: "Comma-separated origins allowed to call and frame the add-in API (CORS, frame-ancestors).", Default: DefaultAddinOrigins},
