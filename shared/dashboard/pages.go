@@ -20,6 +20,7 @@ import (
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/reconcile"
+	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
@@ -376,9 +377,18 @@ func (h *Handler) settingsForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	doc, errs := docFromForm(r, cur.Plan)
-	views, viewsErr := h.listViews(r.Context(), user)
-	if fe := checkListView(doc, cur, views, viewsErr == nil); fe != nil {
-		errs = append(errs, *fe)
+	// The user's list views are read only when a new one was chosen, to check
+	// it, or when the form comes back with errors: a plain save costs no
+	// Salesforce call (the settings page it redirects to reads them anyway).
+	var views []salesforce.ListView
+	var viewsErr error
+	listed := false
+	if doc.ContactListView != "" && doc.ContactListView != cur.ContactListView {
+		views, viewsErr = h.listViews(r.Context(), user)
+		listed = true
+		if fe := checkListView(doc, cur, views, viewsErr == nil); fe != nil {
+			errs = append(errs, *fe)
+		}
 	}
 	if len(errs) > 0 {
 		// Report what Validate finds too, so one round trip shows every problem.
@@ -402,6 +412,9 @@ func (h *Handler) settingsForm(w http.ResponseWriter, r *http.Request) {
 			h.internal(w, r, "saving settings", err)
 			return
 		}
+	}
+	if !listed {
+		views, viewsErr = h.listViews(r.Context(), user)
 	}
 	d := h.settingsData(r, doc)
 	d.FieldErrors = errs

@@ -209,3 +209,33 @@ func TestSettingsScopeValidation(t *testing.T) {
 		t.Errorf("PUT while Salesforce is down: %d %s", code, body)
 	}
 }
+
+// TestSettingsSaveKeepingTheScopeCostsNoCall: saving the form without a new
+// list view reads nothing from Salesforce; only a new choice is checked.
+func TestSettingsSaveKeepingTheScopeCostsNoCall(t *testing.T) {
+	f := newFixture(t)
+	key, err := f.sf.AddListView("Contact", "Key_Contacts", "Key contacts", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.saveScope(t, key)
+	f.sf.ResetCalls()
+	code, body, _ := f.call(t, f.user, "POST", dashboard.Prefix+"/settings", form(f.user.User, "contactListView", key), false)
+	if code/100 != 3 {
+		t.Fatalf("saving the form: status %d: %s", code, body)
+	}
+	if got := f.sf.Calls(); len(got) != 0 {
+		t.Errorf("a save keeping the scope made Salesforce calls %v, want none", got)
+	}
+	other, err := f.sf.AddListView("Contact", "Other_Contacts", "Other contacts", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.sf.ResetCalls()
+	if code, body, _ := f.call(t, f.user, "POST", dashboard.Prefix+"/settings", form(f.user.User, "contactListView", other), false); code/100 != 3 {
+		t.Fatalf("saving a new list view: status %d: %s", code, body)
+	}
+	if got := f.sf.Calls(); got["listviews"] != 1 {
+		t.Errorf("a save choosing a new list view made calls %v, want one list-views call to check it", got)
+	}
+}
