@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/crmsync/crmsync/shared/testenv"
 )
 
 // AccountName and AccountKey are Azurite's published development account.
@@ -69,8 +71,9 @@ func Start(t testing.TB) string {
 	t.Helper()
 	inst, err := get(t)
 	if err != nil {
-		if errors.Is(err, errNotInstalled) && os.Getenv("CI") == "" && os.Getenv("CRMSYNC_REQUIRE_AZURITE") == "" {
-			t.Skip(err.Error())
+		if errors.Is(err, errNotInstalled) {
+			testenv.Missing(t, err.Error(), "CRMSYNC_REQUIRE_AZURITE")
+			return ""
 		}
 		t.Fatal(err.Error())
 	}
@@ -198,19 +201,9 @@ func launchOnce(bin string) (*instance, error) {
 // binDir locates .tools/azurite/node_modules/.bin under the repository root,
 // found by walking up from the working directory to go.mod.
 func binDir() (string, error) {
-	dir, err := os.Getwd()
+	dir, err := testenv.ModuleRoot()
 	if err != nil {
-		return "", fmt.Errorf("azurite: working directory: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("%w (no go.mod above the working directory)", errNotInstalled)
-		}
-		dir = parent
+		return "", fmt.Errorf("%w (%v)", errNotInstalled, err)
 	}
 	bin := filepath.Join(dir, ".tools", "azurite", "node_modules", ".bin")
 	for _, name := range []string{"azurite-table", "azurite-queue"} {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,63 +18,16 @@ import (
 
 	"github.com/crmsync/crmsync/local/fakesalesforce"
 	"github.com/crmsync/crmsync/shared/fault"
+	"github.com/crmsync/crmsync/shared/testenv"
 )
 
-// payloadDir holds real Salesforce response samples (restforce fixtures),
-// kept outside the repository.
-const payloadDir = "../../../shared/reference/payloads/salesforce-restforce"
-
+// samples returns the folder of real Salesforce response samples (restforce
+// fixtures), kept beside the repository rather than in it; without it the
+// test skips, or fails in CI (testenv.SamplesDir). Call it from the test that
+// reads the samples, before any subtest: a skip must end the test it runs in.
 func samples(t *testing.T) string {
 	t.Helper()
-	found, err := locateSamples(payloadDir, os.Getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !found {
-		t.Skipf("real response samples not present at %s (they live in the shared reference folder, not in the repository); set CRMSYNC_REQUIRE_FIDELITY=1 to make their absence a failure", payloadDir)
-	}
-	return payloadDir
-}
-
-// locateSamples reports whether the sample folder is there. Its absence is an
-// error where the samples are required — in CI (CI set), which has the
-// folder, or with CRMSYNC_REQUIRE_FIDELITY — so that a broken checkout cannot
-// turn the fidelity tests into silent skips; elsewhere (a developer's clone
-// without the reference folder) the tests skip.
-func locateSamples(dir string, getenv func(string) string) (bool, error) {
-	_, err := os.Stat(dir)
-	if err == nil {
-		return true, nil
-	}
-	if getenv("CI") != "" || getenv("CRMSYNC_REQUIRE_FIDELITY") != "" {
-		return false, fmt.Errorf("real response samples are required (CI or CRMSYNC_REQUIRE_FIDELITY is set) but %s cannot be read: %v", dir, err)
-	}
-	return false, nil
-}
-
-func TestLocateSamples(t *testing.T) {
-	present, missing := t.TempDir(), filepath.Join(t.TempDir(), "absent")
-	tests := []struct {
-		name      string
-		dir       string
-		env       map[string]string
-		wantFound bool
-		wantErr   bool
-	}{
-		{"present", present, nil, true, false},
-		{"present in CI", present, map[string]string{"CI": "true"}, true, false},
-		{"missing on a developer machine", missing, nil, false, false},
-		{"missing in CI", missing, map[string]string{"CI": "true"}, false, true},
-		{"missing when required", missing, map[string]string{"CRMSYNC_REQUIRE_FIDELITY": "1"}, false, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			found, err := locateSamples(tt.dir, func(k string) string { return tt.env[k] })
-			if found != tt.wantFound || (err != nil) != tt.wantErr {
-				t.Errorf("got %v, %v; want found %v, error %v", found, err, tt.wantFound, tt.wantErr)
-			}
-		})
-	}
+	return testenv.SamplesDir(t, "salesforce-restforce")
 }
 
 func readSample(t *testing.T, name string) []byte {
@@ -135,8 +87,9 @@ const vp = "/services/data/v66.0/"
 
 // TestFidelityDecode decodes every sample with the client.
 func TestFidelityDecode(t *testing.T) {
-	s := func(name string) answer { return answer{200, readSample(t, name)} }
-	e := func(status int, name string) answer { return answer{status, readSample(t, name)} }
+	samples(t) // skip here, not inside a subtest through readSample's parent t
+	s := func(t *testing.T, name string) answer { return answer{200, readSample(t, name)} }
+	e := func(t *testing.T, status int, name string) answer { return answer{status, readSample(t, name)} }
 	ctx := t.Context()
 	seen := map[string]bool{}
 	use := func(names ...string) {
@@ -146,7 +99,7 @@ func TestFidelityDecode(t *testing.T) {
 	}
 	t.Run("versions", func(t *testing.T) {
 		use("services_data_success_response.json")
-		hs, _ := newCanned(t, map[string]answer{"/services/data/": s("services_data_success_response.json")})
+		hs, _ := newCanned(t, map[string]answer{"/services/data/": s(t, "services_data_success_response.json")})
 		got, err := cannedClient(t, hs).Versions(ctx)
 		if err != nil || !slices.Equal(got, []string{"20.0", "100"}) {
 			t.Errorf("Versions = %v, %v", got, err)
@@ -158,7 +111,7 @@ func TestFidelityDecode(t *testing.T) {
 	t.Run("tokens", func(t *testing.T) {
 		use("auth_success_response.json", "reauth_success_response.json", "refresh_success_response.json", "auth_error_response.json", "refresh_error_response.json")
 		for _, name := range []string{"auth_success_response.json", "reauth_success_response.json", "refresh_success_response.json"} {
-			hs, _ := newCanned(t, map[string]answer{"/services/oauth2/token": s(name)})
+			hs, _ := newCanned(t, map[string]answer{"/services/oauth2/token": s(t, name)})
 			cfg := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{TokenURL: hs.URL + "/services/oauth2/token", AuthStyle: oauth2.AuthStyleInParams}}
 			src := Refreshing(ctx, cfg, &oauth2.Token{RefreshToken: "r"}, nil)
 			tok, err := src.Token()
@@ -170,7 +123,7 @@ func TestFidelityDecode(t *testing.T) {
 			}
 		}
 		for _, name := range []string{"auth_error_response.json", "refresh_error_response.json"} {
-			hs, _ := newCanned(t, map[string]answer{"/services/oauth2/token": e(400, name)})
+			hs, _ := newCanned(t, map[string]answer{"/services/oauth2/token": e(t, 400, name)})
 			cfg := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{TokenURL: hs.URL + "/services/oauth2/token", AuthStyle: oauth2.AuthStyleInParams}}
 			c, _ := New(Options{Tokens: Refreshing(ctx, cfg, &oauth2.Token{RefreshToken: "r"}, nil), InstanceURL: hs.URL, Version: "66.0"})
 			_, err := c.Count(ctx, "SELECT COUNT() FROM Contact")
@@ -182,7 +135,7 @@ func TestFidelityDecode(t *testing.T) {
 	})
 	t.Run("expired session", func(t *testing.T) {
 		use("expired_session_response.json")
-		hs, c := newCanned(t, map[string]answer{vp + "query": e(401, "expired_session_response.json")})
+		hs, c := newCanned(t, map[string]answer{vp + "query": e(t, 401, "expired_session_response.json")})
 		_, err := cannedClient(t, hs).Count(ctx, "SELECT COUNT() FROM Contact")
 		var fe *fault.Error
 		if !asFault(err, &fe) || fe.Class != fault.Reconnect || fe.Code != "INVALID_SESSION_ID" {
@@ -195,24 +148,24 @@ func TestFidelityDecode(t *testing.T) {
 	t.Run("queries", func(t *testing.T) {
 		use("query_success_response.json", "query_empty_response.json", "query_paginated_first_page_response.json",
 			"query_paginated_last_page_response.json", "org_query_response.json", "query_aggregate_success_response.json", "query_error_response.json")
-		hs, _ := newCanned(t, map[string]answer{vp + "query": s("query_success_response.json")})
+		hs, _ := newCanned(t, map[string]answer{vp + "query": s(t, "query_success_response.json")})
 		recs, err := cannedClient(t, hs).Collect(ctx, "SELECT x FROM Whizbang")
 		if err != nil || len(recs) != 1 || recs[0].String("ParentWhizbang__r.Name") != "Parent Whizbang" || recs[0].String("Checkbox_Label") != "false" || recs[0].Type() != "Whizbang" {
 			t.Errorf("query_success: %v, %v", recs, err)
 		}
-		hs, _ = newCanned(t, map[string]answer{vp + "query": s("query_paginated_first_page_response.json"), "/services/data/v26.0/query/01gD": s("query_paginated_last_page_response.json")})
+		hs, _ = newCanned(t, map[string]answer{vp + "query": s(t, "query_paginated_first_page_response.json"), "/services/data/v26.0/query/01gD": s(t, "query_paginated_last_page_response.json")})
 		recs, err = cannedClient(t, hs).Collect(ctx, "SELECT x FROM Whizbang")
 		if err != nil || len(recs) != 2 || recs[0].String("Text_Label") != "First Page" || recs[1].String("Text_Label") != "Last Page" {
 			t.Errorf("paginated: %v, %v", recs, err)
 		}
 		for name, want := range map[string]int{"query_empty_response.json": 0, "org_query_response.json": 1, "query_aggregate_success_response.json": 3} {
-			hs, _ = newCanned(t, map[string]answer{vp + "query": s(name)})
+			hs, _ = newCanned(t, map[string]answer{vp + "query": s(t, name)})
 			recs, err = cannedClient(t, hs).Collect(ctx, "SELECT x FROM y")
 			if err != nil || len(recs) != want {
 				t.Errorf("%s: %d records, %v; want %d", name, len(recs), err, want)
 			}
 		}
-		hs, _ = newCanned(t, map[string]answer{vp + "query": e(400, "query_error_response.json")})
+		hs, _ = newCanned(t, map[string]answer{vp + "query": e(t, 400, "query_error_response.json")})
 		_, err = cannedClient(t, hs).Collect(ctx, "SELECT x FROM y")
 		if !fault.Is(err, fault.Permanent) || !strings.Contains(err.Error(), "INVALID_FIELD") {
 			t.Errorf("query_error: %v, want Permanent INVALID_FIELD", err)
@@ -221,25 +174,25 @@ func TestFidelityDecode(t *testing.T) {
 	t.Run("describe", func(t *testing.T) {
 		use("describe_sobjects_success_response.json", "list_sobjects_success_response.json", "sobject_describe_success_response.json", "sobject_describe_error_response.json")
 		for _, name := range []string{"describe_sobjects_success_response.json", "list_sobjects_success_response.json"} {
-			hs, _ := newCanned(t, map[string]answer{vp + "sobjects/": s(name)})
+			hs, _ := newCanned(t, map[string]answer{vp + "sobjects/": s(t, name)})
 			got, err := cannedClient(t, hs).Objects(ctx)
 			if err != nil || !slices.Equal(got, []string{"Account"}) {
 				t.Errorf("%s: %v, %v", name, got, err)
 			}
 		}
-		hs, _ := newCanned(t, map[string]answer{vp + "sobjects/Whizbang/describe": s("sobject_describe_success_response.json")})
+		hs, _ := newCanned(t, map[string]answer{vp + "sobjects/Whizbang/describe": s(t, "sobject_describe_success_response.json")})
 		obj, err := cannedClient(t, hs).Describe(ctx, "Whizbang")
 		if err != nil || obj.Field("ParentWhizbang__c") == nil || obj.Field("picklist_field") == nil || len(obj.Field("Picklist_Field").Picklist) == 0 {
 			t.Errorf("describe: %+v, %v", obj, err)
 		}
-		hs, _ = newCanned(t, map[string]answer{vp + "sobjects/Nope/describe": e(404, "sobject_describe_error_response.json")})
+		hs, _ = newCanned(t, map[string]answer{vp + "sobjects/Nope/describe": e(t, 404, "sobject_describe_error_response.json")})
 		if _, err := cannedClient(t, hs).Describe(ctx, "Nope"); !fault.Is(err, fault.Permanent) {
 			t.Errorf("describe error: %v, want Permanent", err)
 		}
 	})
 	t.Run("replication", func(t *testing.T) {
 		use("get_updated_success_response.json", "get_deleted_success_response.json")
-		hs, _ := newCanned(t, map[string]answer{vp + "sobjects/Contact/updated/": s("get_updated_success_response.json"), vp + "sobjects/Whizbang/deleted/": s("get_deleted_success_response.json")})
+		hs, _ := newCanned(t, map[string]answer{vp + "sobjects/Contact/updated/": s(t, "get_updated_success_response.json"), vp + "sobjects/Whizbang/deleted/": s(t, "get_deleted_success_response.json")})
 		c := cannedClient(t, hs)
 		ids, latest, err := c.Updated(ctx, "Contact", mustTime("2015-08-18T00:00:00Z"), mustTime("2015-08-19T09:00:00Z"))
 		if err != nil || len(ids) != 7 || !latest.Equal(mustTime("2015-08-19T08:17:00Z")) {
@@ -302,12 +255,12 @@ func TestFidelityDecode(t *testing.T) {
 	})
 	t.Run("search and list views", func(t *testing.T) {
 		use("search_success_response.json", "list_view_results_success_response.json")
-		hs, _ := newCanned(t, map[string]answer{vp + "search/": s("search_success_response.json")})
+		hs, _ := newCanned(t, map[string]answer{vp + "search/": s(t, "search_success_response.json")})
 		recs, err := cannedClient(t, hs).Search(ctx, "FIND {bar}")
 		if err != nil || len(recs) != 2 || recs[0].ID() != "foo" {
 			t.Errorf("search: %v %v", recs, err)
 		}
-		hs, _ = newCanned(t, map[string]answer{vp + "sobjects/Account/listviews/00BD0000005WcCN/results": s("list_view_results_success_response.json")})
+		hs, _ = newCanned(t, map[string]answer{vp + "sobjects/Account/listviews/00BD0000005WcCN/results": s(t, "list_view_results_success_response.json")})
 		rows, err := cannedClient(t, hs).ListViewResults(ctx, "Account", "00BD0000005WcCN", 0, 0)
 		if err != nil || len(rows) != 1 || rows[0]["Id"] != "001D000000JliSTIAZ" || rows[0]["Name"] != "Burlington Textiles Corp of America" {
 			t.Errorf("list view results: %v %v", rows, err)
