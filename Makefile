@@ -10,27 +10,35 @@ DATA          ?= .crmsync-data
 ADDR          ?= 127.0.0.1:7071
 GO_FILES       = $(shell find . -name '*.go' -not -path './.tools/*' -not -path './dist/*' -not -path './.run/*')
 
-.PHONY: run test bench package check azurite browser fuzz
+.PHONY: run test bench package check azurite browser node fuzz
 
 # Fuzz targets run briefly in make test (package:target).
 FUZZ_TARGETS  := ./shared/seal:FuzzOpen ./shared/redact:FuzzString ./shared/identity:FuzzParseJWT \
                  ./shared/identity:FuzzSessionCookie ./shared/reconcile:FuzzPlan ./shared/addin:FuzzParseSignature
 FUZZTIME      ?= 4s
 
-## run: build the handler, stage the app in .run/app and start the local host
-##      with embedded storage and demo mode on http://$(ADDR)/
+## run: build the local host and the handler, stage the app in .run/app and
+##      start the local host with embedded storage and demo mode on
+##      http://$(ADDR)/ (each step says what it is doing: a cold build takes a
+##      minute or two)
 run:
-	$(GO) run ./local package -out .run/app -native -nozip
-	$(GO) build -o .run/crmsync-local ./local
-	@echo "starting crmsync on http://$(ADDR)/"
-	.run/crmsync-local serve -app .run/app -data $(DATA) -addr $(ADDR) -demo
+	@mkdir -p .run
+	@echo "building the local host (.run/crmsync-local; a first build compiles the Azure SDKs and SQLite, about a minute)…"
+	@$(GO) build -o .run/crmsync-local ./local
+	@.run/crmsync-local package -out .run/app -native -nozip
+	@echo "starting crmsync on http://$(ADDR)/ (demo mode, data in $(DATA); Ctrl-C stops)…"
+	@.run/crmsync-local serve -app .run/app -data $(DATA) -addr $(ADDR) -demo
 
 ## test: everything that runs on this machine (the CI command); Azurite is
-##       installed into $(AZURITE_DIR) on first use and required, not skipped.
+##       installed into $(AZURITE_DIR) on first use and required, not skipped,
+##       and so is a headless Chrome or Chromium (see browser).
 test: azurite browser
 	$(GO) vet ./...
 	$(MAKE) --no-print-directory fuzz
-	CRMSYNC_REQUIRE_AZURITE=1 CRMSYNC_REQUIRE_BROWSER=1 $(GO) test -timeout $(TEST_TIMEOUT) ./...
+	@chrome="$$($(GO) run ./local/findchrome)" && echo "browser tests use $$chrome" && \
+	echo "CRMSYNC_REQUIRE_AZURITE=1 CRMSYNC_REQUIRE_BROWSER=1 CHROME=$$chrome $(GO) test -timeout $(TEST_TIMEOUT) ./..." && \
+	CHROME="$$chrome" CRMSYNC_CHROMIUM="$$chrome" CRMSYNC_REQUIRE_AZURITE=1 CRMSYNC_REQUIRE_BROWSER=1 \
+		$(GO) test -timeout $(TEST_TIMEOUT) ./...
 
 ## fuzz: run each fuzz target for $(FUZZTIME)
 fuzz:
@@ -40,15 +48,39 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/crmsync-fuzz.log 2>&1 || { cat /tmp/crmsync-fuzz.log; exit 1; }; \
 	done
 
-## browser: headless Chromium for the dashboard's browser tests (Debian package)
+## browser: a headless Chrome or Chromium for the browser tests, found as the
+##          tests find it (local/findchrome: $CHROME, else chromium,
+##          chromium-browser, google-chrome, google-chrome-stable on PATH, else
+##          the macOS applications). When there is none and CHROME is unset,
+##          Debian's chromium is installed with apt, as root on Debian only;
+##          anywhere else make stops with one message saying what to install.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "installing chromium (apt)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	@if why="$$($(GO) run ./local/findchrome 2>&1 >/dev/null)"; then exit 0; fi; \
+	if [ -z "$$CHROME" ] && [ -f /etc/debian_version ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "no Chrome or Chromium found: installing Debian's chromium (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null && \
+		$(GO) run ./local/findchrome >/dev/null; \
+	else \
+		echo "make test needs a headless Chrome or Chromium for the browser tests: $$(printf '%s\n' "$$why" | grep -v '^exit status')" >&2; exit 1; \
+	fi
 
-azurite: $(AZURITE_BIN)
+azurite: node $(AZURITE_BIN)
 
-$(AZURITE_BIN):
+## node: Azurite runs on Node.js; 3.37.0 declares node >= 22 but runs on
+##       Node 20 (npm warns EBADENGINE; CI uses 20), so $(NODE_MIN) is the floor.
+NODE_MIN      := 20
+node:
+	@command -v node >/dev/null 2>&1 || { \
+		echo "make test needs Node.js $(NODE_MIN) or newer (22 recommended) and npm, to run the Azurite storage emulator; node is not on PATH: install Node.js (https://nodejs.org/ or your package manager) and run make test again" >&2; exit 1; }
+	@v="$$(node -p 'process.versions.node' 2>/dev/null)"; major="$${v%%.*}"; \
+	case "$$major" in ''|*[!0-9]*) major=0;; esac; \
+	if [ "$$major" -lt $(NODE_MIN) ]; then \
+		echo "make test needs Node.js $(NODE_MIN) or newer (22 recommended) for Azurite $(AZURITE_VER); this node is $${v:-unknown} ($$(command -v node)): upgrade Node.js and run make test again" >&2; exit 1; fi
+
+$(AZURITE_BIN): | node
+	@command -v npm >/dev/null 2>&1 || { \
+		echo "make test needs npm (it comes with Node.js) to install Azurite $(AZURITE_VER) into $(AZURITE_DIR); npm is not on PATH" >&2; exit 1; }
+	@echo "installing Azurite $(AZURITE_VER) into $(AZURITE_DIR) (npm; about 40 s once)"
 	npm install --prefix $(AZURITE_DIR) --no-audit --no-fund azurite@$(AZURITE_VER)
 
 ## bench: every benchmark once (the heavy ones — initial sync of 14,000 records, 100,000-user scheduler

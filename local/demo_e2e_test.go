@@ -103,6 +103,10 @@ func TestDemoEndToEnd(t *testing.T) {
 	if err := pack(context.Background(), []string{"-out", app, "-native", "-nozip", "-root", ".."}, &out, &logs); err != nil {
 		t.Fatalf("staging: %v\n%s", err, logs.String())
 	}
+	// make run shows this while the handler builds, so a newcomer sees work, not a silent minute.
+	if !strings.Contains(out.String(), "building the handler") {
+		t.Errorf("package printed nothing about building the handler:\n%s", out.String())
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {

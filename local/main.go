@@ -302,6 +302,8 @@ func pack(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *native {
 		o.GOOS, o.GOARCH = runtime.GOOS, runtime.GOARCH
 	}
+	// A cold handler build takes a minute; say what is happening before it starts.
+	fmt.Fprintf(stdout, "staging the function app in %s and building the handler (./functions for %s/%s)…\n", *out, o.GOOS, o.GOARCH)
 	app, err := stage.Stage(ctx, o)
 	if err != nil {
 		return err
