@@ -27,6 +27,7 @@ import (
 	"github.com/crmsync/crmsync/local/stage"
 	"github.com/crmsync/crmsync/shared/keyring"
 	"github.com/crmsync/crmsync/shared/queue"
+	"github.com/crmsync/crmsync/shared/redact"
 	"github.com/crmsync/crmsync/shared/settings"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
@@ -92,7 +93,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// The same redaction as the handler's log (functions/main.go): the host
+	// and the demo world log errors that may carry URLs, headers or tokens.
+	log := slog.New(redact.NewHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
 
 	if _, err := os.Stat(filepath.Join(*appDir, "host.json")); errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("no function app at %s: run `make run`, or stage one with `go run ./local package -out %s -native`", *appDir, *appDir)

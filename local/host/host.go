@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/shared/queue"
+	"github.com/crmsync/crmsync/shared/redact"
 )
 
 // Config is what a Host is built from.
@@ -62,8 +63,14 @@ func New(cfg Config) (*Host, error) {
 	if cfg.App == nil || cfg.Queue == nil || cfg.Listener == nil || cfg.Log == nil {
 		return nil, errors.New("host: App, Queue, Listener and Log are required")
 	}
+	// The host's own lines (handler failures, queue errors, the handler's
+	// returned log lines) go through the same redaction as the handler's.
+	log := cfg.Log
+	if _, ok := log.Handler().(*redact.Handler); !ok {
+		log = slog.New(redact.NewHandler(log.Handler()))
+	}
 	h := &Host{
-		app: cfg.App, handler: cfg.Handler, queue: cfg.Queue, keys: cfg.Keys, log: cfg.Log,
+		app: cfg.App, handler: cfg.Handler, queue: cfg.Queue, keys: cfg.Keys, log: log,
 		client: &http.Client{}, listener: cfg.Listener, maxBody: cfg.MaxRequestBytes,
 	}
 	if h.maxBody <= 0 {
@@ -74,7 +81,7 @@ func New(cfg Config) (*Host, error) {
 			return nil, err
 		}
 		h.handler = &Process{Path: cfg.App.ExecutablePath(), Dir: cfg.App.WorkingDir(), Args: cfg.App.Settings.Arguments,
-			Output: cfg.HandlerOutput, Env: cfg.HandlerEnv, Log: cfg.Log.With("component", "handler")}
+			Output: cfg.HandlerOutput, Env: cfg.HandlerEnv, Log: log.With("component", "handler")}
 	}
 	return h, nil
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/shared/funchost"
+	"github.com/crmsync/crmsync/shared/redact"
 )
 
 // syncBuffer collects log output from several goroutines.
@@ -106,6 +107,9 @@ func testApp(t *testing.T, s *seen) (*App, []funchost.Function) {
 				s.mu.Lock()
 				s.attempts = append(s.attempts, m)
 				s.mu.Unlock()
+				if strings.Contains(string(m.Body), "leaky") {
+					return nil, errors.New(leakyError)
+				}
 				if strings.Contains(string(m.Body), "fail") {
 					return nil, errors.New("this message always fails")
 				}
@@ -304,6 +308,40 @@ func TestQueueTriggerPoison(t *testing.T) {
 	logs := hs.logs.String()
 	if !strings.Contains(logs, "message moved to poison queue") || !strings.Contains(logs, "this message always fails") {
 		t.Errorf("log lacks the poison move and its reason:\n%s", logs)
+	}
+}
+
+// leakyError is a handler failure carrying a credential (as a careless error
+// wrapping an HTTP exchange might) next to an ordinary network error.
+const leakyError = "graph refused Bearer " + leakedToken + " (401); queue credentials: dial tcp 127.0.0.1:1: connect: connection refused"
+
+const leakedToken = "Zq9xLEAKEDq7LmQ2vR8sT4uW"
+
+// TestHostLogLinesAreRedacted: the host's own lines about a failed invocation
+// carry the handler's error; they pass through the same redaction as the
+// handler's log, which masks the token and keeps the network error readable.
+func TestHostLogLinesAreRedacted(t *testing.T) {
+	hs := startHost(t)
+	if err := hs.queue.Enqueue(context.Background(), "work", []byte(`{"job":"fail leaky"}`), 0); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "message in work-poison", func() bool { return len(hs.queue.bodies("work-poison")) == 1 })
+	var hostLines []string
+	for _, line := range strings.Split(hs.logs.String(), "\n") {
+		if strings.Contains(line, `msg="queue invocation failed; will retry"`) || strings.Contains(line, `msg="message moved to poison queue"`) {
+			hostLines = append(hostLines, line)
+		}
+	}
+	if len(hostLines) < 2 {
+		t.Fatalf("host logged no failure lines:\n%s", hs.logs.String())
+	}
+	for _, line := range hostLines {
+		if strings.Contains(line, leakedToken) {
+			t.Errorf("host line holds the token: %s", line)
+		}
+		if !strings.Contains(line, "Bearer "+redact.Mask) || !strings.Contains(line, "credentials: dial tcp 127.0.0.1:1: connect: connection refused") {
+			t.Errorf("host line lacks the masked token or the readable network error: %s", line)
+		}
 	}
 }
 

@@ -29,6 +29,64 @@ type rule struct {
 	maybe func(lower string) bool
 	re    *regexp.Regexp
 	repl  string
+	// keep, when set, spares a match (m holds its submatch indices in s):
+	// the pattern's shape is there but the text reads as prose.
+	keep func(s string, m []int) bool
+}
+
+// apply replaces every match of r in s that r.keep does not spare.
+func (r rule) apply(s string) string {
+	if r.keep == nil {
+		return r.re.ReplaceAllString(s, r.repl)
+	}
+	var b strings.Builder
+	last := 0
+	for _, m := range r.re.FindAllStringSubmatchIndex(s, -1) {
+		if r.keep(s, m) {
+			continue
+		}
+		b.WriteString(s[last:m[0]])
+		b.Write(r.re.ExpandString(nil, r.repl, s, m))
+		last = m[1]
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// urlErrorOps are the operations net/url.Error prints before the quoted URL:
+// `Post "https://…": dial tcp …`.
+var urlErrorOps = map[string]bool{"Get": true, "Head": true, "Post": true, "Put": true, "Patch": true, "Delete": true, "Options": true}
+
+// errorChain reports whether the value after "key: " (submatch 3) reads as
+// the next link of a Go error chain or a sentence rather than a credential:
+// "credentials: dial tcp 127.0.0.1:1: connect: connection refused",
+// "client secret: open /run/secret: no such file", "password: x509:
+// certificate…", `secret: Post "https://…": …`. That is net/url.Error's
+// operation before a quoted URL, or a lower-case word (letters and digits, starting
+// with a letter) that is followed by a space and more text, or that ends in
+// ":" itself. "password: hunter2" at the end of a line, or any value with
+// upper case or punctuation, is still masked.
+func errorChain(s string, m []int) bool {
+	v, rest := s[m[6]:m[7]], s[m[7]:]
+	if urlErrorOps[v] && strings.HasPrefix(rest, ` "`) {
+		return true
+	}
+	word, colon := strings.CutSuffix(v, ":")
+	if word == "" || word[0] < 'a' || word[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(word); i++ {
+		if c := word[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	if colon {
+		return true
+	}
+	return len(rest) >= 2 && (rest[0] == ' ' || rest[0] == '\t') && rest[1] != ' ' && rest[1] != '\t' && rest[1] != '\n' && rest[1] != '\r'
 }
 
 func has(words ...string) func(string) bool {
@@ -110,30 +168,32 @@ func all(fs ...func(string) bool) func(string) bool {
 // header line) before the generic key=value rule sees the remains.
 var rules = []rule{
 	// PEM private keys, whole block.
-	{has("private key"), regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)`), Mask},
+	{has("private key"), regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)`), Mask, nil},
 	// Authorization, Proxy-Authorization, Cookie and Set-Cookie header lines
 	// (also as JSON keys): everything to the end of the line.
-	{has("authorization", "cookie"), regexp.MustCompile(`(?i)\b((?:proxy-)?authorization|set-cookie|cookie)("?\s*[:=]\s*)[^\r\n]*`), "${1}${2}" + Mask},
+	{has("authorization", "cookie"), regexp.MustCompile(`(?i)\b((?:proxy-)?authorization|set-cookie|cookie)("?\s*[:=]\s*)[^\r\n]*`), "${1}${2}" + Mask, nil},
 	// Bearer and Basic credentials anywhere in text.
 	// The character after the credential must not be ":", "=" or "[", so
 	// that "token_type=Bearer token_count=3" keeps its next key and
 	// "Bearer password=[REDACTED]" is not masked a second time.
-	{has("bearer", "basic"), regexp.MustCompile(`(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{8,}=*([^:=\[A-Za-z0-9\-._~+/]|$)`), "${1}${2}" + Mask + "${3}"},
+	{has("bearer", "basic"), regexp.MustCompile(`(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{8,}=*([^:=\[A-Za-z0-9\-._~+/]|$)`), "${1}${2}" + Mask + "${3}", nil},
 	// JWTs (and JWEs): base64url JSON header, which always begins "eyJ".
-	{has("eyj"), regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}(?:\.[A-Za-z0-9_-]*){1,3}`), Mask},
+	{has("eyj"), regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}(?:\.[A-Za-z0-9_-]*){1,3}`), Mask, nil},
 	// Azure storage and Service Bus connection-string parts.
-	{has("accountkey", "sharedaccess"), regexp.MustCompile(`(?i)\b(AccountKey|SharedAccessKey|SharedAccessSignature)=([^;\s"']+)`), "${1}=" + Mask},
+	{has("accountkey", "sharedaccess"), regexp.MustCompile(`(?i)\b(AccountKey|SharedAccessKey|SharedAccessSignature)=([^;\s"']+)`), "${1}=" + Mask, nil},
 	// Query and form parameters that are only secret in a URL or form body.
-	{all(has("?", "&", ";"), has("code=", "key=", "sig=", "signature=", "assertion=", "verifier=")), regexp.MustCompile(`(?i)([?&;])(code|key|sig|signature|client_assertion|assertion|code_verifier|subscription-key)=([^&#\s"'<>]*)`), "${1}${2}=" + Mask},
+	{all(has("?", "&", ";"), has("code=", "key=", "sig=", "signature=", "assertion=", "verifier=")), regexp.MustCompile(`(?i)([?&;])(code|key|sig|signature|client_assertion|assertion|code_verifier|subscription-key)=([^&#\s"'<>]*)`), "${1}${2}=" + Mask, nil},
 	// key=value, key: value and "key":"value" where the key names a secret:
 	// access_token=…, refresh_token: …, "client_secret":"…", AccessToken:…
 	// (the last is how %+v prints an oauth2.Token).
 	// A bare colon-space after a plain "token" is left alone: it is how Go
 	// errors read ("cannot fetch token: 400 Bad Request").
-	{wordThenSep(kvWords...), regexp.MustCompile(`(?i)\b([A-Za-z0-9_.-]*?(?:token|password|passwd|pwd|secret|api[_-]?key|client_assertion|code_verifier|credentials?|private[_-]?key))(\s*=\s*"?|"\s*:\s*"?|:)([^\s"&,;)}\]\[<>']+)`), "${1}${2}" + Mask},
-	{wordThenSep(kvWords...), regexp.MustCompile(`(?i)\b([A-Za-z0-9_.-]*?(?:password|passwd|pwd|secret|access[_-]?token|refresh[_-]?token|id[_-]?token|api[_-]?key|client[_-]?assertion|code[_-]?verifier|private[_-]?key|credentials?))(:\s+"?)([^\s"&,;)}\]\[<>']+)`), "${1}${2}" + Mask},
+	{wordThenSep(kvWords...), regexp.MustCompile(`(?i)\b([A-Za-z0-9_.-]*?(?:token|password|passwd|pwd|secret|api[_-]?key|client_assertion|code_verifier|credentials?|private[_-]?key))(\s*=\s*"?|"\s*:\s*"?|:)([^\s"&,;)}\]\[<>']+)`), "${1}${2}" + Mask, nil},
+	// The colon-space form is also how Go wraps errors ("credentials: dial
+	// tcp …"), so a value that reads as the next link of the chain is kept.
+	{wordThenSep(kvWords...), regexp.MustCompile(`(?i)\b([A-Za-z0-9_.-]*?(?:password|passwd|pwd|secret|access[_-]?token|refresh[_-]?token|id[_-]?token|api[_-]?key|client[_-]?assertion|code[_-]?verifier|private[_-]?key|credentials?))(:\s+"?)([^\s"&,;)}\]\[<>']+)`), "${1}${2}" + Mask, errorChain},
 	// crmsync sealed values (seal package): ciphertext, but still not for logs.
-	{hasSealed, regexp.MustCompile(`\bv[1-9][0-9]{0,8}\.[A-Za-z0-9_-]{38,}`), Mask},
+	{hasSealed, regexp.MustCompile(`\bv[1-9][0-9]{0,8}\.[A-Za-z0-9_-]{38,}`), Mask, nil},
 }
 
 // kvWords are the words the key=value rules look for.
@@ -164,7 +224,7 @@ func pass(s string) string {
 		if !r.maybe(lower) {
 			continue
 		}
-		s = r.re.ReplaceAllString(s, r.repl)
+		s = r.apply(s)
 		lower = strings.ToLower(s)
 	}
 	return s

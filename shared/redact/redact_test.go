@@ -44,6 +44,10 @@ func TestStringRedactsEachPattern(t *testing.T) {
 		{"assertion form", "grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=" + opaque, opaque},
 		{"password kv", "login failed password=" + opaque, opaque},
 		{"password colon", "password: " + opaque, opaque},
+		{"password colon, a word at the end", "password: letmein", "letmein"},
+		{"password colon, a word at a line end", "password: letmein\nnext line", "letmein"},
+		{"secret colon, mixed case then prose", "client secret: Hunter2 was rotated", "Hunter2"},
+		{"credentials colon, punctuation then prose", "credentials: s3cr3t! used", "s3cr3t!"},
 		{"json refresh_token", `{"access_token":"` + opaque + `","token_type":"Bearer"}`, opaque},
 		{"json client_secret spaced", `{"client_secret" : "` + opaque + `"}`, opaque},
 		{"oauth2.Token %+v", "&{AccessToken:" + opaque + " TokenType:Bearer RefreshToken:x" + opaque + "}", opaque},
@@ -86,6 +90,13 @@ func TestStringKeepsOrdinaryText(t *testing.T) {
 		"version v3.1 of the plan",
 		"www.example.com",
 		"AAMkAGI2THVSAAA=",
+		// Go error chains whose prefix names a secret: the next link is prose.
+		"dial tcp 127.0.0.1:1: connect: connection refused",
+		"loading credentials: dial tcp 127.0.0.1:1: connect: connection refused",
+		`queue: azure credentials: Post "http://127.0.0.1:1/x": dial tcp 127.0.0.1:1: connect: connection refused`,
+		"reading client secret: open /run/secrets/sf: no such file or directory",
+		"password: x509: certificate signed by unknown authority",
+		"refresh_token: invalid grant for this client",
 	} {
 		if got := redact.String(in); got != in {
 			t.Errorf("String(%q) = %q, want it unchanged", in, got)
