@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -107,6 +109,14 @@ func TestDemoEndToEnd(t *testing.T) {
 	if !strings.Contains(out.String(), "building the handler") {
 		t.Errorf("package printed nothing about building the handler:\n%s", out.String())
 	}
+	// A data folder that already exists, readable by others (an older build
+	// made it 0755): serve makes it the owner's only.
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -140,6 +150,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	if first.Outcome != "ok" {
 		t.Errorf("first session %q: %s", first.Outcome, first.Detail)
 	}
+	checkPrivate(t, data)
 
 	// Push: wait for the subscriptions, then add a contact in the mailbox.
 	graph := regexp.MustCompile(`local Graph (http://[0-9.:]+)`).FindStringSubmatch(out.String())
@@ -227,5 +238,34 @@ func graphDo(t *testing.T, method, u, token, body string, out any) {
 		if err := json.Unmarshal(b, out); err != nil {
 			t.Fatal(fmt.Errorf("%s %s: %w", method, u, err))
 		}
+	}
+}
+
+// checkPrivate asserts the data folder is 0700 and nothing in it (SQLite
+// files with their -wal and -shm, keys, key ring, secrets) is open to the
+// group or others.
+func checkPrivate(t *testing.T, data string) {
+	t.Helper()
+	err := filepath.WalkDir(data, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil // removed meanwhile (a -wal checkpointed away)
+		}
+		if d.IsDir() {
+			if fi.Mode().Perm() != 0o700 {
+				t.Errorf("folder %s is %o, want 0700", path, fi.Mode().Perm())
+			}
+			return nil
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s is %o, want no access for group or others", path, fi.Mode().Perm())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -108,6 +108,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	// The data folder holds the SQLite stores, the key ring and the function
+	// keys: the owner's only, also when it already exists (0700).
+	absData, err := filepath.Abs(*data)
+	if err != nil {
+		return err
+	}
+	if err := host.PrivateDir(absData); err != nil {
+		return err
+	}
 	env := []string{settings.NameStorage + "=" + st.Storage, settings.NameLogLevel + "=" + *logLevel}
 	if st.Storage == settings.StorageEmbedded {
 		abs, err := filepath.Abs(st.DataDir)
@@ -115,9 +124,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return err
 		}
 		st.DataDir = abs
-		if err := os.MkdirAll(abs, 0o700); err != nil {
-			return err
-		}
 		env = append(env, settings.NameDataDir+"="+abs)
 	} else {
 		env = append(env, settings.NameConnection+"="+st.ConnectionString)
@@ -133,10 +139,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	public := "http://" + ln.Addr().String()
 	env = append(env, settings.NamePublicURL+"="+public)
-	absData, err := filepath.Abs(*data)
-	if err != nil {
-		return err
-	}
 	ringPath := filepath.Join(absData, "keyring.json")
 	if st.Storage != settings.StorageEmbedded {
 		// Azure Storage needs the secrets an Azure deployment sets; locally
@@ -268,7 +270,7 @@ func startDemo(ctx context.Context, st settings.Settings, q queue.Queue, ringPat
 // (0600) on first use.
 func localSecret(path string) (string, error) {
 	if b, err := os.ReadFile(path); err == nil {
-		return strings.TrimSpace(string(b)), nil
+		return strings.TrimSpace(string(b)), host.PrivateFile(path)
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return "", err
 	}

@@ -128,8 +128,45 @@ func TestLoadKeys(t *testing.T) {
 	if err != nil || given.Function != "from-settings" || given.Admin != first.Admin {
 		t.Errorf("keys with a setting %+v (err %v)", given, err)
 	}
+	// A keys file left readable by others (by hand, or an older build) is tightened.
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadKeys(path, Keys{}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("existing keys file mode %v (err %v) after loading, want 0600", st.Mode().Perm(), err)
+	}
 	writeFile(t, path, `{"functionKey": ""}`)
 	if _, err := LoadKeys(path, Keys{}); err == nil {
 		t.Error("LoadKeys accepted a keys file without keys")
+	}
+}
+
+// TestPrivateDir: the data folder is 0700 whether PrivateDir creates it or
+// finds it (0755 from an older build or a hand-made folder).
+func TestPrivateDir(t *testing.T) {
+	for _, existing := range []bool{false, true} {
+		dir := filepath.Join(t.TempDir(), "data")
+		if existing {
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := PrivateDir(dir); err != nil {
+			t.Fatalf("existing=%v: %v", existing, err)
+		}
+		if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o700 {
+			t.Errorf("existing=%v: folder mode %v (err %v), want 0700", existing, st.Mode().Perm(), err)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "f")
+	writeFile(t, file, "x")
+	if err := PrivateDir(file); err == nil {
+		t.Error("PrivateDir accepted a file")
 	}
 }

@@ -42,6 +42,10 @@ func LoadKeys(path string, given Keys) (Keys, error) {
 		if err := json.Unmarshal(raw, &file); err != nil || file.Function == "" || file.Admin == "" {
 			return Keys{}, fmt.Errorf("%s: want {\"functionKey\": \"…\", \"adminKey\": \"…\"}", path)
 		}
+		// A file written by hand or by an older build may be readable by others.
+		if err := PrivateFile(path); err != nil {
+			return Keys{}, err
+		}
 	}
 	if given.Function == "" {
 		given.Function = file.Function
@@ -72,4 +76,33 @@ func (k Keys) allows(level, presented string) bool {
 		return eq(k.Admin)
 	}
 	return false
+}
+
+// PrivateDir makes dir a folder only its owner can enter (0700): created so
+// when missing and tightened when it already exists looser, for the local
+// host's data folder, which holds the SQLite stores, keys and secrets.
+func PrivateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data folder: %w", err)
+	}
+	return tighten(dir, 0o700)
+}
+
+// PrivateFile tightens an existing file that holds secrets to 0600.
+func PrivateFile(path string) error {
+	return tighten(path, 0o600)
+}
+
+func tighten(path string, mode os.FileMode) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&^mode == 0 {
+		return nil
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		return fmt.Errorf("making %s private: %w", path, err)
+	}
+	return nil
 }
