@@ -184,36 +184,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return h.Close()
 }
 
-// DevelopmentConnectionString is Azurite's well-known account on its default
-// loopback ports. The Go SDKs do not understand UseDevelopmentStorage=true.
-const DevelopmentConnectionString = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
-	"AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
-	"BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;" +
-	"TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
-
-// storageSettings turns the --storage flag into storage settings.
-func storageSettings(flagValue, dataDir string) (settings.Settings, error) {
-	switch v := strings.TrimSpace(flagValue); {
-	case v == "" || v == settings.StorageEmbedded:
-		return settings.Settings{Storage: settings.StorageEmbedded, DataDir: dataDir}, nil
-	case v == "azurite" || strings.EqualFold(v, "UseDevelopmentStorage=true"):
-		return settings.Settings{Storage: settings.StorageAzure, ConnectionString: DevelopmentConnectionString}, nil
-	case strings.Contains(v, "AccountName=") || strings.Contains(v, "QueueEndpoint="):
-		return settings.Settings{Storage: settings.StorageAzure, ConnectionString: v}, nil
-	}
-	return settings.Settings{}, errors.New(`-storage: want "embedded", "azurite" or an Azure Storage connection string (with AccountName= or QueueEndpoint=)`)
-}
-
-func describeStorage(s settings.Settings) string {
-	if s.Storage == settings.StorageEmbedded {
-		return "embedded in " + s.DataDir
-	}
-	if s.ConnectionString == DevelopmentConnectionString {
-		return "Azurite"
-	}
-	return "Azure Storage"
-}
-
 // openQueue opens the queue the host polls; the handler opens the same one.
 func openQueue(s settings.Settings) (queue.Queue, func(), error) {
 	if s.Storage == settings.StorageEmbedded {
