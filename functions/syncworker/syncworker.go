@@ -34,7 +34,9 @@ type Deferrer interface {
 
 // BusyRetry is how long a push or "sync now" request that found another
 // session of the user running waits before it runs: the running session may
-// have read its sides before the change that prompted the request.
+// have read its sides before the change that prompted the request. It is at
+// least session.DefaultLeaseTTL, so that a deferred request that found a
+// crashed session's lease finds it expired (TestRetryTimingOutlastsTheLease).
 const BusyRetry = time.Minute
 
 // Worker is the queue function.
@@ -70,9 +72,14 @@ func (w *Worker) Handle(ctx context.Context, msg funchost.QueueTrigger) (funchos
 	if err != nil {
 		return nil, err
 	}
-	if rep.Outcome == "busy" && req.Reason != schedule.Scheduled && w.deferrer != nil {
+	if rep.Outcome == "busy" && (req.Reason != schedule.Scheduled || msg.DequeueCount > 1) && w.deferrer != nil {
 		// Scheduled requests come again by themselves; a push or a user's
-		// request would otherwise wait for the next scheduled session.
+		// request would otherwise wait for the next scheduled session. A
+		// redelivered message (DequeueCount > 1) is deferred whatever its
+		// reason: its earlier attempt most likely crashed holding the lease it
+		// now finds held, and BusyRetry, after the queue's visibility timeout,
+		// outlasts session.DefaultLeaseTTL, so the deferred session takes the
+		// lease over instead of the user waiting for the next schedule.
 		now := w.now()
 		err := w.deferrer.RequestAfter(ctx, req.User, req.Reason, now, now.Add(BusyRetry))
 		if err != nil && !errors.Is(err, schedule.ErrDebounced) && !errors.Is(err, tablestore.ErrNotFound) {

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/local/host"
 	"github.com/crmsync/crmsync/shared/funchost"
 	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/session"
@@ -87,22 +89,24 @@ func TestBusyRequestIsDeferred(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
 		reason    schedule.Reason
+		attempt   int // the message's DequeueCount: 2 when redelivered
 		deferErr  error
 		wantCalls []string
 		wantErr   bool
 	}{
-		{"push", schedule.Push, nil, []string{"u-1/push+1m0s"}, false},
-		{"sync now", schedule.Manual, nil, []string{"u-1/manual+1m0s"}, false},
-		{"scheduled comes again by itself", schedule.Scheduled, nil, nil, false},
-		{"already deferred", schedule.Push, schedule.ErrDebounced, []string{"u-1/push+1m0s"}, false},
-		{"user gone", schedule.Push, tablestore.ErrNotFound, []string{"u-1/push+1m0s"}, false},
-		{"storage trouble: the queue delivers it again", schedule.Push, errors.New("table 503"), []string{"u-1/push+1m0s"}, true},
+		{"push", schedule.Push, 1, nil, []string{"u-1/push+1m0s"}, false},
+		{"sync now", schedule.Manual, 1, nil, []string{"u-1/manual+1m0s"}, false},
+		{"scheduled comes again by itself", schedule.Scheduled, 1, nil, nil, false},
+		{"scheduled, redelivered after its attempt crashed", schedule.Scheduled, 2, nil, []string{"u-1/schedule+1m0s"}, false},
+		{"already deferred", schedule.Push, 1, schedule.ErrDebounced, []string{"u-1/push+1m0s"}, false},
+		{"user gone", schedule.Push, 1, tablestore.ErrNotFound, []string{"u-1/push+1m0s"}, false},
+		{"storage trouble: the queue delivers it again", schedule.Push, 1, errors.New("table 503"), []string{"u-1/push+1m0s"}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			d := &fakeDeferrer{err: tt.deferErr}
 			w := New(slog.New(slog.DiscardHandler), &fakeRunner{rep: session.Report{Outcome: "busy"}}, nil, d, func() time.Time { return now })
 			body := schedule.Request{User: "u-1", Reason: tt.reason}.Encode()
-			_, err := w.Handle(context.Background(), funchost.QueueTrigger{Body: body, DequeueCount: 1})
+			_, err := w.Handle(context.Background(), funchost.QueueTrigger{Body: body, DequeueCount: tt.attempt})
 			if (err != nil) != tt.wantErr {
 				t.Errorf("error = %v, want error %v", err, tt.wantErr)
 			}
@@ -110,5 +114,25 @@ func TestBusyRequestIsDeferred(t *testing.T) {
 				t.Errorf("deferred %v, want %v", d.calls, tt.wantCalls)
 			}
 		})
+	}
+}
+
+// TestRetryTimingOutlastsTheLease: after a session's process crashes, its
+// message comes back after host.json's visibilityTimeout and, finding the
+// crashed session's lease, is deferred by BusyRetry. That must land after the
+// lease has expired (at most session.DefaultLeaseTTL after the crash, since a
+// running session renews it), or the user waits for the next schedule.
+func TestRetryTimingOutlastsTheLease(t *testing.T) {
+	hs, err := host.ReadHostJSON(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := hs.Queues.VisibilityTimeout + BusyRetry
+	if back <= session.DefaultLeaseTTL {
+		t.Errorf("a crashed session's request runs again %v after the crash (visibilityTimeout %v + BusyRetry %v), before its lease (TTL %v) expires",
+			back, hs.Queues.VisibilityTimeout, BusyRetry, session.DefaultLeaseTTL)
+	}
+	if back > 3*time.Minute {
+		t.Errorf("a crashed session's request runs again only %v after the crash; want about a minute or two", back)
 	}
 }

@@ -10,9 +10,14 @@ import (
 	"github.com/crmsync/crmsync/shared/queue"
 )
 
-// holdVisibility is how long a message stays hidden while its function runs;
-// the Functions host uses 10 minutes and renews it halfway.
-const holdVisibility = 10 * time.Minute
+// holdVisibility is how long a message stays hidden while its function runs,
+// renewed every third of it. The Functions host holds a message for 10
+// minutes; the local host holds it for one, so that when the host itself is
+// killed mid-invocation the message is back within a minute of the restart
+// rather than ten — by then the crashed session's lease (session.
+// DefaultLeaseTTL) has run out too, or the request is deferred past it.
+// The price is one queue write every 20 s per running invocation.
+const holdVisibility = time.Minute
 
 // minPollingInterval is the first pause after an empty poll; it doubles up to
 // host.json's maxPollingInterval.
@@ -163,13 +168,13 @@ func (l *lease) set(r string) {
 }
 
 // renew keeps a message hidden while its function runs, renewing the hold
-// halfway through each period. The returned func stops it and waits.
+// every third of its period (two renewals may fail before it lapses). The returned func stops it and waits.
 func (h *Host) renew(ctx context.Context, name, id string, l *lease, log *slog.Logger) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(holdVisibility / 2)
+		t := time.NewTicker(holdVisibility / 3)
 		defer t.Stop()
 		for {
 			select {

@@ -15,6 +15,15 @@ const LeaseTable = "leases"
 // leaseKey is the RowKey of a user's lease row.
 const leaseKey = "lease"
 
+// DefaultLeaseTTL is how long a session's lease lasts without renewal. A
+// running session renews it every DefaultLeaseTTL/3 (Hold), however long the
+// session takes; a crashed one (its process killed, its host gone) stops
+// renewing, and the user's next session takes the lease over at most this
+// long after the last renewal. It was 10 minutes, which held up a user's sync
+// that long after a crash; a minute is enough margin for three renewals to
+// fail (a storage hiccup) before a live session loses its lease.
+const DefaultLeaseTTL = time.Minute
+
 // ErrLeaseHeld reports that another session of the same user is running.
 var ErrLeaseHeld = errors.New("session: another session of this user holds the lease")
 

@@ -92,7 +92,8 @@ type Runner struct {
 	Settings SettingsSource
 	Log      *slog.Logger
 	Now      func() time.Time
-	// LeaseTTL bounds how long a crashed session blocks the next (default 10 min).
+	// LeaseTTL bounds how long a crashed session blocks the next (default
+	// DefaultLeaseTTL).
 	LeaseTTL time.Duration
 }
 
@@ -110,7 +111,7 @@ func (r *Runner) Run(ctx context.Context, user, reason string) (Report, error) {
 	log := r.Log.With("user", user, "session", rep.SessionID)
 	ttl := r.LeaseTTL
 	if ttl == 0 {
-		ttl = 10 * time.Minute
+		ttl = DefaultLeaseTTL
 	}
 	lease, err := AcquireLease(ctx, r.Store, user, rep.SessionID, ttl, now)
 	if errors.Is(err, ErrLeaseHeld) {
