@@ -2,6 +2,7 @@ package tablestore_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -92,5 +93,32 @@ func TestEmbeddedTimestampFromClock(t *testing.T) {
 	}
 	if !got.Timestamp.Equal(at) {
 		t.Errorf("Timestamp = %v, want the injected clock's %v", got.Timestamp, at)
+	}
+}
+
+// TestEmbeddedFilesArePrivate: the store holds identifiers and fingerprints
+// of every user; its file and the -wal and -shm beside it are the owner's
+// only (0600), whatever the umask leaves for new files.
+func TestEmbeddedFilesArePrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data", "tables.db")
+	s, err := tablestore.OpenEmbedded(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Insert(ctx, "syncState", tablestore.Entity{PartitionKey: "u1", RowKey: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s is %o, want 0600", filepath.Base(p), fi.Mode().Perm())
+		}
+	}
+	if fi, err := os.Stat(filepath.Dir(path)); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("the folder OpenEmbedded created: %v (err %v), want 0700", fi.Mode().Perm(), err)
 	}
 }
