@@ -142,4 +142,3 @@ func runStuckSession(t *testing.T, path string) {
 	_, err = r.Run(context.Background(), "u1", "manual")
 	t.Fatalf("the stuck session returned (%v); the parent should have killed this process", err)
 }
-
