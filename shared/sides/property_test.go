@@ -448,9 +448,9 @@ func (s *scenario) converge() {
 			s.fatalf("session failed: %v", err)
 		}
 		if killed {
-			// The dead session still holds the lease: a redelivery now finds
-			// it busy, one after the lease's TTL runs.
-			time.Sleep(time.Minute)
+			// The dead session still holds the lease: a redelivery within
+			// its TTL finds it busy, one after the TTL runs takes over.
+			time.Sleep(session.DefaultLeaseTTL / 2)
 			if busy, err, _ := s.w.run(0); busy.Outcome != "busy" || err != nil {
 				s.fatalf("a session right after a killed one: outcome %s err %v, want busy", busy.Outcome, err)
 			}
