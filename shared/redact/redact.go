@@ -34,26 +34,41 @@ type rule struct {
 	keep func(s string, m []int) bool
 }
 
-// apply replaces every match of r in s that r.keep does not spare.
+// apply replaces every match of r in s that r.keep does not spare. After a
+// spared match the search resumes right after its separator (submatch 2), so
+// that a spared "cookie: securecookie: …" does not hide a real header later
+// on the same line.
 func (r rule) apply(s string) string {
 	if r.keep == nil {
 		return r.re.ReplaceAllString(s, r.repl)
 	}
-	var b strings.Builder
-	last := 0
-	for _, m := range r.re.FindAllStringSubmatchIndex(s, -1) {
+	var b []byte
+	last, pos := 0, 0
+	for pos <= len(s) {
+		loc := r.re.FindStringSubmatchIndex(s[pos:])
+		if loc == nil {
+			break
+		}
+		m := make([]int, len(loc))
+		for i, v := range loc {
+			m[i] = v
+			if v >= 0 {
+				m[i] = v + pos
+			}
+		}
 		if r.keep(s, m) {
+			pos = max(m[5], m[0]+1)
 			continue
 		}
-		b.WriteString(s[last:m[0]])
-		b.Write(r.re.ExpandString(nil, r.repl, s, m))
+		b = append(b, s[last:m[0]]...)
+		b = r.re.ExpandString(b, r.repl, s, m)
 		last = m[1]
+		pos = max(m[1], m[0]+1)
 	}
-	if last == 0 {
+	if b == nil && last == 0 {
 		return s
 	}
-	b.WriteString(s[last:])
-	return b.String()
+	return string(append(b, s[last:]...))
 }
 
 // urlErrorOps are the operations net/url.Error prints before the quoted URL:
@@ -64,30 +79,65 @@ var urlErrorOps = map[string]bool{"Get": true, "Head": true, "Post": true, "Put"
 // the next link of a Go error chain or a sentence rather than a credential:
 // "credentials: dial tcp 127.0.0.1:1: connect: connection refused",
 // "client secret: open /run/secret: no such file", "password: x509:
-// certificate…", `secret: Post "https://…": …`. That is net/url.Error's
-// operation before a quoted URL, or a lower-case word (letters and digits, starting
-// with a letter) that is followed by a space and more text, or that ends in
-// ":" itself. "password: hunter2" at the end of a line, or any value with
-// upper case or punctuation, is still masked.
+// certificate…", "no Azure credential: DefaultAzureCredential: failed…",
+// `secret: Post "https://…": …`. That is net/url.Error's operation before a
+// quoted URL, an identifier ending in ":" (the next link's prefix), or a
+// lower-case word (letters and digits) followed by a space and more text.
+// "password: hunter2" at the end of a line, or a value with upper case or
+// punctuation that is not such a prefix, is still masked.
 func errorChain(s string, m []int) bool {
 	v, rest := s[m[6]:m[7]], s[m[7]:]
 	if urlErrorOps[v] && strings.HasPrefix(rest, ` "`) {
 		return true
 	}
-	word, colon := strings.CutSuffix(v, ":")
-	if word == "" || word[0] < 'a' || word[0] > 'z' {
-		return false
-	}
-	for i := 1; i < len(word); i++ {
-		if c := word[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	if colon {
+	if chainPrefix(v) {
 		return true
+	}
+	if !lowerWord(v) {
+		return false
 	}
 	return len(rest) >= 2 && (rest[0] == ' ' || rest[0] == '\t') && rest[1] != ' ' && rest[1] != '\t' && rest[1] != '\n' && rest[1] != '\r'
 }
+
+// headerChain spares a header-shaped match ("cookie: …", "authorization:
+// …") whose remainder starts with an error chain's next prefix: "identity:
+// encoding cookie: securecookie: the value is too long" is an error, not a
+// Cookie header (whose value is name=value pairs, never "word: …").
+func headerChain(s string, m []int) bool {
+	rest := strings.TrimLeft(s[m[5]:m[1]], " \t")
+	tok, _, _ := strings.Cut(rest, " ")
+	return chainPrefix(tok)
+}
+
+// chainPrefix reports whether tok is an identifier followed by ":", the way
+// Go error chains prefix each link ("securecookie:", "EnvironmentCredential:").
+func chainPrefix(tok string) bool {
+	word, ok := strings.CutSuffix(tok, ":")
+	if !ok || word == "" || !isLetter(word[0]) {
+		return false
+	}
+	for i := 1; i < len(word); i++ {
+		if c := word[i]; !(isLetter(c) || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// lowerWord reports whether w is lower-case letters and digits, starting with a letter.
+func lowerWord(w string) bool {
+	if w == "" || w[0] < 'a' || w[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(w); i++ {
+		if c := w[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 func has(words ...string) func(string) bool {
 	return func(lower string) bool {
@@ -171,7 +221,7 @@ var rules = []rule{
 	{has("private key"), regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)`), Mask, nil},
 	// Authorization, Proxy-Authorization, Cookie and Set-Cookie header lines
 	// (also as JSON keys): everything to the end of the line.
-	{has("authorization", "cookie"), regexp.MustCompile(`(?i)\b((?:proxy-)?authorization|set-cookie|cookie)("?\s*[:=]\s*)[^\r\n]*`), "${1}${2}" + Mask, nil},
+	{has("authorization", "cookie"), regexp.MustCompile(`(?i)\b((?:proxy-)?authorization|set-cookie|cookie)("?[ \t]*[:=][ \t]*)[^\r\n]*`), "${1}${2}" + Mask, headerChain},
 	// Bearer and Basic credentials anywhere in text.
 	// The character after the credential must not be ":", "=" or "[", so
 	// that "token_type=Bearer token_count=3" keeps its next key and

@@ -48,6 +48,9 @@ func TestStringRedactsEachPattern(t *testing.T) {
 		{"password colon, a word at a line end", "password: letmein\nnext line", "letmein"},
 		{"secret colon, mixed case then prose", "client secret: Hunter2 was rotated", "Hunter2"},
 		{"credentials colon, punctuation then prose", "credentials: s3cr3t! used", "s3cr3t!"},
+		{"a header after a spared error chain on the same line", "encoding cookie: securecookie: bad; Authorization: Negotiate " + opaque, opaque},
+		{"a header on the line after a bare cookie:", "cookie:\nAuthorization: Negotiate " + opaque, opaque},
+		{"cookie header with a name=value pair", "cookie: sid=" + opaque, opaque},
 		{"json refresh_token", `{"access_token":"` + opaque + `","token_type":"Bearer"}`, opaque},
 		{"json client_secret spaced", `{"client_secret" : "` + opaque + `"}`, opaque},
 		{"oauth2.Token %+v", "&{AccessToken:" + opaque + " TokenType:Bearer RefreshToken:x" + opaque + "}", opaque},
@@ -97,6 +100,8 @@ func TestStringKeepsOrdinaryText(t *testing.T) {
 		"reading client secret: open /run/secrets/sf: no such file or directory",
 		"password: x509: certificate signed by unknown authority",
 		"refresh_token: invalid grant for this client",
+		"identity: encoding cookie: securecookie: the value is too long",
+		"keyring: CRMSYNC_KEYRING: no Azure credential: DefaultAzureCredential: failed to acquire a token.",
 	} {
 		if got := redact.String(in); got != in {
 			t.Errorf("String(%q) = %q, want it unchanged", in, got)
