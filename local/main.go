@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	switch cmd {
 	case "serve":
-		return serve(ctx, rest, getenv, stdout, stderr)
+		return serve(ctx, rest, getenv, stdout, stderr, serveHooks{})
 	case "package":
 		return pack(ctx, rest, stdout, stderr)
 	case "fake-salesforce":
@@ -72,8 +72,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 }
 
+// serveHooks let a test reach into a running serve: demo sees the demo world
+// before the host starts (to inject faults into its servers), started sees
+// the running host. Both may be nil.
+type serveHooks struct {
+	demo    func(*demo.World)
+	started func(*host.Host)
+}
+
 // serve hosts the app until ctx ends.
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, hooks serveHooks) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	appDir := fs.String("app", ".run/app", "staged function app folder (host.json, <function>/function.json, handler binary)")
@@ -157,6 +165,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return fmt.Errorf("demo: %w", err)
 		}
 		defer world.Close()
+		if hooks.demo != nil {
+			hooks.demo(world)
+		}
 		env = append(env, world.Env...)
 		fmt.Fprintf(stdout, "demo: local Salesforce %s, local Graph %s, identity provider %s; demo user synced now\n",
 			world.SalesforceURL, world.GraphURL, world.IdPURL)
@@ -179,6 +190,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	fmt.Fprintf(stdout, "crmsync is running: %s  (storage: %s; function keys in %s; Ctrl-C stops)\n", h.URL(), describeStorage(st), *keysFile)
+	if hooks.started != nil {
+		hooks.started(h)
+	}
 	<-ctx.Done()
 	log.Info("stopping")
 	return h.Close()

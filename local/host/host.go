@@ -86,6 +86,15 @@ func New(cfg Config) (*Host, error) {
 	return h, nil
 }
 
+// HandlerPID is the process id of the running handler, 0 when the handler
+// is not a process this host started (or is between restarts).
+func (h *Host) HandlerPID() int {
+	if p, ok := h.handler.(*Process); ok {
+		return p.PID()
+	}
+	return 0
+}
+
 // URL is the base URL HTTP triggers are served on.
 func (h *Host) URL() string { return "http://" + h.listener.Addr().String() + "/" }
 
