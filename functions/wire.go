@@ -175,8 +175,12 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	a.users.AdoptProvisioned(a.accounts.ClaimInvite)
 	a.runner = &session.Runner{Store: a.store, Opener: a.opener, Settings: a.accounts, Log: log.With("function", "syncworker"), Now: now}
 
+	// The cookie keeps its __Host- name (Secure, Path=/, no Domain) on a
+	// plain-HTTP local run too: browsers treat http://localhost and
+	// http://127.0.0.1 as potentially trustworthy and accept Secure cookies
+	// there (the dashboard's Chromium test signs in over such a URL).
 	if a.sessions, err = identity.NewSessions(identity.SessionConfig{Key: subKey(secret, "session-cookie"),
-		CookieName: cookieName(cfg.PublicURL), Origins: []string{cfg.PublicURL}, Now: now, Log: log}); err != nil {
+		Origins: []string{cfg.PublicURL}, Now: now, Log: log, Refuse: dashboard.Refuse}); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -189,15 +193,6 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		return nil, err
 	}
 	return a, nil
-}
-
-// cookieName keeps the __Host- prefix (Secure, no Domain) where the dashboard
-// is served over HTTPS; a plain-HTTP local run on loopback uses a plain name.
-func cookieName(publicURL string) string {
-	if strings.HasPrefix(publicURL, "https://") {
-		return ""
-	}
-	return "crmsync"
 }
 
 // azureCredential is the managed identity in Azure (user-assigned when a
@@ -406,7 +401,8 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *connect.Sal
 	}
 	var signIn dashboard.SignInHandlers
 	if len(providers) > 0 {
-		si, err := identity.NewSignIn(a.sessions, a.users, a.store, providers, identity.SignInOptions{Now: a.now, Log: a.log, OnSignIn: a.onSignIn})
+		si, err := identity.NewSignIn(a.sessions, a.users, a.store, providers, identity.SignInOptions{Now: a.now, Log: a.log, OnSignIn: a.onSignIn,
+			Home: dashboard.Prefix + "/overview", SignedOut: dashboard.Prefix + "/?msg=signedout", Refuse: dashboard.Refuse})
 		if err != nil {
 			return nil, err
 		}

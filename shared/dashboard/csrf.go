@@ -3,6 +3,7 @@ package dashboard
 import (
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/crmsync/crmsync/shared/identity"
@@ -28,9 +29,14 @@ func (c IdentityCSRF) Token(r *http.Request) string {
 	return c.Sessions.CSRFToken(sess)
 }
 
-// Verify compares the header or form token with the session's, in constant time.
+// Verify applies identity's whole check: Sec-Fetch-Site and Origin name
+// this site (an "Origin: null" alone is neither), and the header or form
+// token matches the session's, in constant time.
 func (c IdentityCSRF) Verify(r *http.Request) error {
-	return VerifyToken(r, c.Token(r))
+	if err := c.Sessions.VerifyRequest(r); err != nil {
+		return fmt.Errorf("%w: %v", ErrCSRF, err)
+	}
+	return nil
 }
 
 // VerifyToken checks that r carries want in the X-CSRF-Token header or the

@@ -88,6 +88,8 @@ type pageData struct {
 	Principal access.Principal
 	Flash     string
 	Error     string
+	// Forward is the way on from an error page (a link), ForwardLabel its text.
+	Forward, ForwardLabel string
 	CanAdmin  bool
 	Self      bool
 
@@ -130,6 +132,7 @@ var flashes = map[string]string{
 	"unconfirmed": "Nothing was confirmed: no removals of that object are held back any more.",
 	"saved":       "Settings saved. They apply from the next sync.",
 	"deleted":     "Your account was deleted.",
+	"signedout":   "You signed out.",
 	"granted":     "Role granted.",
 	"revoked":     "Role removed.",
 }
@@ -161,7 +164,7 @@ func (h *Handler) render(w http.ResponseWriter, status int, name string, d *page
 
 func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	d := h.data(r, http.StatusText(status), "")
-	d.Error = msg
+	d.Error = sentence(msg)
 	h.render(w, status, "error", d)
 }
 
