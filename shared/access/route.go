@@ -141,7 +141,9 @@ func Guard(c *Checker, dir Directory, log *slog.Logger, rt Route) http.Handler {
 
 func guard(c *Checker, dir Directory, log *slog.Logger, rt Route, refuse Refusal) http.Handler {
 	if refuse == nil {
-		refuse = func(w http.ResponseWriter, _ *http.Request, status int, code, msg string) { writeError(w, status, code, msg) }
+		refuse = func(w http.ResponseWriter, _ *http.Request, status int, code, msg string) {
+			writeError(w, status, code, msg)
+		}
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

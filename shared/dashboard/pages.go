@@ -90,8 +90,8 @@ type pageData struct {
 	Error     string
 	// Forward is the way on from an error page (a link), ForwardLabel its text.
 	Forward, ForwardLabel string
-	CanAdmin  bool
-	Self      bool
+	CanAdmin              bool
+	Self                  bool
 
 	Providers []Provider
 	Status    Status
