@@ -203,7 +203,7 @@ func (s *Sessions) Middleware(next http.Handler) http.Handler {
 		if unsafeMethod(r.Method) {
 			if reason := s.csrfProblem(r, sess); reason != "" {
 				s.cfg.Log.InfoContext(r.Context(), "request refused: CSRF check", "user", sess.User, "reason", reason)
-				s.cfg.Refuse(w, r, http.StatusForbidden, "csrf", "this form is out of date or came from another site; nothing was changed. Reload the page and try again")
+				s.cfg.Refuse(w, r, http.StatusForbidden, "csrf", "this form is out of date or came from another site (its CSRF token is missing or wrong); nothing was changed. Reload the page and try again")
 				return
 			}
 		}
