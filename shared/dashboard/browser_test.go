@@ -187,6 +187,12 @@ func (b *browser) click(sel string) {
 	b.settle("clicking " + sel)
 }
 
+// tick clicks a checkbox (or anything that stays on the page).
+func (b *browser) tick(sel string) {
+	b.t.Helper()
+	b.do("clicking "+sel, chromedp.Click(chromedp.CSS(sel)))
+}
+
 // clickExpectingError is click for a form that comes back with a 4xx page.
 func (b *browser) clickExpectingError(sel string) {
 	b.t.Helper()

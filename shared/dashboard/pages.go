@@ -65,7 +65,17 @@ func newPages() *pages {
 			}
 			return s
 		},
-		"join": strings.Join,
+		"join":          strings.Join,
+		"countPhrase":   countPhrase,
+		"outcomePhrase": outcomePhrase,
+		"kindName":      kindName,
+		"roleLabel":     roleLabel,
+		"roleLabels":    roleLabels,
+		"fieldLabel":    fieldLabel,
+		"plural":        plural,
+		"planLabel":     planLabel,
+		"lower":         strings.ToLower,
+		"inc":           func(i int) int { return i + 1 },
 	}
 	return &pages{t: template.Must(template.New("").Funcs(funcs).ParseFS(templateFiles, "templates/*.html"))}
 }
@@ -91,7 +101,13 @@ type pageData struct {
 	// Forward is the way on from an error page (a link), ForwardLabel its text.
 	Forward, ForwardLabel string
 	CanAdmin              bool
-	Self                  bool
+	// CanAct offers the status page's actions (sync now, pause, confirm
+	// removals), posted under Actions (the overview's or a user's path).
+	CanAct  bool
+	Actions string
+	// Connected: every account of the user is connected.
+	Connected bool
+	Self      bool
 
 	Providers []Provider
 	Status    Status
@@ -200,6 +216,8 @@ func (h *Handler) static(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	case strings.HasSuffix(name, ".js"):
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	case strings.HasSuffix(name, ".svg"):
+		w.Header().Set("Content-Type", "image/svg+xml")
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	_, _ = w.Write(b)
@@ -210,7 +228,7 @@ func (h *Handler) overviewPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) userPage(w http.ResponseWriter, r *http.Request) {
-	h.statusPage(w, r, "user", "User "+target(r).User, false)
+	h.statusPage(w, r, "user", "", false)
 }
 
 func (h *Handler) statusPage(w http.ResponseWriter, r *http.Request, tmpl, title string, self bool) {
@@ -222,8 +240,22 @@ func (h *Handler) statusPage(w http.ResponseWriter, r *http.Request, tmpl, title
 	}
 	d := h.data(r, title, tmpl)
 	d.Status, d.Self = st, self
-	if st.Email != "" && !self {
-		d.Title = "User " + st.Email
+	d.CanAct = self || h.allowed(r.Context(), access.SyncWrite, target(r))
+	d.Actions = Prefix
+	if !self {
+		d.Actions = Prefix + "/users/" + user
+	}
+	d.Connected = len(st.Connections) > 0
+	for _, c := range st.Connections {
+		if c.Status != "connected" {
+			d.Connected = false
+		}
+	}
+	if !self {
+		d.Title = "A user's sync"
+		if st.Email != "" {
+			d.Title = st.Email
+		}
 	}
 	if h.allowed(r.Context(), access.IssuesRead, target(r)) {
 		if d.Issues, err = h.issues(r.Context(), user); err != nil {
@@ -244,7 +276,16 @@ func (h *Handler) syncNowForm(w http.ResponseWriter, r *http.Request) {
 	if debounced {
 		msg = "debounced"
 	}
-	h.redirect(w, r, Prefix+"/overview", msg)
+	h.redirect(w, r, back(r), msg)
+}
+
+// back is the page a status form returns to: the user's page when an admin
+// acted on a user (/users/{user}/…), else the overview.
+func back(r *http.Request) string {
+	if u := r.PathValue("user"); u != "" {
+		return Prefix + "/users/" + u
+	}
+	return Prefix + "/overview"
 }
 
 func (h *Handler) pauseForm(paused bool) http.HandlerFunc {
@@ -257,7 +298,7 @@ func (h *Handler) pauseForm(paused bool) http.HandlerFunc {
 		if paused {
 			msg = "paused"
 		}
-		h.redirect(w, r, Prefix+"/overview", msg)
+		h.redirect(w, r, back(r), msg)
 	}
 }
 

@@ -44,7 +44,7 @@ func TestPages(t *testing.T) {
 		{name: "signed-in home goes to overview", who: user, method: "GET", path: P + "/", want: 303, location: P + "/overview"},
 		{name: "overview", who: user, method: "GET", path: P + "/overview", want: 200,
 			has: []string{issueName, issueReason, "Needs reconnecting", `href="/api/dashboard/connect/microsoft">Reconnect`, "Sync now", ">Pause<",
-				"contact to-mailbox create: 12", "partial", "user@a.example", `name="csrf_token" value="`},
+				"12 contacts created in your mailbox", "3 tasks updated in Salesforce", "finished with 1 problem", "user@a.example", `name="csrf_token" value="`},
 			hasNot: []string{"<script>", refreshToken, sfPassword}},
 		{name: "flash by code only", who: user, method: "GET", path: P + "/overview?msg=<b>hi</b>", want: 200, hasNot: []string{"<b>hi</b>"}},
 		{name: "sync now form", who: user, method: "POST", path: P + "/sync-now", form: func(f *fixture) string { return form(f.user.User) }, want: 303, location: P + "/overview?msg=queued"},
@@ -56,7 +56,7 @@ func TestPages(t *testing.T) {
 		{name: "settings form invalid", who: user, method: "POST", path: P + "/settings",
 			form: func(f *fixture) string {
 				return form(f.user.User, "contact.direction", "upwards", "pastDays", "many", "email.ownDomains", "bad domain", "contactListView", "nope")
-			}, want: 400, has: []string{"upwards", "pastDays: is not a whole number", `role="alert"`}},
+			}, want: 400, has: []string{"upwards", "Days back for tasks and events: is not a whole number", `role="alert"`}},
 		{name: "settings form saved", who: user, method: "POST", path: P + "/settings",
 			form: func(f *fixture) string {
 				return form(f.user.User, "contact.direction", "crm-to-mailbox", "contact.conflict", "crm-wins", "contact.mailboxDelete", "unlink", "contact.newItems", "none",
@@ -191,7 +191,7 @@ func TestSettingsFormCustomFields(t *testing.T) {
 		t.Errorf("event mappings = %+v, want one", got)
 	}
 	code, body := post("contact.custom.0.crm", "Title", "contact.custom.0.mailbox", "nickName")
-	if code != http.StatusBadRequest || !strings.Contains(body, "contact.customFields[0]: Salesforce field Title is synced by default already") ||
+	if code != http.StatusBadRequest || !strings.Contains(body, "Contacts, custom field row 1: Salesforce field Title is synced by default already") ||
 		!strings.Contains(body, `value="Title"`) {
 		t.Errorf("bad mapping: status %d, page does not name it:\n%s", code, body)
 	}

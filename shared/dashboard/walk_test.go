@@ -114,7 +114,7 @@ func TestBrowserUserWalk(t *testing.T) {
 			b.expect("Overview", []string{"Signed in as user@a.example"})
 			b.click(`a[href="` + P + `/account/delete"]`)
 			b.expect("Delete your account", []string{"This cannot be undone."})
-			b.click(`input[name="confirm"]`)
+			b.tick(`input[name="confirm"]`)
 			b.click("#delete-account")
 			b.expect("Sign in", []string{"Your account was deleted."})
 			if _, err := f.acc.Profile(context.Background(), f.user.User); err == nil {
