@@ -59,6 +59,8 @@ type app struct {
 	accounts *account.Accounts
 	users    *identity.Users
 	grants   *access.Store
+	// bootstrap makes the CRMSYNC_ADMIN_EMAILS users org admins at sign-in.
+	bootstrap *access.Bootstrap
 	checker  *access.Checker
 	sessions *identity.Sessions
 	subs     *msgraph.Subscriptions
@@ -129,6 +131,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	}
 	a.sched = schedule.New(a.store, sessions)
 	a.grants = access.NewStore(a.store, now)
+	a.bootstrap = access.NewBootstrap(a.grants, cfg.AdminEmails)
 	a.checker = access.NewChecker(a.grants)
 	a.users = identity.NewUsers(a.store, a.grants, now)
 
@@ -335,14 +338,22 @@ func appOnly(ctx context.Context, ms *connect.Microsoft, tenant string) oauth2.T
 	return ts
 }
 
-// onSignIn finishes a sign-up: the profile with the user's address, and a
-// sync schedule that stays paused until both sides are connected.
+// onSignIn finishes a sign-up: the profile with the user's address, the
+// org admin role for a bootstrap admin (CRMSYNC_ADMIN_EMAILS), and a sync
+// schedule on the default plan that stays paused until both sides are
+// connected. The plan is set through accounts.SetPlan, the one writer of a
+// user's plan, so settings and schedule name the same one.
 func (a *app) onSignIn(ctx context.Context, p access.Principal, id identity.Identity, created bool) error {
 	if err := a.accounts.Register(ctx, p, id.Email); err != nil {
 		return err
 	}
+	if granted, err := a.bootstrap.Apply(ctx, p, id.Email); err != nil {
+		return err
+	} else if granted {
+		a.log.InfoContext(ctx, "bootstrap admin granted", "user", p.User, "org", p.Org)
+	}
 	if _, err := a.sched.Get(ctx, p.User); errors.Is(err, tablestore.ErrNotFound) {
-		if err := a.sched.Enroll(ctx, p.User, a.settings.DefaultPlan, a.now()); err != nil {
+		if err := a.accounts.SetPlan(ctx, p.User, a.settings.DefaultPlan); err != nil {
 			return err
 		}
 		return a.sched.SetPaused(ctx, p.User, true)
@@ -367,7 +378,7 @@ func (a *app) onConnected(ctx context.Context, user string) error {
 		return nil
 	}
 	if _, err := a.sched.Get(ctx, user); errors.Is(err, tablestore.ErrNotFound) {
-		if err := a.sched.Enroll(ctx, user, a.settings.DefaultPlan, a.now()); err != nil {
+		if err := a.accounts.SetPlan(ctx, user, a.settings.DefaultPlan); err != nil {
 			return err
 		}
 	}

@@ -132,7 +132,8 @@ type pageData struct {
 	Results      []account.Provisioned
 	Plans        []string
 	Grants       []access.Grant
-	Roles        []string
+	// Roles are the roles an admin may grant (the User role is automatic).
+	Roles []option
 	// Names maps the org's user ids to their addresses, for the role list.
 	Names map[string]string
 }
@@ -513,7 +514,9 @@ func (h *Handler) orgData(r *http.Request) (*pageData, error) {
 	}
 	slices.Sort(d.Plans)
 	for _, role := range access.Roles() {
-		d.Roles = append(d.Roles, role.Name)
+		if role.Name != access.RoleSelf {
+			d.Roles = append(d.Roles, option{Value: role.Name, Label: roleLabel(role.Name)})
+		}
 	}
 	if d.CanGrant {
 		if d.Grants, err = h.listGrants(r, org); err != nil {
@@ -576,18 +579,67 @@ func (h *Handler) listGrants(r *http.Request, org string) ([]access.Grant, error
 }
 
 // grantForm turns the add/remove form into access.Admin's JSON request, so
-// the admin API's rules (nobody grants more than they hold) decide.
+// the admin API's rules (nobody grants more than they hold) decide. The
+// admin names people by e-mail address; the form resolves them among the
+// org's members (a remove button carries the ids of the row it removes).
 func (h *Handler) grantForm(w http.ResponseWriter, r *http.Request) {
 	org := target(r).Org
+	refuse := func(msg string) {
+		d, err := h.orgData(r)
+		if err != nil {
+			h.internal(w, r, "listing users", err)
+			return
+		}
+		d.Error = "The role was not changed: " + msg
+		h.render(w, http.StatusBadRequest, "org", d)
+	}
 	var gr access.GrantRequest
-	gr.User = strings.TrimSpace(r.PostFormValue("user"))
 	gr.Role = strings.TrimSpace(r.PostFormValue("role"))
-	gr.Resource.User = strings.TrimSpace(r.PostFormValue("resource"))
-	body, _ := json.Marshal(gr)
 	method, serve, msg := http.MethodPost, h.d.Grants.AddGrant(), "granted"
 	if r.PostFormValue("action") == "remove" {
 		method, serve, msg = http.MethodDelete, h.d.Grants.RemoveGrant(), "revoked"
+		gr.User = strings.TrimSpace(r.PostFormValue("user"))
+		gr.Resource.User = strings.TrimSpace(r.PostFormValue("resource"))
+		if gr.Role == access.RoleSelf {
+			refuse("the User role on one's own account is part of every account and cannot be removed.")
+			return
+		}
+	} else {
+		members, err := h.d.Accounts.Members(r.Context(), org)
+		if err != nil {
+			h.internal(w, r, "listing users", err)
+			return
+		}
+		byEmail := func(field, label string) (string, bool) {
+			email := strings.ToLower(strings.TrimSpace(r.PostFormValue(field)))
+			if email == "" {
+				return "", true
+			}
+			for _, m := range members {
+				if strings.EqualFold(m.Email, email) {
+					return m.User, true
+				}
+			}
+			refuse(label + ": no user of this organisation has that address. Add them under \"Add users\" first.")
+			return "", false
+		}
+		var ok bool
+		if gr.User, ok = byEmail("email", "E-mail address of the user"); !ok {
+			return
+		}
+		if gr.User == "" {
+			refuse("E-mail address of the user: fill it in.")
+			return
+		}
+		if gr.Resource.User, ok = byEmail("on", "On the account of"); !ok {
+			return
+		}
+		if gr.Role == access.RoleSelf {
+			refuse("Role: every user holds the User role on their own account already.")
+			return
+		}
 	}
+	body, _ := json.Marshal(gr)
 	req := r.Clone(r.Context())
 	req.Method, req.Body, req.ContentLength = method, httpBody(body), int64(len(body))
 	req.Header = r.Header.Clone()
@@ -600,13 +652,7 @@ func (h *Handler) grantForm(w http.ResponseWriter, r *http.Request) {
 			Message string `json:"message"`
 		}
 		_ = json.Unmarshal(rec.body.Bytes(), &e)
-		d, err := h.orgData(r)
-		if err != nil {
-			h.internal(w, r, "listing users", err)
-			return
-		}
-		d.Error = "The role was not changed: " + e.Message
-		h.render(w, http.StatusBadRequest, "org", d)
+		refuse(sentence(e.Message))
 		return
 	}
 	h.redirect(w, r, Prefix+"/orgs/"+org, msg)

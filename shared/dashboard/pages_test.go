@@ -67,22 +67,44 @@ func TestPages(t *testing.T) {
 		{name: "delete confirmed", who: user, method: "POST", path: P + "/account/delete", form: func(f *fixture) string { return form(f.user.User, "confirm", "yes") }, want: 303, location: P + "/?msg=deleted"},
 		{name: "admin redirect", who: admin, method: "GET", path: P + "/admin", want: 303, location: P + "/orgs/" + orgA},
 		{name: "org page as admin", who: admin, method: "GET", path: P + "/orgs/" + orgA, want: 200,
-			has: []string{"user@a.example", "peer@a.example", "Add users", "Grant role", "1 of 2 connected, 1 need reconnecting"}},
+			has: []string{"user@a.example", "peer@a.example", "Add users", "Grant role", "1 of 2 connected, 1 needs reconnecting",
+				"Organisation admin, User", "finished with 1 problem"},
+			hasNot: []string{">orgadmin<", "self"}},
 		{name: "org page as support", who: support, method: "GET", path: P + "/orgs/" + orgA, want: 200, has: []string{"user@a.example"}, hasNot: []string{"Add users", "Grant role"}},
 		{name: "org page of another org", who: other, method: "GET", path: P + "/orgs/" + orgA, want: 403},
 		{name: "provision form", who: admin, method: "POST", path: P + "/orgs/" + orgA + "/provision",
 			form: func(f *fixture) string {
 				return form(f.admin.User, "addresses", "ann@a.example\r\nnot-an-address\r\n\r\npeer@a.example", "plan", "free")
 			},
-			want: 200, has: []string{`<td>1</td><td>ann@a.example</td><td>created</td>`, "not an e-mail address", "already a user of this org"}},
+			want: 200, has: []string{`<td data-label="Line">1</td><td data-label="Address">ann@a.example</td><td data-label="Result">Added</td>`, "not an e-mail address", "already a user of this org"}},
 		{name: "grant form", who: admin, method: "POST", path: P + "/orgs/" + orgA + "/grants",
 			form: func(f *fixture) string {
-				return form(f.admin.User, "action", "add", "user", f.peer.User, "role", "support", "resource", "")
+				return form(f.admin.User, "action", "add", "email", "Peer@A.example", "role", "orgadmin", "on", "")
 			},
 			want: 303, location: P + "/orgs/" + orgA + "?msg=granted"},
+		{name: "grant form on one user", who: admin, method: "POST", path: P + "/orgs/" + orgA + "/grants",
+			form: func(f *fixture) string {
+				return form(f.admin.User, "action", "add", "email", "peer@a.example", "role", "support", "on", "user@a.example")
+			},
+			want: 303, location: P + "/orgs/" + orgA + "?msg=granted"},
+		{name: "grant form by an internal id is refused", who: admin, method: "POST", path: P + "/orgs/" + orgA + "/grants",
+			form: func(f *fixture) string {
+				return form(f.admin.User, "action", "add", "email", f.peer.User, "role", "support")
+			},
+			want: 400, has: []string{"E-mail address of the user: no user of this organisation has that address"}},
+		{name: "grant form with an unknown address", who: admin, method: "POST", path: P + "/orgs/" + orgA + "/grants",
+			form: func(f *fixture) string {
+				return form(f.admin.User, "action", "add", "email", "nobody@a.example", "role", "support")
+			},
+			want: 400, has: []string{"no user of this organisation has that address"}},
+		{name: "the User role cannot be removed", who: admin, method: "POST", path: P + "/orgs/" + orgA + "/grants",
+			form: func(f *fixture) string {
+				return form(f.admin.User, "action", "remove", "user", f.user.User, "role", "self", "resource", f.user.User)
+			},
+			want: 400, has: []string{"cannot be removed"}},
 		{name: "grant form refused", who: admin, method: "POST", path: P + "/orgs/" + orgA + "/grants",
 			form: func(f *fixture) string {
-				return form(f.admin.User, "action", "add", "user", f.peer.User, "role", "emperor")
+				return form(f.admin.User, "action", "add", "email", "peer@a.example", "role", "emperor")
 			},
 			want: 400, has: []string{"The role was not changed"}},
 		{name: "user page as support", who: support, method: "GET", path: P + "/users/{user}", want: 200, has: []string{issueName}, hasNot: []string{"Sync now", "Delete my account"}},

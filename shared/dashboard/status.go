@@ -209,6 +209,8 @@ type Member struct {
 	Reconnect  int    `json:"needsReconnect"`
 	LastResult string `json:"lastResult,omitempty"`
 	OpenIssues int    `json:"openIssues"`
+	// LastResultText is LastResult in words, for the page.
+	LastResultText string `json:"-"`
 }
 
 func (h *Handler) members(ctx context.Context, org string) ([]Member, error) {
@@ -233,6 +235,10 @@ func (h *Handler) members(ctx context.Context, org string) ([]Member, error) {
 		}
 		if st.LastSync != nil {
 			m.LastResult = st.LastSync.Outcome
+			m.LastResultText = outcomePhrase(st.LastSync.Outcome, st.LastSync.Issues)
+			if st.LastSync.Running {
+				m.LastResultText = "running now"
+			}
 		}
 		out = append(out, m)
 	}
