@@ -61,11 +61,11 @@ type app struct {
 	grants   *access.Store
 	// bootstrap makes the CRMSYNC_ADMIN_EMAILS users org admins at sign-in.
 	bootstrap *access.Bootstrap
-	checker  *access.Checker
-	sessions *identity.Sessions
-	subs     *msgraph.Subscriptions
-	opener   *sides.Opener
-	runner   *session.Runner
+	checker   *access.Checker
+	sessions  *identity.Sessions
+	subs      *msgraph.Subscriptions
+	opener    *sides.Opener
+	runner    *session.Runner
 	// dashboard is the self-service dashboard behind its security headers;
 	// addin and pixel are the add-in API and open tracking, likewise guarded.
 	dashboard http.Handler
