@@ -99,6 +99,7 @@ func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
 
 var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>crmsync local sign-in</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
 <style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:4rem auto}button{display:block;width:100%;margin:.5rem 0;padding:.75rem;font-size:1rem}</style>
 </head><body>
 <h1>Local sign-in</h1>
@@ -164,7 +165,7 @@ func (s *Server) authorize(f flavour) http.HandlerFunc {
 			// blocks the answer's 302 back to the client. The validated
 			// redirect URI's origin is the one other place this form may
 			// lead, as at Entra's and Salesforce's own login pages.
-			w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' "+origin(redirect))
+			w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self' "+origin(redirect))
 			_ = loginPage.Execute(w, map[string]any{"Params": params, "Users": eligible})
 			return
 		}

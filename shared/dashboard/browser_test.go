@@ -49,9 +49,11 @@ type browser struct {
 
 	mu       sync.Mutex
 	problems []string
-	// tolerate404 lets the network error of an expected 4xx answer (a form
+	// tolerate lets the network error of an expected 4xx answer (a form
 	// that comes back with errors) through for one step.
 	tolerate bool
+	// seq numbers the pages left (mark).
+	seq int
 }
 
 // cspReporter runs before every page's own scripts: a CSP violation is
@@ -106,6 +108,26 @@ func newBrowser(t *testing.T, base string, width int64) *browser {
 		t.Fatalf("starting Chromium: %v", err)
 	}
 	return b
+}
+
+// newTab opens a second tab of the same browser (same cookies), as a person
+// opening the dashboard in another tab.
+func (b *browser) newTab() *browser {
+	b.t.Helper()
+	tab := &browser{t: b.t, base: b.base, width: b.width}
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithListener(tab.listen))
+	b.t.Cleanup(cancel)
+	tab.ctx = ctx
+	if err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(b.width, 900),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspReporter})
+			return err
+		}),
+	); err != nil {
+		b.t.Fatalf("opening a tab: %v", err)
+	}
+	return tab
 }
 
 func (b *browser) listen(ev any) {
@@ -182,9 +204,17 @@ func (b *browser) open(path string) {
 // or a form's submit button).
 func (b *browser) click(sel string) {
 	b.t.Helper()
-	b.do("marking the page", chromedp.Evaluate[chromedp.Void](`document.documentElement.dataset.left = "1"`))
+	b.mark()
 	b.do("clicking "+sel, chromedp.Click(chromedp.CSS(sel)))
 	b.settle("clicking " + sel)
+}
+
+// back is the browser's Back button.
+func (b *browser) back() {
+	b.t.Helper()
+	b.mark()
+	b.do("going back", chromedp.Evaluate[chromedp.Void](`history.back()`))
+	b.settle("going back")
 }
 
 // tick clicks a checkbox (or anything that stays on the page).
@@ -203,12 +233,21 @@ func (b *browser) clickExpectingError(sel string) {
 	b.click(sel)
 }
 
-// settle waits until a new document has loaded, then checks the page.
+// mark numbers the current page before an action that leaves it; settle
+// then waits for a page without that number: a new one, or one restored
+// from the back-forward cache (which carries an older number).
+func (b *browser) mark() {
+	b.t.Helper()
+	b.seq++
+	b.do("marking the page", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`window.crmsyncTestPage = %d`, b.seq)))
+}
+
+// settle waits until another document has loaded, then checks the page.
 func (b *browser) settle(what string) {
 	b.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		ready := eval[bool](b, `document.readyState === "complete" && !document.documentElement.dataset.left && !!document.body`)
+		ready := eval[bool](b, fmt.Sprintf(`document.readyState === "complete" && window.crmsyncTestPage !== %d && !!document.body`, b.seq))
 		if ready {
 			break
 		}

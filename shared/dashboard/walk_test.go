@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/crmsync/crmsync/shared/access"
 	"github.com/crmsync/crmsync/shared/dashboard"
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/reconcile"
@@ -143,4 +145,226 @@ func sessionCookie(t *testing.T, b *browser) *network.Cookie {
 	}
 	t.Fatalf("Chromium holds no %s cookie after signing in (it has %d others)", testCookie, len(cookies))
 	return nil
+}
+
+// signInAs signs in through the local identity provider by clicking.
+func signInAs(b *browser, user string) {
+	b.t.Helper()
+	P := dashboard.Prefix
+	if !b.has(`a[href^="` + P + `/auth/microsoft/login"]`) {
+		b.open(P + "/")
+	}
+	b.click(`a[href^="` + P + `/auth/microsoft/login"]`)
+	b.expect("Local sign-in", nil)
+	b.click(`button[value="` + user + `"]`)
+}
+
+// TestBrowserAdminWalk is an org admin's visit by clicking: sign in, the
+// organisation page, Add users, Grant role by e-mail address, Remove it, a
+// user's page with its actions (Sync now, Pause, Resume, Confirm removals),
+// back, sign out; at 1280 and 390 px.
+func TestBrowserAdminWalk(t *testing.T) {
+	for _, width := range widths {
+		t.Run(fmt.Sprintf("%dpx", width), func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixture(t)
+			raiseGuard(t, f)
+			b := newBrowser(t, f.srv.URL, width)
+			P := dashboard.Prefix
+
+			b.open(P + "/")
+			signInAs(b, "s-admin")
+			// The admin has connected nothing: the page says so and claims
+			// no success.
+			b.expect("Overview", []string{"Signed in as admin@a.example", "Not connected", "No open issues"}, "Everything synced")
+
+			b.click(`nav a[href="` + P + `/admin"]`)
+			b.expect("Organisation", []string{"user@a.example", "peer@a.example", "admin@a.example (you)", "Organisation admin, User", "finished with 1 problem"},
+				"orgadmin", "self")
+			if b.has(`#grants input[name="role"][value="self"]`) {
+				t.Error("the roles table offers Remove on a User role")
+			}
+			b.screenshot("org.png")
+
+			b.typeInto("#addresses", "new@a.example\nnot-an-address")
+			b.choose("#plan", "paid")
+			b.click("#add-users")
+			b.expect("Organisation", []string{"new@a.example", "Added", "not an e-mail address"})
+			members, err := f.acc.Members(ctx, orgA)
+			if err != nil {
+				t.Fatal(err)
+			}
+			newUser := ""
+			for _, m := range members {
+				if m.Email == "new@a.example" {
+					newUser = m.User
+				}
+			}
+			if newUser == "" {
+				t.Fatal("Add users did not add new@a.example")
+			}
+			if s, _ := f.acc.Settings(ctx, newUser); s.Plan != "paid" {
+				t.Errorf("the added user's plan is %q, want paid", s.Plan)
+			}
+
+			b.typeInto("#grant-email", "peer@a.example")
+			b.choose("#grant-role", "orgadmin")
+			b.click("#grant-role-submit")
+			b.expect("Organisation", []string{"Role granted."})
+			if err := accessCheck(f, f.peer, true); err != nil {
+				t.Errorf("after Grant role the peer cannot manage the org: %v", err)
+			}
+			b.click(`#grants form:has(input[name="user"][value="` + f.peer.User + `"]):has(input[name="role"][value="orgadmin"]) button`)
+			b.expect("Organisation", []string{"Role removed."})
+			if err := accessCheck(f, f.peer, false); err != nil {
+				t.Error(err)
+			}
+
+			b.click(`#members a[href="` + P + `/users/` + f.user.User + `"]`)
+			b.expect("user@a.example", []string{"The account of user@a.example.", issueName, "Needs reconnecting"})
+			b.click("#sync-now")
+			if got := b.path(); got != P+"/users/"+f.user.User+"?msg=queued" {
+				t.Errorf("after Sync now on the user's page the browser is at %q", got)
+			}
+			b.expect("user@a.example", []string{"Sync requested"})
+			b.click("#pause")
+			b.expect("user@a.example", []string{"Sync paused"})
+			if e, _ := f.sched.Get(ctx, f.user.User); !e.Paused {
+				t.Error("the admin's Pause did not pause the user")
+			}
+			b.click("#resume")
+			b.expect("user@a.example", []string{"Sync resumed"})
+			b.click(`#issues button[type="submit"]`)
+			b.expect("user@a.example", []string{"Removals confirmed"})
+			if !guardConfirmed(t, f) {
+				t.Error("the admin's Confirm removals did not confirm the guard")
+			}
+			b.screenshot("user.png")
+			b.click(`main a[href="` + P + `/admin"]`)
+			b.expect("Organisation", nil)
+
+			b.click(`header button[type="submit"]`)
+			b.expect("Sign in", []string{"You signed out."})
+		})
+	}
+}
+
+// accessCheck reports whether p manages org A's roles as want says.
+func accessCheck(f *fixture, p access.Principal, want bool) error {
+	err := access.NewChecker(f.grants).Check(context.Background(), p, access.GrantsWrite, access.Org(orgA))
+	switch {
+	case want && err != nil:
+		return err
+	case !want && err == nil:
+		return fmt.Errorf("%s still manages the org's roles", p.User)
+	}
+	return nil
+}
+
+// TestBrowserSalesforceSignIn signs in with Salesforce by typing the user
+// name and password into the local Salesforce's login page, as on
+// login.salesforce.com: a new user, nothing connected yet, whom the page
+// tells so rather than "Everything synced".
+func TestBrowserSalesforceSignIn(t *testing.T) {
+	for _, width := range widths {
+		t.Run(fmt.Sprintf("%dpx", width), func(t *testing.T) {
+			f := newFixture(t)
+			b := newBrowser(t, f.srv.URL, width)
+			P := dashboard.Prefix
+			b.open(P + "/")
+			b.click(`a[href^="` + P + `/auth/salesforce/login"]`)
+			b.expect("Log in to Salesforce (local)", nil)
+			b.typeInto("#username", sfUser)
+			b.typeInto("#password", "wrong password")
+			b.click("#Login")
+			b.expect("Log in to Salesforce (local)", []string{"Please check your username and password"})
+			b.typeInto("#password", sfPassword)
+			b.click("#Login")
+			if got := b.path(); got != P+"/overview" {
+				t.Fatalf("after the Salesforce login the browser is at %q, want the overview", got)
+			}
+			b.expect("Overview", []string{"Signed in as " + sfUser, "Not connected", "Not scheduled yet"}, "Everything synced")
+			b.click(`header button[type="submit"]`)
+			b.expect("Sign in", []string{"You signed out."})
+		})
+	}
+}
+
+// TestBrowserBadInput: what a person runs into with several tabs and old
+// pages, each answered with a page that says what happened and the way on,
+// never a JSON body: a sign-in started in one tab and finished in another,
+// a form sent after signing out in another tab, a form whose session was
+// replaced (stale CSRF token), the same form sent twice.
+func TestBrowserBadInput(t *testing.T) {
+	f := newFixture(t)
+	b := newBrowser(t, f.srv.URL, 1280)
+	P := dashboard.Prefix
+	ctx := context.Background()
+
+	// Two sign-ins started in two tabs: the first tab's answer comes back
+	// after the second tab's sign-in started. The second tab finishes; then
+	// the first tab's answer lands on the overview (already signed in).
+	b.open(P + "/")
+	b.click(`a[href^="` + P + `/auth/microsoft/login"]`)
+	tab := b.newTab()
+	tab.open(P + "/")
+	tab.click(`a[href^="` + P + `/auth/microsoft/login"]`)
+	b.clickExpectingError(`button[value="s-user"]`)
+	b.expect("Sign-in did not finish", []string{"started again in another tab"})
+	if b.has("pre") || strings.HasPrefix(strings.TrimSpace(b.text("body")), "{") {
+		t.Error("the refused sign-in is a JSON body")
+	}
+	tab.click(`button[value="s-user"]`)
+	tab.expect("Overview", []string{"Signed in as user@a.example"})
+	b.click("#forward")
+	b.expect("Overview", []string{"Signed in as user@a.example"})
+
+	// A form open in one tab; the user signs out in the other, then sends it.
+	b.click(`nav a[href="` + P + `/settings"]`)
+	tab.click(`header button[type="submit"]`)
+	tab.expect("Sign in", []string{"You signed out."})
+	b.clickExpectingError("#save-settings")
+	b.expect("Sign in", []string{"Your session ended before this form was sent, so nothing was changed"})
+	signInAs(b, "s-user")
+	b.expect("Overview", nil)
+
+	// A form open in one tab; the user signs out and in again in the other
+	// (a new session, a new token), then sends the old form.
+	b.click(`nav a[href="` + P + `/settings"]`)
+	tab.open(P + "/overview")
+	tab.click(`header button[type="submit"]`)
+	signInAs(tab, "s-user")
+	b.clickExpectingError("#save-settings")
+	b.expect("Nothing was changed", []string{"This form is out of date", "Reload the page and try again"})
+	b.click("#forward")
+	b.expect("Settings", nil)
+	b.click("#save-settings")
+	b.expect("Settings", []string{"Settings saved"})
+
+	// The same form sent twice (the page open in two tabs, its button
+	// pressed in each): the second confirmation confirms the same held-back
+	// removals again (idempotent) and the page shows them confirmed; the
+	// second account deletion finds no session and changes nothing.
+	raiseGuard(t, f)
+	b.open(P + "/overview")
+	tab.open(P + "/overview")
+	b.click(`#issues button[type="submit"]`)
+	b.expect("Overview", []string{"Removals confirmed"})
+	tab.click(`#issues button[type="submit"]`)
+	tab.expect("Overview", []string{"Removals confirmed", "the next sync applies the removals"})
+	if tab.has(`#issues button[type="submit"]`) {
+		t.Error("after confirming, the overview still offers Confirm removals")
+	}
+
+	b.open(P + "/account/delete")
+	tab.open(P + "/account/delete")
+	b.tick(`input[name="confirm"]`)
+	tab.tick(`input[name="confirm"]`)
+	b.click("#delete-account")
+	b.expect("Sign in", []string{"Your account was deleted."})
+	tab.clickExpectingError("#delete-account")
+	tab.expect("Sign in", []string{"Your session ended before this form was sent, so nothing was changed"})
+	if _, err := f.acc.Profile(ctx, f.user.User); err == nil {
+		t.Error("the profile survived account deletion")
+	}
 }

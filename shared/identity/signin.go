@@ -274,14 +274,18 @@ func (s *SignIn) Callback() http.Handler {
 		}
 		q := r.URL.Query()
 		cookieName := fmt.Sprintf(loginCookieFmt, p.Name)
-		// The pending cookie is single use whatever happens next.
-		http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
 		var pending pendingLogin
 		c, err := r.Cookie(cookieName)
 		if err == nil {
 			err = s.sessions.signer.open(loginPurpose, c.Value, &pending)
 		}
 		stale := err != nil || pending.Provider != p.Name || subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(pending.State)) != 1
+		// The pending cookie is single use whatever happens next, except
+		// when this answer is another tab's stale one: the cookie belongs to
+		// the sign-in started last, which its own tab may still finish.
+		if err != nil || !stale {
+			http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+		}
 		if _, signedIn := From(r.Context()); stale && signedIn {
 			// A sign-in started in one tab and finished in another: the
 			// other tab's answer is stale, but this browser is signed in,
@@ -299,7 +303,7 @@ func (s *SignIn) Callback() http.Handler {
 			s.refuse(w, r, http.StatusBadRequest, "the sign-in took too long or was for another provider; start again", "pending sign-in expired or mismatched")
 			return
 		case subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(pending.State)) != 1:
-			s.refuse(w, r, http.StatusBadRequest, "the sign-in response does not belong to this browser; start again", "state mismatch")
+			s.refuse(w, r, http.StatusBadRequest, "this sign-in was started again in another tab or window; finish it there, or start again here", "state mismatch")
 			return
 		}
 		// Consume the state: a second use of the same state finds no row.
