@@ -52,3 +52,36 @@ func TestNoAdminWithoutTheSetting(t *testing.T) {
 		t.Errorf("an ordinary user's organisation page: %d, want 403 as a page:\n%.400s", status, body)
 	}
 }
+
+// TestStatusPageForOperators: the operator's status page opens with the
+// function key (header or code query) and for an organisation admin, and
+// refuses anyone else with a page.
+func TestStatusPageForOperators(t *testing.T) {
+	w := newTestWorld(t, worldOptions{email: "wendy@world.example",
+		env: map[string]string{settings.NameFunctionKey: "fk-0123456789", settings.NameAdminEmails: "wendy@world.example"}})
+	anon := w.newBrowser()
+	for _, tc := range []struct {
+		name   string
+		url    string
+		header map[string]string
+		want   int
+	}{
+		{"anonymous", "/api/dashboard/status", nil, http.StatusUnauthorized},
+		{"wrong key", "/api/dashboard/status", map[string]string{"x-functions-key": "nope"}, http.StatusUnauthorized},
+		{"key in header", "/api/dashboard/status", map[string]string{"x-functions-key": "fk-0123456789"}, http.StatusOK},
+		{"key in query", "/api/dashboard/status?code=fk-0123456789", nil, http.StatusOK},
+	} {
+		status, _, body := anon.fetch(t, "GET", w.srv.URL+tc.url, nil, tc.header)
+		if status != tc.want {
+			t.Errorf("%s: status page %d, want %d:\n%.300s", tc.name, status, tc.want, body)
+		}
+		if status == http.StatusUnauthorized && (!strings.Contains(body, "Operators only") || strings.Contains(body, "sync-sessions")) {
+			t.Errorf("%s: the refusal is not the operators-only page or shows the queues:\n%.300s", tc.name, body)
+		}
+	}
+	admin := w.newBrowser()
+	w.signIn(t, admin)
+	if status, _, body := admin.fetch(t, "GET", w.srv.URL+"/api/dashboard/status", nil, nil); status != http.StatusOK || !strings.Contains(body, "sync-sessions") {
+		t.Errorf("an organisation admin's status page: %d\n%.300s", status, body)
+	}
+}

@@ -271,7 +271,7 @@ func authorizationMatrix() map[string]accesstest.Expect {
 	const A, T = addin.Prefix, tracking.Prefix
 	return map[string]accesstest.Expect{
 		// The operator's status page and the health check.
-		"GET " + P + "/status":  anyone,
+		"GET " + P + "/status":  accesstest.Expect{OtherOrgAdmin: true, OrgAdmin: true},
 		"GET " + P + "/healthz": anyone,
 		// Graph's webhook: it proves itself with the subscription's clientState.
 		"POST /api/notifications": anyone,

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -23,6 +24,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"golang.org/x/oauth2"
 
+	fdashboard "github.com/crmsync/crmsync/functions/dashboard"
 	"github.com/crmsync/crmsync/shared/access"
 	"github.com/crmsync/crmsync/shared/account"
 	"github.com/crmsync/crmsync/shared/addin"
@@ -461,6 +463,31 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *connect.Sal
 	})
 	h = webguard.LimitBody(cfg.MaxBodyBytes, h)
 	return webguard.Headers{AddinOrigins: cfg.AddinOrigins, HSTS: strings.HasPrefix(cfg.PublicURL, "https://")}.Page(h), nil
+}
+
+// operator lets the operator's status page through for a signed-in
+// organisation admin (of any organisation: the page shows the service, not
+// an organisation's data) or a caller presenting CRMSYNC_FUNCTION_KEY or
+// CRMSYNC_ADMIN_KEY in the x-functions-key header or the code query, as the
+// Functions host accepts keys; everyone else gets the refusal page.
+func (a *app) operator(next http.Handler) http.Handler {
+	return a.sessions.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get("x-functions-key")
+		if key == "" {
+			key = r.URL.Query().Get("code")
+		}
+		for _, want := range []string{a.settings.FunctionKey, a.settings.AdminKey} {
+			if key != "" && want != "" && subtle.ConstantTimeCompare([]byte(key), []byte(want)) == 1 {
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
+		if p := access.PrincipalFrom(r.Context()); !p.Anonymous() && a.checker.Check(r.Context(), p, access.GrantsWrite, access.Org(p.Org)) == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		fdashboard.Refuse(w, r)
+	}))
 }
 
 func anyOf(list []string) bool {
