@@ -63,6 +63,9 @@ func TestPages(t *testing.T) {
 					"pastDays", "7", "email.enabled", "on", "email.ownDomains", "a.example, b.example")
 			}, want: 303, location: P + "/settings?msg=saved"},
 		{name: "delete page", who: user, method: "GET", path: P + "/account/delete", want: 200, has: []string{"cannot be undone", `name="confirm"`}},
+		{name: "sign out ends on the sign-in page", who: user, method: "POST", path: P + "/auth/logout", form: func(f *fixture) string { return form(f.user.User) },
+			want: 303, location: P + "/?msg=signedout"},
+		{name: "signed-out page", who: anon, method: "GET", path: P + "/?msg=signedout", want: 200, has: []string{"You signed out.", "Sign in with Microsoft"}},
 		{name: "delete without confirmation", who: user, method: "POST", path: P + "/account/delete", form: func(f *fixture) string { return form(f.user.User) }, want: 400, has: []string{"Tick the box"}},
 		{name: "delete confirmed", who: user, method: "POST", path: P + "/account/delete", form: func(f *fixture) string { return form(f.user.User, "confirm", "yes") }, want: 303, location: P + "/?msg=deleted"},
 		{name: "admin redirect", who: admin, method: "GET", path: P + "/admin", want: 303, location: P + "/orgs/" + orgA},
