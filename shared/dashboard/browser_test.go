@@ -3,8 +3,12 @@ package dashboard_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +19,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/crmsync/crmsync/shared/webguard"
 )
 
 // chromiumPath is where Debian's chromium package puts the browser;
@@ -365,5 +371,52 @@ func (b *browser) screenshot(name string) {
 		if err := os.WriteFile(filepath.Join(dir, name), shot, 0o644); err != nil {
 			b.t.Errorf("copying the screenshot: %v", err)
 		}
+	}
+}
+
+// TestBrowserHarnessSeesProblems proves the walks' checks can fail: an
+// inline script under the dashboard's CSP is a violation, console.error is
+// a console error, and a page wider than the window is overflow; each is
+// seen by the harness that checks every page of the walks.
+func TestBrowserHarnessSeesProblems(t *testing.T) {
+	srv := httptest.NewServer(webguard.Headers{}.Page(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		switch r.URL.Path {
+		case "/inline":
+			io.WriteString(w, `<!doctype html><link rel="icon" href="/e.js"><p>x</p><script>document.title = "ran"</script>`)
+		case "/error":
+			io.WriteString(w, `<!doctype html><link rel="icon" href="/e.js"><p>x</p><script src="/e.js"></script>`)
+		case "/e.js":
+			w.Header().Set("Content-Type", "text/javascript")
+			io.WriteString(w, `console.error("boom")`)
+		case "/wide":
+			io.WriteString(w, `<!doctype html><link rel="icon" href="/e.js"><p>`+strings.Repeat("w", 200)+`</p>`)
+		}
+	})))
+	defer srv.Close()
+	b := newBrowser(t, srv.URL, 390)
+	for path, want := range map[string]string{"/inline": "CSP violation: script-src", "/error": "console error: \"boom\""} {
+		b.do("opening "+path, chromedp.Navigate(srv.URL+path))
+		deadline := time.Now().Add(10 * time.Second)
+		var seen []string
+		for time.Now().Before(deadline) {
+			b.mu.Lock()
+			seen = slices.Clone(b.problems)
+			b.mu.Unlock()
+			if slices.ContainsFunc(seen, func(p string) bool { return strings.Contains(p, want) }) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if !slices.ContainsFunc(seen, func(p string) bool { return strings.Contains(p, want) }) {
+			t.Errorf("%s: the harness saw %q, want %q among them", path, seen, want)
+		}
+		b.mu.Lock()
+		b.problems = nil
+		b.mu.Unlock()
+	}
+	b.do("opening /wide", chromedp.Navigate(srv.URL+"/wide"))
+	if w := eval[int64](b, `document.documentElement.scrollWidth`); w <= 390 {
+		t.Errorf("the wide page measures %d px; the overflow check would not see it", w)
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +30,7 @@ import (
 	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/sides"
 	"github.com/crmsync/crmsync/shared/tablestore"
+	"github.com/crmsync/crmsync/shared/webguard"
 )
 
 const (
@@ -73,6 +76,20 @@ type fixture struct {
 	// fixture's principals, with their addresses.
 	sessions *identity.Sessions
 	idp      *idp.Server
+	// posts records the Origin and Sec-Fetch-Site of every POST the server
+	// received (observed, never set by a test).
+	mu    sync.Mutex
+	posts []postSeen
+}
+
+// postSeen is what a browser said about where a POST came from.
+type postSeen struct{ Path, Origin, Site string }
+
+// postsSeen returns the POSTs received so far.
+func (f *fixture) postsSeen() []postSeen {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.posts)
 }
 
 // testCookie is the session cookie's name: identity's default, __Host-.
@@ -248,7 +265,17 @@ func newFixtureOver(t testing.TB, wrap func(tablestore.Store) tablestore.Store) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv.Config.Handler = f.h
+	// Served as in production: behind webguard's page headers (CSP with
+	// form-action 'self', the referrer policy, frame denial).
+	page := webguard.Headers{}.Page(f.h)
+	f.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			f.mu.Lock()
+			f.posts = append(f.posts, postSeen{Path: r.URL.Path, Origin: r.Header.Get("Origin"), Site: r.Header.Get("Sec-Fetch-Site")})
+			f.mu.Unlock()
+		}
+		page.ServeHTTP(w, r)
+	})
 	return f
 }
 

@@ -122,6 +122,17 @@ func TestBrowserUserWalk(t *testing.T) {
 			if _, err := f.acc.Profile(context.Background(), f.user.User); err == nil {
 				t.Error("the profile survived account deletion")
 			}
+			// Under the pages' referrer policy Chromium names this origin on
+			// every form post (no-referrer made it send "Origin: null").
+			posts := f.postsSeen()
+			if len(posts) < 8 {
+				t.Errorf("the server saw %d form posts, want every form of the walk", len(posts))
+			}
+			for _, p := range posts {
+				if p.Origin != f.srv.URL || p.Site != "same-origin" {
+					t.Errorf("POST %s came with Origin %q and Sec-Fetch-Site %q, want %q and same-origin", p.Path, p.Origin, p.Site, f.srv.URL)
+				}
+			}
 		})
 	}
 }
@@ -296,8 +307,14 @@ func TestBrowserSalesforceSignIn(t *testing.T) {
 // a form sent after signing out in another tab, a form whose session was
 // replaced (stale CSRF token), the same form sent twice.
 func TestBrowserBadInput(t *testing.T) {
+	for _, width := range widths {
+		t.Run(fmt.Sprintf("%dpx", width), func(t *testing.T) { badInputWalk(t, width) })
+	}
+}
+
+func badInputWalk(t *testing.T, width int64) {
 	f := newFixture(t)
-	b := newBrowser(t, f.srv.URL, 1280)
+	b := newBrowser(t, f.srv.URL, width)
 	P := dashboard.Prefix
 	ctx := context.Background()
 
