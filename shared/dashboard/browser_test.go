@@ -253,7 +253,12 @@ func (b *browser) settle(what string) {
 	b.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		ready := eval[bool](b, fmt.Sprintf(`document.readyState === "complete" && window.crmsyncTestPage !== %d && !!document.body`, b.seq))
+		// While the page changes, an evaluation may fail ("target
+		// navigated"): that only means "not yet".
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		ready, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`document.readyState === "complete" && window.crmsyncTestPage !== %d && !!document.body`, b.seq)))
+		cancel()
+		ready = ready && err == nil
 		if ready {
 			break
 		}
