@@ -72,6 +72,7 @@ func newPages() *pages {
 		"roleLabel":     roleLabel,
 		"roleLabels":    roleLabels,
 		"fieldLabel":    fieldLabel,
+		"fieldMessage":  fieldMessage,
 		"plural":        plural,
 		"planLabel":     planLabel,
 		"lower":         strings.ToLower,

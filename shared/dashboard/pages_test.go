@@ -220,4 +220,11 @@ func TestSettingsFormCustomFields(t *testing.T) {
 		!strings.Contains(body, `value="Title"`) {
 		t.Errorf("bad mapping: status %d, page does not name it:\n%s", code, body)
 	}
+	// A mailbox field that is not free: the message explains extended:
+	// in words, never the engine's extended:Name placeholder.
+	code, body = post("contact.custom.0.crm", "Region__c", "contact.custom.0.mailbox", "jobTitle")
+	if code != http.StatusBadRequest || !strings.Contains(body, "Contacts, custom field row 1: &#34;jobTitle&#34; is not a free contact property") ||
+		strings.Contains(body, "extended:Name") {
+		t.Errorf("unfree mailbox field: status %d, page:\n%s", code, body)
+	}
 }

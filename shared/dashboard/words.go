@@ -167,3 +167,9 @@ func planLabel(plan string) string {
 	}
 	return strings.ToUpper(plan[:1]) + plan[1:]
 }
+
+// fieldMessage is a validation message as the page shows it: the engine's
+// placeholder "extended:Name" becomes words.
+func fieldMessage(msg string) string {
+	return strings.ReplaceAll(msg, item.ExtendedPrefix+"Name", item.ExtendedPrefix+" and a name of your own (such as "+item.ExtendedPrefix+"Region)")
+}
