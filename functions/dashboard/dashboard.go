@@ -132,7 +132,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 		data.Queues = append(data.Queues, row)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
 	if err := statusPage.Execute(w, data); err != nil {
 		h.d.Log.ErrorContext(ctx, "dashboard: rendering status page", "error", err)
 	}
@@ -143,13 +143,13 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 func Refuse(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
 	w.WriteHeader(http.StatusUnauthorized)
 	_ = refusedPage.Execute(w, nil)
 }
 
 var refusedPage = template.Must(template.New("refused").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Operators only · crmsync</title></head>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Operators only · crmsync</title><link rel="icon" href="data:,"></head>
 <body><main><h1>Operators only</h1>
 <p>The service status page is for organisation admins and for callers with a function key (the <code>x-functions-key</code> header).</p>
 <p><a href="/api/dashboard/">Sign in to the dashboard</a> as an organisation admin, then open this page again.</p>

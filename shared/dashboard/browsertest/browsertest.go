@@ -44,7 +44,7 @@ func chromiumPath(t testing.TB) string {
 	return path
 }
 
-// browser is one headless Chromium with one tab, used as a person would:
+// Browser is one headless Chromium with one tab, used as a person would:
 // it opens the dashboard's address, clicks links and buttons and types into
 // fields. It never sets a cookie or a header itself. Every page it lands on
 // is checked: no console error, no CSP violation, no uncaught exception,
@@ -119,7 +119,7 @@ func New(t testing.TB, base string, width int64, flags ...chromedp.ExecAllocator
 	return b
 }
 
-// newTab opens a second tab of the same browser (same cookies), as a person
+// NewTab opens a second tab of the same browser (same cookies), as a person
 // opening the dashboard in another tab.
 func (b *Browser) NewTab() *Browser {
 	b.t.Helper()
@@ -181,7 +181,7 @@ func (b *Browser) listen(ev any) {
 	b.mu.Unlock()
 }
 
-// do runs actions with a timeout.
+// Do runs actions with a timeout.
 func (b *Browser) Do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
@@ -202,14 +202,14 @@ func Eval[T any](b *Browser, js string) T {
 	return v
 }
 
-// open types an address into the location bar.
+// Open types an address into the location bar.
 func (b *Browser) Open(path string) {
 	b.t.Helper()
 	b.Do("opening "+path, chromedp.Navigate(b.base+path))
 	b.Settle("opening " + path)
 }
 
-// click clicks the element sel and waits for the page it leads to (a link
+// Click clicks the element sel and waits for the page it leads to (a link
 // or a form's submit button).
 func (b *Browser) Click(sel string) {
 	b.t.Helper()
@@ -218,7 +218,7 @@ func (b *Browser) Click(sel string) {
 	b.Settle("clicking " + sel)
 }
 
-// back is the browser's Back button.
+// Back is the browser's Back button.
 func (b *Browser) Back() {
 	b.t.Helper()
 	b.mark()
@@ -226,13 +226,23 @@ func (b *Browser) Back() {
 	b.Settle("going back")
 }
 
-// tick clicks a checkbox (or anything that stays on the page).
+// Tick clicks a checkbox (or anything that stays on the page).
 func (b *Browser) Tick(sel string) {
 	b.t.Helper()
 	b.Do("clicking "+sel, chromedp.Click(chromedp.CSS(sel)))
 }
 
-// clickExpectingError is click for a form that comes back with a 4xx page.
+// OpenExpectingError is Open for an address that answers with a 4xx page.
+func (b *Browser) OpenExpectingError(path string) {
+	b.t.Helper()
+	b.mu.Lock()
+	b.tolerate = true
+	b.mu.Unlock()
+	defer func() { b.mu.Lock(); b.tolerate = false; b.mu.Unlock() }()
+	b.Open(path)
+}
+
+// ClickExpectingError is Click for a form that comes back with a 4xx page.
 func (b *Browser) ClickExpectingError(sel string) {
 	b.t.Helper()
 	b.mu.Lock()
@@ -251,7 +261,7 @@ func (b *Browser) mark() {
 	b.Do("marking the page", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`window.crmsyncTestPage = %d`, b.seq)))
 }
 
-// settle waits until another document has loaded, then checks the page.
+// Settle waits until another document has loaded, then checks the page.
 func (b *Browser) Settle(what string) {
 	b.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -313,7 +323,7 @@ func (b *Browser) Location() string {
 	return strings.TrimPrefix(loc, b.base)
 }
 
-// path is the current address without the origin.
+// Path is the current address without the origin.
 func (b *Browser) Path() string { return b.Location() }
 
 func (b *Browser) Text(sel string) string {
@@ -331,7 +341,7 @@ func (b *Browser) Has(sel string) bool {
 	return Eval[bool](b, fmt.Sprintf(`document.querySelector(%q) !== null`, sel))
 }
 
-// expect checks the page: its heading and texts it must and must not show.
+// Expect checks the page: its heading and texts it must and must not show.
 func (b *Browser) Expect(heading string, has []string, hasNot ...string) {
 	b.t.Helper()
 	if got := strings.TrimSpace(b.Text("h1")); got != heading {
@@ -360,7 +370,7 @@ func (b *Browser) Choose(sel, value string) {
 	b.Do("choosing in "+sel, chromedp.SetValue(chromedp.CSS(sel), value))
 }
 
-// screenshot saves the whole page as a PNG in the test's temp dir, and in
+// Screenshot saves the whole page as a PNG in the test's temp dir, and in
 // CRMSYNC_SCREENSHOT_DIR when set, to look at.
 func (b *Browser) Screenshot(name string) {
 	b.t.Helper()
