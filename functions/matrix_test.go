@@ -228,7 +228,7 @@ func (w *testWorld) call(t *testing.T, f matrixFixture, rt wiredRoute, who strin
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		return false, status, body
-	case status == http.StatusSeeOther && rec.Header().Get("Location") == shareddashboard.Prefix+"/" && who == "anonymous":
+	case status == http.StatusSeeOther && strings.HasPrefix(rec.Header().Get("Location"), shareddashboard.Prefix+"/?return=") && who == "anonymous":
 		// A page asked for anonymously sends the browser to sign in.
 		return false, status, body
 	}

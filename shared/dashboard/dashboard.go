@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -207,7 +208,9 @@ func (h *Handler) signInFirst(next http.Handler) http.Handler {
 		if access.PrincipalFrom(r.Context()).Anonymous() && !isAPI(r) && !publicPage(r.URL.Path) {
 			switch {
 			case r.Method == http.MethodGet || r.Method == http.MethodHead:
-				http.Redirect(w, r, Prefix+"/", http.StatusSeeOther)
+				// The page asked for comes back after sign-in (identity
+				// checks the return path again).
+				http.Redirect(w, r, Prefix+"/?return="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
 				return
 			case wantsHTML(r):
 				d := h.data(r, "Sign in", "")

@@ -99,6 +99,8 @@ type pageData struct {
 	Principal access.Principal
 	Flash     string
 	Error     string
+	// Return is the page to come back to after signing in ("" = overview).
+	Return string
 	// Forward is the way on from an error page (a link), ForwardLabel its text.
 	Forward, ForwardLabel string
 	CanAdmin              bool
@@ -203,7 +205,20 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 		h.redirect(w, r, Prefix+"/overview", "")
 		return
 	}
-	h.render(w, http.StatusOK, "signin", h.data(r, "Sign in", ""))
+	d := h.data(r, "Sign in", "")
+	d.Return = returnPath(r.URL.Query().Get("return"))
+	h.render(w, http.StatusOK, "signin", d)
+}
+
+// returnPath keeps a dashboard page path to come back to after sign-in, or
+// "" (the sign-in then ends on the overview).
+func returnPath(p string) string {
+	if !strings.HasPrefix(p, Prefix+"/") || strings.HasPrefix(p, Prefix+"/auth/") || strings.ContainsFunc(p, func(r rune) bool {
+		return r < 0x21 || r == 0x7f || r == '\\' || r == '?' || r == '#' || r == '%'
+	}) {
+		return ""
+	}
+	return p
 }
 
 func (h *Handler) static(w http.ResponseWriter, r *http.Request) {

@@ -113,9 +113,11 @@ func TestBrowserUserWalk(t *testing.T) {
 			b.Open(P + "/settings")
 			b.Expect("Sign in", nil)
 
-			// Sign in again; delete the account.
+			// Sign in again: back on the page asked for. Delete the account.
 			b.Click(`a[href^="` + P + `/auth/microsoft/login"]`)
 			b.Click(`button[value="s-user"]`)
+			b.Expect("Settings", nil)
+			b.Click(`nav a[href="` + P + `/overview"]`)
 			b.Expect("Overview", []string{"Signed in as user@a.example"})
 			b.Click(`a[href="` + P + `/account/delete"]`)
 			b.Expect("Delete your account", []string{"This cannot be undone."})
