@@ -59,7 +59,7 @@ func newPages() *pages {
 		"sideLabel": func(s string) string {
 			switch s {
 			case string(reconcile.CRM):
-				return "CRM"
+				return "Salesforce"
 			case string(reconcile.Mailbox):
 				return "Mailbox"
 			}
@@ -537,6 +537,16 @@ func (h *Handler) orgData(r *http.Request) (*pageData, error) {
 	if d.CanGrant {
 		if d.Grants, err = h.listGrants(r, org); err != nil {
 			return nil, err
+		}
+		// Grantees from another organisation (support staff) are named
+		// by their address too.
+		for _, g := range d.Grants {
+			if _, ok := d.Names[g.Principal.User]; ok {
+				continue
+			}
+			if prof, err := h.d.Accounts.Profile(r.Context(), g.Principal.User); err == nil && prof.Email != "" {
+				d.Names[g.Principal.User] = prof.Email
+			}
 		}
 	}
 	return d, nil

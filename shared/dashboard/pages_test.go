@@ -75,7 +75,7 @@ func TestPages(t *testing.T) {
 		{name: "admin redirect", who: admin, method: "GET", path: P + "/admin", want: 303, location: P + "/orgs/" + orgA},
 		{name: "org page as admin", who: admin, method: "GET", path: P + "/orgs/" + orgA, want: 200,
 			has: []string{"user@a.example", "peer@a.example", "Add users", "Grant role", "1 of 2 connected, 1 needs reconnecting",
-				"Organisation admin, User", "finished with 1 problem"},
+				"Organisation admin, User", "finished with 1 problem", "support@ops.example"},
 			hasNot: []string{">orgadmin<", "self"}},
 		{name: "org page as support", who: support, method: "GET", path: P + "/orgs/" + orgA, want: 200, has: []string{"user@a.example"}, hasNot: []string{"Add users", "Grant role"}},
 		{name: "org page of another org", who: other, method: "GET", path: P + "/orgs/" + orgA, want: 403},
