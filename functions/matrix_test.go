@@ -228,7 +228,7 @@ func (w *testWorld) call(t *testing.T, f matrixFixture, rt wiredRoute, who strin
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		return false, status, body
-	case status == http.StatusSeeOther && rec.Header().Get("Location") == shareddashboard.Prefix+"/" && who == "anonymous":
+	case status == http.StatusSeeOther && strings.HasPrefix(rec.Header().Get("Location"), shareddashboard.Prefix+"/?return=") && who == "anonymous":
 		// A page asked for anonymously sends the browser to sign in.
 		return false, status, body
 	}
@@ -271,7 +271,7 @@ func authorizationMatrix() map[string]accesstest.Expect {
 	const A, T = addin.Prefix, tracking.Prefix
 	return map[string]accesstest.Expect{
 		// The operator's status page and the health check.
-		"GET " + P + "/status":  anyone,
+		"GET " + P + "/status":  accesstest.Expect{OtherOrgAdmin: true, OrgAdmin: true},
 		"GET " + P + "/healthz": anyone,
 		// Graph's webhook: it proves itself with the subscription's clientState.
 		"POST /api/notifications": anyone,
@@ -283,32 +283,36 @@ func authorizationMatrix() map[string]accesstest.Expect {
 		"GET " + P + "/auth/{provider}/callback": anyone,
 		"POST " + P + "/auth/logout":             anyone,
 
-		"GET " + P + "/connect/{rest...}":            signedIn,
-		"POST " + P + "/connect/salesforce/password": signedIn,
-		"POST " + P + "/connect/admin/{rest...}":     ownOrg,
-		"GET " + P + "/overview":                     signedIn,
-		"POST " + P + "/sync-now":                    signedIn,
-		"POST " + P + "/pause":                       signedIn,
-		"POST " + P + "/resume":                      signedIn,
-		"POST " + P + "/confirm-removals":            signedIn,
-		"GET " + P + "/settings":                     signedIn,
-		"POST " + P + "/settings":                    signedIn,
-		"GET " + P + "/account/delete":               signedIn,
-		"POST " + P + "/account/delete":              signedIn,
-		"GET " + P + "/v1/me/status":                 signedIn,
-		"GET " + P + "/v1/me/issues":                 signedIn,
-		"GET " + P + "/v1/me/settings":               signedIn,
-		"PUT " + P + "/v1/me/settings":               signedIn,
-		"POST " + P + "/v1/me/sync-now":              signedIn,
-		"POST " + P + "/v1/me/pause":                 signedIn,
-		"POST " + P + "/v1/me/resume":                signedIn,
-		"POST " + P + "/v1/me/guards/{kind}/confirm": signedIn,
-		"DELETE " + P + "/v1/me":                     signedIn,
-		"GET " + P + "/admin":                        ownOrg,
-		"GET " + P + "/orgs/{org}":                   orgRead,
-		"POST " + P + "/orgs/{org}/provision":        orgAdmin,
-		"POST " + P + "/orgs/{org}/grants":           orgAdmin,
-		"GET " + P + "/users/{user}":                 userRead,
+		"GET " + P + "/connect/{rest...}":              signedIn,
+		"POST " + P + "/connect/salesforce/password":   signedIn,
+		"POST " + P + "/connect/admin/{rest...}":       ownOrg,
+		"GET " + P + "/overview":                       signedIn,
+		"POST " + P + "/sync-now":                      signedIn,
+		"POST " + P + "/pause":                         signedIn,
+		"POST " + P + "/resume":                        signedIn,
+		"POST " + P + "/confirm-removals":              signedIn,
+		"GET " + P + "/settings":                       signedIn,
+		"POST " + P + "/settings":                      signedIn,
+		"GET " + P + "/account/delete":                 signedIn,
+		"POST " + P + "/account/delete":                signedIn,
+		"GET " + P + "/v1/me/status":                   signedIn,
+		"GET " + P + "/v1/me/issues":                   signedIn,
+		"GET " + P + "/v1/me/settings":                 signedIn,
+		"PUT " + P + "/v1/me/settings":                 signedIn,
+		"POST " + P + "/v1/me/sync-now":                signedIn,
+		"POST " + P + "/v1/me/pause":                   signedIn,
+		"POST " + P + "/v1/me/resume":                  signedIn,
+		"POST " + P + "/v1/me/guards/{kind}/confirm":   signedIn,
+		"DELETE " + P + "/v1/me":                       signedIn,
+		"GET " + P + "/admin":                          ownOrg,
+		"GET " + P + "/orgs/{org}":                     orgRead,
+		"POST " + P + "/orgs/{org}/provision":          orgAdmin,
+		"POST " + P + "/orgs/{org}/grants":             orgAdmin,
+		"GET " + P + "/users/{user}":                   userRead,
+		"POST " + P + "/users/{user}/sync-now":         userWrite,
+		"POST " + P + "/users/{user}/pause":            userWrite,
+		"POST " + P + "/users/{user}/resume":           userWrite,
+		"POST " + P + "/users/{user}/confirm-removals": userWrite,
 
 		"GET " + P + "/v1/users/{user}/status":                 userRead,
 		"GET " + P + "/v1/users/{user}/issues":                 userRead,

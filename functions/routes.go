@@ -29,6 +29,7 @@ func routes(a *app) []funchost.Function {
 				Queues:    a.queue,
 				Functions: func() []funchost.Function { return table },
 				App:       a.dashboard,
+				Operator:  a.operator,
 				Log:       a.log,
 			})},
 		{Name: "addin", Trigger: funchost.HTTPTrigger("addin/{*path}", funchost.AuthAnonymous, "get", "post", "patch", "delete", "options"),

@@ -410,7 +410,7 @@ func TestDashboardHardening(t *testing.T) {
 	wantHeaders := map[string]string{
 		"X-Frame-Options":            "DENY",
 		"X-Content-Type-Options":     "nosniff",
-		"Referrer-Policy":            "no-referrer",
+		"Referrer-Policy":            "strict-origin-when-cross-origin",
 		"Cross-Origin-Opener-Policy": "same-origin",
 		"Strict-Transport-Security":  "max-age=63072000; includeSubDomains",
 	}

@@ -215,6 +215,11 @@ type worldOptions struct {
 	authoritySegment string
 	// extraUsers are more identity-provider users (any tenant).
 	extraUsers []idp.User
+	// email is the address the identity provider states for the world's
+	// user (none when empty).
+	email string
+	// env overrides or adds settings.
+	env map[string]string
 }
 
 // newTestWorld starts the local providers and wires the app against them.
@@ -255,7 +260,7 @@ func newTestWorld(t *testing.T, o worldOptions) *testWorld {
 	}
 	w.graph = fakegraph.New(fakegraph.Options{BaseURL: graphSrv.URL, HTTPClient: w.srv.Client(), Clients: map[string]string{w.entraClient: w.entraSecret}, TenantID: w.tenant})
 	fakegraph.SeedDemo(w.graph, time.Now())
-	users := append([]idp.User{{ID: w.oid, Name: "Wendy World", Tenant: w.tenant}}, o.extraUsers...)
+	users := append([]idp.User{{ID: w.oid, Name: "Wendy World", Tenant: w.tenant, Email: o.email}}, o.extraUsers...)
 	if o.authoritySegment == "" {
 		o.authoritySegment = w.tenant
 	}
@@ -277,6 +282,9 @@ func newTestWorld(t *testing.T, o worldOptions) *testWorld {
 		settings.NameMicrosoftLoginURL: graphSrv.URL, settings.NameGraphBaseURL: graphSrv.URL + "/v1.0",
 		settings.NameSalesforceLoginURL: sfSrv.URL, settings.NameSalesforceClientID: w.sfClient,
 		settings.NameSalesforceClientSecret: w.sfSecret, settings.NameAddinAudiences: idp.DemoAudience,
+	}
+	for k, v := range o.env {
+		env[k] = v
 	}
 	cfg, err := settings.Load(func(k string) string { return env[k] })
 	if err != nil {

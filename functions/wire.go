@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -23,6 +24,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"golang.org/x/oauth2"
 
+	fdashboard "github.com/crmsync/crmsync/functions/dashboard"
 	"github.com/crmsync/crmsync/shared/access"
 	"github.com/crmsync/crmsync/shared/account"
 	"github.com/crmsync/crmsync/shared/addin"
@@ -59,11 +61,13 @@ type app struct {
 	accounts *account.Accounts
 	users    *identity.Users
 	grants   *access.Store
-	checker  *access.Checker
-	sessions *identity.Sessions
-	subs     *msgraph.Subscriptions
-	opener   *sides.Opener
-	runner   *session.Runner
+	// bootstrap makes the CRMSYNC_ADMIN_EMAILS users org admins at sign-in.
+	bootstrap *access.Bootstrap
+	checker   *access.Checker
+	sessions  *identity.Sessions
+	subs      *msgraph.Subscriptions
+	opener    *sides.Opener
+	runner    *session.Runner
 	// dashboard is the self-service dashboard behind its security headers;
 	// addin and pixel are the add-in API and open tracking, likewise guarded.
 	dashboard http.Handler
@@ -129,6 +133,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	}
 	a.sched = schedule.New(a.store, sessions)
 	a.grants = access.NewStore(a.store, now)
+	a.bootstrap = access.NewBootstrap(a.grants, cfg.AdminEmails)
 	a.checker = access.NewChecker(a.grants)
 	a.users = identity.NewUsers(a.store, a.grants, now)
 
@@ -175,8 +180,12 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	a.users.AdoptProvisioned(a.accounts.ClaimInvite)
 	a.runner = &session.Runner{Store: a.store, Opener: a.opener, Settings: a.accounts, Log: log.With("function", "syncworker"), Now: now}
 
+	// The cookie keeps its __Host- name (Secure, Path=/, no Domain) on a
+	// plain-HTTP local run too: browsers treat http://localhost and
+	// http://127.0.0.1 as potentially trustworthy and accept Secure cookies
+	// there (the dashboard's Chromium test signs in over such a URL).
 	if a.sessions, err = identity.NewSessions(identity.SessionConfig{Key: subKey(secret, "session-cookie"),
-		CookieName: cookieName(cfg.PublicURL), Origins: []string{cfg.PublicURL}, Now: now, Log: log}); err != nil {
+		Origins: []string{cfg.PublicURL}, Now: now, Log: log, Refuse: dashboard.Refuse}); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -189,15 +198,6 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		return nil, err
 	}
 	return a, nil
-}
-
-// cookieName keeps the __Host- prefix (Secure, no Domain) where the dashboard
-// is served over HTTPS; a plain-HTTP local run on loopback uses a plain name.
-func cookieName(publicURL string) string {
-	if strings.HasPrefix(publicURL, "https://") {
-		return ""
-	}
-	return "crmsync"
 }
 
 // azureCredential is the managed identity in Azure (user-assigned when a
@@ -340,14 +340,22 @@ func appOnly(ctx context.Context, ms *connect.Microsoft, tenant string) oauth2.T
 	return ts
 }
 
-// onSignIn finishes a sign-up: the profile with the user's address, and a
-// sync schedule that stays paused until both sides are connected.
+// onSignIn finishes a sign-up: the profile with the user's address, the
+// org admin role for a bootstrap admin (CRMSYNC_ADMIN_EMAILS), and a sync
+// schedule on the default plan that stays paused until both sides are
+// connected. The plan is set through accounts.SetPlan, the one writer of a
+// user's plan, so settings and schedule name the same one.
 func (a *app) onSignIn(ctx context.Context, p access.Principal, id identity.Identity, created bool) error {
 	if err := a.accounts.Register(ctx, p, id.Email); err != nil {
 		return err
 	}
+	if granted, err := a.bootstrap.Apply(ctx, p, id.Email); err != nil {
+		return err
+	} else if granted {
+		a.log.InfoContext(ctx, "bootstrap admin granted", "user", p.User, "org", p.Org)
+	}
 	if _, err := a.sched.Get(ctx, p.User); errors.Is(err, tablestore.ErrNotFound) {
-		if err := a.sched.Enroll(ctx, p.User, a.settings.DefaultPlan, a.now()); err != nil {
+		if err := a.accounts.SetPlan(ctx, p.User, a.settings.DefaultPlan); err != nil {
 			return err
 		}
 		return a.sched.SetPaused(ctx, p.User, true)
@@ -372,7 +380,7 @@ func (a *app) onConnected(ctx context.Context, user string) error {
 		return nil
 	}
 	if _, err := a.sched.Get(ctx, user); errors.Is(err, tablestore.ErrNotFound) {
-		if err := a.sched.Enroll(ctx, user, a.settings.DefaultPlan, a.now()); err != nil {
+		if err := a.accounts.SetPlan(ctx, user, a.settings.DefaultPlan); err != nil {
 			return err
 		}
 	}
@@ -406,7 +414,8 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *connect.Sal
 	}
 	var signIn dashboard.SignInHandlers
 	if len(providers) > 0 {
-		si, err := identity.NewSignIn(a.sessions, a.users, a.store, providers, identity.SignInOptions{Now: a.now, Log: a.log, OnSignIn: a.onSignIn})
+		si, err := identity.NewSignIn(a.sessions, a.users, a.store, providers, identity.SignInOptions{Now: a.now, Log: a.log, OnSignIn: a.onSignIn,
+			Home: dashboard.Prefix + "/overview", SignedOut: dashboard.Prefix + "/?msg=signedout", Refuse: dashboard.Refuse})
 		if err != nil {
 			return nil, err
 		}
@@ -454,6 +463,31 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *connect.Sal
 	})
 	h = webguard.LimitBody(cfg.MaxBodyBytes, h)
 	return webguard.Headers{AddinOrigins: cfg.AddinOrigins, HSTS: strings.HasPrefix(cfg.PublicURL, "https://")}.Page(h), nil
+}
+
+// operator lets the operator's status page through for a signed-in
+// organisation admin (of any organisation: the page shows the service, not
+// an organisation's data) or a caller presenting CRMSYNC_FUNCTION_KEY or
+// CRMSYNC_ADMIN_KEY in the x-functions-key header or the code query, as the
+// Functions host accepts keys; everyone else gets the refusal page.
+func (a *app) operator(next http.Handler) http.Handler {
+	return a.sessions.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get("x-functions-key")
+		if key == "" {
+			key = r.URL.Query().Get("code")
+		}
+		for _, want := range []string{a.settings.FunctionKey, a.settings.AdminKey} {
+			if key != "" && want != "" && subtle.ConstantTimeCompare([]byte(key), []byte(want)) == 1 {
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
+		if p := access.PrincipalFrom(r.Context()); !p.Anonymous() && a.checker.Check(r.Context(), p, access.GrantsWrite, access.Org(p.Org)) == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		fdashboard.Refuse(w, r)
+	}))
 }
 
 func anyOf(list []string) bool {

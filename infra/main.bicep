@@ -65,6 +65,9 @@ param sessionKey string = base64('${newGuid()}${newGuid()}')
 @description('Salesforce login host for OAuth: https://login.salesforce.com, https://test.salesforce.com for sandboxes, or a My Domain URL.')
 param salesforceLoginUrl string = 'https://login.salesforce.com'
 
+@description('Comma-separated e-mail addresses of the organisation\'s first admins: whoever signs in to the dashboard with one of them becomes organisation admin (CRMSYNC_ADMIN_EMAILS). Empty = no admin until one is granted another way.')
+param adminEmails string = ''
+
 @description('Object ID of whoever runs the deployment. Only used on the Consumption plan, where the deployer uploads the package blob itself; leave empty otherwise.')
 param deployerPrincipalId string = ''
 
@@ -165,6 +168,7 @@ var crmsyncSettings = {
   CRMSYNC_SALESFORCE_CLIENT_ID: salesforceClientId
   CRMSYNC_SALESFORCE_CLIENT_SECRET: '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=salesforce-client-secret)'
   CRMSYNC_SALESFORCE_LOGIN_URL: salesforceLoginUrl
+  CRMSYNC_ADMIN_EMAILS: adminEmails
 }
 
 module identity '../bicep/identity.bicep' = {

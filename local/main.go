@@ -179,6 +179,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	// The handler accepts the host's keys too, for the operator's status
+	// page (an anonymous route whose handler checks the key itself).
+	env = append(env, settings.NameFunctionKey+"="+keys.Function, settings.NameAdminKey+"="+keys.Admin)
 	h, err := host.New(host.Config{App: app, Queue: q, Keys: keys, Listener: ln, Log: log,
 		HandlerEnv: env, HandlerOutput: stderr})
 	if err != nil {

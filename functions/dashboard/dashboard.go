@@ -1,7 +1,8 @@
 // Package dashboard is the HTTP function behind the self-service dashboard
 // (shared/dashboard: sign-in, connections, status, issues, settings, admin),
 // plus an operator's status page (service, version, storage, functions, queue
-// lengths) at /api/dashboard/status and a health check at /api/dashboard/healthz.
+// lengths) at /api/dashboard/status, for an organisation admin or a caller
+// with a function key, and a health check at /api/dashboard/healthz.
 package dashboard
 
 import (
@@ -47,7 +48,11 @@ type Deps struct {
 	Functions func() []funchost.Function
 	// App serves every other path: the self-service dashboard.
 	App http.Handler
-	Log *slog.Logger
+	// Operator wraps the status page: it lets the request through to next
+	// only for an operator (a signed-in organisation admin or a function
+	// key) and answers everyone else itself. Nil: nobody sees the page.
+	Operator func(next http.Handler) http.Handler
+	Log      *slog.Logger
 }
 
 // Handler is the HTTP function.
@@ -71,7 +76,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case path == "status":
-		h.status(w, r)
+		guard := h.d.Operator
+		if guard == nil {
+			guard = func(http.Handler) http.Handler { return http.HandlerFunc(Refuse) }
+		}
+		guard(http.HandlerFunc(h.status)).ServeHTTP(w, r)
 	case path == "healthz":
 		h.health(w, r)
 	case h.d.App != nil:
@@ -123,11 +132,28 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 		data.Queues = append(data.Queues, row)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
 	if err := statusPage.Execute(w, data); err != nil {
 		h.d.Log.ErrorContext(ctx, "dashboard: rendering status page", "error", err)
 	}
 }
+
+// Refuse answers a caller who may not see the status page: a page saying
+// who may, with the way to sign in (401).
+func Refuse(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+	w.WriteHeader(http.StatusUnauthorized)
+	_ = refusedPage.Execute(w, nil)
+}
+
+var refusedPage = template.Must(template.New("refused").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Operators only · crmsync</title><link rel="icon" href="data:,"></head>
+<body><main><h1>Operators only</h1>
+<p>The service status page is for organisation admins and for callers with a function key (the <code>x-functions-key</code> header).</p>
+<p><a href="/api/dashboard/">Sign in to the dashboard</a> as an organisation admin, then open this page again.</p>
+</main></body></html>`))
 
 // queueNames lists every trigger queue and its poison queue.
 func (h *Handler) queueNames() []string {

@@ -22,6 +22,10 @@ func (f fakeQueues) Len(_ context.Context, q string) (int, error) {
 	return f.lengths[q], f.err
 }
 
+// operatorHeader stands for whatever makes a caller an operator (the wiring
+// checks a session or a function key); here a header.
+const operatorHeader = "X-Test-Operator"
+
 func newHandler(q QueueLengths) http.Handler {
 	fns := []funchost.Function{
 		{Name: "syncworker", Trigger: funchost.QueueTriggerOn("sync-sessions")},
@@ -36,6 +40,15 @@ func newHandler(q QueueLengths) http.Handler {
 			w.WriteHeader(http.StatusTeapot)
 			w.Write([]byte("app"))
 		}),
+		Operator: func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get(operatorHeader) == "" {
+					Refuse(w, r)
+					return
+				}
+				next.ServeHTTP(w, r)
+			})
+		},
 		Log: slog.New(slog.DiscardHandler),
 	})
 	mux := http.NewServeMux()
@@ -46,8 +59,29 @@ func newHandler(q QueueLengths) http.Handler {
 
 func get(h http.Handler, target string) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+	req := httptest.NewRequest(http.MethodGet, target, nil)
+	req.Header.Set(operatorHeader, "yes")
+	h.ServeHTTP(rec, req)
 	return rec
+}
+
+// TestStatusPageNeedsAnOperator: without the operator's say-so the status
+// page answers 401 with a page naming who may see it, and shows nothing of
+// the service; a handler without an Operator guard shows it to nobody.
+func TestStatusPageNeedsAnOperator(t *testing.T) {
+	for name, h := range map[string]http.Handler{
+		"guarded":  newHandler(fakeQueues{lengths: map[string]int{"sync-sessions": 3}}),
+		"no guard": New(Deps{Functions: func() []funchost.Function { return nil }, Log: slog.New(slog.DiscardHandler)}),
+	} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/api/dashboard/status", nil)
+		req.SetPathValue("path", "status")
+		h.ServeHTTP(rec, req)
+		body := rec.Body.String()
+		if rec.Code != http.StatusUnauthorized || !strings.Contains(body, "Operators only") || strings.Contains(body, "sync-sessions") || strings.Contains(body, "v1.2.3") {
+			t.Errorf("%s: anonymous status page: %d\n%s", name, rec.Code, body)
+		}
+	}
 }
 
 func TestStatusPage(t *testing.T) {
@@ -64,8 +98,13 @@ func TestStatusPage(t *testing.T) {
 			t.Errorf("status page lacks %q", want)
 		}
 	}
+	// The one <link> is the empty inline icon (no favicon.ico request).
+	inlineIcon := `<link rel="icon" href="data:,">`
+	if !strings.Contains(body, inlineIcon) {
+		t.Error("status page declares no icon: browsers then ask for /favicon.ico")
+	}
 	for _, asset := range []string{"<script src", "<link", "http://", "https://"} {
-		if strings.Contains(body, asset) {
+		if strings.Contains(strings.Replace(body, inlineIcon, "", 1), asset) {
 			t.Errorf("status page loads an external asset (%q)", asset)
 		}
 	}

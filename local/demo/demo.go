@@ -1,7 +1,8 @@
 // Package demo runs crmsync's demo world for `make run`: a local Salesforce
 // org, a local Microsoft 365 mailbox and a local identity provider, all
 // seeded, plus a demo user who is signed up, connected to both and scheduled,
-// so the first sync runs as soon as the function app is up. It writes the
+// so the first sync runs as soon as the function app is up, and a demo
+// organisation admin. It writes the
 // demo user through the same stores the function app reads, and returns the
 // settings that point the app at the local servers.
 package demo
@@ -32,6 +33,17 @@ import (
 // UserOID is the demo user's object id at the local identity provider.
 const UserOID = "d0000000-0000-4000-8000-00000000d3e0"
 
+// The demo's organisation admin: a second person of the demo tenant, named
+// in CRMSYNC_ADMIN_EMAILS, signed up and made admin before anyone signs in.
+const (
+	AdminOID   = "d0000000-0000-4000-8000-00000000ad31"
+	AdminEmail = "admin@crmsync.local"
+)
+
+// Plan is the demo users' plan: the default plan of the demo app, and the
+// one the demo user is put on (one value, so settings and schedule agree).
+const Plan = "paid"
+
 // SalesforceClient is the local Salesforce's built-in public OAuth client.
 const SalesforceClient = "crmsync-local"
 
@@ -58,9 +70,9 @@ type World struct {
 	SalesforceURL, GraphURL, IdPURL string
 	Salesforce                      *fakesalesforce.Server
 	Graph                           *fakegraph.Server
-	// User is the demo user's crmsync id.
-	User    string
-	servers []*http.Server
+	// User is the demo user's crmsync id; Admin the demo admin's.
+	User, Admin string
+	servers     []*http.Server
 }
 
 // Close stops the demo servers.
@@ -116,7 +128,8 @@ func Start(ctx context.Context, o Options) (*World, error) {
 	mailbox := fakegraph.SeedDemo(w.Graph, o.Now())
 	_ = mailbox
 	provider, err := idp.New(w.IdPURL,
-		idp.WithUsers(idp.User{ID: UserOID, Name: "Dana Demo", Tenant: idp.DemoTenant}),
+		idp.WithUsers(idp.User{ID: UserOID, Name: "Dana Demo", Tenant: idp.DemoTenant, Email: fakesalesforce.DemoUsername},
+			idp.User{ID: AdminOID, Name: "Avery Admin", Tenant: idp.DemoTenant, Email: AdminEmail}),
 		idp.WithClients(idp.Client{ID: idp.DemoClientID, RedirectURIs: []string{o.PublicURL + "/api/dashboard/auth/microsoft/callback"}}))
 	if err != nil {
 		return nil, err
@@ -143,7 +156,8 @@ func Start(ctx context.Context, o Options) (*World, error) {
 		settings.NameMicrosoftLoginURL + "=" + w.GraphURL,
 		settings.NameGraphBaseURL + "=" + w.GraphURL + "/v1.0",
 		settings.NameAddinAudiences + "=" + idp.DemoAudience,
-		settings.NameDefaultPlan + "=paid",
+		settings.NameDefaultPlan + "=" + Plan,
+		settings.NameAdminEmails + "=" + AdminEmail,
 	}
 	return w, nil
 }
@@ -188,7 +202,7 @@ func (w *World) provision(ctx context.Context, o Options) error {
 		Flow: connection.FlowClientCredentials}, connection.Credentials{Username: fakegraph.DemoUser}); err != nil {
 		return fmt.Errorf("connecting the demo mailbox: %w", err)
 	}
-	if err := sched.Enroll(ctx, p.User, "paid", now); err != nil {
+	if err := accounts.SetPlan(ctx, p.User, Plan); err != nil {
 		return err
 	}
 	if err := sched.SetPaused(ctx, p.User, false); err != nil {
@@ -197,5 +211,19 @@ func (w *World) provision(ctx context.Context, o Options) error {
 	if err := sched.RequestNow(ctx, p.User, schedule.Manual, now); err != nil && !errors.Is(err, schedule.ErrDebounced) {
 		return err
 	}
+	// The admin: signed up as the identity provider's Avery Admin would be,
+	// and made organisation admin the way every sign-in with an address
+	// named in CRMSYNC_ADMIN_EMAILS is.
+	admin, _, err := users.SignIn(ctx, identity.Identity{Kind: identity.Entra, Org: idp.DemoTenant, Subject: AdminOID})
+	if err != nil {
+		return fmt.Errorf("signing up the demo admin: %w", err)
+	}
+	if err := accounts.Register(ctx, admin, AdminEmail); err != nil {
+		return err
+	}
+	if _, err := access.NewBootstrap(grants, []string{AdminEmail}).Apply(ctx, admin, AdminEmail); err != nil {
+		return err
+	}
+	w.Admin = admin.User
 	return nil
 }

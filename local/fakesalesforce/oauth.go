@@ -59,7 +59,8 @@ func redirectAllowed(c *Client, uri string) bool {
 }
 
 var loginPage = template.Must(template.New("login").Parse(`<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Login | Salesforce (local)</title></head>
+<html lang="en"><head><meta charset="utf-8"><title>Login | Salesforce (local)</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"></head>
 <body><main>
 <h1>Log in to Salesforce (local)</h1>
 {{if .Error}}<p id="error" role="alert">{{.Error}}</p>{{end}}

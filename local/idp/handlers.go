@@ -99,13 +99,14 @@ func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
 
 var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>crmsync local sign-in</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
 <style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:4rem auto}button{display:block;width:100%;margin:.5rem 0;padding:.75rem;font-size:1rem}</style>
 </head><body>
 <h1>Local sign-in</h1>
 <p>This is crmsync's local identity provider. Pick a demo user.</p>
 <form method="post">
 {{range $k, $v := .Params}}<input type="hidden" name="{{$k}}" value="{{$v}}">
-{{end}}{{range .Users}}<button type="submit" name="login_hint" value="{{.ID}}">{{.Name}} <small>({{.Tenant}})</small></button>
+{{end}}{{range .Users}}<button type="submit" name="login_hint" value="{{.ID}}">{{.Name}} <small>({{with .Email}}{{.}}{{else}}{{.Tenant}}{{end}})</small></button>
 {{else}}<p>No user belongs to this tenant.</p>{{end}}
 </form></body></html>`))
 
@@ -159,7 +160,12 @@ func (s *Server) authorize(f flavour) http.HandlerFunc {
 				params[k] = q.Get(k)
 			}
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+			// form-action governs the redirects that follow a form's
+			// submission too (Chromium enforces it on them): 'self' alone
+			// blocks the answer's 302 back to the client. The validated
+			// redirect URI's origin is the one other place this form may
+			// lead, as at Entra's and Salesforce's own login pages.
+			w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self' "+origin(redirect))
 			_ = loginPage.Execute(w, map[string]any{"Params": params, "Users": eligible})
 			return
 		}
@@ -203,6 +209,15 @@ func (s *Server) redirectAllowed(c Client, redirect string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// origin is scheme://host[:port] of a validated redirect URI.
+func origin(redirect string) string {
+	u, err := url.Parse(redirect)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 func redirectWith(w http.ResponseWriter, r *http.Request, target string, params url.Values) {
@@ -302,9 +317,16 @@ func (s *Server) tokenResponse(g grant) (map[string]any, error) {
 			claims["iss"] = s.Issuer(g.user.Tenant)
 			claims["sub"] = pairwise(g.user.ID, g.client)
 			claims["oid"], claims["tid"], claims["ver"] = g.user.ID, g.user.Tenant, "2.0"
+			if g.user.Email != "" {
+				// Entra's UPN claim, which crmsync reads as the address.
+				claims["preferred_username"] = g.user.Email
+			}
 		} else {
 			claims["iss"] = s.SalesforceIssuer()
 			claims["sub"] = s.SalesforceIssuer() + "/id/" + g.user.Tenant + "/" + g.user.ID
+			if g.user.Email != "" {
+				claims["email"] = g.user.Email
+			}
 		}
 		id, err := s.Sign(claims)
 		if err != nil {

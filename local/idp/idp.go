@@ -31,6 +31,9 @@ type User struct {
 	ID     string
 	Name   string
 	Tenant string
+	// Email is the address the id_token states (Entra's
+	// preferred_username, Salesforce's email); empty states none.
+	Email string
 }
 
 // Client is a registered application. An empty Secret makes it a public

@@ -182,6 +182,11 @@ func TestLoginFormAndDiscovery(t *testing.T) {
 	if !strings.Contains(string(page), "&lt;script&gt;") || strings.Contains(string(page), "<script>") || strings.Contains(string(page), `"><b>`) {
 		t.Errorf("login page does not escape user data:\n%s", page)
 	}
+	// The form's answer redirects to the client: form-action must allow the
+	// redirect URI's origin, or Chromium blocks the redirect after submit.
+	if got, want := resp.Header.Get("Content-Security-Policy"), "form-action 'self' http://localhost:8080"; !strings.HasSuffix(got, want) {
+		t.Errorf("login page CSP = %q, want it to end with %q", got, want)
+	}
 	var doc map[string]any
 	r, err := http.Get(p.Authority("organizations") + "/.well-known/openid-configuration")
 	if err != nil {

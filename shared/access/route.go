@@ -112,12 +112,22 @@ func validMethod(m string) bool {
 
 // Mux validates routes and returns a ServeMux serving each behind Guard.
 func Mux(c *Checker, dir Directory, log *slog.Logger, routes []Route) (*http.ServeMux, error) {
+	return MuxWith(c, dir, log, routes, nil)
+}
+
+// Refusal answers a refused request (status 401, 403 or 500, a code and a
+// message that carries no request data). Nil answers JSON.
+type Refusal func(w http.ResponseWriter, r *http.Request, status int, code, msg string)
+
+// MuxWith is Mux whose guard answers refusals through refuse, so a web page
+// can answer a browser with a page instead of a JSON body.
+func MuxWith(c *Checker, dir Directory, log *slog.Logger, routes []Route, refuse Refusal) (*http.ServeMux, error) {
 	if err := Validate(routes); err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
 	for _, rt := range routes {
-		mux.Handle(rt.Key(), Guard(c, dir, log, rt))
+		mux.Handle(rt.Key(), guard(c, dir, log, rt, refuse))
 	}
 	return mux, nil
 }
@@ -126,6 +136,15 @@ func Mux(c *Checker, dir Directory, log *slog.Logger, routes []Route) (*http.Ser
 // is called anonymously, 403 when no grant allows it, and the handler — with
 // the checked resource in its context — otherwise.
 func Guard(c *Checker, dir Directory, log *slog.Logger, rt Route) http.Handler {
+	return guard(c, dir, log, rt, nil)
+}
+
+func guard(c *Checker, dir Directory, log *slog.Logger, rt Route, refuse Refusal) http.Handler {
+	if refuse == nil {
+		refuse = func(w http.ResponseWriter, _ *http.Request, status int, code, msg string) {
+			writeError(w, status, code, msg)
+		}
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -135,7 +154,7 @@ func Guard(c *Checker, dir Directory, log *slog.Logger, rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := PrincipalFrom(r.Context())
 		if p.Anonymous() {
-			writeError(w, http.StatusUnauthorized, "unauthenticated", "sign in first")
+			refuse(w, r, http.StatusUnauthorized, "unauthenticated", "sign in first")
 			return
 		}
 		res, err := resolve(r, p, dir, rt.Resource)
@@ -149,10 +168,10 @@ func Guard(c *Checker, dir Directory, log *slog.Logger, rt Route) http.Handler {
 			// An unknown user gets the same answer as a forbidden one, so
 			// the route cannot be used to probe which user ids exist.
 			log.InfoContext(r.Context(), "access denied", "route", rt.Key(), "user", p.User, "permission", string(rt.Permission))
-			writeError(w, http.StatusForbidden, "forbidden", "you do not have access to this")
+			refuse(w, r, http.StatusForbidden, "forbidden", "you do not have access to this")
 		default:
 			log.ErrorContext(r.Context(), "access check failed", "route", rt.Key(), "user", p.User, "err", err)
-			writeError(w, http.StatusInternalServerError, "internal", "access check failed; try again")
+			refuse(w, r, http.StatusInternalServerError, "internal", "access check failed; try again")
 		}
 	})
 }

@@ -53,8 +53,8 @@ func (h *Handler) confirmRemovalsForm(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case answered:
 	case !ok:
-		h.redirect(w, r, Prefix+"/overview", "unconfirmed")
+		h.redirect(w, r, back(r), "unconfirmed")
 	default:
-		h.redirect(w, r, Prefix+"/overview", "confirmed")
+		h.redirect(w, r, back(r), "confirmed")
 	}
 }

@@ -1,15 +1,16 @@
 package dashboard
 
 import (
-	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/crmsync/crmsync/shared/identity"
 )
 
-// ErrCSRF reports a state-changing request without the session's token.
-var ErrCSRF = errors.New("dashboard: missing or wrong CSRF token")
+// ErrCSRF reports a state-changing request without the session's token, or
+// sent from another site.
+var ErrCSRF = errors.New("dashboard: the request failed the CSRF check")
 
 // IdentityCSRF backs CSRF with shared/identity's session cookie: the token
 // is Sessions.CSRFToken of the request's session. identity's middleware
@@ -28,21 +29,12 @@ func (c IdentityCSRF) Token(r *http.Request) string {
 	return c.Sessions.CSRFToken(sess)
 }
 
-// Verify compares the header or form token with the session's, in constant time.
+// Verify applies identity's whole check: Sec-Fetch-Site and Origin name
+// this site (an "Origin: null" alone is neither), and the header or form
+// token matches the session's, in constant time.
 func (c IdentityCSRF) Verify(r *http.Request) error {
-	return VerifyToken(r, c.Token(r))
-}
-
-// VerifyToken checks that r carries want in the X-CSRF-Token header or the
-// csrf_token form field. An empty want (no session) never matches.
-func VerifyToken(r *http.Request, want string) error {
-	got := r.Header.Get(identity.CSRFHeader)
-	if got == "" {
-		r.Body = http.MaxBytesReader(nil, r.Body, maxBody)
-		got = r.PostFormValue(identity.CSRFField)
-	}
-	if want == "" || got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-		return ErrCSRF
+	if err := c.Sessions.VerifyRequest(r); err != nil {
+		return fmt.Errorf("%w: %v", ErrCSRF, err)
 	}
 	return nil
 }

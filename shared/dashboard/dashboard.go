@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -155,12 +156,21 @@ func New(d Deps) (*Handler, error) {
 		d.Providers = []Provider{{Name: "microsoft", Label: "Sign in with Microsoft"}, {Name: "salesforce", Label: "Sign in with Salesforce"}}
 	}
 	h := &Handler{d: d, page: newPages()}
-	mux, err := access.Mux(d.Checker, d.Directory, d.Log, h.Routes())
+	mux, err := access.MuxWith(d.Checker, d.Directory, d.Log, h.Routes(), h.refuse)
 	if err != nil {
 		return nil, err
 	}
-	h.mux = d.Authenticate(signInFirst(mux))
+	h.mux = d.Authenticate(h.signInFirst(mux))
 	return h, nil
+}
+
+// refuse answers the guard's refusals: JSON for the API, else a page.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+	if isAPI(r) || r.Header.Get("Accept") == "application/json" {
+		writeJSON(w, status, map[string]string{"error": code, "message": msg})
+		return
+	}
+	h.renderError(w, r, status, msg)
 }
 
 // ServeHTTP serves one request.
@@ -189,12 +199,25 @@ func target(r *http.Request) access.Resource {
 }
 
 // signInFirst sends an anonymous browser asking for a page to the sign-in
-// page instead of answering 401: the API and public paths pass through.
-func signInFirst(next http.Handler) http.Handler {
+// page instead of answering 401: the API and public paths pass through. A
+// browser posting a form without a session (it expired while the form was
+// open, or the user signed out in another tab) gets the sign-in page with
+// what happened: nothing was changed, sign in and do it again.
+func (h *Handler) signInFirst(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && access.PrincipalFrom(r.Context()).Anonymous() && !isAPI(r) && !publicPage(r.URL.Path) {
-			http.Redirect(w, r, Prefix+"/", http.StatusSeeOther)
-			return
+		if access.PrincipalFrom(r.Context()).Anonymous() && !isAPI(r) && !publicPage(r.URL.Path) {
+			switch {
+			case r.Method == http.MethodGet || r.Method == http.MethodHead:
+				// The page asked for comes back after sign-in (identity
+				// checks the return path again).
+				http.Redirect(w, r, Prefix+"/?return="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+				return
+			case wantsHTML(r):
+				d := h.data(r, "Sign in", "")
+				d.Error = "Your session ended before this form was sent, so nothing was changed. Sign in again, then repeat the change."
+				h.render(w, http.StatusUnauthorized, "signin", d)
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})

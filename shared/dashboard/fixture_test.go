@@ -7,13 +7,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/crmsync/crmsync/local/fakesalesforce"
+	"github.com/crmsync/crmsync/local/idp"
 	"github.com/crmsync/crmsync/shared/access"
 	"github.com/crmsync/crmsync/shared/account"
 	"github.com/crmsync/crmsync/shared/connection"
@@ -27,6 +30,7 @@ import (
 	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/sides"
 	"github.com/crmsync/crmsync/shared/tablestore"
+	"github.com/crmsync/crmsync/shared/webguard"
 )
 
 const (
@@ -41,9 +45,11 @@ const (
 	issueReason = "Salesforce refused the record: a required field (Last Name) is empty"
 )
 
-// fixture is a dashboard over the real account, schedule, access,
-// identity-directory and connection packages on one embedded store. Who is
-// signed in comes from a test cookie; the CSRF token is derived from the user.
+// fixture is a dashboard over the real account, schedule, access, identity
+// (sessions, sign-in through the local identity provider and the local
+// Salesforce) and connection packages on one embedded store. HTTP-level tests
+// hold a real session cookie minted by identity for the caller (cookieFor);
+// browser tests sign in by clicking through the providers.
 type fixture struct {
 	tables  *tablestore.Embedded
 	q       *queue.Embedded
@@ -62,26 +68,61 @@ type fixture struct {
 	other   access.Principal // admin of org B
 	// sf is the local Salesforce the user is connected to (user sfID),
 	// read for the contact scope's list views and estimate.
-	sf   *fakesalesforce.Server
-	sfID string
+	sf    *fakesalesforce.Server
+	sfID  string
+	sfURL string
+	// sessions are identity's real session cookies; idp is the local
+	// identity provider ("Sign in with Microsoft") whose users are the
+	// fixture's principals, with their addresses.
+	sessions *identity.Sessions
+	idp      *idp.Server
+	// posts records the Origin and Sec-Fetch-Site of every POST the server
+	// received (observed, never set by a test).
+	mu    sync.Mutex
+	posts []postSeen
 }
 
-const testCookie = "test-session"
+// postSeen is what a browser said about where a POST came from.
+type postSeen struct{ Path, Origin, Site string }
 
-func csrfFor(user string) string { return "csrf-token-of-" + user }
+// postsSeen returns the POSTs received so far.
+func (f *fixture) postsSeen() []postSeen {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.posts)
+}
 
-// testCSRF is the injected CSRF checker of the tests.
-type testCSRF struct{}
+// testCookie is the session cookie's name: identity's default, __Host-.
+const testCookie = "__Host-crmsync"
 
-func (testCSRF) Token(r *http.Request) string {
-	p := access.PrincipalFrom(r.Context())
-	if p.Anonymous() {
-		return ""
+// sessionKey signs the fixture's session cookies.
+var sessionKey = []byte("dashboard-test-session-key-0123456789")
+
+// tokenSessions derives CSRF tokens; they depend only on the key and the
+// session's secret, which cookieFor makes "secret-of-<user>".
+var tokenSessions = func() *identity.Sessions {
+	s, err := identity.NewSessions(identity.SessionConfig{Key: sessionKey})
+	if err != nil {
+		panic(err)
 	}
-	return csrfFor(p.User)
+	return s
+}()
+
+// csrfFor is the CSRF token of the session cookieFor gives user.
+func csrfFor(user string) string {
+	return tokenSessions.CSRFToken(identity.Session{CSRF: "secret-of-" + user})
 }
 
-func (c testCSRF) Verify(r *http.Request) error { return dashboard.VerifyToken(r, c.Token(r)) }
+// cookieFor is a real session cookie for p, as identity's sign-in would set.
+func (f *fixture) cookieFor(t testing.TB, p access.Principal) *http.Cookie {
+	t.Helper()
+	now := f.now.Unix()
+	v, err := f.sessions.Encode(identity.Session{User: p.User, Org: p.Org, Issued: now, Seen: now, CSRF: "secret-of-" + p.User})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Cookie{Name: testCookie, Value: v}
+}
 
 func newFixture(t testing.TB) *fixture { return newFixtureOver(t, nil) }
 
@@ -105,7 +146,9 @@ func newFixtureOver(t testing.TB, wrap func(tablestore.Store) tablestore.Store) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{tables: tables, q: q, now: time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)}
+	// The clock starts at the real time (to the second): the browser test's
+	// Chromium drops a session cookie whose Expires lies in its past.
+	f := &fixture{tables: tables, q: q, now: time.Now().UTC().Truncate(time.Second)}
 	var store tablestore.Store = tables
 	if wrap != nil {
 		store = wrap(tables)
@@ -160,6 +203,7 @@ func newFixtureOver(t testing.TB, wrap func(tablestore.Store) tablestore.Store) 
 	must(err)
 	sfSrv := httptest.NewServer(f.sf)
 	t.Cleanup(sfSrv.Close)
+	f.sfURL = sfSrv.URL
 	f.sfID, err = f.sf.AddUser(fakesalesforce.User{Username: sfUser, Password: sfPassword, Email: sfUser, FirstName: "Uma", LastName: "User"})
 	must(err)
 	_, err = f.conns.Save(ctx, connection.Connection{User: f.user.User, Provider: connection.Salesforce, Tenant: f.sf.OrgID(),
@@ -182,36 +226,57 @@ func newFixtureOver(t testing.TB, wrap func(tablestore.Store) tablestore.Store) 
 	_, err = f.acc.FingerprintKey(ctx, f.user.User)
 	must(err)
 
+	// The dashboard's server starts first: sign-in needs its URL.
+	f.srv = httptest.NewUnstartedServer(nil)
+	f.srv.Start()
+	t.Cleanup(f.srv.Close)
+	var idpSrv *httptest.Server
+	f.idp, idpSrv, err = idp.NewHTTPTest(idp.WithClock(clock), idp.WithUsers(
+		idp.User{ID: "s-user", Name: "Uma User", Tenant: orgA, Email: "user@a.example"},
+		idp.User{ID: "s-admin", Name: "Ada Admin", Tenant: orgA, Email: "admin@a.example"},
+		idp.User{ID: "s-peer", Name: "Pat Peer", Tenant: orgA, Email: "peer@a.example"},
+	))
+	must(err)
+	t.Cleanup(idpSrv.Close)
+	f.sessions, err = identity.NewSessions(identity.SessionConfig{Key: sessionKey, Now: clock, Refuse: dashboard.Refuse})
+	must(err)
+	authBase := f.srv.URL + dashboard.Prefix + "/auth/"
+	signIn, err := identity.NewSignIn(f.sessions, f.users, store, []identity.Provider{
+		{Name: "microsoft", Kind: identity.Entra, Authority: f.idp.Authority("organizations"), ClientID: idp.DemoClientID,
+			RedirectURL: authBase + "microsoft/callback", AnyTenant: true},
+		{Name: "salesforce", Kind: identity.Salesforce, Authority: sfSrv.URL, ClientID: "crmsync-local",
+			RedirectURL: authBase + "salesforce/callback", AnyTenant: true},
+	}, identity.SignInOptions{Now: clock, Home: dashboard.Prefix + "/overview", SignedOut: dashboard.Prefix + "/?msg=signedout",
+		Refuse: dashboard.Refuse, OnSignIn: func(ctx context.Context, p access.Principal, id identity.Identity, created bool) error {
+			return f.acc.Register(ctx, p, id.Email)
+		}})
+	must(err)
+
 	checker := access.NewChecker(f.grants)
 	f.h, err = dashboard.New(dashboard.Deps{
 		Accounts: f.acc, Scheduler: f.sched, Connections: f.conns, Tables: store,
 		Checker: checker, Directory: f.acc, Grants: access.NewAdmin(f.grants, checker, f.acc, nil),
-		CSRF: testCSRF{}, Authenticate: f.authenticate, Scopes: sides.ContactScopes{Opener: opener},
-		EndSession: func(w http.ResponseWriter) {
-			http.SetCookie(w, &http.Cookie{Name: testCookie, Value: "", Path: "/", MaxAge: -1})
-		},
-		Connect: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "connect flow") }),
-		Log:     slog.New(slog.DiscardHandler), Now: clock,
+		CSRF: dashboard.IdentityCSRF{Sessions: f.sessions}, Authenticate: f.sessions.Middleware, Scopes: sides.ContactScopes{Opener: opener},
+		EndSession: f.sessions.End,
+		SignIn:     dashboard.SignInHandlers{Login: signIn.Login(), Callback: signIn.Callback(), Logout: signIn.Logout()},
+		Connect:    http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "connect flow") }),
+		Log:        slog.New(slog.DiscardHandler), Now: clock,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv = httptest.NewServer(f.h)
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-// authenticate stands in for identity's session middleware: the test cookie
-// names a user, whose org comes from the directory.
-func (f *fixture) authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c, err := r.Cookie(testCookie); err == nil && c.Value != "" {
-			if org, err := f.acc.OrgOf(r.Context(), c.Value); err == nil {
-				r = r.WithContext(access.WithPrincipal(r.Context(), access.Principal{User: c.Value, Org: org}))
-			}
+	// Served as in production: behind webguard's page headers (CSP with
+	// form-action 'self', the referrer policy, frame denial).
+	page := webguard.Headers{}.Page(f.h)
+	f.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			f.mu.Lock()
+			f.posts = append(f.posts, postSeen{Path: r.URL.Path, Origin: r.Header.Get("Origin"), Site: r.Header.Get("Sec-Fetch-Site")})
+			f.mu.Unlock()
 		}
-		next.ServeHTTP(w, r)
+		page.ServeHTTP(w, r)
 	})
+	return f
 }
 
 // call sends one request as who (zero = anonymous), with the CSRF header
@@ -231,7 +296,7 @@ func (f *fixture) call(t testing.TB, who access.Principal, method, path, body st
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	if !who.Anonymous() {
-		req.AddCookie(&http.Cookie{Name: testCookie, Value: who.User})
+		req.AddCookie(f.cookieFor(t, who))
 		if csrf {
 			req.Header.Set("X-CSRF-Token", csrfFor(who.User))
 		}

@@ -37,8 +37,11 @@ func TestWithIdentitySessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	cookies := start.Result().Cookies()
-	send := func(method, path, body string) *httptest.ResponseRecorder {
+	send := func(method, path, body string, hdr ...string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(method, "https://crmsync.example"+path, strings.NewReader(body))
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
 		if body != "" {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		}
@@ -59,5 +62,20 @@ func TestWithIdentitySessions(t *testing.T) {
 	}
 	if rec := send(http.MethodPost, dashboard.Prefix+"/pause", url.Values{"csrf_token": {token}}.Encode()); rec.Code != http.StatusSeeOther {
 		t.Errorf("pause with the session's token: status %d, want 303; body %s", rec.Code, rec.Body)
+	}
+	// What browsers send: this origin, or "null" under a no-referrer
+	// policy (the token decides); another site is refused with the token.
+	for _, tc := range []struct {
+		hdr  []string
+		want int
+	}{
+		{[]string{"Origin", "https://crmsync.example", "Sec-Fetch-Site", "same-origin"}, http.StatusSeeOther},
+		{[]string{"Origin", "null", "Sec-Fetch-Site", "same-origin"}, http.StatusSeeOther},
+		{[]string{"Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"}, http.StatusForbidden},
+		{[]string{"Origin", "null", "Sec-Fetch-Site", "cross-site"}, http.StatusForbidden},
+	} {
+		if rec := send(http.MethodPost, dashboard.Prefix+"/resume", url.Values{"csrf_token": {token}}.Encode(), tc.hdr...); rec.Code != tc.want {
+			t.Errorf("resume with the token and %v: status %d, want %d", tc.hdr, rec.Code, tc.want)
+		}
 	}
 }

@@ -59,13 +59,24 @@ func newPages() *pages {
 		"sideLabel": func(s string) string {
 			switch s {
 			case string(reconcile.CRM):
-				return "CRM"
+				return "Salesforce"
 			case string(reconcile.Mailbox):
 				return "Mailbox"
 			}
 			return s
 		},
-		"join": strings.Join,
+		"join":          strings.Join,
+		"countPhrase":   countPhrase,
+		"outcomePhrase": outcomePhrase,
+		"kindName":      kindName,
+		"roleLabel":     roleLabel,
+		"roleLabels":    roleLabels,
+		"fieldLabel":    fieldLabel,
+		"fieldMessage":  fieldMessage,
+		"plural":        plural,
+		"planLabel":     planLabel,
+		"lower":         strings.ToLower,
+		"inc":           func(i int) int { return i + 1 },
 	}
 	return &pages{t: template.Must(template.New("").Funcs(funcs).ParseFS(templateFiles, "templates/*.html"))}
 }
@@ -88,7 +99,17 @@ type pageData struct {
 	Principal access.Principal
 	Flash     string
 	Error     string
-	CanAdmin  bool
+	// Return is the page to come back to after signing in ("" = overview).
+	Return string
+	// Forward is the way on from an error page (a link), ForwardLabel its text.
+	Forward, ForwardLabel string
+	CanAdmin              bool
+	// CanAct offers the status page's actions (sync now, pause, confirm
+	// removals), posted under Actions (the overview's or a user's path).
+	CanAct  bool
+	Actions string
+	// Connected: every account of the user is connected.
+	Connected bool
 	Self      bool
 
 	Providers []Provider
@@ -114,7 +135,8 @@ type pageData struct {
 	Results      []account.Provisioned
 	Plans        []string
 	Grants       []access.Grant
-	Roles        []string
+	// Roles are the roles an admin may grant (the User role is automatic).
+	Roles []option
 	// Names maps the org's user ids to their addresses, for the role list.
 	Names map[string]string
 }
@@ -130,6 +152,7 @@ var flashes = map[string]string{
 	"unconfirmed": "Nothing was confirmed: no removals of that object are held back any more.",
 	"saved":       "Settings saved. They apply from the next sync.",
 	"deleted":     "Your account was deleted.",
+	"signedout":   "You signed out.",
 	"granted":     "Role granted.",
 	"revoked":     "Role removed.",
 }
@@ -161,7 +184,7 @@ func (h *Handler) render(w http.ResponseWriter, status int, name string, d *page
 
 func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	d := h.data(r, http.StatusText(status), "")
-	d.Error = msg
+	d.Error = sentence(msg)
 	h.render(w, status, "error", d)
 }
 
@@ -182,7 +205,20 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 		h.redirect(w, r, Prefix+"/overview", "")
 		return
 	}
-	h.render(w, http.StatusOK, "signin", h.data(r, "Sign in", ""))
+	d := h.data(r, "Sign in", "")
+	d.Return = returnPath(r.URL.Query().Get("return"))
+	h.render(w, http.StatusOK, "signin", d)
+}
+
+// returnPath keeps a dashboard page path to come back to after sign-in, or
+// "" (the sign-in then ends on the overview).
+func returnPath(p string) string {
+	if !strings.HasPrefix(p, Prefix+"/") || strings.HasPrefix(p, Prefix+"/auth/") || strings.ContainsFunc(p, func(r rune) bool {
+		return r < 0x21 || r == 0x7f || r == '\\' || r == '?' || r == '#' || r == '%'
+	}) {
+		return ""
+	}
+	return p
 }
 
 func (h *Handler) static(w http.ResponseWriter, r *http.Request) {
@@ -197,6 +233,8 @@ func (h *Handler) static(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	case strings.HasSuffix(name, ".js"):
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	case strings.HasSuffix(name, ".svg"):
+		w.Header().Set("Content-Type", "image/svg+xml")
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	_, _ = w.Write(b)
@@ -207,7 +245,7 @@ func (h *Handler) overviewPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) userPage(w http.ResponseWriter, r *http.Request) {
-	h.statusPage(w, r, "user", "User "+target(r).User, false)
+	h.statusPage(w, r, "user", "", false)
 }
 
 func (h *Handler) statusPage(w http.ResponseWriter, r *http.Request, tmpl, title string, self bool) {
@@ -219,8 +257,22 @@ func (h *Handler) statusPage(w http.ResponseWriter, r *http.Request, tmpl, title
 	}
 	d := h.data(r, title, tmpl)
 	d.Status, d.Self = st, self
-	if st.Email != "" && !self {
-		d.Title = "User " + st.Email
+	d.CanAct = self || h.allowed(r.Context(), access.SyncWrite, target(r))
+	d.Actions = Prefix
+	if !self {
+		d.Actions = Prefix + "/users/" + user
+	}
+	d.Connected = len(st.Connections) > 0
+	for _, c := range st.Connections {
+		if c.Status != "connected" {
+			d.Connected = false
+		}
+	}
+	if !self {
+		d.Title = "A user's sync"
+		if st.Email != "" {
+			d.Title = st.Email
+		}
 	}
 	if h.allowed(r.Context(), access.IssuesRead, target(r)) {
 		if d.Issues, err = h.issues(r.Context(), user); err != nil {
@@ -241,7 +293,16 @@ func (h *Handler) syncNowForm(w http.ResponseWriter, r *http.Request) {
 	if debounced {
 		msg = "debounced"
 	}
-	h.redirect(w, r, Prefix+"/overview", msg)
+	h.redirect(w, r, back(r), msg)
+}
+
+// back is the page a status form returns to: the user's page when an admin
+// acted on a user (/users/{user}/…), else the overview.
+func back(r *http.Request) string {
+	if u := r.PathValue("user"); u != "" {
+		return Prefix + "/users/" + u
+	}
+	return Prefix + "/overview"
 }
 
 func (h *Handler) pauseForm(paused bool) http.HandlerFunc {
@@ -254,7 +315,7 @@ func (h *Handler) pauseForm(paused bool) http.HandlerFunc {
 		if paused {
 			msg = "paused"
 		}
-		h.redirect(w, r, Prefix+"/overview", msg)
+		h.redirect(w, r, back(r), msg)
 	}
 }
 
@@ -469,11 +530,23 @@ func (h *Handler) orgData(r *http.Request) (*pageData, error) {
 	}
 	slices.Sort(d.Plans)
 	for _, role := range access.Roles() {
-		d.Roles = append(d.Roles, role.Name)
+		if role.Name != access.RoleSelf {
+			d.Roles = append(d.Roles, option{Value: role.Name, Label: roleLabel(role.Name)})
+		}
 	}
 	if d.CanGrant {
 		if d.Grants, err = h.listGrants(r, org); err != nil {
 			return nil, err
+		}
+		// Grantees from another organisation (support staff) are named
+		// by their address too.
+		for _, g := range d.Grants {
+			if _, ok := d.Names[g.Principal.User]; ok {
+				continue
+			}
+			if prof, err := h.d.Accounts.Profile(r.Context(), g.Principal.User); err == nil && prof.Email != "" {
+				d.Names[g.Principal.User] = prof.Email
+			}
 		}
 	}
 	return d, nil
@@ -532,18 +605,67 @@ func (h *Handler) listGrants(r *http.Request, org string) ([]access.Grant, error
 }
 
 // grantForm turns the add/remove form into access.Admin's JSON request, so
-// the admin API's rules (nobody grants more than they hold) decide.
+// the admin API's rules (nobody grants more than they hold) decide. The
+// admin names people by e-mail address; the form resolves them among the
+// org's members (a remove button carries the ids of the row it removes).
 func (h *Handler) grantForm(w http.ResponseWriter, r *http.Request) {
 	org := target(r).Org
+	refuse := func(msg string) {
+		d, err := h.orgData(r)
+		if err != nil {
+			h.internal(w, r, "listing users", err)
+			return
+		}
+		d.Error = "The role was not changed: " + msg
+		h.render(w, http.StatusBadRequest, "org", d)
+	}
 	var gr access.GrantRequest
-	gr.User = strings.TrimSpace(r.PostFormValue("user"))
 	gr.Role = strings.TrimSpace(r.PostFormValue("role"))
-	gr.Resource.User = strings.TrimSpace(r.PostFormValue("resource"))
-	body, _ := json.Marshal(gr)
 	method, serve, msg := http.MethodPost, h.d.Grants.AddGrant(), "granted"
 	if r.PostFormValue("action") == "remove" {
 		method, serve, msg = http.MethodDelete, h.d.Grants.RemoveGrant(), "revoked"
+		gr.User = strings.TrimSpace(r.PostFormValue("user"))
+		gr.Resource.User = strings.TrimSpace(r.PostFormValue("resource"))
+		if gr.Role == access.RoleSelf {
+			refuse("the User role on one's own account is part of every account and cannot be removed.")
+			return
+		}
+	} else {
+		members, err := h.d.Accounts.Members(r.Context(), org)
+		if err != nil {
+			h.internal(w, r, "listing users", err)
+			return
+		}
+		byEmail := func(field, label string) (string, bool) {
+			email := strings.ToLower(strings.TrimSpace(r.PostFormValue(field)))
+			if email == "" {
+				return "", true
+			}
+			for _, m := range members {
+				if strings.EqualFold(m.Email, email) {
+					return m.User, true
+				}
+			}
+			refuse(label + ": no user of this organisation has that address. Add them under \"Add users\" first.")
+			return "", false
+		}
+		var ok bool
+		if gr.User, ok = byEmail("email", "E-mail address of the user"); !ok {
+			return
+		}
+		if gr.User == "" {
+			refuse("E-mail address of the user: fill it in.")
+			return
+		}
+		if gr.Resource.User, ok = byEmail("on", "On the account of"); !ok {
+			return
+		}
+		if gr.Role == access.RoleSelf {
+			refuse("Role: every user holds the User role on their own account already.")
+			return
+		}
 	}
+	body, _ := json.Marshal(gr)
 	req := r.Clone(r.Context())
 	req.Method, req.Body, req.ContentLength = method, httpBody(body), int64(len(body))
 	req.Header = r.Header.Clone()
@@ -556,13 +678,7 @@ func (h *Handler) grantForm(w http.ResponseWriter, r *http.Request) {
 			Message string `json:"message"`
 		}
 		_ = json.Unmarshal(rec.body.Bytes(), &e)
-		d, err := h.orgData(r)
-		if err != nil {
-			h.internal(w, r, "listing users", err)
-			return
-		}
-		d.Error = "The role was not changed: " + e.Message
-		h.render(w, http.StatusBadRequest, "org", d)
+		refuse(sentence(e.Message))
 		return
 	}
 	h.redirect(w, r, Prefix+"/orgs/"+org, msg)

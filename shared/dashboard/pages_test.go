@@ -40,11 +40,15 @@ func TestPages(t *testing.T) {
 		{name: "sign-in page", who: anon, method: "GET", path: P + "/", want: 200,
 			has: []string{`href="/api/dashboard/auth/microsoft/login">Sign in with Microsoft`, `href="/api/dashboard/auth/salesforce/login">Sign in with Salesforce`, `<html lang="en">`}},
 		{name: "bare prefix", who: anon, method: "GET", path: P, want: 200, has: []string{"Sign in with Microsoft"}},
-		{name: "anonymous page goes to sign-in", who: anon, method: "GET", path: P + "/overview", want: 303, location: P + "/"},
+		{name: "anonymous page goes to sign-in", who: anon, method: "GET", path: P + "/overview", want: 303, location: P + "/?return=%2Fapi%2Fdashboard%2Foverview"},
+		{name: "sign-in page keeps the page to return to", who: anon, method: "GET", path: P + "/?return=" + url.QueryEscape(P+"/settings"), want: 200,
+			has: []string{`href="/api/dashboard/auth/microsoft/login?return=%2fapi%2fdashboard%2fsettings">Sign in with Microsoft`}},
+		{name: "sign-in page drops a foreign return", who: anon, method: "GET", path: P + "/?return=" + url.QueryEscape("//evil.example/"), want: 200,
+			has: []string{`href="/api/dashboard/auth/microsoft/login">Sign in with Microsoft`}},
 		{name: "signed-in home goes to overview", who: user, method: "GET", path: P + "/", want: 303, location: P + "/overview"},
 		{name: "overview", who: user, method: "GET", path: P + "/overview", want: 200,
 			has: []string{issueName, issueReason, "Needs reconnecting", `href="/api/dashboard/connect/microsoft">Reconnect`, "Sync now", ">Pause<",
-				"contact to-mailbox create: 12", "partial", "user@a.example", `name="csrf_token" value="csrf-token-of-`},
+				"12 contacts created in your mailbox", "3 tasks updated in Salesforce", "finished with 1 problem", "user@a.example", `name="csrf_token" value="`},
 			hasNot: []string{"<script>", refreshToken, sfPassword}},
 		{name: "flash by code only", who: user, method: "GET", path: P + "/overview?msg=<b>hi</b>", want: 200, hasNot: []string{"<b>hi</b>"}},
 		{name: "sync now form", who: user, method: "POST", path: P + "/sync-now", form: func(f *fixture) string { return form(f.user.User) }, want: 303, location: P + "/overview?msg=queued"},
@@ -56,33 +60,58 @@ func TestPages(t *testing.T) {
 		{name: "settings form invalid", who: user, method: "POST", path: P + "/settings",
 			form: func(f *fixture) string {
 				return form(f.user.User, "contact.direction", "upwards", "pastDays", "many", "email.ownDomains", "bad domain", "contactListView", "nope")
-			}, want: 400, has: []string{"upwards", "pastDays: is not a whole number", `role="alert"`}},
+			}, want: 400, has: []string{"upwards", "Days back for tasks and events: is not a whole number", `role="alert"`}},
 		{name: "settings form saved", who: user, method: "POST", path: P + "/settings",
 			form: func(f *fixture) string {
 				return form(f.user.User, "contact.direction", "crm-to-mailbox", "contact.conflict", "crm-wins", "contact.mailboxDelete", "unlink", "contact.newItems", "none",
 					"pastDays", "7", "email.enabled", "on", "email.ownDomains", "a.example, b.example")
 			}, want: 303, location: P + "/settings?msg=saved"},
 		{name: "delete page", who: user, method: "GET", path: P + "/account/delete", want: 200, has: []string{"cannot be undone", `name="confirm"`}},
+		{name: "sign out ends on the sign-in page", who: user, method: "POST", path: P + "/auth/logout", form: func(f *fixture) string { return form(f.user.User) },
+			want: 303, location: P + "/?msg=signedout"},
+		{name: "signed-out page", who: anon, method: "GET", path: P + "/?msg=signedout", want: 200, has: []string{"You signed out.", "Sign in with Microsoft"}},
 		{name: "delete without confirmation", who: user, method: "POST", path: P + "/account/delete", form: func(f *fixture) string { return form(f.user.User) }, want: 400, has: []string{"Tick the box"}},
 		{name: "delete confirmed", who: user, method: "POST", path: P + "/account/delete", form: func(f *fixture) string { return form(f.user.User, "confirm", "yes") }, want: 303, location: P + "/?msg=deleted"},
 		{name: "admin redirect", who: admin, method: "GET", path: P + "/admin", want: 303, location: P + "/orgs/" + orgA},
 		{name: "org page as admin", who: admin, method: "GET", path: P + "/orgs/" + orgA, want: 200,
-			has: []string{"user@a.example", "peer@a.example", "Add users", "Grant role", "1 of 2 connected, 1 need reconnecting"}},
+			has: []string{"user@a.example", "peer@a.example", "Add users", "Grant role", "1 of 2 connected, 1 needs reconnecting",
+				"Organisation admin, User", "finished with 1 problem", "support@ops.example"},
+			hasNot: []string{">orgadmin<", "self"}},
 		{name: "org page as support", who: support, method: "GET", path: P + "/orgs/" + orgA, want: 200, has: []string{"user@a.example"}, hasNot: []string{"Add users", "Grant role"}},
 		{name: "org page of another org", who: other, method: "GET", path: P + "/orgs/" + orgA, want: 403},
 		{name: "provision form", who: admin, method: "POST", path: P + "/orgs/" + orgA + "/provision",
 			form: func(f *fixture) string {
 				return form(f.admin.User, "addresses", "ann@a.example\r\nnot-an-address\r\n\r\npeer@a.example", "plan", "free")
 			},
-			want: 200, has: []string{`<td>1</td><td>ann@a.example</td><td>created</td>`, "not an e-mail address", "already a user of this org"}},
+			want: 200, has: []string{`<td data-label="Line">1</td><td data-label="Address">ann@a.example</td><td data-label="Result">Added</td>`, "not an e-mail address", "already a user of this org"}},
 		{name: "grant form", who: admin, method: "POST", path: P + "/orgs/" + orgA + "/grants",
 			form: func(f *fixture) string {
-				return form(f.admin.User, "action", "add", "user", f.peer.User, "role", "support", "resource", "")
+				return form(f.admin.User, "action", "add", "email", "Peer@A.example", "role", "orgadmin", "on", "")
 			},
 			want: 303, location: P + "/orgs/" + orgA + "?msg=granted"},
+		{name: "grant form on one user", who: admin, method: "POST", path: P + "/orgs/" + orgA + "/grants",
+			form: func(f *fixture) string {
+				return form(f.admin.User, "action", "add", "email", "peer@a.example", "role", "support", "on", "user@a.example")
+			},
+			want: 303, location: P + "/orgs/" + orgA + "?msg=granted"},
+		{name: "grant form by an internal id is refused", who: admin, method: "POST", path: P + "/orgs/" + orgA + "/grants",
+			form: func(f *fixture) string {
+				return form(f.admin.User, "action", "add", "email", f.peer.User, "role", "support")
+			},
+			want: 400, has: []string{"E-mail address of the user: no user of this organisation has that address"}},
+		{name: "grant form with an unknown address", who: admin, method: "POST", path: P + "/orgs/" + orgA + "/grants",
+			form: func(f *fixture) string {
+				return form(f.admin.User, "action", "add", "email", "nobody@a.example", "role", "support")
+			},
+			want: 400, has: []string{"no user of this organisation has that address"}},
+		{name: "the User role cannot be removed", who: admin, method: "POST", path: P + "/orgs/" + orgA + "/grants",
+			form: func(f *fixture) string {
+				return form(f.admin.User, "action", "remove", "user", f.user.User, "role", "self", "resource", f.user.User)
+			},
+			want: 400, has: []string{"cannot be removed"}},
 		{name: "grant form refused", who: admin, method: "POST", path: P + "/orgs/" + orgA + "/grants",
 			form: func(f *fixture) string {
-				return form(f.admin.User, "action", "add", "user", f.peer.User, "role", "emperor")
+				return form(f.admin.User, "action", "add", "email", "peer@a.example", "role", "emperor")
 			},
 			want: 400, has: []string{"The role was not changed"}},
 		{name: "user page as support", who: support, method: "GET", path: P + "/users/{user}", want: 200, has: []string{issueName}, hasNot: []string{"Sync now", "Delete my account"}},
@@ -191,8 +220,15 @@ func TestSettingsFormCustomFields(t *testing.T) {
 		t.Errorf("event mappings = %+v, want one", got)
 	}
 	code, body := post("contact.custom.0.crm", "Title", "contact.custom.0.mailbox", "nickName")
-	if code != http.StatusBadRequest || !strings.Contains(body, "contact.customFields[0]: Salesforce field Title is synced by default already") ||
+	if code != http.StatusBadRequest || !strings.Contains(body, "Contacts, custom field row 1: Salesforce field Title is synced by default already") ||
 		!strings.Contains(body, `value="Title"`) {
 		t.Errorf("bad mapping: status %d, page does not name it:\n%s", code, body)
+	}
+	// A mailbox field that is not free: the message explains extended:
+	// in words, never the engine's extended:Name placeholder.
+	code, body = post("contact.custom.0.crm", "Region__c", "contact.custom.0.mailbox", "jobTitle")
+	if code != http.StatusBadRequest || !strings.Contains(body, "Contacts, custom field row 1: &#34;jobTitle&#34; is not a free contact property") ||
+		strings.Contains(body, "extended:Name") {
+		t.Errorf("unfree mailbox field: status %d, page:\n%s", code, body)
 	}
 }

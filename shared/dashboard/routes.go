@@ -84,6 +84,11 @@ func (h *Handler) Routes() []access.Route {
 		route(post, P+"/orgs/{org}/provision", access.UsersProvision, access.PathOrg, h.provisionForm),
 		route(post, P+"/orgs/{org}/grants", access.GrantsWrite, access.PathOrg, h.grantForm),
 		route(get, P+"/users/{user}", access.StatusRead, access.PathUser, h.userPage),
+		// An admin's actions on one user's page.
+		route(post, P+"/users/{user}/sync-now", access.SyncWrite, access.PathUser, h.syncNowForm),
+		route(post, P+"/users/{user}/pause", access.SyncWrite, access.PathUser, h.pauseForm(true)),
+		route(post, P+"/users/{user}/resume", access.SyncWrite, access.PathUser, h.pauseForm(false)),
+		route(post, P+"/users/{user}/confirm-removals", access.SyncWrite, access.PathUser, h.confirmRemovalsForm),
 
 		// JSON API: the caller's own account.
 		route(get, P+"/v1/me/status", access.StatusRead, access.OwnUser, h.apiStatus),

@@ -174,7 +174,7 @@ func TestSettingsScopeValidation(t *testing.T) {
 	}
 	code, body, _ := f.call(t, f.user, "POST", dashboard.Prefix+"/settings", form(f.user.User, "contactListView", unknownView), false)
 	body = html.UnescapeString(body)
-	if code != http.StatusBadRequest || !strings.Contains(body, `contactListView: "`+unknownView+`" is not one of your Salesforce contact list views`) {
+	if code != http.StatusBadRequest || !strings.Contains(body, `Contacts to sync: "`+unknownView+`" is not one of your Salesforce contact list views`) {
 		t.Errorf("form with an unknown id: status %d, page does not name it:\n%s", code, body)
 	}
 	if !strings.Contains(body, `<option value="`+unknownView+`" selected>(unknown list view`) {

@@ -62,6 +62,7 @@ type SessionView struct {
 	Reason     string      `json:"reason,omitempty"`
 	Outcome    string      `json:"outcome"`
 	Detail     string      `json:"detail,omitempty"`
+	Issues     int         `json:"issues"`
 	DurationMS int64       `json:"durationMs"`
 	Counts     []CountView `json:"counts"`
 }
@@ -163,7 +164,7 @@ func (h *Handler) status(ctx context.Context, user string) (Status, error) {
 }
 
 func sessionView(r session.Report) SessionView {
-	sv := SessionView{Started: r.Started, Reason: r.Reason, Outcome: r.Outcome, Detail: r.Detail, DurationMS: r.Duration.Milliseconds(), Counts: []CountView{}}
+	sv := SessionView{Started: r.Started, Reason: r.Reason, Outcome: r.Outcome, Detail: r.Detail, Issues: r.Issues, DurationMS: r.Duration.Milliseconds(), Counts: []CountView{}}
 	for k, n := range r.Counts {
 		parts := strings.SplitN(k, "|", 3)
 		for len(parts) < 3 {
@@ -208,6 +209,8 @@ type Member struct {
 	Reconnect  int    `json:"needsReconnect"`
 	LastResult string `json:"lastResult,omitempty"`
 	OpenIssues int    `json:"openIssues"`
+	// LastResultText is LastResult in words, for the page.
+	LastResultText string `json:"-"`
 }
 
 func (h *Handler) members(ctx context.Context, org string) ([]Member, error) {
@@ -232,6 +235,10 @@ func (h *Handler) members(ctx context.Context, org string) ([]Member, error) {
 		}
 		if st.LastSync != nil {
 			m.LastResult = st.LastSync.Outcome
+			m.LastResultText = outcomePhrase(st.LastSync.Outcome, st.LastSync.Issues)
+			if st.LastSync.Running {
+				m.LastResultText = "running now"
+			}
 		}
 		out = append(out, m)
 	}

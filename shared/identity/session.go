@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -51,6 +52,10 @@ type SessionConfig struct {
 	Now func() time.Time
 	// Log receives rejected-cookie and CSRF events (never their values).
 	Log *slog.Logger
+	// Refuse answers a request that fails the CSRF check (default: a JSON
+	// error). A dashboard passes its content-negotiating writer, so a
+	// browser gets a page with the way forward.
+	Refuse func(w http.ResponseWriter, r *http.Request, status int, code, msg string)
 }
 
 // Sessions issues, reads and renews session cookies and enforces CSRF.
@@ -86,6 +91,11 @@ func NewSessions(cfg SessionConfig) (*Sessions, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Refuse == nil {
+		cfg.Refuse = func(w http.ResponseWriter, _ *http.Request, status int, code, msg string) {
+			writeJSONError(w, status, code, msg)
+		}
 	}
 	for _, o := range cfg.Origins {
 		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
@@ -193,7 +203,7 @@ func (s *Sessions) Middleware(next http.Handler) http.Handler {
 		if unsafeMethod(r.Method) {
 			if reason := s.csrfProblem(r, sess); reason != "" {
 				s.cfg.Log.InfoContext(r.Context(), "request refused: CSRF check", "user", sess.User, "reason", reason)
-				writeJSONError(w, http.StatusForbidden, "csrf", "this request lacks a valid CSRF token or comes from another site")
+				s.cfg.Refuse(w, r, http.StatusForbidden, "csrf", "this form is out of date or came from another site (its CSRF token is missing or wrong); nothing was changed. Reload the page and try again")
 				return
 			}
 		}
@@ -217,13 +227,23 @@ func unsafeMethod(m string) bool {
 }
 
 // csrfProblem returns why a state-changing request is refused, or "".
+//
+// What browsers send on a same-origin form post: Sec-Fetch-Site
+// "same-origin" and Origin set to the page's origin (under the
+// strict-origin-when-cross-origin referrer policy the pages use). A page of
+// another site posting here gets Sec-Fetch-Site "cross-site" or
+// "same-site" and its own Origin: refused whatever token it carries. An
+// "Origin: null" (sandboxed frames, data: URLs, privacy settings, a
+// no-referrer policy) says nothing about where the request came from, so it
+// is neither trusted nor refused on its own: the token decides, as it does
+// for clients that send neither header. The token is required always.
 func (s *Sessions) csrfProblem(r *http.Request, sess Session) string {
-	switch r.Header.Get("Sec-Fetch-Site") {
+	switch site := r.Header.Get("Sec-Fetch-Site"); site {
 	case "", "same-origin", "none":
 	default:
-		return "Sec-Fetch-Site is " + r.Header.Get("Sec-Fetch-Site")
+		return "Sec-Fetch-Site is " + safeCode(site)
 	}
-	if origin := r.Header.Get("Origin"); origin != "" && !s.originAllowed(r, origin) {
+	if origin := r.Header.Get("Origin"); origin != "" && origin != "null" && !s.originAllowed(r, origin) {
 		return "origin not allowed"
 	}
 	token := r.Header.Get(CSRFHeader)
@@ -239,6 +259,23 @@ func (s *Sessions) csrfProblem(r *http.Request, sess Session) string {
 	}
 	return ""
 }
+
+// VerifyRequest applies the middleware's CSRF check (site, origin, token)
+// to r, whose session the middleware put in its context: nil when it
+// passes, ErrCSRF with the reason otherwise.
+func (s *Sessions) VerifyRequest(r *http.Request) error {
+	sess, ok := From(r.Context())
+	if !ok {
+		return fmt.Errorf("%w: no session", ErrCSRF)
+	}
+	if reason := s.csrfProblem(r, sess); reason != "" {
+		return fmt.Errorf("%w: %s", ErrCSRF, reason)
+	}
+	return nil
+}
+
+// ErrCSRF reports a state-changing request that failed the CSRF check.
+var ErrCSRF = errors.New("identity: CSRF check failed")
 
 func (s *Sessions) originAllowed(r *http.Request, origin string) bool {
 	if len(s.cfg.Origins) > 0 {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -94,6 +95,9 @@ type SignIn struct {
 	now       func() time.Time
 	log       *slog.Logger
 	onSignIn  func(ctx context.Context, p access.Principal, id Identity, created bool) error
+	home      string
+	signedOut string
+	refuseFn  func(w http.ResponseWriter, r *http.Request, status int, code, msg string)
 }
 
 type signInProvider struct {
@@ -110,6 +114,16 @@ type SignInOptions struct {
 	// (created: the user was just signed up): the profile and the sync
 	// schedule of a new user are made here. An error refuses the sign-in.
 	OnSignIn func(ctx context.Context, p access.Principal, id Identity, created bool) error
+	// Home is where a sign-in without a usable return path ends (default
+	// "/"), e.g. the dashboard's overview.
+	Home string
+	// SignedOut is where sign-out sends the browser (303; default "/"):
+	// the sign-in page, so sign-out ends on a page.
+	SignedOut string
+	// Refuse answers a sign-in that cannot go on (default: a JSON error).
+	// A dashboard passes its content-negotiating writer, so a browser gets
+	// a page with the way forward instead of a JSON body.
+	Refuse func(w http.ResponseWriter, r *http.Request, status int, code, msg string)
 }
 
 // NewSignIn checks the providers and returns the sign-in handlers.
@@ -124,7 +138,18 @@ func NewSignIn(sessions *Sessions, users *Users, tables tablestore.Store, provid
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &SignIn{providers: map[string]*signInProvider{}, sessions: sessions, users: users, tables: tables, onSignIn: opt.OnSignIn,
-		client: opt.HTTPClient, now: opt.Now, log: opt.Log}
+		client: opt.HTTPClient, now: opt.Now, log: opt.Log, home: opt.Home, refuseFn: opt.Refuse, signedOut: opt.SignedOut}
+	if s.signedOut == "" {
+		s.signedOut = "/"
+	}
+	if s.home == "" || safeReturn(s.home) != s.home {
+		s.home = "/"
+	}
+	if s.refuseFn == nil {
+		s.refuseFn = func(w http.ResponseWriter, _ *http.Request, status int, code, msg string) {
+			writeJSONError(w, status, code, msg)
+		}
+	}
 	for _, p := range providers {
 		if err := p.validate(); err != nil {
 			return nil, err
@@ -162,31 +187,31 @@ func (s *SignIn) Login() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := s.providers[r.PathValue("provider")]
 		if !ok {
-			writeJSONError(w, http.StatusNotFound, "not_found", "no such sign-in provider")
+			s.refuseFn(w, r, http.StatusNotFound, "not_found", "no such sign-in provider")
 			return
 		}
 		meta, _, err := p.meta.get(r.Context())
 		if err != nil {
 			s.log.WarnContext(r.Context(), "sign-in provider unavailable", "provider", p.Name, "err", err)
-			writeJSONError(w, http.StatusServiceUnavailable, "unavailable", "the sign-in service cannot be reached; try again")
+			s.refuseFn(w, r, http.StatusServiceUnavailable, "unavailable", "the sign-in service cannot be reached; try again")
 			return
 		}
 		now := s.now()
 		pending := pendingLogin{
 			Provider: p.Name, State: random(), Nonce: random(), Verifier: oauth2.GenerateVerifier(),
-			Return: safeReturn(r.URL.Query().Get("return")), Bucket: now.UTC().Format(bucketLayout),
+			Return: s.returnPath(r.URL.Query().Get("return")), Bucket: now.UTC().Format(bucketLayout),
 			Expires: now.Add(loginLifetime).Unix(),
 		}
 		if _, err := s.tables.Insert(r.Context(), StateTable, tablestore.Entity{
 			PartitionKey: pending.Bucket, RowKey: pending.State, Properties: map[string]any{"Provider": p.Name},
 		}); err != nil {
 			s.log.ErrorContext(r.Context(), "recording sign-in state", "err", err)
-			writeJSONError(w, http.StatusInternalServerError, "internal", "could not start the sign-in; try again")
+			s.refuseFn(w, r, http.StatusInternalServerError, "internal", "could not start the sign-in; try again")
 			return
 		}
 		v, err := s.sessions.signer.seal(loginPurpose, pending)
 		if err != nil {
-			writeJSONError(w, http.StatusInternalServerError, "internal", "could not start the sign-in; try again")
+			s.refuseFn(w, r, http.StatusInternalServerError, "internal", "could not start the sign-in; try again")
 			return
 		}
 		http.SetCookie(w, &http.Cookie{
@@ -199,13 +224,40 @@ func (s *SignIn) Login() http.Handler {
 	})
 }
 
-// safeReturn keeps only same-site absolute paths, so the callback cannot be
-// turned into an open redirect.
-func safeReturn(ret string) string {
-	if !strings.HasPrefix(ret, "/") || strings.HasPrefix(ret, "//") || strings.HasPrefix(ret, "/\\") || strings.ContainsAny(ret, "\r\n") {
-		return "/"
+// returnPath is safeReturn with the configured home for what it refuses.
+func (s *SignIn) returnPath(ret string) string {
+	if p := safeReturn(ret); p != "/" || ret == "/" {
+		return p
 	}
-	return ret
+	return s.home
+}
+
+// safeReturn keeps only a path on this site, so the callback cannot be
+// turned into an open redirect. The value is parsed as a URL and must be a
+// bare absolute path (no scheme, host, user, "//" or "/\\" start); any
+// ASCII control character or backslash, raw or percent-encoded, refuses it
+// outright, because browsers drop TAB, CR and LF from URLs and read "\\" as
+// "/": "/\t/evil.example" would become "//evil.example". Query and fragment
+// are dropped. Anything refused becomes "/".
+func safeReturn(ret string) string {
+	const home = "/"
+	if !strings.HasPrefix(ret, "/") || strings.HasPrefix(ret, "//") || unsafeURLText(ret) {
+		return home
+	}
+	if dec, err := url.PathUnescape(ret); err != nil || unsafeURLText(dec) || strings.HasPrefix(dec, "//") {
+		return home
+	}
+	u, err := url.Parse(ret)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+		return home
+	}
+	return u.EscapedPath()
+}
+
+// unsafeURLText reports an ASCII control character (0x00-0x1F, 0x7F) or a
+// backslash in s.
+func unsafeURLText(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' })
 }
 
 // Callback answers GET /auth/{provider}/callback: it checks the state against
@@ -217,17 +269,31 @@ func (s *SignIn) Callback() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := s.providers[r.PathValue("provider")]
 		if !ok {
-			writeJSONError(w, http.StatusNotFound, "not_found", "no such sign-in provider")
+			s.refuseFn(w, r, http.StatusNotFound, "not_found", "no such sign-in provider")
 			return
 		}
 		q := r.URL.Query()
 		cookieName := fmt.Sprintf(loginCookieFmt, p.Name)
-		// The pending cookie is single use whatever happens next.
-		http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
 		var pending pendingLogin
 		c, err := r.Cookie(cookieName)
 		if err == nil {
 			err = s.sessions.signer.open(loginPurpose, c.Value, &pending)
+		}
+		stale := err != nil || pending.Provider != p.Name || subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(pending.State)) != 1
+		// The pending cookie is single use whatever happens next, except
+		// when this answer is another tab's stale one: the cookie belongs to
+		// the sign-in started last, which its own tab may still finish.
+		if err != nil || !stale {
+			http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+		}
+		if _, signedIn := From(r.Context()); stale && signedIn {
+			// A sign-in started in one tab and finished in another: the
+			// other tab's answer is stale, but this browser is signed in,
+			// so the way forward is simply the dashboard.
+			s.log.InfoContext(r.Context(), "stale sign-in response; already signed in")
+			w.Header().Set("Cache-Control", "no-store")
+			http.Redirect(w, r, s.home, http.StatusSeeOther)
+			return
 		}
 		switch {
 		case err != nil:
@@ -237,7 +303,7 @@ func (s *SignIn) Callback() http.Handler {
 			s.refuse(w, r, http.StatusBadRequest, "the sign-in took too long or was for another provider; start again", "pending sign-in expired or mismatched")
 			return
 		case subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(pending.State)) != 1:
-			s.refuse(w, r, http.StatusBadRequest, "the sign-in response does not belong to this browser; start again", "state mismatch")
+			s.refuse(w, r, http.StatusBadRequest, "this sign-in was started again in another tab or window; finish it there, or start again here", "state mismatch")
 			return
 		}
 		// Consume the state: a second use of the same state finds no row.
@@ -247,7 +313,7 @@ func (s *SignIn) Callback() http.Handler {
 				return
 			}
 			s.log.ErrorContext(r.Context(), "consuming sign-in state", "err", err)
-			writeJSONError(w, http.StatusInternalServerError, "internal", "could not finish the sign-in; try again")
+			s.refuseFn(w, r, http.StatusInternalServerError, "internal", "could not finish the sign-in; try again")
 			return
 		}
 		if q.Get("error") != "" {
@@ -258,7 +324,7 @@ func (s *SignIn) Callback() http.Handler {
 		}
 		meta, keys, err := p.meta.get(r.Context())
 		if err != nil {
-			writeJSONError(w, http.StatusServiceUnavailable, "unavailable", "the sign-in service cannot be reached; try again")
+			s.refuseFn(w, r, http.StatusServiceUnavailable, "unavailable", "the sign-in service cannot be reached; try again")
 			return
 		}
 		ctx := context.WithValue(r.Context(), oauth2.HTTPClient, s.client)
@@ -292,11 +358,11 @@ func (s *SignIn) Callback() http.Handler {
 		}
 		if err != nil {
 			s.log.ErrorContext(r.Context(), "signing in user", "err", err)
-			writeJSONError(w, http.StatusInternalServerError, "internal", "could not finish the sign-in; try again")
+			s.refuseFn(w, r, http.StatusInternalServerError, "internal", "could not finish the sign-in; try again")
 			return
 		}
 		if _, err := s.sessions.Start(w, principal); err != nil {
-			writeJSONError(w, http.StatusInternalServerError, "internal", "could not finish the sign-in; try again")
+			s.refuseFn(w, r, http.StatusInternalServerError, "internal", "could not finish the sign-in; try again")
 			return
 		}
 		s.log.InfoContext(r.Context(), "signed in", "user", principal.User, "org", principal.Org, "provider", p.Name, "new_user", created)
@@ -306,11 +372,14 @@ func (s *SignIn) Callback() http.Handler {
 }
 
 // Logout answers POST /auth/logout (behind Sessions.Middleware, so it needs
-// the CSRF token): it clears the session cookie.
+// the CSRF token): it clears the session cookie and sends the browser to
+// the signed-out page with 303, so the user lands on a page (a 204 would
+// leave them on the page they signed out from).
 func (s *SignIn) Logout() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.sessions.End(w)
-		w.WriteHeader(http.StatusNoContent)
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, s.signedOut, http.StatusSeeOther)
 	})
 }
 
@@ -343,7 +412,7 @@ func (s *SignIn) Sweep(ctx context.Context, cutoff time.Time) (int, error) {
 
 func (s *SignIn) refuse(w http.ResponseWriter, r *http.Request, status int, msg, reason string) {
 	s.log.InfoContext(r.Context(), "sign-in refused", "reason", reason)
-	writeJSONError(w, status, "signin_failed", msg)
+	s.refuseFn(w, r, status, "signin_failed", msg)
 }
 
 // safeCode keeps an OAuth error code loggable: letters, digits and _ only.

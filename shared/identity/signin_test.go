@@ -182,7 +182,7 @@ func TestSweepDropsAbandonedSignIns(t *testing.T) {
 
 func TestOpenRedirectIsRefused(t *testing.T) {
 	f := newFixture(t)
-	for _, ret := range []string{"https://evil.test/", "//evil.test/", "/\\evil.test"} {
+	for _, ret := range []string{"https://evil.test/", "//evil.test/", "/\\evil.test", "/\t/evil.test", "/\n/evil.test", "/%09/evil.test", "/\\/evil.test"} {
 		rec := f.serve("GET", "/auth/entra/login?return="+url.QueryEscape(ret), nil, nil)
 		cookies := rec.Result().Cookies()
 		authURL, _ := url.Parse(rec.Header().Get("Location"))

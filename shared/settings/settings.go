@@ -42,6 +42,7 @@ const (
 	NameSessionKey      = "CRMSYNC_SESSION_KEY"
 	NamePublicURL       = "CRMSYNC_PUBLIC_URL"
 	NameDefaultPlan     = "CRMSYNC_DEFAULT_PLAN"
+	NameAdminEmails     = "CRMSYNC_ADMIN_EMAILS"
 
 	NameEntraAuthority      = "CRMSYNC_ENTRA_AUTHORITY"
 	NameMicrosoftLoginURL   = "CRMSYNC_MICROSOFT_LOGIN_URL"
@@ -110,6 +111,7 @@ func Specs() []Spec {
 		{Name: NameSessionKey, Description: "Base64 secret (≥ 32 bytes) that signs dashboard session cookies, OAuth state and webhook clientState. Store it as a Key Vault reference.", Default: "generated into <CRMSYNC_DATA_DIR>/session.key (embedded storage)", RequiredWhen: "CRMSYNC_STORAGE is `azure`", Secret: true},
 		{Name: NamePublicURL, Description: "The service's public base URL (`https://<app>.azurewebsites.net`): OAuth redirect URIs, the Graph webhook and pixel URLs are built from it.", Default: "http://127.0.0.1:7071 (embedded storage)", RequiredWhen: "CRMSYNC_STORAGE is `azure`"},
 		{Name: NameDefaultPlan, Description: "Plan new users get: `free` (30-minute interval, 500 records per object) or `paid` (5 minutes, no cap).", Default: "free"},
+		{Name: NameAdminEmails, Description: "Comma-separated e-mail addresses of the organisation's first admins: a user signing in with one of them (as Microsoft or Salesforce states it) is made organisation admin of their own organisation, at every sign-in. Further admins are made from the dashboard."},
 		{Name: NameEntraAuthority, Description: "Microsoft Entra ID authority (v2.0) for sign-in, mailbox connections and add-in tokens.", Default: DefaultEntraAuthority},
 		{Name: NameMicrosoftLoginURL, Description: "Microsoft identity platform host for mailbox connections (auth code, refresh, app-only tokens); the tenant comes from CRMSYNC_ENTRA_AUTHORITY.", Default: "the host of CRMSYNC_ENTRA_AUTHORITY"},
 		{Name: NameEntraClientID, Description: "Application (client) id of crmsync's Entra app registration.", RequiredWhen: "Microsoft sign-in or mailbox connections are used"},
@@ -162,6 +164,8 @@ type Settings struct {
 	// PublicURL is the service's base URL, without a trailing slash.
 	PublicURL   string
 	DefaultPlan string
+	// AdminEmails are the bootstrap organisation admins' addresses.
+	AdminEmails []string
 
 	EntraAuthority string
 	// MicrosoftLoginURL and EntraTenant locate the OAuth endpoints of mailbox
@@ -284,6 +288,13 @@ func Load(getenv func(string) string) (Settings, error) {
 	s.DefaultPlan = orDefault(get(NameDefaultPlan), "free")
 	if s.DefaultPlan != "free" && s.DefaultPlan != "paid" {
 		bad("%s=%q is not free or paid", NameDefaultPlan, s.DefaultPlan)
+	}
+	for _, e := range list(get(NameAdminEmails)) {
+		if at := strings.LastIndex(e, "@"); at < 1 || at == len(e)-1 || strings.ContainsAny(e, " <>\"") {
+			bad("%s: %q is not an e-mail address", NameAdminEmails, e)
+			continue
+		}
+		s.AdminEmails = append(s.AdminEmails, strings.ToLower(e))
 	}
 
 	s.EntraAuthority = orDefault(get(NameEntraAuthority), DefaultEntraAuthority)

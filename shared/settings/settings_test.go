@@ -106,8 +106,9 @@ func TestLoadIdentityAndWebSettings(t *testing.T) {
 		t.Errorf("got %+v", got)
 	}
 	_, err = Load(env(map[string]string{NamePort: "1", NameConnection: "c", NameSessionKey: "short",
-		NamePublicURL: "not a url", NameSalesforceMaxShare: "2", NameDefaultPlan: "gold", NameSignInRate: "-1"}))
-	for _, name := range []string{NameKeyRing, NameSessionKey, NamePublicURL, NameSalesforceMaxShare, NameDefaultPlan, NameSignInRate} {
+		NamePublicURL: "not a url", NameSalesforceMaxShare: "2", NameDefaultPlan: "gold", NameSignInRate: "-1",
+		NameAdminEmails: "admin@a.example, not-an-address"}))
+	for _, name := range []string{NameKeyRing, NameSessionKey, NamePublicURL, NameSalesforceMaxShare, NameDefaultPlan, NameSignInRate, NameAdminEmails} {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("error %v does not name %s", err, name)
 		}

@@ -21,6 +21,9 @@ type Headers struct {
 	HSTS bool
 }
 
+// ReferrerPolicy is the referrer policy of every page and API answer.
+const ReferrerPolicy = "strict-origin-when-cross-origin"
+
 const basePolicy = "default-src 'self'; base-uri 'self'; form-action 'self'; object-src 'none'"
 
 // Page wraps routes that must never be framed: the dashboard and APIs.
@@ -52,7 +55,12 @@ func (h Headers) Addin(next http.Handler) http.Handler {
 
 func (h Headers) common(hd http.Header, r *http.Request) {
 	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Referrer-Policy", "no-referrer")
+	// strict-origin-when-cross-origin, not no-referrer: with no-referrer
+	// browsers send "Origin: null" on same-origin form posts, which the
+	// CSRF check must then refuse; this policy keeps the real Origin on
+	// same-origin requests and sends only the origin (never a path, which
+	// may name a user id) to other sites.
+	hd.Set("Referrer-Policy", ReferrerPolicy)
 	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 	if r.TLS != nil || h.HSTS {
 		hd.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")

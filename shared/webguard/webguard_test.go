@@ -30,7 +30,7 @@ func TestHeaders(t *testing.T) {
 			"Content-Security-Policy":   "default-src 'self'; base-uri 'self'; form-action 'self'; object-src 'none'; frame-ancestors 'none'",
 			"X-Frame-Options":           "DENY",
 			"X-Content-Type-Options":    "nosniff",
-			"Referrer-Policy":           "no-referrer",
+			"Referrer-Policy":           "strict-origin-when-cross-origin",
 			"Strict-Transport-Security": "",
 		}},
 		{"page over TLS", h.Page(echo), true, map[string]string{
