@@ -123,7 +123,7 @@ func standardObjects() []Object {
 	nameCalc := Field{Name: "Name", Type: typeString, ReadOnly: true, Length: 121}
 	mailing := []Field{str("MailingStreet", 255), str("MailingCity", 40), str("MailingState", 80), str("MailingPostalCode", 20), str("MailingCountry", 80)}
 	recurrence := []Field{
-		{Name: "IsRecurrence", Type: typeBoolean, Default: false},
+		{Name: "IsRecurrence", Type: typeBoolean, Default: false, CreateOnly: true},
 		{Name: "RecurrenceType", Type: typePicklist, Restricted: true, Picklist: []string{"RecursDaily", "RecursEveryWeekday", "RecursMonthly", "RecursMonthlyNth", "RecursWeekly", "RecursYearly", "RecursYearlyNth"}},
 		{Name: "RecurrenceInterval", Type: typeInt},
 		{Name: "RecurrenceDayOfWeekMask", Type: typeInt},

@@ -203,6 +203,33 @@ func (s *Side) fromItem(kind item.Kind, m Mapping, rec item.Record, allDay bool)
 	return out, nil
 }
 
+// writable takes out of r the fields the object's describe says cannot be
+// written by this call: not createable on a create, not updateable on an
+// update (Event.IsRecurrence is createable only: an update carrying it is
+// refused with INVALID_FIELD_FOR_INSERT_UPDATE, even when its value does not
+// change). Fields the describe does not know stay, so a mapping to a missing
+// field still fails with the field named (sendIsolating). The describe is
+// cached; the session's reads have fetched it already.
+func (s *Side) writable(ctx context.Context, object string, r Record, create bool) error {
+	obj, err := s.c.Describe(ctx, object)
+	if err != nil {
+		return err
+	}
+	for name := range r {
+		if name == "attributes" {
+			continue
+		}
+		f := obj.Field(name)
+		if f == nil {
+			continue
+		}
+		if create && !f.Createable || !create && !f.Updateable {
+			delete(r, name)
+		}
+	}
+	return nil
+}
+
 // perRecord maps Salesforce field names in a per-record error to canonical
 // names.
 func perRecord(m Mapping, err error) error {
@@ -235,6 +262,9 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 		}
 		if f := s.marker[kind]; f != "" && markers != nil && markers[i] != "" {
 			r[f] = markers[i]
+		}
+		if err := s.writable(ctx, m.Object, r, true); err != nil {
+			return nil, err
 		}
 		send = append(send, r)
 		at = append(at, i)
@@ -271,6 +301,9 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 		if err != nil {
 			out[i].Err = err
 			continue
+		}
+		if err := s.writable(ctx, m.Object, r, false); err != nil {
+			return nil, err
 		}
 		r["Id"] = rec.ID
 		send = append(send, r)
