@@ -228,7 +228,7 @@ func (s *Server) checkExpr(obj *Object, e soql.Expr) error {
 
 func isText(t string) bool {
 	switch t {
-	case typeString, typeTextArea, typeEmail, typePhone, typeURL, typePicklist, typeMulti, typeID, typeReference:
+	case typeString, typeTextArea, typeEmail, typePhone, typeURL, typePicklist, typeMulti, typeCombobox, typeID, typeReference:
 		return true
 	}
 	return false
