@@ -2,10 +2,12 @@ package fakesalesforce
 
 import (
 	"encoding/json"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -213,5 +215,22 @@ func TestWritesEnforceDescribe(t *testing.T) {
 	}}, &updated)
 	if len(updated) != 2 || updated[0].Success || updated[0].Errors[0].StatusCode != "INVALID_FIELD_FOR_INSERT_UPDATE" || !updated[1].Success {
 		t.Errorf("update: %+v", updated)
+	}
+}
+
+// TestQueryErrorsEchoTheQuery: a refused query's message carries the query
+// itself, filter values included, a caret, the row and column, then the
+// reason, as real orgs answer (apache/camel-quarkus#3022, mautic/mautic#13406).
+func TestQueryErrorsEchoTheQuery(t *testing.T) {
+	f := newFixture(t, Options{})
+	q := "SELECT Id, Bogus__c FROM Contact WHERE Email = 'ada@example.org'"
+	var errs []struct {
+		Message   string `json:"message"`
+		ErrorCode string `json:"errorCode"`
+	}
+	resp := f.do("GET", v+"/query?q="+url.QueryEscape(q), nil, &errs)
+	want := "\n" + q + "\n           ^\nERROR at Row:1:Column:12\nNo such column 'Bogus__c' on entity 'Contact'."
+	if resp.StatusCode != 400 || len(errs) != 1 || errs[0].ErrorCode != "INVALID_FIELD" || !strings.HasPrefix(errs[0].Message, want) {
+		t.Errorf("answer %d %+v, want INVALID_FIELD starting %q", resp.StatusCode, errs, want)
 	}
 }
