@@ -421,6 +421,7 @@ func eventObject() Object {
 		fl("Recurrence2PatternVersion", typePicklist, "Pattern Version", size(40), pick(true, "1")),
 		fl("IsRecurrence2", typeBoolean, "Repeat", createOnly, notNull, def(false)),
 		fl("IsRecurrence2Exception", typeBoolean, "Is Exception", ro, notNull, def(false)),
+		fl("ActivityRecurrence2Id", typeReference, "Activity Recurrence 2 ID", ro, refTo("ActivityRecurrence2", "ActivityRecurrence2")),
 		fl("Recurrence2PatternStartDate", typeDateTime, "Recurrence Pattern Start Date", ro),
 		fl("Recurrence2PatternTimeZone", typeString, "Recurrence Pattern Time Zone Reference", ro, size(255)),
 	)

@@ -323,6 +323,11 @@ func (s *Server) insert(u *account, obj *Object, in map[string]any, id string) (
 			f["Title"] = strings.TrimSuffix(f["PathOnClient"].(string), path.Ext(f["PathOnClient"].(string)))
 		}
 	}
+	if obj.Name == "Event" {
+		if err := checkSeries(f); err != nil {
+			return "", err
+		}
+	}
 	r := &record{obj: obj, id: id, f: f}
 	for _, tx := range s.txs {
 		tx.created = append(tx.created, id)
@@ -336,6 +341,12 @@ func (s *Server) insert(u *account, obj *Object, in map[string]any, id string) (
 		s.rels[r.str("EventId")] = append(s.rels[r.str("EventId")], r)
 	}
 	s.afterInsert(u, r, blob)
+	switch obj.Name {
+	case "Event":
+		_ = s.expandSeries(u, r) // checked by checkSeries
+	case "EventRelation":
+		s.childCopy(u, r)
+	}
 	return id, nil
 }
 
@@ -420,6 +431,9 @@ func (s *Server) update(u *account, id string, in map[string]any, _ string) erro
 		tx.snapshot(r)
 	}
 	r.f = next
+	if obj.Name == "Event" {
+		s.afterEventUpdate(r, in)
+	}
 	return nil
 }
 
@@ -439,6 +453,7 @@ func (s *Server) remove(u *account, id, _ string) error {
 	for _, rel := range s.relations(id) {
 		s.markDeleted(rel)
 	}
+	s.removeDependents(r)
 	return nil
 }
 

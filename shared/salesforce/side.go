@@ -39,6 +39,8 @@ type Side struct {
 	marker map[item.Kind]string
 	log    *slog.Logger
 	feeds  feeds
+	// series is how this org takes recurring meetings (prepareSeries).
+	series seriesSetup
 }
 
 var _ session.CRM = (*Side)(nil)
@@ -137,6 +139,9 @@ func (s *Side) toItem(kind item.Kind, m Mapping, r Record) item.Record {
 		fields[item.Recurrence] = readRecurrence(r)
 	}
 	rec := item.Record{Kind: kind, ID: r.ID(), Version: r.String("SystemModstamp"), Fields: fields}
+	if kind == item.Event {
+		seriesItem(rec, r)
+	}
 	if t, err := ParseTime(r.String("LastModifiedDate")); err == nil {
 		rec.Modified = t
 	}
@@ -184,7 +189,10 @@ func (s *Side) fromItem(kind item.Kind, m Mapping, rec item.Record, allDay bool)
 		}
 		if rule, ok := rec.Fields[item.Recurrence]; ok {
 			start, _ := time.Parse(time.RFC3339, rec.Fields[item.Start])
-			rf, err := writeRecurrence(rule, start)
+			s.mu.Lock()
+			setup := s.series
+			s.mu.Unlock()
+			rf, err := writeRecurrence(rule, start, setup.zone, setup.lightning)
 			if err != nil {
 				return nil, err
 			}
@@ -251,10 +259,18 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 	if markers != nil && len(markers) != len(recs) {
 		return nil, fault.New(fault.Permanent, "INVALID_INPUT", "markers and records differ in length")
 	}
+	if kind == item.Event {
+		if err := s.prepareSeries(ctx, recs); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]session.Result, len(recs))
 	var send []Record
 	var at []int
 	for i, rec := range recs {
+		if kind == item.Event && rec.Fields[item.SeriesID] != "" {
+			continue // an exception is an occurrence that exists: writeExceptions
+		}
 		r, err := s.fromItem(kind, m, rec, false)
 		if err != nil {
 			out[i].Err = err
@@ -275,6 +291,7 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 	}
 	if kind == item.Event && err == nil {
 		s.invite(ctx, recs, out)
+		err = s.writeExceptions(ctx, m, recs, out)
 	}
 	return out, err
 }
@@ -288,6 +305,11 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 	allDay, err := s.allDayFlags(ctx, kind, recs)
 	if err != nil {
 		return nil, err
+	}
+	if kind == item.Event {
+		if err := s.prepareSeries(ctx, recs); err != nil {
+			return nil, err
+		}
 	}
 	out := make([]session.Result, len(recs))
 	var send []Record
