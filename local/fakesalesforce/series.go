@@ -266,7 +266,7 @@ func (s *Server) occurrencesOf(r *record) []*record {
 		return nil
 	}
 	for _, o := range s.byObj["Event"] {
-		if o != r && !o.deleted && o.str(key) == val && o.f["GroupEventType"] != "3" && o.f["IsRecurrence"] != true {
+		if o != r && !o.deleted && o.str(key) == val && o.f["GroupEventType"] != "3" && o.f["IsRecurrence"] != true && o.f["IsRecurrence2Exclusion"] != true {
 			out = append(out, o)
 		}
 	}
@@ -281,7 +281,13 @@ func isSeries(r *record) bool {
 // afterEventUpdate keeps a series' occurrences in step with the series
 // record, and flags a Lightning occurrence changed on its own as an
 // exception; s.mu is held. changed holds the fields the update set.
-func (s *Server) afterEventUpdate(r *record, changed map[string]any) {
+func (s *Server) afterEventUpdate(u *account, r *record, changed map[string]any) {
+	_, newPattern := changed["Recurrence2PatternText"]
+	_, newStart := changed["StartDateTime"]
+	if r.f["GroupEventType"] == "3" && (newPattern || newStart) {
+		s.repattern(u, r)
+		return
+	}
 	if isSeries(r) {
 		for _, o := range s.occurrencesOf(r) {
 			if s.detached[o.id] {
@@ -301,6 +307,46 @@ func (s *Server) afterEventUpdate(r *record, changed map[string]any) {
 		if r.f["IsRecurrence2"] == true {
 			r.f["IsRecurrence2Exception"] = true
 		}
+	}
+}
+
+// repattern applies a Lightning series' new pattern: its past occurrences
+// stay as history that no longer follows the series
+// (IsRecurrence2Exclusion), the others are replaced by the new pattern's
+// meetings from now on; s.mu is held.
+func (s *Server) repattern(u *account, r *record) {
+	now := s.now()
+	for _, o := range s.occurrencesOf(r) {
+		if at, _ := o.f["StartDateTime"].(time.Time); at.Before(now) {
+			o.f["IsRecurrence2Exclusion"] = true
+			continue
+		}
+		s.markDeleted(o)
+		for _, id := range s.children[o.id] {
+			if c := s.records[id]; c != nil && !c.deleted {
+				s.markDeleted(c)
+			}
+		}
+	}
+	start, _ := r.f["StartDateTime"].(time.Time)
+	end, _ := r.f["EndDateTime"].(time.Time)
+	text, _ := r.f["Recurrence2PatternText"].(string)
+	starts, err := occurrenceStarts(text, start.In(zone(fmt.Sprint(r.f["Recurrence2PatternTimeZone"]))), time.Time{})
+	if err != nil {
+		return
+	}
+	link := map[string]any{"ActivityRecurrence2Id": r.f["ActivityRecurrence2Id"], "IsRecurrence2": true}
+	for _, at := range starts {
+		if at.Before(now) {
+			continue
+		}
+		occ := map[string]any{"StartDateTime": at.UTC(), "EndDateTime": at.UTC().Add(end.Sub(start)), "OwnerId": r.f["OwnerId"]}
+		for _, name := range seriesFields {
+			if v, ok := r.f[name]; ok && v != nil {
+				occ[name] = v
+			}
+		}
+		_, _ = s.insertRaw(u, s.object("Event"), occ, link)
 	}
 }
 

@@ -432,7 +432,7 @@ func (s *Server) update(u *account, id string, in map[string]any, _ string) erro
 	}
 	r.f = next
 	if obj.Name == "Event" {
-		s.afterEventUpdate(r, in)
+		s.afterEventUpdate(u, r, in)
 	}
 	return nil
 }

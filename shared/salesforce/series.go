@@ -34,7 +34,7 @@ import (
 // seriesFields are the Event fields the series reading needs beyond the
 // mapping, selected when the org's describe has them.
 var seriesFields = []string{"IsChild", "RecurrenceActivityId", "RecurrenceTimeZoneSidKey", "GroupEventType",
-	"ActivityRecurrence2Id", "Recurrence2PatternText", "Recurrence2PatternTimeZone", "IsRecurrence2", "IsRecurrence2Exception"}
+	"ActivityRecurrence2Id", "Recurrence2PatternText", "Recurrence2PatternTimeZone", "IsRecurrence2", "IsRecurrence2Exception", "IsRecurrence2Exclusion"}
 
 // Keys of computed values that fold leaves on records for toItem.
 const (
@@ -133,7 +133,7 @@ func (r *reader) fold(ctx context.Context, recs []Record) ([]Record, error) {
 	keys := map[string]bool{}
 	var out []Record
 	for _, rec := range recs {
-		if rec.String("IsChild") == "true" {
+		if rec.String("IsChild") == "true" || rec.String("IsRecurrence2Exclusion") == "true" {
 			continue
 		}
 		if k := seriesKey(rec); k != "" {
@@ -183,6 +183,9 @@ func (r *reader) fold(ctx context.Context, recs []Record) ([]Record, error) {
 	series := map[string]Record{}
 	occurrences := map[string][]Record{}
 	for _, rec := range all {
+		if rec.String("IsRecurrence2Exclusion") == "true" {
+			continue // history that no longer follows the series
+		}
 		k := seriesKey(rec)
 		if isSeriesRecord(rec) {
 			series[k] = rec
@@ -496,4 +499,125 @@ func (s *Side) writeExceptions(ctx context.Context, m Mapping, recs []item.Recor
 		}
 	}
 	return err
+}
+
+// patternChange is what an update does to a meeting's recurrence: nothing
+// (the new rule puts meetings where the old one did), a new Lightning
+// pattern (text), or nothing possible (err).
+type patternChange struct {
+	text string
+	err  error
+}
+
+// withoutRecurrence drops the recurrence from an update, which
+// patternChanges has dealt with.
+func withoutRecurrence(rec item.Record) item.Record {
+	out := rec
+	out.Fields = make(map[string]string, len(rec.Fields))
+	for k, v := range rec.Fields {
+		if k != item.Recurrence {
+			out.Fields[k] = v
+		}
+	}
+	return out
+}
+
+// patternChanges reads the current pattern of the events whose update
+// carries a recurrence (one retrieve) and decides, per event, the way
+// Salesforce allows: a Lightning event series takes a new
+// Recurrence2PatternText; a rule that puts the meetings where the stored one
+// does (COUNT against UNTIL, say) changes nothing; a classic series, a single
+// meeting becoming a series or a series becoming single cannot be changed by
+// an update, and that meeting alone fails with an issue that says so.
+func (s *Side) patternChanges(ctx context.Context, recs []item.Record) (map[string]patternChange, error) {
+	var ids []string
+	for _, r := range recs {
+		if _, ok := r.Fields[item.Recurrence]; ok && validID(r.ID) {
+			ids = append(ids, r.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	obj, err := s.c.Describe(ctx, "Event")
+	if err != nil {
+		return nil, err
+	}
+	fields := []string{"Id", "StartDateTime"}
+	for _, f := range append(append([]string(nil), recurrenceFields...), append(seriesFields, "RecurrenceTimeZoneSidKey")...) {
+		if obj.Field(f) != nil && !slicesContains(fields, f) {
+			fields = append(fields, f)
+		}
+	}
+	got, err := s.c.Retrieve(ctx, "Event", ids, fields)
+	if err != nil {
+		return nil, err
+	}
+	stored := map[string]Record{}
+	for _, r := range got {
+		stored[r.ID()] = r
+	}
+	refuse := func(why string) patternChange {
+		return patternChange{err: &fault.Error{Class: fault.Permanent, Code: "UNSUPPORTED_PATTERN_CHANGE", Fields: []string{"Recurrence"},
+			Message: "Salesforce cannot change this meeting's recurrence in place: " + why + "; change it in Salesforce, or delete and recreate the meeting"}}
+	}
+	out := map[string]patternChange{}
+	for _, r := range recs {
+		want, ok := r.Fields[item.Recurrence]
+		cur, found := stored[r.ID]
+		if !ok || !found {
+			continue
+		}
+		rule, loc := "", time.UTC
+		start, _ := ParseTime(cur.String("StartDateTime"))
+		if isSeriesRecord(cur) {
+			rule, loc = seriesRule(cur)
+		}
+		if sameMeetings(rule, want, start, loc) {
+			out[r.ID] = patternChange{}
+			continue
+		}
+		switch {
+		case rule == "":
+			out[r.ID] = refuse("a single meeting cannot become a series")
+		case want == "":
+			out[r.ID] = refuse("a series cannot become a single meeting")
+		case cur.String("GroupEventType") != "3":
+			out[r.ID] = refuse("a classic Salesforce series keeps its pattern")
+		default:
+			if _, err := slots(strings.TrimPrefix(want, "RRULE:"), start, loc); err != nil {
+				out[r.ID] = refuse("the new rule is malformed")
+				continue
+			}
+			out[r.ID] = patternChange{text: "RRULE:" + strings.TrimPrefix(want, "RRULE:")}
+		}
+	}
+	return out, nil
+}
+
+// sameMeetings reports whether two rules put meetings at the same instants.
+func sameMeetings(a, b string, start time.Time, loc *time.Location) bool {
+	if a == "" || b == "" {
+		return a == b
+	}
+	x, err1 := slots(strings.TrimPrefix(a, "RRULE:"), start, loc)
+	y, err2 := slots(strings.TrimPrefix(b, "RRULE:"), start, loc)
+	if err1 != nil || err2 != nil || len(x) != len(y) {
+		return false
+	}
+	for i := range x {
+		if !x[i].Equal(y[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func slicesContains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }

@@ -338,3 +338,92 @@ func BenchmarkReadWeeklySeries(b *testing.B) {
 		})
 	}
 }
+
+// TestSeriesPatternChange: a pattern change reaches Salesforce the way it
+// allows. A Lightning event series takes the new pattern (its past meetings
+// stay as history, IsRecurrence2Exclusion, and are no items; the future ones
+// follow the new rule in the user's zone); a rule that only says the same
+// thing another way changes nothing; a classic series, or a single meeting
+// made recurring, fails alone with an issue naming why, while the rest of
+// the batch is written.
+func TestSeriesPatternChange(t *testing.T) {
+	t.Run("lightning", func(t *testing.T) {
+		l, _ := seriesWorld(t, false)
+		series := createSeries(t, l, "FREQ=WEEKLY;BYDAY=TU;COUNT=8")
+		link := fmt.Sprint(l.srv.Record(series)["ActivityRecurrence2Id"])
+		// The same meetings, said with UNTIL: nothing to change.
+		res, err := l.side.Update(t.Context(), item.Event, []item.Record{{Kind: item.Event, ID: series, Fields: map[string]string{
+			item.Recurrence: "FREQ=WEEKLY;INTERVAL=1;BYDAY=TU;UNTIL=20261124T235959Z"}}})
+		if err != nil || res[0].Err != nil {
+			t.Fatalf("equivalent rule: %v %v", err, res)
+		}
+		if got := l.srv.Record(series)["Recurrence2PatternText"]; got != "RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=8" {
+			t.Errorf("an equivalent rule rewrote the pattern: %v", got)
+		}
+		res, err = l.side.Update(t.Context(), item.Event, []item.Record{{Kind: item.Event, ID: series, Fields: map[string]string{
+			item.Recurrence: "FREQ=WEEKLY;BYDAY=TU,TH;COUNT=8"}}})
+		if err != nil || res[0].Err != nil {
+			t.Fatalf("new rule: %v %v", err, res)
+		}
+		occ := occurrences(t, l, "ActivityRecurrence2Id", link)
+		var future int
+		for _, o := range occ {
+			at, _ := ParseTime(fmt.Sprint(o["StartDateTime"]))
+			if local := at.In(berlin); local.Hour() != 10 || (local.Weekday() != time.Tuesday && local.Weekday() != time.Thursday) {
+				t.Errorf("occurrence at %v Berlin, want Tuesday or Thursday 10:00", local)
+			}
+			if at.After(l.clock.Now()) {
+				future++
+			}
+		}
+		if future == 0 {
+			t.Fatal("no future occurrence after the pattern change")
+		}
+		ch, err := l.side.Changes(t.Context(), octWindow, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ch.Records) != 1 || ch.Records[0].ID != series || ch.Records[0].Fields[item.Recurrence] != "FREQ=WEEKLY;BYDAY=TU,TH;COUNT=8" {
+			t.Errorf("after the change read %+v, want the one series with the new rule", ch.Records)
+		}
+	})
+	t.Run("classic and single", func(t *testing.T) {
+		l, _ := seriesWorld(t, true)
+		series := createSeries(t, l, "FREQ=WEEKLY;BYDAY=TU;COUNT=8")
+		single, err := l.srv.Insert(l.user, "Event", map[string]any{"Subject": "One", "StartDateTime": "2026-10-22T08:00:00Z", "EndDateTime": "2026-10-22T09:00:00Z"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, _ := l.srv.Insert(l.user, "Event", map[string]any{"Subject": "Other", "StartDateTime": "2026-10-23T08:00:00Z", "EndDateTime": "2026-10-23T09:00:00Z"})
+		res, err := l.side.Update(t.Context(), item.Event, []item.Record{
+			{Kind: item.Event, ID: series, Fields: map[string]string{item.Recurrence: "FREQ=WEEKLY;BYDAY=WE;COUNT=8"}},
+			{Kind: item.Event, ID: single, Fields: map[string]string{item.Recurrence: "FREQ=DAILY;COUNT=3"}},
+			{Kind: item.Event, ID: other, Fields: map[string]string{item.Subject: "Other (moved room)"}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []string{"classic Salesforce series keeps its pattern", "single meeting cannot become a series"} {
+			if res[i].Err == nil || !strings.Contains(res[i].Err.Error(), want) {
+				t.Errorf("update %d: %v, want an issue saying %q", i, res[i].Err, want)
+			}
+		}
+		if res[2].Err != nil || l.srv.Record(other)["Subject"] != "Other (moved room)" {
+			t.Errorf("the rest of the batch: %v %v", res[2].Err, l.srv.Record(other)["Subject"])
+		}
+		if n := len(occurrences(t, l, "RecurrenceActivityId", series)); n != 8 {
+			t.Errorf("the classic series has %d occurrences after the refused change, want its 8", n)
+		}
+	})
+}
+
+func createSeries(t *testing.T, l *local, rule string) string {
+	t.Helper()
+	res, err := l.side.Create(t.Context(), item.Event, []item.Record{{Kind: item.Event, Fields: map[string]string{
+		item.Subject: "Pipeline review", item.Start: tuesdayAt10(0).Format(time.RFC3339), item.End: tuesdayAt10(0).Add(time.Hour).Format(time.RFC3339),
+		item.AllDay: "false", item.Recurrence: rule}}}, nil)
+	if err != nil || res[0].Err != nil {
+		t.Fatalf("create series: %v %v", err, res)
+	}
+	return res[0].ID
+}

@@ -306,8 +306,12 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 	if err != nil {
 		return nil, err
 	}
+	var patterns map[string]patternChange
 	if kind == item.Event {
 		if err := s.prepareSeries(ctx, recs); err != nil {
+			return nil, err
+		}
+		if patterns, err = s.patternChanges(ctx, recs); err != nil {
 			return nil, err
 		}
 	}
@@ -319,10 +323,21 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 			out[i].Err = fault.New(fault.Permanent, "MALFORMED_ID", "not a record id")
 			continue
 		}
+		pc, hasPattern := patterns[rec.ID]
+		if hasPattern {
+			if pc.err != nil {
+				out[i].Err = pc.err
+				continue
+			}
+			rec = withoutRecurrence(rec)
+		}
 		r, err := s.fromItem(kind, m, rec, allDay[rec.ID])
 		if err != nil {
 			out[i].Err = err
 			continue
+		}
+		if hasPattern && pc.text != "" {
+			r["Recurrence2PatternText"] = pc.text
 		}
 		if err := s.writable(ctx, m.Object, r, false); err != nil {
 			return nil, err
