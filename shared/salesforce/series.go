@@ -324,7 +324,7 @@ func absDuration(d time.Duration) time.Duration {
 // its record.
 func seriesItem(rec item.Record, r Record) {
 	if v, ok := r[keyRecurrence].(string); ok {
-		rec.Fields[item.Recurrence] = v
+		rec.Fields[item.Recurrence] = item.Normalize(item.Recurrence, v)
 	}
 	if v, ok := r[keySeriesID].(string); ok {
 		rec.Fields[item.SeriesID] = v

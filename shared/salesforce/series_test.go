@@ -383,7 +383,7 @@ func TestSeriesPatternChange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(ch.Records) != 1 || ch.Records[0].ID != series || ch.Records[0].Fields[item.Recurrence] != "FREQ=WEEKLY;BYDAY=TU,TH;COUNT=8" {
+		if len(ch.Records) != 1 || ch.Records[0].ID != series || ch.Records[0].Fields[item.Recurrence] != "FREQ=WEEKLY;INTERVAL=1;BYDAY=TU,TH;COUNT=8" {
 			t.Errorf("after the change read %+v, want the one series with the new rule", ch.Records)
 		}
 	})
