@@ -128,9 +128,15 @@ func writeRecurrence(rule string, start time.Time, zone seriesZone, lightning bo
 	}
 	if lightning {
 		for _, p := range strings.Split(strings.TrimPrefix(rule, "RRULE:"), ";") {
-			k, _, _ := strings.Cut(p, "=")
+			k, v, _ := strings.Cut(p, "=")
 			switch strings.ToUpper(k) {
-			case "FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS", "WKST":
+			case "FREQ":
+				switch strings.ToUpper(v) {
+				case "DAILY", "WEEKLY", "MONTHLY", "YEARLY":
+				default:
+					return nil, bad("FREQ " + v)
+				}
+			case "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS", "WKST":
 			default:
 				return nil, bad(k + " is not supported")
 			}

@@ -2,6 +2,7 @@ package salesforce
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sort"
 	"strings"
@@ -230,6 +231,7 @@ func (r *reader) seriesRecords(head Record, occs []Record) []Record {
 	if err != nil || rule == "" {
 		return []Record{head}
 	}
+	head[keyRecurrence] = explicitRule(rule, start.In(loc))
 	instants, err := slots(rule, start, loc)
 	if err != nil {
 		r.s.log.Info("salesforce series pattern unreadable; read as its first meeting", slog.String("error", err.Error()))
@@ -296,6 +298,42 @@ func (r *reader) seriesRecords(head Record, occs []Record) []Record {
 		out = append(out, exception(o, head.ID(), best))
 	}
 	return append([]Record{head}, out...)
+}
+
+// explicitRule spells out what a rule takes from its first meeting — the
+// weekday of a weekly rule, the day of a monthly one, the month and day of a
+// yearly one — as the mailbox does (Graph's patterns always name them), so
+// that one series reads the same on both sides.
+func explicitRule(rule string, first time.Time) string {
+	parts := map[string]string{}
+	for _, p := range strings.Split(strings.TrimPrefix(rule, "RRULE:"), ";") {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok {
+			return rule
+		}
+		parts[strings.ToUpper(k)] = v
+	}
+	add := func(k, v string) {
+		if _, ok := parts[k]; !ok {
+			rule += ";" + k + "=" + v
+			parts[k] = v
+		}
+	}
+	_, byday := parts["BYDAY"]
+	switch parts["FREQ"] {
+	case "WEEKLY":
+		add("BYDAY", weekdays[first.Weekday()])
+	case "MONTHLY":
+		if !byday {
+			add("BYMONTHDAY", fmt.Sprint(first.Day()))
+		}
+	case "YEARLY":
+		add("BYMONTH", fmt.Sprint(int(first.Month())))
+		if !byday {
+			add("BYMONTHDAY", fmt.Sprint(first.Day()))
+		}
+	}
+	return rule
 }
 
 func exception(o Record, series string, original time.Time) Record {

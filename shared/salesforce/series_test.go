@@ -427,3 +427,30 @@ func createSeries(t *testing.T, l *local, rule string) string {
 	}
 	return res[0].ID
 }
+
+// TestSeriesSalesforceCannotExpress: a mailbox series whose rule Salesforce
+// cannot store (hourly; a week number) fails alone with an issue naming the
+// rule's trouble, in either model; the rest of the batch is written.
+func TestSeriesSalesforceCannotExpress(t *testing.T) {
+	for _, model := range []string{"classic", "lightning"} {
+		t.Run(model, func(t *testing.T) {
+			l, _ := seriesWorld(t, model == "classic")
+			ev := func(subject, rule string) item.Record {
+				return item.Record{Kind: item.Event, Fields: map[string]string{item.Subject: subject, item.Start: tuesdayAt10(0).Format(time.RFC3339),
+					item.End: tuesdayAt10(0).Add(time.Hour).Format(time.RFC3339), item.AllDay: "false", item.Recurrence: rule}}
+			}
+			res, err := l.side.Create(t.Context(), item.Event, []item.Record{ev("Hourly", "FREQ=HOURLY;COUNT=5"), ev("Week 42", "FREQ=YEARLY;BYWEEKNO=42;COUNT=2"), ev("Fine", "")}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 2; i++ {
+				if res[i].Err == nil || !strings.Contains(res[i].Err.Error(), "UNSUPPORTED_RECURRENCE") {
+					t.Errorf("record %d: %v, want UNSUPPORTED_RECURRENCE", i, res[i].Err)
+				}
+			}
+			if res[2].Err != nil || res[2].ID == "" {
+				t.Errorf("the single meeting beside them: %+v", res[2])
+			}
+		})
+	}
+}
