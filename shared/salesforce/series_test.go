@@ -454,3 +454,28 @@ func TestSeriesSalesforceCannotExpress(t *testing.T) {
 		})
 	}
 }
+
+// TestFindCreatedSeries: after a session died between creating a series and
+// recording it, FindCreated adopts the series record, never one of its
+// occurrences (the first looks just like it).
+func TestFindCreatedSeries(t *testing.T) {
+	for _, model := range []string{"classic", "lightning"} {
+		t.Run(model, func(t *testing.T) {
+			l, _ := seriesWorld(t, model == "classic")
+			rec := item.Record{Kind: item.Event, Fields: map[string]string{item.Subject: "Pipeline review", item.Start: tuesdayAt10(0).Format(time.RFC3339),
+				item.End: tuesdayAt10(0).Add(time.Hour).Format(time.RFC3339), item.AllDay: "false", item.Recurrence: "FREQ=WEEKLY;BYDAY=TU;COUNT=8"}}
+			since := l.clock.Now()
+			res, err := l.side.Create(t.Context(), item.Event, []item.Record{rec}, nil)
+			if err != nil || res[0].Err != nil {
+				t.Fatalf("create: %v %v", err, res)
+			}
+			found, err := l.side.FindCreated(t.Context(), item.Event, []item.Intent{{Marker: "m1", Since: since, Record: rec}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if found["m1"] != res[0].ID {
+				t.Errorf("FindCreated adopted %q, want the series record %s", found["m1"], res[0].ID)
+			}
+		})
+	}
+}

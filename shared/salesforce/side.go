@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -434,13 +435,28 @@ func (s *Side) FindCreated(ctx context.Context, kind item.Kind, intents []item.I
 	if kind == item.SharedEmail {
 		where = append(where, Eq("TaskSubtype", "Email"))
 	}
-	q, err := s.c.Build(ctx, Select{Object: m.Object, Fields: s.selectFields(kind, m), Where: And(where...), OrderBy: []string{"CreatedDate"}})
+	fields := s.selectFields(kind, m)
+	if kind == item.Event {
+		r := &reader{s: s, kind: kind, m: m}
+		if fields, err = r.eventFields(ctx, fields); err != nil {
+			return nil, err
+		}
+	}
+	q, err := s.c.Build(ctx, Select{Object: m.Object, Fields: fields, Where: And(where...), OrderBy: []string{"CreatedDate"}})
 	if err != nil {
 		return nil, err
 	}
 	recs, err := s.c.Collect(ctx, q)
 	if err != nil {
 		return nil, err
+	}
+	if kind == item.Event {
+		// A series created comes with its occurrences, the first of which
+		// looks just like it: only series records and single meetings
+		// answer an intent.
+		recs = slices.DeleteFunc(recs, func(r Record) bool {
+			return r.String("IsChild") == "true" || seriesKey(r) != "" && !isSeriesRecord(r)
+		})
 	}
 	used := map[string]bool{}
 	for _, in := range intents {
