@@ -2,14 +2,11 @@ package fakesalesforce
 
 import (
 	"encoding/json"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 	"testing"
-	"time"
 )
 
 // describeField is the part of a describe's field the tests look at.
@@ -216,103 +213,5 @@ func TestWritesEnforceDescribe(t *testing.T) {
 	}}, &updated)
 	if len(updated) != 2 || updated[0].Success || updated[0].Errors[0].StatusCode != "INVALID_FIELD_FOR_INSERT_UPDATE" || !updated[1].Success {
 		t.Errorf("update: %+v", updated)
-	}
-}
-
-// TestQueryErrorsEchoTheQuery: a refused query's message carries the query
-// itself, filter values included, a caret, the row and column, then the
-// reason, as real orgs answer (apache/camel-quarkus#3022, mautic/mautic#13406).
-func TestQueryErrorsEchoTheQuery(t *testing.T) {
-	f := newFixture(t, Options{})
-	q := "SELECT Id, Bogus__c FROM Contact WHERE Email = 'ada@example.org'"
-	var errs []struct {
-		Message   string `json:"message"`
-		ErrorCode string `json:"errorCode"`
-	}
-	resp := f.do("GET", v+"/query?q="+url.QueryEscape(q), nil, &errs)
-	want := "\n" + q + "\n           ^\nERROR at Row:1:Column:12\nNo such column 'Bogus__c' on entity 'Contact'."
-	if resp.StatusCode != 400 || len(errs) != 1 || errs[0].ErrorCode != "INVALID_FIELD" || !strings.HasPrefix(errs[0].Message, want) {
-		t.Errorf("answer %d %+v, want INVALID_FIELD starting %q", resp.StatusCode, errs, want)
-	}
-}
-
-// TestSubrequestURLWithRawSpaces: composite and composite/batch subrequest
-// URLs with raw spaces are answered as a real org answers them (the query
-// runs), and a URL that cannot be parsed is an error answer, never a panic
-// (httptest.NewRequest panicked on both before).
-func TestSubrequestURLWithRawSpaces(t *testing.T) {
-	f := newFixture(t, Options{})
-	if _, err := f.srv.Insert(f.user, "Contact", map[string]any{"LastName": "Van Dyke"}); err != nil {
-		t.Fatal(err)
-	}
-	var batch struct {
-		HasErrors bool `json:"hasErrors"`
-		Results   []struct {
-			StatusCode int             `json:"statusCode"`
-			Result     json.RawMessage `json:"result"`
-		} `json:"results"`
-	}
-	f.do("POST", v+"/composite/batch", map[string]any{"batchRequests": []any{
-		map[string]string{"method": "GET", "url": "v" + APIVersion + "/query?q=SELECT Id FROM Contact WHERE LastName = 'Van Dyke'"},
-		map[string]string{"method": "GET", "url": "v" + APIVersion + "/query?q=SELECT Id FROM Contact\x7f"},
-	}}, &batch)
-	var page struct {
-		TotalSize int `json:"totalSize"`
-	}
-	if len(batch.Results) != 2 || batch.Results[0].StatusCode != 200 || json.Unmarshal(batch.Results[0].Result, &page) != nil || page.TotalSize != 1 || batch.Results[1].StatusCode != 400 {
-		t.Errorf("batch: %+v", batch)
-	}
-	var comp struct {
-		CompositeResponse []struct {
-			HTTPStatusCode int `json:"httpStatusCode"`
-		} `json:"compositeResponse"`
-	}
-	f.do("POST", v+"/composite", map[string]any{"compositeRequest": []any{
-		map[string]string{"method": "GET", "url": v + "/query?q=SELECT Id, LastName FROM Contact", "referenceId": "q"},
-	}}, &comp)
-	if len(comp.CompositeResponse) != 1 || comp.CompositeResponse[0].HTTPStatusCode != 200 {
-		t.Errorf("composite: %+v", comp)
-	}
-}
-
-// TestSeriesStorage: a classic series is its record plus an Event per
-// occurrence pointing at it; deleting the series record deletes them, and
-// the delete log reports each.
-func TestSeriesStorage(t *testing.T) {
-	f := newFixture(t, Options{})
-	series, err := f.srv.Insert(f.user, "Event", map[string]any{"Subject": "Weekly", "StartDateTime": "2026-05-12T09:00:00Z", "EndDateTime": "2026-05-12T10:00:00Z",
-		"IsRecurrence": true, "RecurrenceType": "RecursWeekly", "RecurrenceInterval": 1, "RecurrenceDayOfWeekMask": 4,
-		"RecurrenceStartDateTime": "2026-05-12T09:00:00Z", "RecurrenceEndDateOnly": "2026-06-02", "RecurrenceTimeZoneSidKey": "GMT"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	count := func(soql string) int {
-		var page struct{ TotalSize int }
-		f.do("GET", v+"/query?q="+url.QueryEscape(soql), nil, &page)
-		return page.TotalSize
-	}
-	if n := count("SELECT COUNT() FROM Event WHERE RecurrenceActivityId = '" + series + "' AND IsRecurrence = false"); n != 4 {
-		t.Fatalf("%d occurrences, want 4 (12 May to 2 June)", n)
-	}
-	if got := f.srv.Record(series)["RecurrenceActivityId"]; got != series {
-		t.Errorf("the series record's RecurrenceActivityId = %v, want itself", got)
-	}
-	if _, err := f.srv.Insert(f.user, "Event", map[string]any{"Subject": "No end", "StartDateTime": "2026-05-12T09:00:00Z", "EndDateTime": "2026-05-12T10:00:00Z",
-		"IsRecurrence": true, "RecurrenceType": "RecursDaily", "RecurrenceInterval": 1}); err == nil || !strings.Contains(err.Error(), "RecurrenceEndDateOnly") {
-		t.Errorf("a classic series without an end: %v", err)
-	}
-	if err := f.srv.Delete(f.user, series); err != nil {
-		t.Fatal(err)
-	}
-	if n := count("SELECT COUNT() FROM Event"); n != 0 {
-		t.Errorf("%d events left after deleting the series", n)
-	}
-	var del struct {
-		DeletedRecords []struct{ ID string } `json:"deletedRecords"`
-	}
-	f.clock.Add(2 * time.Minute)
-	f.do("GET", v+"/sobjects/Event/deleted/?start="+url.QueryEscape("2026-05-10T11:00:00Z")+"&end="+url.QueryEscape(f.clock.Now().Format(time.RFC3339)), nil, &del)
-	if len(del.DeletedRecords) != 5 {
-		t.Errorf("delete log: %d records, want the series and its 4 meetings", len(del.DeletedRecords))
 	}
 }
