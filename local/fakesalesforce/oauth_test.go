@@ -177,8 +177,11 @@ func TestOwnerVisibility(t *testing.T) {
 	if got := count(user, "SELECT COUNT() FROM Contact"); got != 1 {
 		t.Errorf("user sees %d contacts, want 1 (own)", got)
 	}
-	if got := count(user, "SELECT COUNT() FROM Event"); got != 1 {
+	if got := count(user, "SELECT COUNT() FROM Event WHERE IsChild = false"); got != 1 {
 		t.Errorf("invitee sees %d events, want 1 (through EventRelation)", got)
+	}
+	if got := count(user, "SELECT COUNT() FROM Event WHERE IsChild = true AND OwnerId = '"+f.user+"'"); got != 1 {
+		t.Errorf("invitee owns %d child copies, want 1", got)
 	}
 	if got := count(f.srv.IssueToken(admin), "SELECT COUNT() FROM Contact"); got != 2 {
 		t.Errorf("admin sees %d contacts, want 2", got)

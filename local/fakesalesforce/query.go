@@ -3,6 +3,7 @@ package fakesalesforce
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,13 +44,31 @@ func (s *Server) query(c *reqCtx, all bool) {
 		if qe == nil {
 			qe = &queryError{"MALFORMED_QUERY", err.Error()}
 		}
-		writeErrors(c.w, http.StatusBadRequest, apiError{qe.msg, qe.code, nil})
+		writeErrors(c.w, http.StatusBadRequest, apiError{echoQuery(q, qe.msg), qe.code, nil})
 		return
 	}
 	batch := s.batchSize(c.r)
 	out := s.page(c, rows, total, batch)
 	s.mu.Unlock()
 	writeJSON(c.w, http.StatusOK, out)
+}
+
+// quotedName finds the first quoted name in an error text ('Bogus__c').
+var quotedName = regexp.MustCompile(`'([^']+)'`)
+
+// echoQuery shapes a query error's message as a real org does: the query
+// itself, filter values and all, a caret under the place it broke, the row
+// and column, then the reason ("\nSELECT … WHERE Email = 'a@b.c'\n       ^\n
+// ERROR at Row:1:Column:8\nNo such column …").
+func echoQuery(q, msg string) string {
+	col := 1
+	if m := quotedName.FindStringSubmatch(msg); m != nil {
+		if i := strings.Index(strings.ToLower(q), strings.ToLower(m[1])); i >= 0 {
+			col = i + 1
+		}
+	}
+	line := strings.ReplaceAll(q, "\n", " ")
+	return fmt.Sprintf("\n%s\n%s^\nERROR at Row:1:Column:%d\n%s", line, strings.Repeat(" ", col-1), col, msg)
 }
 
 // batchSize honours Sforce-Query-Options: batchSize=N within 200..2000, then
@@ -228,7 +247,7 @@ func (s *Server) checkExpr(obj *Object, e soql.Expr) error {
 
 func isText(t string) bool {
 	switch t {
-	case typeString, typeTextArea, typeEmail, typePhone, typeURL, typePicklist, typeMulti, typeID, typeReference:
+	case typeString, typeTextArea, typeEmail, typePhone, typeURL, typePicklist, typeMulti, typeCombobox, typeID, typeReference:
 		return true
 	}
 	return false

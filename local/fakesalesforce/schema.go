@@ -53,7 +53,13 @@ type Field struct {
 	Length int `json:"length,omitempty"`
 	// Unique fields reject a second record with the same value (DUPLICATE_VALUE).
 	Unique bool `json:"unique,omitempty"`
-	custom bool
+	// NotNull fields are never null (nillable false) but need not be given
+	// on create: Salesforce defaults or maintains them (OwnerId, system
+	// fields, checkboxes).
+	NotNull bool `json:"notNull,omitempty"`
+	// AutoNumber fields are numbered by Salesforce on create (Case.CaseNumber).
+	AutoNumber bool `json:"-"`
+	custom     bool
 }
 
 // Object declares an sObject type.
@@ -66,6 +72,8 @@ type Object struct {
 	// Owned objects have an OwnerId and follow owner-based visibility.
 	Owned  bool `json:"owned,omitempty"`
 	custom bool
+	// full objects declare their own system fields (describes.go).
+	full   bool
 	byName map[string]*Field
 }
 
@@ -98,94 +106,22 @@ func (o *Object) relationship(name string) *Field {
 
 func systemFields(owned bool) []Field {
 	fs := []Field{
-		{Name: "Id", Type: typeID, Label: "Record ID", ReadOnly: true},
-		{Name: "IsDeleted", Type: typeBoolean, Label: "Deleted", ReadOnly: true},
-		{Name: "CreatedDate", Type: typeDateTime, Label: "Created Date", ReadOnly: true},
-		{Name: "CreatedById", Type: typeReference, Label: "Created By ID", ReferenceTo: []string{"User"}, RelationshipName: "CreatedBy", ReadOnly: true},
-		{Name: "LastModifiedDate", Type: typeDateTime, Label: "Last Modified Date", ReadOnly: true},
-		{Name: "LastModifiedById", Type: typeReference, Label: "Last Modified By ID", ReferenceTo: []string{"User"}, RelationshipName: "LastModifiedBy", ReadOnly: true},
-		{Name: "SystemModstamp", Type: typeDateTime, Label: "System Modstamp", ReadOnly: true},
+		{Name: "Id", Type: typeID, Label: "Record ID", ReadOnly: true, NotNull: true},
+		{Name: "IsDeleted", Type: typeBoolean, Label: "Deleted", ReadOnly: true, NotNull: true},
+		{Name: "CreatedDate", Type: typeDateTime, Label: "Created Date", ReadOnly: true, NotNull: true},
+		{Name: "CreatedById", Type: typeReference, Label: "Created By ID", ReferenceTo: []string{"User"}, RelationshipName: "CreatedBy", ReadOnly: true, NotNull: true},
+		{Name: "LastModifiedDate", Type: typeDateTime, Label: "Last Modified Date", ReadOnly: true, NotNull: true},
+		{Name: "LastModifiedById", Type: typeReference, Label: "Last Modified By ID", ReferenceTo: []string{"User"}, RelationshipName: "LastModifiedBy", ReadOnly: true, NotNull: true},
+		{Name: "SystemModstamp", Type: typeDateTime, Label: "System Modstamp", ReadOnly: true, NotNull: true},
 	}
 	if owned {
-		fs = append(fs, Field{Name: "OwnerId", Type: typeReference, Label: "Owner ID", ReferenceTo: []string{"User"}, RelationshipName: "Owner"})
+		fs = append(fs, Field{Name: "OwnerId", Type: typeReference, Label: "Owner ID", ReferenceTo: []string{"User"}, RelationshipName: "Owner", NotNull: true})
 	}
 	return fs
 }
 
-func str(name string, length int) Field { return Field{Name: name, Type: typeString, Length: length} }
-
-var taskStatuses = []string{"Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"}
-
 func standardObjects() []Object {
-	ref := func(name, rel string, to ...string) Field {
-		return Field{Name: name, Type: typeReference, ReferenceTo: to, RelationshipName: rel}
-	}
-	nameCalc := Field{Name: "Name", Type: typeString, ReadOnly: true, Length: 121}
-	mailing := []Field{str("MailingStreet", 255), str("MailingCity", 40), str("MailingState", 80), str("MailingPostalCode", 20), str("MailingCountry", 80)}
-	recurrence := []Field{
-		{Name: "IsRecurrence", Type: typeBoolean, Default: false},
-		{Name: "RecurrenceType", Type: typePicklist, Restricted: true, Picklist: []string{"RecursDaily", "RecursEveryWeekday", "RecursMonthly", "RecursMonthlyNth", "RecursWeekly", "RecursYearly", "RecursYearlyNth"}},
-		{Name: "RecurrenceInterval", Type: typeInt},
-		{Name: "RecurrenceDayOfWeekMask", Type: typeInt},
-		{Name: "RecurrenceDayOfMonth", Type: typeInt},
-		{Name: "RecurrenceInstance", Type: typePicklist, Restricted: true, Picklist: []string{"First", "Second", "Third", "Fourth", "Last"}},
-		{Name: "RecurrenceMonthOfYear", Type: typePicklist, Restricted: true, Picklist: []string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"}},
-		{Name: "RecurrenceStartDateTime", Type: typeDateTime},
-		{Name: "RecurrenceEndDateOnly", Type: typeDate},
-		{Name: "RecurrenceTimeZoneSidKey", Type: typeString, Length: 40},
-	}
-	objs := []Object{
-		{Name: "User", KeyPrefix: "005", Fields: []Field{
-			{Name: "Username", Type: typeString, Required: true, Unique: true, Length: 80},
-			{Name: "Email", Type: typeEmail, Required: true, Length: 128},
-			str("FirstName", 40), {Name: "LastName", Type: typeString, Required: true, Length: 80}, nameCalc,
-			str("Alias", 8), {Name: "IsActive", Type: typeBoolean, Default: true}, str("TimeZoneSidKey", 40),
-		}},
-		{Name: "Account", KeyPrefix: "001", Owned: true, Fields: []Field{
-			{Name: "Name", Type: typeString, Required: true, Length: 255}, {Name: "Phone", Type: typePhone, Length: 40},
-			{Name: "Website", Type: typeURL, Length: 255}, str("Industry", 40), str("Type", 40),
-			str("BillingCity", 40), str("BillingState", 80), str("BillingCountry", 80), {Name: "Description", Type: typeTextArea, Length: 32000},
-		}},
-		{Name: "Contact", KeyPrefix: "003", Owned: true, Fields: append([]Field{
-			str("FirstName", 40), {Name: "LastName", Type: typeString, Required: true, Length: 80}, nameCalc,
-			{Name: "Email", Type: typeEmail, Length: 80}, {Name: "Phone", Type: typePhone, Length: 40},
-			{Name: "MobilePhone", Type: typePhone, Length: 40}, str("Title", 128), str("Department", 80),
-			ref("AccountId", "Account", "Account"), {Name: "Description", Type: typeTextArea, Length: 32000},
-		}, mailing...)},
-		{Name: "Lead", KeyPrefix: "00Q", Owned: true, Fields: []Field{
-			str("FirstName", 40), {Name: "LastName", Type: typeString, Required: true, Length: 80}, nameCalc,
-			{Name: "Company", Type: typeString, Required: true, Length: 255}, {Name: "Email", Type: typeEmail, Length: 80},
-			{Name: "Phone", Type: typePhone, Length: 40}, str("Title", 128), str("LeadSource", 40),
-			{Name: "Status", Type: typePicklist, Restricted: true, Default: "Open - Not Contacted", Picklist: []string{"Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"}},
-			{Name: "IsConverted", Type: typeBoolean, ReadOnly: true, Default: false},
-		}},
-		{Name: "Opportunity", KeyPrefix: "006", Owned: true, Fields: []Field{
-			{Name: "Name", Type: typeString, Required: true, Length: 120}, {Name: "StageName", Type: typePicklist, Required: true, Picklist: []string{"Prospecting", "Qualification", "Closed Won", "Closed Lost"}},
-			{Name: "CloseDate", Type: typeDate, Required: true}, {Name: "Amount", Type: typeCurrency}, ref("AccountId", "Account", "Account"),
-		}},
-		{Name: "Case", KeyPrefix: "500", Owned: true, Fields: []Field{
-			str("Subject", 255), {Name: "Status", Type: typePicklist, Default: "New", Picklist: []string{"New", "Working", "Escalated", "Closed"}},
-			str("Origin", 40), {Name: "Priority", Type: typePicklist, Default: "Medium", Picklist: []string{"High", "Medium", "Low"}},
-			ref("ContactId", "Contact", "Contact"), ref("AccountId", "Account", "Account"), {Name: "Description", Type: typeTextArea, Length: 32000},
-		}},
-		{Name: "Task", KeyPrefix: "00T", Owned: true, Fields: []Field{
-			str("Subject", 255), {Name: "ActivityDate", Type: typeDate},
-			{Name: "Status", Type: typePicklist, Restricted: true, Default: "Not Started", Picklist: taskStatuses},
-			{Name: "Priority", Type: typePicklist, Restricted: true, Default: "Normal", Picklist: []string{"High", "Normal", "Low"}},
-			{Name: "Description", Type: typeTextArea, Length: 32000},
-			{Name: "TaskSubtype", Type: typePicklist, Restricted: true, CreateOnly: true, Default: "Task", Picklist: []string{"Task", "Email", "ListEmail", "Cadence", "Call", "LinkedIn"}},
-			{Name: "IsClosed", Type: typeBoolean, ReadOnly: true},
-			ref("WhoId", "Who", "Contact", "Lead"), ref("WhatId", "What", "Account", "Opportunity", "Case"),
-			{Name: "AccountId", Type: typeReference, ReferenceTo: []string{"Account"}, RelationshipName: "Account", ReadOnly: true},
-		}},
-		{Name: "Event", KeyPrefix: "00U", Owned: true, Fields: append([]Field{
-			str("Subject", 255), {Name: "StartDateTime", Type: typeDateTime}, {Name: "EndDateTime", Type: typeDateTime},
-			{Name: "ActivityDate", Type: typeDate}, {Name: "ActivityDateTime", Type: typeDateTime}, {Name: "DurationInMinutes", Type: typeInt},
-			{Name: "IsAllDayEvent", Type: typeBoolean, Default: false}, str("Location", 255), {Name: "Description", Type: typeTextArea, Length: 32000},
-			{Name: "ShowAs", Type: typePicklist, Default: "Busy", Picklist: []string{"Busy", "OutOfOffice", "Free"}},
-			{Name: "IsChild", Type: typeBoolean, ReadOnly: true, Default: false},
-			ref("WhoId", "Who", "Contact", "Lead"), ref("WhatId", "What", "Account", "Opportunity", "Case"),
-		}, recurrence...)},
+	objs := []Object{userObject(), accountObject(), contactObject(), leadObject(), opportunityObject(), caseObject(), taskObject(), eventObject(),
 		{Name: "TaskRelation", KeyPrefix: "0RT", Fields: []Field{
 			{Name: "TaskId", Type: typeReference, ReferenceTo: []string{"Task"}, RelationshipName: "Task", Required: true, CreateOnly: true},
 			{Name: "RelationId", Type: typeReference, ReferenceTo: []string{"Contact", "Lead", "Account", "Opportunity", "Case", "User"}, RelationshipName: "Relation", Required: true, CreateOnly: true},
@@ -207,7 +143,7 @@ func standardObjects() []Object {
 			{Name: "ContentSize", Type: typeInt, ReadOnly: true}, {Name: "FileExtension", Type: typeString, ReadOnly: true, Length: 40},
 		}},
 		{Name: "ContentDocument", KeyPrefix: "069", Owned: true, Fields: []Field{
-			{Name: "Title", Type: typeString, Length: 255}, {Name: "LatestPublishedVersionId", Type: typeReference, ReferenceTo: []string{"ContentVersion"}, ReadOnly: true},
+			{Name: "Title", Type: typeString, Length: 255}, {Name: "LatestPublishedVersionId", Type: typeReference, ReferenceTo: []string{"ContentVersion"}, ReadOnly: true, NotNull: true},
 			{Name: "ContentSize", Type: typeInt, ReadOnly: true}, {Name: "FileExtension", Type: typeString, ReadOnly: true, Length: 40},
 		}},
 		{Name: "ContentDocumentLink", KeyPrefix: "06A", Fields: []Field{
@@ -218,11 +154,13 @@ func standardObjects() []Object {
 		}},
 		{Name: "FeedItem", KeyPrefix: "0D5", Fields: []Field{
 			{Name: "ParentId", Type: typeReference, Required: true, CreateOnly: true}, {Name: "Body", Type: typeTextArea, Length: 10000},
-			{Name: "Type", Type: typeString, Default: "TextPost", ReadOnly: true},
+			{Name: "Type", Type: typeString, Default: "TextPost", ReadOnly: true, NotNull: true},
 		}},
 	}
 	for i := range objs {
-		objs[i].Fields = append(systemFields(objs[i].Owned), objs[i].Fields...)
+		if !objs[i].full {
+			objs[i].Fields = append(systemFields(objs[i].Owned), objs[i].Fields...)
+		}
 	}
 	return objs
 }

@@ -34,6 +34,10 @@ type Options struct {
 	Clients []Client
 	// Logger receives diagnostic lines (never tokens or record values).
 	Logger *slog.Logger
+	// ClassicSeriesOnly is an org that has not turned on creating Lightning
+	// event series: Event.IsRecurrence2 is not createable, so new recurring
+	// events are classic series.
+	ClassicSeriesOnly bool
 }
 
 // Client is a connected app.
@@ -86,6 +90,8 @@ type Server struct {
 	// txs are the open allOrNone transactions that record every change.
 	txs         []*txLog
 	rels        map[string][]*record // relation rows by activity id
+	detached    map[string]bool      // occurrences changed on their own (series.go)
+	children    map[string][]string  // child copies of events by parent id
 	compositeMu sync.Mutex
 }
 
@@ -117,6 +123,11 @@ func New(opts Options) (*Server, error) {
 		opts.Clients = []Client{{ID: "crmsync-local"}}
 	}
 	objs, err := loadSchema(opts.CustomSchema)
+	if err == nil && opts.ClassicSeriesOnly {
+		if f := objs["event"].field("IsRecurrence2"); f != nil {
+			f.CreateOnly, f.ReadOnly = false, true
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +136,7 @@ func New(opts Options) (*Server, error) {
 		records: map[string]*record{}, byObj: map[string][]*record{}, users: map[string]*account{},
 		tokens: map[string]*grant{}, refresh: map[string]*grant{}, codes: map[string]*authCode{},
 		cursors: map[string]*cursor{}, views: map[string]*listView{}, blobs: map[string][]byte{},
-		calls: map[string]int{}, rels: map[string][]*record{},
+		calls: map[string]int{}, rels: map[string][]*record{}, detached: map[string]bool{}, children: map[string][]string{},
 	}
 	s.orgID = s.ids.next("00D")
 	s.mux = s.routes()

@@ -268,13 +268,13 @@ func (s *Server) describe(c *reqCtx, obj *Object) {
 		fields = append(fields, map[string]any{
 			"name": f.Name, "type": f.Type, "label": f.Label, "length": length, "byteLength": length * 3,
 			"createable": !f.ReadOnly && f.Name != "Id", "updateable": !f.ReadOnly && !f.CreateOnly && f.Name != "Id",
-			"nillable": !f.Required && f.Type != typeBoolean && f.Name != "Id", "custom": f.custom, "calculated": f.ReadOnly && f.Name == "Name",
-			"defaultedOnCreate": f.Default != nil || f.ReadOnly, "defaultValue": f.Default, "filterable": f.Type != typeTextArea && f.Type != typeBase64,
+			"nillable": !f.Required && !f.NotNull && f.Type != typeBoolean && f.Name != "Id", "custom": f.custom, "calculated": f.ReadOnly && f.Name == "Name",
+			"defaultedOnCreate": f.Default != nil || f.ReadOnly || f.NotNull && !f.Required, "defaultValue": defaultValue(f), "filterable": f.Type != typeTextArea && f.Type != typeBase64,
 			"sortable": f.Type != typeTextArea && f.Type != typeBase64, "groupable": f.Type != typeTextArea, "unique": f.Unique,
 			"idLookup": f.Name == "Id" || f.Type == typeEmail, "externalId": false, "picklistValues": picklist,
 			"restrictedPicklist": f.Restricted, "referenceTo": ref, "relationshipName": rel, "polymorphicForeignKey": len(f.ReferenceTo) > 1,
 			"soapType": soapType(f.Type), "htmlFormatted": false, "dependentPicklist": false, "deprecatedAndHidden": false,
-			"caseSensitive": false, "nameField": f.Name == "Name", "autoNumber": false, "precision": 0, "scale": 0, "digits": 0,
+			"caseSensitive": false, "nameField": f.Name == "Name" || f.AutoNumber && obj.field("Name") == nil, "autoNumber": f.AutoNumber, "precision": 0, "scale": 0, "digits": 0,
 			"inlineHelpText": nil, "controllerName": nil, "calculatedFormula": nil, "defaultValueFormula": nil,
 			"writeRequiresMasterRead": false, "namePointing": len(f.ReferenceTo) > 1, "relationshipOrder": nil,
 		})
@@ -286,6 +286,15 @@ func (s *Server) describe(c *reqCtx, obj *Object) {
 	out["lookupLayoutable"] = nil
 	out["searchLayoutable"] = true
 	writeJSON(c.w, http.StatusOK, out)
+}
+
+// defaultValue is a field's describe defaultValue: a checkbox's default;
+// a picklist's default is flagged on its value (defaultValue true) instead.
+func defaultValue(f Field) any {
+	if f.Type == typeBoolean {
+		return f.Default
+	}
+	return nil
 }
 
 func soapType(t string) string {

@@ -323,6 +323,11 @@ func (s *Server) insert(u *account, obj *Object, in map[string]any, id string) (
 			f["Title"] = strings.TrimSuffix(f["PathOnClient"].(string), path.Ext(f["PathOnClient"].(string)))
 		}
 	}
+	if obj.Name == "Event" {
+		if err := checkSeries(f); err != nil {
+			return "", err
+		}
+	}
 	r := &record{obj: obj, id: id, f: f}
 	for _, tx := range s.txs {
 		tx.created = append(tx.created, id)
@@ -336,6 +341,12 @@ func (s *Server) insert(u *account, obj *Object, in map[string]any, id string) (
 		s.rels[r.str("EventId")] = append(s.rels[r.str("EventId")], r)
 	}
 	s.afterInsert(u, r, blob)
+	switch obj.Name {
+	case "Event":
+		_ = s.expandSeries(u, r) // checked by checkSeries
+	case "EventRelation":
+		s.childCopy(u, r)
+	}
 	return id, nil
 }
 
@@ -420,6 +431,9 @@ func (s *Server) update(u *account, id string, in map[string]any, _ string) erro
 		tx.snapshot(r)
 	}
 	r.f = next
+	if obj.Name == "Event" {
+		s.afterEventUpdate(u, r, in)
+	}
 	return nil
 }
 
@@ -439,6 +453,7 @@ func (s *Server) remove(u *account, id, _ string) error {
 	for _, rel := range s.relations(id) {
 		s.markDeleted(rel)
 	}
+	s.removeDependents(r)
 	return nil
 }
 
@@ -463,7 +478,7 @@ func (s *Server) convert(obj *Object, fd *Field, raw any) (any, error) {
 		return errf("JSON_PARSER_ERROR", []string{fd.Name}, "Cannot deserialize instance of %s from %v value for field %s", kind, jsonKind(raw), fd.Name)
 	}
 	switch fd.Type {
-	case typeString, typeTextArea, typeEmail, typePhone, typeURL, typePicklist, typeMulti:
+	case typeString, typeTextArea, typeEmail, typePhone, typeURL, typePicklist, typeMulti, typeCombobox:
 		v, ok := raw.(string)
 		if !ok {
 			return nil, bad("string")
@@ -632,6 +647,12 @@ func (s *Server) derive(obj *Object, f map[string]any, create bool) error {
 		} else if who := s.records[fmt.Sprint(valueOr(f["WhoId"], ""))]; who != nil && who.obj.Name == "Contact" {
 			f["AccountId"] = who.f["AccountId"]
 		}
+	case "Case":
+		f["IsClosed"] = f["Status"] == "Closed"
+		if create {
+			// Case numbers are an auto-number field: 00001000, 00001001, …
+			f["CaseNumber"] = fmt.Sprintf("%08d", 1000+len(s.byObj["Case"]))
+		}
 	case "Event":
 		return deriveEvent(f)
 	}
@@ -669,6 +690,7 @@ func deriveEvent(f map[string]any) error {
 		f["StartDateTime"], f["EndDateTime"] = start, end
 		f["DurationInMinutes"] = float64(end.Sub(start)/time.Minute + 1440)
 		f["ActivityDate"] = start.Format("2006-01-02")
+		f["EndDate"] = end.Format("2006-01-02")
 		f["ActivityDateTime"] = nil
 		if end.Before(start) {
 			return errf("FIELD_INTEGRITY_EXCEPTION", []string{"EndDateTime"}, "End Date Time: end must not be before start")
@@ -695,6 +717,7 @@ func deriveEvent(f map[string]any) error {
 	f["DurationInMinutes"] = float64(end.Sub(start) / time.Minute)
 	f["ActivityDateTime"] = start
 	f["ActivityDate"] = start.Format("2006-01-02")
+	f["EndDate"] = end.UTC().Format("2006-01-02")
 	return nil
 }
 

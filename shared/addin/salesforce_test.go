@@ -149,6 +149,18 @@ func TestSalesforceAdapter(t *testing.T) {
 			t.Errorf("search Ann: %d %+v", rec.Code, got.Hits)
 		}
 	})
+	t.Run("search cases by number", func(t *testing.T) {
+		// A real Case has no Name: it is named by CaseNumber, an auto-number
+		// field the add-in selects. The local Salesforce lacked it, so this
+		// search failed with INVALID_FIELD before its describes were real.
+		l.insert(t, "Case", map[string]any{"Subject": "Printer jammed", "AccountId": acct})
+		rec := l.fx.json("u1", "GET", Prefix+"/search?q=Printer&objects=Case", "")
+		var got SearchAnswer
+		json.Unmarshal(rec.Body.Bytes(), &got)
+		if rec.Code != 200 || len(got.Hits) != 1 || got.Hits[0].Object != "Case" || got.Hits[0].Name != "00001000 Printer jammed" {
+			t.Errorf("search Printer in Case: %d %s", rec.Code, rec.Body)
+		}
+	})
 	t.Run("share", func(t *testing.T) {
 		rec := l.fx.json("u1", "POST", Prefix+"/share", `{"messageId":"m1","subject":"Hi","from":"ann@acme.com","to":["rep@example.com"],"direction":"Inbound","userAddress":"rep@example.com","body":"Hello","sent":"2026-11-24T08:00:00Z"}`)
 		if rec.Code != 201 {

@@ -17,7 +17,7 @@ import (
 func Normalize(field, value string) string {
 	if needsNoWork(value) {
 		switch field {
-		case Email, From, To, Cc, Attendees, AllDay, Start, End, Sent, OriginalStart:
+		case Email, From, To, Cc, Attendees, AllDay, Start, End, Sent, OriginalStart, Recurrence:
 		default:
 			return value
 		}
@@ -36,8 +36,48 @@ func Normalize(field, value string) string {
 		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 			return t.UTC().Format(time.RFC3339)
 		}
+	case Recurrence:
+		return normalizeRule(v)
 	}
 	return v
+}
+
+// ruleOrder is the order of an RRULE's parts in its canonical form.
+var ruleOrder = []string{"FREQ", "INTERVAL", "BYMONTH", "BYMONTHDAY", "BYDAY", "BYSETPOS", "COUNT", "UNTIL", "WKST"}
+
+// normalizeRule writes an RRULE value one way: no "RRULE:" prefix, names and
+// values upper case, INTERVAL=1 spelled out, parts in ruleOrder (others
+// after, sorted), so that "RRULE:FREQ=WEEKLY;BYDAY=WE;COUNT=3" (Salesforce)
+// and "FREQ=WEEKLY;INTERVAL=1;BYDAY=WE;COUNT=3" (Graph) compare equal.
+func normalizeRule(orig string) string {
+	v := strings.TrimPrefix(strings.ToUpper(orig), "RRULE:")
+	if v == "" {
+		return v
+	}
+	parts := map[string]string{}
+	for _, p := range strings.Split(v, ";") {
+		k, val, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if !ok || k == "" {
+			return orig // not a rule: leave it to the adapters to refuse
+		}
+		parts[k] = val
+	}
+	if _, ok := parts["INTERVAL"]; !ok {
+		parts["INTERVAL"] = "1"
+	}
+	out := make([]string, 0, len(parts))
+	for _, k := range ruleOrder {
+		if val, ok := parts[k]; ok {
+			out = append(out, k+"="+val)
+			delete(parts, k)
+		}
+	}
+	rest := make([]string, 0, len(parts))
+	for k, val := range parts {
+		rest = append(rest, k+"="+val)
+	}
+	slices.Sort(rest)
+	return strings.Join(append(out, rest...), ";")
 }
 
 // needsNoWork reports whether value has no surrounding space and no CR, the

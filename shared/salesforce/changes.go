@@ -241,12 +241,24 @@ func (r *reader) windowEdges(ctx context.Context, cur cursorState, add func([]Re
 			add(recs)
 		}
 		if fromMoved {
-			ids, err := r.ids(ctx, "Event", And(Ge("EndDateTime", oldFrom), Lt("EndDateTime", r.scope.From)))
+			// A series record is dated by its first meeting: it leaves
+			// scope with its last one, which a full read tells.
+			fields, err := r.eventFields(ctx, []string{"Id", "IsRecurrence"})
 			if err != nil {
 				return err
 			}
-			for _, id := range ids {
-				remove(id, item.LeftScope)
+			q, err := r.s.c.Build(ctx, Select{Object: "Event", Fields: fields, Where: And(Ge("EndDateTime", oldFrom), Lt("EndDateTime", r.scope.From))})
+			if err != nil {
+				return err
+			}
+			err = r.s.c.Query(ctx, q, func(rec Record) error {
+				if !isSeriesRecord(rec) {
+					remove(rec.ID(), item.LeftScope)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
 			}
 		}
 	case item.Task:
@@ -361,7 +373,14 @@ func (r *reader) and(conds ...Cond) Cond {
 // query runs a scope query of the reader's object, through the list view's
 // filter when the scope is a list view.
 func (r *reader) query(ctx context.Context, where Cond) ([]Record, error) {
-	q, err := r.s.c.Build(ctx, Select{Object: r.m.Object, Fields: r.s.selectFields(r.kind, r.m), Where: where})
+	fields := r.s.selectFields(r.kind, r.m)
+	if r.kind == item.Event {
+		var err error
+		if fields, err = r.eventFields(ctx, fields); err != nil {
+			return nil, err
+		}
+	}
+	q, err := r.s.c.Build(ctx, Select{Object: r.m.Object, Fields: fields, Where: where})
 	if err != nil {
 		return nil, err
 	}
@@ -445,7 +464,7 @@ func (r *reader) events(ctx context.Context, extra Cond, ids []string) ([]Record
 		}
 		owned = append(owned, recs...)
 	}
-	return owned, nil
+	return r.fold(ctx, owned)
 }
 
 // CountContacts counts the contacts of a session's contact scope: those the

@@ -454,10 +454,13 @@ func (c *Client) Version(ctx context.Context) (string, error) {
 	}
 	versions, err := c.Versions(ctx)
 	if err != nil {
-		if fault.ClassOf(err) == fault.Reconnect {
+		// Discovery failing, even refused, never fails the call that needed
+		// the version: that call meets the real trouble itself.
+		if ctx.Err() != nil {
 			return "", err
 		}
-		c.log.LogAttrs(ctx, slog.LevelWarn, "salesforce version discovery failed; using the pinned version", slog.String("version", FallbackVersion))
+		c.log.LogAttrs(ctx, slog.LevelWarn, "salesforce version discovery failed; using the pinned version", slog.String("version", FallbackVersion),
+			slog.String("class", fault.ClassOf(err).String()))
 		v = FallbackVersion
 	} else {
 		v = pickVersion(versions, c.opts.MaxVersion)
@@ -510,10 +513,20 @@ func versionLess(a, b string) bool {
 }
 
 // ServerTime returns the org's current time, read from the Date header of an
-// uncounted request, so that change windows follow the server's clock.
+// uncounted request, so that change windows follow the server's clock. When
+// that request fails (version discovery is a separate service, and can be
+// down or refused while the API answers), the Date header of the last answer
+// of any kind stands in, else the local clock: the read that asked goes on
+// and meets the real trouble, if any, in its own calls. Only a cancelled
+// context fails here.
 func (c *Client) ServerTime(ctx context.Context) (time.Time, error) {
+	before := c.serverNow.Load()
 	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/services/data/", uncounted: true}); err != nil {
-		return time.Time{}, err
+		if ctx.Err() != nil {
+			return time.Time{}, err
+		}
+		c.log.LogAttrs(ctx, slog.LevelWarn, "salesforce server time unreadable; using the last Date header seen",
+			slog.String("class", fault.ClassOf(err).String()), slog.Bool("seen", before != nil || c.serverNow.Load() != nil))
 	}
 	if t := c.serverNow.Load(); t != nil {
 		return t.UTC(), nil

@@ -80,6 +80,7 @@ func classify(status int, code, message string, fields []string) *fault.Error {
 	if !ok {
 		class = statusClass(status)
 	}
+	message = cleanMessage(message)
 	if code == "REQUEST_LIMIT_EXCEEDED" {
 		message = "CRM API limit reached: " + message
 	}
@@ -158,7 +159,7 @@ func oauthClass(status int, code, desc string) *fault.Error {
 	case code == "invalid_client_id" || code == "invalid_client" || code == "unsupported_grant_type":
 		class = fault.Permanent
 	}
-	return &fault.Error{Class: class, Code: code, Message: desc}
+	return &fault.Error{Class: class, Code: code, Message: cleanMessage(desc)}
 }
 
 // tokenError classifies a failure to get a token.

@@ -118,7 +118,10 @@ func (h fakeHarness) CreateDirect(t *testing.T, kind item.Kind, fields map[strin
 
 func (h fakeHarness) UpdateDirect(t *testing.T, kind item.Kind, id string, fields map[string]string) {
 	t.Helper()
-	_, rec := h.direct(t, kind, fields)
+	obj, rec := h.direct(t, kind, fields)
+	if err := h.side.writable(t.Context(), obj, rec, false); err != nil {
+		t.Fatal(err)
+	}
 	if err := h.srv.Update(h.user, id, rec); err != nil {
 		t.Fatalf("UpdateDirect %s: %v", kind, err)
 	}
@@ -228,6 +231,9 @@ func (h *realHarness) UpdateDirect(t *testing.T, kind item.Kind, id string, fiel
 		t.Fatal(err)
 	}
 	delete(rec, "attributes")
+	if err := h.side.writable(t.Context(), m.Object, rec, false); err != nil {
+		t.Fatal(err)
+	}
 	if err := h.client.UpdateOne(t.Context(), m.Object, id, rec); err != nil {
 		t.Fatalf("UpdateDirect: %v", err)
 	}

@@ -98,9 +98,20 @@ func maskDays(mask string) []string {
 	return out
 }
 
+// seriesZone is where a series written to Salesforce keeps its wall-clock
+// times: the user's own time zone (User.TimeZoneSidKey), so that a weekly
+// 10:00 stays at 10:00 across daylight-saving changes, as it does in the
+// mailbox. GMT only for a user whose zone is GMT.
+type seriesZone struct {
+	sid string
+	loc *time.Location
+}
+
 // writeRecurrence turns an RRULE value into Event fields; start is the
-// series' first occurrence. Rules Salesforce cannot express are refused.
-func writeRecurrence(rule string, start time.Time) (map[string]any, error) {
+// series' first occurrence. A Lightning org (lightning) gets an event series
+// (IsRecurrence2, the rule in Recurrence2PatternText); otherwise a classic
+// series in the user's zone. Rules Salesforce cannot express are refused.
+func writeRecurrence(rule string, start time.Time, zone seriesZone, lightning bool) (map[string]any, error) {
 	out := map[string]any{}
 	if rule == "" {
 		out["IsRecurrence"] = false
@@ -109,6 +120,32 @@ func writeRecurrence(rule string, start time.Time) (map[string]any, error) {
 	bad := func(why string) error {
 		return &fault.Error{Class: fault.Permanent, Code: "UNSUPPORTED_RECURRENCE", Message: "Salesforce cannot store this recurrence: " + why, Fields: []string{"Recurrence"}}
 	}
+	if zone.loc == nil {
+		zone = seriesZone{sid: "GMT", loc: time.UTC}
+	}
+	if _, err := slots(strings.TrimPrefix(rule, "RRULE:"), start, zone.loc); err != nil {
+		return nil, bad("malformed rule")
+	}
+	if lightning {
+		for _, p := range strings.Split(strings.TrimPrefix(rule, "RRULE:"), ";") {
+			k, v, _ := strings.Cut(p, "=")
+			switch strings.ToUpper(k) {
+			case "FREQ":
+				switch strings.ToUpper(v) {
+				case "DAILY", "WEEKLY", "MONTHLY", "YEARLY":
+				default:
+					return nil, bad("FREQ " + v)
+				}
+			case "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS", "WKST":
+			default:
+				return nil, bad(k + " is not supported")
+			}
+		}
+		out["IsRecurrence2"] = true
+		out["Recurrence2PatternText"] = "RRULE:" + strings.TrimPrefix(rule, "RRULE:")
+		return out, nil
+	}
+	local := start.In(zone.loc)
 	parts := map[string]string{}
 	for _, p := range strings.Split(strings.TrimPrefix(rule, "RRULE:"), ";") {
 		k, v, ok := strings.Cut(p, "=")
@@ -127,23 +164,27 @@ func writeRecurrence(rule string, start time.Time) (map[string]any, error) {
 	}
 	for k := range parts {
 		switch k {
-		case "FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYMONTH", "UNTIL", "WKST":
+		case "FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYMONTH", "UNTIL", "COUNT", "WKST":
 		default:
 			return nil, bad(k + " is not supported")
 		}
 	}
-	until, ok := parts["UNTIL"]
-	if !ok || len(until) < 8 {
-		return nil, bad("a series needs an end date (UNTIL)")
+	// A classic series ends on a date: the day of its last meeting in the
+	// user's zone, which a COUNT rule gets from its expansion.
+	instants, err := slots(strings.TrimPrefix(rule, "RRULE:"), start, zone.loc)
+	if err != nil || len(instants) == 0 {
+		return nil, bad("the rule has no meeting")
 	}
-	end, err := time.Parse("20060102", until[:8])
-	if err != nil {
-		return nil, bad("bad UNTIL")
+	_, hasUntil := parts["UNTIL"]
+	_, hasCount := parts["COUNT"]
+	if !hasUntil && !hasCount {
+		return nil, bad("a series needs an end (UNTIL or COUNT)")
 	}
+	end := instants[len(instants)-1].In(zone.loc)
 	out["IsRecurrence"] = true
 	out["RecurrenceStartDateTime"] = start.UTC().Format("2006-01-02T15:04:05.000Z")
 	out["RecurrenceEndDateOnly"] = end.Format("2006-01-02")
-	out["RecurrenceTimeZoneSidKey"] = "GMT"
+	out["RecurrenceTimeZoneSidKey"] = zone.sid
 	byday := parts["BYDAY"]
 	nth := func() (string, string, error) {
 		if strings.Contains(byday, ",") || len(byday) < 3 {
@@ -164,7 +205,7 @@ func writeRecurrence(rule string, start time.Time) (map[string]any, error) {
 	case "WEEKLY":
 		days := strings.Split(byday, ",")
 		if byday == "" {
-			days = []string{weekdays[start.UTC().Weekday()]}
+			days = []string{weekdays[local.Weekday()]}
 		}
 		sort.Strings(days)
 		if interval == 1 && strings.Join(days, ",") == "FR,MO,TH,TU,WE" {
@@ -189,7 +230,7 @@ func writeRecurrence(rule string, start time.Time) (map[string]any, error) {
 			mask, _ := dayMask([]string{day})
 			out["RecurrenceType"], out["RecurrenceInstance"], out["RecurrenceDayOfWeekMask"] = "RecursMonthlyNth", inst, mask
 		} else {
-			d, err := monthDay(parts["BYMONTHDAY"], start)
+			d, err := monthDay(parts["BYMONTHDAY"], local)
 			if err != nil {
 				return nil, bad(err.Error())
 			}
@@ -199,7 +240,7 @@ func writeRecurrence(rule string, start time.Time) (map[string]any, error) {
 		if interval != 1 {
 			return nil, bad("yearly series repeat every year")
 		}
-		m := int(start.UTC().Month())
+		m := int(local.Month())
 		if v := parts["BYMONTH"]; v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 12 {
@@ -216,7 +257,7 @@ func writeRecurrence(rule string, start time.Time) (map[string]any, error) {
 			mask, _ := dayMask([]string{day})
 			out["RecurrenceType"], out["RecurrenceInstance"], out["RecurrenceDayOfWeekMask"] = "RecursYearlyNth", inst, mask
 		} else {
-			d, err := monthDay(parts["BYMONTHDAY"], start)
+			d, err := monthDay(parts["BYMONTHDAY"], local)
 			if err != nil {
 				return nil, bad(err.Error())
 			}
@@ -245,9 +286,9 @@ func dayMask(days []string) (int, error) {
 	return mask, nil
 }
 
-func monthDay(v string, start time.Time) (int, error) {
+func monthDay(v string, local time.Time) (int, error) {
 	if v == "" {
-		return start.UTC().Day(), nil
+		return local.Day(), nil
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > 31 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +40,8 @@ type Side struct {
 	marker map[item.Kind]string
 	log    *slog.Logger
 	feeds  feeds
+	// series is how this org takes recurring meetings (prepareSeries).
+	series seriesSetup
 }
 
 var _ session.CRM = (*Side)(nil)
@@ -137,6 +140,9 @@ func (s *Side) toItem(kind item.Kind, m Mapping, r Record) item.Record {
 		fields[item.Recurrence] = readRecurrence(r)
 	}
 	rec := item.Record{Kind: kind, ID: r.ID(), Version: r.String("SystemModstamp"), Fields: fields}
+	if kind == item.Event {
+		seriesItem(rec, r)
+	}
 	if t, err := ParseTime(r.String("LastModifiedDate")); err == nil {
 		rec.Modified = t
 	}
@@ -184,7 +190,10 @@ func (s *Side) fromItem(kind item.Kind, m Mapping, rec item.Record, allDay bool)
 		}
 		if rule, ok := rec.Fields[item.Recurrence]; ok {
 			start, _ := time.Parse(time.RFC3339, rec.Fields[item.Start])
-			rf, err := writeRecurrence(rule, start)
+			s.mu.Lock()
+			setup := s.series
+			s.mu.Unlock()
+			rf, err := writeRecurrence(rule, start, setup.zone, setup.lightning)
 			if err != nil {
 				return nil, err
 			}
@@ -201,6 +210,33 @@ func (s *Side) fromItem(kind item.Kind, m Mapping, rec item.Record, allDay bool)
 		delete(out, "Status")
 	}
 	return out, nil
+}
+
+// writable takes out of r the fields the object's describe says cannot be
+// written by this call: not createable on a create, not updateable on an
+// update (Event.IsRecurrence is createable only: an update carrying it is
+// refused with INVALID_FIELD_FOR_INSERT_UPDATE, even when its value does not
+// change). Fields the describe does not know stay, so a mapping to a missing
+// field still fails with the field named (sendIsolating). The describe is
+// cached; the session's reads have fetched it already.
+func (s *Side) writable(ctx context.Context, object string, r Record, create bool) error {
+	obj, err := s.c.Describe(ctx, object)
+	if err != nil {
+		return err
+	}
+	for name := range r {
+		if name == "attributes" {
+			continue
+		}
+		f := obj.Field(name)
+		if f == nil {
+			continue
+		}
+		if create && !f.Createable || !create && !f.Updateable {
+			delete(r, name)
+		}
+	}
+	return nil
 }
 
 // perRecord maps Salesforce field names in a per-record error to canonical
@@ -224,10 +260,18 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 	if markers != nil && len(markers) != len(recs) {
 		return nil, fault.New(fault.Permanent, "INVALID_INPUT", "markers and records differ in length")
 	}
+	if kind == item.Event {
+		if err := s.prepareSeries(ctx, recs); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]session.Result, len(recs))
 	var send []Record
 	var at []int
 	for i, rec := range recs {
+		if kind == item.Event && rec.Fields[item.SeriesID] != "" {
+			continue // an exception is an occurrence that exists: writeExceptions
+		}
 		r, err := s.fromItem(kind, m, rec, false)
 		if err != nil {
 			out[i].Err = err
@@ -235,6 +279,9 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 		}
 		if f := s.marker[kind]; f != "" && markers != nil && markers[i] != "" {
 			r[f] = markers[i]
+		}
+		if err := s.writable(ctx, m.Object, r, true); err != nil {
+			return nil, err
 		}
 		send = append(send, r)
 		at = append(at, i)
@@ -245,6 +292,7 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 	}
 	if kind == item.Event && err == nil {
 		s.invite(ctx, recs, out)
+		err = s.writeExceptions(ctx, m, recs, out)
 	}
 	return out, err
 }
@@ -259,6 +307,15 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 	if err != nil {
 		return nil, err
 	}
+	var patterns map[string]patternChange
+	if kind == item.Event {
+		if err := s.prepareSeries(ctx, recs); err != nil {
+			return nil, err
+		}
+		if patterns, err = s.patternChanges(ctx, recs); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]session.Result, len(recs))
 	var send []Record
 	var at []int
@@ -267,10 +324,24 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 			out[i].Err = fault.New(fault.Permanent, "MALFORMED_ID", "not a record id")
 			continue
 		}
+		pc, hasPattern := patterns[rec.ID]
+		if hasPattern {
+			if pc.err != nil {
+				out[i].Err = pc.err
+				continue
+			}
+			rec = withoutRecurrence(rec)
+		}
 		r, err := s.fromItem(kind, m, rec, allDay[rec.ID])
 		if err != nil {
 			out[i].Err = err
 			continue
+		}
+		if hasPattern && pc.text != "" {
+			r["Recurrence2PatternText"] = pc.text
+		}
+		if err := s.writable(ctx, m.Object, r, false); err != nil {
+			return nil, err
 		}
 		r["Id"] = rec.ID
 		send = append(send, r)
@@ -364,13 +435,28 @@ func (s *Side) FindCreated(ctx context.Context, kind item.Kind, intents []item.I
 	if kind == item.SharedEmail {
 		where = append(where, Eq("TaskSubtype", "Email"))
 	}
-	q, err := s.c.Build(ctx, Select{Object: m.Object, Fields: s.selectFields(kind, m), Where: And(where...), OrderBy: []string{"CreatedDate"}})
+	fields := s.selectFields(kind, m)
+	if kind == item.Event {
+		r := &reader{s: s, kind: kind, m: m}
+		if fields, err = r.eventFields(ctx, fields); err != nil {
+			return nil, err
+		}
+	}
+	q, err := s.c.Build(ctx, Select{Object: m.Object, Fields: fields, Where: And(where...), OrderBy: []string{"CreatedDate"}})
 	if err != nil {
 		return nil, err
 	}
 	recs, err := s.c.Collect(ctx, q)
 	if err != nil {
 		return nil, err
+	}
+	if kind == item.Event {
+		// A series created comes with its occurrences, the first of which
+		// looks just like it: only series records and single meetings
+		// answer an intent.
+		recs = slices.DeleteFunc(recs, func(r Record) bool {
+			return r.String("IsChild") == "true" || seriesKey(r) != "" && !isSeriesRecord(r)
+		})
 	}
 	used := map[string]bool{}
 	for _, in := range intents {

@@ -78,6 +78,10 @@ type entity struct {
 	shared bool // an event carrying the share category
 	// synced: the last check found it linked on both sides.
 	synced bool
+	// series: a weekly meeting of three; exceptions are its meetings moved
+	// on one side, each an item of its own on both sides.
+	series     bool
+	exceptions int
 }
 
 // editable are the fields the scenario edits, per kind, and checked the fields
@@ -153,8 +157,12 @@ func (s *scenario) initial(kind item.Kind, tok string) map[string]string {
 			item.Priority: "Normal", item.Description: "d0"}
 	default:
 		start := s.day().AddDate(0, 0, s.rng.IntN(25)-5).Add(time.Duration(8+s.rng.IntN(9)) * time.Hour)
-		return map[string]string{item.Subject: "Meet " + tok, item.Start: start.Format(time.RFC3339),
+		f := map[string]string{item.Subject: "Meet " + tok, item.Start: start.Format(time.RFC3339),
 			item.End: start.Add(time.Hour).Format(time.RFC3339), item.Location: "Room A", item.Description: "d0"}
+		if s.rng.IntN(4) == 0 {
+			f[item.Recurrence] = "FREQ=WEEKLY;INTERVAL=1;COUNT=3"
+		}
+		return f
 	}
 }
 
@@ -171,6 +179,9 @@ func (s *scenario) createCRM(kind item.Kind, f map[string]string) string {
 	default:
 		obj, in = "Event", map[string]any{"Subject": f[item.Subject], "StartDateTime": f[item.Start], "EndDateTime": f[item.End],
 			"Location": f[item.Location], "Description": f[item.Description]}
+		if f[item.Recurrence] != "" {
+			in["IsRecurrence2"], in["Recurrence2PatternText"] = true, "RRULE:"+f[item.Recurrence]
+		}
 	}
 	id, err := s.w.sf.Insert(s.w.sfID, obj, in)
 	s.must(err, "insert in Salesforce")
@@ -236,6 +247,7 @@ func (s *scenario) act() {
 		case op < 5: // create on one side
 			tok := s.newTok()
 			e := &entity{tok: tok, kind: kind, want: s.initial(kind, tok), edits: map[string]map[where]string{}}
+			e.series = e.want[item.Recurrence] != ""
 			if s.rng.IntN(2) == 0 {
 				e.crmID = s.createCRM(kind, e.want)
 				s.logf("crm create %s %s", kind, tok)
@@ -249,7 +261,14 @@ func (s *scenario) act() {
 			}
 			touched[e] = true
 			s.ents = append(s.ents, e)
-		case op < 6 && kind != item.Event: // the same record made on both sides: matched, not duplicated
+		case op < 6 && kind == item.Event: // a meeting of a linked series moved on one side
+			e := s.pick(func(e *entity) bool { return isLinked(e) && e.series && e.exceptions == 0 })
+			if e == nil {
+				continue
+			}
+			touched[e] = true
+			s.moveMeeting(e, where(s.rng.IntN(2)))
+		case op < 6: // the same record made on both sides: matched, not duplicated
 			tok := s.newTok()
 			e := &entity{tok: tok, kind: kind, want: s.initial(kind, tok), edits: map[string]map[where]string{}}
 			e.crmID, e.mbxID = s.createCRM(kind, e.want), s.createMailbox(kind, e.want, false)
@@ -277,7 +296,7 @@ func (s *scenario) act() {
 				s.logf("%s edit %s %s %s=%q", side, kind, e.tok, f, v)
 			}
 		case op < 14 && !removals[kind] && s.linkedCount(kind) >= 3: // delete on one side
-			e := s.pick(isLinked)
+			e := s.pick(func(e *entity) bool { return isLinked(e) && e.exceptions == 0 })
 			if e == nil {
 				continue
 			}
@@ -294,7 +313,7 @@ func (s *scenario) act() {
 				s.logf("mailbox delete %s %s", kind, e.tok)
 			}
 		case op < 16 && !removals[kind] && s.linkedCount(kind) >= 3: // the CRM record leaves the user's scope
-			e := s.pick(func(e *entity) bool { return isLinked(e) && !e.shared })
+			e := s.pick(func(e *entity) bool { return isLinked(e) && !e.shared && e.exceptions == 0 })
 			if e == nil {
 				continue
 			}
@@ -476,6 +495,56 @@ func (s *scenario) converge() {
 	}
 }
 
+// master is the record of a token that is no exception (the series, or the
+// only record).
+func master(recs []item.Record) item.Record {
+	for _, r := range recs {
+		if r.Fields[item.SeriesID] == "" {
+			return r
+		}
+	}
+	return recs[0]
+}
+
+// moveMeeting moves the second meeting of a linked series an hour later on
+// one side: an exception there, which the other side must show too.
+func (s *scenario) moveMeeting(e *entity, side where) {
+	start, err := time.Parse(time.RFC3339, e.want[item.Start])
+	s.must(err, "series start")
+	orig := start.AddDate(0, 0, 7)
+	if side == inCRM {
+		recs, err := s.w.admin.Collect(context.Background(), "SELECT Id, StartDateTime, ActivityRecurrence2Id, GroupEventType FROM Event WHERE Id = '"+e.crmID+"'")
+		s.must(err, "read the series")
+		if len(recs) != 1 {
+			s.fatalf("series %s not found", e.tok)
+		}
+		occ, err := s.w.admin.Collect(context.Background(), "SELECT Id, StartDateTime FROM Event WHERE ActivityRecurrence2Id = '"+recs[0].String("ActivityRecurrence2Id")+"' AND IsChild = false")
+		s.must(err, "read the occurrences")
+		for _, o := range occ {
+			if t, err := salesforce.ParseTime(o.String("StartDateTime")); err == nil && t.Equal(orig) && o.ID() != e.crmID {
+				s.must(s.w.sf.Update(s.w.sfID, o.ID(), map[string]any{"StartDateTime": orig.Add(time.Hour).Format(time.RFC3339),
+					"EndDateTime": orig.Add(2 * time.Hour).Format(time.RFC3339)}), "move a meeting in Salesforce")
+				e.exceptions++
+				s.logf("crm move meeting of %s", e.tok)
+				return
+			}
+		}
+		s.fatalf("series %s has no meeting at %v", e.tok, orig)
+	}
+	res, err := s.w.mailbox.Create(context.Background(), item.Event, []item.Record{{Kind: item.Event, Fields: map[string]string{
+		item.Subject: e.want[item.Subject], item.Start: orig.Add(time.Hour).Format(time.RFC3339), item.End: orig.Add(2 * time.Hour).Format(time.RFC3339),
+		item.Location: e.want[item.Location], item.Description: e.want[item.Description],
+		item.SeriesID: e.mbxID, item.OriginalStart: orig.Format(time.RFC3339)}}}, []string{""})
+	s.must(err, "move a meeting in the mailbox")
+	s.must(res[0].Err, "move a meeting in the mailbox")
+	// Outlook's exceptions carry their series' categories; the engine creates
+	// an event in the CRM only with the share category (NewShared), even an
+	// exception of a linked series.
+	s.setCategory(res[0].ID, true)
+	e.exceptions++
+	s.logf("mailbox move meeting of %s", e.tok)
+}
+
 // token finds the scenario token of a record.
 func token(kind item.Kind, r item.Record) string {
 	if kind == item.Contact {
@@ -503,12 +572,19 @@ func (s *scenario) adminCounts(kind item.Kind) map[string]int {
 	soql := map[item.Kind]string{
 		item.Contact: "SELECT Id, Email FROM Contact",
 		item.Task:    "SELECT Id, Subject FROM Task WHERE TaskSubtype != 'Email'",
-		item.Event:   "SELECT Id, Subject FROM Event",
+		item.Event:   "SELECT Id, Subject, IsChild, RecurrenceActivityId, IsRecurrence, ActivityRecurrence2Id, GroupEventType FROM Event",
 	}[kind]
 	recs, err := s.w.admin.Collect(context.Background(), soql)
 	s.must(err, "admin query")
 	out := map[string]int{}
 	for _, r := range recs {
+		// A series is one meeting for the user: its record counts, its
+		// occurrences and invitees' child copies do not.
+		occurrence := r.String("RecurrenceActivityId") != "" && r.String("IsRecurrence") != "true" ||
+			r.String("ActivityRecurrence2Id") != "" && r.String("GroupEventType") != "3"
+		if kind == item.Event && (r.String("IsChild") == "true" || occurrence) {
+			continue
+		}
 		var tok string
 		if kind == item.Contact {
 			tok, _, _ = strings.Cut(strings.ToLower(r.String("Email")), "@")
@@ -560,6 +636,9 @@ func (s *scenario) check() {
 					wantMbx = 1
 				}
 			}
+			if e.st == linked {
+				wantMbx, wantCRM = 1+e.exceptions, 1+e.exceptions
+			}
 			if len(mbx[e.tok]) != wantMbx || len(crm[e.tok]) != wantCRM || all[e.tok] != wantAll {
 				s.fatalf("%s %s (%s): mailbox holds %d, CRM scope %d, CRM org %d; want %d, %d, %d",
 					kind, e.tok, e.st, len(mbx[e.tok]), len(crm[e.tok]), all[e.tok], wantMbx, wantCRM, wantAll)
@@ -567,7 +646,10 @@ func (s *scenario) check() {
 			if e.st != linked {
 				continue
 			}
-			c, m := crm[e.tok][0], mbx[e.tok][0]
+			c, m := master(crm[e.tok]), master(mbx[e.tok])
+			if e.series && (c.Fields[item.Recurrence] == "" || m.Fields[item.Recurrence] == "") {
+				s.fatalf("%s %s: a series reads as recurrence %q in the CRM and %q in the mailbox", kind, e.tok, c.Fields[item.Recurrence], m.Fields[item.Recurrence])
+			}
 			if e.crmID != "" && e.crmID != c.ID {
 				s.fatalf("%s %s: CRM id changed from %s to %s", kind, e.tok, e.crmID, c.ID)
 			}

@@ -77,11 +77,19 @@ func newWorld(t testing.TB) *world {
 // local Salesforce (fakesalesforce.Schema JSON).
 func newWorldSchema(t testing.TB, schema []byte) *world {
 	t.Helper()
+	return newWorldOptions(t, fakesalesforce.Options{CustomSchema: schema})
+}
+
+// newWorldOptions is newWorld with the local Salesforce's options (its clock
+// and daily limit are the world's).
+func newWorldOptions(t testing.TB, sfOpts fakesalesforce.Options) *world {
+	t.Helper()
 	ctx := context.Background()
 	w := &world{t: t, now: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC), user: "u-dana", logs: &strings.Builder{}}
 	clock := func() time.Time { return w.now }
 	var err error
-	w.sf, err = fakesalesforce.New(fakesalesforce.Options{Now: clock, DailyLimit: 1_000_000, CustomSchema: schema})
+	sfOpts.Now, sfOpts.DailyLimit = clock, 1_000_000
+	w.sf, err = fakesalesforce.New(sfOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
