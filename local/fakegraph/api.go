@@ -27,6 +27,16 @@ func (s *Server) serveAPI(who tokenInfo, method, rest string, v url.Values, h ht
 	for i := range seg {
 		seg[i], _ = url.PathUnescape(seg[i])
 	}
+	switch {
+	case seg[0] == "me":
+		if aerr := checkSelect(selectKind(seg[1:]), q.sel); aerr != nil {
+			return fail(aerr)
+		}
+	case seg[0] == "users" && len(seg) > 1:
+		if aerr := checkSelect(selectKind(seg[2:]), q.sel); aerr != nil {
+			return fail(aerr)
+		}
+	}
 	if seg[0] == "subscriptions" {
 		return s.serveSubscriptions(who, method, seg[1:], body)
 	}
@@ -335,7 +345,11 @@ func (c *call) item(kind, id, container string) response {
 			e.obj["type"] = "seriesMaster"
 		}
 		merge(e.obj, body)
-		c.s.touch(c.m, e)
+		props := make([]string, 0, len(body))
+		for k := range body {
+			props = append(props, k)
+		}
+		c.s.touchProps(c.m, e, props)
 		c.s.notify(c.m, e, "updated")
 		return ok(c.s.render(e, c.q))
 	case http.MethodDelete:

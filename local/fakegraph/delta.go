@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -139,14 +140,28 @@ func (c *call) deltaItems(st deltaState, q query) []map[string]any {
 	// they had there (a moved message's old id is gone elsewhere).
 	var order []string
 	lastRest := map[string]string{}
+	// light: the properties every change of the id in the round touched,
+	// while each was a PATCH of lightweight properties only.
+	light := map[string][]string{}
 	for _, ch := range c.m.log {
 		if ch.seq <= st.Since || ch.seq > st.Upto || ch.kind != st.Kind || ch.container != st.Container {
 			continue
 		}
+		props, seen := light[ch.id]
 		if _, ok := lastRest[ch.id]; !ok {
 			order = append(order, ch.id)
 		}
 		lastRest[ch.id] = c.m.entries[ch.id].restID
+		if (seen && props == nil) || !c.s.lightweight(ch) {
+			light[ch.id] = nil
+			continue
+		}
+		for _, p := range ch.props {
+			if !slices.Contains(props, p) {
+				props = append(props, p)
+			}
+		}
+		light[ch.id] = props
 	}
 	var out []map[string]any
 	for _, id := range order {
@@ -159,7 +174,44 @@ func (c *call) deltaItems(st deltaState, q query) []map[string]any {
 			out = append(out, tomb(tid))
 			continue
 		}
+		if props := light[id]; props != nil {
+			out = append(out, c.s.lightEntry(e, props, q))
+			continue
+		}
 		out = append(out, c.s.render(e, q))
+	}
+	return out
+}
+
+// lightweight reports whether a change is one a messages delta reports as a
+// lightweight entry: a PATCH of read state or flag only (Graph returns just
+// id, the changed property and parentFolderId, whatever $select asked for).
+func (s *Server) lightweight(ch change) bool {
+	if ch.kind != kMessage || len(ch.props) == 0 {
+		return false
+	}
+	light := s.opts.LightweightProperties
+	if light == nil {
+		light = []string{"isRead", "flag"}
+	}
+	for _, p := range ch.props {
+		if !slices.Contains(light, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// lightEntry is the lightweight delta entry of a message whose props changed.
+func (s *Server) lightEntry(e *entry, props []string, q query) map[string]any {
+	out := map[string]any{"id": e.id, "parentFolderId": e.container}
+	if !q.immutable {
+		out["id"] = e.restID
+	}
+	for _, p := range props {
+		if v, ok := e.obj[p]; ok {
+			out[p] = v
+		}
 	}
 	return out
 }

@@ -50,6 +50,11 @@ type Options struct {
 	Clients map[string]string
 	// TenantID is reported in notifications ("" = a fixed demo tenant id).
 	TenantID string
+	// LightweightProperties are the message properties whose change alone a
+	// messages delta reports as a lightweight entry (id, the changed
+	// properties, parentFolderId). nil = isRead and flag, the changes Graph is
+	// documented to report that way; tests widen it to exercise clients.
+	LightweightProperties []string
 }
 
 // Server is the local Graph. It is an http.Handler and safe for concurrent use.

@@ -19,6 +19,8 @@ const (
 	kMessage       = "message"
 	kMailFolder    = "mailFolder"
 	kCategory      = "outlookCategory"
+	kCalendar      = "calendar"
+	kUser          = "user"
 )
 
 // calendarContainer is the one calendar each mailbox has.
@@ -59,6 +61,9 @@ type change struct {
 	id        string
 	kind      string
 	container string
+	// props are the properties a PATCH changed; nil for a create, a move, a
+	// delete or any other change of the whole item.
+	props []string
 }
 
 // mailbox is one user's data.
@@ -109,6 +114,13 @@ func (s *Server) add(m *mailbox, kind, container string, obj map[string]any) *en
 	m.logChange(e)
 	e.seq = m.seq
 	return e
+}
+
+// touchProps records a PATCH of e that changed only props, so a messages
+// delta can answer it with a lightweight entry.
+func (s *Server) touchProps(m *mailbox, e *entry, props []string) {
+	s.touch(m, e)
+	m.log[len(m.log)-1].props = props
 }
 
 // touch records a change to e.
@@ -172,7 +184,7 @@ var allowed = map[string][]string{
 	kTask: {"title", "body", "dueDateTime", "status", "importance", "categories", "linkedResources", "isReminderOn",
 		"reminderDateTime", "startDateTime", "completedDateTime"},
 	kMessage: {"subject", "body", "from", "toRecipients", "ccRecipients", "bccRecipients", "categories",
-		"singleValueExtendedProperties", "isRead", "importance", "attachments", "sentDateTime", "receivedDateTime"},
+		"singleValueExtendedProperties", "isRead", "importance", "attachments", "sentDateTime", "receivedDateTime", "flag"},
 	kContactFolder: {"displayName"},
 	kMailFolder:    {"displayName"},
 	kTaskList:      {"displayName"},
@@ -203,6 +215,11 @@ func validate(kind string, body map[string]any) *apiError {
 		case "status":
 			if !slices.Contains([]string{"notStarted", "inProgress", "completed", "waitingOnOthers", "deferred"}, str(v)) {
 				return badRequest("RequestBodyRead", "bad status value")
+			}
+		case "flag":
+			fl, ok := v.(map[string]any)
+			if !ok || !slices.Contains([]string{"notFlagged", "complete", "flagged"}, str(fl["flagStatus"])) {
+				return badRequest("RequestBodyRead", "flag must be a followupFlag with flagStatus notFlagged, complete or flagged")
 			}
 		case "importance":
 			if !slices.Contains([]string{"low", "normal", "high"}, str(v)) {
@@ -344,6 +361,19 @@ func (s *Server) render(e *entry, q query) map[string]any {
 	if e.kind == kMessage {
 		out["hasAttachments"] = len(e.attachments) > 0
 		delete(out, "attachments")
+		// Graph leaves out a message property that has no value: a message
+		// without Cc has no ccRecipients at all, a draft no from.
+		for _, k := range []string{"toRecipients", "ccRecipients", "bccRecipients", "from", "sender", "subject"} {
+			if v, ok := out[k]; ok && (v == nil || v == "" || (asSlice(v) != nil && len(asSlice(v)) == 0)) {
+				delete(out, k)
+			}
+		}
+		if _, ok := out["isRead"]; !ok {
+			out["isRead"] = false
+		}
+		if _, ok := out["flag"]; !ok {
+			out["flag"] = map[string]any{"flagStatus": "notFlagged"}
+		}
 	}
 	if e.kind == kEvent {
 		if _, ok := out["type"]; !ok {

@@ -29,6 +29,7 @@ func (s *run) shareEmails(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("shared e-mails in the mailbox: %w", err)
 	}
+	s.problems(item.SharedEmail, reconcile.Mailbox, ch.Problems)
 	reported := map[string]bool{}
 	for _, msg := range ch.Records {
 		reported[reconcile.MarkerFor(item.SharedEmail, reconcile.Mailbox, msg.ID)] = true

@@ -390,6 +390,8 @@ func (s *run) syncKind(ctx context.Context, kind item.Kind, cursors Cursors) err
 		return fmt.Errorf("%s changes in the mailbox: %w", kind, err)
 	}
 	crmCh.Kind, mbxCh.Kind = kind, kind
+	s.problems(kind, reconcile.CRM, crmCh.Problems)
+	s.problems(kind, reconcile.Mailbox, mbxCh.Problems)
 	links, ok := s.links[kind]
 	if delete(s.links, kind); !ok {
 		if links, err = s.st.Links(ctx, kind); err != nil {
@@ -831,8 +833,20 @@ func (s *run) done(ctx context.Context, kind item.Kind, a reconcile.Action) {
 	}
 }
 
-// fail turns a per-record failure into an issue on the item the user changed,
-// flagging the mailbox item with the "Sync Error" category where there is one.
+// problems turns the records a side could not read into issues naming them.
+func (s *run) problems(kind item.Kind, side reconcile.Side, ps []item.Problem) {
+	for _, p := range ps {
+		name := p.Name
+		if name == "" {
+			name = p.ID
+		}
+		s.issues = append(s.issues, Issue{Kind: kind, Side: side, RecordID: p.ID, Name: name, Code: p.Code, Reason: p.Reason})
+		s.log.Warn("item unreadable", "kind", kind, "side", side, "code", p.Code)
+	}
+}
+
+// fail records a failed action as an issue naming the item, flagging the
+// mailbox item with the "Sync Error" category where there is one.
 func (s *run) fail(ctx context.Context, kind item.Kind, a reconcile.Action, err error) {
 	side, id := sourceOf(a)
 	name := a.Record.Name()
