@@ -84,13 +84,16 @@ func parseRecurrence(v any) (recurrence, error) {
 	return r, nil
 }
 
-// starts lists the series' occurrence starts before until.
-func (r recurrence) starts(first time.Time, until time.Time) []time.Time {
-	tod := first.Sub(first.Truncate(24 * time.Hour))
+// starts lists the series' occurrence starts before until. Days are counted
+// in the series' zone (loc): an occurrence keeps its local time of day
+// across a daylight-saving change, as Outlook's do.
+func (r recurrence) starts(first time.Time, until time.Time, loc *time.Location) []time.Time {
+	fl := first.In(loc)
+	firstDay := time.Date(fl.Year(), fl.Month(), fl.Day(), 0, 0, 0, 0, time.UTC)
 	var out []time.Time
 	emit := func(day time.Time) bool {
-		t := day.Add(tod)
-		if t.Before(first.Truncate(24*time.Hour)) || day.Before(r.start) {
+		t := time.Date(day.Year(), day.Month(), day.Day(), fl.Hour(), fl.Minute(), fl.Second(), fl.Nanosecond(), loc).UTC()
+		if day.Before(firstDay) || day.Before(r.start) {
 			return true
 		}
 		if r.rangeTyp == "endDate" && day.After(r.end) || !t.Before(until) {
@@ -183,8 +186,12 @@ func (s *Server) expand(m *mailbox, master *entry, from, to time.Time, q query) 
 			exceptions[str(x.obj["originalStart"])] = x
 		}
 	}
+	loc, err := zoneOf(or(str(asMap(asMap(master.obj["recurrence"])["range"])["recurrenceTimeZone"]), str(asMap(master.obj["start"])["timeZone"])))
+	if err != nil {
+		loc = time.UTC
+	}
 	var out []instance
-	for _, t := range r.starts(st, to) {
+	for _, t := range r.starts(st, to, loc) {
 		key := t.Format(time.RFC3339)
 		if x, ok := exceptions[key]; ok {
 			xs, xe := span(x)
@@ -204,7 +211,9 @@ func (s *Server) expand(m *mailbox, master *entry, from, to time.Time, q query) 
 		o := s.render(master, q)
 		delete(o, "recurrence")
 		o["id"], o["type"], o["seriesMasterId"] = id, "occurrence", master.id
-		o["start"], o["end"], o["originalStart"] = dtz(t), dtz(t.Add(dur)), t.Format(time.RFC3339)
+		zone := str(asMap(master.obj["start"])["timeZone"])
+		o["start"], o["end"], o["originalStart"] = dtzIn(t, zone), dtzIn(t.Add(dur), zone), t.Format(time.RFC3339)
+		eventTimes(o, q.tz)
 		delete(o, "singleValueExtendedProperties")
 		out = append(out, instance{obj: o, id: id})
 	}
@@ -321,7 +330,8 @@ func (c *call) event(id string) response {
 		delete(obj, "recurrence")
 		delete(obj, "singleValueExtendedProperties")
 		obj["type"], obj["seriesMasterId"], obj["originalStart"] = "exception", master.id, key
-		obj["start"], obj["end"] = dtz(start), dtz(start.Add(en.Sub(st)))
+		zone := str(asMap(master.obj["start"])["timeZone"])
+		obj["start"], obj["end"] = dtzIn(start, zone), dtzIn(start.Add(en.Sub(st)), zone)
 		merge(obj, body)
 		now := c.s.now()
 		x := &entry{kind: kEvent, id: id, restID: id, container: calendarContainer, obj: obj, created: now, modified: now}

@@ -21,12 +21,15 @@ type query struct {
 	filter       string
 	rawSelect    string
 	rawExpand    string
+	// tz is the zone of Prefer: outlook.timezone ("" = UTC).
+	tz string
 }
 
 var (
 	reExpandProp = regexp.MustCompile(`(?i)^singleValueExtendedProperties\(\$filter=(id eq '(?:[^']|'')*'(?: or id eq '(?:[^']|'')*')*)\)$`)
 	reExpandID   = regexp.MustCompile(`(?i)id eq '((?:[^']|'')*)'`)
 	reMaxPage    = regexp.MustCompile(`(?i)odata\.maxpagesize=(\d+)`)
+	reTimeZone   = regexp.MustCompile(`(?i)outlook\.timezone="([^"]*)"`)
 )
 
 func parseQuery(v url.Values, h http.Header) (query, *apiError) {
@@ -34,6 +37,11 @@ func parseQuery(v url.Values, h http.Header) (query, *apiError) {
 	for _, p := range h.Values("Prefer") {
 		if strings.Contains(strings.ReplaceAll(p, " ", ""), `IdType="ImmutableId"`) {
 			q.immutable = true
+		}
+		if m := reTimeZone.FindStringSubmatch(p); m != nil {
+			if _, err := zoneOf(m[1]); err == nil {
+				q.tz = m[1]
+			}
 		}
 		if m := reMaxPage.FindStringSubmatch(p); m != nil {
 			n, _ := strconv.Atoi(m[1])

@@ -209,6 +209,9 @@ func validate(kind string, body map[string]any) *apiError {
 			if !ok {
 				return badRequest("RequestBodyRead", k+" must be a dateTimeTimeZone")
 			}
+			if _, err := zoneOf(str(dt["timeZone"])); err != nil {
+				return badRequest("TimeZoneNotSupportedException", "A valid TimeZone value must be specified. The following TimeZone value is not supported: '"+str(dt["timeZone"])+"'.")
+			}
 			if _, err := parseDTZ(dt); err != nil {
 				return badRequest("RequestBodyRead", k+": "+err.Error())
 			}
@@ -291,17 +294,36 @@ func clone(m map[string]any) map[string]any {
 	return out
 }
 
+//go:generate go run ../../shared/msgraph/internal/genzones -package fakegraph -output windowszones.go
+
+// zoneOf resolves a time-zone name as Graph accepts one: a Windows name
+// (CLDR's windowsZones table), an IANA name, or UTC.
+func zoneOf(name string) (*time.Location, error) {
+	if name == "" || strings.EqualFold(name, "UTC") {
+		return time.UTC, nil
+	}
+	for win, iana := range windowsZones {
+		if strings.EqualFold(win, name) {
+			name = iana
+			break
+		}
+	}
+	if strings.EqualFold(name, "Local") {
+		return nil, fmt.Errorf("unknown time zone %q", name)
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("unknown time zone %q", name)
+	}
+	return l, nil
+}
+
 // parseDTZ reads a dateTimeTimeZone object as an instant.
 func parseDTZ(dt map[string]any) (time.Time, error) {
 	s := str(dt["dateTime"])
-	tz := str(dt["timeZone"])
-	loc := time.UTC
-	if tz != "" && !strings.EqualFold(tz, "UTC") {
-		l, err := time.LoadLocation(tz)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("unknown time zone %q", tz)
-		}
-		loc = l
+	loc, err := zoneOf(str(dt["timeZone"]))
+	if err != nil {
+		return time.Time{}, err
 	}
 	for _, layout := range []string{"2006-01-02T15:04:05.9999999", "2006-01-02T15:04:05", "2006-01-02"} {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
@@ -313,6 +335,40 @@ func parseDTZ(dt map[string]any) (time.Time, error) {
 
 func dtz(t time.Time) map[string]any {
 	return map[string]any{"dateTime": t.UTC().Format("2006-01-02T15:04:05.0000000"), "timeZone": "UTC"}
+}
+
+// dtzIn formats t as a dateTimeTimeZone in the named zone (the name is
+// reported as given, as Graph echoes the Prefer header's zone).
+func dtzIn(t time.Time, zone string) map[string]any {
+	loc, err := zoneOf(zone)
+	if err != nil || zone == "" {
+		return dtz(t)
+	}
+	return map[string]any{"dateTime": t.In(loc).Format("2006-01-02T15:04:05.0000000"), "timeZone": zone}
+}
+
+// eventTimes puts an event's start and end in the zone the request
+// preferred (UTC without a preference). An all-day event keeps its own
+// zone's midnights whatever was preferred, as Graph answers.
+func eventTimes(out map[string]any, tz string) {
+	allDay, _ := out["isAllDay"].(bool)
+	for _, k := range []string{"start", "end"} {
+		v := asMap(out[k])
+		if t, err := parseDTZ(v); err == nil && v != nil {
+			if allDay {
+				out[k] = dtzIn(t, or(str(v["timeZone"]), "UTC"))
+			} else {
+				out[k] = dtzIn(t, or(tz, "UTC"))
+			}
+		}
+	}
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // render shapes an entry for a response.
@@ -379,6 +435,10 @@ func (s *Server) render(e *entry, q query) map[string]any {
 		if _, ok := out["type"]; !ok {
 			out["type"] = "singleInstance"
 		}
+		// The zones the event was made in stay reported as such.
+		out["originalStartTimeZone"] = or(str(asMap(out["start"])["timeZone"]), "UTC")
+		out["originalEndTimeZone"] = or(str(asMap(out["end"])["timeZone"]), "UTC")
+		eventTimes(out, q.tz)
 	}
 	props := asSlice(out["singleValueExtendedProperties"])
 	delete(out, "singleValueExtendedProperties")

@@ -35,7 +35,13 @@ const (
 	// Event fields. Recurrence is an RFC 5545 RRULE value without "RRULE:"
 	// ("FREQ=WEEKLY;INTERVAL=1;BYDAY=MO,WE;UNTIL=20270101T000000Z"), "" for a
 	// single event. An exception to a series carries SeriesID (the series'
-	// record ID on the same side) and OriginalStart.
+	// record ID on the same side) and OriginalStart. With AllDay "true",
+	// Start and End are dates, not instants: midnight UTC of the first day
+	// and of the day after the last (exclusive), whatever zone the event was
+	// made in — an all-day event on 10 August is "2026-08-10T00:00:00Z" to
+	// "2026-08-11T00:00:00Z" from UTC−12 to UTC+14. Sides read and write them
+	// as dates (Salesforce: IsAllDayEvent with ActivityDate; Graph: isAllDay
+	// with midnight start and end), never converting them between zones.
 	Start         = "Start"
 	End           = "End"
 	AllDay        = "AllDay"

@@ -254,6 +254,7 @@ func (c *Client) once(ctx context.Context, req request) (response, error) {
 	// Immutable ids on every request: without them a message's id changes
 	// when the user moves it, and links break.
 	hr.Header.Add("Prefer", `IdType="ImmutableId"`)
+	hr.Header.Add("Prefer", preferUTC)
 	for _, p := range req.prefer {
 		hr.Header.Add("Prefer", p)
 	}

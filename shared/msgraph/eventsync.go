@@ -3,6 +3,7 @@ package msgraph
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"time"
@@ -72,7 +73,8 @@ func (s *Side) eventChanges(ctx context.Context, scope item.Scope, cur string) (
 		}
 		rec, err := eventRecord(w)
 		if err != nil {
-			return item.Changes{}, err
+			ch.Problems = append(ch.Problems, eventProblem(w, err))
+			continue
 		}
 		if _, ok := recs[w.ID]; !ok {
 			order = append(order, w.ID)
@@ -87,10 +89,11 @@ func (s *Side) eventChanges(ctx context.Context, scope item.Scope, cur string) (
 		}
 	}
 	slices.Sort(want)
-	got, gone, err := s.getEvents(ctx, want)
+	got, gone, problems, err := s.getEvents(ctx, want)
 	if err != nil {
 		return item.Changes{}, err
 	}
+	ch.Problems = append(ch.Problems, problems...)
 	for _, id := range want {
 		if rec, ok := got[id]; ok {
 			recs[id] = rec
@@ -114,7 +117,7 @@ func (s *Side) eventChanges(ctx context.Context, scope item.Scope, cur string) (
 		}
 		slices.Sort(check)
 		check = slices.Compact(check)
-		still, deleted, err := s.getEvents(ctx, check)
+		still, deleted, _, err := s.getEvents(ctx, check)
 		if err != nil {
 			return item.Changes{}, err
 		}
@@ -163,12 +166,23 @@ func overlaps(r item.Record, from, to time.Time) bool {
 	return st.Before(to) && en.After(from)
 }
 
+// eventProblem names an event crmsync could not read, for an issue.
+func eventProblem(w wireEvent, err error) item.Problem {
+	code := "unreadable-event"
+	var ze *zoneError
+	if errors.As(err, &ze) {
+		code = "unknown-time-zone"
+	}
+	return item.Problem{ID: w.ID, Name: deref(w.Subject), Code: code, Reason: "the event cannot be read: " + err.Error()}
+}
+
 // getEvents reads events by id in batches: found ones as records, ids that
-// no longer exist in gone.
-func (s *Side) getEvents(ctx context.Context, ids []string) (map[string]item.Record, map[string]bool, error) {
+// no longer exist in gone, and those that cannot be read as problems.
+func (s *Side) getEvents(ctx context.Context, ids []string) (map[string]item.Record, map[string]bool, []item.Problem, error) {
 	got, gone := map[string]item.Record{}, map[string]bool{}
+	var problems []item.Problem
 	if len(ids) == 0 {
-		return got, gone, nil
+		return got, gone, nil, nil
 	}
 	parts := make([]part, len(ids))
 	for i, id := range ids {
@@ -176,25 +190,27 @@ func (s *Side) getEvents(ctx context.Context, ids []string) (map[string]item.Rec
 	}
 	res, err := s.c.batch(ctx, parts)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for i, p := range res {
 		switch {
 		case fault.Is(p.err, fault.Gone):
 			gone[ids[i]] = true
 		case p.err != nil:
-			return nil, nil, p.err
+			return nil, nil, nil, p.err
 		default:
 			var w wireEvent
 			if err := json.Unmarshal(p.body, &w); err != nil {
-				return nil, nil, malformed("event", err)
+				return nil, nil, nil, malformed("event", err)
 			}
 			rec, err := eventRecord(w)
 			if err != nil {
-				return nil, nil, err
+				w.ID = ids[i]
+				problems = append(problems, eventProblem(w, err))
+				continue
 			}
 			got[ids[i]] = rec
 		}
 	}
-	return got, gone, nil
+	return got, gone, problems, nil
 }

@@ -573,7 +573,7 @@ func (s *Side) currentFor(ctx context.Context, kind item.Kind, recs []item.Recor
 				return nil, malformed("event", err)
 			}
 			if rec, err = eventRecord(w); err != nil {
-				return nil, err
+				continue // unreadable: the update goes without its start date
 			}
 		}
 		out[need[i].ID] = rec
