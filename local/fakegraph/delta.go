@@ -20,6 +20,7 @@ type deltaState struct {
 	Upto      int64  `json:"u"`
 	Offset    int    `json:"o"`
 	Gen       int    `json:"g"`
+	Epoch     int    `json:"e,omitempty"`
 	From      string `json:"f,omitempty"`
 	To        string `json:"t,omitempty"`
 	Select    string `json:"sel,omitempty"`
@@ -57,7 +58,7 @@ func (c *call) delta(kind, container string) response {
 	if tok != "" {
 		var good bool
 		st, good = decodeState(tok)
-		if !good || st.Mailbox != c.m.id || st.Kind != kind || st.Container != container {
+		if !good || st.Mailbox != c.m.id || st.Kind != kind || st.Container != container || st.Epoch != c.m.epoch {
 			return fail(badRequest("BadRequest", "The delta token is malformed."))
 		}
 		if st.Gen != c.m.gen {
@@ -82,7 +83,7 @@ func (c *call) delta(kind, container string) response {
 		} else if c.values.Has("$filter") && kind != kMessage {
 			return fail(badRequest("ErrorInvalidUrlQuery", "$filter is not supported on this delta."))
 		}
-		st = deltaState{Mailbox: c.m.id, Kind: kind, Container: container, Upto: c.m.seq, Gen: c.m.gen,
+		st = deltaState{Mailbox: c.m.id, Kind: kind, Container: container, Upto: c.m.seq, Gen: c.m.gen, Epoch: c.m.epoch,
 			From: st.From, To: st.To, Select: c.values.Get("$select"), Expand: c.values.Get("$expand")}
 	}
 	// The token's query options apply, not the link's.

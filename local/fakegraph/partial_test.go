@@ -82,3 +82,32 @@ func TestUnknownSelectAndBadFlagAreRejected(t *testing.T) {
 		t.Errorf("bad flagStatus: %d %v, want 400", st, out)
 	}
 }
+
+// Sources: graph/errors (401 InvalidAuthenticationToken), the recorded
+// "Lifetime validation failed, the token is expired." answer, and
+// graph/delta-query-overview with Microsoft's devblog on delta token
+// lifetime (a token the service cannot use is a 400 BadRequest).
+func TestInjectedTokenFaults(t *testing.T) {
+	r := newRig(t, Options{})
+	fid := r.create("me/contactFolders", map[string]any{"displayName": "Business Contacts"})
+	st, out, _ := r.do(http.MethodGet, "me/contactFolders/"+fid+"/contacts/delta", nil)
+	if st != 200 {
+		t.Fatalf("delta: %d %v", st, out)
+	}
+	link := out["@odata.deltaLink"].(string)
+	r.s.CorruptDeltaTokens(r.upn)
+	if st, out, _ := r.do(http.MethodGet, link, nil); st != 400 || errCode(out) != "BadRequest" {
+		t.Errorf("corrupted token: %d %v, want 400 BadRequest", st, out)
+	}
+	if st, out, _ := r.do(http.MethodGet, "me/contactFolders/"+fid+"/contacts/delta", nil); st != 200 {
+		t.Errorf("a new round after corruption: %d %v", st, out)
+	}
+	r.s.ExpireAccessTokens()
+	if st, out, _ := r.do(http.MethodGet, "me/contactFolders", nil); st != 401 || errCode(out) != "InvalidAuthenticationToken" {
+		t.Errorf("expired token: %d %v, want 401 InvalidAuthenticationToken", st, out)
+	}
+	r.tok = r.s.Token(r.upn)
+	if st, out, _ := r.do(http.MethodGet, "me/contactFolders", nil); st != 200 {
+		t.Errorf("a new token: %d %v", st, out)
+	}
+}

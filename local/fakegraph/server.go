@@ -181,6 +181,31 @@ func (s *Server) ExpireDeltaTokens(upn string) {
 	}
 }
 
+// CorruptDeltaTokens makes every delta and skip token of the mailbox
+// unreadable to the service: they answer 400 BadRequest "The delta token is
+// malformed." (a client must start that resource over, as after a 410).
+func (s *Server) CorruptDeltaTokens(upn string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.mailboxFor(upn); m != nil {
+		m.epoch++
+	}
+}
+
+// ExpireAccessTokens ends the lifetime of every access token issued so far,
+// as when a token expires while a request is in flight: requests carrying
+// one answer 401 InvalidAuthenticationToken. Refresh tokens and client
+// credentials still get new access tokens.
+func (s *Server) ExpireAccessTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	past := s.now().Add(-time.Second)
+	for k, v := range s.tokens {
+		v.expires = past
+		s.tokens[k] = v
+	}
+}
+
 // Transport returns a round tripper that serves requests in process, with no
 // socket: useful inside testing/synctest bubbles.
 func (s *Server) Transport() http.RoundTripper { return inProcess{s} }

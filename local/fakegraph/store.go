@@ -43,8 +43,16 @@ type entry struct {
 	attachments []*attachment
 	// tasks: linked resources.
 	linked []map[string]any
+	// events the mailbox organized: the copies in attendees' calendars.
+	copies []copyRef
 	// the seq of the creating change, for stable listing order.
 	seq int64
+}
+
+// copyRef names an attendee's copy of a meeting.
+type copyRef struct {
+	m  *mailbox
+	id string
 }
 
 type attachment struct {
@@ -77,6 +85,7 @@ type mailbox struct {
 	log     []change
 	seq     int64
 	gen     int // delta token generation; bumping it expires every token
+	epoch   int // delta token format epoch; bumping it makes every token malformed
 
 	inFlight    int
 	maxInFlight int
@@ -180,7 +189,8 @@ var allowed = map[string][]string{
 		"nickName", "officeLocation", "profession", "assistantName", "manager", "spouseName",
 		"singleValueExtendedProperties"},
 	kEvent: {"subject", "body", "start", "end", "isAllDay", "location", "attendees", "recurrence", "categories",
-		"singleValueExtendedProperties", "showAs", "importance", "sensitivity", "isReminderOn", "reminderMinutesBeforeStart"},
+		"singleValueExtendedProperties", "showAs", "importance", "sensitivity", "isReminderOn", "reminderMinutesBeforeStart",
+		"isOnlineMeeting", "onlineMeetingProvider"},
 	kTask: {"title", "body", "dueDateTime", "status", "importance", "categories", "linkedResources", "isReminderOn",
 		"reminderDateTime", "startDateTime", "completedDateTime"},
 	kMessage: {"subject", "body", "from", "toRecipients", "ccRecipients", "bccRecipients", "categories",

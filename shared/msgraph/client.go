@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -63,6 +64,7 @@ type Options struct {
 type Client struct {
 	base       string
 	user       string
+	src        oauth2.TokenSource
 	hc         *http.Client
 	gate       *Gate
 	maxRetries int
@@ -87,11 +89,11 @@ func New(opts Options) (*Client, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, hc)
 	c := &Client{
 		base:       base,
 		user:       opts.User,
-		hc:         oauth2.NewClient(ctx, opts.TokenSource),
+		src:        opts.TokenSource,
+		hc:         hc,
 		gate:       opts.Gate,
 		maxRetries: opts.MaxRetries,
 		maxWait:    opts.MaxWait,
@@ -194,12 +196,28 @@ type response struct {
 }
 
 // call sends req, retrying throttled attempts after Retry-After (or an
-// exponential delay when Graph gives none) a bounded number of times.
+// exponential delay when Graph gives none) a bounded number of times. A 401
+// can follow a token that expired in flight: the token source is asked for a
+// fresh token once and the request sent once more; only a second 401 (or no
+// fresh token to be had) means the connection needs the user.
 func (c *Client) call(ctx context.Context, req request) (response, error) {
+	renewed := false
 	for attempt := 0; ; attempt++ {
-		resp, err := c.once(ctx, req)
+		tok, err := c.src.Token()
+		if err != nil {
+			return response{}, classify(0, nil, nil, err)
+		}
+		resp, err := c.once(ctx, req, tok)
 		if err == nil {
 			return resp, nil
+		}
+		if resp.status == http.StatusUnauthorized && !renewed {
+			renewed = true
+			if c.renew(tok.AccessToken) {
+				c.log.DebugContext(ctx, "msgraph: token refused, retrying with a fresh one")
+				attempt--
+				continue
+			}
 		}
 		if !fault.Is(err, fault.Throttled) || attempt >= c.maxRetries {
 			return response{}, err
@@ -238,7 +256,24 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func (c *Client) once(ctx context.Context, req request) (response, error) {
+// invalidator is a token source that can drop a token the service refused,
+// so its next Token call fetches a new one (connection.TokenSource,
+// Renewable).
+type invalidator interface {
+	Invalidate(accessToken string)
+}
+
+// renew asks the token source for a token other than refused and reports
+// whether it has one.
+func (c *Client) renew(refused string) bool {
+	if inv, ok := c.src.(invalidator); ok {
+		inv.Invalidate(refused)
+	}
+	tok, err := c.src.Token()
+	return err == nil && tok.AccessToken != "" && tok.AccessToken != refused
+}
+
+func (c *Client) once(ctx context.Context, req request, tok *oauth2.Token) (response, error) {
 	var body io.Reader
 	if req.body != nil {
 		b, err := json.Marshal(req.body)
@@ -258,6 +293,7 @@ func (c *Client) once(ctx context.Context, req request) (response, error) {
 	for _, p := range req.prefer {
 		hr.Header.Add("Prefer", p)
 	}
+	tok.SetAuthHeader(hr)
 	hr.Header.Set("Accept", "application/json")
 	if req.body != nil {
 		hr.Header.Set("Content-Type", "application/json")
@@ -282,7 +318,7 @@ func (c *Client) once(ctx context.Context, req request) (response, error) {
 		return response{}, fault.Wrap(fault.Temporary, err)
 	}
 	if resp.StatusCode >= 300 {
-		return response{}, classify(resp.StatusCode, resp.Header, b, nil)
+		return response{status: resp.StatusCode}, classify(resp.StatusCode, resp.Header, b, nil)
 	}
 	return response{status: resp.StatusCode, header: resp.Header, body: b}, nil
 }
@@ -354,6 +390,9 @@ func (c *Client) delta(ctx context.Context, start string, pageSize int) ([]json.
 	for {
 		var p wirePage
 		if err := c.getJSON(ctx, next, &p, prefer...); err != nil {
+			if next != start || strings.Contains(next, "token=") {
+				err = badToken(err)
+			}
 			return nil, "", err
 		}
 		all = append(all, p.Value...)
@@ -366,6 +405,24 @@ func (c *Client) delta(ctx context.Context, start string, pageSize int) ([]json.
 			return nil, "", malformed("delta page", fmt.Errorf("page has neither nextLink nor deltaLink"))
 		}
 	}
+}
+
+// badToken turns a 400 that refuses a delta or skip token (malformed,
+// "Badly formed token", sync state invalid or not found) into fault.Expired:
+// the resource is read again from the start, as after a 410, instead of
+// failing on the same stored link for ever.
+func badToken(err error) error {
+	var fe *fault.Error
+	if !errors.As(err, &fe) || fe.Class != fault.Permanent {
+		return err
+	}
+	code, msg := strings.ToLower(fe.Code), strings.ToLower(fe.Message)
+	if strings.Contains(code, "syncstate") || strings.Contains(code, "resyncrequired") ||
+		strings.Contains(msg, "token") && (strings.Contains(msg, "malformed") || strings.Contains(msg, "badly formed") || strings.Contains(msg, "invalid")) ||
+		strings.Contains(msg, "sync state") {
+		return &fault.Error{Class: fault.Expired, Code: fe.Code, Message: fe.Message, Err: err}
+	}
+	return err
 }
 
 // q escapes an OData string literal.

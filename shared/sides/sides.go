@@ -246,7 +246,10 @@ func (o *Opener) GraphClient(ctx context.Context, user string) (*msgraph.Client,
 		if err != nil {
 			return nil, err
 		}
-		opts.TokenSource, opts.User = o.MicrosoftAppOnly(c.Tenant), cred.Username
+		// Renewable, so a token Graph refuses (expired in flight) is
+		// replaced once before the connection counts as needing the user.
+		opts.TokenSource = msgraph.NewRenewable(func() oauth2.TokenSource { return o.MicrosoftAppOnly(c.Tenant) })
+		opts.User = cred.Username
 	} else {
 		ts, err := o.Connections.TokenSource(o.ctx(ctx), user, connection.Microsoft, o.Microsoft)
 		if err != nil {

@@ -116,12 +116,14 @@ func newWorldSchema(t testing.TB, schema []byte) *world {
 		Flow: connection.FlowClientCredentials}, connection.Credentials{Username: upn}); err != nil {
 		t.Fatal(err)
 	}
-	appOnly := (&clientcredentials.Config{ClientID: "crmsync-test", ClientSecret: "x",
-		TokenURL: w.gURL + "/contoso/oauth2/v2.0/token", Scopes: []string{"https://graph.microsoft.com/.default"}}).TokenSource(ctx)
+	appConfig := &clientcredentials.Config{ClientID: "crmsync-test", ClientSecret: "x",
+		TokenURL: w.gURL + "/contoso/oauth2/v2.0/token", Scopes: []string{"https://graph.microsoft.com/.default"}}
+	appOnly := appConfig.TokenSource(ctx)
 	opener := &sides.Opener{
-		Connections:      conns,
-		Salesforce:       &oauth2.Config{ClientID: "crmsync-local", Endpoint: oauth2.Endpoint{TokenURL: w.sfURL + "/services/oauth2/token", AuthStyle: oauth2.AuthStyleInParams}},
-		MicrosoftAppOnly: func(string) oauth2.TokenSource { return appOnly },
+		Connections: conns,
+		Salesforce:  &oauth2.Config{ClientID: "crmsync-local", Endpoint: oauth2.Endpoint{TokenURL: w.sfURL + "/services/oauth2/token", AuthStyle: oauth2.AuthStyleInParams}},
+		// A new source per call, as functions wires it (connect.Microsoft.AppOnlySource).
+		MicrosoftAppOnly: func(string) oauth2.TokenSource { return appConfig.TokenSource(ctx) },
 		GraphBaseURL:     w.gURL + "/v1.0",
 		Log:              log,
 	}
