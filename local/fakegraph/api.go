@@ -273,6 +273,7 @@ func (c *call) collection(kind, container string) response {
 			if body["recurrence"] != nil {
 				body["type"] = "seriesMaster"
 			}
+			c.s.organize(c.m, body)
 		}
 		if container == "" && kind == kMessage {
 			container = c.folder(kMailFolder, "drafts").id
@@ -280,6 +281,9 @@ func (c *call) collection(kind, container string) response {
 		e := c.s.add(c.m, kind, container, body)
 		e.linked, e.attachments = linked, atts
 		c.s.notify(c.m, e, "created")
+		if kind == kEvent {
+			c.s.invite(c.m, e)
+		}
 		return response{status: http.StatusCreated, body: c.s.render(e, c.q)}
 	}
 	return c.notAllowed()
@@ -344,7 +348,16 @@ func (c *call) item(kind, id, container string) response {
 		if kind == kEvent && body["recurrence"] != nil && str(e.obj["type"]) == "singleInstance" {
 			e.obj["type"] = "seriesMaster"
 		}
+		if kind == kEvent && body["isOnlineMeeting"] == true && e.obj["onlineMeeting"] == nil {
+			c.s.organize(c.m, body)
+			delete(body, "isOrganizer")
+			delete(body, "organizer")
+			delete(body, "responseStatus")
+		}
 		merge(e.obj, body)
+		if kind == kEvent {
+			c.s.updateCopies(e, body)
+		}
 		props := make([]string, 0, len(body))
 		for k := range body {
 			props = append(props, k)
@@ -354,6 +367,9 @@ func (c *call) item(kind, id, container string) response {
 		return ok(c.s.render(e, c.q))
 	case http.MethodDelete:
 		c.s.remove(c.m, e)
+		if kind == kEvent {
+			c.s.cancelCopies(e)
+		}
 		if kind == kEvent && str(e.obj["type"]) == "exception" {
 			// Deleting an exception cancels that occurrence of the series.
 			if master := c.m.get(str(e.obj["seriesMasterId"])); master != nil && !master.deleted {

@@ -51,6 +51,16 @@ const (
 	SeriesID      = "SeriesID"
 	OriginalStart = "OriginalStart"
 
+	// Meeting fields the mailbox reports and never takes back: Organizer is
+	// the organizer's address; Invitation is "true" for an event someone
+	// else organized (the user's copy of their meeting), whose organizer
+	// fields (subject, times, location, body, recurrence, attendees) crmsync
+	// never writes; Response is the user's answer to it (none, organizer,
+	// tentativelyAccepted, accepted, declined, notResponded).
+	Organizer  = "Organizer"
+	Invitation = "Invitation"
+	Response   = "Response"
+
 	// E-mail fields (messages shared into the CRM). Direction is Inbound or
 	// Outbound; Sent is an instant.
 	From      = "From"

@@ -111,6 +111,7 @@ func eventRecord(w wireEvent) (item.Record, error) {
 	}
 	slices.Sort(att)
 	f[item.Attendees] = strings.Join(slices.Compact(att), ",")
+	readMeeting(w, f)
 	rule, err := rrule(w.Recurrence)
 	if err != nil {
 		return item.Record{}, err
@@ -132,6 +133,42 @@ func eventRecord(w wireEvent) (item.Record, error) {
 		Marker:     extProp(w.ExtProps, markerProp),
 	}, nil
 }
+
+// readMeeting reads who organized the event and the user's answer, and
+// brings an online meeting's join link to the CRM: as the Location when the
+// event has none, else at the end of the Description (once).
+func readMeeting(w wireEvent, f map[string]string) {
+	f[item.Invitation] = "false"
+	if w.IsOrganizer != nil && !*w.IsOrganizer {
+		f[item.Invitation] = "true"
+	}
+	if w.Organizer != nil {
+		f[item.Organizer] = strings.ToLower(strings.TrimSpace(w.Organizer.EmailAddress.Address))
+	}
+	if w.ResponseStatus != nil {
+		f[item.Response] = w.ResponseStatus.Response
+	}
+	join := w.OnlineMeetingURL
+	if w.OnlineMeeting != nil && w.OnlineMeeting.JoinURL != "" {
+		join = w.OnlineMeeting.JoinURL
+	}
+	switch {
+	case join == "":
+	case strings.TrimSpace(f[item.Location]) == "":
+		f[item.Location] = join
+	case !strings.Contains(f[item.Description], join):
+		f[item.Description] = strings.TrimRight(f[item.Description], "\n") + "\n\n" + joinLabel + join
+		f[item.Description] = strings.TrimLeft(f[item.Description], "\n")
+	}
+}
+
+// joinLabel introduces a meeting's join link in the Description.
+const joinLabel = "Join the online meeting: "
+
+// organizerFields are the event fields only the organizer changes: never
+// written to an invitation.
+var organizerFields = []string{item.Subject, item.Start, item.End, item.AllDay, item.Location, item.Description,
+	item.Recurrence, item.Attendees}
 
 // eventBody maps the fields present in f to a Graph event body. start is the
 // event's start (needed for the recurrence's start date) when f lacks Start.

@@ -143,6 +143,7 @@ func (s *Side) eventChanges(ctx context.Context, scope item.Scope, cur string) (
 	for _, id := range order {
 		ch.Records = append(ch.Records, recs[id])
 	}
+	s.noteEvents(ch.Records...)
 	if !full {
 		ch.Removed = removals
 	}

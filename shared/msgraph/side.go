@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"sync"
 	"time"
@@ -35,6 +36,7 @@ type Side struct {
 
 	mu         sync.Mutex
 	containers map[string]string // "contactFolders/Business Contacts" → id
+	invites    map[string]bool   // event id → true for an invitation (read this session)
 	categories bool              // master categories ensured
 	address    string            // the mailbox owner's address, lower case
 }
@@ -49,7 +51,7 @@ func NewSide(c *Client, opts SideOptions) *Side {
 	if opts.IssueCategory == "" {
 		opts.IssueCategory = DefaultIssueCategory
 	}
-	return &Side{c: c, opts: opts, containers: map[string]string{}}
+	return &Side{c: c, opts: opts, containers: map[string]string{}, invites: map[string]bool{}}
 }
 
 // Client returns the Graph client under the side.
@@ -485,11 +487,73 @@ func (s *Side) createException(ctx context.Context, r item.Record, marker string
 		Message: "the series has no occurrence at OriginalStart", Fields: []string{item.OriginalStart}}}
 }
 
-// Update writes the fields present in each record.
+// noteEvents remembers which events read are invitations, so an update
+// need not read them again to know.
+func (s *Side) noteEvents(recs ...item.Record) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range recs {
+		if v, ok := r.Fields[item.Invitation]; ok {
+			s.invites[r.ID] = v == "true"
+		}
+	}
+}
+
+// invitations reports which of ids are events the user did not organize,
+// reading isOrganizer (in $batch GETs) for those not read this session.
+func (s *Side) invitations(ctx context.Context, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	var unknown []string
+	s.mu.Lock()
+	for _, id := range ids {
+		if v, ok := s.invites[id]; ok {
+			out[id] = v
+		} else if id != "" {
+			unknown = append(unknown, id)
+		}
+	}
+	s.mu.Unlock()
+	if len(unknown) == 0 {
+		return out, nil
+	}
+	parts := make([]part, len(unknown))
+	for i, id := range unknown {
+		parts[i] = part{method: http.MethodGet, path: withQuery(s.c.mailbox()+"/events/"+id, "$select", "isOrganizer")}
+	}
+	res, err := s.c.batch(ctx, parts)
+	if err != nil {
+		return nil, err
+	}
+	for i, p := range res {
+		if p.err != nil {
+			continue // the update will report what is wrong with this one
+		}
+		var w wireEvent
+		if err := json.Unmarshal(p.body, &w); err != nil {
+			return nil, malformed("event", err)
+		}
+		out[unknown[i]] = w.IsOrganizer != nil && !*w.IsOrganizer
+	}
+	return out, nil
+}
+
+// Update writes the fields present in each record. An invitation (an event
+// someone else organized) never gets its organizer's fields written: only
+// what belongs to the user's copy (categories, crmsync's properties).
 func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) ([]session.Result, error) {
 	current, err := s.currentFor(ctx, kind, recs)
 	if err != nil {
 		return nil, err
+	}
+	var invites map[string]bool
+	if kind == item.Event {
+		ids := make([]string, len(recs))
+		for i, r := range recs {
+			ids[i] = r.ID
+		}
+		if invites, err = s.invitations(ctx, ids); err != nil {
+			return nil, err
+		}
 	}
 	parts := make([]part, len(recs))
 	pre := make([]session.Result, len(recs))
@@ -503,6 +567,12 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 		f := r.Fields
 		if cur, ok := current[r.ID]; ok {
 			f = merged(cur.Fields, r.Fields)
+		}
+		if invites[r.ID] {
+			f = maps.Clone(f)
+			for _, k := range organizerFields {
+				delete(f, k)
+			}
 		}
 		var body map[string]any
 		switch kind {
@@ -521,6 +591,11 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 			continue
 		}
 		s.writeCustom(kind, f, body)
+		if len(body) == 0 {
+			// Nothing the user's copy may take: done without a request.
+			pre[i] = session.Result{ID: r.ID}
+			continue
+		}
 		parts[i] = part{method: http.MethodPatch, path: path, body: body}
 	}
 	return s.runParts(ctx, parts, pre, ids)

@@ -141,6 +141,16 @@ type wireEvent struct {
 	OriginalStart        string          `json:"originalStart,omitempty"`
 	Recurrence           *wireRecurrence `json:"recurrence,omitempty"`
 	IsCancelled          bool            `json:"isCancelled,omitempty"`
+	IsOrganizer          *bool           `json:"isOrganizer,omitempty"`
+	Organizer            *wireRecipient  `json:"organizer,omitempty"`
+	ResponseStatus       *struct {
+		Response string `json:"response"`
+	} `json:"responseStatus,omitempty"`
+	IsOnlineMeeting  *bool `json:"isOnlineMeeting,omitempty"`
+	OnlineMeeting    *struct {
+		JoinURL string `json:"joinUrl"`
+	} `json:"onlineMeeting,omitempty"`
+	OnlineMeetingURL string `json:"onlineMeetingUrl,omitempty"`
 	Categories           []string        `json:"categories,omitempty"`
 	ExtProps             []wireExtProp   `json:"singleValueExtendedProperties,omitempty"`
 	Removed              *wireRemoved    `json:"@removed,omitempty"`
