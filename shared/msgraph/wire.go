@@ -146,14 +146,14 @@ type wireEvent struct {
 	ResponseStatus       *struct {
 		Response string `json:"response"`
 	} `json:"responseStatus,omitempty"`
-	IsOnlineMeeting  *bool `json:"isOnlineMeeting,omitempty"`
-	OnlineMeeting    *struct {
+	IsOnlineMeeting *bool `json:"isOnlineMeeting,omitempty"`
+	OnlineMeeting   *struct {
 		JoinURL string `json:"joinUrl"`
 	} `json:"onlineMeeting,omitempty"`
-	OnlineMeetingURL string `json:"onlineMeetingUrl,omitempty"`
-	Categories           []string        `json:"categories,omitempty"`
-	ExtProps             []wireExtProp   `json:"singleValueExtendedProperties,omitempty"`
-	Removed              *wireRemoved    `json:"@removed,omitempty"`
+	OnlineMeetingURL string        `json:"onlineMeetingUrl,omitempty"`
+	Categories       []string      `json:"categories,omitempty"`
+	ExtProps         []wireExtProp `json:"singleValueExtendedProperties,omitempty"`
+	Removed          *wireRemoved  `json:"@removed,omitempty"`
 }
 
 // wireLinkedResource ties a To Do task to an application's record; To Do has
