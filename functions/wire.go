@@ -173,7 +173,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		return nil, err
 	}
 	a.users.AdoptProvisioned(a.accounts.ClaimInvite)
-	a.runner = &session.Runner{Store: a.store, Opener: a.opener, Settings: a.accounts, Log: log.With("function", "syncworker"), Now: now}
+	a.runner = &session.Runner{Store: a.store, Opener: a.opener, Settings: a.accounts, OrgKeys: a.accounts, Log: log.With("function", "syncworker"), Now: now}
 
 	if a.sessions, err = identity.NewSessions(identity.SessionConfig{Key: subKey(secret, "session-cookie"),
 		CookieName: cookieName(cfg.PublicURL), Origins: []string{cfg.PublicURL}, Now: now, Log: log}); err != nil {

@@ -194,7 +194,8 @@ var allowed = map[string][]string{
 	kTask: {"title", "body", "dueDateTime", "status", "importance", "categories", "linkedResources", "isReminderOn",
 		"reminderDateTime", "startDateTime", "completedDateTime"},
 	kMessage: {"subject", "body", "from", "toRecipients", "ccRecipients", "bccRecipients", "categories",
-		"singleValueExtendedProperties", "isRead", "importance", "attachments", "sentDateTime", "receivedDateTime", "flag"},
+		"singleValueExtendedProperties", "isRead", "importance", "attachments", "sentDateTime", "receivedDateTime", "flag",
+		"internetMessageId"},
 	kContactFolder: {"displayName"},
 	kMailFolder:    {"displayName"},
 	kTaskList:      {"displayName"},
@@ -436,6 +437,9 @@ func (s *Server) render(e *entry, q query) map[string]any {
 		}
 		if _, ok := out["isRead"]; !ok {
 			out["isRead"] = false
+		}
+		if str(out["internetMessageId"]) == "" {
+			out["internetMessageId"] = "<" + e.id + "@fakegraph.local>"
 		}
 		if _, ok := out["flag"]; !ok {
 			out["flag"] = map[string]any{"flagStatus": "notFlagged"}

@@ -299,3 +299,26 @@ func TestNewNamesMissingDeps(t *testing.T) {
 		}
 	}
 }
+
+func TestOrgKeyIsSharedByTheOrgAndNotAUserKey(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, err := f.acc.OrgKey(ctx, "00Dxx0000001gPL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := f.acc.OrgKey(ctx, "00Dxx0000001gPL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := f.acc.OrgKey(ctx, "00Dxx0000002XYZ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) || bytes.Equal(a, other) || len(a) != account.FingerprintKeyBytes {
+		t.Errorf("org keys: same org equal %v, other org differs %v, %d bytes", bytes.Equal(a, b), !bytes.Equal(a, other), len(a))
+	}
+	if _, err := f.acc.OrgKey(ctx, ""); err == nil {
+		t.Error("an org key without an org was made")
+	}
+}

@@ -68,6 +68,10 @@ const (
 	Cc        = "Cc"
 	Sent      = "Sent"
 	Direction = "Direction"
+	// MessageID is the e-mail's Internet message id (RFC 5322 Message-ID),
+	// the same in every mailbox and folder that holds a copy. It only ever
+	// reaches storage as a keyed fingerprint.
+	MessageID = "MessageID"
 )
 
 // EmailFields lists the canonical fields of a shared e-mail (kind

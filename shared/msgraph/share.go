@@ -21,7 +21,7 @@ import (
 // on. The share category is left on the message: it is the user's own mark,
 // and removing it would hide from them what was shared.
 
-const messageSelect = "subject,body,from,toRecipients,ccRecipients,sentDateTime,receivedDateTime,lastModifiedDateTime,changeKey,categories,hasAttachments,parentFolderId"
+const messageSelect = "subject,body,from,toRecipients,ccRecipients,sentDateTime,receivedDateTime,lastModifiedDateTime,changeKey,categories,hasAttachments,parentFolderId,internetMessageId"
 
 // SharedEmails reports messages to share since cursor, not yet marked shared.
 func (s *Side) SharedEmails(ctx context.Context, scope item.Scope, cur string) (item.Changes, error) {
@@ -249,9 +249,13 @@ func emailRecord(w wireMessage, owner string) item.Record {
 	if w.Body != nil {
 		f[item.Description] = bodyText(*w.Body)
 	}
+	f = normalized(f)
+	if id := strings.TrimSpace(w.InternetMessageID); id != "" {
+		f[item.MessageID] = id // as is: message ids are case-sensitive
+	}
 	return item.Record{
 		Kind: item.SharedEmail, ID: w.ID, Version: w.ChangeKey, Modified: parseInstant(w.LastModifiedDateTime),
-		Fields: normalized(f), Categories: w.Categories,
+		Fields: f, Categories: w.Categories,
 	}
 }
 

@@ -194,6 +194,7 @@ type wireMessage struct {
 	ToRecipients         []wireRecipient `json:"toRecipients,omitempty"`
 	CcRecipients         []wireRecipient `json:"ccRecipients,omitempty"`
 	ParentFolderID       string          `json:"parentFolderId,omitempty"`
+	InternetMessageID    string          `json:"internetMessageId,omitempty"`
 	HasAttachments       bool            `json:"hasAttachments,omitempty"`
 	Categories           []string        `json:"categories,omitempty"`
 	ExtProps             []wireExtProp   `json:"singleValueExtendedProperties,omitempty"`

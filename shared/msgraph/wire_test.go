@@ -134,7 +134,7 @@ func TestDecodeMessageSample(t *testing.T) {
 	want := map[string]string{
 		item.Subject: "Meet for lunch?", item.From: "adelev@contoso.onmicrosoft.com", item.To: "meganb@contoso.onmicrosoft.com",
 		item.Cc: "alexw@contoso.onmicrosoft.com", item.Sent: "2021-08-13T08:40:16Z", item.Direction: "Inbound",
-		item.Description: "The new cafeteria is open.",
+		item.Description: "The new cafeteria is open.", item.MessageID: "<PH0PR11MB4871@PH0PR11MB4871.namprd11.prod.outlook.com>",
 	}
 	if d := cmp.Diff(want, got.Fields); d != "" {
 		t.Errorf("message (-want +got):\n%s", d)

@@ -94,6 +94,10 @@ type Runner struct {
 	Now      func() time.Time
 	// LeaseTTL bounds how long a crashed session blocks the next (default 10 min).
 	LeaseTTL time.Duration
+	// OrgKeys, when set, keys the fingerprints of shared e-mails across an
+	// organisation, so colleagues' copies of one e-mail make one CRM Task
+	// (nil = each user's own key: copies are found within a mailbox).
+	OrgKeys OrgKeySource
 }
 
 // ErrRetryLater wraps errors after which the whole session should be retried

@@ -50,6 +50,8 @@ type world struct {
 	user    string
 	mailbox *msgraph.Side // acts in the mailbox as the user would
 	logs    *strings.Builder
+	conns   *connection.Store
+	key     []byte
 }
 
 type settingsFor map[string]session.UserSettings
@@ -108,6 +110,7 @@ func newWorldSchema(t testing.TB, schema []byte) *world {
 	}
 	log := slog.New(slog.NewTextHandler(w.logs, nil))
 	conns := connection.NewStore(w.tables, ring, connection.Options{Now: clock, Logger: log})
+	w.conns = conns
 	if _, err := conns.Save(ctx, connection.Connection{User: w.user, Provider: connection.Salesforce, Tenant: w.sf.OrgID(),
 		InstanceURL: w.sfURL, Flow: connection.FlowPassword}, connection.Credentials{Username: sfUser, Password: sfSecret}); err != nil {
 		t.Fatal(err)
@@ -128,6 +131,7 @@ func newWorldSchema(t testing.TB, schema []byte) *world {
 		Log:              log,
 	}
 	key := []byte("fingerprint-key-0123456789abcdef")
+	w.key = key
 	w.runner = &session.Runner{Store: w.tables, Opener: opener, Log: log, Now: clock,
 		Settings: settingsFor{w.user: {FingerprintKey: key, Email: session.EmailSettings{Enabled: true, CreateLeads: true,
 			OwnAddress: upn, SkipFreeMail: true}}}}
@@ -280,7 +284,7 @@ func TestNoContentInStorageWithConnectors(t *testing.T) {
 	w.session()
 	scanned := 0
 	for _, table := range []string{session.LinksTable, session.CursorsTable, session.IntentsTable, session.IssuesTable,
-		session.SessionsTable, session.LeaseTable, connection.Table} {
+		session.SessionsTable, session.LeaseTable, session.SharedTasksTable, connection.Table} {
 		for _, e := range storetest.Rows(t, w.tables, table) {
 			scanned++
 			text := e.PartitionKey + " " + e.RowKey + fmt.Sprint(e.Properties)
