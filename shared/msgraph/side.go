@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -141,8 +142,13 @@ type cursor struct {
 	// Series are ids of series masters seen in the window, checked when
 	// removals arrive (a deleted series reports only its occurrences' ids).
 	Series []string `json:"s,omitempty"`
-	// Since is the last-modified watermark of the category query (e-mails).
+	// Since is the last-modified watermark of the category query (e-mails,
+	// and contacts and tasks shared from other folders and lists).
 	Since time.Time `json:"w,omitzero"`
+	// Others are the other contact folders or To Do lists searched for
+	// items with the share category, listed at Listed.
+	Others []string  `json:"o,omitempty"`
+	Listed time.Time `json:"l,omitzero"`
 }
 
 func parseCursor(s string) (cursor, error) {
@@ -174,6 +180,11 @@ func (s *Side) Changes(ctx context.Context, scope item.Scope, cur string) (item.
 	if err != nil {
 		return ch, err
 	}
+	if scope.Kind == item.Contact || scope.Kind == item.Task {
+		if ch, err = s.sharedElsewhere(ctx, scope, cur, ch); err != nil {
+			return item.Changes{}, err
+		}
+	}
 	if err := s.fillExtended(ctx, scope.Kind, ch.Records); err != nil {
 		return item.Changes{}, err
 	}
@@ -195,7 +206,7 @@ func (s *Side) changes(ctx context.Context, scope item.Scope, cur string) (item.
 			return item.Changes{}, err
 		}
 		start := withQuery(s.c.mailbox()+"/contactFolders/"+fid+"/contacts/delta",
-			"$select", "givenName,surname,emailAddresses,businessPhones,mobilePhone,jobTitle,department,businessAddress,categories,changeKey,lastModifiedDateTime"+s.customSelect(item.Contact))
+			"$select", contactSelect+s.customSelect(item.Contact))
 		return s.simpleChanges(ctx, scope, cur, fid, start, func(raw json.RawMessage) (item.Record, string, bool, error) {
 			var w wireContact
 			if err := json.Unmarshal(raw, &w); err != nil {
@@ -314,6 +325,10 @@ func (s *Side) itemPath(ctx context.Context, kind item.Kind, id string) (string,
 	case item.SharedEmail:
 		return mb + "/messages/" + id, nil
 	case item.Task:
+		if list, task, ok := strings.Cut(id, taskListSep); ok {
+			// A task shared by category from another list.
+			return mb + "/todo/lists/" + list + "/tasks/" + task, nil
+		}
 		lid, err := s.taskList(ctx, item.Scope{Kind: item.Task})
 		if err != nil {
 			return "", err
