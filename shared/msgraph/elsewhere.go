@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
 )
 
@@ -68,8 +69,12 @@ func (s *Side) sharedElsewhere(ctx context.Context, scope item.Scope, cur string
 		}
 		parts = append(parts, part{method: http.MethodGet, path: path})
 	}
-	res, err := s.c.batch(ctx, parts)
-	if err != nil {
+	var res []partResult
+	if len(parts) == 1 {
+		// One folder: a plain GET costs the same as a batch of one.
+		resp, err := s.c.call(ctx, request{method: http.MethodGet, path: parts[0].path})
+		res = []partResult{{status: resp.status, body: resp.body, err: err}}
+	} else if res, err = s.c.batch(ctx, parts); err != nil {
 		return item.Changes{}, err
 	}
 	have := map[string]bool{}
@@ -78,8 +83,11 @@ func (s *Side) sharedElsewhere(ctx context.Context, scope item.Scope, cur string
 	}
 	newest := since
 	for i, p := range res {
-		if p.err != nil {
+		switch {
+		case fault.Is(p.err, fault.Gone):
 			continue // a folder deleted since it was listed: the next listing drops it
+		case p.err != nil:
+			return item.Changes{}, p.err // the watermark stays: asked again next round
 		}
 		var page wirePage
 		if err := json.Unmarshal(p.body, &page); err != nil {
