@@ -118,6 +118,55 @@ func New(opts Options) (*Client, error) {
 // counts once), for efficiency figures.
 func (c *Client) Requests() int64 { return c.requests.Load() }
 
+// ResolveUser replaces an app-only client's user address with the user's
+// directory object id (one GET users/{address}?$select=id), so every path
+// the client builds — and every delta link, subscription resource or log
+// line made from one — names an identifier, never the address. A client
+// whose user is already an object id, or a delegated client (/me), sends
+// nothing.
+func (c *Client) ResolveUser(ctx context.Context) error {
+	if c.user == "" || isObjectID(c.user) {
+		return nil
+	}
+	var u wireUser
+	if err := c.getJSON(ctx, withQuery(c.mailbox(), "$select", "id"), &u); err != nil {
+		return err
+	}
+	if !isObjectID(u.ID) {
+		return malformed("user", fmt.Errorf("the directory answered no object id"))
+	}
+	c.user = u.ID
+	return nil
+}
+
+// UserID is the directory object id of an app-only client's user after
+// ResolveUser ("" for a delegated client).
+func (c *Client) UserID() string {
+	if isObjectID(c.user) {
+		return c.user
+	}
+	return ""
+}
+
+// isObjectID reports whether s looks like a directory object id (a GUID).
+func isObjectID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if r != '-' {
+				return false
+			}
+		case r >= '0' && r <= '9', r >= 'a' && r <= 'f', r >= 'A' && r <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // mailbox is the path segment that selects the mailbox: "me" or "users/{id}".
 func (c *Client) mailbox() string {
 	if c.user == "" {

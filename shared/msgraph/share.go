@@ -25,6 +25,7 @@ const messageSelect = "subject,body,from,toRecipients,ccRecipients,sentDateTime,
 
 // SharedEmails reports messages to share since cursor, not yet marked shared.
 func (s *Side) SharedEmails(ctx context.Context, scope item.Scope, cur string) (item.Changes, error) {
+	cur = s.current(cur)
 	ch, err := s.sharedEmails(ctx, scope, cur)
 	if fault.Is(err, fault.Gone) && cur != "" {
 		s.forgetContainers()

@@ -168,8 +168,24 @@ func (c cursor) String() string {
 	return string(b)
 }
 
+// current drops a cursor whose delta link names the mailbox by address
+// (stored before app-only paths used the object id): following it would
+// keep the address in every link after it, so the resource is read afresh.
+func (s *Side) current(cur string) string {
+	id := s.c.UserID()
+	if id == "" || cur == "" {
+		return cur
+	}
+	c, err := parseCursor(cur)
+	if err != nil || c.Delta == "" || !strings.Contains(c.Delta, "/users/") || strings.Contains(c.Delta, "/users/"+id+"/") {
+		return cur
+	}
+	return ""
+}
+
 // Changes reports what changed in scope since cursor.
 func (s *Side) Changes(ctx context.Context, scope item.Scope, cur string) (item.Changes, error) {
+	cur = s.current(cur)
 	ch, err := s.changes(ctx, scope, cur)
 	if fault.Is(err, fault.Gone) && cur != "" {
 		// The folder or list the cursor named is gone (the user deleted

@@ -62,6 +62,8 @@ type Opener struct {
 	describe *salesforce.DescribeCache
 	mu       sync.Mutex
 	gates    map[string]*msgraph.Gate
+	// objectIDs are app-only users' directory object ids, by crmsync user.
+	objectIDs map[string]string
 }
 
 // Open implements session.Opener. A connection that is missing, paused or
@@ -256,13 +258,34 @@ func (o *Opener) GraphClient(ctx context.Context, user string) (*msgraph.Client,
 		// replaced once before the connection counts as needing the user.
 		opts.TokenSource = msgraph.NewRenewable(func() oauth2.TokenSource { return o.MicrosoftAppOnly(c.Tenant) })
 		opts.User = cred.Username
-	} else {
-		ts, err := o.Connections.TokenSource(o.ctx(ctx), user, connection.Microsoft, o.Microsoft)
+		o.mu.Lock()
+		if id := o.objectIDs[user]; id != "" {
+			opts.User = id
+		}
+		o.mu.Unlock()
+		client, err := msgraph.New(opts)
 		if err != nil {
 			return nil, err
 		}
-		opts.TokenSource = ts
+		// Paths name the user's directory object id, never the address: no
+		// cursor, subscription or log line holds it. Resolved once per
+		// process and user.
+		if err := client.ResolveUser(ctx); err != nil {
+			return nil, err
+		}
+		o.mu.Lock()
+		if o.objectIDs == nil {
+			o.objectIDs = map[string]string{}
+		}
+		o.objectIDs[user] = client.UserID()
+		o.mu.Unlock()
+		return client, nil
 	}
+	ts, err := o.Connections.TokenSource(o.ctx(ctx), user, connection.Microsoft, o.Microsoft)
+	if err != nil {
+		return nil, err
+	}
+	opts.TokenSource = ts
 	return msgraph.New(opts)
 }
 
