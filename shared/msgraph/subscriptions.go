@@ -1,7 +1,6 @@
 package msgraph
 
 import (
-	"slices"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -10,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
