@@ -136,6 +136,21 @@ func (r recurrence) starts(first time.Time, until time.Time, loc *time.Location)
 	return out
 }
 
+// occurrenceIDOf is an occurrence's occurrenceId: "OID.", the master's id
+// and the occurrence's original date in the series' zone.
+func occurrenceIDOf(master string, start time.Time, loc *time.Location) string {
+	return "OID." + master + "." + start.In(loc).Format(time.DateOnly)
+}
+
+// seriesZone is the zone a master's occurrences are counted in.
+func seriesZone(master *entry) *time.Location {
+	loc, err := zoneOf(or(str(asMap(asMap(master.obj["recurrence"])["range"])["recurrenceTimeZone"]), str(asMap(master.obj["start"])["timeZone"])))
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
 func occurrenceID(master string, start time.Time) string {
 	return master + "_" + start.UTC().Format("20060102T150405")
 }
@@ -186,10 +201,7 @@ func (s *Server) expand(m *mailbox, master *entry, from, to time.Time, q query) 
 			exceptions[str(x.obj["originalStart"])] = x
 		}
 	}
-	loc, err := zoneOf(or(str(asMap(asMap(master.obj["recurrence"])["range"])["recurrenceTimeZone"]), str(asMap(master.obj["start"])["timeZone"])))
-	if err != nil {
-		loc = time.UTC
-	}
+	loc := seriesZone(master)
 	var out []instance
 	for _, t := range r.starts(st, to, loc) {
 		key := t.Format(time.RFC3339)
@@ -213,6 +225,7 @@ func (s *Server) expand(m *mailbox, master *entry, from, to time.Time, q query) 
 		o["id"], o["type"], o["seriesMasterId"] = id, "occurrence", master.id
 		zone := str(asMap(master.obj["start"])["timeZone"])
 		o["start"], o["end"], o["originalStart"] = dtzIn(t, zone), dtzIn(t.Add(dur), zone), t.Format(time.RFC3339)
+		o["occurrenceId"] = occurrenceIDOf(master.id, t, loc)
 		eventTimes(o, q.tz)
 		delete(o, "singleValueExtendedProperties")
 		out = append(out, instance{obj: o, id: id})
@@ -330,6 +343,7 @@ func (c *call) event(id string) response {
 		delete(obj, "recurrence")
 		delete(obj, "singleValueExtendedProperties")
 		obj["type"], obj["seriesMasterId"], obj["originalStart"] = "exception", master.id, key
+		obj["occurrenceId"] = occurrenceIDOf(master.id, start, seriesZone(master))
 		zone := str(asMap(master.obj["start"])["timeZone"])
 		obj["start"], obj["end"] = dtzIn(start, zone), dtzIn(start.Add(en.Sub(st)), zone)
 		merge(obj, body)

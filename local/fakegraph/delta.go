@@ -217,26 +217,15 @@ func (s *Server) lightEntry(e *entry, props []string, q query) map[string]any {
 	return out
 }
 
-// eventDelta reproduces calendarView delta: instances, not masters; and
-// @removed also for changed events outside the window.
+// eventDelta reproduces calendarView delta as Exchange answers it: single
+// events and exceptions in full (an exception without originalStart), each
+// series master in full, and its occurrences as sparse entries (id, type,
+// start, end, seriesMasterId); @removed also for changed events outside the
+// window.
 func (c *call) eventDelta(st deltaState, q query, tomb func(string) map[string]any) []map[string]any {
 	from, _ := time.Parse(time.RFC3339, st.From)
 	to, _ := time.Parse(time.RFC3339, st.To)
 	var out []map[string]any
-	if st.Since == 0 {
-		for _, in := range c.s.view(c.m, from, to, q) {
-			out = append(out, in.obj)
-		}
-		return out
-	}
-	var order []string
-	seen := map[string]bool{}
-	for _, ch := range c.m.log {
-		if ch.seq > st.Since && ch.seq <= st.Upto && ch.kind == kEvent && !seen[ch.id] {
-			seen[ch.id] = true
-			order = append(order, ch.id)
-		}
-	}
 	emitted := map[string]bool{}
 	emit := func(m map[string]any) {
 		id := str(m["id"])
@@ -245,27 +234,85 @@ func (c *call) eventDelta(st deltaState, q query, tomb func(string) map[string]a
 			out = append(out, m)
 		}
 	}
+	series := func(e *entry) {
+		ins := c.s.expand(c.m, e, from, to, q)
+		live := slices.ContainsFunc(ins, func(in instance) bool { return !in.removed })
+		if e.deleted || !live {
+			emit(tomb(e.id))
+		} else {
+			emit(c.s.render(e, q))
+		}
+		for _, in := range ins {
+			switch {
+			case e.deleted || in.removed:
+				emit(tomb(in.id))
+			case str(in.obj["type"]) == "occurrence":
+				emit(sparse(in.obj))
+			default:
+				emit(deltaException(in.obj))
+			}
+		}
+	}
+	if st.Since == 0 {
+		for _, e := range c.m.list(kEvent, st.Container) {
+			switch str(e.obj["type"]) {
+			case "seriesMaster":
+				series(e)
+			case "exception":
+				// Reported with its master.
+			default:
+				if s, en := span(e); s.Before(to) && en.After(from) {
+					emit(c.s.render(e, q))
+				}
+			}
+		}
+		return out
+	}
+	var order []string
+	seen := map[string]bool{}
+	for _, ch := range c.m.log {
+		if ch.seq > st.Since && ch.seq <= st.Upto && ch.kind == kEvent && ch.container == st.Container && !seen[ch.id] {
+			seen[ch.id] = true
+			order = append(order, ch.id)
+		}
+	}
 	for _, id := range order {
 		e := c.m.entries[id]
 		switch str(e.obj["type"]) {
 		case "seriesMaster":
-			for _, in := range c.s.expand(c.m, e, from, to, q) {
-				if e.deleted || in.removed {
-					emit(tomb(in.id))
-				} else {
-					emit(in.obj)
-				}
-			}
+			series(e)
 		default:
-			st, en := span(e)
-			if e.deleted || !(st.Before(to) && en.After(from)) {
+			b, en := span(e)
+			switch {
+			case e.deleted || !(b.Before(to) && en.After(from)):
 				emit(tomb(e.id))
-			} else {
+			case str(e.obj["type"]) == "exception":
+				emit(deltaException(c.s.render(e, q)))
+			default:
 				emit(c.s.render(e, q))
 			}
 		}
 	}
 	return out
+}
+
+// sparse is an occurrence as a delta reports it: no subject, body or
+// anything but what places it (docs issue #22197's recorded entry).
+func sparse(o map[string]any) map[string]any {
+	out := map[string]any{"@odata.type": "#microsoft.graph.event"}
+	for _, k := range []string{"@odata.etag", "id", "seriesMasterId", "type", "start", "end"} {
+		if v, ok := o[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// deltaException is an exception as a delta reports it: in full, but
+// without originalStart (its occurrenceId still names the original date).
+func deltaException(o map[string]any) map[string]any {
+	delete(o, "originalStart")
+	return o
 }
 
 func itoa(n int) string {

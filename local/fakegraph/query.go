@@ -227,7 +227,7 @@ var readOnly = map[string][]string{
 	kEvent: {"id", "changeKey", "createdDateTime", "lastModifiedDateTime", "type", "seriesMasterId", "originalStart",
 		"originalStartTimeZone", "originalEndTimeZone", "organizer", "isOrganizer", "responseStatus", "isOnlineMeeting",
 		"onlineMeeting", "onlineMeetingProvider", "onlineMeetingUrl", "isCancelled", "iCalUId", "webLink", "bodyPreview",
-		"hasAttachments", "locations", "responseRequested", "allowNewTimeProposals", "transactionId", "hideAttendees"},
+		"hasAttachments", "locations", "responseRequested", "allowNewTimeProposals", "transactionId", "hideAttendees", "occurrenceId"},
 	kTask: {"id", "createdDateTime", "lastModifiedDateTime", "bodyLastModifiedDateTime", "hasAttachments", "recurrence"},
 	kMessage: {"id", "changeKey", "createdDateTime", "lastModifiedDateTime", "parentFolderId", "hasAttachments",
 		"internetMessageId", "internetMessageHeaders", "conversationId", "conversationIndex", "isDraft", "webLink",

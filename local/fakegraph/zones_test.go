@@ -85,3 +85,51 @@ func TestSeriesKeepsLocalTimeAcrossDST(t *testing.T) {
 		}
 	}
 }
+
+// Sources: docs issues microsoft-graph-docs #7632 and #22197 (recorded
+// sparse occurrences: id, type, start, end, seriesMasterId), keeper.sh PR
+// #409 (the series master in calendarView delta), beta resources/event
+// (occurrenceId "OID.<master>.<date>"; exceptions' originalStart).
+func TestEventDeltaServesMastersSparseOccurrencesAndExceptions(t *testing.T) {
+	r := newRig(t, Options{})
+	master := r.create("me/events", map[string]any{"subject": "Standup",
+		"start": map[string]any{"dateTime": "2026-07-06T09:00:00", "timeZone": "W. Europe Standard Time"},
+		"end":   map[string]any{"dateTime": "2026-07-06T09:15:00", "timeZone": "W. Europe Standard Time"},
+		"recurrence": map[string]any{"pattern": map[string]any{"type": "daily", "interval": 1},
+			"range": map[string]any{"type": "numbered", "startDate": "2026-07-06", "numberOfOccurrences": 3, "recurrenceTimeZone": "W. Europe Standard Time"}}})
+	st, out, _ := r.do(http.MethodGet, "me/events/"+master+"/instances?startDateTime=2026-07-01T00:00:00Z&endDateTime=2026-07-10T00:00:00Z", nil, `IdType="ImmutableId"`)
+	if st != 200 || len(values(out)) != 3 {
+		t.Fatalf("instances: %d %v", st, out)
+	}
+	second := values(out)[1]["id"].(string)
+	if st, out, _ := r.do(http.MethodPatch, "me/events/"+second, map[string]any{"subject": "Standup (late)"}, `IdType="ImmutableId"`); st != 200 {
+		t.Fatalf("exception: %d %v", st, out)
+	}
+	st, out, _ = r.do(http.MethodGet, "me/calendarView/delta?startDateTime=2026-07-01T00:00:00Z&endDateTime=2026-07-10T00:00:00Z", nil, `IdType="ImmutableId"`)
+	if st != 200 {
+		t.Fatalf("delta: %d %v", st, out)
+	}
+	byType := map[string][]map[string]any{}
+	for _, v := range values(out) {
+		byType[str(v["type"])] = append(byType[str(v["type"])], v)
+	}
+	if m := byType["seriesMaster"]; len(m) != 1 || m[0]["id"] != master || m[0]["recurrence"] == nil || m[0]["subject"] != "Standup" {
+		t.Errorf("masters = %v, want the series master in full", m)
+	}
+	occ := byType["occurrence"]
+	if len(occ) != 2 {
+		t.Fatalf("occurrences = %v, want 2", occ)
+	}
+	for _, o := range occ {
+		if _, has := o["subject"]; has || o["seriesMasterId"] != master || o["start"] == nil || o["end"] == nil {
+			t.Errorf("occurrence %v, want sparse: id, type, start, end, seriesMasterId", o)
+		}
+	}
+	exc := byType["exception"]
+	if len(exc) != 1 || exc[0]["subject"] != "Standup (late)" {
+		t.Fatalf("exceptions = %v", exc)
+	}
+	if _, has := exc[0]["originalStart"]; has || exc[0]["occurrenceId"] != "OID."+master+".2026-07-07" {
+		t.Errorf("exception = %v, want no originalStart and occurrenceId OID.<master>.2026-07-07", exc[0])
+	}
+}

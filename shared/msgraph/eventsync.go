@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/shared/fault"
@@ -50,6 +52,9 @@ func (s *Side) eventChanges(ctx context.Context, scope item.Scope, cur string) (
 	recs := map[string]item.Record{}
 	var order []string
 	masters := map[string]bool{}
+	zones := map[string]string{}         // series master → the zone its dates are in
+	occurrences := map[string][]string{} // series master → its live occurrences this round
+	wires := map[string]wireEvent{}      // exceptions, for their original date
 	var removed []string
 	for _, raw := range entries {
 		var w wireEvent
@@ -62,14 +67,20 @@ func (s *Side) eventChanges(ctx context.Context, scope item.Scope, cur string) (
 		}
 		switch w.Type {
 		case "occurrence":
+			// Sparse (id, type, start, end, seriesMasterId): the series
+			// master carries the rest.
 			if w.SeriesMasterID != "" {
 				masters[w.SeriesMasterID] = true
+				occurrences[w.SeriesMasterID] = append(occurrences[w.SeriesMasterID], w.ID)
 			}
 			continue
 		case "exception":
 			if w.SeriesMasterID != "" {
 				masters[w.SeriesMasterID] = true
 			}
+			wires[w.ID] = w
+		case "seriesMaster":
+			zones[w.ID] = seriesZone(w)
 		}
 		rec, err := eventRecord(w)
 		if err != nil {
@@ -89,7 +100,7 @@ func (s *Side) eventChanges(ctx context.Context, scope item.Scope, cur string) (
 		}
 	}
 	slices.Sort(want)
-	got, gone, problems, err := s.getEvents(ctx, want)
+	got, gone, problems, err := s.getEvents(ctx, want, zones)
 	if err != nil {
 		return item.Changes{}, err
 	}
@@ -99,6 +110,28 @@ func (s *Side) eventChanges(ctx context.Context, scope item.Scope, cur string) (
 			recs[id] = rec
 			order = append(order, id)
 		}
+		if gone[id] {
+			for _, occ := range occurrences[id] {
+				ch.Problems = append(ch.Problems, item.Problem{ID: occ, Code: "series-missing",
+					Reason: "the event is an occurrence of a series that cannot be found"})
+			}
+		}
+	}
+	// An exception may come without originalStart: its occurrenceId still
+	// names the original date, and the master the time of day.
+	for id, w := range wires {
+		rec, ok := recs[id]
+		if !ok || rec.Fields[item.OriginalStart] != "" {
+			continue
+		}
+		orig, err := originalStart(w, recs[w.SeriesMasterID], zones[w.SeriesMasterID])
+		if err != nil {
+			ch.Problems = append(ch.Problems, eventProblem(w, err))
+			delete(recs, id)
+			order = slices.DeleteFunc(order, func(x string) bool { return x == id })
+			continue
+		}
+		rec.Fields[item.OriginalStart] = orig.Format(time.RFC3339)
 	}
 	series := map[string]bool{}
 	for _, id := range c.Series {
@@ -117,7 +150,7 @@ func (s *Side) eventChanges(ctx context.Context, scope item.Scope, cur string) (
 		}
 		slices.Sort(check)
 		check = slices.Compact(check)
-		still, deleted, _, err := s.getEvents(ctx, check)
+		still, deleted, _, err := s.getEvents(ctx, check, nil)
 		if err != nil {
 			return item.Changes{}, err
 		}
@@ -167,6 +200,44 @@ func overlaps(r item.Record, from, to time.Time) bool {
 	return st.Before(to) && en.After(from)
 }
 
+// seriesZone is the zone a series' dates are in: its recurrenceTimeZone,
+// else the zone it was made in.
+func seriesZone(w wireEvent) string {
+	if w.Recurrence != nil && w.Recurrence.Range.RecurrenceTimeZone != "" {
+		return w.Recurrence.Range.RecurrenceTimeZone
+	}
+	return or(w.OriginalStartTZ, "UTC")
+}
+
+// originalStart works out an exception's original start when Graph left
+// originalStart out: the date from its occurrenceId ("OID.<master>.<date>",
+// also the form of some exception ids), at the series' time of day in the
+// series' zone.
+func originalStart(w wireEvent, master item.Record, zone string) (time.Time, error) {
+	oid := w.OccurrenceID
+	if oid == "" && strings.HasPrefix(w.ID, "OID.") {
+		oid = w.ID
+	}
+	i := strings.LastIndexByte(oid, '.')
+	if !strings.HasPrefix(oid, "OID.") || i < 0 {
+		return time.Time{}, fmt.Errorf("the exception names neither its original start nor its occurrence")
+	}
+	day, err := time.Parse(time.DateOnly, oid[i+1:])
+	if err != nil {
+		return time.Time{}, fmt.Errorf("malformed occurrence id date %q", oid[i+1:])
+	}
+	first, err := time.Parse(time.RFC3339, master.Fields[item.Start])
+	if err != nil {
+		return time.Time{}, fmt.Errorf("the exception's series cannot be read")
+	}
+	loc, err := location(zone)
+	if err != nil {
+		return time.Time{}, err
+	}
+	l := first.In(loc)
+	return time.Date(day.Year(), day.Month(), day.Day(), l.Hour(), l.Minute(), l.Second(), 0, loc).UTC(), nil
+}
+
 // eventProblem names an event crmsync could not read, for an issue.
 func eventProblem(w wireEvent, err error) item.Problem {
 	code := "unreadable-event"
@@ -179,7 +250,7 @@ func eventProblem(w wireEvent, err error) item.Problem {
 
 // getEvents reads events by id in batches: found ones as records, ids that
 // no longer exist in gone, and those that cannot be read as problems.
-func (s *Side) getEvents(ctx context.Context, ids []string) (map[string]item.Record, map[string]bool, []item.Problem, error) {
+func (s *Side) getEvents(ctx context.Context, ids []string, zones map[string]string) (map[string]item.Record, map[string]bool, []item.Problem, error) {
 	got, gone := map[string]item.Record{}, map[string]bool{}
 	var problems []item.Problem
 	if len(ids) == 0 {
@@ -211,6 +282,9 @@ func (s *Side) getEvents(ctx context.Context, ids []string) (map[string]item.Rec
 				continue
 			}
 			got[ids[i]] = rec
+			if zones != nil && w.Type == "seriesMaster" {
+				zones[ids[i]] = seriesZone(w)
+			}
 		}
 	}
 	return got, gone, problems, nil

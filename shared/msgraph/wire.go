@@ -139,6 +139,8 @@ type wireEvent struct {
 	Type                 string          `json:"type,omitempty"`
 	SeriesMasterID       string          `json:"seriesMasterId,omitempty"`
 	OriginalStart        string          `json:"originalStart,omitempty"`
+	OccurrenceID         string          `json:"occurrenceId,omitempty"`
+	OriginalStartTZ      string          `json:"originalStartTimeZone,omitempty"`
 	Recurrence           *wireRecurrence `json:"recurrence,omitempty"`
 	IsCancelled          bool            `json:"isCancelled,omitempty"`
 	IsOrganizer          *bool           `json:"isOrganizer,omitempty"`
