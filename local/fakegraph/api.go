@@ -111,15 +111,34 @@ func (c *call) route(seg []string) response {
 
 	// Calendar.
 	case at(0, "events") && n == 1:
-		return c.collection(kEvent, calendarContainer)
+		return c.collection(kEvent, c.m.calendar)
 	case at(0, "events") && n == 2:
 		return c.event(seg[1])
 	case at(0, "events") && at(2, "instances") && n == 3:
 		return c.instances(seg[1])
 	case at(0, "calendarView") && n == 1:
-		return c.calendarView()
+		return c.calendarView(c.m.calendar)
 	case at(0, "calendarView") && at(1, "delta") && n == 2:
-		return c.delta(kEvent, calendarContainer)
+		return c.delta(kEvent, c.m.calendar)
+	case at(0, "calendars") && n == 1:
+		return c.collection(kCalendar, "")
+	case at(0, "calendar") && n == 1:
+		return c.item(kCalendar, c.m.calendar, "")
+	case at(0, "calendars") && n >= 2:
+		cal := c.m.get(seg[1])
+		if cal == nil || cal.deleted || cal.kind != kCalendar {
+			return fail(notFound())
+		}
+		switch {
+		case n == 2:
+			return c.item(kCalendar, cal.id, "")
+		case n == 3 && at(2, "events"):
+			return c.collection(kEvent, cal.id)
+		case n == 3 && at(2, "calendarView"):
+			return c.calendarView(cal.id)
+		case n == 4 && at(2, "calendarView") && at(3, "delta"):
+			return c.delta(kEvent, cal.id)
+		}
 
 	// To Do.
 	case at(0, "todo") && at(1, "lists") && n == 2:
@@ -234,6 +253,15 @@ func (c *call) collection(kind, container string) response {
 			return fail(aerr)
 		}
 		switch kind {
+		case kCalendar:
+			if str(body["name"]) == "" {
+				return fail(badRequest("ErrorInvalidParameter", "name is required."))
+			}
+			for _, e := range c.m.list(kCalendar, "") {
+				if strings.EqualFold(str(e.obj["name"]), str(body["name"])) {
+					return fail(&apiError{status: 409, code: "ErrorFolderExists", message: "A folder with the specified name already exists."})
+				}
+			}
 		case kContactFolder, kMailFolder, kTaskList, kCategory:
 			name := str(body["displayName"])
 			if name == "" {
@@ -381,7 +409,7 @@ func (c *call) item(kind, id, container string) response {
 			}
 		}
 		if kind == kEvent && str(e.obj["type"]) == "seriesMaster" {
-			for _, x := range c.m.list(kEvent, calendarContainer) {
+			for _, x := range c.m.list(kEvent, e.container) {
 				if str(x.obj["seriesMasterId"]) == e.id {
 					c.s.remove(c.m, x)
 				}

@@ -235,9 +235,9 @@ func (s *Server) expand(m *mailbox, master *entry, from, to time.Time, q query) 
 
 // view lists every instance overlapping [from, to): single events,
 // occurrences and exceptions (never series masters).
-func (s *Server) view(m *mailbox, from, to time.Time, q query) []instance {
+func (s *Server) view(m *mailbox, container string, from, to time.Time, q query) []instance {
 	var out []instance
-	for _, e := range m.list(kEvent, calendarContainer) {
+	for _, e := range m.list(kEvent, container) {
 		switch str(e.obj["type"]) {
 		case "seriesMaster":
 			for _, in := range s.expand(m, e, from, to, q) {
@@ -266,7 +266,7 @@ func (c *call) window() (time.Time, time.Time, *apiError) {
 	return from.UTC(), to.UTC(), nil
 }
 
-func (c *call) calendarView() response {
+func (c *call) calendarView(container string) response {
 	if c.method != http.MethodGet {
 		return c.notAllowed()
 	}
@@ -275,7 +275,7 @@ func (c *call) calendarView() response {
 		return fail(aerr)
 	}
 	var items []map[string]any
-	for _, in := range c.s.view(c.m, from, to, c.q) {
+	for _, in := range c.s.view(c.m, container, from, to, c.q) {
 		items = append(items, in.obj)
 	}
 	return c.page(items)
@@ -348,7 +348,7 @@ func (c *call) event(id string) response {
 		obj["start"], obj["end"] = dtzIn(start, zone), dtzIn(start.Add(en.Sub(st)), zone)
 		merge(obj, body)
 		now := c.s.now()
-		x := &entry{kind: kEvent, id: id, restID: id, container: calendarContainer, obj: obj, created: now, modified: now}
+		x := &entry{kind: kEvent, id: id, restID: id, container: master.container, obj: obj, created: now, modified: now}
 		c.m.entries[id] = x
 		c.m.rest[id] = id
 		c.m.logChange(x)

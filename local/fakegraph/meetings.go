@@ -47,7 +47,7 @@ func (s *Server) invite(org *mailbox, e *entry) {
 		delete(obj, "categories")
 		obj["isOrganizer"] = false
 		obj["responseStatus"] = map[string]any{"response": "notResponded", "time": "0001-01-01T00:00:00Z"}
-		c := s.add(am, kEvent, calendarContainer, obj)
+		c := s.add(am, kEvent, am.calendar, obj)
 		e.copies = append(e.copies, copyRef{m: am, id: c.id})
 		s.notify(am, c, "created")
 	}

@@ -119,6 +119,8 @@ func (s *Server) AddMailbox(upn, displayName string) string {
 	for _, f := range []string{"Inbox", "Sent Items", "Drafts", "Deleted Items", "Archive"} {
 		s.add(m, kMailFolder, "", map[string]any{"displayName": f})
 	}
+	// And its default calendar.
+	m.calendar = s.add(m, kCalendar, "", map[string]any{"name": "Calendar", "isDefaultCalendar": true, "color": "auto"}).id
 	return id
 }
 

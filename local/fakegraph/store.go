@@ -23,9 +23,6 @@ const (
 	kUser          = "user"
 )
 
-// calendarContainer is the one calendar each mailbox has.
-const calendarContainer = "calendar"
-
 // entry is one stored object. obj holds its Graph properties except id.
 type entry struct {
 	kind      string
@@ -79,6 +76,9 @@ type mailbox struct {
 	id   string
 	upn  string
 	name string
+
+	// calendar is the id of the mailbox's default calendar.
+	calendar string
 
 	entries map[string]*entry // by immutable id
 	rest    map[string]string // default id → immutable id
@@ -196,6 +196,7 @@ var allowed = map[string][]string{
 	kMessage: {"subject", "body", "from", "toRecipients", "ccRecipients", "bccRecipients", "categories",
 		"singleValueExtendedProperties", "isRead", "importance", "attachments", "sentDateTime", "receivedDateTime", "flag",
 		"internetMessageId"},
+	kCalendar:      {"name", "color"},
 	kContactFolder: {"displayName"},
 	kMailFolder:    {"displayName"},
 	kTaskList:      {"displayName"},
@@ -416,6 +417,15 @@ func (s *Server) render(e *entry, q query) map[string]any {
 			}
 			out["linkedResources"] = lr
 		}
+	case kCalendar:
+		delete(out, "lastModifiedDateTime")
+		delete(out, "createdDateTime")
+		delete(out, "@odata.etag")
+		out["changeKey"] = e.changeKey()
+		if _, ok := out["isDefaultCalendar"]; !ok {
+			out["isDefaultCalendar"] = false
+		}
+		out["canEdit"] = true
 	case kContactFolder, kMailFolder, kTaskList, kCategory:
 		delete(out, "changeKey")
 		delete(out, "lastModifiedDateTime")

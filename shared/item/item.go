@@ -126,6 +126,9 @@ type Scope struct {
 	Container string
 	// ShareCategory marks mailbox items to share into the CRM ("Salesforce").
 	ShareCategory string
+	// Calendars are the mailbox calendars events sync from (ids); none
+	// means the default calendar.
+	Calendars []string
 }
 
 // Intent is a create that a session recorded before sending it, so that a

@@ -28,22 +28,47 @@ func (s *Side) eventChanges(ctx context.Context, scope item.Scope, cur string) (
 		return item.Changes{}, fault.New(fault.Permanent, "BadScope", "msgraph: events need a window (From before To)")
 	}
 	from, to := scope.From.UTC().Truncate(time.Second), scope.To.UTC().Truncate(time.Second)
+	cals := calendars(scope)
 	c, err := parseCursor(cur)
-	full := err != nil || c.Delta == "" || !c.From.Equal(from) || !c.To.Equal(to)
+	full := err != nil || !c.From.Equal(from) || !c.To.Equal(to) || !slices.Equal(c.calendarIDs(), cals)
+	for _, cal := range cals {
+		full = full || c.link(cal) == ""
+	}
 	if full {
-		// A new window is a new round: the token fixes the window it was made for.
+		// A new window (or calendar set) is a new round: a token fixes the
+		// window it was made for.
 		c = cursor{From: from, To: to}
 	}
-	start := withQuery(s.c.mailbox()+"/calendarView/delta",
-		"startDateTime", from.Format(time.RFC3339), "endDateTime", to.Format(time.RFC3339))
-	next := c.Delta
-	if full {
-		next = start
+	start := func(cal string) string {
+		path := s.c.mailbox() + "/calendarView/delta"
+		if cal != "" {
+			path = s.c.mailbox() + "/calendars/" + cal + "/calendarView/delta"
+		}
+		return withQuery(path, "startDateTime", from.Format(time.RFC3339), "endDateTime", to.Format(time.RFC3339))
 	}
-	entries, link, err := s.c.delta(ctx, next, s.opts.PageSize)
+	// Each chosen calendar is its own delta round; one that expired makes
+	// them all start over, since a full read must cover every calendar.
+	read := func() ([]json.RawMessage, map[string]string, error) {
+		var all []json.RawMessage
+		links := map[string]string{}
+		for _, cal := range cals {
+			next := c.link(cal)
+			if full {
+				next = start(cal)
+			}
+			entries, link, err := s.c.delta(ctx, next, s.opts.PageSize)
+			if err != nil {
+				return nil, nil, err
+			}
+			all = append(all, entries...)
+			links[cal] = link
+		}
+		return all, links, nil
+	}
+	entries, links, err := read()
 	if fault.Is(err, fault.Expired) && !full {
 		full, c = true, cursor{From: from, To: to}
-		entries, link, err = s.c.delta(ctx, start, s.opts.PageSize)
+		entries, links, err = read()
 	}
 	if err != nil {
 		return item.Changes{}, err
@@ -180,7 +205,7 @@ func (s *Side) eventChanges(ctx context.Context, scope item.Scope, cur string) (
 	if !full {
 		ch.Removed = removals
 	}
-	c.Delta = link
+	c.setLinks(links)
 	c.Series = c.Series[:0]
 	for id := range series {
 		c.Series = append(c.Series, id)
@@ -198,6 +223,22 @@ func overlaps(r item.Record, from, to time.Time) bool {
 		return true
 	}
 	return st.Before(to) && en.After(from)
+}
+
+// calendars are the calendars an events scope reads: the chosen ones
+// (sorted, once each), or "" for the default calendar.
+func calendars(scope item.Scope) []string {
+	var out []string
+	for _, c := range scope.Calendars {
+		if c = strings.TrimSpace(c); c != "" && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return []string{""}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // seriesZone is the zone a series' dates are in: its recurrenceTimeZone,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -149,6 +150,40 @@ type cursor struct {
 	// items with the share category, listed at Listed.
 	Others []string  `json:"o,omitempty"`
 	Listed time.Time `json:"l,omitzero"`
+	// Calendars are the delta links of the chosen calendars other than the
+	// default one alone (whose link is Delta), by calendar id.
+	Calendars map[string]string `json:"k,omitempty"`
+}
+
+// calendarIDs are the calendars the cursor's round reads ("" = the default).
+func (c cursor) calendarIDs() []string {
+	if len(c.Calendars) == 0 {
+		return []string{""}
+	}
+	return slices.Sorted(maps.Keys(c.Calendars))
+}
+
+// link is the delta link of a calendar ("" = the default calendar).
+func (c cursor) link(cal string) string {
+	if cal == "" {
+		return c.Delta
+	}
+	return c.Calendars[cal]
+}
+
+// setLinks stores a round's delta links by calendar.
+func (c *cursor) setLinks(links map[string]string) {
+	c.Delta, c.Calendars = "", nil
+	for cal, l := range links {
+		if cal == "" {
+			c.Delta = l
+			continue
+		}
+		if c.Calendars == nil {
+			c.Calendars = map[string]string{}
+		}
+		c.Calendars[cal] = l
+	}
 }
 
 func parseCursor(s string) (cursor, error) {
@@ -177,10 +212,15 @@ func (s *Side) current(cur string) string {
 		return cur
 	}
 	c, err := parseCursor(cur)
-	if err != nil || c.Delta == "" || !strings.Contains(c.Delta, "/users/") || strings.Contains(c.Delta, "/users/"+id+"/") {
+	if err != nil {
 		return cur
 	}
-	return ""
+	for _, l := range append([]string{c.Delta}, slices.Collect(maps.Values(c.Calendars))...) {
+		if strings.Contains(l, "/users/") && !strings.Contains(l, "/users/"+id+"/") {
+			return ""
+		}
+	}
+	return cur
 }
 
 // Changes reports what changed in scope since cursor.

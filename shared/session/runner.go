@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,7 +62,10 @@ type UserSettings struct {
 	// Custom are the user's custom field mappings per kind; their canonical
 	// names are among the kind's policy fields.
 	Custom map[item.Kind][]item.CustomField
-	Email  EmailSettings
+	// Calendars are the mailbox calendars events sync from (ids; none = the
+	// default calendar).
+	Calendars []string
+	Email     EmailSettings
 }
 
 // EmailSettings control e-mail sharing.
@@ -379,7 +383,11 @@ func (s *run) scopes(kind item.Kind, pol reconcile.Policy) (crm, mbx item.Scope)
 	case item.Event:
 		sc.From, sc.To = day.AddDate(0, 0, -past), day.AddDate(0, 0, future)
 	}
-	return sc, sc
+	mbx = sc
+	if kind == item.Event {
+		mbx.Calendars = slices.Clone(s.settings.Calendars)
+	}
+	return sc, mbx
 }
 
 func (s *run) syncKind(ctx context.Context, kind item.Kind, cursors Cursors) error {

@@ -147,3 +147,43 @@ func (s *run) relateDeferred(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ForgetSharedTasks removes a user from the shared e-mail ledger, for
+// account deletion: the user's own partitions ("user|", "relate|") go, and
+// organisation rows the user made keep their Task (a colleague's copy still
+// finds it) but no longer name the user. It scans the table, which account
+// deletion can afford.
+func ForgetSharedTasks(ctx context.Context, store tablestore.Store, user string) error {
+	var drop, anon []tablestore.Entity
+	q := tablestore.Query{}
+	for {
+		page, err := store.Query(ctx, SharedTasksTable, q)
+		if err != nil {
+			return err
+		}
+		for _, e := range page.Entities {
+			switch {
+			case e.PartitionKey == "user|"+user || e.PartitionKey == "relate|"+user:
+				drop = append(drop, e)
+			case strings.HasPrefix(e.PartitionKey, "org|") && e.Properties["Owner"] == user:
+				anon = append(anon, e)
+			}
+		}
+		if page.Continuation == "" {
+			break
+		}
+		q.Continuation = page.Continuation
+	}
+	for _, e := range drop {
+		if err := store.Delete(ctx, SharedTasksTable, e.PartitionKey, e.RowKey, "*"); err != nil && !errors.Is(err, tablestore.ErrNotFound) {
+			return err
+		}
+	}
+	for _, e := range anon {
+		e.Properties["Owner"] = ""
+		if _, err := store.Upsert(ctx, SharedTasksTable, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
