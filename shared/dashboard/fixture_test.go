@@ -64,6 +64,8 @@ type fixture struct {
 	// read for the contact scope's list views and estimate.
 	sf   *fakesalesforce.Server
 	sfID string
+	// cals are the mailbox calendars the settings page lists (calendars_test.go).
+	cals *fakeCalendars
 }
 
 const testCookie = "test-session"
@@ -183,10 +185,11 @@ func newFixtureOver(t testing.TB, wrap func(tablestore.Store) tablestore.Store) 
 	must(err)
 
 	checker := access.NewChecker(f.grants)
+	f.cals = &fakeCalendars{}
 	f.h, err = dashboard.New(dashboard.Deps{
 		Accounts: f.acc, Scheduler: f.sched, Connections: f.conns, Tables: store,
 		Checker: checker, Directory: f.acc, Grants: access.NewAdmin(f.grants, checker, f.acc, nil),
-		CSRF: testCSRF{}, Authenticate: f.authenticate, Scopes: sides.ContactScopes{Opener: opener},
+		CSRF: testCSRF{}, Authenticate: f.authenticate, Scopes: sides.ContactScopes{Opener: opener}, Calendars: f.cals,
 		EndSession: func(w http.ResponseWriter) {
 			http.SetCookie(w, &http.Cookie{Name: testCookie, Value: "", Path: "/", MaxAge: -1})
 		},
