@@ -53,7 +53,8 @@ func SeedDemo(s *Server, now time.Time) string {
 	moved := first.AddDate(0, 0, 14)
 	exc := &entry{kind: kEvent, id: occurrenceID(series.id, moved), container: m.calendar, created: s.now(), modified: s.now(),
 		obj: map[string]any{"type": "exception", "seriesMasterId": series.id, "originalStart": moved.Format(time.RFC3339),
-			"subject": "Weekly pipeline call (moved)", "start": dtz(moved.Add(2 * time.Hour)), "end": dtz(moved.Add(150 * time.Minute))}}
+			"occurrenceId": occurrenceIDOf(series.id, moved, seriesZone(series)),
+			"subject":      "Weekly pipeline call (moved)", "start": dtz(moved.Add(2 * time.Hour)), "end": dtz(moved.Add(150 * time.Minute))}}
 	exc.restID = exc.id
 	m.entries[exc.id], m.rest[exc.id] = exc, exc.id
 	m.logChange(exc)
