@@ -115,6 +115,7 @@ var tables = [
   'schedule'
   'sessions'
   'settings'
+  'sharedtasks'
   'subscriptions'
   'tracking'
   'trackingopens'
