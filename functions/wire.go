@@ -178,7 +178,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		return nil, err
 	}
 	a.users.AdoptProvisioned(a.accounts.ClaimInvite)
-	a.runner = &session.Runner{Store: a.store, Opener: a.opener, Settings: a.accounts, Log: log.With("function", "syncworker"), Now: now}
+	a.runner = &session.Runner{Store: a.store, Opener: a.opener, Settings: a.accounts, OrgKeys: a.accounts, Log: log.With("function", "syncworker"), Now: now}
 
 	// The cookie keeps its __Host- name (Secure, Path=/, no Domain) on a
 	// plain-HTTP local run too: browsers treat http://localhost and
@@ -444,7 +444,7 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *connect.Sal
 		Accounts: a.accounts, Scheduler: a.sched, Connections: a.conns, Tables: a.store,
 		Checker: a.checker, Directory: a.accounts, Grants: access.NewAdmin(a.grants, a.checker, a.accounts, a.log),
 		CSRF: csrf, Authenticate: a.sessions.Middleware, EndSession: a.sessions.End,
-		SignIn: signIn, Connect: connectH, Providers: buttons, Scopes: sides.ContactScopes{Opener: a.opener}, Log: a.log, Now: a.now,
+		SignIn: signIn, Connect: connectH, Providers: buttons, Scopes: sides.ContactScopes{Opener: a.opener}, Calendars: sides.MailboxCalendars{Opener: a.opener}, Log: a.log, Now: a.now,
 	})
 	if err != nil {
 		return nil, err

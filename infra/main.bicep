@@ -118,6 +118,7 @@ var tables = [
   'schedule'
   'sessions'
   'settings'
+  'sharedtasks'
   'subscriptions'
   'tracking'
   'trackingopens'

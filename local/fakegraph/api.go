@@ -27,6 +27,16 @@ func (s *Server) serveAPI(who tokenInfo, method, rest string, v url.Values, h ht
 	for i := range seg {
 		seg[i], _ = url.PathUnescape(seg[i])
 	}
+	switch {
+	case seg[0] == "me":
+		if aerr := checkSelect(selectKind(seg[1:]), q.sel); aerr != nil {
+			return fail(aerr)
+		}
+	case seg[0] == "users" && len(seg) > 1:
+		if aerr := checkSelect(selectKind(seg[2:]), q.sel); aerr != nil {
+			return fail(aerr)
+		}
+	}
 	if seg[0] == "subscriptions" {
 		return s.serveSubscriptions(who, method, seg[1:], body)
 	}
@@ -101,15 +111,34 @@ func (c *call) route(seg []string) response {
 
 	// Calendar.
 	case at(0, "events") && n == 1:
-		return c.collection(kEvent, calendarContainer)
+		return c.collection(kEvent, c.m.calendar)
 	case at(0, "events") && n == 2:
 		return c.event(seg[1])
 	case at(0, "events") && at(2, "instances") && n == 3:
 		return c.instances(seg[1])
 	case at(0, "calendarView") && n == 1:
-		return c.calendarView()
+		return c.calendarView(c.m.calendar)
 	case at(0, "calendarView") && at(1, "delta") && n == 2:
-		return c.delta(kEvent, calendarContainer)
+		return c.delta(kEvent, c.m.calendar)
+	case at(0, "calendars") && n == 1:
+		return c.collection(kCalendar, "")
+	case at(0, "calendar") && n == 1:
+		return c.item(kCalendar, c.m.calendar, "")
+	case at(0, "calendars") && n >= 2:
+		cal := c.m.get(seg[1])
+		if cal == nil || cal.deleted || cal.kind != kCalendar {
+			return fail(notFound())
+		}
+		switch {
+		case n == 2:
+			return c.item(kCalendar, cal.id, "")
+		case n == 3 && at(2, "events"):
+			return c.collection(kEvent, cal.id)
+		case n == 3 && at(2, "calendarView"):
+			return c.calendarView(cal.id)
+		case n == 4 && at(2, "calendarView") && at(3, "delta"):
+			return c.delta(kEvent, cal.id)
+		}
 
 	// To Do.
 	case at(0, "todo") && at(1, "lists") && n == 2:
@@ -224,6 +253,15 @@ func (c *call) collection(kind, container string) response {
 			return fail(aerr)
 		}
 		switch kind {
+		case kCalendar:
+			if str(body["name"]) == "" {
+				return fail(badRequest("ErrorInvalidParameter", "name is required."))
+			}
+			for _, e := range c.m.list(kCalendar, "") {
+				if strings.EqualFold(str(e.obj["name"]), str(body["name"])) {
+					return fail(&apiError{status: 409, code: "ErrorFolderExists", message: "A folder with the specified name already exists."})
+				}
+			}
 		case kContactFolder, kMailFolder, kTaskList, kCategory:
 			name := str(body["displayName"])
 			if name == "" {
@@ -263,6 +301,7 @@ func (c *call) collection(kind, container string) response {
 			if body["recurrence"] != nil {
 				body["type"] = "seriesMaster"
 			}
+			c.s.organize(c.m, body)
 		}
 		if container == "" && kind == kMessage {
 			container = c.folder(kMailFolder, "drafts").id
@@ -270,6 +309,9 @@ func (c *call) collection(kind, container string) response {
 		e := c.s.add(c.m, kind, container, body)
 		e.linked, e.attachments = linked, atts
 		c.s.notify(c.m, e, "created")
+		if kind == kEvent {
+			c.s.invite(c.m, e)
+		}
 		return response{status: http.StatusCreated, body: c.s.render(e, c.q)}
 	}
 	return c.notAllowed()
@@ -334,12 +376,28 @@ func (c *call) item(kind, id, container string) response {
 		if kind == kEvent && body["recurrence"] != nil && str(e.obj["type"]) == "singleInstance" {
 			e.obj["type"] = "seriesMaster"
 		}
+		if kind == kEvent && body["isOnlineMeeting"] == true && e.obj["onlineMeeting"] == nil {
+			c.s.organize(c.m, body)
+			delete(body, "isOrganizer")
+			delete(body, "organizer")
+			delete(body, "responseStatus")
+		}
 		merge(e.obj, body)
-		c.s.touch(c.m, e)
+		if kind == kEvent {
+			c.s.updateCopies(e, body)
+		}
+		props := make([]string, 0, len(body))
+		for k := range body {
+			props = append(props, k)
+		}
+		c.s.touchProps(c.m, e, props)
 		c.s.notify(c.m, e, "updated")
 		return ok(c.s.render(e, c.q))
 	case http.MethodDelete:
 		c.s.remove(c.m, e)
+		if kind == kEvent {
+			c.s.cancelCopies(e)
+		}
 		if kind == kEvent && str(e.obj["type"]) == "exception" {
 			// Deleting an exception cancels that occurrence of the series.
 			if master := c.m.get(str(e.obj["seriesMasterId"])); master != nil && !master.deleted {
@@ -351,7 +409,7 @@ func (c *call) item(kind, id, container string) response {
 			}
 		}
 		if kind == kEvent && str(e.obj["type"]) == "seriesMaster" {
-			for _, x := range c.m.list(kEvent, calendarContainer) {
+			for _, x := range c.m.list(kEvent, e.container) {
 				if str(x.obj["seriesMasterId"]) == e.id {
 					c.s.remove(c.m, x)
 				}

@@ -84,13 +84,16 @@ func parseRecurrence(v any) (recurrence, error) {
 	return r, nil
 }
 
-// starts lists the series' occurrence starts before until.
-func (r recurrence) starts(first time.Time, until time.Time) []time.Time {
-	tod := first.Sub(first.Truncate(24 * time.Hour))
+// starts lists the series' occurrence starts before until. Days are counted
+// in the series' zone (loc): an occurrence keeps its local time of day
+// across a daylight-saving change, as Outlook's do.
+func (r recurrence) starts(first time.Time, until time.Time, loc *time.Location) []time.Time {
+	fl := first.In(loc)
+	firstDay := time.Date(fl.Year(), fl.Month(), fl.Day(), 0, 0, 0, 0, time.UTC)
 	var out []time.Time
 	emit := func(day time.Time) bool {
-		t := day.Add(tod)
-		if t.Before(first.Truncate(24*time.Hour)) || day.Before(r.start) {
+		t := time.Date(day.Year(), day.Month(), day.Day(), fl.Hour(), fl.Minute(), fl.Second(), fl.Nanosecond(), loc).UTC()
+		if day.Before(firstDay) || day.Before(r.start) {
 			return true
 		}
 		if r.rangeTyp == "endDate" && day.After(r.end) || !t.Before(until) {
@@ -131,6 +134,21 @@ func (r recurrence) starts(first time.Time, until time.Time) []time.Time {
 		}
 	}
 	return out
+}
+
+// occurrenceIDOf is an occurrence's occurrenceId: "OID.", the master's id
+// and the occurrence's original date in the series' zone.
+func occurrenceIDOf(master string, start time.Time, loc *time.Location) string {
+	return "OID." + master + "." + start.In(loc).Format(time.DateOnly)
+}
+
+// seriesZone is the zone a master's occurrences are counted in.
+func seriesZone(master *entry) *time.Location {
+	loc, err := zoneOf(or(str(asMap(asMap(master.obj["recurrence"])["range"])["recurrenceTimeZone"]), str(asMap(master.obj["start"])["timeZone"])))
+	if err != nil {
+		return time.UTC
+	}
+	return loc
 }
 
 func occurrenceID(master string, start time.Time) string {
@@ -183,8 +201,9 @@ func (s *Server) expand(m *mailbox, master *entry, from, to time.Time, q query) 
 			exceptions[str(x.obj["originalStart"])] = x
 		}
 	}
+	loc := seriesZone(master)
 	var out []instance
-	for _, t := range r.starts(st, to) {
+	for _, t := range r.starts(st, to, loc) {
 		key := t.Format(time.RFC3339)
 		if x, ok := exceptions[key]; ok {
 			xs, xe := span(x)
@@ -204,7 +223,10 @@ func (s *Server) expand(m *mailbox, master *entry, from, to time.Time, q query) 
 		o := s.render(master, q)
 		delete(o, "recurrence")
 		o["id"], o["type"], o["seriesMasterId"] = id, "occurrence", master.id
-		o["start"], o["end"], o["originalStart"] = dtz(t), dtz(t.Add(dur)), t.Format(time.RFC3339)
+		zone := str(asMap(master.obj["start"])["timeZone"])
+		o["start"], o["end"], o["originalStart"] = dtzIn(t, zone), dtzIn(t.Add(dur), zone), t.Format(time.RFC3339)
+		o["occurrenceId"] = occurrenceIDOf(master.id, t, loc)
+		eventTimes(o, q.tz)
 		delete(o, "singleValueExtendedProperties")
 		out = append(out, instance{obj: o, id: id})
 	}
@@ -213,9 +235,9 @@ func (s *Server) expand(m *mailbox, master *entry, from, to time.Time, q query) 
 
 // view lists every instance overlapping [from, to): single events,
 // occurrences and exceptions (never series masters).
-func (s *Server) view(m *mailbox, from, to time.Time, q query) []instance {
+func (s *Server) view(m *mailbox, container string, from, to time.Time, q query) []instance {
 	var out []instance
-	for _, e := range m.list(kEvent, calendarContainer) {
+	for _, e := range m.list(kEvent, container) {
 		switch str(e.obj["type"]) {
 		case "seriesMaster":
 			for _, in := range s.expand(m, e, from, to, q) {
@@ -244,7 +266,7 @@ func (c *call) window() (time.Time, time.Time, *apiError) {
 	return from.UTC(), to.UTC(), nil
 }
 
-func (c *call) calendarView() response {
+func (c *call) calendarView(container string) response {
 	if c.method != http.MethodGet {
 		return c.notAllowed()
 	}
@@ -253,7 +275,7 @@ func (c *call) calendarView() response {
 		return fail(aerr)
 	}
 	var items []map[string]any
-	for _, in := range c.s.view(c.m, from, to, c.q) {
+	for _, in := range c.s.view(c.m, container, from, to, c.q) {
 		items = append(items, in.obj)
 	}
 	return c.page(items)
@@ -321,10 +343,12 @@ func (c *call) event(id string) response {
 		delete(obj, "recurrence")
 		delete(obj, "singleValueExtendedProperties")
 		obj["type"], obj["seriesMasterId"], obj["originalStart"] = "exception", master.id, key
-		obj["start"], obj["end"] = dtz(start), dtz(start.Add(en.Sub(st)))
+		obj["occurrenceId"] = occurrenceIDOf(master.id, start, seriesZone(master))
+		zone := str(asMap(master.obj["start"])["timeZone"])
+		obj["start"], obj["end"] = dtzIn(start, zone), dtzIn(start.Add(en.Sub(st)), zone)
 		merge(obj, body)
 		now := c.s.now()
-		x := &entry{kind: kEvent, id: id, restID: id, container: calendarContainer, obj: obj, created: now, modified: now}
+		x := &entry{kind: kEvent, id: id, restID: id, container: master.container, obj: obj, created: now, modified: now}
 		c.m.entries[id] = x
 		c.m.rest[id] = id
 		c.m.logChange(x)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -19,6 +20,7 @@ type deltaState struct {
 	Upto      int64  `json:"u"`
 	Offset    int    `json:"o"`
 	Gen       int    `json:"g"`
+	Epoch     int    `json:"e,omitempty"`
 	From      string `json:"f,omitempty"`
 	To        string `json:"t,omitempty"`
 	Select    string `json:"sel,omitempty"`
@@ -56,7 +58,7 @@ func (c *call) delta(kind, container string) response {
 	if tok != "" {
 		var good bool
 		st, good = decodeState(tok)
-		if !good || st.Mailbox != c.m.id || st.Kind != kind || st.Container != container {
+		if !good || st.Mailbox != c.m.id || st.Kind != kind || st.Container != container || st.Epoch != c.m.epoch {
 			return fail(badRequest("BadRequest", "The delta token is malformed."))
 		}
 		if st.Gen != c.m.gen {
@@ -81,7 +83,7 @@ func (c *call) delta(kind, container string) response {
 		} else if c.values.Has("$filter") && kind != kMessage {
 			return fail(badRequest("ErrorInvalidUrlQuery", "$filter is not supported on this delta."))
 		}
-		st = deltaState{Mailbox: c.m.id, Kind: kind, Container: container, Upto: c.m.seq, Gen: c.m.gen,
+		st = deltaState{Mailbox: c.m.id, Kind: kind, Container: container, Upto: c.m.seq, Gen: c.m.gen, Epoch: c.m.epoch,
 			From: st.From, To: st.To, Select: c.values.Get("$select"), Expand: c.values.Get("$expand")}
 	}
 	// The token's query options apply, not the link's.
@@ -139,14 +141,28 @@ func (c *call) deltaItems(st deltaState, q query) []map[string]any {
 	// they had there (a moved message's old id is gone elsewhere).
 	var order []string
 	lastRest := map[string]string{}
+	// light: the properties every change of the id in the round touched,
+	// while each was a PATCH of lightweight properties only.
+	light := map[string][]string{}
 	for _, ch := range c.m.log {
 		if ch.seq <= st.Since || ch.seq > st.Upto || ch.kind != st.Kind || ch.container != st.Container {
 			continue
 		}
+		props, seen := light[ch.id]
 		if _, ok := lastRest[ch.id]; !ok {
 			order = append(order, ch.id)
 		}
 		lastRest[ch.id] = c.m.entries[ch.id].restID
+		if (seen && props == nil) || !c.s.lightweight(ch) {
+			light[ch.id] = nil
+			continue
+		}
+		for _, p := range ch.props {
+			if !slices.Contains(props, p) {
+				props = append(props, p)
+			}
+		}
+		light[ch.id] = props
 	}
 	var out []map[string]any
 	for _, id := range order {
@@ -159,31 +175,57 @@ func (c *call) deltaItems(st deltaState, q query) []map[string]any {
 			out = append(out, tomb(tid))
 			continue
 		}
+		if props := light[id]; props != nil {
+			out = append(out, c.s.lightEntry(e, props, q))
+			continue
+		}
 		out = append(out, c.s.render(e, q))
 	}
 	return out
 }
 
-// eventDelta reproduces calendarView delta: instances, not masters; and
-// @removed also for changed events outside the window.
+// lightweight reports whether a change is one a messages delta reports as a
+// lightweight entry: a PATCH of read state or flag only (Graph returns just
+// id, the changed property and parentFolderId, whatever $select asked for).
+func (s *Server) lightweight(ch change) bool {
+	if ch.kind != kMessage || len(ch.props) == 0 {
+		return false
+	}
+	light := s.opts.LightweightProperties
+	if light == nil {
+		light = []string{"isRead", "flag"}
+	}
+	for _, p := range ch.props {
+		if !slices.Contains(light, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// lightEntry is the lightweight delta entry of a message whose props changed.
+func (s *Server) lightEntry(e *entry, props []string, q query) map[string]any {
+	out := map[string]any{"id": e.id, "parentFolderId": e.container}
+	if !q.immutable {
+		out["id"] = e.restID
+	}
+	for _, p := range props {
+		if v, ok := e.obj[p]; ok {
+			out[p] = v
+		}
+	}
+	return out
+}
+
+// eventDelta reproduces calendarView delta as Exchange answers it: single
+// events and exceptions in full (an exception without originalStart), each
+// series master in full, and its occurrences as sparse entries (id, type,
+// start, end, seriesMasterId); @removed also for changed events outside the
+// window.
 func (c *call) eventDelta(st deltaState, q query, tomb func(string) map[string]any) []map[string]any {
 	from, _ := time.Parse(time.RFC3339, st.From)
 	to, _ := time.Parse(time.RFC3339, st.To)
 	var out []map[string]any
-	if st.Since == 0 {
-		for _, in := range c.s.view(c.m, from, to, q) {
-			out = append(out, in.obj)
-		}
-		return out
-	}
-	var order []string
-	seen := map[string]bool{}
-	for _, ch := range c.m.log {
-		if ch.seq > st.Since && ch.seq <= st.Upto && ch.kind == kEvent && !seen[ch.id] {
-			seen[ch.id] = true
-			order = append(order, ch.id)
-		}
-	}
 	emitted := map[string]bool{}
 	emit := func(m map[string]any) {
 		id := str(m["id"])
@@ -192,27 +234,85 @@ func (c *call) eventDelta(st deltaState, q query, tomb func(string) map[string]a
 			out = append(out, m)
 		}
 	}
+	series := func(e *entry) {
+		ins := c.s.expand(c.m, e, from, to, q)
+		live := slices.ContainsFunc(ins, func(in instance) bool { return !in.removed })
+		if e.deleted || !live {
+			emit(tomb(e.id))
+		} else {
+			emit(c.s.render(e, q))
+		}
+		for _, in := range ins {
+			switch {
+			case e.deleted || in.removed:
+				emit(tomb(in.id))
+			case str(in.obj["type"]) == "occurrence":
+				emit(sparse(in.obj))
+			default:
+				emit(deltaException(in.obj))
+			}
+		}
+	}
+	if st.Since == 0 {
+		for _, e := range c.m.list(kEvent, st.Container) {
+			switch str(e.obj["type"]) {
+			case "seriesMaster":
+				series(e)
+			case "exception":
+				// Reported with its master.
+			default:
+				if s, en := span(e); s.Before(to) && en.After(from) {
+					emit(c.s.render(e, q))
+				}
+			}
+		}
+		return out
+	}
+	var order []string
+	seen := map[string]bool{}
+	for _, ch := range c.m.log {
+		if ch.seq > st.Since && ch.seq <= st.Upto && ch.kind == kEvent && ch.container == st.Container && !seen[ch.id] {
+			seen[ch.id] = true
+			order = append(order, ch.id)
+		}
+	}
 	for _, id := range order {
 		e := c.m.entries[id]
 		switch str(e.obj["type"]) {
 		case "seriesMaster":
-			for _, in := range c.s.expand(c.m, e, from, to, q) {
-				if e.deleted || in.removed {
-					emit(tomb(in.id))
-				} else {
-					emit(in.obj)
-				}
-			}
+			series(e)
 		default:
-			st, en := span(e)
-			if e.deleted || !(st.Before(to) && en.After(from)) {
+			b, en := span(e)
+			switch {
+			case e.deleted || !(b.Before(to) && en.After(from)):
 				emit(tomb(e.id))
-			} else {
+			case str(e.obj["type"]) == "exception":
+				emit(deltaException(c.s.render(e, q)))
+			default:
 				emit(c.s.render(e, q))
 			}
 		}
 	}
 	return out
+}
+
+// sparse is an occurrence as a delta reports it: no subject, body or
+// anything but what places it (docs issue #22197's recorded entry).
+func sparse(o map[string]any) map[string]any {
+	out := map[string]any{"@odata.type": "#microsoft.graph.event"}
+	for _, k := range []string{"@odata.etag", "id", "seriesMasterId", "type", "start", "end"} {
+		if v, ok := o[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// deltaException is an exception as a delta reports it: in full, but
+// without originalStart (its occurrenceId still names the original date).
+func deltaException(o map[string]any) map[string]any {
+	delete(o, "originalStart")
+	return o
 }
 
 func itoa(n int) string {

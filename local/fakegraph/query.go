@@ -21,12 +21,15 @@ type query struct {
 	filter       string
 	rawSelect    string
 	rawExpand    string
+	// tz is the zone of Prefer: outlook.timezone ("" = UTC).
+	tz string
 }
 
 var (
 	reExpandProp = regexp.MustCompile(`(?i)^singleValueExtendedProperties\(\$filter=(id eq '(?:[^']|'')*'(?: or id eq '(?:[^']|'')*')*)\)$`)
 	reExpandID   = regexp.MustCompile(`(?i)id eq '((?:[^']|'')*)'`)
 	reMaxPage    = regexp.MustCompile(`(?i)odata\.maxpagesize=(\d+)`)
+	reTimeZone   = regexp.MustCompile(`(?i)outlook\.timezone="([^"]*)"`)
 )
 
 func parseQuery(v url.Values, h http.Header) (query, *apiError) {
@@ -34,6 +37,11 @@ func parseQuery(v url.Values, h http.Header) (query, *apiError) {
 	for _, p := range h.Values("Prefer") {
 		if strings.Contains(strings.ReplaceAll(p, " ", ""), `IdType="ImmutableId"`) {
 			q.immutable = true
+		}
+		if m := reTimeZone.FindStringSubmatch(p); m != nil {
+			if _, err := zoneOf(m[1]); err == nil {
+				q.tz = m[1]
+			}
 		}
 		if m := reMaxPage.FindStringSubmatch(p); m != nil {
 			n, _ := strconv.Atoi(m[1])
@@ -209,4 +217,81 @@ func splitAnd(f string) []string {
 		}
 	}
 	return append(out, f[start:])
+}
+
+// readOnly lists, per kind, the properties Graph reports but does not let a
+// client write; with allowed they make the properties $select may name.
+var readOnly = map[string][]string{
+	kContact: {"id", "changeKey", "createdDateTime", "lastModifiedDateTime", "parentFolderId", "fileAs", "initials",
+		"title", "generation", "imAddresses", "birthday", "otherAddress", "children", "yomiGivenName", "yomiSurname", "yomiCompanyName"},
+	kEvent: {"id", "changeKey", "createdDateTime", "lastModifiedDateTime", "type", "seriesMasterId", "originalStart",
+		"originalStartTimeZone", "originalEndTimeZone", "organizer", "isOrganizer", "responseStatus", "isOnlineMeeting",
+		"onlineMeeting", "onlineMeetingProvider", "onlineMeetingUrl", "isCancelled", "iCalUId", "webLink", "bodyPreview",
+		"hasAttachments", "locations", "responseRequested", "allowNewTimeProposals", "transactionId", "hideAttendees", "occurrenceId"},
+	kTask: {"id", "createdDateTime", "lastModifiedDateTime", "bodyLastModifiedDateTime", "hasAttachments", "recurrence"},
+	kMessage: {"id", "changeKey", "createdDateTime", "lastModifiedDateTime", "parentFolderId", "hasAttachments",
+		"internetMessageId", "internetMessageHeaders", "conversationId", "conversationIndex", "isDraft", "webLink",
+		"bodyPreview", "uniqueBody", "sender", "replyTo", "flag", "isDeliveryReceiptRequested", "isReadReceiptRequested",
+		"inferenceClassification"},
+	kContactFolder: {"id", "parentFolderId"},
+	kMailFolder:    {"id", "parentFolderId", "childFolderCount", "unreadItemCount", "totalItemCount", "isHidden"},
+	kTaskList:      {"id", "isOwner", "isShared", "wellknownListName"},
+	kCategory:      {"id"},
+	kCalendar: {"id", "name", "color", "hexColor", "isDefaultCalendar", "changeKey", "canShare", "canViewPrivateItems",
+		"canEdit", "owner", "allowedOnlineMeetingProviders", "defaultOnlineMeetingProvider", "isTallyingResponses", "isRemovable"},
+	kUser: {"id", "mail", "userPrincipalName", "displayName", "givenName", "surname", "jobTitle", "mailboxSettings"},
+}
+
+// selectKind says which type a request's $select applies to, from its path
+// ("" = a resource whose $select the fake does not check).
+func selectKind(seg []string) string {
+	if len(seg) == 0 {
+		return kUser
+	}
+	last := ""
+	for _, s := range seg {
+		switch strings.ToLower(s) {
+		case "messages":
+			last = kMessage
+		case "contacts":
+			last = kContact
+		case "events", "calendarview", "instances":
+			last = kEvent
+		case "tasks":
+			last = kTask
+		case "contactfolders":
+			last = kContactFolder
+		case "mailfolders":
+			last = kMailFolder
+		case "lists":
+			last = kTaskList
+		case "mastercategories":
+			last = kCategory
+		case "calendars":
+			last = kCalendar
+		case "attachments", "linkedresources", "subscriptions":
+			last = ""
+		}
+	}
+	return last
+}
+
+// checkSelect answers a $select naming a property the type lacks as Graph
+// does: 400 RequestBroker--ParseUri.
+func checkSelect(kind string, sel []string) *apiError {
+	if kind == "" {
+		return nil
+	}
+	for _, p := range sel {
+		if p == "" || strings.EqualFold(p, "id") {
+			continue
+		}
+		known := func(list []string) bool {
+			return slices.ContainsFunc(list, func(s string) bool { return strings.EqualFold(s, p) })
+		}
+		if !known(allowed[kind]) && !known(readOnly[kind]) {
+			return badRequest("RequestBroker--ParseUri", "Could not find a property named '"+p+"' on type 'microsoft.graph."+kind+"'.")
+		}
+	}
+	return nil
 }

@@ -33,17 +33,17 @@ func SeedDemo(s *Server, now time.Time) string {
 	}
 
 	at := func(d, h int) time.Time { return day.AddDate(0, 0, d).Add(time.Duration(h) * time.Hour) }
-	s.add(m, kEvent, calendarContainer, map[string]any{
+	s.add(m, kEvent, m.calendar, map[string]any{
 		"type": "singleInstance", "subject": "Quarterly review with Acme", "start": dtz(at(1, 14)), "end": dtz(at(1, 15)),
 		"location": map[string]any{"displayName": "Room 4"}, "body": map[string]any{"contentType": "text", "content": "Agenda to follow."},
 		"attendees":  []any{map[string]any{"emailAddress": map[string]any{"address": "ada@analytical.example"}, "type": "required"}},
 		"categories": []any{"Salesforce"}, // shared into the CRM, with Ada as invitee
 	})
-	s.add(m, kEvent, calendarContainer, map[string]any{
+	s.add(m, kEvent, m.calendar, map[string]any{
 		"type": "singleInstance", "subject": "Conference", "isAllDay": true, "start": dtz(day.AddDate(0, 0, 7)), "end": dtz(day.AddDate(0, 0, 8)),
 	})
 	first := at(-7, 9)
-	series := s.add(m, kEvent, calendarContainer, map[string]any{
+	series := s.add(m, kEvent, m.calendar, map[string]any{
 		"type": "seriesMaster", "subject": "Weekly pipeline call", "start": dtz(first), "end": dtz(first.Add(30 * time.Minute)),
 		"recurrence": map[string]any{
 			"pattern": map[string]any{"type": "weekly", "interval": 1, "daysOfWeek": []any{weekdayName(first.Weekday())}, "firstDayOfWeek": "sunday"},
@@ -51,9 +51,10 @@ func SeedDemo(s *Server, now time.Time) string {
 		},
 	})
 	moved := first.AddDate(0, 0, 14)
-	exc := &entry{kind: kEvent, id: occurrenceID(series.id, moved), container: calendarContainer, created: s.now(), modified: s.now(),
+	exc := &entry{kind: kEvent, id: occurrenceID(series.id, moved), container: m.calendar, created: s.now(), modified: s.now(),
 		obj: map[string]any{"type": "exception", "seriesMasterId": series.id, "originalStart": moved.Format(time.RFC3339),
-			"subject": "Weekly pipeline call (moved)", "start": dtz(moved.Add(2 * time.Hour)), "end": dtz(moved.Add(150 * time.Minute))}}
+			"occurrenceId": occurrenceIDOf(series.id, moved, seriesZone(series)),
+			"subject":      "Weekly pipeline call (moved)", "start": dtz(moved.Add(2 * time.Hour)), "end": dtz(moved.Add(150 * time.Minute))}}
 	exc.restID = exc.id
 	m.entries[exc.id], m.rest[exc.id] = exc, exc.id
 	m.logChange(exc)

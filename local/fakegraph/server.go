@@ -50,6 +50,11 @@ type Options struct {
 	Clients map[string]string
 	// TenantID is reported in notifications ("" = a fixed demo tenant id).
 	TenantID string
+	// LightweightProperties are the message properties whose change alone a
+	// messages delta reports as a lightweight entry (id, the changed
+	// properties, parentFolderId). nil = isRead and flag, the changes Graph is
+	// documented to report that way; tests widen it to exercise clients.
+	LightweightProperties []string
 }
 
 // Server is the local Graph. It is an http.Handler and safe for concurrent use.
@@ -114,6 +119,8 @@ func (s *Server) AddMailbox(upn, displayName string) string {
 	for _, f := range []string{"Inbox", "Sent Items", "Drafts", "Deleted Items", "Archive"} {
 		s.add(m, kMailFolder, "", map[string]any{"displayName": f})
 	}
+	// And its default calendar.
+	m.calendar = s.add(m, kCalendar, "", map[string]any{"name": "Calendar", "isDefaultCalendar": true, "color": "auto"}).id
 	return id
 }
 
@@ -173,6 +180,31 @@ func (s *Server) ExpireDeltaTokens(upn string) {
 	defer s.mu.Unlock()
 	if m := s.mailboxFor(upn); m != nil {
 		m.gen++
+	}
+}
+
+// CorruptDeltaTokens makes every delta and skip token of the mailbox
+// unreadable to the service: they answer 400 BadRequest "The delta token is
+// malformed." (a client must start that resource over, as after a 410).
+func (s *Server) CorruptDeltaTokens(upn string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.mailboxFor(upn); m != nil {
+		m.epoch++
+	}
+}
+
+// ExpireAccessTokens ends the lifetime of every access token issued so far,
+// as when a token expires while a request is in flight: requests carrying
+// one answer 401 InvalidAuthenticationToken. Refresh tokens and client
+// credentials still get new access tokens.
+func (s *Server) ExpireAccessTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	past := s.now().Add(-time.Second)
+	for k, v := range s.tokens {
+		v.expires = past
+		s.tokens[k] = v
 	}
 }
 

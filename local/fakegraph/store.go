@@ -19,10 +19,9 @@ const (
 	kMessage       = "message"
 	kMailFolder    = "mailFolder"
 	kCategory      = "outlookCategory"
+	kCalendar      = "calendar"
+	kUser          = "user"
 )
-
-// calendarContainer is the one calendar each mailbox has.
-const calendarContainer = "calendar"
 
 // entry is one stored object. obj holds its Graph properties except id.
 type entry struct {
@@ -41,8 +40,16 @@ type entry struct {
 	attachments []*attachment
 	// tasks: linked resources.
 	linked []map[string]any
+	// events the mailbox organized: the copies in attendees' calendars.
+	copies []copyRef
 	// the seq of the creating change, for stable listing order.
 	seq int64
+}
+
+// copyRef names an attendee's copy of a meeting.
+type copyRef struct {
+	m  *mailbox
+	id string
 }
 
 type attachment struct {
@@ -59,6 +66,9 @@ type change struct {
 	id        string
 	kind      string
 	container string
+	// props are the properties a PATCH changed; nil for a create, a move, a
+	// delete or any other change of the whole item.
+	props []string
 }
 
 // mailbox is one user's data.
@@ -67,11 +77,15 @@ type mailbox struct {
 	upn  string
 	name string
 
+	// calendar is the id of the mailbox's default calendar.
+	calendar string
+
 	entries map[string]*entry // by immutable id
 	rest    map[string]string // default id → immutable id
 	log     []change
 	seq     int64
 	gen     int // delta token generation; bumping it expires every token
+	epoch   int // delta token format epoch; bumping it makes every token malformed
 
 	inFlight    int
 	maxInFlight int
@@ -109,6 +123,13 @@ func (s *Server) add(m *mailbox, kind, container string, obj map[string]any) *en
 	m.logChange(e)
 	e.seq = m.seq
 	return e
+}
+
+// touchProps records a PATCH of e that changed only props, so a messages
+// delta can answer it with a lightweight entry.
+func (s *Server) touchProps(m *mailbox, e *entry, props []string) {
+	s.touch(m, e)
+	m.log[len(m.log)-1].props = props
 }
 
 // touch records a change to e.
@@ -168,11 +189,14 @@ var allowed = map[string][]string{
 		"nickName", "officeLocation", "profession", "assistantName", "manager", "spouseName",
 		"singleValueExtendedProperties"},
 	kEvent: {"subject", "body", "start", "end", "isAllDay", "location", "attendees", "recurrence", "categories",
-		"singleValueExtendedProperties", "showAs", "importance", "sensitivity", "isReminderOn", "reminderMinutesBeforeStart"},
+		"singleValueExtendedProperties", "showAs", "importance", "sensitivity", "isReminderOn", "reminderMinutesBeforeStart",
+		"isOnlineMeeting", "onlineMeetingProvider"},
 	kTask: {"title", "body", "dueDateTime", "status", "importance", "categories", "linkedResources", "isReminderOn",
 		"reminderDateTime", "startDateTime", "completedDateTime"},
 	kMessage: {"subject", "body", "from", "toRecipients", "ccRecipients", "bccRecipients", "categories",
-		"singleValueExtendedProperties", "isRead", "importance", "attachments", "sentDateTime", "receivedDateTime"},
+		"singleValueExtendedProperties", "isRead", "importance", "attachments", "sentDateTime", "receivedDateTime", "flag",
+		"internetMessageId"},
+	kCalendar:      {"name", "color"},
 	kContactFolder: {"displayName"},
 	kMailFolder:    {"displayName"},
 	kTaskList:      {"displayName"},
@@ -197,12 +221,20 @@ func validate(kind string, body map[string]any) *apiError {
 			if !ok {
 				return badRequest("RequestBodyRead", k+" must be a dateTimeTimeZone")
 			}
+			if _, err := zoneOf(str(dt["timeZone"])); err != nil {
+				return badRequest("TimeZoneNotSupportedException", "A valid TimeZone value must be specified. The following TimeZone value is not supported: '"+str(dt["timeZone"])+"'.")
+			}
 			if _, err := parseDTZ(dt); err != nil {
 				return badRequest("RequestBodyRead", k+": "+err.Error())
 			}
 		case "status":
 			if !slices.Contains([]string{"notStarted", "inProgress", "completed", "waitingOnOthers", "deferred"}, str(v)) {
 				return badRequest("RequestBodyRead", "bad status value")
+			}
+		case "flag":
+			fl, ok := v.(map[string]any)
+			if !ok || !slices.Contains([]string{"notFlagged", "complete", "flagged"}, str(fl["flagStatus"])) {
+				return badRequest("RequestBodyRead", "flag must be a followupFlag with flagStatus notFlagged, complete or flagged")
 			}
 		case "importance":
 			if !slices.Contains([]string{"low", "normal", "high"}, str(v)) {
@@ -274,17 +306,36 @@ func clone(m map[string]any) map[string]any {
 	return out
 }
 
+//go:generate go run ../../shared/msgraph/internal/genzones -package fakegraph -output windowszones.go
+
+// zoneOf resolves a time-zone name as Graph accepts one: a Windows name
+// (CLDR's windowsZones table), an IANA name, or UTC.
+func zoneOf(name string) (*time.Location, error) {
+	if name == "" || strings.EqualFold(name, "UTC") {
+		return time.UTC, nil
+	}
+	for win, iana := range windowsZones {
+		if strings.EqualFold(win, name) {
+			name = iana
+			break
+		}
+	}
+	if strings.EqualFold(name, "Local") {
+		return nil, fmt.Errorf("unknown time zone %q", name)
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("unknown time zone %q", name)
+	}
+	return l, nil
+}
+
 // parseDTZ reads a dateTimeTimeZone object as an instant.
 func parseDTZ(dt map[string]any) (time.Time, error) {
 	s := str(dt["dateTime"])
-	tz := str(dt["timeZone"])
-	loc := time.UTC
-	if tz != "" && !strings.EqualFold(tz, "UTC") {
-		l, err := time.LoadLocation(tz)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("unknown time zone %q", tz)
-		}
-		loc = l
+	loc, err := zoneOf(str(dt["timeZone"]))
+	if err != nil {
+		return time.Time{}, err
 	}
 	for _, layout := range []string{"2006-01-02T15:04:05.9999999", "2006-01-02T15:04:05", "2006-01-02"} {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
@@ -296,6 +347,40 @@ func parseDTZ(dt map[string]any) (time.Time, error) {
 
 func dtz(t time.Time) map[string]any {
 	return map[string]any{"dateTime": t.UTC().Format("2006-01-02T15:04:05.0000000"), "timeZone": "UTC"}
+}
+
+// dtzIn formats t as a dateTimeTimeZone in the named zone (the name is
+// reported as given, as Graph echoes the Prefer header's zone).
+func dtzIn(t time.Time, zone string) map[string]any {
+	loc, err := zoneOf(zone)
+	if err != nil || zone == "" {
+		return dtz(t)
+	}
+	return map[string]any{"dateTime": t.In(loc).Format("2006-01-02T15:04:05.0000000"), "timeZone": zone}
+}
+
+// eventTimes puts an event's start and end in the zone the request
+// preferred (UTC without a preference). An all-day event keeps its own
+// zone's midnights whatever was preferred, as Graph answers.
+func eventTimes(out map[string]any, tz string) {
+	allDay, _ := out["isAllDay"].(bool)
+	for _, k := range []string{"start", "end"} {
+		v := asMap(out[k])
+		if t, err := parseDTZ(v); err == nil && v != nil {
+			if allDay {
+				out[k] = dtzIn(t, or(str(v["timeZone"]), "UTC"))
+			} else {
+				out[k] = dtzIn(t, or(tz, "UTC"))
+			}
+		}
+	}
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // render shapes an entry for a response.
@@ -332,6 +417,15 @@ func (s *Server) render(e *entry, q query) map[string]any {
 			}
 			out["linkedResources"] = lr
 		}
+	case kCalendar:
+		delete(out, "lastModifiedDateTime")
+		delete(out, "createdDateTime")
+		delete(out, "@odata.etag")
+		out["changeKey"] = e.changeKey()
+		if _, ok := out["isDefaultCalendar"]; !ok {
+			out["isDefaultCalendar"] = false
+		}
+		out["canEdit"] = true
 	case kContactFolder, kMailFolder, kTaskList, kCategory:
 		delete(out, "changeKey")
 		delete(out, "lastModifiedDateTime")
@@ -344,11 +438,31 @@ func (s *Server) render(e *entry, q query) map[string]any {
 	if e.kind == kMessage {
 		out["hasAttachments"] = len(e.attachments) > 0
 		delete(out, "attachments")
+		// Graph leaves out a message property that has no value: a message
+		// without Cc has no ccRecipients at all, a draft no from.
+		for _, k := range []string{"toRecipients", "ccRecipients", "bccRecipients", "from", "sender", "subject"} {
+			if v, ok := out[k]; ok && (v == nil || v == "" || (asSlice(v) != nil && len(asSlice(v)) == 0)) {
+				delete(out, k)
+			}
+		}
+		if _, ok := out["isRead"]; !ok {
+			out["isRead"] = false
+		}
+		if str(out["internetMessageId"]) == "" {
+			out["internetMessageId"] = "<" + e.id + "@fakegraph.local>"
+		}
+		if _, ok := out["flag"]; !ok {
+			out["flag"] = map[string]any{"flagStatus": "notFlagged"}
+		}
 	}
 	if e.kind == kEvent {
 		if _, ok := out["type"]; !ok {
 			out["type"] = "singleInstance"
 		}
+		// The zones the event was made in stay reported as such.
+		out["originalStartTimeZone"] = or(str(asMap(out["start"])["timeZone"]), "UTC")
+		out["originalEndTimeZone"] = or(str(asMap(out["end"])["timeZone"]), "UTC")
+		eventTimes(out, q.tz)
 	}
 	props := asSlice(out["singleValueExtendedProperties"])
 	delete(out, "singleValueExtendedProperties")

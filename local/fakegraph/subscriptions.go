@@ -67,7 +67,7 @@ func (s *Server) parseResource(who tokenInfo, res string) (*mailbox, string, str
 	at := func(i int, n string) bool { return len(seg) > i && strings.EqualFold(seg[i], n) }
 	switch {
 	case len(seg) == 1 && at(0, "events"):
-		return m, kEvent, calendarContainer, nil
+		return m, kEvent, m.calendar, nil
 	case len(seg) == 1 && at(0, "contacts"):
 		return m, kContact, "", nil
 	case len(seg) == 1 && at(0, "messages"):

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -40,6 +42,14 @@ func TestSettingsValidate(t *testing.T) {
 		{name: "bad domain", edit: func(s *account.Settings) { s.Email.OwnDomains = []string{"example.com", "not a domain"} }, fields: []string{"email.ownDomains"}, text: "not a domain"},
 		{name: "control character in folder", edit: func(s *account.Settings) { s.Email.Folder = "a\x00b" }, fields: []string{"email.folder"}, text: "control"},
 		{name: "unknown plan", edit: func(s *account.Settings) { s.Plan = "gold" }, fields: []string{"plan"}, text: "free, paid"},
+		{name: "calendars", edit: func(s *account.Settings) { s.Calendars = []string{"AAMkADAwATM3ZmYAZS0=", "AQMkAGVjZmQ-_x"} }},
+		{name: "bad calendar id", edit: func(s *account.Settings) { s.Calendars = []string{"../mailFolders"} }, fields: []string{"calendars"}, text: "not a calendar id"},
+		{name: "calendar twice", edit: func(s *account.Settings) { s.Calendars = []string{"AAMk1", "AAMk1"} }, fields: []string{"calendars"}, text: "twice"},
+		{name: "too many calendars", edit: func(s *account.Settings) {
+			for i := range account.MaxCalendars + 1 {
+				s.Calendars = append(s.Calendars, fmt.Sprintf("AAMk%d", i))
+			}
+		}, fields: []string{"calendars"}, text: "at most"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -113,6 +123,7 @@ func TestUserSettings(t *testing.T) {
 	s.Policies = map[item.Kind]reconcile.Policy{item.Contact: {Direction: reconcile.CRMToMailbox}}
 	s.Email.CreateLeads = true
 	s.PastDays = 7
+	s.Calendars = []string{"AAMkSales="}
 	if err := f.acc.SaveSettings(ctx, p.User, s); err != nil {
 		t.Fatal(err)
 	}
@@ -137,6 +148,9 @@ func TestUserSettings(t *testing.T) {
 	}
 	if us.PastDays != 7 || us.FutureDays != 28 || !us.Email.CreateLeads {
 		t.Errorf("PastDays, FutureDays, CreateLeads = %d, %d, %v; want 7, 28, true", us.PastDays, us.FutureDays, us.Email.CreateLeads)
+	}
+	if !slices.Equal(us.Calendars, []string{"AAMkSales="}) {
+		t.Errorf("Calendars = %v, want the chosen one", us.Calendars)
 	}
 	again, err := f.acc.UserSettings(ctx, p.User)
 	if err != nil {
@@ -297,5 +311,28 @@ func TestNewNamesMissingDeps(t *testing.T) {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error %q does not name %s", err, name)
 		}
+	}
+}
+
+func TestOrgKeyIsSharedByTheOrgAndNotAUserKey(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, err := f.acc.OrgKey(ctx, "00Dxx0000001gPL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := f.acc.OrgKey(ctx, "00Dxx0000001gPL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := f.acc.OrgKey(ctx, "00Dxx0000002XYZ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) || bytes.Equal(a, other) || len(a) != account.FingerprintKeyBytes {
+		t.Errorf("org keys: same org equal %v, other org differs %v, %d bytes", bytes.Equal(a, b), !bytes.Equal(a, other), len(a))
+	}
+	if _, err := f.acc.OrgKey(ctx, ""); err == nil {
+		t.Error("an org key without an org was made")
 	}
 }

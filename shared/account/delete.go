@@ -71,6 +71,8 @@ func Tables() []Table {
 			"entries the user as actor becomes access.DeletedUser, so the org's trail of grant changes survives"},
 		{Name: identity.StateTable, Sweep: NoUserData, Why: "pending sign-ins: state and PKCE verifier before anyone is known; swept hourly"},
 		{Name: "connectstate", Sweep: NoUserData, Why: "connect.StateTable: pending connect flows, rows name no user; swept hourly"},
+		{Name: session.SharedTasksTable, Sweep: Owner, Why: "session.ForgetSharedTasks: the user's own and relate partitions go; " +
+			"org rows the user made keep their Task for colleagues but no longer name the user"},
 	}
 }
 
@@ -132,6 +134,7 @@ func (a *Accounts) Delete(ctx context.Context, actor access.Principal, user stri
 		}
 	}
 	steps = append(steps, step{"tracking", func() error { return a.sweepTracking(ctx, user) }})
+	steps = append(steps, step{"shared e-mails", func() error { return session.ForgetSharedTasks(ctx, a.d.Tables, user) }})
 	// Without an org (a rerun after the profile and identity went) the grant
 	// index still finds every org the user had grants in.
 	steps = append(steps, step{"grants", func() error { return a.d.Grants.DeleteUser(ctx, actor, org, user) }})

@@ -88,6 +88,17 @@ func (f *fixture) seedUser(t testing.TB, p access.Principal, secret string) (ids
 		_, err = f.tables.Upsert(ctx, tracking.OpensTable, tablestore.Entity{PartitionKey: token, RowKey: "o1", Properties: map[string]any{"Kind": "human"}})
 		must("tracking open", err)
 	}
+	// Shared e-mail ledger rows in session's documented layout: an org row
+	// the user made (it stays, without naming them), the user's own, and
+	// people left for the user to relate.
+	for _, e := range []tablestore.Entity{
+		{PartitionKey: "org|00D" + p.Org, RowKey: "fp-" + secret, Properties: map[string]any{"TaskID": "00T000000000001", "Owner": p.User}},
+		{PartitionKey: "user|" + p.User, RowKey: "fp1", Properties: map[string]any{"TaskID": "00T000000000002", "Owner": p.User}},
+		{PartitionKey: "relate|" + p.User, RowKey: "fp1|colleague", Properties: map[string]any{"TaskID": "00T000000000002", "Who": "003000000000001"}},
+	} {
+		_, err = f.tables.Upsert(ctx, session.SharedTasksTable, e)
+		must("shared e-mail ledger", err)
+	}
 	// A share from the add-in, in addin.SharesTable's documented layout.
 	_, err = f.tables.Upsert(ctx, addin.SharesTable, tablestore.Entity{PartitionKey: p.User, RowKey: "k1", Properties: map[string]any{"State": "done"}})
 	must("add-in share", err)

@@ -172,3 +172,15 @@ func (s KeysSealer) Seal(plaintext []byte, tenant, user, purpose string) (string
 func (s KeysSealer) Open(sealed, tenant, user, purpose string) ([]byte, error) {
 	return seal.Open(s.ctx(), s.Keys, sealed, seal.AssociatedData{Tenant: tenant, User: user, Provider: "crmsync", Purpose: purpose})
 }
+
+// OrgKey returns an organisation's key for the fingerprints its users share
+// (session.OrgKeySource): the keyed fingerprint of a shared e-mail's message
+// id, the same in every colleague's session. Made and kept like a user's
+// fingerprint key, in a partition named after the org ("org|" + its CRM org
+// id, an identifier).
+func (a *Accounts) OrgKey(ctx context.Context, org string) ([]byte, error) {
+	if org == "" {
+		return nil, fmt.Errorf("account: an org key needs the org")
+	}
+	return a.FingerprintKey(ctx, "org|"+org)
+}

@@ -46,7 +46,14 @@ type Settings struct {
 	// Custom are the custom field mappings per kind, beyond the standard
 	// fields: field names only (configuration), never a value.
 	Custom map[item.Kind][]item.CustomField `json:"customFields,omitempty"`
+	// Calendars are the ids of the mailbox calendars events sync from
+	// (none = the default calendar).
+	Calendars []string `json:"calendars,omitempty"`
 }
+
+// MaxCalendars caps the calendars one user syncs: each is a delta request
+// every session.
+const MaxCalendars = 10
 
 // MaxCustomFields caps the custom field mappings of one kind: each costs
 // every read of the kind a little, and extended properties a $batch read.
@@ -116,6 +123,8 @@ func (e *ValidationError) Unwrap() error { return ErrInvalid }
 
 var (
 	listViewID = regexp.MustCompile(`^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$`)
+	// calendarID is a Graph id: base64 (URL-safe or not), at most 512 characters.
+	calendarID = regexp.MustCompile(`^[A-Za-z0-9+/=_-]{1,512}$`)
 	domainName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 )
 
@@ -143,6 +152,17 @@ func (s Settings) Validate() error {
 		}
 	}
 	errs = append(errs, s.validateCustom()...)
+	if len(s.Calendars) > MaxCalendars {
+		add("calendars", "%d calendars chosen, at most %d sync", len(s.Calendars), MaxCalendars)
+	}
+	for i, c := range s.Calendars {
+		switch {
+		case !calendarID.MatchString(c):
+			add("calendars", "%q is not a calendar id", c)
+		case slices.Contains(s.Calendars[:i], c):
+			add("calendars", "calendar %q is chosen twice", c)
+		}
+	}
 	if s.ContactListView != "" && !listViewID.MatchString(s.ContactListView) {
 		add("contactListView", "%q is not a Salesforce list view id (15 or 18 letters and digits)", s.ContactListView)
 	}

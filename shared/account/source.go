@@ -31,6 +31,7 @@ func (a *Accounts) UserSettings(ctx context.Context, user string) (session.UserS
 		FutureDays:      s.FutureDays,
 		FingerprintKey:  key,
 		MaxRecords:      schedule.Plans[s.Plan].MaxRecords,
+		Calendars:       slices.Clone(s.Calendars),
 		Email: session.EmailSettings{
 			Enabled:       s.Email.Enabled,
 			CreateLeads:   s.Email.CreateLeads,

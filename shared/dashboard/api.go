@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/crmsync/crmsync/shared/access"
@@ -29,6 +30,10 @@ type SettingsDoc struct {
 	PastDays        int                        `json:"pastDays"`
 	FutureDays      int                        `json:"futureDays"`
 	Email           account.Email              `json:"email"`
+	// Calendars are the mailbox calendar ids events sync from: [] is the
+	// default calendar only; a document without them (null) keeps the
+	// stored choice.
+	Calendars []string `json:"calendars"`
 	// Plan is shown, never changed here.
 	Plan string `json:"plan,omitempty"`
 }
@@ -46,7 +51,7 @@ type KindSettings struct {
 
 func docOf(s account.Settings) SettingsDoc {
 	d := SettingsDoc{Kinds: map[item.Kind]KindSettings{}, ContactListView: s.ContactListView, PastDays: s.PastDays,
-		FutureDays: s.FutureDays, Email: s.Email, Plan: s.Plan}
+		FutureDays: s.FutureDays, Email: s.Email, Plan: s.Plan, Calendars: append([]string{}, s.Calendars...)}
 	for _, k := range item.Kinds {
 		p := s.Policy(k)
 		d.Kinds[k] = KindSettings{Direction: p.Direction, Conflict: p.Conflict, MailboxDelete: p.MailboxDelete, NewItems: p.NewItems,
@@ -73,6 +78,12 @@ func (d SettingsDoc) apply(s account.Settings) account.Settings {
 		}
 	}
 	s.ContactListView, s.PastDays, s.FutureDays, s.Email = d.ContactListView, d.PastDays, d.FutureDays, d.Email
+	if d.Calendars != nil {
+		s.Calendars = nil
+		if len(d.Calendars) > 0 {
+			s.Calendars = slices.Clone(d.Calendars)
+		}
+	}
 	return s
 }
 

@@ -105,6 +105,9 @@ type Deps struct {
 	// Scopes offers the user's Contact list views and the estimate beside
 	// the contact scope setting (nil: a text box for the id, unchecked).
 	Scopes ContactScopes
+	// Calendars lists the user's mailbox calendars for the choice of which
+	// sync (nil: a text box for calendar ids).
+	Calendars MailboxCalendars
 	// Providers are the sign-in buttons, in order (default Microsoft, Salesforce).
 	Providers []Provider
 	Log       *slog.Logger

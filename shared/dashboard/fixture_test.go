@@ -80,6 +80,8 @@ type fixture struct {
 	// received (observed, never set by a test).
 	mu    sync.Mutex
 	posts []postSeen
+	// cals are the mailbox calendars the settings page lists (calendars_test.go).
+	cals *fakeCalendars
 }
 
 // postSeen is what a browser said about where a POST came from.
@@ -253,10 +255,11 @@ func newFixtureOver(t testing.TB, wrap func(tablestore.Store) tablestore.Store) 
 	must(err)
 
 	checker := access.NewChecker(f.grants)
+	f.cals = &fakeCalendars{}
 	f.h, err = dashboard.New(dashboard.Deps{
 		Accounts: f.acc, Scheduler: f.sched, Connections: f.conns, Tables: store,
 		Checker: checker, Directory: f.acc, Grants: access.NewAdmin(f.grants, checker, f.acc, nil),
-		CSRF: dashboard.IdentityCSRF{Sessions: f.sessions}, Authenticate: f.sessions.Middleware, Scopes: sides.ContactScopes{Opener: opener},
+		CSRF: dashboard.IdentityCSRF{Sessions: f.sessions}, Authenticate: f.sessions.Middleware, Scopes: sides.ContactScopes{Opener: opener}, Calendars: f.cals,
 		EndSession: f.sessions.End,
 		SignIn:     dashboard.SignInHandlers{Login: signIn.Login(), Callback: signIn.Callback(), Logout: signIn.Logout()},
 		Connect:    http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "connect flow") }),

@@ -125,8 +125,10 @@ type pageData struct {
 	CustomRows map[item.Kind][]item.CustomField
 	FreeFields map[item.Kind][]string
 	// Scope is the contact scope: a select of list views, or a text box.
-	Scope   scopeView
-	Options struct{ Direction, Conflict, MailboxDelete, NewItems []option }
+	Scope scopeView
+	// Calendars is the choice of calendars that sync.
+	Calendars calendarsView
+	Options   struct{ Direction, Conflict, MailboxDelete, NewItems []option }
 
 	Org          string
 	Members      []Member
@@ -378,6 +380,7 @@ func (h *Handler) settingsPage(w http.ResponseWriter, r *http.Request) {
 	d := h.settingsData(r, docOf(s))
 	views, err := h.listViews(r.Context(), user)
 	d.Scope = h.scopeView(r.Context(), user, s.ContactListView, s.ContactListView, s.Plan, views, err)
+	d.Calendars = h.calendarsView(r.Context(), user, s.Calendars)
 	h.render(w, http.StatusOK, "settings", d)
 }
 
@@ -404,6 +407,7 @@ func docFromForm(r *http.Request, plan string) (SettingsDoc, []account.FieldErro
 		doc.Kinds[k] = ks
 	}
 	doc.ContactListView = strings.TrimSpace(r.PostFormValue("contactListView"))
+	doc.Calendars = calendarsFromForm(r)
 	for _, n := range []struct {
 		name string
 		dst  *int
@@ -480,6 +484,11 @@ func (h *Handler) settingsForm(w http.ResponseWriter, r *http.Request) {
 	d := h.settingsData(r, doc)
 	d.FieldErrors = errs
 	d.Scope = h.scopeView(r.Context(), user, doc.ContactListView, cur.ContactListView, cur.Plan, views, viewsErr)
+	chosen := doc.Calendars
+	if chosen == nil {
+		chosen = cur.Calendars
+	}
+	d.Calendars = h.calendarsView(r.Context(), user, chosen)
 	h.render(w, http.StatusBadRequest, "settings", d)
 }
 

@@ -35,7 +35,13 @@ const (
 	// Event fields. Recurrence is an RFC 5545 RRULE value without "RRULE:"
 	// ("FREQ=WEEKLY;INTERVAL=1;BYDAY=MO,WE;UNTIL=20270101T000000Z"), "" for a
 	// single event. An exception to a series carries SeriesID (the series'
-	// record ID on the same side) and OriginalStart.
+	// record ID on the same side) and OriginalStart. With AllDay "true",
+	// Start and End are dates, not instants: midnight UTC of the first day
+	// and of the day after the last (exclusive), whatever zone the event was
+	// made in — an all-day event on 10 August is "2026-08-10T00:00:00Z" to
+	// "2026-08-11T00:00:00Z" from UTC−12 to UTC+14. Sides read and write them
+	// as dates (Salesforce: IsAllDayEvent with ActivityDate; Graph: isAllDay
+	// with midnight start and end), never converting them between zones.
 	Start         = "Start"
 	End           = "End"
 	AllDay        = "AllDay"
@@ -45,6 +51,16 @@ const (
 	SeriesID      = "SeriesID"
 	OriginalStart = "OriginalStart"
 
+	// Meeting fields the mailbox reports and never takes back: Organizer is
+	// the organizer's address; Invitation is "true" for an event someone
+	// else organized (the user's copy of their meeting), whose organizer
+	// fields (subject, times, location, body, recurrence, attendees) crmsync
+	// never writes; Response is the user's answer to it (none, organizer,
+	// tentativelyAccepted, accepted, declined, notResponded).
+	Organizer  = "Organizer"
+	Invitation = "Invitation"
+	Response   = "Response"
+
 	// E-mail fields (messages shared into the CRM). Direction is Inbound or
 	// Outbound; Sent is an instant.
 	From      = "From"
@@ -52,6 +68,10 @@ const (
 	Cc        = "Cc"
 	Sent      = "Sent"
 	Direction = "Direction"
+	// MessageID is the e-mail's Internet message id (RFC 5322 Message-ID),
+	// the same in every mailbox and folder that holds a copy. It only ever
+	// reaches storage as a keyed fingerprint.
+	MessageID = "MessageID"
 )
 
 // EmailFields lists the canonical fields of a shared e-mail (kind

@@ -95,6 +95,22 @@ type Changes struct {
 	// old cursor expired): the planner then treats linked records absent from
 	// Records as having left scope — never as deleted.
 	Full bool
+	// Problems are records the side could not read into canonical fields (an
+	// unknown time zone, a malformed date, an e-mail without participants).
+	// They are not in Records; the planner leaves their links alone and the
+	// session shows each one as an issue.
+	Problems []Problem
+}
+
+// Problem is a record a side reported but could not map.
+type Problem struct {
+	ID string
+	// Name is the record's display name (content: kept only in the open issue).
+	Name string
+	// Code classifies the problem for the issue ("unknown-time-zone").
+	Code string
+	// Reason says what is wrong, in words for the record's owner.
+	Reason string
 }
 
 // Scope says which records of one kind take part in a user's sync.
@@ -110,6 +126,9 @@ type Scope struct {
 	Container string
 	// ShareCategory marks mailbox items to share into the CRM ("Salesforce").
 	ShareCategory string
+	// Calendars are the mailbox calendars events sync from (ids); none
+	// means the default calendar.
+	Calendars []string
 }
 
 // Intent is a create that a session recorded before sending it, so that a

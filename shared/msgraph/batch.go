@@ -86,7 +86,7 @@ func (c *Client) batchChunk(ctx context.Context, parts []part, results []partRes
 				ID:      strconv.Itoa(i + 1),
 				Method:  p.method,
 				URL:     "/" + p.path,
-				Headers: map[string]string{"Prefer": `IdType="ImmutableId"`},
+				Headers: map[string]string{"Prefer": `IdType="ImmutableId", ` + preferUTC},
 			}
 			for _, d := range p.dependsOn {
 				if inBatch[d] {

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -63,6 +64,7 @@ type Options struct {
 type Client struct {
 	base       string
 	user       string
+	src        oauth2.TokenSource
 	hc         *http.Client
 	gate       *Gate
 	maxRetries int
@@ -87,11 +89,11 @@ func New(opts Options) (*Client, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, hc)
 	c := &Client{
 		base:       base,
 		user:       opts.User,
-		hc:         oauth2.NewClient(ctx, opts.TokenSource),
+		src:        opts.TokenSource,
+		hc:         hc,
 		gate:       opts.Gate,
 		maxRetries: opts.MaxRetries,
 		maxWait:    opts.MaxWait,
@@ -115,6 +117,55 @@ func New(opts Options) (*Client, error) {
 // Requests reports how many HTTP requests the client has sent (a $batch
 // counts once), for efficiency figures.
 func (c *Client) Requests() int64 { return c.requests.Load() }
+
+// ResolveUser replaces an app-only client's user address with the user's
+// directory object id (one GET users/{address}?$select=id), so every path
+// the client builds — and every delta link, subscription resource or log
+// line made from one — names an identifier, never the address. A client
+// whose user is already an object id, or a delegated client (/me), sends
+// nothing.
+func (c *Client) ResolveUser(ctx context.Context) error {
+	if c.user == "" || isObjectID(c.user) {
+		return nil
+	}
+	var u wireUser
+	if err := c.getJSON(ctx, withQuery(c.mailbox(), "$select", "id"), &u); err != nil {
+		return err
+	}
+	if !isObjectID(u.ID) {
+		return malformed("user", fmt.Errorf("the directory answered no object id"))
+	}
+	c.user = u.ID
+	return nil
+}
+
+// UserID is the directory object id of an app-only client's user after
+// ResolveUser ("" for a delegated client).
+func (c *Client) UserID() string {
+	if isObjectID(c.user) {
+		return c.user
+	}
+	return ""
+}
+
+// isObjectID reports whether s looks like a directory object id (a GUID).
+func isObjectID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if r != '-' {
+				return false
+			}
+		case r >= '0' && r <= '9', r >= 'a' && r <= 'f', r >= 'A' && r <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // mailbox is the path segment that selects the mailbox: "me" or "users/{id}".
 func (c *Client) mailbox() string {
@@ -194,12 +245,28 @@ type response struct {
 }
 
 // call sends req, retrying throttled attempts after Retry-After (or an
-// exponential delay when Graph gives none) a bounded number of times.
+// exponential delay when Graph gives none) a bounded number of times. A 401
+// can follow a token that expired in flight: the token source is asked for a
+// fresh token once and the request sent once more; only a second 401 (or no
+// fresh token to be had) means the connection needs the user.
 func (c *Client) call(ctx context.Context, req request) (response, error) {
+	renewed := false
 	for attempt := 0; ; attempt++ {
-		resp, err := c.once(ctx, req)
+		tok, err := c.src.Token()
+		if err != nil {
+			return response{}, classify(0, nil, nil, err)
+		}
+		resp, err := c.once(ctx, req, tok)
 		if err == nil {
 			return resp, nil
+		}
+		if resp.status == http.StatusUnauthorized && !renewed {
+			renewed = true
+			if c.renew(tok.AccessToken) {
+				c.log.DebugContext(ctx, "msgraph: token refused, retrying with a fresh one")
+				attempt--
+				continue
+			}
 		}
 		if !fault.Is(err, fault.Throttled) || attempt >= c.maxRetries {
 			return response{}, err
@@ -238,7 +305,24 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func (c *Client) once(ctx context.Context, req request) (response, error) {
+// invalidator is a token source that can drop a token the service refused,
+// so its next Token call fetches a new one (connection.TokenSource,
+// Renewable).
+type invalidator interface {
+	Invalidate(accessToken string)
+}
+
+// renew asks the token source for a token other than refused and reports
+// whether it has one.
+func (c *Client) renew(refused string) bool {
+	if inv, ok := c.src.(invalidator); ok {
+		inv.Invalidate(refused)
+	}
+	tok, err := c.src.Token()
+	return err == nil && tok.AccessToken != "" && tok.AccessToken != refused
+}
+
+func (c *Client) once(ctx context.Context, req request, tok *oauth2.Token) (response, error) {
 	var body io.Reader
 	if req.body != nil {
 		b, err := json.Marshal(req.body)
@@ -254,9 +338,11 @@ func (c *Client) once(ctx context.Context, req request) (response, error) {
 	// Immutable ids on every request: without them a message's id changes
 	// when the user moves it, and links break.
 	hr.Header.Add("Prefer", `IdType="ImmutableId"`)
+	hr.Header.Add("Prefer", preferUTC)
 	for _, p := range req.prefer {
 		hr.Header.Add("Prefer", p)
 	}
+	tok.SetAuthHeader(hr)
 	hr.Header.Set("Accept", "application/json")
 	if req.body != nil {
 		hr.Header.Set("Content-Type", "application/json")
@@ -281,7 +367,7 @@ func (c *Client) once(ctx context.Context, req request) (response, error) {
 		return response{}, fault.Wrap(fault.Temporary, err)
 	}
 	if resp.StatusCode >= 300 {
-		return response{}, classify(resp.StatusCode, resp.Header, b, nil)
+		return response{status: resp.StatusCode}, classify(resp.StatusCode, resp.Header, b, nil)
 	}
 	return response{status: resp.StatusCode, header: resp.Header, body: b}, nil
 }
@@ -353,6 +439,9 @@ func (c *Client) delta(ctx context.Context, start string, pageSize int) ([]json.
 	for {
 		var p wirePage
 		if err := c.getJSON(ctx, next, &p, prefer...); err != nil {
+			if next != start || strings.Contains(next, "token=") {
+				err = badToken(err)
+			}
 			return nil, "", err
 		}
 		all = append(all, p.Value...)
@@ -365,6 +454,24 @@ func (c *Client) delta(ctx context.Context, start string, pageSize int) ([]json.
 			return nil, "", malformed("delta page", fmt.Errorf("page has neither nextLink nor deltaLink"))
 		}
 	}
+}
+
+// badToken turns a 400 that refuses a delta or skip token (malformed,
+// "Badly formed token", sync state invalid or not found) into fault.Expired:
+// the resource is read again from the start, as after a 410, instead of
+// failing on the same stored link for ever.
+func badToken(err error) error {
+	var fe *fault.Error
+	if !errors.As(err, &fe) || fe.Class != fault.Permanent {
+		return err
+	}
+	code, msg := strings.ToLower(fe.Code), strings.ToLower(fe.Message)
+	if strings.Contains(code, "syncstate") || strings.Contains(code, "resyncrequired") ||
+		strings.Contains(msg, "token") && (strings.Contains(msg, "malformed") || strings.Contains(msg, "badly formed") || strings.Contains(msg, "invalid")) ||
+		strings.Contains(msg, "sync state") {
+		return &fault.Error{Class: fault.Expired, Code: fe.Code, Message: fe.Message, Err: err}
+	}
+	return err
 }
 
 // q escapes an OData string literal.

@@ -1,6 +1,7 @@
 package msgraph
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -21,23 +22,41 @@ import (
 // graphTime is Graph's dateTime layout in dateTimeTimeZone values.
 const graphTime = "2006-01-02T15:04:05.0000000"
 
-// parseDateTimeTZ reads a dateTimeTimeZone as an instant.
-func parseDateTimeTZ(v *wireDateTimeTZ) (time.Time, bool) {
+// parseDateTimeTZ reads a dateTimeTimeZone as an instant, in its zone (a
+// Windows or IANA name). A missing value is the zero time; an unknown zone
+// or a malformed date is an error, never a guess.
+func parseDateTimeTZ(v *wireDateTimeTZ) (time.Time, error) {
 	if v == nil || v.DateTime == "" {
-		return time.Time{}, false
+		return time.Time{}, nil
 	}
-	loc := time.UTC
-	if v.TimeZone != "" && !strings.EqualFold(v.TimeZone, "UTC") {
-		if l, err := time.LoadLocation(v.TimeZone); err == nil {
-			loc = l
-		}
+	loc, err := location(v.TimeZone)
+	if err != nil {
+		return time.Time{}, err
 	}
 	for _, layout := range []string{"2006-01-02T15:04:05.9999999", "2006-01-02T15:04:05", time.RFC3339Nano} {
 		if t, err := time.ParseInLocation(layout, v.DateTime, loc); err == nil {
-			return t.UTC(), true
+			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, false
+	return time.Time{}, fmt.Errorf("malformed date and time %q", v.DateTime)
+}
+
+// parseDate reads the date of an all-day event's start or end. Graph
+// reports all-day events at midnight in the zone they were made in, whatever
+// zone the request preferred: the date is the calendar date as written,
+// never converted (an all-day event on 10 August is 10 August everywhere).
+func parseDate(v *wireDateTimeTZ) (time.Time, error) {
+	if v == nil || v.DateTime == "" {
+		return time.Time{}, nil
+	}
+	if len(v.DateTime) < len(time.DateOnly) {
+		return time.Time{}, fmt.Errorf("malformed date %q", v.DateTime)
+	}
+	d, err := time.Parse(time.DateOnly, v.DateTime[:len(time.DateOnly)])
+	if err != nil {
+		return time.Time{}, fmt.Errorf("malformed date %q", v.DateTime)
+	}
+	return d, nil
 }
 
 func formatDateTimeTZ(t time.Time) wireDateTimeTZ {
@@ -56,14 +75,27 @@ func eventRecord(w wireEvent) (item.Record, error) {
 		item.Attendees:   "",
 		item.Recurrence:  "",
 	}
-	if t, ok := parseDateTimeTZ(w.Start); ok {
-		f[item.Start] = t.Format(time.RFC3339)
-	}
-	if t, ok := parseDateTimeTZ(w.End); ok {
-		f[item.End] = t.Format(time.RFC3339)
-	}
+	read := parseDateTimeTZ
 	if w.IsAllDay != nil && *w.IsAllDay {
 		f[item.AllDay] = "true"
+		read = parseDate
+	}
+	start, err := read(w.Start)
+	if err != nil {
+		return item.Record{}, err
+	}
+	end, err := read(w.End)
+	if err != nil {
+		return item.Record{}, err
+	}
+	if !start.IsZero() {
+		f[item.Start] = start.Format(time.RFC3339)
+	}
+	if !end.IsZero() {
+		f[item.End] = end.Format(time.RFC3339)
+	}
+	if f[item.AllDay] == "true" && !end.After(start) {
+		return item.Record{}, fmt.Errorf("an all-day event must end on a later date than it starts (%s to %s)", f[item.Start], f[item.End])
 	}
 	if w.Location != nil {
 		f[item.Location] = w.Location.DisplayName
@@ -79,6 +111,7 @@ func eventRecord(w wireEvent) (item.Record, error) {
 	}
 	slices.Sort(att)
 	f[item.Attendees] = strings.Join(slices.Compact(att), ",")
+	readMeeting(w, f)
 	rule, err := rrule(w.Recurrence)
 	if err != nil {
 		return item.Record{}, err
@@ -101,6 +134,42 @@ func eventRecord(w wireEvent) (item.Record, error) {
 	}, nil
 }
 
+// readMeeting reads who organized the event and the user's answer, and
+// brings an online meeting's join link to the CRM: as the Location when the
+// event has none, else at the end of the Description (once).
+func readMeeting(w wireEvent, f map[string]string) {
+	f[item.Invitation] = "false"
+	if w.IsOrganizer != nil && !*w.IsOrganizer {
+		f[item.Invitation] = "true"
+	}
+	if w.Organizer != nil {
+		f[item.Organizer] = strings.ToLower(strings.TrimSpace(w.Organizer.EmailAddress.Address))
+	}
+	if w.ResponseStatus != nil {
+		f[item.Response] = w.ResponseStatus.Response
+	}
+	join := w.OnlineMeetingURL
+	if w.OnlineMeeting != nil && w.OnlineMeeting.JoinURL != "" {
+		join = w.OnlineMeeting.JoinURL
+	}
+	switch {
+	case join == "":
+	case strings.TrimSpace(f[item.Location]) == "":
+		f[item.Location] = join
+	case !strings.Contains(f[item.Description], join):
+		f[item.Description] = strings.TrimRight(f[item.Description], "\n") + "\n\n" + joinLabel + join
+		f[item.Description] = strings.TrimLeft(f[item.Description], "\n")
+	}
+}
+
+// joinLabel introduces a meeting's join link in the Description.
+const joinLabel = "Join the online meeting: "
+
+// organizerFields are the event fields only the organizer changes: never
+// written to an invitation.
+var organizerFields = []string{item.Subject, item.Start, item.End, item.AllDay, item.Location, item.Description,
+	item.Recurrence, item.Attendees}
+
 // eventBody maps the fields present in f to a Graph event body. start is the
 // event's start (needed for the recurrence's start date) when f lacks Start.
 func eventBody(f map[string]string, start time.Time) (map[string]any, error) {
@@ -120,6 +189,8 @@ func eventBody(f map[string]string, start time.Time) (map[string]any, error) {
 		if k == item.Start {
 			start = t
 		}
+		// An all-day event's Start and End are dates (midnight UTC in
+		// canonical form): written as midnight UTC, read back by date.
 		b[strings.ToLower(k)] = formatDateTimeTZ(t)
 	}
 	if v, ok := f[item.AllDay]; ok {

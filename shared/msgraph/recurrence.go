@@ -109,7 +109,16 @@ func rrule(r *wireRecurrence) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("bad recurrence end date %q", r.Range.EndDate)
 		}
-		parts = append(parts, "UNTIL="+d.Format("20060102")+"T235959Z")
+		// The end date is a date in the series' zone: the series runs to
+		// the end of that day there.
+		loc := time.UTC
+		if tz := r.Range.RecurrenceTimeZone; tz != "" {
+			if loc, err = location(tz); err != nil {
+				return "", err
+			}
+		}
+		until := time.Date(d.Year(), d.Month(), d.Day(), 23, 59, 59, 0, loc).UTC()
+		parts = append(parts, "UNTIL="+until.Format("20060102T150405Z"))
 	case "numbered":
 		parts = append(parts, "COUNT="+strconv.Itoa(r.Range.NumberOfOccurrences))
 	case "noEnd", "":
@@ -136,7 +145,7 @@ func recurrence(rule string, start time.Time) (*wireRecurrence, error) {
 		}
 		kv[strings.ToUpper(k)] = v
 	}
-	r := &wireRecurrence{Range: wireRange{Type: "noEnd", StartDate: start.UTC().Format(time.DateOnly)}}
+	r := &wireRecurrence{Range: wireRange{Type: "noEnd", StartDate: start.UTC().Format(time.DateOnly), RecurrenceTimeZone: "UTC"}}
 	r.Pattern.Interval = 1
 	if v, ok := kv["INTERVAL"]; ok {
 		n, err := strconv.Atoi(v)
@@ -236,6 +245,12 @@ func recurrence(rule string, start time.Time) (*wireRecurrence, error) {
 		d, perr := time.Parse("20060102", v[:8])
 		if perr != nil {
 			return nil, bad("bad UNTIL")
+		}
+		if t, terr := time.Parse("20060102T150405Z", v); terr == nil {
+			// The series is written in UTC: its last day is the UTC date of
+			// the last start at the series' time of day not after UNTIL.
+			tod := start.UTC().Sub(start.UTC().Truncate(24 * time.Hour))
+			d = t.Add(-tod).UTC().Truncate(24 * time.Hour)
 		}
 		r.Range.Type, r.Range.EndDate = "endDate", d.Format(time.DateOnly)
 	}

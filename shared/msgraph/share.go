@@ -21,10 +21,11 @@ import (
 // on. The share category is left on the message: it is the user's own mark,
 // and removing it would hide from them what was shared.
 
-const messageSelect = "subject,body,from,toRecipients,ccRecipients,sentDateTime,receivedDateTime,lastModifiedDateTime,changeKey,categories,hasAttachments,parentFolderId"
+const messageSelect = "subject,body,from,toRecipients,ccRecipients,sentDateTime,receivedDateTime,lastModifiedDateTime,changeKey,categories,hasAttachments,parentFolderId,internetMessageId"
 
 // SharedEmails reports messages to share since cursor, not yet marked shared.
 func (s *Side) SharedEmails(ctx context.Context, scope item.Scope, cur string) (item.Changes, error) {
+	cur = s.current(cur)
 	ch, err := s.sharedEmails(ctx, scope, cur)
 	if fault.Is(err, fault.Gone) && cur != "" {
 		s.forgetContainers()
@@ -73,12 +74,43 @@ func (s *Side) sharedEmails(ctx context.Context, scope item.Scope, cur string) (
 	seen := map[string]bool{}
 	since := c.Since
 	owner := ""
-	for _, raw := range append(entries, tagged...) {
+	var full2 []wireMessage
+	var partial []string
+	for _, raw := range entries {
 		var w wireMessage
 		if err := json.Unmarshal(raw, &w); err != nil {
 			return item.Changes{}, malformed("message", err)
 		}
-		if w.Removed != nil || seen[w.ID] {
+		if w.Removed != nil || w.ID == "" {
+			continue
+		}
+		switch lightweight(raw) {
+		case lightIgnore:
+			continue // a read-state or flag change: nothing to share
+		case lightRead:
+			if !slices.Contains(partial, w.ID) {
+				partial = append(partial, w.ID)
+			}
+			continue
+		}
+		full2 = append(full2, w)
+	}
+	for _, raw := range tagged {
+		var w wireMessage
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return item.Changes{}, malformed("message", err)
+		}
+		full2 = append(full2, w)
+	}
+	// A partial entry that may matter is read in full, 20 to a $batch.
+	read, err := s.readMessages(ctx, slices.DeleteFunc(partial, func(id string) bool {
+		return slices.ContainsFunc(full2, func(w wireMessage) bool { return w.ID == id })
+	}))
+	if err != nil {
+		return item.Changes{}, err
+	}
+	for _, w := range append(full2, read...) {
+		if seen[w.ID] {
 			continue
 		}
 		seen[w.ID] = true
@@ -87,6 +119,13 @@ func (s *Side) sharedEmails(ctx context.Context, scope item.Scope, cur string) (
 		}
 		if extProp(w.ExtProps, sharedProp) != "" {
 			continue // shared before: never twice
+		}
+		if len(w.ToRecipients)+len(w.CcRecipients) == 0 {
+			// Graph leaves out empty recipient lists: a message without any
+			// has no one to relate a Task to, and would make a blank one.
+			ch.Problems = append(ch.Problems, item.Problem{ID: w.ID, Name: w.Subject, Code: "email-incomplete",
+				Reason: "the e-mail has no recipients, so it cannot be shared"})
+			continue
 		}
 		if owner == "" {
 			// Read only when there is something to map: an idle check costs
@@ -103,6 +142,79 @@ func (s *Side) sharedEmails(ctx context.Context, scope item.Scope, cur string) (
 	return ch, nil
 }
 
+// How a messages delta entry is read (see lightweight).
+const (
+	lightFull   = iota // a full entry: use it as it is
+	lightIgnore        // a lightweight entry of read state or flag only
+	lightRead          // a lightweight entry that may matter: read in full
+)
+
+// ignoredChanges are message properties whose change alone never makes a
+// message (more) shareable.
+var ignoredChanges = []string{"isRead", "flag"}
+
+// lightweight classifies a messages delta entry. Graph answers a change of
+// read state or flag with an entry holding only id, the changed property and
+// parentFolderId, whatever $select asked for; a full entry always carries the
+// changeKey crmsync selects.
+func lightweight(raw json.RawMessage) int {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return lightRead
+	}
+	if _, ok := m["changeKey"]; ok {
+		return lightFull
+	}
+	changed := 0
+	for k := range m {
+		switch {
+		case k == "id" || k == "parentFolderId" || strings.HasPrefix(k, "@"):
+		case slices.Contains(ignoredChanges, k):
+			changed++
+		default:
+			return lightRead
+		}
+	}
+	if changed == 0 {
+		return lightRead // nothing says what changed: look
+	}
+	return lightIgnore
+}
+
+// readMessages reads messages in full in $batch GETs of up to BatchSize; a
+// message gone since the delta was read is left out.
+func (s *Side) readMessages(ctx context.Context, ids []string) ([]wireMessage, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	parts := make([]part, len(ids))
+	for i, id := range ids {
+		parts[i] = part{method: http.MethodGet, path: withQuery(s.c.mailbox()+"/messages/"+id, "$select", messageSelect, "$expand", expandProp(sharedProp))}
+	}
+	res, err := s.c.batch(ctx, parts)
+	if err != nil {
+		return nil, err
+	}
+	var out []wireMessage
+	for i, p := range res {
+		switch {
+		case fault.Is(p.err, fault.Gone):
+			continue
+		case p.err != nil:
+			return nil, p.err
+		}
+		var w wireMessage
+		if err := json.Unmarshal(p.body, &w); err != nil {
+			return nil, malformed("message", err)
+		}
+		if w.ID == "" {
+			w.ID = ids[i]
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}
+
 // emailRecord maps a message to a SharedEmail record.
 func emailRecord(w wireMessage, owner string) item.Record {
 	addrs := func(rs []wireRecipient) string {
@@ -115,8 +227,9 @@ func emailRecord(w wireMessage, owner string) item.Record {
 		slices.Sort(out)
 		return strings.Join(slices.Compact(out), ",")
 	}
-	from := ""
-	if w.From != nil {
+	// A draft has no from (Graph leaves the property out): the user wrote it.
+	from := owner
+	if w.From != nil && w.From.EmailAddress.Address != "" {
 		from = strings.ToLower(w.From.EmailAddress.Address)
 	}
 	dir := "Inbound"
@@ -137,9 +250,13 @@ func emailRecord(w wireMessage, owner string) item.Record {
 	if w.Body != nil {
 		f[item.Description] = bodyText(*w.Body)
 	}
+	f = normalized(f)
+	if id := strings.TrimSpace(w.InternetMessageID); id != "" {
+		f[item.MessageID] = id // as is: message ids are case-sensitive
+	}
 	return item.Record{
 		Kind: item.SharedEmail, ID: w.ID, Version: w.ChangeKey, Modified: parseInstant(w.LastModifiedDateTime),
-		Fields: normalized(f), Categories: w.Categories,
+		Fields: f, Categories: w.Categories,
 	}
 }
 

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +38,7 @@ type Side struct {
 
 	mu         sync.Mutex
 	containers map[string]string // "contactFolders/Business Contacts" → id
+	invites    map[string]bool   // event id → true for an invitation (read this session)
 	categories bool              // master categories ensured
 	address    string            // the mailbox owner's address, lower case
 }
@@ -49,7 +53,7 @@ func NewSide(c *Client, opts SideOptions) *Side {
 	if opts.IssueCategory == "" {
 		opts.IssueCategory = DefaultIssueCategory
 	}
-	return &Side{c: c, opts: opts, containers: map[string]string{}}
+	return &Side{c: c, opts: opts, containers: map[string]string{}, invites: map[string]bool{}}
 }
 
 // Client returns the Graph client under the side.
@@ -139,8 +143,47 @@ type cursor struct {
 	// Series are ids of series masters seen in the window, checked when
 	// removals arrive (a deleted series reports only its occurrences' ids).
 	Series []string `json:"s,omitempty"`
-	// Since is the last-modified watermark of the category query (e-mails).
+	// Since is the last-modified watermark of the category query (e-mails,
+	// and contacts and tasks shared from other folders and lists).
 	Since time.Time `json:"w,omitzero"`
+	// Others are the other contact folders or To Do lists searched for
+	// items with the share category, listed at Listed.
+	Others []string  `json:"o,omitempty"`
+	Listed time.Time `json:"l,omitzero"`
+	// Calendars are the delta links of the chosen calendars other than the
+	// default one alone (whose link is Delta), by calendar id.
+	Calendars map[string]string `json:"k,omitempty"`
+}
+
+// calendarIDs are the calendars the cursor's round reads ("" = the default).
+func (c cursor) calendarIDs() []string {
+	if len(c.Calendars) == 0 {
+		return []string{""}
+	}
+	return slices.Sorted(maps.Keys(c.Calendars))
+}
+
+// link is the delta link of a calendar ("" = the default calendar).
+func (c cursor) link(cal string) string {
+	if cal == "" {
+		return c.Delta
+	}
+	return c.Calendars[cal]
+}
+
+// setLinks stores a round's delta links by calendar.
+func (c *cursor) setLinks(links map[string]string) {
+	c.Delta, c.Calendars = "", nil
+	for cal, l := range links {
+		if cal == "" {
+			c.Delta = l
+			continue
+		}
+		if c.Calendars == nil {
+			c.Calendars = map[string]string{}
+		}
+		c.Calendars[cal] = l
+	}
 }
 
 func parseCursor(s string) (cursor, error) {
@@ -160,8 +203,29 @@ func (c cursor) String() string {
 	return string(b)
 }
 
+// current drops a cursor whose delta link names the mailbox by address
+// (stored before app-only paths used the object id): following it would
+// keep the address in every link after it, so the resource is read afresh.
+func (s *Side) current(cur string) string {
+	id := s.c.UserID()
+	if id == "" || cur == "" {
+		return cur
+	}
+	c, err := parseCursor(cur)
+	if err != nil {
+		return cur
+	}
+	for _, l := range append([]string{c.Delta}, slices.Collect(maps.Values(c.Calendars))...) {
+		if strings.Contains(l, "/users/") && !strings.Contains(l, "/users/"+id+"/") {
+			return ""
+		}
+	}
+	return cur
+}
+
 // Changes reports what changed in scope since cursor.
 func (s *Side) Changes(ctx context.Context, scope item.Scope, cur string) (item.Changes, error) {
+	cur = s.current(cur)
 	ch, err := s.changes(ctx, scope, cur)
 	if fault.Is(err, fault.Gone) && cur != "" {
 		// The folder or list the cursor named is gone (the user deleted
@@ -171,6 +235,11 @@ func (s *Side) Changes(ctx context.Context, scope item.Scope, cur string) (item.
 	}
 	if err != nil {
 		return ch, err
+	}
+	if scope.Kind == item.Contact || scope.Kind == item.Task {
+		if ch, err = s.sharedElsewhere(ctx, scope, cur, ch); err != nil {
+			return item.Changes{}, err
+		}
 	}
 	if err := s.fillExtended(ctx, scope.Kind, ch.Records); err != nil {
 		return item.Changes{}, err
@@ -193,7 +262,7 @@ func (s *Side) changes(ctx context.Context, scope item.Scope, cur string) (item.
 			return item.Changes{}, err
 		}
 		start := withQuery(s.c.mailbox()+"/contactFolders/"+fid+"/contacts/delta",
-			"$select", "givenName,surname,emailAddresses,businessPhones,mobilePhone,jobTitle,department,businessAddress,categories,changeKey,lastModifiedDateTime"+s.customSelect(item.Contact))
+			"$select", contactSelect+s.customSelect(item.Contact))
 		return s.simpleChanges(ctx, scope, cur, fid, start, func(raw json.RawMessage) (item.Record, string, bool, error) {
 			var w wireContact
 			if err := json.Unmarshal(raw, &w); err != nil {
@@ -312,6 +381,10 @@ func (s *Side) itemPath(ctx context.Context, kind item.Kind, id string) (string,
 	case item.SharedEmail:
 		return mb + "/messages/" + id, nil
 	case item.Task:
+		if list, task, ok := strings.Cut(id, taskListSep); ok {
+			// A task shared by category from another list.
+			return mb + "/todo/lists/" + list + "/tasks/" + task, nil
+		}
 		lid, err := s.taskList(ctx, item.Scope{Kind: item.Task})
 		if err != nil {
 			return "", err
@@ -485,11 +558,73 @@ func (s *Side) createException(ctx context.Context, r item.Record, marker string
 		Message: "the series has no occurrence at OriginalStart", Fields: []string{item.OriginalStart}}}
 }
 
-// Update writes the fields present in each record.
+// noteEvents remembers which events read are invitations, so an update
+// need not read them again to know.
+func (s *Side) noteEvents(recs ...item.Record) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range recs {
+		if v, ok := r.Fields[item.Invitation]; ok {
+			s.invites[r.ID] = v == "true"
+		}
+	}
+}
+
+// invitations reports which of ids are events the user did not organize,
+// reading isOrganizer (in $batch GETs) for those not read this session.
+func (s *Side) invitations(ctx context.Context, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	var unknown []string
+	s.mu.Lock()
+	for _, id := range ids {
+		if v, ok := s.invites[id]; ok {
+			out[id] = v
+		} else if id != "" {
+			unknown = append(unknown, id)
+		}
+	}
+	s.mu.Unlock()
+	if len(unknown) == 0 {
+		return out, nil
+	}
+	parts := make([]part, len(unknown))
+	for i, id := range unknown {
+		parts[i] = part{method: http.MethodGet, path: withQuery(s.c.mailbox()+"/events/"+id, "$select", "isOrganizer")}
+	}
+	res, err := s.c.batch(ctx, parts)
+	if err != nil {
+		return nil, err
+	}
+	for i, p := range res {
+		if p.err != nil {
+			continue // the update will report what is wrong with this one
+		}
+		var w wireEvent
+		if err := json.Unmarshal(p.body, &w); err != nil {
+			return nil, malformed("event", err)
+		}
+		out[unknown[i]] = w.IsOrganizer != nil && !*w.IsOrganizer
+	}
+	return out, nil
+}
+
+// Update writes the fields present in each record. An invitation (an event
+// someone else organized) never gets its organizer's fields written: only
+// what belongs to the user's copy (categories, crmsync's properties).
 func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) ([]session.Result, error) {
 	current, err := s.currentFor(ctx, kind, recs)
 	if err != nil {
 		return nil, err
+	}
+	var invites map[string]bool
+	if kind == item.Event {
+		ids := make([]string, len(recs))
+		for i, r := range recs {
+			ids[i] = r.ID
+		}
+		if invites, err = s.invitations(ctx, ids); err != nil {
+			return nil, err
+		}
 	}
 	parts := make([]part, len(recs))
 	pre := make([]session.Result, len(recs))
@@ -503,6 +638,12 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 		f := r.Fields
 		if cur, ok := current[r.ID]; ok {
 			f = merged(cur.Fields, r.Fields)
+		}
+		if invites[r.ID] {
+			f = maps.Clone(f)
+			for _, k := range organizerFields {
+				delete(f, k)
+			}
 		}
 		var body map[string]any
 		switch kind {
@@ -521,6 +662,11 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 			continue
 		}
 		s.writeCustom(kind, f, body)
+		if len(body) == 0 {
+			// Nothing the user's copy may take: done without a request.
+			pre[i] = session.Result{ID: r.ID}
+			continue
+		}
 		parts[i] = part{method: http.MethodPatch, path: path, body: body}
 	}
 	return s.runParts(ctx, parts, pre, ids)
@@ -573,7 +719,7 @@ func (s *Side) currentFor(ctx context.Context, kind item.Kind, recs []item.Recor
 				return nil, malformed("event", err)
 			}
 			if rec, err = eventRecord(w); err != nil {
-				return nil, err
+				continue // unreadable: the update goes without its start date
 			}
 		}
 		out[need[i].ID] = rec

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -137,6 +138,17 @@ func (s *Subscriptions) Ensure(ctx context.Context, c *Client, user string, reso
 	}
 	byResource := map[string]SubscriptionRecord{}
 	for _, r := range have {
+		if !slices.Contains(resources, r.Resource) {
+			// A resource no longer wanted, such as one that named the
+			// mailbox by address: ended at Graph and forgotten.
+			if err := c.sendJSON(ctx, http.MethodDelete, "subscriptions/"+r.ID, nil, nil); err != nil && !fault.Is(err, fault.Gone) {
+				return nil, err
+			}
+			if err := s.forget(ctx, r); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if r.Expires.After(now) {
 			byResource[r.Resource] = r
 		}

@@ -139,11 +139,23 @@ type wireEvent struct {
 	Type                 string          `json:"type,omitempty"`
 	SeriesMasterID       string          `json:"seriesMasterId,omitempty"`
 	OriginalStart        string          `json:"originalStart,omitempty"`
+	OccurrenceID         string          `json:"occurrenceId,omitempty"`
+	OriginalStartTZ      string          `json:"originalStartTimeZone,omitempty"`
 	Recurrence           *wireRecurrence `json:"recurrence,omitempty"`
 	IsCancelled          bool            `json:"isCancelled,omitempty"`
-	Categories           []string        `json:"categories,omitempty"`
-	ExtProps             []wireExtProp   `json:"singleValueExtendedProperties,omitempty"`
-	Removed              *wireRemoved    `json:"@removed,omitempty"`
+	IsOrganizer          *bool           `json:"isOrganizer,omitempty"`
+	Organizer            *wireRecipient  `json:"organizer,omitempty"`
+	ResponseStatus       *struct {
+		Response string `json:"response"`
+	} `json:"responseStatus,omitempty"`
+	IsOnlineMeeting *bool `json:"isOnlineMeeting,omitempty"`
+	OnlineMeeting   *struct {
+		JoinURL string `json:"joinUrl"`
+	} `json:"onlineMeeting,omitempty"`
+	OnlineMeetingURL string        `json:"onlineMeetingUrl,omitempty"`
+	Categories       []string      `json:"categories,omitempty"`
+	ExtProps         []wireExtProp `json:"singleValueExtendedProperties,omitempty"`
+	Removed          *wireRemoved  `json:"@removed,omitempty"`
 }
 
 // wireLinkedResource ties a To Do task to an application's record; To Do has
@@ -184,6 +196,7 @@ type wireMessage struct {
 	ToRecipients         []wireRecipient `json:"toRecipients,omitempty"`
 	CcRecipients         []wireRecipient `json:"ccRecipients,omitempty"`
 	ParentFolderID       string          `json:"parentFolderId,omitempty"`
+	InternetMessageID    string          `json:"internetMessageId,omitempty"`
 	HasAttachments       bool            `json:"hasAttachments,omitempty"`
 	Categories           []string        `json:"categories,omitempty"`
 	ExtProps             []wireExtProp   `json:"singleValueExtendedProperties,omitempty"`

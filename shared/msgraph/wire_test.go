@@ -86,6 +86,7 @@ func TestDecodeEventDeltaSample(t *testing.T) {
 		item.Subject: "Plan summer company picnic", item.Start: "2016-12-12T02:00:00Z", item.End: "2016-12-12T03:00:00Z",
 		item.AllDay: "false", item.Location: "Conf Room 3", item.Description: "Let's kick-start this event planning!",
 		item.Attendees: "alexw@contoso.onmicrosoft.com,danas@contoso.onmicrosoft.com", item.Recurrence: "",
+		item.Invitation: "false", item.Organizer: "samanthab@contoso.onmicrosoft.com",
 	}
 	if d := cmp.Diff(want, single.Fields); d != "" {
 		t.Errorf("single event (-want +got):\n%s", d)
@@ -133,7 +134,7 @@ func TestDecodeMessageSample(t *testing.T) {
 	want := map[string]string{
 		item.Subject: "Meet for lunch?", item.From: "adelev@contoso.onmicrosoft.com", item.To: "meganb@contoso.onmicrosoft.com",
 		item.Cc: "alexw@contoso.onmicrosoft.com", item.Sent: "2021-08-13T08:40:16Z", item.Direction: "Inbound",
-		item.Description: "The new cafeteria is open.",
+		item.Description: "The new cafeteria is open.", item.MessageID: "<PH0PR11MB4871@PH0PR11MB4871.namprd11.prod.outlook.com>",
 	}
 	if d := cmp.Diff(want, got.Fields); d != "" {
 		t.Errorf("message (-want +got):\n%s", d)

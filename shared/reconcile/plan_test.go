@@ -384,6 +384,17 @@ func TestPlan(t *testing.T) {
 			want: []string{"detach => link c1| {Email=ann@example.com FirstName=Ann LastName=Lee Phone=1}"},
 		},
 		{
+			name: "a record the side could not read stays linked in a full listing",
+			in: func(f *fixture) Input {
+				in := f.input([]Link{f.link("c1", "m1", ann...), f.link("c2", "m2", "Email=bo@example.com")},
+					nil, []item.Record{f.rec("m2", "m2", 1, "Email=bo@example.com")})
+				in.Mailbox.Full = true
+				in.Mailbox.Problems = []item.Problem{{ID: "m1", Code: "unknown-time-zone"}}
+				return in
+			},
+			want: nil,
+		},
+		{
 			name: "a detached CRM record is not put back into the mailbox",
 			in: func(f *fixture) Input {
 				d := f.link("c1", "", ann...)

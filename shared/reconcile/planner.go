@@ -116,13 +116,18 @@ func (pl *planner) index(side Side, ch item.Changes) view {
 		v.removed[rm.ID] = rm.Reason
 		delete(v.recs, rm.ID)
 	}
+	held := map[string]bool{}
+	for _, p := range ch.Problems {
+		// Reported but unreadable: still there, so never "left scope".
+		held[p.ID] = true
+	}
 	if ch.Full {
 		for _, l := range pl.links {
 			id := l.CRMID
 			if side == Mailbox {
 				id = l.MailboxID
 			}
-			if id == "" {
+			if id == "" || held[id] {
 				continue
 			}
 			if _, ok := v.recs[id]; !ok {

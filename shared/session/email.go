@@ -29,9 +29,17 @@ func (s *run) shareEmails(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("shared e-mails in the mailbox: %w", err)
 	}
+	s.problems(item.SharedEmail, reconcile.Mailbox, ch.Problems)
 	reported := map[string]bool{}
 	for _, msg := range ch.Records {
 		reported[reconcile.MarkerFor(item.SharedEmail, reconcile.Mailbox, msg.ID)] = true
+	}
+	ledger, err := s.ledger(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.relateDeferred(ctx); err != nil {
+		return err
 	}
 	if len(ch.Records) > 0 {
 		people, err := s.people(ctx, ch.Records)
@@ -39,7 +47,7 @@ func (s *run) shareEmails(ctx context.Context) error {
 			return err
 		}
 		for _, msg := range ch.Records {
-			if err := s.shareOne(ctx, msg, people); err != nil {
+			if err := s.shareOne(ctx, msg, people, ledger); err != nil {
 				if c := fault.ClassOf(err); c != fault.Permanent && c != fault.Gone {
 					return err // temporary, quota, reconnect: the session stops
 				}
@@ -189,8 +197,24 @@ func legacyLeadIssues(open []Issue) []string {
 	return out
 }
 
-func (s *run) shareOne(ctx context.Context, msg item.Record, people map[string]item.Person) error {
+// shareOne makes one e-mail a CRM Task, or, when a copy of it (same
+// Internet message id, in another folder or a colleague's mailbox) became
+// one already, relates its people to that Task instead.
+func (s *run) shareOne(ctx context.Context, msg item.Record, people map[string]item.Person, ledger *emailLedger) error {
 	marker := reconcile.MarkerFor(item.SharedEmail, reconcile.Mailbox, msg.ID)
+	var who []string
+	what := ""
+	for _, a := range addresses(msg) {
+		p, ok := people[a]
+		if !ok || slices.Contains(who, p.ID) {
+			continue
+		}
+		who = append(who, p.ID)
+		if what == "" && p.AccountID != "" {
+			what = p.AccountID
+		}
+	}
+	fp := ledger.fingerprint(msg.Fields[item.MessageID])
 	var taskID string
 	if in, ok := s.pending[marker]; ok {
 		found, err := s.sides.CRM.FindCreated(ctx, item.SharedEmail, []item.Intent{{Marker: marker, Since: in.Since, Record: msg}})
@@ -200,18 +224,15 @@ func (s *run) shareOne(ctx context.Context, msg item.Record, people map[string]i
 		taskID = found[marker]
 	}
 	if taskID == "" {
-		var who []string
-		what := ""
-		for _, a := range addresses(msg) {
-			p, ok := people[a]
-			if !ok || slices.Contains(who, p.ID) {
-				continue
-			}
-			who = append(who, p.ID)
-			if what == "" && p.AccountID != "" {
-				what = p.AccountID
-			}
+		t, ok, err := ledger.find(ctx, fp)
+		if err != nil {
+			return err
 		}
+		if ok {
+			return s.shareCopy(ctx, msg, t, fp, who, ledger)
+		}
+	}
+	if taskID == "" {
 		if err := s.st.RecordIntents(ctx, []Intent{{Marker: marker, Kind: item.SharedEmail, Target: reconcile.CRM, Since: s.now,
 			Link: reconcile.Link{Kind: item.SharedEmail, MailboxID: msg.ID}}}); err != nil {
 			return err
@@ -227,6 +248,9 @@ func (s *run) shareOne(ctx context.Context, msg item.Record, people map[string]i
 	} else {
 		s.rep.Counts["email|to-crm|adopt"]++
 	}
+	if err := ledger.record(ctx, fp, taskID, s.user); err != nil {
+		return err
+	}
 	if err := s.sides.Mailbox.MarkShared(ctx, msg.ID, taskID); err != nil {
 		return err
 	}
@@ -235,6 +259,31 @@ func (s *run) shareOne(ctx context.Context, msg item.Record, people map[string]i
 	}
 	delete(s.pending, marker)
 	s.rep.Counts["email|to-crm|share"]++
+	s.cleared = append(s.cleared, issueKey(item.SharedEmail, reconcile.Mailbox, msg.ID))
+	s.clearSynced(ctx)
+	return nil
+}
+
+// shareCopy shares a copy of an e-mail that is a Task already: its people
+// are related to that Task (by its owner's next session when this user may
+// not edit it), and the message is marked shared with it.
+func (s *run) shareCopy(ctx context.Context, msg item.Record, t sharedTask, fp string, who []string, ledger *emailLedger) error {
+	if rel, ok := s.sides.CRM.(EmailRelater); ok && len(who) > 0 {
+		err := rel.RelateEmail(ctx, t.TaskID, who)
+		switch {
+		case err == nil:
+		case fault.ClassOf(err) == fault.Permanent && t.Owner != "" && t.Owner != s.user:
+			if err := ledger.deferRelate(ctx, t, fp, s.user, who); err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+	}
+	if err := s.sides.Mailbox.MarkShared(ctx, msg.ID, t.TaskID); err != nil {
+		return err
+	}
+	s.rep.Counts["email|to-crm|merge"]++
 	s.cleared = append(s.cleared, issueKey(item.SharedEmail, reconcile.Mailbox, msg.ID))
 	s.clearSynced(ctx)
 	return nil

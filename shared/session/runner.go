@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,7 +62,10 @@ type UserSettings struct {
 	// Custom are the user's custom field mappings per kind; their canonical
 	// names are among the kind's policy fields.
 	Custom map[item.Kind][]item.CustomField
-	Email  EmailSettings
+	// Calendars are the mailbox calendars events sync from (ids; none = the
+	// default calendar).
+	Calendars []string
+	Email     EmailSettings
 }
 
 // EmailSettings control e-mail sharing.
@@ -95,6 +99,10 @@ type Runner struct {
 	// LeaseTTL bounds how long a crashed session blocks the next (default
 	// DefaultLeaseTTL).
 	LeaseTTL time.Duration
+	// OrgKeys, when set, keys the fingerprints of shared e-mails across an
+	// organisation, so colleagues' copies of one e-mail make one CRM Task
+	// (nil = each user's own key: copies are found within a mailbox).
+	OrgKeys OrgKeySource
 }
 
 // ErrRetryLater wraps errors after which the whole session should be retried
@@ -376,7 +384,11 @@ func (s *run) scopes(kind item.Kind, pol reconcile.Policy) (crm, mbx item.Scope)
 	case item.Event:
 		sc.From, sc.To = day.AddDate(0, 0, -past), day.AddDate(0, 0, future)
 	}
-	return sc, sc
+	mbx = sc
+	if kind == item.Event {
+		mbx.Calendars = slices.Clone(s.settings.Calendars)
+	}
+	return sc, mbx
 }
 
 func (s *run) syncKind(ctx context.Context, kind item.Kind, cursors Cursors) error {
@@ -391,6 +403,8 @@ func (s *run) syncKind(ctx context.Context, kind item.Kind, cursors Cursors) err
 		return fmt.Errorf("%s changes in the mailbox: %w", kind, err)
 	}
 	crmCh.Kind, mbxCh.Kind = kind, kind
+	s.problems(kind, reconcile.CRM, crmCh.Problems)
+	s.problems(kind, reconcile.Mailbox, mbxCh.Problems)
 	links, ok := s.links[kind]
 	if delete(s.links, kind); !ok {
 		if links, err = s.st.Links(ctx, kind); err != nil {
@@ -832,8 +846,20 @@ func (s *run) done(ctx context.Context, kind item.Kind, a reconcile.Action) {
 	}
 }
 
-// fail turns a per-record failure into an issue on the item the user changed,
-// flagging the mailbox item with the "Sync Error" category where there is one.
+// problems turns the records a side could not read into issues naming them.
+func (s *run) problems(kind item.Kind, side reconcile.Side, ps []item.Problem) {
+	for _, p := range ps {
+		name := p.Name
+		if name == "" {
+			name = p.ID
+		}
+		s.issues = append(s.issues, Issue{Kind: kind, Side: side, RecordID: p.ID, Name: name, Code: p.Code, Reason: p.Reason})
+		s.log.Warn("item unreadable", "kind", kind, "side", side, "code", p.Code)
+	}
+}
+
+// fail records a failed action as an issue naming the item, flagging the
+// mailbox item with the "Sync Error" category where there is one.
 func (s *run) fail(ctx context.Context, kind item.Kind, a reconcile.Action, err error) {
 	side, id := sourceOf(a)
 	name := a.Record.Name()

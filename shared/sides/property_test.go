@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -76,6 +78,10 @@ type entity struct {
 	// edits since the last convergence: field → side → value.
 	edits  map[string]map[where]string
 	shared bool // an event carrying the share category
+	// invite: a meeting a colleague organized (the user's copy): crmsync
+	// never writes its organizer's fields, so the scenario edits it in
+	// neither place.
+	invite bool
 	// synced: the last check found it linked on both sides.
 	synced bool
 	// series: a weekly meeting of three; exceptions are its meetings moved
@@ -120,6 +126,14 @@ type scenario struct {
 	touched  map[*entity]bool
 	removals map[item.Kind]bool
 	log      []string
+	// calendars are the calendars the user chose (none = the default), and
+	// sales the second one's id when there is one.
+	calendars []string
+	sales     string
+	// messages are the message ids of each shared e-mail's copies, and
+	// senders who sent each.
+	messages map[string][]string
+	senders  map[string]string
 }
 
 func (s *scenario) logf(format string, args ...any) {
@@ -242,8 +256,8 @@ func (s *scenario) act() {
 	free := func(e *entity) bool { return !touched[e] }
 	for n := 1 + s.rng.IntN(5); n > 0; n-- {
 		kind := item.Kinds[s.rng.IntN(len(item.Kinds))]
-		isLinked := func(e *entity) bool { return e.kind == kind && e.st == linked && e.synced && free(e) }
-		switch op := s.rng.IntN(20); {
+		isLinked := func(e *entity) bool { return e.kind == kind && e.st == linked && e.synced && free(e) && !e.invite }
+		switch op := s.rng.IntN(24); {
 		case op < 5: // create on one side
 			tok := s.newTok()
 			e := &entity{tok: tok, kind: kind, want: s.initial(kind, tok), edits: map[string]map[where]string{}}
@@ -256,8 +270,13 @@ func (s *scenario) act() {
 				if kind == item.Event && !e.shared {
 					e.st = mailboxOnly
 				}
-				e.mbxID = s.createMailbox(kind, e.want, e.shared)
-				s.logf("mailbox create %s %s shared=%v", kind, tok, e.shared)
+				if kind == item.Event && s.sales != "" && s.rng.IntN(2) == 0 {
+					e.mbxID = s.createInCalendar(s.sales, e.want, e.shared)
+					s.logf("mailbox create %s %s in the Sales calendar shared=%v", kind, tok, e.shared)
+				} else {
+					e.mbxID = s.createMailbox(kind, e.want, e.shared)
+					s.logf("mailbox create %s %s shared=%v", kind, tok, e.shared)
+				}
 			}
 			touched[e] = true
 			s.ents = append(s.ents, e)
@@ -342,27 +361,140 @@ func (s *scenario) act() {
 				e.st = linked
 			}
 			s.logf("mailbox category %s %s shared=%v", e.kind, e.tok, e.shared)
+		case op == 20: // a colleague invites the user to a meeting
+			tok := s.newTok()
+			e := &entity{tok: tok, kind: item.Event, st: mailboxOnly, invite: true, want: s.initial(item.Event, tok), edits: map[string]map[where]string{}}
+			body := graphEvent(e.want)
+			body["attendees"] = []any{map[string]any{"emailAddress": map[string]any{"address": upn}, "type": "required"}}
+			s.must(s.w.graphDoAs(organizer, "POST", "events", body, nil), "the organizer's meeting")
+			var found struct {
+				Value []struct {
+					ID string `json:"id"`
+				} `json:"value"`
+			}
+			s.must(s.w.graphDo("GET", "events?$filter="+url.QueryEscape("subject eq '"+e.want[item.Subject]+"'"), nil, &found), "find the invitation")
+			if len(found.Value) != 1 {
+				s.fatalf("the invitation %s reached the user %d times", tok, len(found.Value))
+			}
+			e.mbxID = found.Value[0].ID
+			touched[e] = true
+			s.ents = append(s.ents, e)
+			s.logf("organizer invites to %s", tok)
+		case op == 21: // a shared e-mail is read or flagged: a lightweight delta entry
+			tok := s.pickEmail()
+			if tok == "" {
+				continue
+			}
+			ids := s.messages[tok]
+			change := map[string]any{"isRead": true}
+			if s.rng.IntN(2) == 0 {
+				change = map[string]any{"flag": map[string]any{"flagStatus": "flagged"}}
+			}
+			s.must(s.w.graphDo("PATCH", "messages/"+ids[s.rng.IntN(len(ids))], change, nil), "read or flag an e-mail")
+			s.logf("mailbox reads or flags e-mail %s", tok)
+		case op == 22: // another copy of a shared e-mail (same Internet message id)
+			tok := s.pickEmail()
+			if tok == "" {
+				continue
+			}
+			s.postEmail(tok, s.rng.IntN(2) == 0)
+			s.logf("mailbox gets another copy of e-mail %s", tok)
 		default: // an e-mail put in the share category
 			tok := s.newTok()
-			from := "someone." + tok + "@prospect.example"
-			if c := s.pick(func(e *entity) bool { return e.kind == item.Contact && e.st == linked }); c != nil && s.rng.IntN(2) == 0 {
-				from = c.want[item.Email]
-			}
-			msg := map[string]any{"subject": "Mail " + tok, "body": map[string]any{"contentType": "text", "content": "hello"},
-				"from":             map[string]any{"emailAddress": map[string]any{"address": from}},
-				"toRecipients":     []any{map[string]any{"emailAddress": map[string]any{"address": upn}}},
-				"receivedDateTime": time.Now().UTC().Format(time.RFC3339), "sentDateTime": time.Now().UTC().Format(time.RFC3339)}
-			if s.rng.IntN(2) == 0 {
-				msg["categories"] = []string{"Salesforce"}
-				s.must(s.w.graphDo("POST", "messages", msg, nil), "post a message")
-				s.logf("mailbox share e-mail %s by category", tok)
-			} else {
-				s.must(s.w.graphDo("POST", "mailFolders/"+s.shareFolder()+"/messages", msg, nil), "post a message")
-				s.logf("mailbox share e-mail %s by folder", tok)
-			}
+			s.postEmail(tok, s.rng.IntN(2) == 0)
 			s.emails[tok] = true
 		}
 	}
+}
+
+// pickEmail picks a shared e-mail's token ("" = none yet).
+func (s *scenario) pickEmail() string {
+	var toks []string
+	for tok := range s.emails {
+		toks = append(toks, tok)
+	}
+	if len(toks) == 0 {
+		return ""
+	}
+	slices.Sort(toks)
+	return toks[s.rng.IntN(len(toks))]
+}
+
+// postEmail puts a copy of e-mail tok in the mailbox, shared by category or
+// by the share folder; every copy has the same Internet message id.
+func (s *scenario) postEmail(tok string, byCategory bool) {
+	{
+		{
+			from, ok := s.senders[tok]
+			if !ok {
+				from = "someone." + tok + "@prospect.example"
+				if c := s.pick(func(e *entity) bool { return e.kind == item.Contact && e.st == linked }); c != nil && s.rng.IntN(2) == 0 {
+					from = c.want[item.Email]
+				}
+				s.senders[tok] = from
+			}
+			msg := map[string]any{"subject": "Mail " + tok, "body": map[string]any{"contentType": "text", "content": "hello"},
+				"from":              map[string]any{"emailAddress": map[string]any{"address": from}},
+				"toRecipients":      []any{map[string]any{"emailAddress": map[string]any{"address": upn}}},
+				"internetMessageId": "<" + tok + "@scenario.example>",
+				"receivedDateTime":  time.Now().UTC().Format(time.RFC3339), "sentDateTime": time.Now().UTC().Format(time.RFC3339)}
+			var made struct {
+				ID string `json:"id"`
+			}
+			if byCategory {
+				msg["categories"] = []string{"Salesforce"}
+				s.must(s.w.graphDo("POST", "messages", msg, &made), "post a message")
+				s.logf("mailbox share e-mail %s by category", tok)
+			} else {
+				s.must(s.w.graphDo("POST", "mailFolders/"+s.shareFolder()+"/messages", msg, &made), "post a message")
+				s.logf("mailbox share e-mail %s by folder", tok)
+			}
+			s.messages[tok] = append(s.messages[tok], made.ID)
+		}
+	}
+}
+
+// graphEvent is a Graph event body with the canonical fields f.
+func graphEvent(f map[string]string) map[string]any {
+	dt := func(v string) map[string]any {
+		t, _ := time.Parse(time.RFC3339, v)
+		return map[string]any{"dateTime": t.UTC().Format("2006-01-02T15:04:05"), "timeZone": "UTC"}
+	}
+	return map[string]any{"subject": f[item.Subject], "start": dt(f[item.Start]), "end": dt(f[item.End]),
+		"location": map[string]any{"displayName": f[item.Location]}, "body": map[string]any{"contentType": "text", "content": f[item.Description]}}
+}
+
+// createInCalendar makes an event in another calendar of the mailbox, as
+// Outlook would.
+func (s *scenario) createInCalendar(cal string, f map[string]string, shared bool) string {
+	body := graphEvent(f)
+	if shared {
+		body["categories"] = []string{"Salesforce"}
+	}
+	var made struct {
+		ID string `json:"id"`
+	}
+	s.must(s.w.graphDo("POST", "calendars/"+cal+"/events", body, &made), "create in the Sales calendar")
+	return made.ID
+}
+
+// chooseCalendars makes a "Sales" calendar and has the user choose it with
+// the default one, in about half the scenarios.
+func (s *scenario) chooseCalendars() {
+	if s.rng.IntN(2) == 0 {
+		return
+	}
+	var def, sales struct {
+		ID string `json:"id"`
+	}
+	s.must(s.w.graphDo("GET", "calendar", nil, &def), "the default calendar")
+	s.must(s.w.graphDo("POST", "calendars", map[string]any{"name": "Sales"}, &sales), "make the Sales calendar")
+	s.calendars, s.sales = []string{def.ID, sales.ID}, sales.ID
+	src := s.w.runner.Settings.(settingsFor)
+	us := src[s.w.user]
+	us.Calendars = s.calendars
+	src[s.w.user] = us
+	s.logf("the user syncs the default and Sales calendars")
 }
 
 // shareFolder finds or makes the "Salesforce Emails" folder, as the user
@@ -607,7 +739,11 @@ func (s *scenario) check() {
 	for _, kind := range item.Kinds {
 		crmCh, err := s.w.crmUser.Changes(ctx, scopeAt(kind, now), "")
 		s.must(err, "read the CRM")
-		mbxCh, err := s.w.mailbox.Changes(ctx, scopeAt(kind, now), "")
+		mbxScope := scopeAt(kind, now)
+		if kind == item.Event {
+			mbxScope.Calendars = s.calendars
+		}
+		mbxCh, err := s.w.mailbox.Changes(ctx, mbxScope, "")
 		s.must(err, "read the mailbox")
 		crm, mbx, all := byToken(kind, crmCh.Records), byToken(kind, mbxCh.Records), s.adminCounts(kind)
 		links, err := st.Links(ctx, kind)
@@ -775,7 +911,8 @@ func runScenario(t *testing.T, seed uint64) {
 		time.Sleep(8 * time.Hour) // the bubble's clock starts at midnight
 		w := newPWorld(t)
 		defer w.close()
-		s := &scenario{t: t, w: w, seed: seed, rng: rand.New(rand.NewPCG(seed, seed^0x51de5)), emails: map[string]bool{}}
+		s := &scenario{t: t, w: w, seed: seed, rng: rand.New(rand.NewPCG(seed, seed^0x51de5)), emails: map[string]bool{}, messages: map[string][]string{}, senders: map[string]string{}}
+		s.chooseCalendars()
 		rounds := 3 + s.rng.IntN(4)
 		for r := 0; r < rounds; r++ {
 			s.logf("round %d", r)
@@ -803,7 +940,11 @@ func runScenario(t *testing.T, seed uint64) {
 // creates, edits, deletes, category shares and scope changes on both sides,
 // shared e-mails, sessions killed after a random number of requests and
 // redelivered once their lease expired, Salesforce lock contention, server
-// errors and expired sessions, Graph throttling and expired delta tokens.
+// errors and expired sessions, Graph throttling and expired delta tokens —
+// and Microsoft 365 as it really answers: read and flagged e-mails coming
+// back as lightweight delta entries, more copies of a shared e-mail (same
+// Internet message id), meetings a colleague invites the user to (shared by
+// category, never written back), and a second chosen calendar.
 // After every round both sides must match the model: converged, nothing
 // duplicated, no change lost; at the end, further sessions do nothing and
 // write nothing but their lease.

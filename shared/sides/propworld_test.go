@@ -158,6 +158,7 @@ func newPWorld(t testing.TB) *pworld {
 	}
 	w.graph = fakegraph.New(fakegraph.Options{Now: clock, BaseURL: "http://" + graphHost})
 	w.graph.AddMailbox(upn, "Dana Scully")
+	w.graph.AddMailbox(organizer, "Olivia Organizer") // invites the user to meetings
 	servers := inProcess{sfHost: w.sf, graphHost: w.graph}
 	w.kill = &killer{next: servers}
 	syncHC := &http.Client{Transport: w.kill}
@@ -222,6 +223,9 @@ func newPWorld(t testing.TB) *pworld {
 	return w
 }
 
+// organizer is a colleague whose meetings invite the user.
+const organizer = "olivia@contoso.example"
+
 // close releases the store; inside a bubble it must run before the bubble ends.
 func (w *pworld) close() { w.tables.Close() }
 
@@ -254,6 +258,11 @@ func scopeAt(kind item.Kind, now time.Time) item.Scope {
 // waiting out throttling (a fault armed for a session that died before
 // meeting it can still be waiting).
 func (w *pworld) graphDo(method, path string, body any, out any) error {
+	return w.graphDoAs(upn, method, path, body, out)
+}
+
+// graphDoAs is graphDo in another mailbox of the local Graph.
+func (w *pworld) graphDoAs(mailbox, method, path string, body any, out any) error {
 	var payload []byte
 	if body != nil {
 		var err error
@@ -263,11 +272,11 @@ func (w *pworld) graphDo(method, path string, body any, out any) error {
 	}
 	var b []byte
 	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequest(method, "http://"+graphHost+"/v1.0/users/"+upn+"/"+path, bytes.NewReader(payload))
+		req, err := http.NewRequest(method, "http://"+graphHost+"/v1.0/users/"+mailbox+"/"+path, bytes.NewReader(payload))
 		if err != nil {
 			return err
 		}
-		req.Header.Set("Authorization", "Bearer "+w.graph.Token(upn))
+		req.Header.Set("Authorization", "Bearer "+w.graph.Token(mailbox))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Prefer", `IdType="ImmutableId"`)
 		resp, err := w.userHC.Do(req)

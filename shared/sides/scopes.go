@@ -3,6 +3,7 @@ package sides
 import (
 	"context"
 
+	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/salesforce"
 )
 
@@ -32,4 +33,20 @@ func (c ContactScopes) Estimate(ctx context.Context, user, listView string) (int
 		return 0, err
 	}
 	return side.CountContacts(ctx, listView)
+}
+
+// MailboxCalendars lists a user's mailbox calendars for the dashboard's
+// choice of calendars, through the user's own Microsoft connection (or the
+// app's, for app-only mailboxes). It keeps nothing between calls.
+type MailboxCalendars struct {
+	Opener *Opener
+}
+
+// Calendars lists the user's calendars, the default one first.
+func (m MailboxCalendars) Calendars(ctx context.Context, user string) ([]msgraph.Calendar, error) {
+	c, err := m.Opener.GraphClient(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	return msgraph.NewSide(c, msgraph.SideOptions{}).Calendars(ctx)
 }

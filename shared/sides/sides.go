@@ -62,6 +62,8 @@ type Opener struct {
 	describe *salesforce.DescribeCache
 	mu       sync.Mutex
 	gates    map[string]*msgraph.Gate
+	// objectIDs are app-only users' directory object ids, by crmsync user.
+	objectIDs map[string]string
 }
 
 // Open implements session.Opener. A connection that is missing, paused or
@@ -105,13 +107,18 @@ func (o *Opener) ctx(ctx context.Context) context.Context {
 	return ctx
 }
 
-// crmSide exposes the Salesforce client's call count to the session report.
+// crmSide exposes the Salesforce client's call count to the session report,
+// and the org the user's Salesforce account is in (session.OrgReporter).
 type crmSide struct {
 	*salesforce.Side
 	client *salesforce.Client
+	org    string
 }
 
 func (s crmSide) Calls() int64 { return s.client.Calls() }
+
+// Org is the Salesforce org id of the user's connection.
+func (s crmSide) Org() string { return s.org }
 
 // sfTokens adapts a connection's token source to the Salesforce client, which
 // invalidates "the token it was given" after a 401.
@@ -139,39 +146,40 @@ func (t *sfTokens) Invalidate() {
 }
 
 func (o *Opener) openSalesforce(ctx context.Context, user string, custom map[item.Kind][]item.CustomField) (session.CRM, error) {
-	side, client, err := o.salesforceSide(ctx, user, custom)
+	side, client, org, err := o.salesforceSide(ctx, user, custom)
 	if err != nil {
 		return nil, err
 	}
-	return crmSide{Side: side, client: client}, nil
+	return crmSide{Side: side, client: client, org: org}, nil
 }
 
 // OpenSalesforce opens the user's Salesforce with the user's own
 // credentials, for the add-in's reads and writes.
 func (o *Opener) OpenSalesforce(ctx context.Context, user string) (*salesforce.Side, error) {
-	side, _, err := o.salesforceSide(ctx, user, nil)
+	side, _, _, err := o.salesforceSide(ctx, user, nil)
 	return side, err
 }
 
-func (o *Opener) salesforceSide(ctx context.Context, user string, custom map[item.Kind][]item.CustomField) (*salesforce.Side, *salesforce.Client, error) {
+// salesforceSide opens the user's Salesforce side and client, and names the org.
+func (o *Opener) salesforceSide(ctx context.Context, user string, custom map[item.Kind][]item.CustomField) (*salesforce.Side, *salesforce.Client, string, error) {
 	c, err := o.usable(ctx, user, connection.Salesforce)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	var tokens salesforce.TokenSource
 	if c.Flow == connection.FlowJWTBearer {
 		if o.SalesforceJWT == nil {
-			return nil, nil, fault.New(fault.Permanent, "jwt_not_configured", "user provisioned with JWT bearer, but no signing key is configured")
+			return nil, nil, "", fault.New(fault.Permanent, "jwt_not_configured", "user provisioned with JWT bearer, but no signing key is configured")
 		}
 		cred, err := o.Connections.Credentials(ctx, user, connection.Salesforce)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		tokens = o.SalesforceJWT(o.ctx(ctx), cred.Username)
 	} else {
 		ts, err := o.Connections.TokenSource(o.ctx(ctx), user, connection.Salesforce, o.Salesforce)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		tokens = &sfTokens{ts: ts}
 	}
@@ -191,13 +199,13 @@ func (o *Opener) salesforceSide(ctx context.Context, user string, custom map[ite
 	}
 	client, err := salesforce.New(opts)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	side, err := salesforce.NewSide(client, salesforce.SideOptions{Logger: o.Log, Extra: salesforce.CustomFields(custom)})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
-	return side, client, nil
+	return side, client, c.Tenant, nil
 }
 
 // mbxSide exposes the Graph client's request count to the session report.
@@ -246,14 +254,38 @@ func (o *Opener) GraphClient(ctx context.Context, user string) (*msgraph.Client,
 		if err != nil {
 			return nil, err
 		}
-		opts.TokenSource, opts.User = o.MicrosoftAppOnly(c.Tenant), cred.Username
-	} else {
-		ts, err := o.Connections.TokenSource(o.ctx(ctx), user, connection.Microsoft, o.Microsoft)
+		// Renewable, so a token Graph refuses (expired in flight) is
+		// replaced once before the connection counts as needing the user.
+		opts.TokenSource = msgraph.NewRenewable(func() oauth2.TokenSource { return o.MicrosoftAppOnly(c.Tenant) })
+		opts.User = cred.Username
+		o.mu.Lock()
+		if id := o.objectIDs[user]; id != "" {
+			opts.User = id
+		}
+		o.mu.Unlock()
+		client, err := msgraph.New(opts)
 		if err != nil {
 			return nil, err
 		}
-		opts.TokenSource = ts
+		// Paths name the user's directory object id, never the address: no
+		// cursor, subscription or log line holds it. Resolved once per
+		// process and user.
+		if err := client.ResolveUser(ctx); err != nil {
+			return nil, err
+		}
+		o.mu.Lock()
+		if o.objectIDs == nil {
+			o.objectIDs = map[string]string{}
+		}
+		o.objectIDs[user] = client.UserID()
+		o.mu.Unlock()
+		return client, nil
 	}
+	ts, err := o.Connections.TokenSource(o.ctx(ctx), user, connection.Microsoft, o.Microsoft)
+	if err != nil {
+		return nil, err
+	}
+	opts.TokenSource = ts
 	return msgraph.New(opts)
 }
 
