@@ -286,15 +286,8 @@ func (s *Scheduler) Remove(ctx context.Context, user string) error {
 	if errors.Is(err, tablestore.ErrNotFound) || errors.Is(err, tablestore.ErrPrecondition) {
 		return s.Remove(ctx, user) // the index moved under us; read again
 	}
-	if err != nil {
-		return err
-	}
-	// A tick may have claimed the user and not yet cleared its pending row;
-	// without the schedule row no tick claims the user again.
-	err = s.store.Delete(ctx, Table, shardOf(user), pendingKey(user), "*")
-	if errors.Is(err, tablestore.ErrNotFound) {
-		return nil
-	}
+	// A tick that claimed the user and was killed before sending it checks
+	// for the schedule row before it sends (shardTick.recover).
 	return err
 }
 

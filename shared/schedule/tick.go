@@ -3,8 +3,8 @@ package schedule
 import (
 	"context"
 	"errors"
+	"encoding/json"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -16,8 +16,9 @@ import (
 //
 //   - l|tick, the shard lease: which instance is ticking the shard and until
 //     when, and whether claimed users may still wait for their message.
-//   - p|user, a pending row: written in the same transaction that claims a due
-//     user (moves it on), deleted once its session request is on the queue.
+//   - p|millis|user, a pending row: the users of one claim, written in the
+//     transaction that claims them (moves them on), deleted once their session
+//     requests are on the queue.
 //
 // A tick claims before it enqueues, so two instances never enqueue the same
 // due slot (the claim deletes the index row under its ETag, and the shard
@@ -27,18 +28,27 @@ import (
 const (
 	leaseKey      = "l|tick"
 	pendingPrefix = "p|"
-	// claimUsers users per claim transaction: one lease op, four ops per user
-	// (move the schedule, delete and insert its index row, mark it pending)
-	// and the clearing of the previous chunk's pending rows stay within a
-	// transaction's 100 operations.
-	claimUsers = 19
+	// claimUsers users per claim transaction: the lease, three ops per user
+	// (merge the schedule's next time, delete and insert its index row), the
+	// chunk's pending row and the settling of the previous chunk's stay
+	// within a transaction's 100 operations.
+	claimUsers = 32
 	// claimRetries bounds how often one user's claim is retried after another
 	// writer changed its index row (a plan change, a pause) mid-tick; after
 	// that the user stays due for the next tick.
 	claimRetries = 3
 )
 
-func pendingKey(user string) string { return pendingPrefix + user }
+// pendingKey names a chunk's pending row by the tick and its first user,
+// which no other chunk of any tick of the shard shares.
+func pendingKey(now time.Time, firstUser string) string {
+	return fmt.Sprintf("%s%013d|%s", pendingPrefix, now.UnixMilli(), firstUser)
+}
+
+func pendingRow(pk, key string, users []string, claimed time.Time) tablestore.Entity {
+	list, _ := json.Marshal(users) // strings cannot fail
+	return tablestore.Entity{PartitionKey: pk, RowKey: key, Properties: map[string]any{"Users": string(list), "Claimed": claimed}}
+}
 
 // TickReport counts what one tick did.
 type TickReport struct {
@@ -123,9 +133,10 @@ type shardTick struct {
 	pk        string
 	now       time.Time
 	leaseETag string
-	// clears are pending rows whose messages are on the queue, deleted by the
-	// next transaction.
-	clears []string
+	// settle holds the changes to pending rows whose messages went out
+	// (deleted, or rewritten with the users whose send failed), made by the
+	// shard's next transaction.
+	settle []tablestore.Op
 	rep    TickReport
 }
 
@@ -264,32 +275,38 @@ func (t *shardTick) parse(ctx context.Context, ents []tablestore.Entity) []dueRo
 	return rows
 }
 
-// claimAndSend claims a chunk of due users in one transaction (with the
-// previous chunk's pending rows cleared in it), then enqueues their requests.
+// claimAndSend claims a chunk of due users in one transaction (settling the
+// previous chunk's pending row in it), then enqueues their requests.
 func (t *shardTick) claimAndSend(ctx context.Context, rows []dueRow) error {
 	retries := map[string]int{}
 	for {
-		ops := []tablestore.Op{t.leaseOp(true)}
-		owner := []int{-1} // which row each op belongs to; -2 for a clear
-		for _, c := range t.clears {
-			ops = append(ops, tablestore.Op{Kind: tablestore.OpDelete, Entity: tablestore.Entity{PartitionKey: t.pk, RowKey: c, ETag: "*"}})
-			owner = append(owner, -2)
+		ops := append([]tablestore.Op{t.leaseOp(true)}, t.settle...)
+		owner := make([]int, len(ops)) // the row each op claims; -1 lease, -2 settling
+		owner[0] = -1
+		for i := 1; i < len(ops); i++ {
+			owner[i] = -2
 		}
-		sends := make([]Request, 0, len(rows))
+		var send []string
 		for i, r := range rows {
 			for _, op := range t.claimOps(r) {
 				ops = append(ops, op)
 				owner = append(owner, i)
 			}
 			if r.plan != "" && !r.paused {
-				sends = append(sends, Request{User: r.user, Reason: Scheduled, Requested: t.now})
+				send = append(send, r.user)
 			}
+		}
+		key := ""
+		if len(send) > 0 {
+			key = pendingKey(t.now, send[0])
+			ops = append(ops, tablestore.Op{Kind: tablestore.OpUpsert, Entity: pendingRow(t.pk, key, send, t.now)})
+			owner = append(owner, -3)
 		}
 		etags, err := t.s.store.Batch(ctx, Table, ops)
 		t.rep.Writes++
 		if err == nil {
 			t.leaseETag = etags[0]
-			t.clears = t.clears[:0]
+			t.settle = t.settle[:0]
 			for _, r := range rows {
 				if r.plan == "" {
 					continue
@@ -299,18 +316,18 @@ func (t *shardTick) claimAndSend(ctx context.Context, rows []dueRow) error {
 					t.rep.Paused++
 				}
 			}
-			return t.send(ctx, sends)
+			return t.send(ctx, key, send)
 		}
 		var be *tablestore.BatchError
-		if !errors.As(err, &be) || be.Index >= len(owner) {
+		if !errors.As(err, &be) || be.Index >= len(owner) || owner[be.Index] == -3 {
 			return err
 		}
 		switch o := owner[be.Index]; {
 		case o == -1:
 			return fmt.Errorf("lease lost to another instance: %w", err)
 		case o == -2:
-			// Removed meanwhile (Scheduler.Remove deletes pending rows).
-			t.clears = remove(t.clears, ops[be.Index].Entity.RowKey)
+			// A settling delete of a row that is gone: nothing to settle.
+			t.settle = append(t.settle[:be.Index-1:be.Index-1], t.settle[be.Index:]...)
 		default:
 			// Another writer moved or rewrote this user's index row since the
 			// query: read it again, or leave the user to the next tick.
@@ -322,21 +339,11 @@ func (t *shardTick) claimAndSend(ctx context.Context, rows []dueRow) error {
 			} else {
 				rows[o] = fresh
 			}
-			if len(rows) == 0 && len(t.clears) == 0 {
+			if len(rows) == 0 {
 				return nil
 			}
 		}
 	}
-}
-
-func remove(keys []string, key string) []string {
-	out := keys[:0]
-	for _, k := range keys {
-		if k != key {
-			out = append(out, k)
-		}
-	}
-	return out
 }
 
 // reread fetches a due row again after its claim failed; false when it is
@@ -355,9 +362,8 @@ func (t *shardTick) reread(ctx context.Context, r dueRow) (dueRow, bool) {
 }
 
 // claimOps moves a due user on: the schedule row's next time (a merge, so a
-// concurrent push's marks survive), the index row under its ETag, and a
-// pending row when a session is to be sent. A stale row (plan "") is only
-// deleted.
+// concurrent push's marks survive) and the index row under its ETag. A stale
+// row (plan "") is only deleted.
 func (t *shardTick) claimOps(r dueRow) []tablestore.Op {
 	del := tablestore.Op{Kind: tablestore.OpDelete, Entity: tablestore.Entity{PartitionKey: t.pk, RowKey: r.key, ETag: r.etag}}
 	if r.plan == "" {
@@ -377,91 +383,97 @@ func (t *shardTick) claimOps(r dueRow) []tablestore.Op {
 		del,
 		{Kind: tablestore.OpInsert, Entity: indexRowOf(Entry{User: r.user, Plan: r.plan, Paused: r.paused, Next: next})},
 	}
-	if !r.paused {
-		ops = append(ops, tablestore.Op{Kind: tablestore.OpUpsert, Entity: tablestore.Entity{PartitionKey: t.pk, RowKey: pendingKey(r.user),
-			Properties: map[string]any{"User": r.user, "Slot": r.key, "Claimed": t.now}}})
-	}
 	return ops
 }
 
-// send enqueues claimed users' requests: one call when the queue takes
-// batches, otherwise Senders calls at a time. The pending rows of the users
-// sent are cleared by the next transaction; a user whose send failed keeps
-// its pending row, and the next holder of the lease enqueues it.
-func (t *shardTick) send(ctx context.Context, reqs []Request) error {
-	if len(reqs) == 0 {
+// send enqueues the requests of the users of one pending row (key): one call
+// when the queue takes batches, otherwise Senders calls at a time. The next
+// transaction deletes the pending row, or keeps in it the users whose send
+// failed, whom the next holder of the lease sends.
+func (t *shardTick) send(ctx context.Context, key string, users []string) error {
+	if len(users) == 0 {
 		return nil
 	}
+	reqs := make([]Request, len(users))
+	for i, u := range users {
+		reqs[i] = Request{User: u, Reason: Scheduled, Requested: t.now}
+	}
+	failed := make([]bool, len(reqs))
+	var err error
 	if bq, ok := t.s.queue.(BatchEnqueuer); ok {
 		bodies := make([][]byte, len(reqs))
 		for i, r := range reqs {
 			bodies[i] = r.Encode()
 		}
 		t.rep.Sends++
-		if err := bq.EnqueueBatch(ctx, SessionsQueue, bodies, 0); err != nil {
-			return err
+		if err = bq.EnqueueBatch(ctx, SessionsQueue, bodies, 0); err != nil {
+			return err // all or none: the pending row stays as it is
 		}
-		for _, r := range reqs {
-			t.clears = append(t.clears, pendingKey(r.User))
+	} else {
+		errs := make([]error, len(reqs))
+		sem := make(chan struct{}, max(1, t.s.Senders))
+		var wg sync.WaitGroup
+		for i, r := range reqs {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				errs[i] = t.s.queue.Enqueue(ctx, SessionsQueue, r.Encode(), 0)
+				failed[i] = errs[i] != nil
+			})
 		}
-		t.rep.Enqueued += len(reqs)
-		return nil
+		wg.Wait()
+		t.rep.Sends += len(reqs)
+		err = errors.Join(errs...)
 	}
-	sent := make([]bool, len(reqs))
-	errs := make([]error, len(reqs))
-	sem := make(chan struct{}, max(1, t.s.Senders))
-	var wg sync.WaitGroup
-	for i, r := range reqs {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			errs[i] = t.s.queue.Enqueue(ctx, SessionsQueue, r.Encode(), 0)
-			sent[i] = errs[i] == nil
-		})
-	}
-	wg.Wait()
-	t.rep.Sends += len(reqs)
-	for i, r := range reqs {
-		if sent[i] {
-			t.clears = append(t.clears, pendingKey(r.User))
+	var left []string
+	for i, u := range users {
+		if failed[i] {
+			left = append(left, u)
+		} else {
 			t.rep.Enqueued++
 		}
 	}
-	return errors.Join(errs...)
+	if len(left) == 0 {
+		t.settle = append(t.settle, tablestore.Op{Kind: tablestore.OpDelete, Entity: tablestore.Entity{PartitionKey: t.pk, RowKey: key, ETag: "*"}})
+	} else if len(left) < len(users) {
+		t.settle = append(t.settle, tablestore.Op{Kind: tablestore.OpUpsert, Entity: pendingRow(t.pk, key, left, t.now)})
+	}
+	return err
 }
 
 // recover enqueues the users a killed holder claimed and did not send. Their
-// schedules have already moved on; only the message is missing.
+// schedules have already moved on; only the message is missing. A user
+// removed since is not sent.
 func (t *shardTick) recover(ctx context.Context) error {
 	q := tablestore.Query{PartitionKey: t.pk, RowKeyFrom: pendingPrefix, RowKeyTo: "p}"} // '}' follows '|'
-
 	for {
 		page, err := t.s.store.Query(ctx, Table, q)
 		t.rep.Queries++
 		if err != nil {
 			return err
 		}
-		var reqs []Request
 		for _, e := range page.Entities {
-			user, _ := e.Properties["User"].(string)
-			if user == "" || !strings.HasPrefix(e.RowKey, pendingPrefix) {
-				continue
+			var users, live []string
+			raw, _ := e.Properties["Users"].(string)
+			_ = json.Unmarshal([]byte(raw), &users) // a damaged row sends nobody and is deleted
+			for _, u := range users {
+				_, err := t.s.Get(ctx, u)
+				t.rep.Reads++
+				if err == nil {
+					live = append(live, u)
+				} else if !errors.Is(err, tablestore.ErrNotFound) {
+					return err
+				}
 			}
-			claimed, _ := e.Properties["Claimed"].(time.Time)
-			reqs = append(reqs, Request{User: user, Reason: Scheduled, Requested: claimed.UTC()})
-		}
-		for len(reqs) > 0 {
-			n := min(claimUsers*4, len(reqs))
 			before := t.rep.Enqueued
-			err := t.send(ctx, reqs[:n])
+			err := t.send(ctx, e.RowKey, live)
 			t.rep.Recovered += t.rep.Enqueued - before
-			if err != nil {
-				return err
+			if len(live) == 0 {
+				t.settle = append(t.settle, tablestore.Op{Kind: tablestore.OpDelete, Entity: tablestore.Entity{PartitionKey: t.pk, RowKey: e.RowKey, ETag: "*"}})
 			}
-			if err := t.flush(ctx); err != nil {
-				return err
+			if ferr := t.flush(ctx); err != nil || ferr != nil {
+				return errors.Join(err, ferr)
 			}
-			reqs = reqs[n:]
 		}
 		if page.Continuation == "" {
 			return nil
@@ -470,11 +482,11 @@ func (t *shardTick) recover(ctx context.Context) error {
 	}
 }
 
-// flush clears the pending rows sent so far, renewing the lease in the same
+// flush settles the pending rows sent so far, renewing the lease in the same
 // transaction (marked pending: more claims follow).
 func (t *shardTick) flush(ctx context.Context) error { return t.clearRows(ctx, true, false) }
 
-// flushAndRelease clears the last pending rows and hands the shard back (its
+// flushAndRelease settles the last pending rows and hands the shard back (its
 // lease ends now), so another instance may tick it at once. pending says
 // whether claimed users may still wait for their message.
 func (t *shardTick) flushAndRelease(ctx context.Context, pending bool) error {
@@ -483,25 +495,22 @@ func (t *shardTick) flushAndRelease(ctx context.Context, pending bool) error {
 
 func (t *shardTick) clearRows(ctx context.Context, pending, release bool) error {
 	for {
-		ops := []tablestore.Op{t.leaseOp(pending)}
+		ops := append([]tablestore.Op{t.leaseOp(pending)}, t.settle...)
 		if release {
 			ops[0].Entity.Properties["Until"] = t.now
-		}
-		for _, c := range t.clears {
-			ops = append(ops, tablestore.Op{Kind: tablestore.OpDelete, Entity: tablestore.Entity{PartitionKey: t.pk, RowKey: c, ETag: "*"}})
 		}
 		etags, err := t.s.store.Batch(ctx, Table, ops)
 		t.rep.Writes++
 		if err == nil {
 			t.leaseETag = etags[0]
-			t.clears = t.clears[:0]
+			t.settle = t.settle[:0]
 			return nil
 		}
 		var be *tablestore.BatchError
 		if !errors.As(err, &be) || be.Index == 0 || be.Index >= len(ops) {
 			return err
 		}
-		// Removed meanwhile (Scheduler.Remove deletes pending rows).
-		t.clears = remove(t.clears, ops[be.Index].Entity.RowKey)
+		// A settling delete of a row that is gone: nothing to settle.
+		t.settle = append(t.settle[:be.Index-1:be.Index-1], t.settle[be.Index:]...)
 	}
 }

@@ -358,7 +358,11 @@ func TestRemoveDropsPendingClaim(t *testing.T) {
 		killed := New(k, k)
 		killed.rand, killed.Workers = s.rand, 1
 		_, _ = killed.Tick(ctx, t0)
-		if _, err := s.store.Get(ctx, Table, shardOf(users[0]), pendingKey(users[0])); err != nil || k.budget != 0 || k.last != "batch" {
+		page, err := s.store.Query(ctx, Table, tablestore.Query{PartitionKey: shardOf(users[0]), RowKeyFrom: "p|", RowKeyTo: "p}"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Entities) != 1 || k.budget != 0 || k.last != "batch" {
 			continue
 		}
 		if err := s.Remove(ctx, users[0]); err != nil {
