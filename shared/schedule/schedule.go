@@ -99,7 +99,14 @@ type Entry struct {
 	// DeferredUntil is when a session enqueued with a delay (a burst of
 	// pushes) becomes visible; pushes before then are already covered by it.
 	DeferredUntil time.Time
-	etag          string
+	// PushQueued is when the user's outstanding push session was enqueued
+	// (zero when none). Pushes meanwhile only set PushDirty.
+	PushQueued time.Time
+	// PushDirty says a push came while that session was queued or running,
+	// so it may have read the mailbox before the change: one more session
+	// starts the moment it finishes.
+	PushDirty bool
+	etag      string
 }
 
 // Enqueuer puts a message on a queue: the sessions queue of the runtime
@@ -180,6 +187,8 @@ func entryFrom(user string, e tablestore.Entity) Entry {
 	out.Paused, _ = e.Properties["Paused"].(bool)
 	out.LastEnqueued, _ = e.Properties["LastEnqueued"].(time.Time)
 	out.DeferredUntil, _ = e.Properties["DeferredUntil"].(time.Time)
+	out.PushQueued, _ = e.Properties["PushQueued"].(time.Time)
+	out.PushDirty, _ = e.Properties["PushDirty"].(bool)
 	return out
 }
 
@@ -190,6 +199,12 @@ func (en Entry) entity() tablestore.Entity {
 	}
 	if !en.DeferredUntil.IsZero() {
 		props["DeferredUntil"] = en.DeferredUntil.UTC()
+	}
+	if !en.PushQueued.IsZero() {
+		props["PushQueued"] = en.PushQueued.UTC()
+	}
+	if en.PushDirty {
+		props["PushDirty"] = true
 	}
 	return tablestore.Entity{PartitionKey: shardOf(en.User), RowKey: userKey(en.User), ETag: en.etag, Properties: props}
 }
@@ -296,12 +311,17 @@ func (s *Scheduler) Remove(ctx context.Context, user string) error {
 var ErrDebounced = errors.New("schedule: a session is already queued after this change")
 
 // RequestNow enqueues a session for user (push notification or "sync now").
-// A burst is coalesced without losing a change: a request within Debounce of
-// the last enqueued session enqueues one session delayed to the end of the
-// window, and requests while that one is still waiting return ErrDebounced.
-// The message is enqueued before the marks are written, so a failure can
-// cause an extra session (harmless under the lease) but never a lost one.
+// A push starts a session at once and coalesces the pushes that follow while
+// it is queued or running (see requestPush). A "sync now" burst is coalesced
+// without losing a change: a request within Debounce of the last enqueued
+// session enqueues one session delayed to the end of the window, and requests
+// while that one is still waiting return ErrDebounced. The message is enqueued
+// before the marks are written, so a failure can cause an extra session
+// (harmless under the lease) but never a lost one.
 func (s *Scheduler) RequestNow(ctx context.Context, user string, reason Reason, now time.Time) error {
+	if reason == Push {
+		return s.requestPush(ctx, user, now)
+	}
 	cur, err := s.Get(ctx, user)
 	if err != nil {
 		return err
@@ -339,6 +359,9 @@ func (s *Scheduler) RequestNow(ctx context.Context, user string, reason Reason, 
 // waiting it returns ErrDebounced, since that session comes after the change
 // too (and defers itself again if it also finds the user busy).
 func (s *Scheduler) RequestAfter(ctx context.Context, user string, reason Reason, now, after time.Time) error {
+	if reason == Push {
+		return s.deferPush(ctx, user, now, after)
+	}
 	cur, err := s.Get(ctx, user)
 	if err != nil {
 		return err

@@ -214,24 +214,25 @@ func TestPausedUserIsMovedOnButNotEnqueued(t *testing.T) {
 	}
 }
 
-func TestRequestNowCoalescesBurstsWithoutLosingAChange(t *testing.T) {
+// "Sync now" keeps its debounce window; pushes follow their own rule (push_test.go).
+func TestSyncNowCoalescesBurstsWithoutLosingAChange(t *testing.T) {
 	ctx := context.Background()
 	s, _, q := newFixture(t)
 	if err := s.Enroll(ctx, "dave", "paid", t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RequestNow(ctx, "dave", Push, t0); err != nil {
+	if err := s.RequestNow(ctx, "dave", Manual, t0); err != nil {
 		t.Fatal(err)
 	}
-	// A second push moments later: the first session may already be running,
+	// A second request moments later: the first session may already be running,
 	// so one more is queued for the end of the window.
-	if err := s.RequestNow(ctx, "dave", Push, t0.Add(time.Second)); err != nil {
+	if err := s.RequestNow(ctx, "dave", Manual, t0.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	// Further pushes while that one waits are covered by it.
+	// Further requests while that one waits are covered by it.
 	for i := 2; i < 10; i++ {
-		if err := s.RequestNow(ctx, "dave", Push, t0.Add(time.Duration(i)*time.Second)); !errors.Is(err, ErrDebounced) {
-			t.Errorf("push %d within the window: err = %v, want ErrDebounced", i, err)
+		if err := s.RequestNow(ctx, "dave", Manual, t0.Add(time.Duration(i)*time.Second)); !errors.Is(err, ErrDebounced) {
+			t.Errorf("request %d within the window: err = %v, want ErrDebounced", i, err)
 		}
 	}
 	if n := len(drain(t, q)); n != 1 {
@@ -247,9 +248,9 @@ func TestRequestNowCoalescesBurstsWithoutLosingAChange(t *testing.T) {
 	if want := t0.Add(s.Debounce); !en.DeferredUntil.Equal(want) {
 		t.Errorf("deferred until %v, want %v", en.DeferredUntil, want)
 	}
-	// After the deferred session's time, a push enqueues at once again.
-	if err := s.RequestNow(ctx, "dave", Push, t0.Add(2*s.Debounce+time.Second)); err != nil {
-		t.Errorf("push after the window: %v", err)
+	// After the deferred session's time, a request enqueues at once again.
+	if err := s.RequestNow(ctx, "dave", Manual, t0.Add(2*s.Debounce+time.Second)); err != nil {
+		t.Errorf("request after the window: %v", err)
 	}
 	if err := s.RequestNow(ctx, "nobody", Push, t0); !errors.Is(err, tablestore.ErrNotFound) {
 		t.Errorf("push for an unknown user: err = %v, want ErrNotFound", err)
@@ -354,8 +355,9 @@ func TestEnrollRejectsUnknownPlan(t *testing.T) {
 	}
 }
 
-// A push that found another session of the user running is deferred, once,
-// however many such requests pile up, and pushes meanwhile are covered by it.
+// A "sync now" that found another session of the user running is deferred,
+// once, however many such requests pile up, and pushes meanwhile are covered
+// by it.
 func TestRequestAfterDefersOnceAndCoversLaterPushes(t *testing.T) {
 	ctx := context.Background()
 	s, _, q := newFixture(t)
@@ -363,7 +365,7 @@ func TestRequestAfterDefersOnceAndCoversLaterPushes(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := t0.Add(time.Minute)
-	if err := s.RequestAfter(ctx, "erin", Push, t0, after); err != nil {
+	if err := s.RequestAfter(ctx, "erin", Manual, t0, after); err != nil {
 		t.Fatal(err)
 	}
 	for i, at := range []time.Time{t0.Add(time.Second), t0.Add(30 * time.Second)} {
@@ -388,7 +390,7 @@ func TestRequestAfterDefersOnceAndCoversLaterPushes(t *testing.T) {
 		t.Errorf("deferred until %v, want %v", en.DeferredUntil, after)
 	}
 	// Once it ran (and found the user busy again), it can defer itself anew.
-	if err := s.RequestAfter(ctx, "erin", Push, after, after.Add(time.Minute)); err != nil {
+	if err := s.RequestAfter(ctx, "erin", Manual, after, after.Add(time.Minute)); err != nil {
 		t.Errorf("deferring again after the deferred time: %v", err)
 	}
 	if err := s.RequestAfter(ctx, "nobody", Push, t0, after); !errors.Is(err, tablestore.ErrNotFound) {
