@@ -391,7 +391,7 @@ func (s *run) syncKind(ctx context.Context, kind item.Kind, cursors Cursors) err
 	}
 	crmCh.Kind, mbxCh.Kind = kind, kind
 	links, ok := s.links[kind]
-	if delete(s.links, kind); !ok {
+	if delete(s.links, kind); !ok && !idleKind(crmCh, mbxCh) {
 		if links, err = s.st.Links(ctx, kind); err != nil {
 			return err
 		}
