@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/shared/azurite"
 	"github.com/crmsync/crmsync/shared/queue"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
@@ -378,4 +380,81 @@ func TestRemoveDropsPendingClaim(t *testing.T) {
 		return
 	}
 	t.Fatal("no kill point between claim and send")
+}
+
+// The tick's transactions (lease update under its ETag, merges, deletes under
+// ETags, inserts, upserts, up to 99 operations in one partition) hold on the
+// Azure table store too: two instances ticking at once against Azurite send
+// each due user once and leave the index consistent.
+func TestTwoInstancesTickOnAzurite(t *testing.T) {
+	ctx := context.Background()
+	st, err := tablestore.NewAzure(azurite.Start(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.DeleteTable(ctx, Table) })
+	_ = st.DeleteTable(ctx, Table)
+	dir := t.TempDir()
+	q, err := queue.OpenEmbedded(filepath.Join(dir, "queues.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	a := New(st, q)
+	a.rand = func() float64 { return 0.5 }
+	users := append(usersIn(2, claimUsers+8), usersIn(9, 5)...)
+	enrollBulk(t, a, users)
+	b := New(st, q)
+	b.rand = func() float64 { return 0 }
+	var wg sync.WaitGroup
+	var errA, errB error
+	wg.Go(func() { _, errA = a.Tick(ctx, t0) })
+	wg.Go(func() { _, errB = b.Tick(ctx, t0) })
+	wg.Wait()
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
+	seen := sessionsPerUser(t, q)
+	for _, u := range users {
+		if seen[u] != 1 {
+			t.Errorf("%s: %d sessions, want 1", u, seen[u])
+		}
+	}
+	checkIndex(t, a, users, t0)
+}
+
+// A claim that fails on Azure (reported as the failed operation's index of
+// the transaction) is retried without losing the chunk's other users.
+func TestPauseDuringTickOnAzurite(t *testing.T) {
+	ctx := context.Background()
+	st, err := tablestore.NewAzure(azurite.Start(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = st.DeleteTable(ctx, Table)
+	t.Cleanup(func() { _ = st.DeleteTable(ctx, Table) })
+	q, err := queue.OpenEmbedded(filepath.Join(t.TempDir(), "queues.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	s := New(st, q)
+	users := usersIn(4, 6)
+	enrollBulk(t, s, users)
+	h := &hookStore{Store: st}
+	h.hook = func() {
+		if err := s.SetPaused(ctx, users[4], true); err != nil {
+			t.Error(err)
+		}
+	}
+	ticker := New(h, q)
+	rep, err := ticker.Tick(ctx, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := sessionsPerUser(t, q)
+	if len(seen) != 5 || seen[users[4]] != 0 || rep.Paused != 1 {
+		t.Errorf("sessions %v, report %+v; want the five unpaused users once and one paused", seen, rep)
+	}
+	checkIndex(t, s, users, t0)
 }
