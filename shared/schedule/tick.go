@@ -158,7 +158,8 @@ func (s *Scheduler) tickShard(ctx context.Context, shard int, now time.Time) (Ti
 	if err != nil {
 		return t.rep, err
 	}
-	if len(page.Entities) == 0 && !pending {
+	// (Azure may answer an empty page that still has a continuation.)
+	if len(page.Entities) == 0 && page.Continuation == "" && !pending {
 		return t.rep, nil
 	}
 	if !t.acquire(ctx, lease, exists, pending) {
