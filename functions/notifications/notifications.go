@@ -16,7 +16,8 @@ import (
 	"github.com/crmsync/crmsync/shared/schedule"
 )
 
-// Requester enqueues a session for a user at once (with its own debounce).
+// Requester enqueues a session for a user at once; pushes while it is queued
+// or running coalesce into one follow-up (schedule.Scheduler.RequestNow).
 type Requester interface {
 	RequestNow(ctx context.Context, user string, reason schedule.Reason, now time.Time) error
 }
@@ -28,7 +29,7 @@ func New(log *slog.Logger, subs *msgraph.Subscriptions, req Requester, now func(
 		Enqueue: func(ctx context.Context, user string) error {
 			err := req.RequestNow(ctx, user, schedule.Push, now())
 			if errors.Is(err, schedule.ErrDebounced) {
-				return nil // a session was enqueued moments ago; it will see this change
+				return nil // coalesced: the outstanding session, or its follow-up, sees this change
 			}
 			return err
 		},

@@ -46,7 +46,8 @@ func (s *Scheduler) Run(ctx context.Context, tick funchost.TimerTrigger) (funcho
 	now := s.now()
 	rep, err := s.ticker.Tick(ctx, now)
 	s.log.InfoContext(ctx, "scheduler tick", "invocation", tick.InvocationID, "pastDue", tick.IsPastDue,
-		"due", rep.Due, "enqueued", rep.Enqueued, "paused", rep.Paused, "queries", rep.Queries, "writes", rep.Writes)
+		"due", rep.Due, "enqueued", rep.Enqueued, "paused", rep.Paused, "recovered", rep.Recovered,
+		"shards", rep.Shards, "busyShards", rep.Busy, "queries", rep.Queries, "reads", rep.Reads, "writes", rep.Writes, "sends", rep.Sends)
 	var renewErr error
 	if s.renew != nil {
 		n, err := s.renew.Renew(ctx, now)

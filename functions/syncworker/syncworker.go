@@ -32,6 +32,13 @@ type Deferrer interface {
 	RequestAfter(ctx context.Context, user string, reason schedule.Reason, now, after time.Time) error
 }
 
+// Finisher is told when a push session ran (schedule.Scheduler.Finished):
+// pushes that came while it was queued or running start one more at once.
+// Found on the Deferrer by type assertion.
+type Finisher interface {
+	Finished(ctx context.Context, user string, requested, now time.Time) error
+}
+
 // BusyRetry is how long a push or "sync now" request that found another
 // session of the user running waits before it runs: the running session may
 // have read its sides before the change that prompted the request. It is at
@@ -87,6 +94,13 @@ func (w *Worker) Handle(ctx context.Context, msg funchost.QueueTrigger) (funchos
 			return nil, fmt.Errorf("syncworker: deferring a request that found its user busy: %w", err)
 		}
 		return nil, nil
+	}
+	if f, ok := w.deferrer.(Finisher); ok && req.Reason == schedule.Push {
+		// A failure leaves the push outstanding until schedule.PushStale:
+		// later pushes meanwhile wait for the next scheduled session.
+		if err := f.Finished(ctx, req.User, req.Requested, w.now()); err != nil {
+			w.log.WarnContext(ctx, "recording the end of a push session failed", "user", req.User, "err", err)
+		}
 	}
 	if w.after != nil && (rep.Outcome == "ok" || rep.Outcome == "partial") {
 		if err := w.after(ctx, req.User); err != nil {

@@ -136,3 +136,45 @@ func TestRetryTimingOutlastsTheLease(t *testing.T) {
 		t.Errorf("a crashed session's request runs again only %v after the crash; want about a minute or two", back)
 	}
 }
+
+type finishingDeferrer struct {
+	fakeDeferrer
+	finished []string
+}
+
+func (f *finishingDeferrer) Finished(ctx context.Context, user string, requested, now time.Time) error {
+	f.finished = append(f.finished, user+"@"+requested.Format(time.TimeOnly))
+	return f.err
+}
+
+// A push session that ran (whatever its outcome, but busy) is reported
+// finished with the time it was requested, so a burst that came meanwhile
+// starts the next session at once; other reasons and busy runs are not.
+func TestPushSessionIsReportedFinished(t *testing.T) {
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	requested := now.Add(-3 * time.Second)
+	for _, tt := range []struct {
+		name    string
+		reason  schedule.Reason
+		outcome string
+		want    []string
+	}{
+		{"push ran", schedule.Push, "ok", []string{"u-1@08:59:57"}},
+		{"push ran into trouble", schedule.Push, "partial", []string{"u-1@08:59:57"}},
+		{"push found the user busy", schedule.Push, "busy", nil},
+		{"scheduled", schedule.Scheduled, "ok", nil},
+		{"sync now", schedule.Manual, "ok", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &finishingDeferrer{}
+			w := New(slog.New(slog.DiscardHandler), &fakeRunner{rep: session.Report{Outcome: tt.outcome}}, nil, d, func() time.Time { return now })
+			body := schedule.Request{User: "u-1", Reason: tt.reason, Requested: requested}.Encode()
+			if _, err := w.Handle(context.Background(), funchost.QueueTrigger{Body: body, DequeueCount: 1}); err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(d.finished) != fmt.Sprint(tt.want) {
+				t.Errorf("finished %v, want %v", d.finished, tt.want)
+			}
+		})
+	}
+}

@@ -1,31 +1,32 @@
 package lambdaadapter
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
-// SQS sends messages to Amazon SQS over its JSON protocol, signed with
-// Signature Version 4 with the execution role's credentials, which Lambda puts
-// in the environment. It is the Sender for output bindings on Lambda, and its
-// Enqueue has the shape of queue.Queue's, so a queue wrapper can feed the
-// sync-sessions SQS queue. Queue names are resolved to URLs once (GetQueueUrl).
+// SQS sends messages to Amazon SQS with the AWS SDK's SQS client, which
+// brings what a hand-written client lacked: credentials from the SDK's
+// default chain (on Lambda, the execution role's, which Lambda provides),
+// the standard retryer (backoff on throttling, 5xx and connection errors),
+// endpoint resolution (FIPS, dual-stack, VPC endpoints through
+// AWS_ENDPOINT_URL_SQS) and the MD5 check of every message body SQS
+// acknowledges. It is the Sender for output bindings on Lambda, and its
+// Enqueue has the shape of queue.Queue's, so the sync-sessions SQS queue can
+// take session requests. Queue names are resolved to URLs once (GetQueueUrl).
 type SQS struct {
-	getenv   func(string) string
-	endpoint string
-	region   string
-	client   *http.Client
-	now      func() time.Time
+	client *sqs.Client
 
 	mu   sync.Mutex
 	urls map[string]string
@@ -33,33 +34,45 @@ type SQS struct {
 
 // SQSOptions tune NewSQS; zero values mean the defaults.
 type SQSOptions struct {
-	// Endpoint overrides https://sqs.<region>.amazonaws.com (tests, VPC endpoints).
+	// Endpoint overrides the resolved SQS endpoint (tests).
 	Endpoint string
-	// Client is the HTTP client (http.DefaultClient when nil).
+	// Client is the HTTP client (the SDK's default when nil).
 	Client *http.Client
-	// Now is the clock for signatures (time.Now when nil).
-	Now func() time.Time
+	// Credentials replace the SDK's default credential chain (tests).
+	Credentials aws.CredentialsProvider
+	// Retryer replaces the SDK's standard retryer (three attempts with
+	// jittered exponential backoff) when set.
+	Retryer func() aws.Retryer
 }
 
-// NewSQS builds a client from AWS_REGION (set by Lambda). Credentials are read
-// from getenv on every request (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-// AWS_SESSION_TOKEN), so a refreshed environment is picked up.
+// NewSQS builds a client for the region in AWS_REGION (set by Lambda).
 func NewSQS(getenv func(string) string, opts SQSOptions) (*SQS, error) {
 	region := strings.TrimSpace(getenv("AWS_REGION"))
 	if region == "" {
 		return nil, errors.New("lambdaadapter: AWS_REGION is not set (Lambda sets it; elsewhere set it to the queue's region)")
 	}
-	s := &SQS{getenv: getenv, region: region, endpoint: opts.Endpoint, client: opts.Client, now: opts.Now, urls: map[string]string{}}
-	if s.endpoint == "" {
-		s.endpoint = "https://sqs." + region + ".amazonaws.com"
+	load := []func(*config.LoadOptions) error{config.WithRegion(region)}
+	if opts.Client != nil {
+		load = append(load, config.WithHTTPClient(opts.Client))
 	}
-	if s.client == nil {
-		s.client = http.DefaultClient
+	if opts.Credentials != nil {
+		load = append(load, config.WithCredentialsProvider(opts.Credentials))
 	}
-	if s.now == nil {
-		s.now = time.Now
+	if opts.Retryer != nil {
+		load = append(load, config.WithRetryer(opts.Retryer))
 	}
-	return s, nil
+	// Loading reads the environment and shared config files only; the
+	// credentials themselves are fetched (and cached) on first use.
+	cfg, err := config.LoadDefaultConfig(context.Background(), load...)
+	if err != nil {
+		return nil, fmt.Errorf("lambdaadapter: AWS configuration: %w", err)
+	}
+	client := sqs.NewFromConfig(cfg, func(o *sqs.Options) {
+		if opts.Endpoint != "" {
+			o.BaseEndpoint = aws.String(opts.Endpoint)
+		}
+	})
+	return &SQS{client: client, urls: map[string]string{}}, nil
 }
 
 // maxBatch is SQS's limit of entries per SendMessageBatch.
@@ -74,30 +87,18 @@ func (s *SQS) Send(ctx context.Context, queue string, msgs []string) error {
 	}
 	for start := 0; start < len(msgs); start += maxBatch {
 		end := min(start+maxBatch, len(msgs))
-		type entry struct {
-			ID          string `json:"Id"`
-			MessageBody string `json:"MessageBody"`
-		}
-		req := struct {
-			QueueURL string  `json:"QueueUrl"`
-			Entries  []entry `json:"Entries"`
-		}{QueueURL: qurl}
+		in := &sqs.SendMessageBatchInput{QueueUrl: aws.String(qurl)}
 		for i := start; i < end; i++ {
-			req.Entries = append(req.Entries, entry{ID: strconv.Itoa(i), MessageBody: msgs[i]})
+			in.Entries = append(in.Entries, types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(msgs[i])})
 		}
-		var res struct {
-			Failed []struct {
-				ID      string `json:"Id"`
-				Code    string `json:"Code"`
-				Message string `json:"Message"`
-			} `json:"Failed"`
-		}
-		if err := s.call(ctx, "SendMessageBatch", req, &res); err != nil {
+		out, err := s.client.SendMessageBatch(ctx, in)
+		if err != nil {
 			return fmt.Errorf("sqs: sending to %s: %w", queue, err)
 		}
-		if len(res.Failed) > 0 {
-			f := res.Failed[0]
-			return fmt.Errorf("sqs: %d of %d messages to %s refused (first: %s %s)", len(res.Failed), end-start, queue, f.Code, f.Message)
+		if len(out.Failed) > 0 {
+			f := out.Failed[0]
+			return fmt.Errorf("sqs: %d of %d messages to %s refused (first: %s %s)", len(out.Failed), end-start, queue,
+				aws.ToString(f.Code), aws.ToString(f.Message))
 		}
 	}
 	return nil
@@ -113,12 +114,12 @@ func (s *SQS) Enqueue(ctx context.Context, queue string, body []byte, delay time
 	if err != nil {
 		return err
 	}
-	req := struct {
-		QueueURL     string `json:"QueueUrl"`
-		MessageBody  string `json:"MessageBody"`
-		DelaySeconds int    `json:"DelaySeconds,omitempty"`
-	}{QueueURL: qurl, MessageBody: string(body), DelaySeconds: int(delay / time.Second)}
-	if err := s.call(ctx, "SendMessage", req, nil); err != nil {
+	in := &sqs.SendMessageInput{QueueUrl: aws.String(qurl), MessageBody: aws.String(string(body))}
+	if delay > 0 {
+		// Whole seconds, rounded up so a delayed message is never early.
+		in.DelaySeconds = int32((delay + time.Second - 1) / time.Second)
+	}
+	if _, err := s.client.SendMessage(ctx, in); err != nil {
 		return fmt.Errorf("sqs: sending to %s: %w", queue, err)
 	}
 	return nil
@@ -132,88 +133,15 @@ func (s *SQS) queueURL(ctx context.Context, queue string) (string, error) {
 	if ok {
 		return u, nil
 	}
-	var res struct {
-		QueueURL string `json:"QueueUrl"`
-	}
-	if err := s.call(ctx, "GetQueueUrl", map[string]string{"QueueName": queue}, &res); err != nil {
+	out, err := s.client.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(queue)})
+	if err != nil {
 		return "", fmt.Errorf("sqs: looking up queue %s: %w", queue, err)
 	}
-	if res.QueueURL == "" {
+	if aws.ToString(out.QueueUrl) == "" {
 		return "", fmt.Errorf("sqs: looking up queue %s: empty QueueUrl", queue)
 	}
 	s.mu.Lock()
-	s.urls[queue] = res.QueueURL
+	s.urls[queue] = *out.QueueUrl
 	s.mu.Unlock()
-	return res.QueueURL, nil
-}
-
-// call makes one signed JSON-protocol request.
-func (s *SQS) call(ctx context.Context, action string, in, out any) error {
-	creds := Credentials{
-		AccessKeyID:     s.getenv("AWS_ACCESS_KEY_ID"),
-		SecretAccessKey: s.getenv("AWS_SECRET_ACCESS_KEY"),
-		SessionToken:    s.getenv("AWS_SESSION_TOKEN"),
-	}
-	if creds.AccessKeyID == "" || creds.SecretAccessKey == "" {
-		return errors.New("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set (Lambda sets them from the execution role)")
-	}
-	body, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	u, err := url.Parse(s.endpoint)
-	if err != nil {
-		return fmt.Errorf("endpoint %q: %v", s.endpoint, err)
-	}
-	now := s.now().UTC()
-	headers := map[string]string{
-		"content-type": "application/x-amz-json-1.0",
-		"host":         u.Host,
-		"x-amz-date":   now.Format("20060102T150405Z"),
-		"x-amz-target": "AmazonSQS." + action,
-	}
-	if creds.SessionToken != "" {
-		headers["x-amz-security-token"] = creds.SessionToken
-	}
-	path := u.EscapedPath()
-	if path == "" {
-		path = "/"
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	for k, v := range headers {
-		if k != "host" {
-			req.Header.Set(k, v)
-		}
-	}
-	req.Header.Set("Authorization", signV4(http.MethodPost, path, "", headers, body, creds, s.region, "sqs", now))
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Type    string `json:"__type"`
-			Message string `json:"message"`
-		}
-		_ = json.Unmarshal(raw, &e)
-		if e.Type == "" {
-			return fmt.Errorf("%s: HTTP %d", action, resp.StatusCode)
-		}
-		return fmt.Errorf("%s: HTTP %d %s: %s", action, resp.StatusCode, e.Type[strings.LastIndex(e.Type, "#")+1:], e.Message)
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("%s: malformed response: %v", action, err)
-	}
-	return nil
+	return *out.QueueUrl, nil
 }

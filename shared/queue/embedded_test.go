@@ -196,3 +196,39 @@ func TestEmbeddedUnderSynctest(t *testing.T) {
 		}
 	})
 }
+
+// A batch lands whole, each message once and in order, with the delay; a bad
+// body refuses the batch before anything is written.
+func TestEmbeddedEnqueueBatch(t *testing.T) {
+	clock := queuetest.NewFakeClock()
+	q := openEmbedded(t, queue.WithClock(clock.Now))
+	const name = "batch-test"
+	if err := q.EnqueueBatch(ctx, name, [][]byte{[]byte("a"), []byte("b"), []byte("c")}, 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if msgs, err := q.Dequeue(ctx, name, 32, time.Minute); err != nil || len(msgs) != 0 {
+		t.Fatalf("before the delay: %d messages (%v), want none", len(msgs), err)
+	}
+	clock.Sleep(2 * time.Second)
+	msgs, err := q.Dequeue(ctx, name, 32, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range msgs {
+		got = append(got, string(m.Body))
+	}
+	if strings.Join(got, ",") != "a,b,c" {
+		t.Errorf("dequeued %q, want a,b,c", got)
+	}
+	big := bytes.Repeat([]byte("x"), queue.MaxBodySize+1)
+	if err := q.EnqueueBatch(ctx, name, [][]byte{[]byte("d"), big}, 0); err == nil || !strings.Contains(err.Error(), "batch message 1") {
+		t.Errorf("oversize body in a batch: err = %v, want one naming message 1", err)
+	}
+	if n, err := q.Len(ctx, name); err != nil || n != 3 {
+		t.Errorf("after a refused batch the queue holds %d (%v), want the 3 from before", n, err)
+	}
+	if err := q.EnqueueBatch(ctx, name, nil, 0); err != nil {
+		t.Errorf("empty batch: %v", err)
+	}
+}

@@ -99,13 +99,27 @@ type Entry struct {
 	// DeferredUntil is when a session enqueued with a delay (a burst of
 	// pushes) becomes visible; pushes before then are already covered by it.
 	DeferredUntil time.Time
-	etag          string
+	// PushQueued is when the user's outstanding push session was enqueued
+	// (zero when none). Pushes meanwhile only set PushDirty.
+	PushQueued time.Time
+	// PushDirty says a push came while that session was queued or running,
+	// so it may have read the mailbox before the change: one more session
+	// starts the moment it finishes.
+	PushDirty bool
+	etag      string
 }
 
 // Enqueuer puts a message on a queue: the sessions queue of the runtime
 // (Azure Storage or the embedded queue; Amazon SQS on AWS Lambda).
 type Enqueuer interface {
 	Enqueue(ctx context.Context, queue string, body []byte, delay time.Duration) error
+}
+
+// BatchEnqueuer is an Enqueuer that can also put many messages on a queue in
+// one call, all or none (the embedded queue: one transaction). The tick uses
+// it when the queue has it, instead of one call per due user.
+type BatchEnqueuer interface {
+	EnqueueBatch(ctx context.Context, queue string, bodies [][]byte, delay time.Duration) error
 }
 
 // Scheduler reads and moves schedules. Construct with New.
@@ -117,19 +131,35 @@ type Scheduler struct {
 	// Jitter is the largest random delay added to a user's next time, spreading
 	// load so users who signed up together do not sync together forever.
 	Jitter time.Duration
-	rand   func() float64
+	// Workers bounds how many shards one tick works at once.
+	Workers int
+	// Senders bounds how many single enqueues one shard has in flight when
+	// the queue cannot take batches (Azure Storage, SQS).
+	Senders int
+	// LeaseTTL is how long a ticking instance holds a shard. A shard whose
+	// holder was killed mid-tick is taken over, and its claimed users enqueued,
+	// by the first tick after the lease ran out.
+	LeaseTTL time.Duration
+	// Owner names this instance on the shard leases it takes (diagnostics only).
+	Owner string
+	rand  func() float64
 }
 
 // New returns a Scheduler over store, enqueueing sessions with q.
 func New(store tablestore.Store, q Enqueuer) *Scheduler {
-	return &Scheduler{store: store, queue: q, Debounce: 30 * time.Second, Jitter: 30 * time.Second, rand: rand.Float64}
+	return &Scheduler{store: store, queue: q, Debounce: 30 * time.Second, Jitter: 30 * time.Second,
+		Workers: 4, Senders: 16, LeaseTTL: 2 * time.Minute, Owner: randomOwner(), rand: rand.Float64}
 }
+
+func randomOwner() string { return "tick-" + strconv.FormatUint(rand.Uint64(), 36) }
 
 func shardOf(user string) string {
 	h := fnv.New32a()
 	h.Write([]byte(user))
-	return "due-" + strconv.Itoa(int(h.Sum32()%Shards))
+	return shardKey(int(h.Sum32() % Shards))
 }
+
+func shardKey(shard int) string { return "due-" + strconv.Itoa(shard) }
 
 func userKey(user string) string { return "u|" + user }
 
@@ -157,6 +187,8 @@ func entryFrom(user string, e tablestore.Entity) Entry {
 	out.Paused, _ = e.Properties["Paused"].(bool)
 	out.LastEnqueued, _ = e.Properties["LastEnqueued"].(time.Time)
 	out.DeferredUntil, _ = e.Properties["DeferredUntil"].(time.Time)
+	out.PushQueued, _ = e.Properties["PushQueued"].(time.Time)
+	out.PushDirty, _ = e.Properties["PushDirty"].(bool)
 	return out
 }
 
@@ -167,6 +199,12 @@ func (en Entry) entity() tablestore.Entity {
 	}
 	if !en.DeferredUntil.IsZero() {
 		props["DeferredUntil"] = en.DeferredUntil.UTC()
+	}
+	if !en.PushQueued.IsZero() {
+		props["PushQueued"] = en.PushQueued.UTC()
+	}
+	if en.PushDirty {
+		props["PushDirty"] = true
 	}
 	return tablestore.Entity{PartitionKey: shardOf(en.User), RowKey: userKey(en.User), ETag: en.etag, Properties: props}
 }
@@ -180,10 +218,10 @@ func (s *Scheduler) Enroll(ctx context.Context, user, plan string, first time.Ti
 	for {
 		cur, err := s.Get(ctx, user)
 		if errors.Is(err, tablestore.ErrNotFound) {
-			en := Entry{User: user, Plan: plan, Next: first.UTC()}
+			en := Entry{User: user, Plan: plan, Next: first.UTC().Truncate(time.Millisecond)}
 			_, err = s.store.Batch(ctx, Table, []tablestore.Op{
 				{Kind: tablestore.OpInsert, Entity: en.entity()},
-				{Kind: tablestore.OpInsert, Entity: indexRow(user, en.Next)},
+				{Kind: tablestore.OpInsert, Entity: indexRowOf(en)},
 			})
 			if errors.Is(err, tablestore.ErrExists) {
 				continue // enrolled concurrently: take the other path
@@ -194,16 +232,41 @@ func (s *Scheduler) Enroll(ctx context.Context, user, plan string, first time.Ti
 			return err
 		}
 		cur.Plan = plan
-		_, err = s.store.Update(ctx, Table, cur.entity(), cur.etag)
-		if errors.Is(err, tablestore.ErrPrecondition) {
+		if err := s.rewrite(ctx, cur); errors.Is(err, tablestore.ErrPrecondition) {
 			continue
+		} else {
+			return err
 		}
-		return err
 	}
+}
+
+// rewrite stores a changed schedule row together with its index row, which
+// carries copies of the plan and the pause flag so that a tick moves a due
+// user on without reading the schedule row. The schedule row's ETag guards
+// both: ErrPrecondition when another writer came first.
+func (s *Scheduler) rewrite(ctx context.Context, cur Entry) error {
+	_, err := s.store.Batch(ctx, Table, []tablestore.Op{
+		{Kind: tablestore.OpUpdate, Entity: cur.entity()},
+		{Kind: tablestore.OpUpsert, Entity: indexRowOf(cur)},
+	})
+	var be *tablestore.BatchError
+	if errors.As(err, &be) {
+		return be.Err
+	}
+	return err
 }
 
 func indexRow(user string, next time.Time) tablestore.Entity {
 	return tablestore.Entity{PartitionKey: shardOf(user), RowKey: dueKey(next, user), Properties: map[string]any{"User": user}}
+}
+
+// indexRowOf is the due-index row of a schedule: the user, and the plan and
+// pause flag the tick needs.
+func indexRowOf(en Entry) tablestore.Entity {
+	e := indexRow(en.User, en.Next)
+	e.Properties["Plan"] = en.Plan
+	e.Properties["Paused"] = en.Paused
+	return e
 }
 
 // SetPaused pauses or resumes a user's scheduled sessions.
@@ -214,11 +277,11 @@ func (s *Scheduler) SetPaused(ctx context.Context, user string, paused bool) err
 			return err
 		}
 		cur.Paused = paused
-		_, err = s.store.Update(ctx, Table, cur.entity(), cur.etag)
-		if errors.Is(err, tablestore.ErrPrecondition) {
+		if err := s.rewrite(ctx, cur); errors.Is(err, tablestore.ErrPrecondition) {
 			continue
+		} else {
+			return err
 		}
-		return err
 	}
 }
 
@@ -238,96 +301,8 @@ func (s *Scheduler) Remove(ctx context.Context, user string) error {
 	if errors.Is(err, tablestore.ErrNotFound) || errors.Is(err, tablestore.ErrPrecondition) {
 		return s.Remove(ctx, user) // the index moved under us; read again
 	}
-	return err
-}
-
-// TickReport counts what one tick did.
-type TickReport struct {
-	Due      int
-	Enqueued int
-	Paused   int
-	Queries  int
-	Writes   int
-}
-
-// Tick enqueues a session for every user due at now and moves each one's next
-// time on by the plan's interval plus jitter. Delivery is at least once: the
-// message is enqueued before the index moves, so a crash in between can only
-// cause one extra session, which the session lease makes harmless.
-func (s *Scheduler) Tick(ctx context.Context, now time.Time) (TickReport, error) {
-	var rep TickReport
-	var errs []error
-	for shard := 0; shard < Shards; shard++ {
-		pk := "due-" + strconv.Itoa(shard)
-		q := tablestore.Query{PartitionKey: pk, RowKeyFrom: "t|", RowKeyTo: dueBound(now)}
-		for {
-			page, err := s.store.Query(ctx, Table, q)
-			rep.Queries++
-			if err != nil {
-				errs = append(errs, fmt.Errorf("shard %s: %w", pk, err))
-				break
-			}
-			for _, row := range page.Entities {
-				user, _ := row.Properties["User"].(string)
-				if user == "" {
-					continue
-				}
-				rep.Due++
-				if err := s.fire(ctx, user, row.RowKey, now, &rep); err != nil {
-					errs = append(errs, fmt.Errorf("user %s: %w", user, err))
-				}
-			}
-			if page.Continuation == "" {
-				break
-			}
-			q.Continuation = page.Continuation
-		}
-	}
-	return rep, errors.Join(errs...)
-}
-
-func (s *Scheduler) fire(ctx context.Context, user, indexKey string, now time.Time, rep *TickReport) error {
-	cur, err := s.Get(ctx, user)
-	if errors.Is(err, tablestore.ErrNotFound) {
-		// An index row without its schedule (left by an interrupted removal).
-		rep.Writes++
-		err := s.store.Delete(ctx, Table, shardOf(user), indexKey, "*")
-		if errors.Is(err, tablestore.ErrNotFound) {
-			return nil
-		}
-		return err
-	}
-	if err != nil {
-		return err
-	}
-	if dueKey(cur.Next, user) != indexKey {
-		return nil // moved by someone else since the query
-	}
-	if !cur.Paused {
-		req := Request{User: user, Reason: Scheduled, Requested: now.UTC()}
-		if err := s.queue.Enqueue(ctx, SessionsQueue, req.Encode(), 0); err != nil {
-			return err
-		}
-		rep.Enqueued++
-		cur.LastEnqueued = now.UTC()
-	} else {
-		rep.Paused++
-	}
-	plan, ok := Plans[cur.Plan]
-	if !ok {
-		plan = Plans["free"]
-	}
-	old := cur.Next
-	cur.Next = now.Add(plan.Interval + time.Duration(s.rand()*float64(s.Jitter))).UTC().Truncate(time.Millisecond)
-	_, err = s.store.Batch(ctx, Table, []tablestore.Op{
-		{Kind: tablestore.OpUpdate, Entity: cur.entity()},
-		{Kind: tablestore.OpDelete, Entity: tablestore.Entity{PartitionKey: shardOf(user), RowKey: dueKey(old, user), ETag: "*"}},
-		{Kind: tablestore.OpInsert, Entity: indexRow(user, cur.Next)},
-	})
-	rep.Writes++
-	if errors.Is(err, tablestore.ErrPrecondition) || errors.Is(err, tablestore.ErrNotFound) {
-		return nil // another tick moved it first; its session is enqueued
-	}
+	// A tick that claimed the user and was killed before sending it checks
+	// for the schedule row before it sends (shardTick.recover).
 	return err
 }
 
@@ -336,12 +311,17 @@ func (s *Scheduler) fire(ctx context.Context, user, indexKey string, now time.Ti
 var ErrDebounced = errors.New("schedule: a session is already queued after this change")
 
 // RequestNow enqueues a session for user (push notification or "sync now").
-// A burst is coalesced without losing a change: a request within Debounce of
-// the last enqueued session enqueues one session delayed to the end of the
-// window, and requests while that one is still waiting return ErrDebounced.
-// The message is enqueued before the marks are written, so a failure can
-// cause an extra session (harmless under the lease) but never a lost one.
+// A push starts a session at once and coalesces the pushes that follow while
+// it is queued or running (see requestPush). A "sync now" burst is coalesced
+// without losing a change: a request within Debounce of the last enqueued
+// session enqueues one session delayed to the end of the window, and requests
+// while that one is still waiting return ErrDebounced. The message is enqueued
+// before the marks are written, so a failure can cause an extra session
+// (harmless under the lease) but never a lost one.
 func (s *Scheduler) RequestNow(ctx context.Context, user string, reason Reason, now time.Time) error {
+	if reason == Push {
+		return s.requestPush(ctx, user, now)
+	}
 	cur, err := s.Get(ctx, user)
 	if err != nil {
 		return err
@@ -379,6 +359,9 @@ func (s *Scheduler) RequestNow(ctx context.Context, user string, reason Reason, 
 // waiting it returns ErrDebounced, since that session comes after the change
 // too (and defers itself again if it also finds the user busy).
 func (s *Scheduler) RequestAfter(ctx context.Context, user string, reason Reason, now, after time.Time) error {
+	if reason == Push {
+		return s.deferPush(ctx, user, now, after)
+	}
 	cur, err := s.Get(ctx, user)
 	if err != nil {
 		return err

@@ -406,7 +406,7 @@ func (s *run) syncKind(ctx context.Context, kind item.Kind, cursors Cursors) err
 	s.problems(kind, reconcile.CRM, crmCh.Problems)
 	s.problems(kind, reconcile.Mailbox, mbxCh.Problems)
 	links, ok := s.links[kind]
-	if delete(s.links, kind); !ok {
+	if delete(s.links, kind); !ok && !idleKind(crmCh, mbxCh) {
 		if links, err = s.st.Links(ctx, kind); err != nil {
 			return err
 		}

@@ -36,6 +36,8 @@ type State struct {
 	user  string
 	// writes counts table write operations (a transaction counts once).
 	writes int
+	// cursorCache holds the user's cursor rows once read (cursorcache.go).
+	cursorCache map[string]tablestore.Entity
 }
 
 // NewState returns the state of user in store.
@@ -179,12 +181,13 @@ func cursorKey(kind item.Kind, side reconcile.Side) string { return string(kind)
 // cursor returns the stored change cursor of kind on side ("" if none) and
 // when it was saved.
 func (s *State) cursor(ctx context.Context, kind item.Kind, side reconcile.Side) (string, time.Time, string, error) {
-	e, err := s.store.Get(ctx, CursorsTable, s.user, cursorKey(kind, side))
-	if errors.Is(err, tablestore.ErrNotFound) {
-		return "", time.Time{}, "", nil
-	}
+	rows, err := s.cursorRows(ctx)
 	if err != nil {
 		return "", time.Time{}, "", err
+	}
+	e, ok := rows[cursorKey(kind, side)]
+	if !ok {
+		return "", time.Time{}, "", nil
 	}
 	c, _ := e.Properties["Cursor"].(string)
 	saved, _ := e.Properties["Saved"].(time.Time)
@@ -290,8 +293,14 @@ func (s *State) SaveCursors(ctx context.Context, kind item.Kind, cs Cursors, nex
 		return nil
 	}
 	s.writes++
-	_, err := s.store.Batch(ctx, CursorsTable, ops)
-	return err
+	if _, err := s.store.Batch(ctx, CursorsTable, ops); err != nil {
+		s.cursorCache = nil // unknown what stands: read again
+		return err
+	}
+	for _, op := range ops {
+		s.cursorWritten(op.Entity.RowKey, &op.Entity)
+	}
+	return nil
 }
 
 // ForgetCursors deletes the stored cursors of kind on sides, so that the next
@@ -300,8 +309,10 @@ func (s *State) ForgetCursors(ctx context.Context, kind item.Kind, sides []recon
 	for _, side := range sides {
 		s.writes++
 		if err := s.store.Delete(ctx, CursorsTable, s.user, cursorKey(kind, side), "*"); err != nil && !errors.Is(err, tablestore.ErrNotFound) {
+			s.cursorCache = nil
 			return err
 		}
+		s.cursorWritten(cursorKey(kind, side), nil)
 	}
 	return nil
 }
