@@ -132,7 +132,7 @@ func (e *e2e) start() (*host.Host, *host.Process, func()) {
 	}
 	log := slog.New(slog.NewTextHandler(e.logs, nil))
 	proc := &host.Process{Path: app.ExecutablePath(), Dir: app.WorkingDir(), Output: e.logs, Log: log,
-		Env: []string{settings.NameStorage + "=embedded", settings.NameDataDir + "=" + e.dataDir}}
+		Env: []string{settings.NameStorage + "=embedded", settings.NameDataDir + "=" + e.dataDir, settings.NameFunctionKey + "=e2e-function-key"}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		e.t.Fatal(err)
@@ -179,7 +179,7 @@ func TestEndToEnd(t *testing.T) {
 		if code, body := get(t, base+"/api/dashboard/healthz"); code != 200 || !strings.Contains(body, `"ok"`) {
 			t.Errorf("healthz: %d %s", code, body)
 		}
-		if code, body := get(t, base+"/api/dashboard/status"); code != 200 || !strings.Contains(body, "sync-sessions-poison") {
+		if code, body := get(t, base+"/api/dashboard/status?code=e2e-function-key"); code != 200 || !strings.Contains(body, "sync-sessions-poison") {
 			t.Errorf("status page: %d %.200s", code, body)
 		}
 		if code, body := get(t, base+"/"); code != 200 || !strings.Contains(body, "crmsync") {
