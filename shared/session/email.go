@@ -46,7 +46,23 @@ func (s *run) shareEmails(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		for _, msg := range ch.Records {
+		// Messages a killed session was sharing go first: adopting their
+		// Tasks records them in the ledger, so a copy of the same e-mail
+		// reported in this pass relates to that Task instead of making a
+		// second one (sides property seed 951).
+		msgs := slices.Clone(ch.Records)
+		slices.SortStableFunc(msgs, func(a, b item.Record) int {
+			_, pa := s.pending[reconcile.MarkerFor(item.SharedEmail, reconcile.Mailbox, a.ID)]
+			_, pb := s.pending[reconcile.MarkerFor(item.SharedEmail, reconcile.Mailbox, b.ID)]
+			switch {
+			case pa && !pb:
+				return -1
+			case pb && !pa:
+				return 1
+			}
+			return 0
+		})
+		for _, msg := range msgs {
 			if err := s.shareOne(ctx, msg, people, ledger); err != nil {
 				if c := fault.ClassOf(err); c != fault.Permanent && c != fault.Gone {
 					return err // temporary, quota, reconnect: the session stops
