@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/crmsync/crmsync/shared/winzone"
 )
 
 // Kinds of stored objects.
@@ -306,19 +308,14 @@ func clone(m map[string]any) map[string]any {
 	return out
 }
 
-//go:generate go run ../../shared/msgraph/internal/genzones -package fakegraph -output windowszones.go
-
 // zoneOf resolves a time-zone name as Graph accepts one: a Windows name
 // (CLDR's windowsZones table), an IANA name, or UTC.
 func zoneOf(name string) (*time.Location, error) {
 	if name == "" || strings.EqualFold(name, "UTC") {
 		return time.UTC, nil
 	}
-	for win, iana := range windowsZones {
-		if strings.EqualFold(win, name) {
-			name = iana
-			break
-		}
+	if iana, ok := winzone.IANA(name); ok {
+		name = iana
 	}
 	if strings.EqualFold(name, "Local") {
 		return nil, fmt.Errorf("unknown time zone %q", name)

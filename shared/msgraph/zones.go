@@ -1,28 +1,18 @@
 package msgraph
 
-//go:generate go run ./internal/genzones -output windowszones.go
-
 import (
 	"fmt"
 	"strings"
 	"time"
 	_ "time/tzdata" // every IANA zone the table names, whatever the host's zoneinfo holds
+
+	"github.com/crmsync/crmsync/shared/winzone"
 )
 
 // preferUTC asks Graph for event times in UTC. Sent on every request: the
 // header only affects resources with dateTimeTimeZone values, and without it
 // Graph answers in UTC or, for some calls, in the zone the event was made in.
 const preferUTC = `outlook.timezone="UTC"`
-
-// windowsLower is windowsZones keyed by lower-case name: Windows names are
-// case-insensitive.
-var windowsLower = func() map[string]string {
-	m := make(map[string]string, len(windowsZones))
-	for k, v := range windowsZones {
-		m[strings.ToLower(k)] = v
-	}
-	return m
-}()
 
 // zoneError is a time-zone name crmsync cannot place: the item it came with
 // becomes an issue, never an event shifted to UTC.
@@ -43,7 +33,7 @@ func location(name string) (*time.Location, error) {
 		// by rules Graph does not report.
 		return nil, &zoneError{name: name}
 	}
-	if iana, ok := windowsLower[strings.ToLower(n)]; ok {
+	if iana, ok := winzone.IANA(n); ok {
 		n = iana
 	}
 	loc, err := time.LoadLocation(n)

@@ -1,6 +1,5 @@
-// Command genzones writes a Windows → IANA time-zone table (msgraph's
-// windowszones.go, and the local Graph's, with -package fakegraph) from
-// CLDR's windowsZones data.
+// Command genzones writes the Windows → IANA time-zone table of package
+// winzone (table.go) from CLDR's windowsZones data.
 //
 // CLDR's common/supplemental/windowsZones.xml cannot be fetched on crmsync's
 // build machines, but the Go distribution carries its content: Go's
@@ -9,7 +8,7 @@
 // territory ("001"), with the IANA zone in a trailing comment. genzones
 // reads that file from the toolchain it runs under ($GOROOT) and keeps the
 // Windows name and the IANA zone of each line, checking each IANA zone
-// loads. Run it with `go generate ./shared/msgraph/` after a Go upgrade.
+// loads. Run it with `go generate ./shared/winzone/` after a Go upgrade.
 package main
 
 import (
@@ -32,8 +31,8 @@ import (
 var line = regexp.MustCompile(`^\s*"([^"]+)":\s*\{[^}]*\},\s*//\s*(\S+)\s*$`)
 
 func main() {
-	out := flag.String("output", "windowszones.go", "file to write")
-	pkg := flag.String("package", "msgraph", "package of the file written")
+	out := flag.String("output", "table.go", "file to write")
+	pkg := flag.String("package", "winzone", "package of the file written")
 	src := flag.String("source", filepath.Join(runtime.GOROOT(), "src", "time", "zoneinfo_abbrs_windows.go"), "Go's CLDR-generated Windows zone file")
 	flag.Parse()
 	b, err := os.ReadFile(*src)
