@@ -1,33 +1,12 @@
 package session_test
 
 import (
-	"context"
-	"sync/atomic"
 	"testing"
 
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/session"
-	"github.com/crmsync/crmsync/shared/tablestore"
+	"github.com/crmsync/crmsync/shared/tablestore/storetest"
 )
-
-// readCounter counts table reads by table.
-type readCounter struct {
-	tablestore.Store
-	links, all atomic.Int64
-}
-
-func (c *readCounter) Get(ctx context.Context, t, pk, rk string) (tablestore.Entity, error) {
-	c.all.Add(1)
-	return c.Store.Get(ctx, t, pk, rk)
-}
-
-func (c *readCounter) Query(ctx context.Context, t string, q tablestore.Query) (tablestore.Page, error) {
-	c.all.Add(1)
-	if t == session.LinksTable {
-		c.links.Add(1)
-	}
-	return c.Store.Query(ctx, t, q)
-}
 
 // An idle session reads no link and its cursors in one query; a change on one
 // kind reads that kind's links (the planner needs them to match it), and the
@@ -39,27 +18,27 @@ func TestIdleKindReadsNoLinks(t *testing.T) {
 	}
 	f.run(t)
 	f.run(t) // reads back its own writes
-	rc := &readCounter{Store: f.store}
+	rc := storetest.CountReads(f.store)
 	f.r.Store = rc
 	idle := f.run(t)
 	if len(idle.Counts) != 0 {
 		t.Fatalf("idle session changed %v", idle.Counts)
 	}
-	if n := rc.links.Load(); n != 0 {
+	if n := rc.Of(session.LinksTable); n != 0 {
 		t.Errorf("idle session: %d link queries, want 0", n)
 	}
 	// The lease, open issues, pending intents and every cursor row in one
 	// query: four, whatever the number of links and kinds.
-	if n := rc.all.Load(); n > 4 {
+	if n := rc.Of(""); n > 4 {
 		t.Errorf("idle session: %d table reads, want at most 4", n)
 	}
-	rc.links.Store(0)
+	rc.Reset()
 	id := f.crm.Put(contact("Grace", "Hopper", "grace@navy.mil"))
 	rep := f.run(t)
 	if rep.Counts["contact|to-mailbox|create"] != 1 {
 		t.Fatalf("change session: %v, want Grace created in the mailbox", rep.Counts)
 	}
-	if n := rc.links.Load(); n != 1 {
+	if n := rc.Of(session.LinksTable); n != 1 {
 		t.Errorf("one contact changed: %d link queries, want 1 (the contacts' page)", n)
 	}
 	// The link written for the change is in place: an edit of it is an update,

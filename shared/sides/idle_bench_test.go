@@ -1,40 +1,19 @@
 package sides_test
 
 import (
-	"context"
 	"flag"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/sides"
-	"github.com/crmsync/crmsync/shared/tablestore"
+	"github.com/crmsync/crmsync/shared/tablestore/storetest"
 )
 
 var idleContacts = flag.Int("sides.idle.contacts", 500, "contacts in BenchmarkIdleSession's world (the issue's figure is at 10000)")
-
-// tableReads counts table reads (point reads and query pages), links apart.
-type tableReads struct {
-	tablestore.Store
-	all, links atomic.Int64
-}
-
-func (c *tableReads) Get(ctx context.Context, t, pk, rk string) (tablestore.Entity, error) {
-	c.all.Add(1)
-	return c.Store.Get(ctx, t, pk, rk)
-}
-
-func (c *tableReads) Query(ctx context.Context, t string, q tablestore.Query) (tablestore.Page, error) {
-	c.all.Add(1)
-	if t == session.LinksTable {
-		c.links.Add(1)
-	}
-	return c.Store.Query(ctx, t, q)
-}
 
 // graphResources are the Graph resources a request is counted under: the
 // last of them its path names (so folder look-ups and delta reads of items
@@ -94,14 +73,14 @@ func BenchmarkIdleSession(b *testing.B) {
 		}
 		w.session()
 		counter.reset()
-		reads := &tableReads{Store: w.tables}
+		reads := storetest.CountReads(w.tables)
 		w.runner.Store = reads
 		b.StartTimer()
 		rep := w.session()
 		b.StopTimer()
 		w.runner.Store = w.tables
-		b.ReportMetric(float64(reads.all.Load()), "table-reads/op")
-		b.ReportMetric(float64(reads.links.Load()), "table-reads-links/op")
+		b.ReportMetric(float64(reads.Of("")), "table-reads/op")
+		b.ReportMetric(float64(reads.Of(session.LinksTable)), "table-reads-links/op")
 		if len(rep.Counts) != 0 {
 			b.Fatalf("the idle session changed %v", rep.Counts)
 		}
