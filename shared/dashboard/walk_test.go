@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/crmsync/crmsync/shared/dashboard"
 	"github.com/crmsync/crmsync/shared/dashboard/browsertest"
 	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/reconcile"
 	"github.com/crmsync/crmsync/shared/schedule"
 )
@@ -78,8 +80,10 @@ func TestBrowserUserWalk(t *testing.T) {
 				t.Error("Confirm removals did not confirm the guard")
 			}
 
+			f.cals.set([]msgraph.Calendar{{ID: "AAMkDefault=", Name: "Calendar", Default: true}, {ID: "AAMkSales=", Name: "Sales"}}, false)
 			b.Click(`nav a[href="` + P + `/settings"]`)
-			b.Expect("Settings", []string{"Contacts", "Tasks", "Events", "E-mail sharing"})
+			b.Expect("Settings", []string{"Contacts", "Tasks", "Events", "E-mail sharing", "Calendar (default)", "Sales"})
+			b.Tick(`input[name="calendars"][value="AAMkSales="]`)
 			b.Choose("#contact-direction", string(reconcile.CRMToMailbox))
 			b.TypeInto("#email-ownDomains", "acme.example")
 			b.TypeInto("#contact-custom-0-crm", "Region__c")
@@ -92,6 +96,9 @@ func TestBrowserUserWalk(t *testing.T) {
 			}
 			if got := s.Policy(item.Contact).Direction; got != reconcile.CRMToMailbox {
 				t.Errorf("stored contact direction = %q, want crm-to-mailbox", got)
+			}
+			if !slices.Equal(s.Calendars, []string{"AAMkDefault=", "AAMkSales="}) {
+				t.Errorf("stored calendars = %v, want the default and Sales (ticked)", s.Calendars)
 			}
 			if got := s.Custom[item.Contact]; len(got) != 1 || got[0] != (item.CustomField{CRM: "Region__c", Mailbox: "extended:Region"}) {
 				t.Errorf("stored contact mappings = %+v, want Region__c ↔ extended:Region", got)
