@@ -39,6 +39,7 @@ import (
 	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/settings"
+	"github.com/crmsync/crmsync/shared/side"
 	"github.com/crmsync/crmsync/shared/sides"
 	"github.com/crmsync/crmsync/shared/tablestore"
 	"github.com/crmsync/crmsync/shared/tracking"
@@ -142,7 +143,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		// Only a per-user cap costs a table read (one Get of the user's lease
 		// row, which tallies every session's calls) per opened Salesforce side.
 		a.opener.SalesforceUserShare = cfg.SalesforceUserShare
-		a.opener.SalesforceCounter = func(user string) salesforce.CallCounter { return session.NewLeaseCounter(a.store, user) }
+		a.opener.SalesforceCounter = func(user string) side.CallCounter { return session.NewLeaseCounter(a.store, user) }
 	}
 	if sf != nil {
 		a.opener.Salesforce = sf.OAuth2()

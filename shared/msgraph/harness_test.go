@@ -14,8 +14,8 @@ import (
 
 	"github.com/crmsync/crmsync/local/fakegraph"
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/session/mailboxtest"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // graphHarness acts in a mailbox through Graph directly, as the user's
@@ -27,7 +27,7 @@ type graphHarness struct {
 
 var _ mailboxtest.Harness = (*graphHarness)(nil)
 
-func (h *graphHarness) Mailbox() session.Mailbox { return h.side }
+func (h *graphHarness) Mailbox() side.Mailbox { return h.side }
 
 func (h *graphHarness) collection(ctx context.Context, kind item.Kind) (string, error) {
 	mb := h.side.c.mailbox()

@@ -13,7 +13,7 @@ import (
 
 	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/session"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // SideOptions configure a Side.
@@ -31,7 +31,7 @@ type SideOptions struct {
 }
 
 // Side is the mailbox side of a sync for one mailbox, backed by Microsoft
-// Graph. It implements session.Mailbox.
+// Graph. It implements side.Mailbox.
 type Side struct {
 	c    *Client
 	opts SideOptions
@@ -43,7 +43,7 @@ type Side struct {
 	address    string            // the mailbox owner's address, lower case
 }
 
-var _ session.Mailbox = (*Side)(nil)
+var _ side.Mailbox = (*Side)(nil)
 
 // NewSide returns the mailbox side over c.
 func NewSide(c *Client, opts SideOptions) *Side {
@@ -395,11 +395,11 @@ func (s *Side) itemPath(ctx context.Context, kind item.Kind, id string) (string,
 }
 
 // results turns batch answers into session results (id from the body).
-func results(parts []partResult, fallbackIDs []string) []session.Result {
-	out := make([]session.Result, len(parts))
+func results(parts []partResult, fallbackIDs []string) []side.Result {
+	out := make([]side.Result, len(parts))
 	for i, p := range parts {
 		if p.err != nil {
-			out[i] = session.Result{Err: p.err}
+			out[i] = side.Result{Err: p.err}
 			continue
 		}
 		var w struct {
@@ -407,27 +407,27 @@ func results(parts []partResult, fallbackIDs []string) []session.Result {
 		}
 		if len(p.body) > 0 {
 			if err := json.Unmarshal(p.body, &w); err != nil {
-				out[i] = session.Result{Err: malformed("batch part", err)}
+				out[i] = side.Result{Err: malformed("batch part", err)}
 				continue
 			}
 		}
 		if w.ID == "" && fallbackIDs != nil {
 			w.ID = fallbackIDs[i]
 		}
-		out[i] = session.Result{ID: w.ID}
+		out[i] = side.Result{ID: w.ID}
 	}
 	return out
 }
 
 // Create writes new records in $batch requests of up to 20, stamping each
 // with its marker (an extended property; a linkedResource on To Do tasks).
-func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, markers []string) ([]session.Result, error) {
+func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, markers []string) ([]side.Result, error) {
 	if len(markers) != len(recs) {
 		return nil, fmt.Errorf("msgraph: Create got %d records and %d markers", len(recs), len(markers))
 	}
 	mb := s.c.mailbox()
 	parts := make([]part, len(recs))
-	pre := make([]session.Result, len(recs))
+	pre := make([]side.Result, len(recs))
 	var exceptions []int
 	for i, r := range recs {
 		var body map[string]any
@@ -471,7 +471,7 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 			return nil, fault.New(fault.Permanent, "UnsupportedKind", "msgraph: cannot create kind "+string(kind))
 		}
 		if err != nil {
-			pre[i] = session.Result{Err: err}
+			pre[i] = side.Result{Err: err}
 			continue
 		}
 		parts[i] = part{method: http.MethodPost, path: path, body: body}
@@ -488,7 +488,7 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 
 // runParts sends the non-empty parts and merges their results with pre
 // (results decided before sending).
-func (s *Side) runParts(ctx context.Context, parts []part, pre []session.Result, ids []string) ([]session.Result, error) {
+func (s *Side) runParts(ctx context.Context, parts []part, pre []side.Result, ids []string) ([]side.Result, error) {
 	var send []part
 	var idx []int
 	for i, p := range parts {
@@ -505,7 +505,7 @@ func (s *Side) runParts(ctx context.Context, parts []part, pre []session.Result,
 		}
 	}
 	got := results(res, sendIDs)
-	out := append([]session.Result(nil), pre...)
+	out := append([]side.Result(nil), pre...)
 	for j, i := range idx {
 		out[i] = got[j]
 	}
@@ -514,10 +514,10 @@ func (s *Side) runParts(ctx context.Context, parts []part, pre []session.Result,
 
 // createException turns the occurrence of a series at OriginalStart into an
 // exception with the record's fields (Graph has no "create exception" call).
-func (s *Side) createException(ctx context.Context, r item.Record, marker string) session.Result {
+func (s *Side) createException(ctx context.Context, r item.Record, marker string) side.Result {
 	orig, err := time.Parse(time.RFC3339, r.Fields[item.OriginalStart])
 	if err != nil {
-		return session.Result{Err: badField(item.OriginalStart, "want an RFC 3339 instant")}
+		return side.Result{Err: badField(item.OriginalStart, "want an RFC 3339 instant")}
 	}
 	path := withQuery(s.c.mailbox()+"/events/"+r.Fields[item.SeriesID]+"/instances",
 		"startDateTime", orig.Add(-time.Minute).UTC().Format(time.RFC3339),
@@ -525,12 +525,12 @@ func (s *Side) createException(ctx context.Context, r item.Record, marker string
 		"$select", "id,originalStart,start")
 	raw, err := s.c.list(ctx, path)
 	if err != nil {
-		return session.Result{Err: err}
+		return side.Result{Err: err}
 	}
 	for _, x := range raw {
 		var w wireEvent
 		if err := json.Unmarshal(x, &w); err != nil {
-			return session.Result{Err: malformed("instance", err)}
+			return side.Result{Err: malformed("instance", err)}
 		}
 		if !parseInstant(w.OriginalStart).Equal(orig) {
 			continue
@@ -543,18 +543,18 @@ func (s *Side) createException(ctx context.Context, r item.Record, marker string
 		}
 		body, err := eventBody(f, orig)
 		if err != nil {
-			return session.Result{Err: err}
+			return side.Result{Err: err}
 		}
 		if marker != "" {
 			body["singleValueExtendedProperties"] = []wireExtProp{{ID: markerProp, Value: marker}}
 		}
 		s.writeCustom(item.Event, f, body)
 		if err := s.c.sendJSON(ctx, http.MethodPatch, s.c.mailbox()+"/events/"+w.ID, body, nil); err != nil {
-			return session.Result{Err: err}
+			return side.Result{Err: err}
 		}
-		return session.Result{ID: w.ID}
+		return side.Result{ID: w.ID}
 	}
-	return session.Result{Err: &fault.Error{Class: fault.Permanent, Code: "OccurrenceNotFound",
+	return side.Result{Err: &fault.Error{Class: fault.Permanent, Code: "OccurrenceNotFound",
 		Message: "the series has no occurrence at OriginalStart", Fields: []string{item.OriginalStart}}}
 }
 
@@ -611,7 +611,7 @@ func (s *Side) invitations(ctx context.Context, ids []string) (map[string]bool, 
 // Update writes the fields present in each record. An invitation (an event
 // someone else organized) never gets its organizer's fields written: only
 // what belongs to the user's copy (categories, crmsync's properties).
-func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) ([]session.Result, error) {
+func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) ([]side.Result, error) {
 	current, err := s.currentFor(ctx, kind, recs)
 	if err != nil {
 		return nil, err
@@ -627,7 +627,7 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 		}
 	}
 	parts := make([]part, len(recs))
-	pre := make([]session.Result, len(recs))
+	pre := make([]side.Result, len(recs))
 	ids := make([]string, len(recs))
 	for i, r := range recs {
 		ids[i] = r.ID
@@ -658,13 +658,13 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 			return nil, fault.New(fault.Permanent, "UnsupportedKind", "msgraph: cannot update kind "+string(kind))
 		}
 		if err != nil {
-			pre[i] = session.Result{Err: err}
+			pre[i] = side.Result{Err: err}
 			continue
 		}
 		s.writeCustom(kind, f, body)
 		if len(body) == 0 {
 			// Nothing the user's copy may take: done without a request.
-			pre[i] = session.Result{ID: r.ID}
+			pre[i] = side.Result{ID: r.ID}
 			continue
 		}
 		parts[i] = part{method: http.MethodPatch, path: path, body: body}
@@ -744,9 +744,9 @@ func merged(cur, upd map[string]string) map[string]string {
 }
 
 // Delete removes records; one already gone counts as success.
-func (s *Side) Delete(ctx context.Context, kind item.Kind, ids []string) ([]session.Result, error) {
+func (s *Side) Delete(ctx context.Context, kind item.Kind, ids []string) ([]side.Result, error) {
 	parts := make([]part, len(ids))
-	pre := make([]session.Result, len(ids))
+	pre := make([]side.Result, len(ids))
 	for i, id := range ids {
 		path, err := s.itemPath(ctx, kind, id)
 		if err != nil {
@@ -757,7 +757,7 @@ func (s *Side) Delete(ctx context.Context, kind item.Kind, ids []string) ([]sess
 	out, err := s.runParts(ctx, parts, pre, ids)
 	for i := range out {
 		if fault.Is(out[i].Err, fault.Gone) {
-			out[i] = session.Result{ID: ids[i]}
+			out[i] = side.Result{ID: ids[i]}
 		}
 	}
 	return out, err

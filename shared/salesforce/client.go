@@ -27,6 +27,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/crmsync/crmsync/shared/fault"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // TokenSource supplies access tokens. Salesforce tokens carry no expiry, so
@@ -66,7 +67,7 @@ type Options struct {
 	// Counter counts this user's calls for UserShare (nil: a MemoryCounter
 	// for this client alone). Give every client of a user one counter, backed
 	// by storage, to cap the user across sessions.
-	Counter CallCounter
+	Counter side.CallCounter
 	// Now is the clock of the call count (default time.Now).
 	Now func() time.Time
 	// QueryBatch asks for this many records per query batch (200..2000).

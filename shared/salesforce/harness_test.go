@@ -13,8 +13,8 @@ import (
 
 	"github.com/crmsync/crmsync/local/fakesalesforce"
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/session/crmtest"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // clock is a settable time source shared by the local Salesforce and tests.
@@ -91,7 +91,7 @@ type fakeHarness struct {
 	t *testing.T
 }
 
-func (h fakeHarness) CRM() session.CRM                      { return h.side }
+func (h fakeHarness) CRM() side.CRM                         { return h.side }
 func (h fakeHarness) Now() time.Time                        { return h.clock.Now() }
 func (h fakeHarness) Advance(t *testing.T, d time.Duration) { h.clock.Add(d) }
 
@@ -187,7 +187,7 @@ func TestConformanceRealOrg(t *testing.T) {
 	})
 }
 
-func (h *realHarness) CRM() session.CRM { return h.side }
+func (h *realHarness) CRM() side.CRM { return h.side }
 func (h *realHarness) Now() time.Time {
 	now, err := h.client.ServerTime(context.Background())
 	if err != nil {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/session"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // attendees splits an event's Attendees list (comma-separated addresses).
@@ -31,7 +31,7 @@ func attendees(rec item.Record) []string {
 //
 // A failure here is logged, not returned: the events exist, and reporting
 // them as failed would make the session create them again.
-func (s *Side) invite(ctx context.Context, recs []item.Record, out []session.Result) {
+func (s *Side) invite(ctx context.Context, recs []item.Record, out []side.Result) {
 	var addrs []string
 	for i, rec := range recs {
 		if out[i].Err == nil && out[i].ID != "" {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/session"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // maxWhos is how many contacts one activity can relate to (Shared Activities).
@@ -80,10 +80,10 @@ func (s *Side) FindPeople(ctx context.Context, addresses []string) (map[string]i
 }
 
 // CreateLeads creates a Lead per record (FirstName, LastName, Email, Company).
-func (s *Side) CreateLeads(ctx context.Context, leads []item.Record) ([]session.Result, error) {
+func (s *Side) CreateLeads(ctx context.Context, leads []item.Record) ([]side.Result, error) {
 	m := Mapping{Object: "Lead", Fields: []FieldMap{{item.FirstName, "FirstName", Text}, {item.LastName, "LastName", Text},
 		{item.Email, "Email", Email}, {item.Company, "Company", Text}}}
-	out := make([]session.Result, len(leads))
+	out := make([]side.Result, len(leads))
 	var send []Record
 	var at []int
 	for i, l := range leads {
@@ -105,7 +105,7 @@ func (s *Side) CreateLeads(ctx context.Context, leads []item.Record) ([]session.
 	}
 	res, err := s.c.Create(ctx, send)
 	for j, r := range res {
-		out[at[j]] = session.Result{ID: r.ID, Err: perRecord(m, r.Err)}
+		out[at[j]] = side.Result{ID: r.ID, Err: perRecord(m, r.Err)}
 	}
 	return out, err
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/session"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // A recurring meeting in Salesforce is a series record plus one Event record
@@ -427,7 +427,7 @@ func (s *Side) prepareSeries(ctx context.Context, recs []item.Record) error {
 // original start, updated with the exception's fields; its id is the
 // occurrence's. An exception whose series or original occurrence Salesforce
 // does not have fails alone, naming the meeting's original start.
-func (s *Side) writeExceptions(ctx context.Context, m Mapping, recs []item.Record, out []session.Result) error {
+func (s *Side) writeExceptions(ctx context.Context, m Mapping, recs []item.Record, out []side.Result) error {
 	var at []int
 	var heads []string
 	seen := map[string]bool{}
@@ -531,7 +531,7 @@ func (s *Side) writeExceptions(ctx context.Context, m Mapping, recs []item.Recor
 	}
 	res, err := s.c.Update(ctx, send)
 	for j, r := range res {
-		out[sendAt[j]] = session.Result{ID: recs[sendAt[j]].ID, Err: perRecord(m, r.Err)}
+		out[sendAt[j]] = side.Result{ID: recs[sendAt[j]].ID, Err: perRecord(m, r.Err)}
 		if r.Err == nil {
 			out[sendAt[j]].ID = send[j].ID()
 		}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/session"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // SideOptions configure a Side.
@@ -30,7 +30,7 @@ type SideOptions struct {
 	Logger      *slog.Logger
 }
 
-// Side is the Salesforce CRM side of a sync (session.CRM).
+// Side is the Salesforce CRM side of a sync (side.CRM).
 type Side struct {
 	c      *Client
 	mu     sync.Mutex
@@ -44,7 +44,7 @@ type Side struct {
 	series seriesSetup
 }
 
-var _ session.CRM = (*Side)(nil)
+var _ side.CRM = (*Side)(nil)
 
 // idChunk bounds the ids in one "Id IN (…)" query so the URL stays short.
 const idChunk = 300
@@ -252,7 +252,7 @@ func perRecord(m Mapping, err error) error {
 }
 
 // Create writes new records through sObject Collections.
-func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, markers []string) ([]session.Result, error) {
+func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, markers []string) ([]side.Result, error) {
 	m, err := s.mapping(kind)
 	if err != nil {
 		return nil, err
@@ -265,7 +265,7 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 			return nil, err
 		}
 	}
-	out := make([]session.Result, len(recs))
+	out := make([]side.Result, len(recs))
 	var send []Record
 	var at []int
 	for i, rec := range recs {
@@ -288,7 +288,7 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 	}
 	res, err := s.c.Create(ctx, send)
 	for j, r := range res {
-		out[at[j]] = session.Result{ID: r.ID, Err: perRecord(m, r.Err)}
+		out[at[j]] = side.Result{ID: r.ID, Err: perRecord(m, r.Err)}
 	}
 	if kind == item.Event && err == nil {
 		s.invite(ctx, recs, out)
@@ -298,7 +298,7 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 }
 
 // Update writes the given fields of existing records.
-func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) ([]session.Result, error) {
+func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) ([]side.Result, error) {
 	m, err := s.mapping(kind)
 	if err != nil {
 		return nil, err
@@ -316,7 +316,7 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 			return nil, err
 		}
 	}
-	out := make([]session.Result, len(recs))
+	out := make([]side.Result, len(recs))
 	var send []Record
 	var at []int
 	for i, rec := range recs {
@@ -349,7 +349,7 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 	}
 	res, err := s.c.Update(ctx, send)
 	for j, r := range res {
-		out[at[j]] = session.Result{ID: recs[at[j]].ID, Err: perRecord(m, r.Err)}
+		out[at[j]] = side.Result{ID: recs[at[j]].ID, Err: perRecord(m, r.Err)}
 		if r.Err != nil {
 			out[at[j]].ID = ""
 		}
@@ -387,12 +387,12 @@ func (s *Side) allDayFlags(ctx context.Context, kind item.Kind, recs []item.Reco
 }
 
 // Delete removes records; already-deleted ones count as deleted.
-func (s *Side) Delete(ctx context.Context, kind item.Kind, ids []string) ([]session.Result, error) {
+func (s *Side) Delete(ctx context.Context, kind item.Kind, ids []string) ([]side.Result, error) {
 	m, err := s.mapping(kind)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]session.Result, len(ids))
+	out := make([]side.Result, len(ids))
 	var send []string
 	var at []int
 	for i, id := range ids {
@@ -405,7 +405,7 @@ func (s *Side) Delete(ctx context.Context, kind item.Kind, ids []string) ([]sess
 	}
 	res, err := s.c.Delete(ctx, send)
 	for j, r := range res {
-		out[at[j]] = session.Result{ID: r.ID, Err: perRecord(m, r.Err)}
+		out[at[j]] = side.Result{ID: r.ID, Err: perRecord(m, r.Err)}
 	}
 	return out, err
 }

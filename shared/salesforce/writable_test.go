@@ -12,7 +12,7 @@ import (
 
 	"github.com/crmsync/crmsync/local/fakesalesforce"
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/session"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // writeRecorder is a transport that notes, for every record the client
@@ -108,7 +108,7 @@ func TestEveryWrittenFieldIsWritablePerDescribe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustWrite := func(what string, res []session.Result, err error) []string {
+	mustWrite := func(what string, res []side.Result, err error) []string {
 		t.Helper()
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)

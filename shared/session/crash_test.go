@@ -16,6 +16,7 @@ import (
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/session/memside"
+	"github.com/crmsync/crmsync/shared/side"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
@@ -98,7 +99,7 @@ func TestCrashedSessionLeaseIsTakenOverAfterTTL(t *testing.T) {
 	crm.Put(contact("Ada", "Lovelace", "ada@acme.com"))
 	now := t0
 	crm.Now, mbx.Now = func() time.Time { return now }, func() time.Time { return now }
-	r := &session.Runner{Store: st, Opener: staticOpener{session.Sides{CRM: crm, Mailbox: mbx}}, Settings: crashSettings(),
+	r := &session.Runner{Store: st, Opener: staticOpener{side.Sides{CRM: crm, Mailbox: mbx}}, Settings: crashSettings(),
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now }}
 
 	now = t0.Add(session.DefaultLeaseTTL - time.Second)
@@ -137,7 +138,7 @@ func runStuckSession(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	crm, mbx := stuckCRM{memside.New("crm")}, memside.New("mailbox")
-	r := &session.Runner{Store: st, Opener: staticOpener{session.Sides{CRM: crm, Mailbox: mbx}}, Settings: crashSettings(),
+	r := &session.Runner{Store: st, Opener: staticOpener{side.Sides{CRM: crm, Mailbox: mbx}}, Settings: crashSettings(),
 		Log: slog.New(slog.NewTextHandler(os.Stderr, nil)), Now: func() time.Time { return t0 }}
 	_, err = r.Run(context.Background(), "u1", "manual")
 	t.Fatalf("the stuck session returned (%v); the parent should have killed this process", err)

@@ -9,6 +9,7 @@ import (
 	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/reconcile"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // shareEmails turns messages the user shared (by folder or category) into
@@ -284,7 +285,7 @@ func (s *run) shareOne(ctx context.Context, msg item.Record, people map[string]i
 // are related to that Task (by its owner's next session when this user may
 // not edit it), and the message is marked shared with it.
 func (s *run) shareCopy(ctx context.Context, msg item.Record, t sharedTask, fp string, who []string, ledger *emailLedger) error {
-	if rel, ok := s.sides.CRM.(EmailRelater); ok && len(who) > 0 {
+	if rel, ok := s.sides.CRM.(side.EmailRelater); ok && len(who) > 0 {
 		err := rel.RelateEmail(ctx, t.TaskID, who)
 		switch {
 		case err == nil:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/reconcile"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // fieldMapping is the code of a kind's issue about custom fields that cannot
@@ -28,7 +29,7 @@ func (s *run) checkFields(ctx context.Context, kind item.Kind) error {
 		s.cleared = append(s.cleared, fieldsKey(kind))
 		return nil
 	}
-	fc, ok := s.sides.CRM.(FieldChecker)
+	fc, ok := s.sides.CRM.(side.FieldChecker)
 	if !ok {
 		return nil
 	}

@@ -14,38 +14,9 @@ import (
 	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/reconcile"
+	"github.com/crmsync/crmsync/shared/side"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
-
-// Sides are one user's opened CRM and mailbox.
-type Sides struct {
-	CRM     CRM
-	Mailbox Mailbox
-}
-
-// Opener opens a user's sides with the user's own credentials. A revoked or
-// expired credential is a fault.Reconnect error.
-type Opener interface {
-	Open(ctx context.Context, user string) (Sides, error)
-}
-
-// CustomOpener is an optional Opener ability: opening sides that carry the
-// user's custom field mappings (UserSettings.Custom).
-type CustomOpener interface {
-	OpenCustom(ctx context.Context, user string, custom map[item.Kind][]item.CustomField) (Sides, error)
-}
-
-// FieldChecker is an optional CRM ability: checking the custom fields of a
-// kind against the CRM's schema before a session reads it. It takes out of
-// the side the fields that cannot sync and returns why, by canonical name.
-type FieldChecker interface {
-	CheckFields(ctx context.Context, kind item.Kind) (map[string]string, error)
-}
-
-// CallCounter is an optional side ability: the number of API calls made so far.
-type CallCounter interface {
-	Calls() int64
-}
 
 // UserSettings is what a session needs to know about its user.
 type UserSettings struct {
@@ -92,7 +63,7 @@ type SettingsSource interface {
 // Runner runs sessions. Its fields are its dependencies; set them all.
 type Runner struct {
 	Store    tablestore.Store
-	Opener   Opener
+	Opener   side.Opener
 	Settings SettingsSource
 	Log      *slog.Logger
 	Now      func() time.Time
@@ -202,7 +173,7 @@ type run struct {
 	user     string
 	now      time.Time
 	settings UserSettings
-	sides    Sides
+	sides    side.Sides
 	// openIssues are the user's issue keys open at the start; cleared when
 	// their item syncs.
 	openIssues map[string]bool
@@ -233,7 +204,7 @@ func (s *run) session(ctx context.Context) error {
 	if len(s.settings.FingerprintKey) < item.MinKeyBytes {
 		return fault.New(fault.Permanent, "settings", "the user's fingerprint key is missing")
 	}
-	if co, ok := s.Opener.(CustomOpener); ok {
+	if co, ok := s.Opener.(side.CustomOpener); ok {
 		s.sides, err = co.OpenCustom(ctx, s.user, s.settings.Custom)
 	} else {
 		s.sides, err = s.Opener.Open(ctx, s.user)
@@ -310,7 +281,7 @@ func (s *run) session(ctx context.Context) error {
 // prefetch lets a CRM that can read every kind's change feed in one call do
 // so before the kinds are synced one by one.
 func (s *run) prefetch(ctx context.Context, loaded map[item.Kind]Cursors) {
-	pf, ok := s.sides.CRM.(Prefetcher)
+	pf, ok := s.sides.CRM.(side.Prefetcher)
 	if !ok {
 		return
 	}
@@ -331,10 +302,10 @@ func (s *run) prefetch(ctx context.Context, loaded map[item.Kind]Cursors) {
 
 func (s *run) calls() map[string]int64 {
 	out := map[string]int64{}
-	if c, ok := s.sides.CRM.(CallCounter); ok {
+	if c, ok := s.sides.CRM.(side.CallReporter); ok {
 		out[crmCalls] = c.Calls()
 	}
-	if c, ok := s.sides.Mailbox.(CallCounter); ok {
+	if c, ok := s.sides.Mailbox.(side.CallReporter); ok {
 		out["mailbox"] = c.Calls()
 	}
 	return out
@@ -562,7 +533,7 @@ func sourceOf(a reconcile.Action) (reconcile.Side, string) {
 	}
 }
 
-func (s *run) side(target reconcile.Side) Side {
+func (s *run) side(target reconcile.Side) side.Side {
 	if target == reconcile.CRM {
 		return s.sides.CRM
 	}
@@ -644,23 +615,23 @@ func (s *run) applyRun(ctx context.Context, kind item.Kind, acts []reconcile.Act
 		return false, s.commit(ctx, kind, links)
 	}
 	target := acts[0].Target()
-	side := s.side(target)
-	var results []Result
+	sd := s.side(target)
+	var results []side.Result
 	switch op {
 	case reconcile.DeleteCRM, reconcile.DeleteMailbox:
 		ids := make([]string, len(acts))
 		for i, a := range acts {
 			ids[i] = a.Record.ID
 		}
-		results, err = side.Delete(ctx, kind, ids)
+		results, err = sd.Delete(ctx, kind, ids)
 	case reconcile.UpdateCRM, reconcile.UpdateMailbox:
 		recs := make([]item.Record, len(acts))
 		for i, a := range acts {
 			recs[i] = a.Record
 		}
-		results, err = side.Update(ctx, kind, recs)
+		results, err = sd.Update(ctx, kind, recs)
 	case reconcile.CreateCRM, reconcile.CreateMailbox:
-		results, err = s.create(ctx, kind, target, side, acts, created)
+		results, err = s.create(ctx, kind, target, sd, acts, created)
 	default:
 		return false, fmt.Errorf("session: unknown planned operation %q", op)
 	}
@@ -728,8 +699,8 @@ func (s *run) commit(ctx context.Context, kind item.Kind, links []LinkChange) er
 
 // create records intents, adopts records an interrupted session already
 // created, and creates the rest.
-func (s *run) create(ctx context.Context, kind item.Kind, target reconcile.Side, side Side, acts []reconcile.Action, created map[string]string) ([]Result, error) {
-	results := make([]Result, len(acts))
+func (s *run) create(ctx context.Context, kind item.Kind, target reconcile.Side, sd side.Side, acts []reconcile.Action, created map[string]string) ([]side.Result, error) {
+	results := make([]side.Result, len(acts))
 	// Adopt first: a pending intent with this marker means the create may
 	// have happened before a crash.
 	var probe []item.Intent
@@ -741,7 +712,7 @@ func (s *run) create(ctx context.Context, kind item.Kind, target reconcile.Side,
 	found := map[string]string{}
 	if len(probe) > 0 {
 		var err error
-		if found, err = side.FindCreated(ctx, kind, probe); err != nil {
+		if found, err = sd.FindCreated(ctx, kind, probe); err != nil {
 			return nil, err
 		}
 	}
@@ -749,14 +720,14 @@ func (s *run) create(ctx context.Context, kind item.Kind, target reconcile.Side,
 	var sendIdx []int
 	for i, a := range acts {
 		if id, ok := found[a.Marker]; ok {
-			results[i] = Result{ID: id}
+			results[i] = side.Result{ID: id}
 			s.rep.Counts[string(kind)+"|"+direction(target)+"|adopt"]++
 			continue
 		}
 		if a.SeriesMarker != "" {
 			id, ok := created[a.SeriesMarker]
 			if !ok {
-				results[i] = Result{Err: fault.New(fault.Permanent, "series-not-created", "the recurring series of this occurrence could not be created")}
+				results[i] = side.Result{Err: fault.New(fault.Permanent, "series-not-created", "the recurring series of this occurrence could not be created")}
 				continue
 			}
 			a.Record.Fields = cloneFields(a.Record.Fields)
@@ -781,7 +752,7 @@ func (s *run) create(ctx context.Context, kind item.Kind, target reconcile.Side,
 	for j, i := range sendIdx {
 		recs[j], markers[j] = acts[i].Record, acts[i].Marker
 	}
-	sent, err := side.Create(ctx, kind, recs, markers)
+	sent, err := sd.Create(ctx, kind, recs, markers)
 	if err != nil {
 		return nil, err
 	}

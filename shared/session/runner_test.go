@@ -18,6 +18,7 @@ import (
 	"github.com/crmsync/crmsync/shared/reconcile"
 	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/session/memside"
+	"github.com/crmsync/crmsync/shared/side"
 	"github.com/crmsync/crmsync/shared/tablestore"
 	"github.com/crmsync/crmsync/shared/tablestore/storetest"
 )
@@ -32,9 +33,9 @@ func (s staticSettings) UserSettings(ctx context.Context, user string) (session.
 	return us, nil
 }
 
-type staticOpener struct{ sides session.Sides }
+type staticOpener struct{ sides side.Sides }
 
-func (o staticOpener) Open(ctx context.Context, user string) (session.Sides, error) {
+func (o staticOpener) Open(ctx context.Context, user string) (side.Sides, error) {
 	return o.sides, nil
 }
 
@@ -74,7 +75,7 @@ func newFixture(t testing.TB) *fixture {
 		Email: session.EmailSettings{Enabled: true, CreateLeads: true, OwnAddress: "me@ourco.com", SkipFreeMail: true}}}
 	f.crm.Now = func() time.Time { return f.now }
 	f.mbx.Now = func() time.Time { return f.now }
-	f.r = &session.Runner{Store: st, Opener: staticOpener{session.Sides{CRM: f.crm, Mailbox: f.mbx}},
+	f.r = &session.Runner{Store: st, Opener: staticOpener{side.Sides{CRM: f.crm, Mailbox: f.mbx}},
 		Settings: f.set, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return f.now }}
 	return f
 }

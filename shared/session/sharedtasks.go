@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/side"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
@@ -20,19 +21,6 @@ import (
 // user's session could not relate to that owner's Task (no edit access):
 // the owner's next session relates them.
 const SharedTasksTable = "sharedtasks"
-
-// OrgReporter is an optional CRM ability: the organisation the user's CRM
-// account belongs to (Salesforce's org id), so e-mails shared by colleagues
-// in it are found across their mailboxes.
-type OrgReporter interface {
-	Org() string
-}
-
-// EmailRelater is an optional CRM ability: relating more people to the Task
-// a shared e-mail already became.
-type EmailRelater interface {
-	RelateEmail(ctx context.Context, taskID string, whoIDs []string) error
-}
 
 // OrgKeySource gives an organisation's key for fingerprints its users share
 // (account.Accounts).
@@ -57,7 +45,7 @@ type emailLedger struct {
 // names its org and the runner has organisation keys, else the user's own.
 func (s *run) ledger(ctx context.Context) (*emailLedger, error) {
 	l := &emailLedger{store: s.Store, partition: "user|" + s.user, key: s.settings.FingerprintKey}
-	or, ok := s.sides.CRM.(OrgReporter)
+	or, ok := s.sides.CRM.(side.OrgReporter)
 	if !ok || or.Org() == "" || s.OrgKeys == nil {
 		return l, nil
 	}
@@ -122,7 +110,7 @@ func (l *emailLedger) deferRelate(ctx context.Context, t sharedTask, fp, from st
 // relateDeferred relates the people colleagues' sessions left for this
 // user's Tasks, and clears each row done.
 func (s *run) relateDeferred(ctx context.Context) error {
-	rel, ok := s.sides.CRM.(EmailRelater)
+	rel, ok := s.sides.CRM.(side.EmailRelater)
 	if !ok {
 		return nil
 	}

@@ -94,7 +94,7 @@ func hourEnd(hour int64) time.Time { return time.Unix(hour, 0).Add(time.Hour) }
 
 // LeaseCounter counts one user's CRM API calls over the rolling 24 hours
 // for the Salesforce client's per-user share (it implements
-// salesforce.CallCounter). Every session adds its CRM calls to the hourly
+// side.CallCounter). Every session adds its CRM calls to the hourly
 // tally on the user's lease row when it releases the lease (Lease.Release),
 // whether or not it saves a report. The counter reads that row once, on the
 // first Used, and adds the calls counted in this process since then; the

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/session"
+	"github.com/crmsync/crmsync/shared/side"
 	"github.com/crmsync/crmsync/shared/sides"
 )
 
@@ -21,7 +21,7 @@ func (w *world) withUserShare(t *testing.T) {
 		t.Fatalf("the world's opener is a %T", w.runner.Opener)
 	}
 	o.SalesforceUserShare = 0.1
-	o.SalesforceCounter = func(user string) salesforce.CallCounter { return session.NewLeaseCounter(w.tables, user) }
+	o.SalesforceCounter = func(user string) side.CallCounter { return session.NewLeaseCounter(w.tables, user) }
 	o.Now = func() time.Time { return w.now }
 	if _, limit := w.sf.APIUsage(); limit != 1_000_000 {
 		t.Fatalf("the local org's daily limit is %d; the shares below assume 1,000,000", limit)

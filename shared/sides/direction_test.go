@@ -6,12 +6,12 @@ import (
 	"testing"
 
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/session"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // loggingCRM records the e-mails the engine hands to the CRM's LogEmail.
 type loggingCRM struct {
-	session.CRM
+	side.CRM
 	mu     sync.Mutex
 	logged map[string]item.Record // by subject
 }
@@ -24,11 +24,11 @@ func (c *loggingCRM) LogEmail(ctx context.Context, email item.Record, whoIDs []s
 }
 
 type loggingOpener struct {
-	session.Opener
+	side.Opener
 	crm *loggingCRM
 }
 
-func (o loggingOpener) Open(ctx context.Context, user string) (session.Sides, error) {
+func (o loggingOpener) Open(ctx context.Context, user string) (side.Sides, error) {
 	s, err := o.Opener.Open(ctx, user)
 	o.crm.CRM, s.CRM = s.CRM, o.crm
 	return s, err

@@ -19,15 +19,15 @@ import (
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/salesforce"
-	"github.com/crmsync/crmsync/shared/session"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 var (
-	_ session.CustomOpener = (*Opener)(nil)
-	_ session.FieldChecker = crmSide{}
+	_ side.CustomOpener = (*Opener)(nil)
+	_ side.FieldChecker = crmSide{}
 )
 
-// Opener implements session.Opener over stored connections.
+// Opener implements side.Opener over stored connections.
 type Opener struct {
 	Connections *connection.Store
 	// Salesforce and Microsoft are the OAuth client configurations (token
@@ -54,7 +54,7 @@ type Opener struct {
 	// SalesforceCounter returns a counter of user's calls that spans their
 	// sessions (such as session.LeaseCounter), for SalesforceUserShare. It is
 	// called for every opened side (nil: each client counts only its own).
-	SalesforceCounter func(user string) salesforce.CallCounter
+	SalesforceCounter func(user string) side.CallCounter
 	// Now is the clock of the call count (nil = time.Now).
 	Now func() time.Time
 	Log *slog.Logger
@@ -66,24 +66,24 @@ type Opener struct {
 	objectIDs map[string]string
 }
 
-// Open implements session.Opener. A connection that is missing, paused or
+// Open implements side.Opener. A connection that is missing, paused or
 // needs reconnecting is a fault.Reconnect error naming the provider.
-func (o *Opener) Open(ctx context.Context, user string) (session.Sides, error) {
+func (o *Opener) Open(ctx context.Context, user string) (side.Sides, error) {
 	return o.OpenCustom(ctx, user, nil)
 }
 
-// OpenCustom implements session.CustomOpener: Open, with the user's custom
+// OpenCustom implements side.CustomOpener: Open, with the user's custom
 // field mappings added to the Salesforce field tables and the mailbox side.
-func (o *Opener) OpenCustom(ctx context.Context, user string, custom map[item.Kind][]item.CustomField) (session.Sides, error) {
+func (o *Opener) OpenCustom(ctx context.Context, user string, custom map[item.Kind][]item.CustomField) (side.Sides, error) {
 	crm, err := o.openSalesforce(ctx, user, custom)
 	if err != nil {
-		return session.Sides{}, err
+		return side.Sides{}, err
 	}
 	mbx, err := o.openMicrosoft(ctx, user, custom)
 	if err != nil {
-		return session.Sides{}, err
+		return side.Sides{}, err
 	}
-	return session.Sides{CRM: crm, Mailbox: mbx}, nil
+	return side.Sides{CRM: crm, Mailbox: mbx}, nil
 }
 
 func (o *Opener) usable(ctx context.Context, user string, p connection.Provider) (connection.Connection, error) {
@@ -108,7 +108,7 @@ func (o *Opener) ctx(ctx context.Context) context.Context {
 }
 
 // crmSide exposes the Salesforce client's call count to the session report,
-// and the org the user's Salesforce account is in (session.OrgReporter).
+// and the org the user's Salesforce account is in (side.OrgReporter).
 type crmSide struct {
 	*salesforce.Side
 	client *salesforce.Client
@@ -145,7 +145,7 @@ func (t *sfTokens) Invalidate() {
 	t.ts.Invalidate(last)
 }
 
-func (o *Opener) openSalesforce(ctx context.Context, user string, custom map[item.Kind][]item.CustomField) (session.CRM, error) {
+func (o *Opener) openSalesforce(ctx context.Context, user string, custom map[item.Kind][]item.CustomField) (side.CRM, error) {
 	side, client, org, err := o.salesforceSide(ctx, user, custom)
 	if err != nil {
 		return nil, err
@@ -230,7 +230,7 @@ func (o *Opener) gate(user string) *msgraph.Gate {
 	return g
 }
 
-func (o *Opener) openMicrosoft(ctx context.Context, user string, custom map[item.Kind][]item.CustomField) (session.Mailbox, error) {
+func (o *Opener) openMicrosoft(ctx context.Context, user string, custom map[item.Kind][]item.CustomField) (side.Mailbox, error) {
 	client, err := o.GraphClient(ctx, user)
 	if err != nil {
 		return nil, err
@@ -314,7 +314,7 @@ func (o *Opener) EnsureSubscriptions(ctx context.Context, subs Subscriber, user 
 	return err
 }
 
-// Prefetch implements session.Prefetcher with one Salesforce composite call.
+// Prefetch implements side.Prefetcher with one Salesforce composite call.
 func (s crmSide) Prefetch(ctx context.Context, scopes []item.Scope, cursors []string) error {
 	reqs := make([]salesforce.FeedRequest, len(scopes))
 	for i := range scopes {

@@ -1,4 +1,4 @@
-// Package crmtest is the conformance suite every CRM side (session.CRM) must
+// Package crmtest is the conformance suite every CRM side (side.CRM) must
 // pass. Implementations run it against their local server always and against
 // a real account when credentials are set:
 //
@@ -19,14 +19,14 @@ import (
 
 	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/session"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // Harness gives the suite a CRM side plus a way to act on the CRM directly,
 // as a user editing in the CRM's own UI would.
 type Harness interface {
 	// CRM is the side under test, signed in as the sync user.
-	CRM() session.CRM
+	CRM() side.CRM
 	// Now is the CRM's current time.
 	Now() time.Time
 	// Advance lets time pass on the CRM (a local server moves its clock, a

@@ -1,5 +1,5 @@
 // Package mailboxtest is the conformance suite every mailbox side
-// (session.Mailbox) must pass. It drives the side as the sync engine does and
+// (side.Mailbox) must pass. It drives the side as the sync engine does and
 // acts in the mailbox directly, as its user would, through a Harness. The
 // suite works on a mailbox that holds other items too (a real test tenant):
 // it recognises its own items by unique subjects and names.
@@ -16,14 +16,14 @@ import (
 
 	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/session"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // Harness gives the suite a mailbox side and a way to act in the mailbox
 // directly, bypassing the side.
 type Harness interface {
 	// Mailbox is the side under test.
-	Mailbox() session.Mailbox
+	Mailbox() side.Mailbox
 	// Create makes an item in the kind's sync container (contact folder,
 	// task list, calendar) with canonical fields and categories; it returns
 	// the item's id as the side reports it.
@@ -109,7 +109,7 @@ func window() item.Scope {
 	return item.Scope{Kind: item.Event, From: now.AddDate(0, 0, -14), To: now.AddDate(0, 0, 28)}
 }
 
-func checkResults(t *testing.T, what string, res []session.Result, err error, n int) []string {
+func checkResults(t *testing.T, what string, res []side.Result, err error, n int) []string {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)

@@ -18,7 +18,7 @@ import (
 
 	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/session"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 type change struct {
@@ -235,7 +235,7 @@ func (s *Side) ResetWrites() {
 	s.writes = 0
 }
 
-// Changes implements session.Side. The cursor is the change-log sequence.
+// Changes implements side.Side. The cursor is the change-log sequence.
 func (s *Side) Changes(ctx context.Context, scope item.Scope, cursor string) (item.Changes, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -290,14 +290,14 @@ func clone(m map[string]string) map[string]string {
 	return out
 }
 
-// Create implements session.Side.
-func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, markers []string) ([]session.Result, error) {
+// Create implements side.Side.
+func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, markers []string) ([]side.Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.write(); err != nil {
 		return nil, err
 	}
-	out := make([]session.Result, len(recs))
+	out := make([]side.Result, len(recs))
 	for i, r := range recs {
 		if s.FailRecord != nil {
 			if err := s.FailRecord("create", r); err != nil {
@@ -317,14 +317,14 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 	return out, nil
 }
 
-// Update implements session.Side.
-func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) ([]session.Result, error) {
+// Update implements side.Side.
+func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) ([]side.Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.write(); err != nil {
 		return nil, err
 	}
-	out := make([]session.Result, len(recs))
+	out := make([]side.Result, len(recs))
 	for i, r := range recs {
 		cur, ok := s.records[kind][r.ID]
 		if !ok {
@@ -349,14 +349,14 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 	return out, nil
 }
 
-// Delete implements session.Side.
-func (s *Side) Delete(ctx context.Context, kind item.Kind, ids []string) ([]session.Result, error) {
+// Delete implements side.Side.
+func (s *Side) Delete(ctx context.Context, kind item.Kind, ids []string) ([]side.Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.write(); err != nil {
 		return nil, err
 	}
-	out := make([]session.Result, len(ids))
+	out := make([]side.Result, len(ids))
 	for i, id := range ids {
 		out[i].ID = id
 		if r, ok := s.records[kind][id]; ok {
@@ -377,7 +377,7 @@ func (s *Side) Delete(ctx context.Context, kind item.Kind, ids []string) ([]sess
 	return out, nil
 }
 
-// FindCreated implements session.Side by marker.
+// FindCreated implements side.Side by marker.
 func (s *Side) FindCreated(ctx context.Context, kind item.Kind, intents []item.Intent) (map[string]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -407,7 +407,7 @@ func (s *Side) AddPerson(addr string, p item.Person) {
 	s.people[strings.ToLower(addr)] = p
 }
 
-// FindPeople implements session.CRM.
+// FindPeople implements side.CRM.
 func (s *Side) FindPeople(ctx context.Context, addrs []string) (map[string]item.Person, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -421,14 +421,14 @@ func (s *Side) FindPeople(ctx context.Context, addrs []string) (map[string]item.
 	return out, nil
 }
 
-// CreateLeads implements session.CRM.
-func (s *Side) CreateLeads(ctx context.Context, leads []item.Record) ([]session.Result, error) {
+// CreateLeads implements side.CRM.
+func (s *Side) CreateLeads(ctx context.Context, leads []item.Record) ([]side.Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.write(); err != nil {
 		return nil, err
 	}
-	out := make([]session.Result, len(leads))
+	out := make([]side.Result, len(leads))
 	for i, l := range leads {
 		if s.FailRecord != nil {
 			if err := s.FailRecord("create-lead", l); err != nil {
@@ -446,7 +446,7 @@ func (s *Side) CreateLeads(ctx context.Context, leads []item.Record) ([]session.
 	return out, nil
 }
 
-// LogEmail implements session.CRM.
+// LogEmail implements side.CRM.
 func (s *Side) LogEmail(ctx context.Context, msg item.Record, who []string, what, marker string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -465,7 +465,7 @@ func (s *Side) LogEmail(ctx context.Context, msg item.Record, who []string, what
 	return id, nil
 }
 
-// AttachFile implements session.CRM.
+// AttachFile implements side.CRM.
 func (s *Side) AttachFile(ctx context.Context, parent, name string, size int64, content io.Reader) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -510,7 +510,7 @@ func (s *Side) AddEmail(rec item.Record, files map[string][]byte) string {
 	return rec.ID
 }
 
-// SharedEmails implements session.Mailbox: messages not yet marked shared.
+// SharedEmails implements side.Mailbox: messages not yet marked shared.
 func (s *Side) SharedEmails(ctx context.Context, scope item.Scope, cursor string) (item.Changes, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -539,7 +539,7 @@ func (s *Side) SharedEmails(ctx context.Context, scope item.Scope, cursor string
 	return ch, nil
 }
 
-// Attachments implements session.Mailbox.
+// Attachments implements side.Mailbox.
 func (s *Side) Attachments(ctx context.Context, messageID string) ([]item.Attachment, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -547,7 +547,7 @@ func (s *Side) Attachments(ctx context.Context, messageID string) ([]item.Attach
 	return slices.Clone(s.emails[messageID].atts), nil
 }
 
-// OpenAttachment implements session.Mailbox.
+// OpenAttachment implements side.Mailbox.
 func (s *Side) OpenAttachment(ctx context.Context, messageID, attachmentID string) (io.ReadCloser, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -559,7 +559,7 @@ func (s *Side) OpenAttachment(ctx context.Context, messageID, attachmentID strin
 	return io.NopCloser(bytes.NewReader(b)), nil
 }
 
-// MarkShared implements session.Mailbox.
+// MarkShared implements side.Mailbox.
 func (s *Side) MarkShared(ctx context.Context, messageID, crmID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -578,7 +578,7 @@ func (s *Side) SharedAs(messageID string) (string, bool) {
 	return id, ok
 }
 
-// FlagIssue implements session.Mailbox.
+// FlagIssue implements side.Mailbox.
 func (s *Side) FlagIssue(ctx context.Context, kind item.Kind, id string, failing bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -588,6 +588,6 @@ func (s *Side) FlagIssue(ctx context.Context, kind item.Kind, id string, failing
 }
 
 var (
-	_ session.CRM     = (*Side)(nil)
-	_ session.Mailbox = (*Side)(nil)
+	_ side.CRM     = (*Side)(nil)
+	_ side.Mailbox = (*Side)(nil)
 )

@@ -1,11 +1,13 @@
-// Package session runs one user's sync session: it takes the user's lease,
-// opens both sides, reads what changed, asks the reconcile planner what to do,
-// applies the plan in batches and commits state as it goes.
-package session
+// Package side is the contract every CRM and mailbox connector satisfies and
+// the sync engine (shared/session) relies on: the engine and the connectors
+// both import it, and a connector never imports the engine. Its suite,
+// side/sidetest, is what every implementation passes.
+package side
 
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/crmsync/crmsync/shared/item"
 )
@@ -84,4 +86,62 @@ type Mailbox interface {
 // cost no further API calls. Errors are not fatal; Changes then reads itself.
 type Prefetcher interface {
 	Prefetch(ctx context.Context, scopes []item.Scope, cursors []string) error
+}
+
+// Sides are one user's opened CRM and mailbox.
+type Sides struct {
+	CRM     CRM
+	Mailbox Mailbox
+}
+
+// Opener opens a user's sides with the user's own credentials. A revoked or
+// expired credential is a fault.Reconnect error.
+type Opener interface {
+	Open(ctx context.Context, user string) (Sides, error)
+}
+
+// CustomOpener is an optional Opener ability: opening sides that carry the
+// user's custom field mappings (UserSettings.Custom).
+type CustomOpener interface {
+	OpenCustom(ctx context.Context, user string, custom map[item.Kind][]item.CustomField) (Sides, error)
+}
+
+// FieldChecker is an optional CRM ability: checking the custom fields of a
+// kind against the CRM's schema before a session reads it. It takes out of
+// the side the fields that cannot sync and returns why, by canonical name.
+type FieldChecker interface {
+	CheckFields(ctx context.Context, kind item.Kind) (map[string]string, error)
+}
+
+// CallReporter is an optional side ability: the number of API calls made so
+// far, for the session report.
+type CallReporter interface {
+	Calls() int64
+}
+
+// CallCounter keeps count of one user's API calls over a rolling window
+// (Salesforce measures its daily allowance over the last 24 hours), so that a
+// connector can keep each user under a share of the organisation's allowance.
+// The organisation's own usage cannot say which user made the calls; only
+// the callers can count them. A connector calls Used before and Add after
+// every counted request, so a storage-backed counter should keep a local
+// tally and persist it in batches.
+type CallCounter interface {
+	// Used returns the calls counted in the window up to now.
+	Used(ctx context.Context, now time.Time) (int, error)
+	// Add counts n calls made at now.
+	Add(ctx context.Context, now time.Time, n int) error
+}
+
+// OrgReporter is an optional CRM ability: the organisation the user's CRM
+// account belongs to (Salesforce's org id), so e-mails shared by colleagues
+// in it are found across their mailboxes.
+type OrgReporter interface {
+	Org() string
+}
+
+// EmailRelater is an optional CRM ability: relating more people to the Task
+// a shared e-mail already became.
+type EmailRelater interface {
+	RelateEmail(ctx context.Context, taskID string, whoIDs []string) error
 }
