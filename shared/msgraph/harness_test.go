@@ -14,8 +14,8 @@ import (
 
 	"github.com/crmsync/crmsync/local/fakegraph"
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/session/mailboxtest"
 	"github.com/crmsync/crmsync/shared/side"
+	"github.com/crmsync/crmsync/shared/side/sidetest"
 )
 
 // graphHarness acts in a mailbox through Graph directly, as the user's
@@ -25,7 +25,7 @@ type graphHarness struct {
 	expire func()
 }
 
-var _ mailboxtest.Harness = (*graphHarness)(nil)
+var _ sidetest.MailboxHarness = (*graphHarness)(nil)
 
 func (h *graphHarness) Mailbox() side.Mailbox { return h.side }
 
@@ -160,7 +160,7 @@ func localGraph(t testing.TB, opts fakegraph.Options) (*fakegraph.Server, *Side,
 }
 
 func TestConformanceLocalGraph(t *testing.T) {
-	mailboxtest.Run(t, func(t *testing.T) mailboxtest.Harness {
+	sidetest.RunMailbox(t, func(t *testing.T) sidetest.MailboxHarness {
 		fg, side, upn := localGraph(t, fakegraph.Options{})
 		return expirable{&graphHarness{side: side, expire: func() { fg.ExpireDeltaTokens(upn) }}}
 	})
@@ -185,7 +185,7 @@ func TestConformanceRealTenant(t *testing.T) {
 		TokenURL: "https://login.microsoftonline.com/" + os.Getenv("GRAPH_TENANT_ID") + "/oauth2/v2.0/token",
 		Scopes:   []string{"https://graph.microsoft.com/.default"},
 	}
-	mailboxtest.Run(t, func(t *testing.T) mailboxtest.Harness {
+	sidetest.RunMailbox(t, func(t *testing.T) sidetest.MailboxHarness {
 		c, err := New(Options{User: os.Getenv("GRAPH_USER"), TokenSource: cc.TokenSource(context.Background())})
 		if err != nil {
 			t.Fatal(err)

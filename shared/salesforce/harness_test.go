@@ -13,8 +13,8 @@ import (
 
 	"github.com/crmsync/crmsync/local/fakesalesforce"
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/session/crmtest"
 	"github.com/crmsync/crmsync/shared/side"
+	"github.com/crmsync/crmsync/shared/side/sidetest"
 )
 
 // clock is a settable time source shared by the local Salesforce and tests.
@@ -143,7 +143,7 @@ func (h fakeHarness) Account(t *testing.T) string {
 }
 
 func TestConformanceLocal(t *testing.T) {
-	crmtest.Run(t, func(t *testing.T) crmtest.Harness {
+	sidetest.RunCRM(t, func(t *testing.T) sidetest.CRMHarness {
 		return fakeHarness{local: newLocal(t, fakesalesforce.Options{MaxBatchSize: 200}, Options{}), t: t}
 	})
 }
@@ -169,7 +169,7 @@ func TestConformanceRealOrg(t *testing.T) {
 	if len(missing) > 0 {
 		t.Skipf("real-org conformance skipped: set %s", strings.Join(missing, " and "))
 	}
-	crmtest.Run(t, func(t *testing.T) crmtest.Harness {
+	sidetest.RunCRM(t, func(t *testing.T) sidetest.CRMHarness {
 		tok := (&oauth2.Token{AccessToken: os.Getenv("SALESFORCE_ACCESS_TOKEN")}).WithExtra(map[string]any{"instance_url": os.Getenv("SALESFORCE_INSTANCE_URL")})
 		c, err := New(Options{Tokens: Static(tok)})
 		if err != nil {

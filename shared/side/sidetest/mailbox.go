@@ -1,9 +1,10 @@
-// Package mailboxtest is the conformance suite every mailbox side
+// The mailbox suite (RunMailbox) is the conformance suite every mailbox side
 // (side.Mailbox) must pass. It drives the side as the sync engine does and
-// acts in the mailbox directly, as its user would, through a Harness. The
+// acts in the mailbox directly, as its user would, through a MailboxHarness. The
 // suite works on a mailbox that holds other items too (a real test tenant):
 // it recognises its own items by unique subjects and names.
-package mailboxtest
+
+package sidetest
 
 import (
 	"context"
@@ -19,9 +20,9 @@ import (
 	"github.com/crmsync/crmsync/shared/side"
 )
 
-// Harness gives the suite a mailbox side and a way to act in the mailbox
+// MailboxHarness gives the suite a mailbox side and a way to act in the mailbox
 // directly, bypassing the side.
-type Harness interface {
+type MailboxHarness interface {
 	// Mailbox is the side under test.
 	Mailbox() side.Mailbox
 	// Create makes an item in the kind's sync container (contact folder,
@@ -41,17 +42,17 @@ type Harness interface {
 	Email(ctx context.Context, subject string, inShareFolder bool, categories []string, attachName string, attachment []byte) (string, error)
 }
 
-// Expirer is an optional Harness ability: invalidate every change cursor of
+// Expirer is an optional MailboxHarness ability: invalidate every change cursor of
 // the mailbox, as when the service drops its sync state.
 type Expirer interface {
 	ExpireCursors()
 }
 
-// Run runs the suite; newHarness is called once per test.
-func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
+// RunMailbox runs the mailbox suite; newHarness is called once per test.
+func RunMailbox(t *testing.T, newHarness func(t *testing.T) MailboxHarness) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, h Harness)
+		fn   func(t *testing.T, h MailboxHarness)
 	}{
 		{"ContactsUserChanges", testContactsUserChanges},
 		{"ContactsEngineWrites", testContactsEngineWrites},
@@ -67,7 +68,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	}
 }
 
-func unique(prefix string) string {
+func uniqueName(prefix string) string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return prefix + " " + hex.EncodeToString(b[:])
@@ -86,7 +87,7 @@ func fatalIf(t *testing.T, err error) {
 	}
 }
 
-func find(recs []item.Record, id string) (item.Record, bool) {
+func findRecord(recs []item.Record, id string) (item.Record, bool) {
 	for _, r := range recs {
 		if r.ID == id {
 			return r, true
@@ -95,7 +96,7 @@ func find(recs []item.Record, id string) (item.Record, bool) {
 	return item.Record{}, false
 }
 
-func removal(rs []item.Removal, id string) (item.Removal, bool) {
+func findRemoval(rs []item.Removal, id string) (item.Removal, bool) {
 	for _, r := range rs {
 		if r.ID == id {
 			return r, true
@@ -127,7 +128,7 @@ func checkResults(t *testing.T, what string, res []side.Result, err error, n int
 	return ids
 }
 
-func testContactsUserChanges(t *testing.T, h Harness) {
+func testContactsUserChanges(t *testing.T, h MailboxHarness) {
 	ctx, mb := ctxFor(t), h.Mailbox()
 	scope := item.Scope{Kind: item.Contact}
 	first, err := mb.Changes(ctx, scope, "")
@@ -135,12 +136,12 @@ func testContactsUserChanges(t *testing.T, h Harness) {
 	if !first.Full || first.Cursor == "" {
 		t.Fatalf("first Changes: Full=%v cursor=%q, want Full and a cursor", first.Full, first.Cursor)
 	}
-	last := unique("Lovelace")
+	last := uniqueName("Lovelace")
 	id, err := h.Create(ctx, item.Contact, map[string]string{item.FirstName: "Ada", item.LastName: last, item.Email: "Ada@Example.com", item.Phone: "+44 20 7946 0018"}, nil)
 	fatalIf(t, err)
 	ch, err := mb.Changes(ctx, scope, first.Cursor)
 	fatalIf(t, err)
-	got, ok := find(ch.Records, id)
+	got, ok := findRecord(ch.Records, id)
 	if !ok || ch.Full {
 		t.Fatalf("after create: record found=%v Full=%v, want found and incremental", ok, ch.Full)
 	}
@@ -154,12 +155,12 @@ func testContactsUserChanges(t *testing.T, h Harness) {
 	}
 	ch2, err := mb.Changes(ctx, scope, ch.Cursor)
 	fatalIf(t, err)
-	if got, ok := find(ch2.Records, id); !ok || got.Fields[item.Title] != "Countess" || got.Fields[item.LastName] != last {
+	if got, ok := findRecord(ch2.Records, id); !ok || got.Fields[item.Title] != "Countess" || got.Fields[item.LastName] != last {
 		t.Fatalf("after update: %+v (found %v), want Title Countess and LastName kept", got.Fields, ok)
 	}
 	idle, err := mb.Changes(ctx, scope, ch2.Cursor)
 	fatalIf(t, err)
-	if _, ok := find(idle.Records, id); ok {
+	if _, ok := findRecord(idle.Records, id); ok {
 		t.Errorf("no change: the contact was reported again")
 	}
 	if err := h.Delete(ctx, item.Contact, id); err != nil {
@@ -167,12 +168,12 @@ func testContactsUserChanges(t *testing.T, h Harness) {
 	}
 	ch3, err := mb.Changes(ctx, scope, idle.Cursor)
 	fatalIf(t, err)
-	if r, ok := removal(ch3.Removed, id); !ok || r.Reason != item.Deleted {
+	if r, ok := findRemoval(ch3.Removed, id); !ok || r.Reason != item.Deleted {
 		t.Fatalf("after delete: removal %+v found=%v, want Deleted", r, ok)
 	}
 }
 
-func testContactsEngineWrites(t *testing.T, h Harness) {
+func testContactsEngineWrites(t *testing.T, h MailboxHarness) {
 	ctx, mb := ctxFor(t), h.Mailbox()
 	scope := item.Scope{Kind: item.Contact}
 	start, err := mb.Changes(ctx, scope, "")
@@ -181,10 +182,10 @@ func testContactsEngineWrites(t *testing.T, h Harness) {
 	var markers []string
 	for i := range 3 {
 		recs = append(recs, item.Record{Kind: item.Contact, Fields: map[string]string{
-			item.FirstName: "Grace", item.LastName: unique("Hopper"), item.Email: "grace@example.com",
+			item.FirstName: "Grace", item.LastName: uniqueName("Hopper"), item.Email: "grace@example.com",
 			item.MailingStreet: "1 Navy Way", item.MailingCity: "Arlington", item.MailingCountry: "USA",
 		}})
-		markers = append(markers, unique("m")+string(rune('a'+i)))
+		markers = append(markers, uniqueName("m")+string(rune('a'+i)))
 	}
 	res, err := mb.Create(ctx, item.Contact, recs, markers)
 	ids := checkResults(t, "Create", res, err, 3)
@@ -199,13 +200,13 @@ func testContactsEngineWrites(t *testing.T, h Harness) {
 			t.Errorf("FindCreated[%s] = %q, want %q", m, found[m], ids[i])
 		}
 	}
-	if none, err := mb.FindCreated(ctx, item.Contact, []item.Intent{{Marker: unique("absent")}}); err != nil || len(none) != 0 {
+	if none, err := mb.FindCreated(ctx, item.Contact, []item.Intent{{Marker: uniqueName("absent")}}); err != nil || len(none) != 0 {
 		t.Errorf("FindCreated of an unknown marker = %v, want empty", none)
 	}
 	ch, err := mb.Changes(ctx, scope, start.Cursor)
 	fatalIf(t, err)
 	for i, id := range ids {
-		got, ok := find(ch.Records, id)
+		got, ok := findRecord(ch.Records, id)
 		if !ok || got.Fields[item.LastName] != recs[i].Fields[item.LastName] || got.Fields[item.MailingCity] != "Arlington" {
 			t.Fatalf("created contact %d: %+v found=%v", i, got.Fields, ok)
 		}
@@ -215,7 +216,7 @@ func testContactsEngineWrites(t *testing.T, h Harness) {
 	checkResults(t, "Update", res, err, 1)
 	ch2, err := mb.Changes(ctx, scope, ch.Cursor)
 	fatalIf(t, err)
-	got, _ := find(ch2.Records, ids[0])
+	got, _ := findRecord(ch2.Records, ids[0])
 	if got.Fields[item.MailingCity] != "Washington" || got.Fields[item.MailingStreet] != "1 Navy Way" {
 		t.Errorf("after partial address update: %+v", got.Fields)
 	}
@@ -225,14 +226,14 @@ func testContactsEngineWrites(t *testing.T, h Harness) {
 	checkResults(t, "Delete again (already gone)", res, err, 1)
 }
 
-func testTasks(t *testing.T, h Harness) {
+func testTasks(t *testing.T, h MailboxHarness) {
 	ctx, mb := ctxFor(t), h.Mailbox()
 	scope := item.Scope{Kind: item.Task, From: time.Now().AddDate(0, 0, -14)}
 	start, err := mb.Changes(ctx, scope, "")
 	fatalIf(t, err)
-	subject := unique("Send proposal")
+	subject := uniqueName("Send proposal")
 	due := time.Now().AddDate(0, 0, 3).Format(time.DateOnly)
-	marker := unique("task")
+	marker := uniqueName("task")
 	res, err := mb.Create(ctx, item.Task, []item.Record{{Kind: item.Task, Fields: map[string]string{
 		item.Subject: subject, item.DueDate: due, item.Status: "InProgress", item.Priority: "High", item.Description: "Figures attached.",
 	}}}, []string{marker})
@@ -242,11 +243,11 @@ func testTasks(t *testing.T, h Harness) {
 	if found[marker] != id {
 		t.Errorf("FindCreated = %v, want %s → %s", found, marker, id)
 	}
-	userTask, err := h.Create(ctx, item.Task, map[string]string{item.Subject: unique("Call back"), item.Status: "NotStarted"}, nil)
+	userTask, err := h.Create(ctx, item.Task, map[string]string{item.Subject: uniqueName("Call back"), item.Status: "NotStarted"}, nil)
 	fatalIf(t, err)
 	ch, err := mb.Changes(ctx, scope, start.Cursor)
 	fatalIf(t, err)
-	got, ok := find(ch.Records, id)
+	got, ok := findRecord(ch.Records, id)
 	want := map[string]string{item.Subject: subject, item.DueDate: due, item.Status: "InProgress", item.Priority: "High", item.Description: "Figures attached."}
 	for k, v := range want {
 		if got.Fields[k] != v {
@@ -256,7 +257,7 @@ func testTasks(t *testing.T, h Harness) {
 	if got.Marker != marker {
 		t.Errorf("task marker = %q, want %q", got.Marker, marker)
 	}
-	if _, ok := find(ch.Records, userTask); !ok {
+	if _, ok := findRecord(ch.Records, userTask); !ok {
 		t.Errorf("the user's task was not reported")
 	}
 	res, err = mb.Update(ctx, item.Task, []item.Record{{ID: id, Fields: map[string]string{item.Status: "Completed", item.DueDate: ""}}})
@@ -265,7 +266,7 @@ func testTasks(t *testing.T, h Harness) {
 	checkResults(t, "Delete", res, err, 2)
 }
 
-func testEvents(t *testing.T, h Harness) {
+func testEvents(t *testing.T, h MailboxHarness) {
 	ctx, mb := ctxFor(t), h.Mailbox()
 	scope := window()
 	start, err := mb.Changes(ctx, scope, "")
@@ -275,22 +276,22 @@ func testEvents(t *testing.T, h Harness) {
 	}
 	at := scope.From.AddDate(0, 0, 15).Truncate(24 * time.Hour).Add(10 * time.Hour)
 	single := item.Record{Kind: item.Event, Fields: map[string]string{
-		item.Subject: unique("Review"), item.Start: at.Format(time.RFC3339), item.End: at.Add(time.Hour).Format(time.RFC3339),
+		item.Subject: uniqueName("Review"), item.Start: at.Format(time.RFC3339), item.End: at.Add(time.Hour).Format(time.RFC3339),
 		item.Location: "Room 4", item.AllDay: "false",
 	}}
 	weekly := "FREQ=WEEKLY;INTERVAL=1;BYDAY=" + [...]string{"SU", "MO", "TU", "WE", "TH", "FR", "SA"}[at.Weekday()] + ";COUNT=4"
 	series := item.Record{Kind: item.Event, Fields: map[string]string{
-		item.Subject: unique("Pipeline call"), item.Start: at.Add(2 * time.Hour).Format(time.RFC3339),
+		item.Subject: uniqueName("Pipeline call"), item.Start: at.Add(2 * time.Hour).Format(time.RFC3339),
 		item.End: at.Add(150 * time.Minute).Format(time.RFC3339), item.Recurrence: weekly,
 	}}
-	res, err := mb.Create(ctx, item.Event, []item.Record{single, series}, []string{unique("ev"), unique("ev")})
+	res, err := mb.Create(ctx, item.Event, []item.Record{single, series}, []string{uniqueName("ev"), uniqueName("ev")})
 	ids := checkResults(t, "Create", res, err, 2)
 	ch, err := mb.Changes(ctx, scope, start.Cursor)
 	fatalIf(t, err)
-	if got, ok := find(ch.Records, ids[0]); !ok || got.Fields[item.Subject] != single.Fields[item.Subject] || got.Fields[item.Start] != single.Fields[item.Start] {
+	if got, ok := findRecord(ch.Records, ids[0]); !ok || got.Fields[item.Subject] != single.Fields[item.Subject] || got.Fields[item.Start] != single.Fields[item.Start] {
 		t.Errorf("single event: %+v found=%v", got.Fields, ok)
 	}
-	got, ok := find(ch.Records, ids[1])
+	got, ok := findRecord(ch.Records, ids[1])
 	if !ok || got.Fields[item.Recurrence] != weekly {
 		t.Fatalf("series master: recurrence %q found=%v, want %q", got.Fields[item.Recurrence], ok, weekly)
 	}
@@ -313,7 +314,7 @@ func testEvents(t *testing.T, h Harness) {
 	excID := checkResults(t, "Create exception", res, err, 1)[0]
 	ch2, err := mb.Changes(ctx, scope, ch.Cursor)
 	fatalIf(t, err)
-	if got, ok := find(ch2.Records, excID); !ok || got.Fields[item.SeriesID] != ids[1] || got.Fields[item.OriginalStart] != orig.Format(time.RFC3339) {
+	if got, ok := findRecord(ch2.Records, excID); !ok || got.Fields[item.SeriesID] != ids[1] || got.Fields[item.OriginalStart] != orig.Format(time.RFC3339) {
 		t.Errorf("exception: %+v found=%v", got.Fields, ok)
 	}
 	// Moving the single event out of the window is not a deletion.
@@ -323,7 +324,7 @@ func testEvents(t *testing.T, h Harness) {
 	}
 	ch3, err := mb.Changes(ctx, scope, ch2.Cursor)
 	fatalIf(t, err)
-	if r, ok := removal(ch3.Removed, ids[0]); !ok || r.Reason != item.LeftScope {
+	if r, ok := findRemoval(ch3.Removed, ids[0]); !ok || r.Reason != item.LeftScope {
 		t.Errorf("event moved out of the window: removal %+v found=%v, want LeftScope", r, ok)
 	}
 	// Deleting the series reports the series as deleted.
@@ -332,20 +333,20 @@ func testEvents(t *testing.T, h Harness) {
 	}
 	ch4, err := mb.Changes(ctx, scope, ch3.Cursor)
 	fatalIf(t, err)
-	if r, ok := removal(ch4.Removed, ids[1]); !ok || r.Reason != item.Deleted {
+	if r, ok := findRemoval(ch4.Removed, ids[1]); !ok || r.Reason != item.Deleted {
 		t.Errorf("series deleted: removal %+v found=%v, want Deleted; removed=%+v", r, ok, ch4.Removed)
 	}
 	_, _ = mb.Delete(ctx, item.Event, []string{ids[0]})
 }
 
-func testExpired(t *testing.T, h Harness) {
+func testExpired(t *testing.T, h MailboxHarness) {
 	ex, ok := h.(Expirer)
 	if !ok {
 		t.Skip("the harness cannot expire cursors")
 	}
 	ctx, mb := ctxFor(t), h.Mailbox()
 	scope := item.Scope{Kind: item.Contact}
-	id, err := h.Create(ctx, item.Contact, map[string]string{item.FirstName: "Alan", item.LastName: unique("Turing")}, nil)
+	id, err := h.Create(ctx, item.Contact, map[string]string{item.FirstName: "Alan", item.LastName: uniqueName("Turing")}, nil)
 	fatalIf(t, err)
 	first, err := mb.Changes(ctx, scope, "")
 	fatalIf(t, err)
@@ -369,26 +370,26 @@ func testExpired(t *testing.T, h Harness) {
 	}
 }
 
-func testSharedEmails(t *testing.T, h Harness) {
+func testSharedEmails(t *testing.T, h MailboxHarness) {
 	ctx, mb := ctxFor(t), h.Mailbox()
 	scope := item.Scope{Kind: item.SharedEmail, ShareCategory: "Salesforce"}
 	start, err := mb.SharedEmails(ctx, scope, "")
 	fatalIf(t, err)
 	content := []byte("quarter,amount\nQ1,1200\n")
-	inFolder, err := h.Email(ctx, unique("Proposal"), true, nil, "figures.csv", content)
+	inFolder, err := h.Email(ctx, uniqueName("Proposal"), true, nil, "figures.csv", content)
 	fatalIf(t, err)
-	tagged, err := h.Email(ctx, unique("Contract"), false, []string{"Salesforce"}, "contract.txt", []byte("signed"))
+	tagged, err := h.Email(ctx, uniqueName("Contract"), false, []string{"Salesforce"}, "contract.txt", []byte("signed"))
 	fatalIf(t, err)
-	plain, err := h.Email(ctx, unique("Lunch"), false, nil, "menu.txt", []byte("soup"))
+	plain, err := h.Email(ctx, uniqueName("Lunch"), false, nil, "menu.txt", []byte("soup"))
 	fatalIf(t, err)
 	ch, err := mb.SharedEmails(ctx, scope, start.Cursor)
 	fatalIf(t, err)
 	for _, id := range []string{inFolder, tagged} {
-		if _, ok := find(ch.Records, id); !ok {
+		if _, ok := findRecord(ch.Records, id); !ok {
 			t.Errorf("shared message %s not reported", id)
 		}
 	}
-	if _, ok := find(ch.Records, plain); ok {
+	if _, ok := findRecord(ch.Records, plain); ok {
 		t.Errorf("an unshared message was reported")
 	}
 	atts, err := mb.Attachments(ctx, inFolder)
@@ -411,22 +412,22 @@ func testSharedEmails(t *testing.T, h Harness) {
 	again, err := mb.SharedEmails(ctx, scope, ch.Cursor)
 	fatalIf(t, err)
 	for _, id := range []string{inFolder, tagged} {
-		if _, ok := find(again.Records, id); ok {
+		if _, ok := findRecord(again.Records, id); ok {
 			t.Errorf("message %s reported again after MarkShared", id)
 		}
 	}
 	fresh, err := mb.SharedEmails(ctx, scope, "")
 	fatalIf(t, err)
 	for _, id := range []string{inFolder, tagged} {
-		if _, ok := find(fresh.Records, id); ok {
+		if _, ok := findRecord(fresh.Records, id); ok {
 			t.Errorf("message %s reported by a full read after MarkShared", id)
 		}
 	}
 }
 
-func testFlagIssue(t *testing.T, h Harness) {
+func testFlagIssue(t *testing.T, h MailboxHarness) {
 	ctx, mb := ctxFor(t), h.Mailbox()
-	id, err := h.Create(ctx, item.Contact, map[string]string{item.FirstName: "Flag", item.LastName: unique("Test")}, []string{"Blue"})
+	id, err := h.Create(ctx, item.Contact, map[string]string{item.FirstName: "Flag", item.LastName: uniqueName("Test")}, []string{"Blue"})
 	fatalIf(t, err)
 	if err := mb.FlagIssue(ctx, item.Contact, id, true); err != nil {
 		t.Fatal(err)
@@ -450,12 +451,12 @@ func testFlagIssue(t *testing.T, h Harness) {
 	_ = h.Delete(ctx, item.Contact, id)
 }
 
-func testBadRecord(t *testing.T, h Harness) {
+func testBadRecord(t *testing.T, h MailboxHarness) {
 	ctx, mb := ctxFor(t), h.Mailbox()
 	recs := []item.Record{
-		{Kind: item.Task, Fields: map[string]string{item.Subject: unique("good")}},
-		{Kind: item.Task, Fields: map[string]string{item.Subject: unique("bad"), item.DueDate: "next week"}},
-		{Kind: item.Task, Fields: map[string]string{item.Subject: unique("good too")}},
+		{Kind: item.Task, Fields: map[string]string{item.Subject: uniqueName("good")}},
+		{Kind: item.Task, Fields: map[string]string{item.Subject: uniqueName("bad"), item.DueDate: "next week"}},
+		{Kind: item.Task, Fields: map[string]string{item.Subject: uniqueName("good too")}},
 	}
 	res, err := mb.Create(ctx, item.Task, recs, []string{"", "", ""})
 	if err != nil {

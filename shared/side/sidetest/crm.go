@@ -1,12 +1,14 @@
-// Package crmtest is the conformance suite every CRM side (side.CRM) must
-// pass. Implementations run it against their local server always and against
-// a real account when credentials are set:
+// Package sidetest is the conformance suite of the connector contract
+// (shared/side): every CRM side passes RunCRM and every mailbox side passes
+// RunMailbox, as rclone's backends all pass fstests. Implementations run it
+// against their local server always and against a real account when
+// credentials are set:
 //
-//	func TestConformance(t *testing.T) { crmtest.Run(t, newHarness) }
+//	func TestConformance(t *testing.T) { sidetest.RunCRM(t, newHarness) }
 //
 // Assertions look for the records a test made, never at exact totals, so the
 // suite also runs against a shared real org.
-package crmtest
+package sidetest
 
 import (
 	"bytes"
@@ -22,9 +24,9 @@ import (
 	"github.com/crmsync/crmsync/shared/side"
 )
 
-// Harness gives the suite a CRM side plus a way to act on the CRM directly,
+// CRMHarness gives the suite a CRM side plus a way to act on the CRM directly,
 // as a user editing in the CRM's own UI would.
-type Harness interface {
+type CRMHarness interface {
 	// CRM is the side under test, signed in as the sync user.
 	CRM() side.CRM
 	// Now is the CRM's current time.
@@ -43,11 +45,11 @@ type Harness interface {
 	Account(t *testing.T) string
 }
 
-// Run runs every conformance test, each with a fresh harness.
-func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
+// RunCRM runs every CRM conformance test, each with a fresh harness.
+func RunCRM(t *testing.T, newHarness func(t *testing.T) CRMHarness) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, h Harness)
+		fn   func(t *testing.T, h CRMHarness)
 	}{
 		{"FirstSyncIsFull", testFirstSyncIsFull},
 		{"SettlesWithoutChanges", testSettles},
@@ -76,7 +78,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 func ctx(t *testing.T) context.Context { return t.Context() }
 
 // scope returns the default scope of a kind around the CRM's now.
-func scope(h Harness, kind item.Kind) item.Scope {
+func scope(h CRMHarness, kind item.Kind) item.Scope {
 	now := h.Now()
 	day := func(d int) time.Time {
 		t := now.UTC().AddDate(0, 0, d)
@@ -91,7 +93,7 @@ func scope(h Harness, kind item.Kind) item.Scope {
 	return item.Scope{Kind: kind}
 }
 
-func changes(t *testing.T, h Harness, sc item.Scope, cursor string) item.Changes {
+func changes(t *testing.T, h CRMHarness, sc item.Scope, cursor string) item.Changes {
 	t.Helper()
 	ch, err := h.CRM().Changes(ctx(t), sc, cursor)
 	if err != nil {
@@ -128,7 +130,7 @@ func unique(prefix string) string {
 	return prefix + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
 }
 
-func testFirstSyncIsFull(t *testing.T, h Harness) {
+func testFirstSyncIsFull(t *testing.T, h CRMHarness) {
 	last := unique("Conformance")
 	a := h.CreateDirect(t, item.Contact, map[string]string{item.FirstName: "Ada", item.LastName: last, item.Email: "Ada." + last + "@Example.com"})
 	b := h.CreateDirect(t, item.Contact, map[string]string{item.LastName: last + "b"})
@@ -155,7 +157,7 @@ func testFirstSyncIsFull(t *testing.T, h Harness) {
 	}
 }
 
-func testSettles(t *testing.T, h Harness) {
+func testSettles(t *testing.T, h CRMHarness) {
 	id := h.CreateDirect(t, item.Contact, map[string]string{item.LastName: unique("Settle")})
 	sc := scope(h, item.Contact)
 	ch := changes(t, h, sc, "")
@@ -174,7 +176,7 @@ func testSettles(t *testing.T, h Harness) {
 	}
 }
 
-func testDirectUpdate(t *testing.T, h Harness) {
+func testDirectUpdate(t *testing.T, h CRMHarness) {
 	id := h.CreateDirect(t, item.Contact, map[string]string{item.LastName: unique("Upd"), item.Title: "Engineer"})
 	sc := scope(h, item.Contact)
 	ch := changes(t, h, sc, "")
@@ -191,7 +193,7 @@ func testDirectUpdate(t *testing.T, h Harness) {
 	}
 }
 
-func testQuickUpdate(t *testing.T, h Harness) {
+func testQuickUpdate(t *testing.T, h CRMHarness) {
 	id := h.CreateDirect(t, item.Contact, map[string]string{item.LastName: unique("Quick")})
 	sc := scope(h, item.Contact)
 	ch := changes(t, h, sc, "")
@@ -205,7 +207,7 @@ func testQuickUpdate(t *testing.T, h Harness) {
 	}
 }
 
-func testDirectDelete(t *testing.T, h Harness) {
+func testDirectDelete(t *testing.T, h CRMHarness) {
 	id := h.CreateDirect(t, item.Contact, map[string]string{item.LastName: unique("Del")})
 	sc := scope(h, item.Contact)
 	ch := changes(t, h, sc, "")
@@ -222,7 +224,7 @@ func testDirectDelete(t *testing.T, h Harness) {
 	}
 }
 
-func testTaskLeavesScope(t *testing.T, h Harness) {
+func testTaskLeavesScope(t *testing.T, h CRMHarness) {
 	sc := scope(h, item.Task)
 	today := h.Now().UTC().Format("2006-01-02")
 	id := h.CreateDirect(t, item.Task, map[string]string{item.Subject: unique("Task"), item.DueDate: today, item.Status: "NotStarted"})
@@ -243,7 +245,7 @@ func testTaskLeavesScope(t *testing.T, h Harness) {
 
 func instant(t time.Time) string { return t.UTC().Truncate(time.Minute).Format(time.RFC3339) }
 
-func testEventWindow(t *testing.T, h Harness) {
+func testEventWindow(t *testing.T, h CRMHarness) {
 	sc := scope(h, item.Event)
 	start := h.Now().Add(48 * time.Hour)
 	in := h.CreateDirect(t, item.Event, map[string]string{item.Subject: unique("In"), item.Start: instant(start), item.End: instant(start.Add(time.Hour))})
@@ -258,7 +260,7 @@ func testEventWindow(t *testing.T, h Harness) {
 	}
 }
 
-func testWindowMoves(t *testing.T, h Harness) {
+func testWindowMoves(t *testing.T, h CRMHarness) {
 	sc := scope(h, item.Event)
 	start := sc.To.Add(12 * time.Hour)
 	id := h.CreateDirect(t, item.Event, map[string]string{item.Subject: unique("Later"), item.Start: instant(start), item.End: instant(start.Add(time.Hour))})
@@ -274,7 +276,7 @@ func testWindowMoves(t *testing.T, h Harness) {
 	}
 }
 
-func testCreateUpdateDelete(t *testing.T, h Harness) {
+func testCreateUpdateDelete(t *testing.T, h CRMHarness) {
 	crm := h.CRM()
 	last := unique("Cud")
 	res, err := crm.Create(ctx(t), item.Contact, []item.Record{
@@ -309,7 +311,7 @@ func testCreateUpdateDelete(t *testing.T, h Harness) {
 	}
 }
 
-func testPartialBatch(t *testing.T, h Harness) {
+func testPartialBatch(t *testing.T, h CRMHarness) {
 	last := unique("Batch")
 	res, err := h.CRM().Create(ctx(t), item.Contact, []item.Record{
 		{Kind: item.Contact, Fields: map[string]string{item.LastName: last + "a"}},
@@ -331,7 +333,7 @@ func testPartialBatch(t *testing.T, h Harness) {
 	}
 }
 
-func testFindCreated(t *testing.T, h Harness) {
+func testFindCreated(t *testing.T, h CRMHarness) {
 	since := h.Now().Add(-time.Minute)
 	rec := item.Record{Kind: item.Task, Fields: map[string]string{item.Subject: unique("Intent"), item.Priority: "High", item.Status: "InProgress"}}
 	res, err := h.CRM().Create(ctx(t), item.Task, []item.Record{rec}, []string{"marker-1"})
@@ -354,7 +356,7 @@ func testFindCreated(t *testing.T, h Harness) {
 	}
 }
 
-func testFieldsRoundTrip(t *testing.T, h Harness) {
+func testFieldsRoundTrip(t *testing.T, h CRMHarness) {
 	due := h.Now().AddDate(0, 0, 3).UTC().Format("2006-01-02")
 	task := map[string]string{item.Subject: unique("Round"), item.DueDate: due, item.Status: "Waiting", item.Priority: "High", item.Description: "line 1\nline 2"}
 	day := h.Now().UTC().AddDate(0, 0, 2).Truncate(24 * time.Hour)
@@ -388,7 +390,7 @@ func testFieldsRoundTrip(t *testing.T, h Harness) {
 	}
 }
 
-func testDamagedCursor(t *testing.T, h Harness) {
+func testDamagedCursor(t *testing.T, h CRMHarness) {
 	id := h.CreateDirect(t, item.Contact, map[string]string{item.LastName: unique("Cursor")})
 	ch := changes(t, h, scope(h, item.Contact), "not-a-cursor")
 	if !ch.Full {
@@ -399,7 +401,7 @@ func testDamagedCursor(t *testing.T, h Harness) {
 	}
 }
 
-func testFindPeople(t *testing.T, h Harness) {
+func testFindPeople(t *testing.T, h CRMHarness) {
 	tag := strings.ToLower(unique("p"))
 	contact := h.CreateDirect(t, item.Contact, map[string]string{item.LastName: "Person", item.Email: tag + "@contact.example"})
 	leads, err := h.CRM().CreateLeads(ctx(t), []item.Record{
@@ -430,7 +432,7 @@ func testFindPeople(t *testing.T, h Harness) {
 	}
 }
 
-func testLogEmail(t *testing.T, h Harness) {
+func testLogEmail(t *testing.T, h CRMHarness) {
 	tag := strings.ToLower(unique("mail"))
 	a := h.CreateDirect(t, item.Contact, map[string]string{item.LastName: "A", item.Email: tag + "a@x.example"})
 	b := h.CreateDirect(t, item.Contact, map[string]string{item.LastName: "B", item.Email: tag + "b@x.example"})
@@ -456,7 +458,7 @@ func testLogEmail(t *testing.T, h Harness) {
 	}
 }
 
-func testAttachFile(t *testing.T, h Harness) {
+func testAttachFile(t *testing.T, h CRMHarness) {
 	parent := h.CreateDirect(t, item.Contact, map[string]string{item.LastName: unique("File")})
 	content := bytes.Repeat([]byte("crmsync "), 1000)
 	id, err := h.CRM().AttachFile(ctx(t), parent, "notes.txt", int64(len(content)), bytes.NewReader(content))
