@@ -2,14 +2,20 @@
 // runner: records by kind, a change log that cursors index into, markers,
 // e-mails with attachments, and knobs to inject failures and crashes. It is a
 // fake with real behaviour, not a mock: what a session writes is what the next
-// Changes call reports.
+// Changes call reports. It passes the connectors' suite (shared/side/sidetest)
+// like the Salesforce and Graph connectors do: scopes and their windows,
+// every default field reported, lower-case e-mail addresses, and the
+// per-record validation errors the vendors give.
 package memside
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,6 +75,9 @@ type Side struct {
 }
 
 type email struct {
+	// inbox is a message outside the share folder: shared only when it
+	// carries the share category.
+	inbox bool
 	rec   item.Record
 	atts  []item.Attachment
 	bytes map[string][]byte
@@ -235,7 +244,9 @@ func (s *Side) ResetWrites() {
 	s.writes = 0
 }
 
-// Changes implements side.Side. The cursor is the change-log sequence.
+// Changes implements side.Side. The cursor is the change-log sequence and,
+// for windowed kinds, the window it was read with, so that records a moved
+// window takes in or leaves out are reported though they did not change.
 func (s *Side) Changes(ctx context.Context, scope item.Scope, cursor string) (item.Changes, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -243,14 +254,14 @@ func (s *Side) Changes(ctx context.Context, scope item.Scope, cursor string) (it
 	if s.FailChanges != nil {
 		return item.Changes{}, s.FailChanges
 	}
-	ch := item.Changes{Kind: scope.Kind, Cursor: strconv.Itoa(s.seq)}
-	since, err := strconv.Atoi(cursor)
+	ch := item.Changes{Kind: scope.Kind, Cursor: cursorOf(s.seq, scope)}
+	since, old, err := parseCursor(cursor, scope.Kind)
 	if cursor == "" || err != nil || s.ExpireCursors {
 		s.ExpireCursors = false
 		ch.Full = true
 		for _, r := range s.records[scope.Kind] {
-			if !s.outOfScope[r.ID] {
-				ch.Records = append(ch.Records, copyRec(r))
+			if s.inScope(r, scope) {
+				ch.Records = append(ch.Records, view(r))
 			}
 		}
 		slices.SortFunc(ch.Records, func(a, b item.Record) int { return strings.Compare(a.ID, b.ID) })
@@ -267,13 +278,150 @@ func (s *Side) Changes(ctx context.Context, scope item.Scope, cursor string) (it
 		switch {
 		case !exists:
 			ch.Removed = append(ch.Removed, item.Removal{ID: c.id, Reason: item.Deleted})
-		case s.outOfScope[c.id]:
+		case !s.inScope(r, scope):
 			ch.Removed = append(ch.Removed, item.Removal{ID: c.id, Reason: item.LeftScope})
 		default:
-			ch.Records = append(ch.Records, copyRec(r))
+			ch.Records = append(ch.Records, view(r))
+		}
+	}
+	if old.From.Equal(scope.From) && old.To.Equal(scope.To) {
+		return ch, nil
+	}
+	// The window moved: unchanged records it took in or left out.
+	for _, id := range slices.Sorted(maps.Keys(s.records[scope.Kind])) {
+		r := s.records[scope.Kind][id]
+		if seen[id] {
+			continue
+		}
+		was, is := s.inScope(r, old), s.inScope(r, scope)
+		switch {
+		case is && !was:
+			ch.Records = append(ch.Records, view(r))
+		case was && !is:
+			ch.Removed = append(ch.Removed, item.Removal{ID: id, Reason: item.LeftScope})
 		}
 	}
 	return ch, nil
+}
+
+// cursorOf is the cursor of a read at seq: the sequence, and the window of a
+// windowed scope.
+func cursorOf(seq int, scope item.Scope) string {
+	c := strconv.Itoa(seq)
+	if !scope.From.IsZero() || !scope.To.IsZero() {
+		c += ";" + strconv.FormatInt(unix(scope.From), 10) + ";" + strconv.FormatInt(unix(scope.To), 10)
+	}
+	return c
+}
+
+func unix(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+func fromUnix(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(n, 0).UTC()
+}
+
+// parseCursor reads a cursor back into its sequence and the scope it was
+// read with.
+func parseCursor(cursor string, kind item.Kind) (int, item.Scope, error) {
+	parts := strings.Split(cursor, ";")
+	seq, err := strconv.Atoi(parts[0])
+	if err != nil {
+		return 0, item.Scope{}, err
+	}
+	sc := item.Scope{Kind: kind}
+	if len(parts) == 3 {
+		from, err1 := strconv.ParseInt(parts[1], 10, 64)
+		to, err2 := strconv.ParseInt(parts[2], 10, 64)
+		if err := errors.Join(err1, err2); err != nil {
+			return 0, sc, err
+		}
+		sc.From, sc.To = fromUnix(from), fromUnix(to)
+	}
+	return seq, sc, nil
+}
+
+// inScope says whether a record takes part in a sync of scope (item.Scope:
+// events overlapping [From, To); tasks open or due on or after From), and is
+// not moved out of it by SetInScope.
+func (s *Side) inScope(r item.Record, scope item.Scope) bool {
+	if s.outOfScope[r.ID] {
+		return false
+	}
+	switch r.Kind {
+	case item.Task:
+		if scope.From.IsZero() || r.Fields[item.Status] != "Completed" {
+			return true
+		}
+		due, err := time.Parse(time.DateOnly, r.Fields[item.DueDate])
+		return err == nil && !due.Before(scope.From.UTC().Truncate(24*time.Hour))
+	case item.Event:
+		start, err := time.Parse(time.RFC3339, r.Fields[item.Start])
+		if err != nil {
+			return true
+		}
+		end, err := time.Parse(time.RFC3339, r.Fields[item.End])
+		if err != nil || end.Before(start) {
+			end = start
+		}
+		if !scope.To.IsZero() && !start.Before(scope.To) {
+			return false
+		}
+		// A series takes part while any occurrence may fall in the window.
+		return scope.From.IsZero() || r.Fields[item.Recurrence] != "" || end.After(scope.From) || end.Equal(start) && !start.Before(scope.From)
+	}
+	return true
+}
+
+// view is a record as Changes reports it: every default field of its kind
+// present (empty when unset), e-mail addresses in lower case.
+func view(r item.Record) item.Record {
+	r = copyRec(r)
+	for _, f := range item.DefaultFields[r.Kind] {
+		if _, ok := r.Fields[f]; !ok {
+			r.Fields[f] = ""
+		}
+	}
+	if e, ok := r.Fields[item.Email]; ok {
+		r.Fields[item.Email] = strings.ToLower(e)
+	}
+	return r
+}
+
+// invalid says why the vendors would refuse a record, as a per-record
+// Permanent error naming the field (nil: the record is fine).
+func invalid(r item.Record) error {
+	bad := func(field, code, why string) error {
+		return &fault.Error{Class: fault.Permanent, Code: code, Message: why, Fields: []string{field}}
+	}
+	switch r.Kind {
+	case item.Contact:
+		if strings.TrimSpace(r.Fields[item.LastName]) == "" {
+			return bad(item.LastName, "REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]")
+		}
+	case item.Task:
+		if d := r.Fields[item.DueDate]; d != "" {
+			if _, err := time.Parse(time.DateOnly, d); err != nil {
+				return bad(item.DueDate, "INVALID_FIELD", "DueDate: want a date (YYYY-MM-DD)")
+			}
+		}
+	case item.Event:
+		for _, f := range []string{item.Start, item.End} {
+			if v := r.Fields[f]; v != "" {
+				if _, err := time.Parse(time.RFC3339, v); err != nil {
+					return bad(f, "INVALID_FIELD", f+": want an RFC 3339 instant")
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func copyRec(r item.Record) item.Record {
@@ -306,6 +454,10 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 			}
 		}
 		r.Kind, r.ID = kind, ""
+		if err := invalid(r); err != nil {
+			out[i].Err = err
+			continue
+		}
 		if i < len(markers) {
 			r.Marker = markers[i]
 		}
@@ -340,6 +492,10 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 		cur.Fields = clone(cur.Fields)
 		for k, v := range r.Fields {
 			cur.Fields[k] = v
+		}
+		if err := invalid(cur); err != nil {
+			out[i].Err = err
+			continue
 		}
 		out[i].ID = s.put(cur)
 	}
@@ -414,8 +570,16 @@ func (s *Side) FindPeople(ctx context.Context, addrs []string) (map[string]item.
 	s.calls++
 	out := map[string]item.Person{}
 	for _, a := range addrs {
+		a = strings.ToLower(a)
 		if p, ok := s.people[a]; ok {
 			out[a] = p
+			continue
+		}
+		for id, r := range s.records[item.Contact] {
+			if strings.EqualFold(r.Fields[item.Email], a) {
+				out[a] = item.Person{ID: id, Object: "Contact"}
+				break
+			}
 		}
 	}
 	return out, nil
@@ -436,8 +600,12 @@ func (s *Side) CreateLeads(ctx context.Context, leads []item.Record) ([]side.Res
 				continue
 			}
 		}
+		if strings.TrimSpace(l.Fields[item.Company]) == "" {
+			out[i].Err = &fault.Error{Class: fault.Permanent, Code: "REQUIRED_FIELD_MISSING", Message: "Required fields are missing: [Company]", Fields: []string{item.Company}}
+			continue
+		}
 		id := s.newID()
-		s.people[l.Fields[item.Email]] = item.Person{ID: id, Object: "Lead"}
+		s.people[strings.ToLower(l.Fields[item.Email])] = item.Person{ID: id, Object: "Lead"}
 		out[i].ID = id
 	}
 	if err := s.done(); err != nil {
@@ -486,15 +654,26 @@ func (s *Side) AttachFile(ctx context.Context, parent, name string, size int64, 
 	return s.newID(), nil
 }
 
-// AddEmail puts a message to share into the mailbox, with attachments.
+// AddEmail puts a message to share into the mailbox's share folder, with
+// attachments.
 func (s *Side) AddEmail(rec item.Record, files map[string][]byte) string {
+	return s.addEmail(rec, files, false)
+}
+
+// AddInboxEmail puts a message into the inbox, with attachments: it is
+// shared only if it carries the share category.
+func (s *Side) AddInboxEmail(rec item.Record, files map[string][]byte) string {
+	return s.addEmail(rec, files, true)
+}
+
+func (s *Side) addEmail(rec item.Record, files map[string][]byte, inbox bool) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if rec.ID == "" {
 		rec.ID = s.newID()
 	}
 	rec.Kind = item.SharedEmail
-	e := email{rec: rec, bytes: map[string][]byte{}}
+	e := email{rec: rec, inbox: inbox, bytes: map[string][]byte{}}
 	names := make([]string, 0, len(files))
 	for n := range files {
 		names = append(names, n)
@@ -524,6 +703,9 @@ func (s *Side) SharedEmails(ctx context.Context, scope item.Scope, cursor string
 	slices.Sort(ids)
 	for _, id := range ids {
 		if _, done := s.shared[id]; done {
+			continue
+		}
+		if e := s.emails[id]; e.inbox && !e.rec.HasCategory(cmp.Or(scope.ShareCategory, "Salesforce")) {
 			continue
 		}
 		changed := cursor == ""
@@ -583,6 +765,11 @@ func (s *Side) FlagIssue(ctx context.Context, kind item.Kind, id string, failing
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
+	_, isRecord := s.records[kind][id]
+	_, isEmail := s.emails[id]
+	if !isRecord && !(kind == item.SharedEmail && isEmail) {
+		return fault.New(fault.Gone, "ErrorItemNotFound", "The specified object was not found in the store.")
+	}
 	s.Flags[string(kind)+"|"+id] = failing
 	return nil
 }
