@@ -1,0 +1,102 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/crmsync/crmsync/shared/fault"
+	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/reconcile"
+)
+
+// scopes returns the CRM and mailbox scopes of kind at the session's time.
+func (s *run) scopes(kind item.Kind, pol reconcile.Policy) (crm, mbx item.Scope) {
+	past, future := s.settings.PastDays, s.settings.FutureDays
+	if past == 0 {
+		past = 14
+	}
+	if future == 0 {
+		future = 28
+	}
+	day := s.now.UTC().Truncate(24 * time.Hour)
+	sc := item.Scope{Kind: kind, ShareCategory: pol.ShareCategory}
+	switch kind {
+	case item.Contact:
+		sc.ListView = s.settings.ContactListView
+	case item.Task:
+		sc.From = day.AddDate(0, 0, -past)
+	case item.Event:
+		sc.From, sc.To = day.AddDate(0, 0, -past), day.AddDate(0, 0, future)
+	}
+	mbx = sc
+	if kind == item.Event {
+		mbx.Calendars = slices.Clone(s.settings.Calendars)
+	}
+	return sc, mbx
+}
+
+func (s *run) syncKind(ctx context.Context, kind item.Kind, cursors Cursors) error {
+	pol := s.settings.Policies[kind].WithDefaults(kind)
+	crmScope, mbxScope := s.scopes(kind, pol)
+	crmCh, err := s.sides.CRM.Changes(ctx, crmScope, cursors.Old[reconcile.CRM])
+	if err != nil {
+		return fmt.Errorf("%s changes in the CRM: %w", kind, err)
+	}
+	mbxCh, err := s.sides.Mailbox.Changes(ctx, mbxScope, cursors.Old[reconcile.Mailbox])
+	if err != nil {
+		return fmt.Errorf("%s changes in the mailbox: %w", kind, err)
+	}
+	crmCh.Kind, mbxCh.Kind = kind, kind
+	s.problems(kind, reconcile.CRM, crmCh.Problems)
+	s.problems(kind, reconcile.Mailbox, mbxCh.Problems)
+	links, ok := s.links[kind]
+	if delete(s.links, kind); !ok && !idleKind(crmCh, mbxCh) {
+		if links, err = s.st.Links(ctx, kind); err != nil {
+			return err
+		}
+	}
+	out, err := reconcile.Plan(reconcile.Input{
+		Kind: kind, Now: s.now, Policy: pol, Key: s.settings.FingerprintKey,
+		Links: links, CRM: crmCh, Mailbox: mbxCh, Confirmed: s.confirmed[kind],
+	})
+	if err != nil {
+		return fault.Wrap(fault.Permanent, err)
+	}
+	s.capCreates(&out, len(links))
+	for _, c := range out.Conflicts {
+		s.log.Info("conflict settled", "kind", kind, "field", c.Field, "winner", c.Winner, "rule", c.Rule)
+	}
+	s.rep.Conflicts += len(out.Conflicts)
+	for _, is := range out.Issues {
+		s.issues = append(s.issues, Issue{Kind: kind, Side: is.Side, RecordID: is.RecordID, Name: is.Name, Code: string(is.Code), Reason: is.Message})
+	}
+	retry, err := s.apply(ctx, kind, out.Actions)
+	if err != nil {
+		return err
+	}
+	if out.Guard.Tripped == "" || out.Guard.Overridden {
+		// The side recovered, or the confirmed removals went through (those
+		// that failed are issues of their own): the guard issue is settled,
+		// and a confirmation on it is used up with it. Left-out items are
+		// judged here too, never on a held plan, which may drop creates.
+		s.cleared = append(s.cleared, guardKey(kind))
+		s.settleLeftOut(kind, map[reconcile.Side]bool{reconcile.CRM: crmCh.Full, reconcile.Mailbox: mbxCh.Full})
+	}
+	if retry || (out.Guard.Tripped != "" && !out.Guard.Overridden) {
+		// Some records failed for a temporary reason, or a guard held
+		// deletions back: keep the old cursors so the next session sees those
+		// changes again. Everything that did apply is linked and will be
+		// recognised as already in sync.
+		if retry && len(s.reread[kind]) > 0 {
+			// The stored cursor is past the left-out items this full read
+			// tried to create: only another full read retries them.
+			return s.st.ForgetCursors(ctx, kind, s.reread[kind])
+		}
+		return nil
+	}
+	quiet := !crmCh.Full && !mbxCh.Full && len(out.Actions) == 0 &&
+		len(crmCh.Records)+len(crmCh.Removed)+len(mbxCh.Records)+len(mbxCh.Removed) == 0
+	return s.st.SaveCursors(ctx, kind, cursors, map[reconcile.Side]string{reconcile.CRM: crmCh.Cursor, reconcile.Mailbox: mbxCh.Cursor}, quiet, s.now)
+}
