@@ -172,7 +172,8 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		Connections: a.conns, Identities: a.users, Directory: a.users,
 		Subscriptions: account.DeleterFunc(a.subs.Forget),
 		Debounce:      account.DeleterFunc((&msgraph.TableDebouncer{Store: a.store}).Forget),
-		Now:           now, Log: log,
+		CRM:           salesforce.Connector, Mailbox: msgraph.Connector,
+		Now: now, Log: log,
 	})
 	if err != nil {
 		a.Close()
@@ -445,7 +446,8 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *connect.Sal
 		Accounts: a.accounts, Scheduler: a.sched, Connections: a.conns, Tables: a.store,
 		Checker: a.checker, Directory: a.accounts, Grants: access.NewAdmin(a.grants, a.checker, a.accounts, a.log),
 		CSRF: csrf, Authenticate: a.sessions.Middleware, EndSession: a.sessions.End,
-		SignIn: signIn, Connect: connectH, Providers: buttons, Scopes: sides.ContactScopes{Opener: a.opener}, Calendars: sides.MailboxCalendars{Opener: a.opener}, Log: a.log, Now: a.now,
+		SignIn: signIn, Connect: connectH, Providers: buttons, Scopes: sides.ContactScopes{Opener: a.opener}, Calendars: sides.MailboxCalendars{Opener: a.opener},
+		CRM: salesforce.Connector, Mailbox: msgraph.Connector, Log: a.log, Now: a.now,
 	})
 	if err != nil {
 		return nil, err

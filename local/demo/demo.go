@@ -24,7 +24,9 @@ import (
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/identity"
 	"github.com/crmsync/crmsync/shared/keyring"
+	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/queue"
+	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/settings"
 	"github.com/crmsync/crmsync/shared/tablestore"
@@ -177,7 +179,7 @@ func (w *World) provision(ctx context.Context, o Options) error {
 	w.User = p.User
 	sched := schedule.New(o.Store, o.Queue)
 	accounts, err := account.New(account.Deps{Tables: o.Store, Sealer: account.KeysSealer{Keys: o.KeyRing}, Scheduler: sched,
-		Grants: grants, Now: o.Now, Log: o.Log})
+		Grants: grants, CRM: salesforce.Connector, Mailbox: msgraph.Connector, Now: o.Now, Log: o.Log})
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/shared/access"
+	"github.com/crmsync/crmsync/shared/side"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
@@ -79,8 +80,11 @@ type Deps struct {
 	// Directory answers OrgOf for users who signed in but were never
 	// provisioned (identity.Users); Accounts.OrgOf asks it after the profiles.
 	Directory access.Directory
-	Now       func() time.Time
-	Log       *slog.Logger
+	// CRM and Mailbox are the connectors of the two sides, whose custom
+	// field checks settings pass (zero: no vendor checks).
+	CRM, Mailbox side.Connector
+	Now          func() time.Time
+	Log          *slog.Logger
 }
 
 // Accounts manages users' accounts. Construct with New.

@@ -14,7 +14,9 @@ import (
 	"github.com/crmsync/crmsync/shared/access"
 	"github.com/crmsync/crmsync/shared/account"
 	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/reconcile"
+	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/seal"
 )
@@ -55,7 +57,7 @@ func TestSettingsValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := account.DefaultSettings()
 			tc.edit(&s)
-			err := s.Validate()
+			err := s.Validate(salesforce.Connector, msgraph.Connector)
 			if tc.fields == nil {
 				if err != nil {
 					t.Fatalf("Validate() = %v, want nil", err)

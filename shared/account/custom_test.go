@@ -12,6 +12,8 @@ import (
 
 	"github.com/crmsync/crmsync/shared/account"
 	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/msgraph"
+	"github.com/crmsync/crmsync/shared/salesforce"
 )
 
 func TestCustomFieldsValidate(t *testing.T) {
@@ -50,7 +52,7 @@ func TestCustomFieldsValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := account.DefaultSettings()
 			s.Custom = tc.custom
-			err := s.Validate()
+			err := s.Validate(salesforce.Connector, msgraph.Connector)
 			var got []string
 			var ve *account.ValidationError
 			if errors.As(err, &ve) {

@@ -17,6 +17,7 @@ import (
 	"github.com/crmsync/crmsync/shared/keyring"
 	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/queue"
+	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/tablestore"
 	"github.com/crmsync/crmsync/shared/tablestore/storetest"
@@ -85,6 +86,7 @@ func newFixture(t testing.TB) *fixture {
 		Tables: f.tables, Sealer: account.KeysSealer{Keys: ring}, Scheduler: f.sched, Grants: f.grants,
 		Connections: f.conns, Identities: f.users, Subscriptions: account.DeleterFunc(f.subs.Forget),
 		Debounce: account.DeleterFunc(f.debounce.Forget), Directory: f.users, Now: clock,
+		CRM: salesforce.Connector, Mailbox: msgraph.Connector,
 	})
 	if err != nil {
 		t.Fatal(err)

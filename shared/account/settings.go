@@ -13,6 +13,7 @@ import (
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/reconcile"
 	"github.com/crmsync/crmsync/shared/schedule"
+	"github.com/crmsync/crmsync/shared/side"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
@@ -128,8 +129,10 @@ var (
 	domainName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 )
 
-// Validate reports every invalid setting in one *ValidationError.
-func (s Settings) Validate() error {
+// Validate reports every invalid setting in one *ValidationError. The CRM's
+// and the mailbox's connectors check their halves of the custom field
+// mappings.
+func (s Settings) Validate(crm, mailbox side.Connector) error {
 	var errs []FieldError
 	add := func(field, format string, args ...any) {
 		errs = append(errs, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
@@ -151,7 +154,7 @@ func (s Settings) Validate() error {
 			add(string(k), "%s", strings.TrimPrefix(err.Error(), "reconcile: "))
 		}
 	}
-	errs = append(errs, s.validateCustom()...)
+	errs = append(errs, s.validateCustom(crm, mailbox)...)
 	if len(s.Calendars) > MaxCalendars {
 		add("calendars", "%d calendars chosen, at most %d sync", len(s.Calendars), MaxCalendars)
 	}
@@ -280,7 +283,7 @@ func (a *Accounts) SaveSettings(ctx context.Context, user string, s Settings) er
 		return err
 	}
 	s.Plan = cur.Plan
-	if err := s.Validate(); err != nil {
+	if err := s.Validate(a.d.CRM, a.d.Mailbox); err != nil {
 		return err
 	}
 	return a.writeSettings(ctx, user, s, etag)

@@ -139,7 +139,7 @@ func (h *Handler) apiPutSettings(w http.ResponseWriter, r *http.Request) {
 		if fe := checkListView(doc, cur, views, err == nil); fe != nil {
 			fields := []account.FieldError{*fe}
 			var ve *account.ValidationError
-			if errors.As(doc.apply(cur).Validate(), &ve) {
+			if errors.As(doc.apply(cur).Validate(h.d.CRM, h.d.Mailbox), &ve) {
 				fields = append(fields, ve.Fields...)
 			}
 			h.settingsError(w, r, &account.ValidationError{Fields: fields})

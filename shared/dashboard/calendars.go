@@ -7,13 +7,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/crmsync/crmsync/shared/msgraph"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // MailboxCalendars lists a user's mailbox calendars through the user's own
-// Microsoft connection (sides.MailboxCalendars).
+// mailbox connection (sides.MailboxCalendars).
 type MailboxCalendars interface {
-	Calendars(ctx context.Context, user string) ([]msgraph.Calendar, error)
+	Calendars(ctx context.Context, user string) ([]side.Choice, error)
 }
 
 // calendarsView is the settings page's choice of calendars: boxes to tick

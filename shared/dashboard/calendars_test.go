@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/crmsync/crmsync/shared/dashboard"
-	"github.com/crmsync/crmsync/shared/msgraph"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // fakeCalendars stands in for the user's mailbox calendars (a sides-level
@@ -18,11 +18,11 @@ import (
 // answer.
 type fakeCalendars struct {
 	mu   sync.Mutex
-	list []msgraph.Calendar
+	list []side.Choice
 	down bool
 }
 
-func (c *fakeCalendars) Calendars(context.Context, string) ([]msgraph.Calendar, error) {
+func (c *fakeCalendars) Calendars(context.Context, string) ([]side.Choice, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.down {
@@ -31,7 +31,7 @@ func (c *fakeCalendars) Calendars(context.Context, string) ([]msgraph.Calendar, 
 	return slices.Clone(c.list), nil
 }
 
-func (c *fakeCalendars) set(list []msgraph.Calendar, down bool) {
+func (c *fakeCalendars) set(list []side.Choice, down bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.list, c.down = list, down
@@ -44,7 +44,7 @@ func (c *fakeCalendars) set(list []msgraph.Calendar, down bool) {
 func TestSettingsCalendars(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	f.cals.set([]msgraph.Calendar{{ID: "AAMkDefault=", Name: "Calendar", Default: true}, {ID: "AAMkSales=", Name: "Sales"}}, false)
+	f.cals.set([]side.Choice{{ID: "AAMkDefault=", Name: "Calendar", Default: true}, {ID: "AAMkSales=", Name: "Sales"}}, false)
 	page := f.settingsPage(t, f.user)
 	wantIn(t, page, `<input type="checkbox" name="calendars" value="AAMkDefault=" checked> Calendar (default)`,
 		`<input type="checkbox" name="calendars" value="AAMkSales="> Sales`)

@@ -28,6 +28,7 @@ import (
 	"github.com/crmsync/crmsync/shared/account"
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/schedule"
+	"github.com/crmsync/crmsync/shared/side"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
@@ -108,6 +109,9 @@ type Deps struct {
 	// Calendars lists the user's mailbox calendars for the choice of which
 	// sync (nil: a text box for calendar ids).
 	Calendars MailboxCalendars
+	// CRM and Mailbox are the connectors of the two sides: their custom
+	// field checks and the mailbox fields a mapping may name.
+	CRM, Mailbox side.Connector
 	// Providers are the sign-in buttons, in order (default Microsoft, Salesforce).
 	Providers []Provider
 	Log       *slog.Logger

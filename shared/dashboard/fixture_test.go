@@ -24,8 +24,10 @@ import (
 	"github.com/crmsync/crmsync/shared/identity"
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/keyring"
+	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/queue"
 	"github.com/crmsync/crmsync/shared/reconcile"
+	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/sides"
@@ -167,6 +169,7 @@ func newFixtureOver(t testing.TB, wrap func(tablestore.Store) tablestore.Store) 
 		Subscriptions: account.DeleterFunc(func(context.Context, string) error { return nil }),
 		Debounce:      account.DeleterFunc(func(context.Context, string) error { return nil }),
 		Directory:     f.users, Now: clock,
+		CRM: salesforce.Connector, Mailbox: msgraph.Connector,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -263,7 +266,8 @@ func newFixtureOver(t testing.TB, wrap func(tablestore.Store) tablestore.Store) 
 		EndSession: f.sessions.End,
 		SignIn:     dashboard.SignInHandlers{Login: signIn.Login(), Callback: signIn.Callback(), Logout: signIn.Logout()},
 		Connect:    http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "connect flow") }),
-		Log:        slog.New(slog.DiscardHandler), Now: clock,
+		CRM:        salesforce.Connector, Mailbox: msgraph.Connector,
+		Log: slog.New(slog.DiscardHandler), Now: clock,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -18,10 +18,9 @@ import (
 	"github.com/crmsync/crmsync/shared/access"
 	"github.com/crmsync/crmsync/shared/account"
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/reconcile"
-	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/schedule"
+	"github.com/crmsync/crmsync/shared/side"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
@@ -353,9 +352,9 @@ func (h *Handler) settingsData(r *http.Request, doc SettingsDoc) *pageData {
 	d.Settings, d.Kinds, d.Options = doc, kindLabels(), settingsOptions
 	d.CustomRows, d.FreeFields = map[item.Kind][]item.CustomField{}, map[item.Kind][]string{}
 	for _, k := range item.Kinds {
-		free := msgraph.CustomProperties(k)
-		if msgraph.ExtendedSupported(k) {
-			free = append(free, item.ExtendedPrefix+"Name")
+		var free []string
+		if h.d.Mailbox.Custom != nil {
+			free = h.d.Mailbox.Custom.Offered(k)
 		}
 		if len(free) == 0 {
 			continue
@@ -445,7 +444,7 @@ func (h *Handler) settingsForm(w http.ResponseWriter, r *http.Request) {
 	// The user's list views are read only when a new one was chosen, to check
 	// it, or when the form comes back with errors: a plain save costs no
 	// Salesforce call (the settings page it redirects to reads them anyway).
-	var views []salesforce.ListView
+	var views []side.Choice
 	var viewsErr error
 	listed := false
 	if doc.ContactListView != "" && doc.ContactListView != cur.ContactListView {
@@ -458,7 +457,7 @@ func (h *Handler) settingsForm(w http.ResponseWriter, r *http.Request) {
 	if len(errs) > 0 {
 		// Report what Validate finds too, so one round trip shows every problem.
 		var ve *account.ValidationError
-		if errors.As(doc.apply(cur).Validate(), &ve) {
+		if errors.As(doc.apply(cur).Validate(h.d.CRM, h.d.Mailbox), &ve) {
 			errs = append(errs, ve.Fields...)
 		}
 	} else {

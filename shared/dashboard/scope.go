@@ -8,16 +8,16 @@ import (
 
 	"github.com/crmsync/crmsync/shared/account"
 	"github.com/crmsync/crmsync/shared/fault"
-	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/schedule"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // ContactScopes reads the choices of a user's contact scope through the
-// user's own Salesforce connection (sides.ContactScopes). The dashboard shows
+// user's own CRM connection (sides.ContactScopes). The dashboard shows
 // list view names and ids and keeps none of them.
 type ContactScopes interface {
 	// ListViews lists the user's Contact list views.
-	ListViews(ctx context.Context, user string) ([]salesforce.ListView, error)
+	ListViews(ctx context.Context, user string) ([]side.Choice, error)
 	// Estimate counts the contacts in the scope of listViewID ("" = the
 	// contacts the user owns).
 	Estimate(ctx context.Context, user, listViewID string) (int, error)
@@ -45,7 +45,7 @@ const scopeWait = 5 * time.Second
 var errNoScopes = errors.New("contact scopes are not configured")
 
 // listViews reads the user's Contact list views (one ListViews call).
-func (h *Handler) listViews(ctx context.Context, user string) ([]salesforce.ListView, error) {
+func (h *Handler) listViews(ctx context.Context, user string) ([]side.Choice, error) {
 	if h.d.Scopes == nil {
 		return nil, errNoScopes
 	}
@@ -62,7 +62,7 @@ func (h *Handler) listViews(ctx context.Context, user string) ([]salesforce.List
 // error reading them), with chosen selected, and estimates the saved scope
 // (one COUNT call) when it is the contacts the user owns or one of the list
 // views. A Salesforce that cannot be reached makes a note, never an error.
-func (h *Handler) scopeView(ctx context.Context, user, chosen, saved, plan string, views []salesforce.ListView, err error) scopeView {
+func (h *Handler) scopeView(ctx context.Context, user, chosen, saved, plan string, views []side.Choice, err error) scopeView {
 	var v scopeView
 	if err != nil {
 		v.Note = scopeNote(err)
@@ -70,7 +70,7 @@ func (h *Handler) scopeView(ctx context.Context, user, chosen, saved, plan strin
 	}
 	v.Listed = true
 	for _, lv := range views {
-		v.Views = append(v.Views, option{Value: lv.ID, Label: lv.Label + " (" + lv.ID + ")"})
+		v.Views = append(v.Views, option{Value: lv.ID, Label: lv.Name + " (" + lv.ID + ")"})
 	}
 	if chosen != "" && !hasView(views, chosen) {
 		v.Unknown = chosen
@@ -122,7 +122,7 @@ func estimateText(n int, plan string, saved bool) string {
 	return s
 }
 
-func hasView(views []salesforce.ListView, id string) bool {
+func hasView(views []side.Choice, id string) bool {
 	for _, lv := range views {
 		if lv.ID == id {
 			return true
@@ -136,13 +136,14 @@ func hasView(views []salesforce.ListView, id string) bool {
 // passes unchanged: it was accepted when saved, and the form shows it as
 // unknown if it is gone.
 // An id Validate refuses already (not an id at all) gets only that error.
-func checkListView(doc SettingsDoc, cur account.Settings, views []salesforce.ListView, listed bool) *account.FieldError {
+func checkListView(doc SettingsDoc, cur account.Settings, views []side.Choice, listed bool) *account.FieldError {
 	chosen := doc.ContactListView
 	if chosen == "" || chosen == cur.ContactListView || !listed || hasView(views, chosen) {
 		return nil
 	}
 	var ve *account.ValidationError
-	if errors.As(doc.apply(cur).Validate(), &ve) {
+	// Only the list view's own error matters here: no connector checks.
+	if errors.As(doc.apply(cur).Validate(side.Connector{}, side.Connector{}), &ve) {
 		for _, fe := range ve.Fields {
 			if fe.Field == "contactListView" {
 				return nil

@@ -15,9 +15,9 @@ import (
 	"github.com/crmsync/crmsync/shared/dashboard"
 	"github.com/crmsync/crmsync/shared/dashboard/browsertest"
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/reconcile"
 	"github.com/crmsync/crmsync/shared/schedule"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // widths are the windows the walks run in: a laptop and a phone.
@@ -80,7 +80,7 @@ func TestBrowserUserWalk(t *testing.T) {
 				t.Error("Confirm removals did not confirm the guard")
 			}
 
-			f.cals.set([]msgraph.Calendar{{ID: "AAMkDefault=", Name: "Calendar", Default: true}, {ID: "AAMkSales=", Name: "Sales"}}, false)
+			f.cals.set([]side.Choice{{ID: "AAMkDefault=", Name: "Calendar", Default: true}, {ID: "AAMkSales=", Name: "Sales"}}, false)
 			b.Click(`nav a[href="` + P + `/settings"]`)
 			b.Expect("Settings", []string{"Contacts", "Tasks", "Events", "E-mail sharing", "Calendar (default)", "Sales"})
 			b.Tick(`input[name="calendars"][value="AAMkSales="]`)

@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/crmsync/crmsync/shared/msgraph"
-	"github.com/crmsync/crmsync/shared/salesforce"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // ContactScopes reads what the dashboard offers for a user's contact scope,
@@ -17,12 +17,12 @@ type ContactScopes struct {
 
 // ListViews lists the user's Contact list views (names are configuration,
 // not content).
-func (c ContactScopes) ListViews(ctx context.Context, user string) ([]salesforce.ListView, error) {
-	side, err := c.Opener.OpenSalesforce(ctx, user)
+func (c ContactScopes) ListViews(ctx context.Context, user string) ([]side.Choice, error) {
+	crm, err := c.Opener.OpenSalesforce(ctx, user)
 	if err != nil {
 		return nil, err
 	}
-	return side.Client().ListViews(ctx, "Contact")
+	return crm.ContactViews(ctx)
 }
 
 // Estimate counts the contacts in the scope of listView ("" = the contacts
@@ -43,10 +43,10 @@ type MailboxCalendars struct {
 }
 
 // Calendars lists the user's calendars, the default one first.
-func (m MailboxCalendars) Calendars(ctx context.Context, user string) ([]msgraph.Calendar, error) {
+func (m MailboxCalendars) Calendars(ctx context.Context, user string) ([]side.Choice, error) {
 	c, err := m.Opener.GraphClient(ctx, user)
 	if err != nil {
 		return nil, err
 	}
-	return msgraph.NewSide(c, msgraph.SideOptions{}).Calendars(ctx)
+	return msgraph.NewSide(c, msgraph.SideOptions{}).CalendarChoices(ctx)
 }

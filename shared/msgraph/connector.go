@@ -1,0 +1,50 @@
+package msgraph
+
+import (
+	"context"
+
+	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/side"
+)
+
+// Connector is the Microsoft 365 mailbox connector: what generic packages
+// know of Graph mailboxes (side.Connector).
+var Connector = side.Connector{
+	Provider: "microsoft",
+	Name:     "Microsoft 365",
+	Role:     side.MailboxRole,
+	Custom:   customFields{},
+}
+
+// customFields checks the mailbox half of custom field mappings.
+type customFields struct{}
+
+// Check is CheckCustom for a mapping's mailbox field.
+func (customFields) Check(kind item.Kind, field string) error {
+	return CheckCustom(kind, item.CustomField{Mailbox: field})
+}
+
+// Offered lists the free properties of kind and, where items carry them,
+// an extended property ("extended:Name").
+func (customFields) Offered(kind item.Kind) []string {
+	free := CustomProperties(kind)
+	if ExtendedSupported(kind) {
+		free = append(free, item.ExtendedPrefix+"Name")
+	}
+	return free
+}
+
+// CalendarChoices implements side.CalendarChooser: Calendars, as choices.
+func (s *Side) CalendarChoices(ctx context.Context) ([]side.Choice, error) {
+	cals, err := s.Calendars(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]side.Choice, len(cals))
+	for i, c := range cals {
+		out[i] = side.Choice{ID: c.ID, Name: c.Name, Default: c.Default}
+	}
+	return out, nil
+}
+
+var _ side.CalendarChooser = (*Side)(nil)

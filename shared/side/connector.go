@@ -1,0 +1,39 @@
+package side
+
+import "github.com/crmsync/crmsync/shared/item"
+
+// Role is what a connector connects: the CRM or the mailbox.
+type Role string
+
+// The roles a connector plays in a sync.
+const (
+	CRMRole     Role = "crm"
+	MailboxRole Role = "mailbox"
+)
+
+// Connector is one vendor's plug-in, the value its package exports: what
+// generic packages (settings, the dashboard, account deletion) need to know
+// of a side without naming its vendor. Only the wiring (functions/) and the
+// demo (local/) pick connectors.
+type Connector struct {
+	// Provider is the id of the user's stored connection to the vendor
+	// ("salesforce", "microsoft").
+	Provider string
+	// Name is the vendor's display name in messages and pages.
+	Name string
+	// Role says which side of a sync the connector is.
+	Role Role
+	// Custom checks this side's half of the user's custom field mappings
+	// (nil: the side maps no custom fields).
+	Custom CustomFields
+}
+
+// CustomFields is what settings need of one side's custom fields.
+type CustomFields interface {
+	// Check says why field, this side's half of a custom mapping of kind,
+	// cannot be used (nil: it can). The error's text is shown to the user.
+	Check(kind item.Kind, field string) error
+	// Offered lists the fields a mapping of kind may name when the side has
+	// a fixed list (nil: any name Check accepts).
+	Offered(kind item.Kind) []string
+}
