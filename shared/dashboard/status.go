@@ -12,6 +12,7 @@ import (
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/reconcile"
 	"github.com/crmsync/crmsync/shared/session"
+	"github.com/crmsync/crmsync/shared/side"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
@@ -96,11 +97,6 @@ type IssueView struct {
 // sessionsShown is how many session results the overview lists.
 const sessionsShown = 5
 
-var providers = []struct {
-	p     connection.Provider
-	label string
-}{{connection.Salesforce, "Salesforce"}, {connection.Microsoft, "Microsoft 365"}}
-
 func (h *Handler) status(ctx context.Context, user string) (Status, error) {
 	st := Status{User: user, Connections: []ConnectionView{}, Sessions: []SessionView{}}
 	prof, err := h.d.Accounts.Profile(ctx, user)
@@ -115,9 +111,14 @@ func (h *Handler) status(ctx context.Context, user string) (Status, error) {
 	if err != nil {
 		return Status{}, fmt.Errorf("listing connections: %w", err)
 	}
-	for _, pr := range providers {
-		cv := ConnectionView{Provider: string(pr.p), Label: pr.label, Status: "not_connected", Action: "Connect"}
-		if i := slices.IndexFunc(conns, func(c connection.Connection) bool { return c.Provider == pr.p }); i >= 0 {
+	// One connection per side, the CRM's first, named as the connectors say.
+	for _, sc := range []side.Connector{h.d.CRM, h.d.Mailbox} {
+		if sc.Provider == "" {
+			continue
+		}
+		p := connection.Provider(sc.Provider)
+		cv := ConnectionView{Provider: sc.Provider, Label: sc.Name, Status: "not_connected", Action: "Connect"}
+		if i := slices.IndexFunc(conns, func(c connection.Connection) bool { return c.Provider == p }); i >= 0 {
 			c := conns[i]
 			upd := c.Updated
 			cv.Status, cv.Reason, cv.Updated, cv.Action = string(c.Status), c.StatusReason, &upd, ""
