@@ -68,6 +68,8 @@ type app struct {
 	sessions  *identity.Sessions
 	subs      *msgraph.Subscriptions
 	opener    *sides.Opener
+	crm       *salesforce.Opener
+	mbx       *msgraph.Opener
 	runner    *session.Runner
 	// dashboard is the self-service dashboard behind its security headers;
 	// addin and pixel are the add-in API and open tracking, likewise guarded.
@@ -138,29 +140,32 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	a.checker = access.NewChecker(a.grants)
 	a.users = identity.NewUsers(a.store, a.grants, now)
 
-	a.opener = &sides.Opener{Connections: a.conns, GraphBaseURL: cfg.GraphBaseURL, SalesforceMaxShare: cfg.SalesforceMaxShare, Now: now, Log: log}
+	// The two connectors: Salesforce the CRM, Microsoft 365 the mailbox.
+	a.crm = &salesforce.Opener{MaxShare: cfg.SalesforceMaxShare, Now: now, Log: log}
+	a.mbx = &msgraph.Opener{BaseURL: cfg.GraphBaseURL, Log: log}
+	a.opener = &sides.Opener{Connections: a.conns, CRM: a.crm, Mailbox: a.mbx}
 	if cfg.SalesforceUserShare > 0 {
 		// Only a per-user cap costs a table read (one Get of the user's lease
 		// row, which tallies every session's calls) per opened Salesforce side.
-		a.opener.SalesforceUserShare = cfg.SalesforceUserShare
-		a.opener.SalesforceCounter = func(user string) side.CallCounter { return session.NewLeaseCounter(a.store, user) }
+		a.crm.UserShare = cfg.SalesforceUserShare
+		a.crm.Counter = func(user string) side.CallCounter { return session.NewLeaseCounter(a.store, user) }
 	}
 	if sf != nil {
-		a.opener.Salesforce = sf.OAuth2()
+		a.crm.OAuth = sf.OAuth2()
 		if jwtKey != nil {
-			a.opener.SalesforceJWT = func(ctx context.Context, username string) salesforce.TokenSource {
+			a.crm.JWT = func(ctx context.Context, username string) salesforce.TokenSource {
 				return connect.JWTBearerSource(context.WithoutCancel(ctx), sf, username, jwtKey)
 			}
 		}
 	}
 	if ms != nil {
-		a.opener.Microsoft = ms.OAuth2()
-		a.opener.MicrosoftAppOnly = func(tenant string) oauth2.TokenSource { return appOnly(ctx, ms, tenant) }
+		a.mbx.OAuth = ms.OAuth2()
+		a.mbx.AppOnly = func(tenant string) oauth2.TokenSource { return appOnly(ctx, ms, tenant) }
 	}
 	a.subs, err = msgraph.NewSubscriptions(msgraph.SubscriptionOptions{
 		Store: a.store, Key: subKey(secret, "graph-client-state"),
 		NotificationURL: cfg.PublicURL + "/api/notifications", LifecycleURL: cfg.PublicURL + "/api/notifications",
-		Clients: a.opener.GraphClient,
+		Clients: a.graphClient,
 		Tenants: a.mailboxTenant,
 	})
 	if err != nil {
@@ -505,7 +510,26 @@ func anyOf(list []string) bool {
 // ensureSubscriptions runs after a session: the user's mailbox push
 // subscriptions exist from their first successful session on.
 func (a *app) ensureSubscriptions(ctx context.Context, user string) error {
-	return a.opener.EnsureSubscriptions(ctx, a.subs, user, a.now())
+	return msgraph.EnsureSubscriptions(ctx, a.subs, a.graphClient, user, a.now())
+}
+
+// graphClient is a Graph client for the user's mailbox, from their usable
+// connection (subscriptions are Graph's own).
+func (a *app) graphClient(ctx context.Context, user string) (*msgraph.Client, error) {
+	c, err := a.opener.Usable(ctx, user, a.mbx.Connector().Provider)
+	if err != nil {
+		return nil, err
+	}
+	return a.mbx.Client(ctx, a.conns, c)
+}
+
+// salesforceSide opens the user's Salesforce side for the add-in.
+func (a *app) salesforceSide(ctx context.Context, user string) (*salesforce.Side, error) {
+	c, err := a.opener.Usable(ctx, user, a.crm.Connector().Provider)
+	if err != nil {
+		return nil, err
+	}
+	return a.crm.OpenSide(ctx, a.conns, c)
 }
 
 // unavailable answers every request with 503 and a reason: a part of the
@@ -528,7 +552,7 @@ func (a *app) buildAddin(secret []byte) (http.Handler, http.Handler, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	api, err := addin.New(addin.Config{Auth: addin.FromPrincipal, CRM: addin.SalesforceOpener(a.opener.OpenSalesforce),
+	api, err := addin.New(addin.Config{Auth: addin.FromPrincipal, CRM: addin.SalesforceOpener(a.salesforceSide),
 		Store: a.store, ShareKey: subKey(secret, "addin-share"), Now: a.now, Log: a.log})
 	if err != nil {
 		return nil, nil, err

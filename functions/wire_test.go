@@ -24,16 +24,16 @@ func TestWireSalesforceUserShare(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := testAppWith(t, map[string]string{settings.NameSalesforceUserShare: tt.share})
-			if got := a.opener.SalesforceUserShare; got != tt.wantShare {
+			if got := a.crm.UserShare; got != tt.wantShare {
 				t.Errorf("opener share = %v, want %v", got, tt.wantShare)
 			}
 			switch {
-			case tt.wantShare == 0 && a.opener.SalesforceCounter != nil:
+			case tt.wantShare == 0 && a.crm.Counter != nil:
 				t.Error("the opener counts calls from the lease row without a per-user cap")
-			case tt.wantShare > 0 && a.opener.SalesforceCounter == nil:
+			case tt.wantShare > 0 && a.crm.Counter == nil:
 				t.Error("the opener has a per-user cap and no counter spanning sessions")
 			case tt.wantShare > 0:
-				c := a.opener.SalesforceCounter("u1")
+				c := a.crm.Counter("u1")
 				if _, ok := c.(*session.LeaseCounter); !ok {
 					t.Errorf("the counter is a %T, want a *session.LeaseCounter", c)
 				}

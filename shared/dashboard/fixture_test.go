@@ -214,8 +214,9 @@ func newFixtureOver(t testing.TB, wrap func(tablestore.Store) tablestore.Store) 
 	_, err = f.conns.Save(ctx, connection.Connection{User: f.user.User, Provider: connection.Salesforce, Tenant: f.sf.OrgID(),
 		InstanceURL: sfSrv.URL, Flow: connection.FlowPassword}, connection.Credentials{Username: sfUser, Password: sfPassword})
 	must(err)
-	opener := &sides.Opener{Connections: f.conns, Log: slog.New(slog.DiscardHandler), Now: clock,
-		Salesforce: &oauth2.Config{ClientID: "crmsync-local", Endpoint: oauth2.Endpoint{TokenURL: sfSrv.URL + "/services/oauth2/token", AuthStyle: oauth2.AuthStyleInParams}}}
+	opener := &sides.Opener{Connections: f.conns, Mailbox: &msgraph.Opener{Log: slog.New(slog.DiscardHandler)},
+		CRM: &salesforce.Opener{Log: slog.New(slog.DiscardHandler), Now: clock,
+			OAuth: &oauth2.Config{ClientID: "crmsync-local", Endpoint: oauth2.Endpoint{TokenURL: sfSrv.URL + "/services/oauth2/token", AuthStyle: oauth2.AuthStyleInParams}}}}
 	_, err = f.conns.Save(ctx, connection.Connection{User: f.user.User, Provider: connection.Microsoft, Tenant: "tid", Flow: connection.FlowAuthCode}, connection.Credentials{RefreshToken: refreshToken + "-ms"})
 	must(err)
 	must(f.conns.MarkNeedsReconnect(ctx, f.user.User, connection.Microsoft, "Microsoft revoked the sign-in"))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/side"
 	"github.com/crmsync/crmsync/shared/sides"
@@ -20,9 +21,10 @@ func (w *world) withUserShare(t *testing.T) {
 	if !ok {
 		t.Fatalf("the world's opener is a %T", w.runner.Opener)
 	}
-	o.SalesforceUserShare = 0.1
-	o.SalesforceCounter = func(user string) side.CallCounter { return session.NewLeaseCounter(w.tables, user) }
-	o.Now = func() time.Time { return w.now }
+	sf := o.CRM.(*salesforce.Opener)
+	sf.UserShare = 0.1
+	sf.Counter = func(user string) side.CallCounter { return session.NewLeaseCounter(w.tables, user) }
+	sf.Now = func() time.Time { return w.now }
 	if _, limit := w.sf.APIUsage(); limit != 1_000_000 {
 		t.Fatalf("the local org's daily limit is %d; the shares below assume 1,000,000", limit)
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/crmsync/crmsync/shared/msgraph"
+	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/sides"
 	"github.com/crmsync/crmsync/shared/tablestore/storetest"
@@ -65,7 +67,8 @@ func BenchmarkIdleSession(b *testing.B) {
 		w := newWorld(b)
 		opener := w.runner.Opener.(*sides.Opener)
 		counter := &resourceCounter{base: http.DefaultTransport, graph: strings.TrimPrefix(w.gURL, "http://"), n: map[string]int{}}
-		opener.HTTPClient = &http.Client{Transport: counter}
+		opener.CRM.(*salesforce.Opener).HTTPClient = &http.Client{Transport: counter}
+		opener.Mailbox.(*msgraph.Opener).HTTPClient = &http.Client{Transport: counter}
 		w.seedSalesforce(contacts, tasks, events)
 		w.putSharedMessage(b)
 		if rep := w.session(); rep.Counts["contact|to-mailbox|create"] != contacts || rep.Counts["email|to-crm|share"] != 1 {

@@ -187,12 +187,18 @@ func newPWorld(t testing.TB) *pworld {
 	appOnly := (&clientcredentials.Config{ClientID: "crmsync-test", ClientSecret: "x",
 		TokenURL: "http://" + graphHost + "/contoso/oauth2/v2.0/token", Scopes: []string{"https://graph.microsoft.com/.default"}}).TokenSource(tokenCtx)
 	opener := &sides.Opener{
-		Connections:      conns,
-		Salesforce:       &oauth2.Config{ClientID: "crmsync-local", Endpoint: oauth2.Endpoint{TokenURL: sfURL + "/services/oauth2/token", AuthStyle: oauth2.AuthStyleInParams}},
-		MicrosoftAppOnly: func(string) oauth2.TokenSource { return appOnly },
-		GraphBaseURL:     "http://" + graphHost + "/v1.0",
-		HTTPClient:       syncHC,
-		Log:              log,
+		Connections: conns,
+		CRM: &salesforce.Opener{
+			OAuth:      &oauth2.Config{ClientID: "crmsync-local", Endpoint: oauth2.Endpoint{TokenURL: sfURL + "/services/oauth2/token", AuthStyle: oauth2.AuthStyleInParams}},
+			HTTPClient: syncHC,
+			Log:        log,
+		},
+		Mailbox: &msgraph.Opener{
+			AppOnly:    func(string) oauth2.TokenSource { return appOnly },
+			BaseURL:    "http://" + graphHost + "/v1.0",
+			HTTPClient: syncHC,
+			Log:        log,
+		},
 	}
 	key := []byte("fingerprint-key-0123456789abcdef")
 	w.runner = &session.Runner{Store: w.tables, Opener: opener, Log: log, Now: clock,

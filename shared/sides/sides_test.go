@@ -23,6 +23,7 @@ import (
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/keyring"
 	"github.com/crmsync/crmsync/shared/msgraph"
+	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/sides"
 	"github.com/crmsync/crmsync/shared/tablestore"
@@ -132,11 +133,16 @@ func newWorldOptions(t testing.TB, sfOpts fakesalesforce.Options) *world {
 	appOnly := appConfig.TokenSource(ctx)
 	opener := &sides.Opener{
 		Connections: conns,
-		Salesforce:  &oauth2.Config{ClientID: "crmsync-local", Endpoint: oauth2.Endpoint{TokenURL: w.sfURL + "/services/oauth2/token", AuthStyle: oauth2.AuthStyleInParams}},
-		// A new source per call, as functions wires it (connect.Microsoft.AppOnlySource).
-		MicrosoftAppOnly: func(string) oauth2.TokenSource { return appConfig.TokenSource(ctx) },
-		GraphBaseURL:     w.gURL + "/v1.0",
-		Log:              log,
+		CRM: &salesforce.Opener{
+			OAuth: &oauth2.Config{ClientID: "crmsync-local", Endpoint: oauth2.Endpoint{TokenURL: w.sfURL + "/services/oauth2/token", AuthStyle: oauth2.AuthStyleInParams}},
+			Log:   log,
+		},
+		Mailbox: &msgraph.Opener{
+			// A new source per call, as functions wires it (connect.Microsoft.AppOnlySource).
+			AppOnly: func(string) oauth2.TokenSource { return appConfig.TokenSource(ctx) },
+			BaseURL: w.gURL + "/v1.0",
+			Log:     log,
+		},
 	}
 	key := []byte("fingerprint-key-0123456789abcdef")
 	w.key = key
