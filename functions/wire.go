@@ -36,6 +36,7 @@ import (
 	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/queue"
 	"github.com/crmsync/crmsync/shared/salesforce"
+	"github.com/crmsync/crmsync/shared/salesforce/addincrm"
 	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/settings"
@@ -552,7 +553,7 @@ func (a *app) buildAddin(secret []byte) (http.Handler, http.Handler, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	api, err := addin.New(addin.Config{Auth: addin.FromPrincipal, CRM: addin.SalesforceOpener(a.salesforceSide),
+	api, err := addin.New(addin.Config{Auth: addin.FromPrincipal, CRM: addincrm.SalesforceOpener(a.salesforceSide),
 		Store: a.store, ShareKey: subKey(secret, "addin-share"), Now: a.now, Log: a.log})
 	if err != nil {
 		return nil, nil, err

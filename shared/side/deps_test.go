@@ -2,7 +2,6 @@ package side_test
 
 import (
 	"os/exec"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -12,12 +11,6 @@ const module = "github.com/crmsync/crmsync/"
 // vendors are the connector packages: each may import the contract and the
 // generic packages, never the engine or another vendor.
 var vendors = []string{"shared/salesforce", "shared/msgraph"}
-
-// pendingVendorFree are the generic packages under shared/ that still reach a
-// vendor package (issue 13, step 3 not finished for them). The test keeps
-// the list exact: a package that stops reaching a vendor must leave it, and
-// no other package may start.
-var pendingVendorFree = []string{"shared/addin"}
 
 // deps maps every package of the module to its transitive imports (go list
 // -deps, without tests), both relative to the module.
@@ -64,7 +57,6 @@ func TestVendorsPlugIn(t *testing.T) {
 			t.Fatalf("vendor package %s not found by go list", v)
 		}
 	}
-	var reaching []string
 	for pkg, ds := range all {
 		if !strings.HasPrefix(pkg, "shared/") {
 			continue
@@ -77,21 +69,8 @@ func TestVendorsPlugIn(t *testing.T) {
 			case dv != "" && own != "" && dv != own:
 				t.Errorf("vendor package %s imports another vendor (%s)", pkg, d)
 			case dv != "" && own == "":
-				if !slices.Contains(reaching, pkg) {
-					reaching = append(reaching, pkg)
-				}
+				t.Errorf("generic package %s imports vendor package %s; a connector's abilities reach it through shared/side", pkg, d)
 			}
-		}
-	}
-	slices.Sort(reaching)
-	for _, pkg := range reaching {
-		if !slices.Contains(pendingVendorFree, pkg) {
-			t.Errorf("generic package %s imports a vendor package; a connector's abilities reach it through shared/side", pkg)
-		}
-	}
-	for _, pkg := range pendingVendorFree {
-		if !slices.Contains(reaching, pkg) {
-			t.Errorf("%s no longer imports a vendor package: take it off pendingVendorFree", pkg)
 		}
 	}
 }

@@ -1,4 +1,8 @@
-package addin
+// Package addincrm is the Outlook add-in's CRM (addin.CRM) over a user's
+// Salesforce: the add-in's lookups, record reads and writes, files, Chatter
+// and e-mail logging, with the Salesforce client and side. It is the
+// vendor's own glue, so shared/addin names no vendor.
+package addincrm
 
 import (
 	"context"
@@ -10,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmsync/crmsync/shared/addin"
 	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/salesforce"
@@ -35,7 +40,7 @@ func NewSalesforce(side *salesforce.Side) *Salesforce {
 type SalesforceOpener func(ctx context.Context, user string) (*salesforce.Side, error)
 
 // OpenCRM implements CRMOpener.
-func (f SalesforceOpener) OpenCRM(ctx context.Context, user string) (CRM, error) {
+func (f SalesforceOpener) OpenCRM(ctx context.Context, user string) (addin.CRM, error) {
 	side, err := f(ctx, user)
 	if err != nil {
 		return nil, err
@@ -79,19 +84,19 @@ func (s *Salesforce) batchQueries(ctx context.Context, soql ...string) ([][]sale
 // FindPeople implements CRM: Contacts and unconverted Leads with one of the
 // addresses, in one batch call. Addresses enter the query only through the
 // SOQL builder, which escapes them.
-func (s *Salesforce) FindPeople(ctx context.Context, emails []string) ([]Person, error) {
+func (s *Salesforce) FindPeople(ctx context.Context, emails []string) ([]addin.Person, error) {
 	if len(emails) == 0 {
 		return nil, nil
 	}
 	contacts, err := s.client.Build(ctx, salesforce.Select{Object: "Contact",
 		Fields: []string{"Id", "Name", "Email", "Title", "Phone", "AccountId", "Account.Name"},
-		Where:  salesforce.In("Email", emails), Limit: 2 * PeopleChunk})
+		Where:  salesforce.In("Email", emails), Limit: 2 * addin.PeopleChunk})
 	if err != nil {
 		return nil, err
 	}
 	leads, err := s.client.Build(ctx, salesforce.Select{Object: "Lead",
 		Fields: []string{"Id", "Name", "Email", "Title", "Phone", "Company"},
-		Where:  salesforce.And(salesforce.In("Email", emails), salesforce.Eq("IsConverted", false)), Limit: 2 * PeopleChunk})
+		Where:  salesforce.And(salesforce.In("Email", emails), salesforce.Eq("IsConverted", false)), Limit: 2 * addin.PeopleChunk})
 	if err != nil {
 		return nil, err
 	}
@@ -99,13 +104,13 @@ func (s *Salesforce) FindPeople(ctx context.Context, emails []string) ([]Person,
 	if err != nil {
 		return nil, err
 	}
-	var out []Person
+	var out []addin.Person
 	for _, r := range res[0] {
-		out = append(out, Person{Object: "Contact", ID: r.ID(), Name: r.String("Name"), Email: strings.ToLower(r.String("Email")),
+		out = append(out, addin.Person{Object: "Contact", ID: r.ID(), Name: r.String("Name"), Email: strings.ToLower(r.String("Email")),
 			Title: r.String("Title"), Phone: r.String("Phone"), Company: r.String("Account.Name"), AccountID: r.String("AccountId")})
 	}
 	for _, r := range res[1] {
-		out = append(out, Person{Object: "Lead", ID: r.ID(), Name: r.String("Name"), Email: strings.ToLower(r.String("Email")),
+		out = append(out, addin.Person{Object: "Lead", ID: r.ID(), Name: r.String("Name"), Email: strings.ToLower(r.String("Email")),
 			Title: r.String("Title"), Phone: r.String("Phone"), Company: r.String("Company")})
 	}
 	return out, nil
@@ -118,7 +123,7 @@ func (s *Salesforce) FindPeople(ctx context.Context, emails []string) ([]Person,
 // another's oldest entries but never make the answer unbounded. (Parent-child
 // subqueries would bound each account exactly, but the local Salesforce does
 // not run them.)
-func (s *Salesforce) Accounts(ctx context.Context, ids []string, perAccount int) ([]Account, error) {
+func (s *Salesforce) Accounts(ctx context.Context, ids []string, perAccount int) ([]addin.Account, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -142,15 +147,15 @@ func (s *Salesforce) Accounts(ctx context.Context, ids []string, perAccount int)
 	if err != nil {
 		return nil, err
 	}
-	byID := map[string]*Account{}
-	out := make([]Account, len(res[0]))
+	byID := map[string]*addin.Account{}
+	out := make([]addin.Account, len(res[0]))
 	for i, r := range res[0] {
-		out[i] = Account{ID: r.ID(), Name: r.String("Name"), Opportunities: []Summary{}, Cases: []Summary{}}
+		out[i] = addin.Account{ID: r.ID(), Name: r.String("Name"), Opportunities: []addin.Summary{}, Cases: []addin.Summary{}}
 		byID[r.ID()] = &out[i]
 	}
 	for _, o := range res[1] {
 		if a := byID[o.String("AccountId")]; a != nil && len(a.Opportunities) < perAccount {
-			a.Opportunities = append(a.Opportunities, Summary{ID: o.ID(), Name: o.String("Name"), Status: o.String("StageName"),
+			a.Opportunities = append(a.Opportunities, addin.Summary{ID: o.ID(), Name: o.String("Name"), Status: o.String("StageName"),
 				Date: o.String("CloseDate"), Amount: o.String("Amount")})
 		}
 	}
@@ -160,7 +165,7 @@ func (s *Salesforce) Accounts(ctx context.Context, ids []string, perAccount int)
 			if subj := c.String("Subject"); subj != "" {
 				name += " " + subj
 			}
-			a.Cases = append(a.Cases, Summary{ID: c.ID(), Name: name, Status: c.String("Status"), Date: c.String("CreatedDate")})
+			a.Cases = append(a.Cases, addin.Summary{ID: c.ID(), Name: name, Status: c.String("Status"), Date: c.String("CreatedDate")})
 		}
 	}
 	return out, nil
@@ -201,7 +206,7 @@ var nameFields = map[string][]string{
 
 // Search implements CRM with a parameterized search: the text is escaped
 // by the client (SOSLTerm) and sent as a value, never as SOSL.
-func (s *Salesforce) Search(ctx context.Context, text string, objects []string, limit int) ([]Hit, error) {
+func (s *Salesforce) Search(ctx context.Context, text string, objects []string, limit int) ([]addin.Hit, error) {
 	var objs []salesforce.SearchObject
 	for _, o := range objects {
 		fields, ok := nameFields[o]
@@ -214,20 +219,20 @@ func (s *Salesforce) Search(ctx context.Context, text string, objects []string, 
 	if err != nil {
 		return nil, err
 	}
-	hits := make([]Hit, 0, len(recs))
+	hits := make([]addin.Hit, 0, len(recs))
 	for _, r := range recs {
 		name := r.String("Name")
 		if name == "" {
 			name = strings.TrimSpace(r.String("CaseNumber") + " " + r.String("Subject") + r.String("ContractNumber") + r.String("OrderNumber") + r.String("SolutionName"))
 		}
-		hits = append(hits, Hit{Object: r.Type(), ID: r.ID(), Name: name})
+		hits = append(hits, addin.Hit{Object: r.Type(), ID: r.ID(), Name: name})
 	}
 	return hits, nil
 }
 
 // Objects implements CRM with a global describe, sent through a one-step
 // batch because the client's Objects returns names only.
-func (s *Salesforce) Objects(ctx context.Context) ([]ObjectInfo, error) {
+func (s *Salesforce) Objects(ctx context.Context) ([]addin.ObjectInfo, error) {
 	res, err := s.client.Batch(ctx, false, []salesforce.Subrequest{{Method: http.MethodGet, URL: "sobjects/"}})
 	if err != nil {
 		return nil, err
@@ -239,7 +244,7 @@ func (s *Salesforce) Objects(ctx context.Context) ([]ObjectInfo, error) {
 		return nil, res[0].Err
 	}
 	var w struct {
-		SObjects []ObjectInfo `json:"sobjects"`
+		SObjects []addin.ObjectInfo `json:"sobjects"`
 	}
 	if err := json.Unmarshal(res[0].Body, &w); err != nil {
 		return nil, fault.New(fault.Temporary, "MALFORMED_RESPONSE", "describe global answer is not JSON")
@@ -248,14 +253,14 @@ func (s *Salesforce) Objects(ctx context.Context) ([]ObjectInfo, error) {
 }
 
 // Describe implements CRM.
-func (s *Salesforce) Describe(ctx context.Context, object string) (Object, error) {
+func (s *Salesforce) Describe(ctx context.Context, object string) (addin.Object, error) {
 	o, err := s.client.Describe(ctx, object)
 	if err != nil {
-		return Object{}, err
+		return addin.Object{}, err
 	}
-	out := Object{ObjectInfo: ObjectInfo{Name: o.Name, Label: o.Label, Custom: o.Custom, Createable: o.Createable, Updateable: o.Updateable}}
+	out := addin.Object{ObjectInfo: addin.ObjectInfo{Name: o.Name, Label: o.Label, Custom: o.Custom, Createable: o.Createable, Updateable: o.Updateable}}
 	for _, f := range o.Fields() {
-		out.Fields = append(out.Fields, Field{Name: f.Name, Label: f.Label, Type: f.Type, Length: f.Length, Createable: f.Createable,
+		out.Fields = append(out.Fields, addin.Field{Name: f.Name, Label: f.Label, Type: f.Type, Length: f.Length, Createable: f.Createable,
 			Updateable: f.Updateable, Nillable: f.Nillable, Custom: f.Custom, Picklist: f.Picklist, Restricted: f.Restricted,
 			ReferenceTo: f.ReferenceTo})
 	}
@@ -298,7 +303,7 @@ const maxDescription = 32000
 // LogEmail implements CRM through the sync's own e-mail logging, so an
 // e-mail shared from the add-in becomes the same Task (TaskSubtype Email,
 // completed, related to every person) as one shared by folder or category.
-func (s *Salesforce) LogEmail(ctx context.Context, e Email, whoIDs []string, whatID string) (string, error) {
+func (s *Salesforce) LogEmail(ctx context.Context, e addin.Email, whoIDs []string, whatID string) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "From: %s\nTo: %s\n", e.From, strings.Join(e.To, ", "))
 	if len(e.Cc) > 0 {

@@ -1,30 +1,75 @@
-package addin
+package addincrm_test
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/crmsync/crmsync/local/fakesalesforce"
+	"github.com/crmsync/crmsync/shared/addin"
 	"github.com/crmsync/crmsync/shared/salesforce"
+	"github.com/crmsync/crmsync/shared/salesforce/addincrm"
 	"github.com/crmsync/crmsync/shared/tablestore"
 	"github.com/google/go-cmp/cmp"
 )
 
-// localSalesforce runs the API over the Salesforce adapter and the local
-// Salesforce, end to end.
+// localSalesforce runs the add-in API over the Salesforce adapter and the
+// local Salesforce, end to end.
 type localSalesforce struct {
 	srv  *fakesalesforce.Server
 	user string
 	fx   *fixture
+}
+
+// fixture calls the add-in API as a signed-in user ("Bearer tok-<user>").
+type fixture struct{ api *addin.API }
+
+// tokenAuth accepts "Bearer tok-<user>" for users of org "org1".
+var tokenAuth = addin.AuthenticatorFunc(func(r *http.Request) (string, string, error) {
+	user, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer tok-")
+	if !ok || user == "" {
+		return "", "", errors.New("no valid bearer")
+	}
+	return user, "org1", nil
+})
+
+func (f *fixture) do(user, method, path, contentType string, body io.Reader) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, body)
+	req.Header.Set("Authorization", "Bearer tok-"+user)
+	req.Header.Set("Content-Type", contentType)
+	rec := httptest.NewRecorder()
+	f.api.ServeHTTP(rec, req)
+	return rec
+}
+
+func (f *fixture) json(user, method, path, body string) *httptest.ResponseRecorder {
+	return f.do(user, method, path, "application/json", strings.NewReader(body))
+}
+
+// multipartBody is a form with one file.
+func multipartBody(t *testing.T, field, name string, content []byte) (*bytes.Buffer, string) {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	w, err := mw.CreateFormFile(field, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(content)
+	mw.Close()
+	return &b, mw.FormDataContentType()
 }
 
 func newLocalSalesforce(t testing.TB) *localSalesforce {
@@ -46,7 +91,7 @@ func newLocalSalesforce(t testing.TB) *localSalesforce {
 	// Like the service, every request gets a new client and all share one
 	// describe cache.
 	describe := salesforce.NewDescribeCache(time.Hour)
-	open := SalesforceOpener(func(ctx context.Context, _ string) (*salesforce.Side, error) {
+	open := addincrm.SalesforceOpener(func(ctx context.Context, _ string) (*salesforce.Side, error) {
 		c, err := salesforce.New(salesforce.Options{Tokens: salesforce.Static(tok), RetryBase: time.Millisecond, Describe: describe})
 		if err != nil {
 			return nil, err
@@ -58,12 +103,11 @@ func newLocalSalesforce(t testing.TB) *localSalesforce {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	clk := &clock{t: now}
-	api, err := New(Config{Auth: tokenAuth, CRM: open, Store: store, ShareKey: bytes.Repeat([]byte("k"), 32), Now: clk.Now})
+	api, err := addin.New(addin.Config{Auth: tokenAuth, CRM: open, Store: store, ShareKey: bytes.Repeat([]byte("k"), 32), Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &localSalesforce{srv: srv, user: user, fx: &fixture{api: api, store: store, clock: clk}}
+	return &localSalesforce{srv: srv, user: user, fx: &fixture{api: api}}
 }
 
 func (l *localSalesforce) insert(t testing.TB, object string, fields map[string]any) string {
@@ -84,11 +128,11 @@ func TestSalesforceAdapter(t *testing.T) {
 
 	t.Run("people", func(t *testing.T) {
 		l.srv.ResetCalls()
-		rec := l.fx.json("u1", "GET", Prefix+"/people?email=ann@acme.com&email=lee@leads.com&email="+url.QueryEscape("o'neil@x.com"), "")
+		rec := l.fx.json("u1", "GET", addin.Prefix+"/people?email=ann@acme.com&email=lee@leads.com&email="+url.QueryEscape("o'neil@x.com"), "")
 		if rec.Code != 200 {
 			t.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
-		var got PeopleAnswer
+		var got addin.PeopleAnswer
 		json.Unmarshal(rec.Body.Bytes(), &got)
 		if ps := got.People["ann@acme.com"]; len(ps) != 1 || ps[0].ID != contact || ps[0].AccountID != acct {
 			t.Errorf("ann: %+v", ps)
@@ -101,31 +145,31 @@ func TestSalesforceAdapter(t *testing.T) {
 		}
 		// Warm: one batch for the people, one for their accounts.
 		l.srv.ResetCalls()
-		l.fx.json("u1", "GET", Prefix+"/people?email=ann@acme.com&email=lee@leads.com", "")
+		l.fx.json("u1", "GET", addin.Prefix+"/people?email=ann@acme.com&email=lee@leads.com", "")
 		if diff := cmp.Diff(map[string]int{"batch": 2}, l.srv.Calls()); diff != "" {
 			t.Errorf("API calls of a warm lookup (-want +got):\n%s", diff)
 		}
 	})
 	t.Run("describe and create", func(t *testing.T) {
-		rec := l.fx.json("u1", "GET", Prefix+"/objects/Contact", "")
+		rec := l.fx.json("u1", "GET", addin.Prefix+"/objects/Contact", "")
 		if rec.Code != 200 {
 			t.Fatalf("describe: status %d: %s", rec.Code, rec.Body)
 		}
-		rec = l.fx.json("u1", "POST", Prefix+"/records/Contact", `{"LastName":"New","Email":"new@acme.com","AccountId":"`+acct+`"}`)
+		rec = l.fx.json("u1", "POST", addin.Prefix+"/records/Contact", `{"LastName":"New","Email":"new@acme.com","AccountId":"`+acct+`"}`)
 		if rec.Code != 201 {
 			t.Fatalf("create: status %d: %s", rec.Code, rec.Body)
 		}
-		rec = l.fx.json("u1", "POST", Prefix+"/records/Contact", `{"LastName":"New","Bogus__c":"x"}`)
+		rec = l.fx.json("u1", "POST", addin.Prefix+"/records/Contact", `{"LastName":"New","Bogus__c":"x"}`)
 		if rec.Code != 400 {
 			t.Errorf("unknown field: status %d", rec.Code)
 		}
 	})
 	t.Run("objects", func(t *testing.T) {
-		rec := l.fx.json("u1", "GET", Prefix+"/objects", "")
+		rec := l.fx.json("u1", "GET", addin.Prefix+"/objects", "")
 		if rec.Code != 200 {
 			t.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
-		var got ObjectsAnswer
+		var got addin.ObjectsAnswer
 		json.Unmarshal(rec.Body.Bytes(), &got)
 		found := false
 		for _, o := range got.Objects {
@@ -136,14 +180,14 @@ func TestSalesforceAdapter(t *testing.T) {
 		}
 	})
 	t.Run("search", func(t *testing.T) {
-		rec := l.fx.json("u1", "GET", Prefix+"/search?q="+url.QueryEscape("O'Neil} RETURNING User")+"&objects=Contact", "")
+		rec := l.fx.json("u1", "GET", addin.Prefix+"/search?q="+url.QueryEscape("O'Neil} RETURNING User")+"&objects=Contact", "")
 		if rec.Code != 200 {
 			t.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
 		// The local Salesforce does not undo SOSL escapes, so the escaped
 		// apostrophe of "O'Neil" finds nothing there; search a plain word.
-		rec = l.fx.json("u1", "GET", Prefix+"/search?q=Ann&objects=Contact,Lead", "")
-		var got SearchAnswer
+		rec = l.fx.json("u1", "GET", addin.Prefix+"/search?q=Ann&objects=Contact,Lead", "")
+		var got addin.SearchAnswer
 		json.Unmarshal(rec.Body.Bytes(), &got)
 		if len(got.Hits) != 1 || got.Hits[0].ID != contact || got.Hits[0].Object != "Contact" {
 			t.Errorf("search Ann: %d %+v", rec.Code, got.Hits)
@@ -154,30 +198,30 @@ func TestSalesforceAdapter(t *testing.T) {
 		// field the add-in selects. The local Salesforce lacked it, so this
 		// search failed with INVALID_FIELD before its describes were real.
 		l.insert(t, "Case", map[string]any{"Subject": "Printer jammed", "AccountId": acct})
-		rec := l.fx.json("u1", "GET", Prefix+"/search?q=Printer&objects=Case", "")
-		var got SearchAnswer
+		rec := l.fx.json("u1", "GET", addin.Prefix+"/search?q=Printer&objects=Case", "")
+		var got addin.SearchAnswer
 		json.Unmarshal(rec.Body.Bytes(), &got)
 		if rec.Code != 200 || len(got.Hits) != 1 || got.Hits[0].Object != "Case" || got.Hits[0].Name != "00001000 Printer jammed" {
 			t.Errorf("search Printer in Case: %d %s", rec.Code, rec.Body)
 		}
 	})
 	t.Run("share", func(t *testing.T) {
-		rec := l.fx.json("u1", "POST", Prefix+"/share", `{"messageId":"m1","subject":"Hi","from":"ann@acme.com","to":["rep@example.com"],"direction":"Inbound","userAddress":"rep@example.com","body":"Hello","sent":"2026-11-24T08:00:00Z"}`)
+		rec := l.fx.json("u1", "POST", addin.Prefix+"/share", `{"messageId":"m1","subject":"Hi","from":"ann@acme.com","to":["rep@example.com"],"direction":"Inbound","userAddress":"rep@example.com","body":"Hello","sent":"2026-11-24T08:00:00Z"}`)
 		if rec.Code != 201 {
 			t.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
-		var a ShareAnswer
+		var a addin.ShareAnswer
 		json.Unmarshal(rec.Body.Bytes(), &a)
 		task := l.srv.Record(a.TaskID)
 		if task["TaskSubtype"] != "Email" || task["WhoId"] != contact || task["WhatId"] != acct {
 			t.Errorf("task %v", task)
 		}
-		rec = l.fx.json("u1", "POST", Prefix+"/records/"+a.TaskID+"/chatter", `{"text":"logged"}`)
+		rec = l.fx.json("u1", "POST", addin.Prefix+"/records/"+a.TaskID+"/chatter", `{"text":"logged"}`)
 		if rec.Code != 201 {
 			t.Errorf("chatter: status %d: %s", rec.Code, rec.Body)
 		}
 		body, ct := multipartBody(t, "file", "a.txt", []byte("hello"))
-		rec = l.fx.do("u1", "POST", Prefix+"/records/"+a.TaskID+"/files", ct, body)
+		rec = l.fx.do("u1", "POST", addin.Prefix+"/records/"+a.TaskID+"/files", ct, body)
 		if rec.Code != 201 {
 			t.Errorf("upload: status %d: %s", rec.Code, rec.Body)
 		}
@@ -201,7 +245,7 @@ func BenchmarkPeopleLookupSalesforce(b *testing.B) {
 					l.insert(b, "Contact", map[string]any{"LastName": fmt.Sprint("P", i), "Email": addr, "AccountId": acct})
 				}
 			}
-			path := Prefix + "/people?" + q.Encode()
+			path := addin.Prefix + "/people?" + q.Encode()
 			l.fx.json("u1", "GET", path, "") // warm the describe cache
 			l.srv.ResetCalls()
 			b.ReportAllocs()
