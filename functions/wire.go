@@ -176,9 +176,8 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	a.accounts, err = account.New(account.Deps{
 		Tables: a.store, Sealer: account.KeysSealer{Keys: a.ring}, Scheduler: a.sched, Grants: a.grants,
 		Connections: a.conns, Identities: a.users, Directory: a.users,
-		Subscriptions: account.DeleterFunc(a.subs.Forget),
-		Debounce:      account.DeleterFunc((&msgraph.TableDebouncer{Store: a.store}).Forget),
-		CRM:           salesforce.Connector, Mailbox: msgraph.Connector,
+		Forget: []account.Deleter{account.DeleterFunc(a.subs.Forget)},
+		CRM:    salesforce.Connector, Mailbox: msgraph.Connector,
 		Now: now, Log: log,
 	})
 	if err != nil {

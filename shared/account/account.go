@@ -46,20 +46,20 @@ type Grants interface {
 // Deleter removes everything one component keeps of a user. The owning
 // packages implement it: connection.Store.Delete (which revokes the refresh
 // tokens at the provider through its Revokers first), identity.Users.Delete,
-// msgraph.Subscriptions.Forget.
+// a connector's own (msgraph.Subscriptions.Forget).
 type Deleter interface {
 	Delete(ctx context.Context, user string) error
 }
 
-// DeleterFunc adapts a function to Deleter (msgraph.Subscriptions.Forget has
-// another name).
+// DeleterFunc adapts a function to Deleter (a connector's Forget has another
+// name).
 type DeleterFunc func(ctx context.Context, user string) error
 
 // Delete calls f.
 func (f DeleterFunc) Delete(ctx context.Context, user string) error { return f(ctx, user) }
 
 // Deps are an Accounts' collaborators. Tables, Sealer, Scheduler and Grants
-// are required; Connections, Identities and Subscriptions may be nil in tests
+// are required; Connections, Identities and Forget may be nil in tests
 // that have none, but then Delete refuses to run (it must not leave rows).
 type Deps struct {
 	Tables    tablestore.Store
@@ -71,12 +71,10 @@ type Deps struct {
 	Connections Deleter
 	// Identities deletes the user's identity rows (identity.Users).
 	Identities Deleter
-	// Subscriptions forgets the user's Graph subscription records
-	// (msgraph.Subscriptions.Forget via DeleterFunc).
-	Subscriptions Deleter
-	// Debounce forgets the user's push debounce row
-	// (msgraph.TableDebouncer.Forget via DeleterFunc).
-	Debounce Deleter
+	// Forget removes what the connectors keep of the user in their own
+	// tables that deletion cannot sweep by partition (the mailbox's push
+	// subscriptions: msgraph.Subscriptions.Forget via DeleterFunc).
+	Forget []Deleter
 	// Directory answers OrgOf for users who signed in but were never
 	// provisioned (identity.Users); Accounts.OrgOf asks it after the profiles.
 	Directory access.Directory

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/shared/account"
+	"github.com/crmsync/crmsync/shared/msgraph"
+	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
@@ -71,8 +73,8 @@ func BenchmarkDelete(b *testing.B) {
 		f.seedUser(b, p, "rt")
 		cs := &countingStore{Store: f.tables}
 		acc, err := account.New(account.Deps{Tables: cs, Sealer: account.KeysSealer{Keys: f.ring}, Scheduler: f.sched, Grants: f.grants,
-			Connections: f.conns, Identities: f.users, Subscriptions: account.DeleterFunc(f.subs.Forget),
-			Debounce: account.DeleterFunc(f.debounce.Forget), Directory: f.users, Now: func() time.Time { return f.now }})
+			Connections: f.conns, Identities: f.users, Forget: []account.Deleter{account.DeleterFunc(f.subs.Forget)},
+			CRM: salesforce.Connector, Mailbox: msgraph.Connector, Directory: f.users, Now: func() time.Time { return f.now }})
 		if err != nil {
 			b.Fatal(err)
 		}

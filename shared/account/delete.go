@@ -13,6 +13,7 @@ import (
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/session"
+	"github.com/crmsync/crmsync/shared/side"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
@@ -44,11 +45,13 @@ type Table struct {
 	Why string
 }
 
-// Tables is the one list of every table crmsync has. A test parses the code
-// base for table-name constants and fails when one is missing here, so a new
-// table cannot be forgotten by account deletion.
-func Tables() []Table {
-	return []Table{
+// Tables is the one list of every table crmsync has with the given
+// connectors: the engine's and the service's own, then each connector's
+// (side.Connector.Tables). A test parses the code base for table-name
+// constants and fails when one is missing here, so a new table cannot be
+// forgotten by account deletion.
+func Tables(connectors ...side.Connector) []Table {
+	tables := []Table{
 		{Name: session.LinksTable, Sweep: UserKindPartitions},
 		{Name: session.CursorsTable, Sweep: UserPartition},
 		{Name: session.IntentsTable, Sweep: UserPartition},
@@ -56,10 +59,8 @@ func Tables() []Table {
 		{Name: session.SessionsTable, Sweep: UserPartition},
 		{Name: session.LeaseTable, Sweep: UserPartition, Why: "swept last: deletion holds the lease meanwhile so no session starts"},
 		{Name: SettingsTable, Sweep: UserPartition, Why: "settings and the sealed fingerprint key"},
-		{Name: "notifydebounce", Sweep: UserPartition, Why: "msgraph.DebounceTable: one row per user, PartitionKey user"},
 		{Name: schedule.Table, Sweep: Owner, Why: "Scheduler.Remove: the rows live in hash shards"},
 		{Name: connection.Table, Sweep: Owner, Why: "connection.Store.Delete revokes each refresh token at its provider, then deletes"},
-		{Name: "subscriptions", Sweep: Owner, Why: "msgraph.Subscriptions.Forget: rows keyed by subscription id plus a user index"},
 		{Name: access.GrantsTable, Sweep: Owner, Why: "access.Store.DeleteUser: org partitions"},
 		{Name: access.GrantIndexTable, Sweep: Owner, Why: "access.Store.DeleteUser"},
 		{Name: identity.UsersTable, Sweep: Owner, Why: "identity.Users.Delete: the user row and the hashed identity link"},
@@ -74,6 +75,16 @@ func Tables() []Table {
 		{Name: session.SharedTasksTable, Sweep: Owner, Why: "session.ForgetSharedTasks: the user's own and relate partitions go; " +
 			"org rows the user made keep their Task for colleagues but no longer name the user"},
 	}
+	for _, c := range connectors {
+		for _, t := range c.Tables {
+			sweep := Owner
+			if t.PerUser {
+				sweep = UserPartition
+			}
+			tables = append(tables, Table{Name: t.Name, Sweep: sweep, Why: t.Why})
+		}
+	}
+	return tables
 }
 
 // leaseTTL bounds how long a crashed deletion blocks sessions; a rerun of
@@ -96,8 +107,10 @@ func (a *Accounts) Delete(ctx context.Context, actor access.Principal, user stri
 	if user == "" {
 		return fmt.Errorf("%w: no user", ErrInvalid)
 	}
-	if a.d.Connections == nil || a.d.Identities == nil || a.d.Subscriptions == nil || a.d.Debounce == nil {
-		return errors.New("account: Delete needs Connections, Identities, Subscriptions and Debounce to remove every row")
+	tables := Tables(a.d.CRM, a.d.Mailbox)
+	unswept := slices.ContainsFunc(slices.Concat(a.d.CRM.Tables, a.d.Mailbox.Tables), func(t side.Table) bool { return !t.PerUser })
+	if a.d.Connections == nil || a.d.Identities == nil || unswept && len(a.d.Forget) == 0 {
+		return errors.New("account: Delete needs Connections, Identities and, for the connectors' own tables, Forget to remove every row")
 	}
 	org, err := a.OrgOf(ctx, user)
 	if errors.Is(err, access.ErrNoSuchUser) {
@@ -117,10 +130,11 @@ func (a *Accounts) Delete(ctx context.Context, actor access.Principal, user stri
 	steps := []step{
 		{"schedule", func() error { return a.d.Scheduler.Remove(ctx, user) }},
 		{"connections", func() error { return a.d.Connections.Delete(ctx, user) }},
-		{"subscriptions", func() error { return a.d.Subscriptions.Delete(ctx, user) }},
-		{"debounce", func() error { return a.d.Debounce.Delete(ctx, user) }},
 	}
-	for _, t := range Tables() {
+	for _, f := range a.d.Forget {
+		steps = append(steps, step{"connector", func() error { return f.Delete(ctx, user) }})
+	}
+	for _, t := range tables {
 		switch t.Sweep {
 		case UserPartition:
 			if t.Name == session.LeaseTable {

@@ -25,6 +25,7 @@ import (
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/reconcile"
+	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/tablestore"
@@ -148,7 +149,7 @@ func TestAccountDeletion(t *testing.T) {
 
 	// Every table the service wrote to, and every table it declares.
 	var names []string
-	for _, tb := range account.Tables() {
+	for _, tb := range account.Tables(salesforce.Connector, msgraph.Connector) {
 		names = append(names, tb.Name)
 	}
 	for _, name := range f.tables.tablesWritten() {
@@ -158,7 +159,7 @@ func TestAccountDeletion(t *testing.T) {
 		}
 	}
 	before := map[string][]tablestore.Entity{}
-	for _, tb := range account.Tables() {
+	for _, tb := range account.Tables(salesforce.Connector, msgraph.Connector) {
 		rows := scan(t, f.tables, tb.Name)
 		before[tb.Name] = rows
 		if tb.Sweep != account.NoUserData && !slices.ContainsFunc(rows, func(e tablestore.Entity) bool { return owns(e, goneIDs) }) {
@@ -246,7 +247,7 @@ func TestDeleteWaitsForRunningSession(t *testing.T) {
 func TestTablesCoverCodeBase(t *testing.T) {
 	root := filepath.Join("..", "..")
 	known := map[string]bool{}
-	for _, tb := range account.Tables() {
+	for _, tb := range account.Tables(salesforce.Connector, msgraph.Connector) {
 		if known[tb.Name] {
 			t.Errorf("table %q listed twice in account.Tables", tb.Name)
 		}

@@ -84,8 +84,8 @@ func newFixture(t testing.TB) *fixture {
 	f.debounce = &msgraph.TableDebouncer{Store: f.tables, Window: time.Minute}
 	f.acc, err = account.New(account.Deps{
 		Tables: f.tables, Sealer: account.KeysSealer{Keys: ring}, Scheduler: f.sched, Grants: f.grants,
-		Connections: f.conns, Identities: f.users, Subscriptions: account.DeleterFunc(f.subs.Forget),
-		Debounce: account.DeleterFunc(f.debounce.Forget), Directory: f.users, Now: clock,
+		Connections: f.conns, Identities: f.users, Forget: []account.Deleter{account.DeleterFunc(f.subs.Forget)},
+		Directory: f.users, Now: clock,
 		CRM: salesforce.Connector, Mailbox: msgraph.Connector,
 	})
 	if err != nil {

@@ -166,9 +166,8 @@ func newFixtureOver(t testing.TB, wrap func(tablestore.Store) tablestore.Store) 
 	f.acc, err = account.New(account.Deps{
 		Tables: store, Sealer: account.KeysSealer{Keys: ring}, Scheduler: f.sched, Grants: f.grants,
 		Connections: f.conns, Identities: f.users,
-		Subscriptions: account.DeleterFunc(func(context.Context, string) error { return nil }),
-		Debounce:      account.DeleterFunc(func(context.Context, string) error { return nil }),
-		Directory:     f.users, Now: clock,
+		Forget:    []account.Deleter{account.DeleterFunc(func(context.Context, string) error { return nil })},
+		Directory: f.users, Now: clock,
 		CRM: salesforce.Connector, Mailbox: msgraph.Connector,
 	})
 	if err != nil {

@@ -2,6 +2,9 @@ package msgraph
 
 import (
 	"context"
+	"log/slog"
+	"net/http"
+	"time"
 
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/side"
@@ -14,6 +17,10 @@ var Connector = side.Connector{
 	Name:     "Microsoft 365",
 	Role:     side.MailboxRole,
 	Custom:   customFields{},
+	Tables: []side.Table{
+		{Name: DebounceTable, PerUser: true, Why: "msgraph.DebounceTable: one row per user, PartitionKey user"},
+		{Name: SubscriptionTable, Why: "msgraph.Subscriptions.Forget: rows keyed by subscription id plus a user index"},
+	},
 }
 
 // customFields checks the mailbox half of custom field mappings.
@@ -48,3 +55,20 @@ func (s *Side) CalendarChoices(ctx context.Context) ([]side.Choice, error) {
 }
 
 var _ side.CalendarChooser = (*Side)(nil)
+
+// Push is the mailbox's side.Pusher: Graph change notifications, checked
+// against the stored subscriptions.
+type Push struct {
+	// Subscriptions checks subscription ids and clientState (required).
+	Subscriptions *Subscriptions
+	// Now is the clock (nil = time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+var _ side.Pusher = Push{}
+
+// PushHandler implements side.Pusher with NotificationHandler.
+func (p Push) PushHandler(enqueue func(ctx context.Context, user string) error) http.Handler {
+	return NotificationHandler(NotificationOptions{Subscriptions: p.Subscriptions, Enqueue: enqueue, Now: p.Now, Logger: p.Logger})
+}

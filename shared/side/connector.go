@@ -26,6 +26,20 @@ type Connector struct {
 	// Custom checks this side's half of the user's custom field mappings
 	// (nil: the side maps no custom fields).
 	Custom CustomFields
+	// Tables are the storage tables the connector keeps itself; account
+	// deletion removes the user's rows from each.
+	Tables []Table
+}
+
+// Table is a storage table a connector keeps.
+type Table struct {
+	Name string
+	// PerUser says every row of a user has PartitionKey = the user id, so
+	// deletion sweeps that partition; otherwise the connector's own deleter
+	// (account.Deps.Forget) removes the user's rows.
+	PerUser bool
+	// Why says what the table holds and, if not PerUser, what deletes it.
+	Why string
 }
 
 // CustomFields is what settings need of one side's custom fields.
