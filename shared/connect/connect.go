@@ -59,7 +59,7 @@ var DefaultSalesforceScopes = []string{"api", "refresh_token", "offline_access"}
 func (s *Salesforce) base() string { return strings.TrimRight(s.LoginURL, "/") }
 
 // OAuth2 returns the client configuration that redeems codes and refreshes
-// tokens, for connection.Store.TokenSource (sides.Opener.Salesforce).
+// tokens, for connection.Store.TokenSource (salesforce.Opener.OAuth).
 func (s *Salesforce) OAuth2() *oauth2.Config {
 	scopes := s.Scopes
 	if len(scopes) == 0 {
@@ -118,7 +118,7 @@ func (m *Microsoft) graph() string {
 }
 
 // OAuth2 returns the delegated client configuration, for
-// connection.Store.TokenSource (sides.Opener.Microsoft).
+// connection.Store.TokenSource (msgraph.Opener.OAuth).
 func (m *Microsoft) OAuth2() *oauth2.Config {
 	scopes := m.Scopes
 	if len(scopes) == 0 {
@@ -146,7 +146,7 @@ func (m *Microsoft) AppOnly() (*clientcredentials.Config, error) {
 }
 
 // AppOnlySource returns a self-renewing app-only token source
-// (sides.Opener.MicrosoftAppOnly). ctx carries the HTTP client
+// (msgraph.Opener.AppOnly). ctx carries the HTTP client
 // (oauth2.HTTPClient) and must outlive the source.
 func (m *Microsoft) AppOnlySource(ctx context.Context) (oauth2.TokenSource, error) {
 	cfg, err := m.AppOnly()
