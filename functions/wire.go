@@ -131,7 +131,8 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	if sf != nil {
 		revokers[connection.Salesforce] = &connect.SalesforceRevoker{LoginURL: cfg.SalesforceLoginURL}
 	}
-	a.conns = connection.NewStore(a.store, a.ring, connection.Options{Now: now, Logger: log, Revokers: revokers})
+	a.conns = connection.NewStore(a.store, a.ring, connection.Options{Now: now, Logger: log, Revokers: revokers,
+		Providers: connection.ProvidersOf(salesforce.Connector, msgraph.Connector)})
 	if sessions == nil {
 		sessions = a.queue
 	}

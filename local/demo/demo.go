@@ -194,7 +194,8 @@ func (w *World) provision(ctx context.Context, o Options) error {
 	if err := accounts.SaveSettings(ctx, p.User, st); err != nil {
 		return err
 	}
-	conns := connection.NewStore(o.Store, o.KeyRing, connection.Options{Now: o.Now, Logger: o.Log})
+	conns := connection.NewStore(o.Store, o.KeyRing, connection.Options{Now: o.Now, Logger: o.Log,
+		Providers: connection.ProvidersOf(salesforce.Connector, msgraph.Connector)})
 	if _, err := conns.Save(ctx, connection.Connection{User: p.User, Provider: connection.Salesforce, Tenant: w.Salesforce.OrgID(),
 		InstanceURL: w.SalesforceURL, Flow: connection.FlowPassword},
 		connection.Credentials{Username: fakesalesforce.DemoUsername, Password: fakesalesforce.DemoPassword}); err != nil {

@@ -14,12 +14,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/seal"
+	"github.com/crmsync/crmsync/shared/side"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
@@ -121,6 +124,21 @@ type Options struct {
 	Logger *slog.Logger
 	// Revokers revoke refresh tokens at deletion, per provider.
 	Revokers map[Provider]Revoker
+	// Providers are the providers connections may be to, with the flows
+	// each offers (ProvidersOf the connectors). Nil accepts any provider
+	// and flow, for tests that store connections of their own.
+	Providers map[Provider][]Flow
+}
+
+// ProvidersOf is Options.Providers for the given connectors.
+func ProvidersOf(connectors ...side.Connector) map[Provider][]Flow {
+	out := map[Provider][]Flow{}
+	for _, c := range connectors {
+		for _, f := range c.Flows {
+			out[Provider(c.Provider)] = append(out[Provider(c.Provider)], Flow(f))
+		}
+	}
+	return out
 }
 
 // Store keeps connections in a table store.
@@ -130,6 +148,8 @@ type Store struct {
 	now      func() time.Time
 	log      *slog.Logger
 	revokers map[Provider]Revoker
+	// providers are Options.Providers.
+	providers map[Provider][]Flow
 	// refreshing holds one mutex per connection so that token sources in
 	// this process refresh one connection one at a time: with refresh-token
 	// rotation a second concurrent refresh would use a dead token.
@@ -138,7 +158,7 @@ type Store struct {
 
 // NewStore returns a store over tables, sealing with keys.
 func NewStore(tables tablestore.Store, keys seal.Keys, opts Options) *Store {
-	s := &Store{tables: tables, keys: keys, now: opts.Now, log: opts.Logger, revokers: opts.Revokers}
+	s := &Store{tables: tables, keys: keys, now: opts.Now, log: opts.Logger, revokers: opts.Revokers, providers: opts.Providers}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -153,7 +173,7 @@ func NewStore(tables tablestore.Store, keys seal.Keys, opts Options) *Store {
 // and touches nothing else of the user's (cursors and links live elsewhere),
 // so sync resumes where it stopped.
 func (s *Store) Save(ctx context.Context, c Connection, cred Credentials) (Connection, error) {
-	if err := validate(c, cred); err != nil {
+	if err := validate(c, cred, s.providers); err != nil {
 		return Connection{}, err
 	}
 	c.Status, c.StatusReason, c.Updated = Connected, "", s.now().UTC()
@@ -168,13 +188,30 @@ func (s *Store) Save(ctx context.Context, c Connection, cred Credentials) (Conne
 	return c, nil
 }
 
-func validate(c Connection, cred Credentials) error {
+// validate checks a connection before it is saved: its provider is one of
+// providers offering its flow (nil: any), and the flow has what it needs.
+func validate(c Connection, cred Credentials, providers map[Provider][]Flow) error {
 	var bad []string
 	if c.User == "" {
 		bad = append(bad, "user is empty")
 	}
-	if c.Provider != Salesforce && c.Provider != Microsoft {
-		bad = append(bad, fmt.Sprintf("provider %q is not salesforce or microsoft", c.Provider))
+	flows, known := providers[c.Provider]
+	if providers != nil && !known {
+		names := slices.Sorted(maps.Keys(providers))
+		bad = append(bad, fmt.Sprintf("provider %q is not %s", c.Provider, joinProviders(names, " or ")))
+	}
+	if known && !slices.Contains(flows, c.Flow) && slices.Contains(allFlows, c.Flow) {
+		var offering []Provider
+		for _, p := range slices.Sorted(maps.Keys(providers)) {
+			if slices.Contains(providers[p], c.Flow) {
+				offering = append(offering, p)
+			}
+		}
+		if len(offering) == 0 {
+			bad = append(bad, fmt.Sprintf("%s flow is offered by no provider", c.Flow))
+		} else {
+			bad = append(bad, fmt.Sprintf("%s flow is for %s only", c.Flow, joinProviders(offering, ", ")))
+		}
 	}
 	if c.Tenant == "" {
 		bad = append(bad, "tenant (org or tenant id) is empty")
@@ -185,23 +222,14 @@ func validate(c Connection, cred Credentials) error {
 			bad = append(bad, "auth_code flow needs a refresh token")
 		}
 	case FlowPassword:
-		if c.Provider != Salesforce {
-			bad = append(bad, "password flow is for salesforce only")
-		}
 		if cred.Username == "" || cred.Password == "" {
 			bad = append(bad, "password flow needs a username and a password")
 		}
 	case FlowJWTBearer:
-		if c.Provider != Salesforce {
-			bad = append(bad, "jwt_bearer flow is for salesforce only")
-		}
 		if cred.Username == "" {
 			bad = append(bad, "jwt_bearer flow needs a username")
 		}
 	case FlowClientCredentials:
-		if c.Provider != Microsoft {
-			bad = append(bad, "client_credentials flow is for microsoft only")
-		}
 	default:
 		bad = append(bad, fmt.Sprintf("flow %q is unknown", c.Flow))
 	}
@@ -398,4 +426,16 @@ func reconnectError(c Connection, reason string) error {
 		Code:    "needs_reconnect",
 		Message: fmt.Sprintf("user %s must reconnect %s: %s", c.User, c.Provider, reason),
 	}
+}
+
+// allFlows are the flows the store knows how to keep.
+var allFlows = []Flow{FlowAuthCode, FlowPassword, FlowJWTBearer, FlowClientCredentials}
+
+// joinProviders names providers for a message.
+func joinProviders(ps []Provider, sep string) string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = string(p)
+	}
+	return strings.Join(names, sep)
 }

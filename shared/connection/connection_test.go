@@ -13,7 +13,10 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/crmsync/crmsync/shared/connection"
+	"github.com/crmsync/crmsync/shared/msgraph"
+	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/seal"
+	"github.com/crmsync/crmsync/shared/side"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
@@ -45,7 +48,7 @@ func TestSaveGetList(t *testing.T) {
 }
 
 func TestSaveRejectsBadInput(t *testing.T) {
-	e := newEnv(t, connection.Options{})
+	e := newEnv(t, connection.Options{Providers: connection.ProvidersOf(salesforce.Connector, msgraph.Connector)})
 	ok := sfConn("u-1")
 	with := func(f func(*connection.Connection)) connection.Connection { c := ok; f(&c); return c }
 	rt := connection.Credentials{RefreshToken: "x"}
@@ -68,6 +71,34 @@ func TestSaveRejectsBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := e.store.Save(context.Background(), tt.c, tt.cred)
+			if !errors.Is(err, connection.ErrInvalid) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Save error = %v, want ErrInvalid mentioning %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestSaveProvidersFromConnectors: the providers a store accepts, and their
+// flows, are the connectors' it is given; a new vendor needs no edit here.
+func TestSaveProvidersFromConnectors(t *testing.T) {
+	c4c := side.Connector{Provider: "c4c", Name: "SAP Cloud for Customer", Role: side.CRMRole, Flows: []string{"auth_code"}}
+	e := newEnv(t, connection.Options{Providers: connection.ProvidersOf(c4c, msgraph.Connector)})
+	ctx := context.Background()
+	conn := connection.Connection{User: "u-1", Provider: "c4c", Tenant: "my123456", Flow: connection.FlowAuthCode}
+	if _, err := e.store.Save(ctx, conn, connection.Credentials{RefreshToken: "x"}); err != nil {
+		t.Fatalf("Save(c4c auth_code) = %v, want it stored", err)
+	}
+	for _, tt := range []struct {
+		name    string
+		c       connection.Connection
+		wantErr string
+	}{
+		{"a provider no connector has", sfConn("u-2"), `provider "salesforce" is not c4c or microsoft`},
+		{"a flow the connector lacks", func() connection.Connection { c := conn; c.Flow = connection.FlowClientCredentials; return c }(), "client_credentials flow is for microsoft only"},
+		{"a flow no connector has", func() connection.Connection { c := conn; c.Flow = connection.FlowJWTBearer; return c }(), "jwt_bearer flow is offered by no provider"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.store.Save(ctx, tt.c, connection.Credentials{RefreshToken: "x", Username: "u"})
 			if !errors.Is(err, connection.ErrInvalid) || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("Save error = %v, want ErrInvalid mentioning %q", err, tt.wantErr)
 			}

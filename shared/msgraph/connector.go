@@ -17,6 +17,7 @@ var Connector = side.Connector{
 	Name:     "Microsoft 365",
 	Role:     side.MailboxRole,
 	Custom:   customFields{},
+	Flows:    []string{"auth_code", "client_credentials"},
 	Tables: []side.Table{
 		{Name: DebounceTable, PerUser: true, Why: "msgraph.DebounceTable: one row per user, PartitionKey user"},
 		{Name: SubscriptionTable, Why: "msgraph.Subscriptions.Forget: rows keyed by subscription id plus a user index"},

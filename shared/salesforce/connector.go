@@ -16,6 +16,7 @@ var Connector = side.Connector{
 	Name:     "Salesforce",
 	Role:     side.CRMRole,
 	Custom:   customFields{},
+	Flows:    []string{"auth_code", "password", "jwt_bearer"},
 }
 
 // fieldName is a Salesforce API name: standard ("Department") or custom

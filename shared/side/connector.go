@@ -29,6 +29,10 @@ type Connector struct {
 	// Tables are the storage tables the connector keeps itself; account
 	// deletion removes the user's rows from each.
 	Tables []Table
+	// Flows are the ways a user's connection gets its tokens, as stored
+	// connections name them: "auth_code" (the user connects), and those an
+	// admin sets up ("password", "jwt_bearer", "client_credentials").
+	Flows []string
 }
 
 // Table is a storage table a connector keeps.
