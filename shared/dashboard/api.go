@@ -136,7 +136,7 @@ func (h *Handler) apiPutSettings(w http.ResponseWriter, r *http.Request) {
 	// lists them; the id is accepted unchecked when it cannot.
 	if doc.ContactListView != "" && doc.ContactListView != cur.ContactListView && h.d.Scopes != nil {
 		views, err := h.listViews(r.Context(), user)
-		if fe := checkListView(doc, cur, views, err == nil); fe != nil {
+		if fe := h.checkListView(doc, cur, views, err == nil); fe != nil {
 			fields := []account.FieldError{*fe}
 			var ve *account.ValidationError
 			if errors.As(doc.apply(cur).Validate(h.d.CRM, h.d.Mailbox), &ve) {

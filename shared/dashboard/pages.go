@@ -450,7 +450,7 @@ func (h *Handler) settingsForm(w http.ResponseWriter, r *http.Request) {
 	if doc.ContactListView != "" && doc.ContactListView != cur.ContactListView {
 		views, viewsErr = h.listViews(r.Context(), user)
 		listed = true
-		if fe := checkListView(doc, cur, views, viewsErr == nil); fe != nil {
+		if fe := h.checkListView(doc, cur, views, viewsErr == nil); fe != nil {
 			errs = append(errs, *fe)
 		}
 	}

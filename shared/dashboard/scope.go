@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,8 +38,8 @@ type scopeView struct {
 	Estimate string
 }
 
-// scopeWait bounds each Salesforce read of the settings page, so a slow or
-// retrying Salesforce delays the page a little, then makes the fallback.
+// scopeWait bounds each CRM read of the settings page, so a slow or
+// retrying CRM delays the page a little, then makes the fallback.
 const scopeWait = 5 * time.Second
 
 // errNoScopes stands for a dashboard wired without ContactScopes.
@@ -61,11 +62,11 @@ func (h *Handler) listViews(ctx context.Context, user string) ([]side.Choice, er
 // scopeView makes the form's scope part from the list views read (or the
 // error reading them), with chosen selected, and estimates the saved scope
 // (one COUNT call) when it is the contacts the user owns or one of the list
-// views. A Salesforce that cannot be reached makes a note, never an error.
+// views. A CRM that cannot be reached makes a note, never an error.
 func (h *Handler) scopeView(ctx context.Context, user, chosen, saved, plan string, views []side.Choice, err error) scopeView {
 	var v scopeView
 	if err != nil {
-		v.Note = scopeNote(err)
+		v.Note = h.scopeNote(err)
 		return v
 	}
 	v.Listed = true
@@ -83,22 +84,25 @@ func (h *Handler) scopeView(ctx context.Context, user, chosen, saved, plan strin
 	n, err := h.d.Scopes.Estimate(wait, user, saved)
 	if err != nil {
 		h.d.Log.WarnContext(ctx, "dashboard: estimating the contact scope failed", "user", user, "err", err)
-		v.Estimate = "No estimate of the contacts in this scope right now: Salesforce did not answer."
+		v.Estimate = "No estimate of the contacts in this scope right now: " + h.crmName() + " did not answer."
 		return v
 	}
 	v.Estimate = estimateText(n, plan, chosen != saved)
 	return v
 }
 
-func scopeNote(err error) string {
+func (h *Handler) scopeNote(err error) string {
 	if errors.Is(err, errNoScopes) {
 		return "Your list views cannot be listed here; enter a list view id or leave it empty."
 	}
 	if fault.Is(err, fault.Reconnect) {
-		return "Connect Salesforce (or reconnect it) to choose from your list views; until then enter a list view id or leave it empty."
+		return "Connect " + h.crmName() + " (or reconnect it) to choose from your list views; until then enter a list view id or leave it empty."
 	}
-	return "Salesforce could not be reached just now, so your list views are not listed; enter a list view id or leave it empty."
+	return h.crmName() + " could not be reached just now, so your list views are not listed; enter a list view id or leave it empty."
 }
+
+// crmName is the CRM's display name in messages (its connector's).
+func (h *Handler) crmName() string { return cmp.Or(h.d.CRM.Name, "The CRM") }
 
 // estimateText is "about N contacts in this scope", with the plan's cap said
 // plainly.
@@ -136,7 +140,7 @@ func hasView(views []side.Choice, id string) bool {
 // passes unchanged: it was accepted when saved, and the form shows it as
 // unknown if it is gone.
 // An id Validate refuses already (not an id at all) gets only that error.
-func checkListView(doc SettingsDoc, cur account.Settings, views []side.Choice, listed bool) *account.FieldError {
+func (h *Handler) checkListView(doc SettingsDoc, cur account.Settings, views []side.Choice, listed bool) *account.FieldError {
 	chosen := doc.ContactListView
 	if chosen == "" || chosen == cur.ContactListView || !listed || hasView(views, chosen) {
 		return nil
@@ -150,5 +154,5 @@ func checkListView(doc SettingsDoc, cur account.Settings, views []side.Choice, l
 			}
 		}
 	}
-	return &account.FieldError{Field: "contactListView", Message: fmt.Sprintf("%q is not one of your Salesforce contact list views", chosen)}
+	return &account.FieldError{Field: "contactListView", Message: fmt.Sprintf("%q is not one of your %s contact list views", chosen, h.crmName())}
 }
