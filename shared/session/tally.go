@@ -17,8 +17,10 @@ import (
 // by the hour (see hourlyCalls). It holds counts only.
 const crmCallsProp = "CRMCallsByHour"
 
-// tallyWindow is the span the per-user Salesforce budget is counted over:
-// Salesforce's rolling daily allowance.
+// tallyWindow is the span the engine counts a user's CRM calls over: a
+// rolling day, as CRMs measure their daily allowances (Salesforce's last 24
+// hours). The budget itself (what share of the allowance a user may take) is
+// the connector's (salesforce.Opener.UserShare); the engine only counts.
 const tallyWindow = 24 * time.Hour
 
 // hourlyCalls are a user's CRM calls by the hour they were counted in, keyed
@@ -93,8 +95,8 @@ func (h hourlyCalls) within(now time.Time) int {
 func hourEnd(hour int64) time.Time { return time.Unix(hour, 0).Add(time.Hour) }
 
 // LeaseCounter counts one user's CRM API calls over the rolling 24 hours
-// for the Salesforce client's per-user share (it implements
-// side.CallCounter). Every session adds its CRM calls to the hourly
+// for a CRM connector's per-user budget (it implements side.CallCounter;
+// the Salesforce connector's UserShare). Every session adds its CRM calls to the hourly
 // tally on the user's lease row when it releases the lease (Lease.Release),
 // whether or not it saves a report. The counter reads that row once, on the
 // first Used, and adds the calls counted in this process since then; the
