@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/side"
 )
@@ -13,11 +14,11 @@ import (
 // Connector is the Microsoft 365 mailbox connector: what generic packages
 // know of Graph mailboxes (side.Connector).
 var Connector = side.Connector{
-	Provider: "microsoft",
+	Provider: string(connection.Microsoft),
 	Name:     "Microsoft 365",
 	Role:     side.MailboxRole,
 	Custom:   customFields{},
-	Flows:    []string{"auth_code", "client_credentials"},
+	Flows:    []string{string(connection.FlowAuthCode), string(connection.FlowClientCredentials)},
 	Tables: []side.Table{
 		{Name: DebounceTable, PerUser: true, Why: "msgraph.DebounceTable: one row per user, PartitionKey user"},
 		{Name: SubscriptionTable, Why: "msgraph.Subscriptions.Forget: rows keyed by subscription id plus a user index"},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 
+	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/side"
 )
@@ -12,11 +13,11 @@ import (
 // Connector is the Salesforce CRM connector: what generic packages know of
 // Salesforce (side.Connector).
 var Connector = side.Connector{
-	Provider: "salesforce",
+	Provider: string(connection.Salesforce),
 	Name:     "Salesforce",
 	Role:     side.CRMRole,
 	Custom:   customFields{},
-	Flows:    []string{"auth_code", "password", "jwt_bearer"},
+	Flows:    []string{string(connection.FlowAuthCode), string(connection.FlowPassword), string(connection.FlowJWTBearer)},
 }
 
 // fieldName is a Salesforce API name: standard ("Department") or custom
