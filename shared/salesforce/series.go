@@ -93,11 +93,9 @@ func slots(rule string, start time.Time, loc *time.Location) ([]time.Time, error
 		return nil, err
 	}
 	opt.Dtstart = start.In(loc)
-	if !opt.Until.IsZero() {
-		// UNTIL is inclusive of its day in the series' zone.
-		u := opt.Until.In(loc)
-		opt.Until = time.Date(u.Year(), u.Month(), u.Day(), 23, 59, 59, 0, loc)
-	}
+	// UNTIL is an instant, inclusive (RFC 5545 3.3.10): both sides write
+	// the end of the last day in the series' own zone. Widening it to the
+	// end of its day in loc would add a day wherever the two zones differ.
 	r, err := rrule.NewRRule(*opt)
 	if err != nil {
 		return nil, err

@@ -479,3 +479,95 @@ func TestFindCreatedSeries(t *testing.T) {
 		})
 	}
 }
+
+// TestSeriesEndDateAcrossZones: a classic series ends on the date of its
+// last meeting in the user's zone, whichever side of UTC the zone lies and
+// whether the meeting is in the morning or the evening there (an evening
+// meeting west of UTC starts on the next UTC day; a morning one east of UTC
+// on the previous), across the daylight-saving change of either hemisphere;
+// read back, its rule expands to the same meetings and ends as the mailbox
+// would say it. It fails against the previous reader, which ended the
+// series at the end of its last date taken as a UTC day (west of UTC an
+// evening meeting fell off the end).
+func TestSeriesEndDateAcrossZones(t *testing.T) {
+	for _, tz := range []string{"America/Los_Angeles", "Pacific/Honolulu", "America/Sao_Paulo", "Asia/Tokyo", "Pacific/Auckland", "Europe/Berlin"} {
+		for _, hour := range []int{8, 21} {
+			t.Run(fmt.Sprintf("%s %02d:00", tz, hour), func(t *testing.T) {
+				loc := mustZone(tz)
+				l, _ := seriesWorld(t, true)
+				if err := l.srv.Update(l.user, l.user, map[string]any{"TimeZoneSidKey": tz}); err != nil {
+					t.Fatal(err)
+				}
+				// Six Mondays from 19 October 2026: past the end of summer
+				// time in the north (25 Oct, 1 Nov) and within Auckland's.
+				first := time.Date(2026, 10, 19, hour, 0, 0, 0, loc)
+				last := time.Date(2026, 11, 23, hour, 0, 0, 0, loc)
+				until := time.Date(2026, 11, 23, 23, 59, 59, 0, loc).UTC().Format("20060102T150405Z")
+				rule := "FREQ=WEEKLY;INTERVAL=1;BYDAY=MO;UNTIL=" + until
+				res, err := l.side.Create(t.Context(), item.Event, []item.Record{{Kind: item.Event, Fields: map[string]string{
+					item.Subject: "Forecast", item.Start: first.UTC().Format(time.RFC3339), item.End: first.Add(time.Hour).UTC().Format(time.RFC3339),
+					item.AllDay: "false", item.Recurrence: rule}}}, nil)
+				if err != nil || res[0].Err != nil {
+					t.Fatalf("create: %v %v", err, res)
+				}
+				series := res[0].ID
+				if got := l.srv.Record(series)["RecurrenceEndDateOnly"]; got != "2026-11-23" {
+					t.Errorf("RecurrenceEndDateOnly = %v, want 2026-11-23 (the last Monday in %s)", got, tz)
+				}
+				occ := occurrences(t, l, "RecurrenceActivityId", series)
+				if len(occ) != 6 {
+					t.Fatalf("%d occurrences, want 6", len(occ))
+				}
+				for i, o := range occ {
+					at, _ := ParseTime(fmt.Sprint(o["StartDateTime"]))
+					if want := first.AddDate(0, 0, 7*i); !at.Equal(want) {
+						t.Errorf("occurrence %d at %v, want %v", i, at.In(loc), want)
+					}
+				}
+				ch, err := l.side.Changes(t.Context(), item.Scope{Kind: item.Event, From: time.Date(2026, 10, 12, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)}, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(ch.Records) != 1 {
+					t.Fatalf("read %d items, want the series alone: %+v", len(ch.Records), ch.Records)
+				}
+				// The end the mailbox says for the same meetings: the end
+				// of the UTC day of the last one.
+				got := ch.Records[0].Fields[item.Recurrence]
+				if want := last.UTC().Format("20060102") + "T235959Z"; !strings.HasSuffix(got, "UNTIL="+want) {
+					t.Errorf("read rule %q, want it to end at %s (the UTC day of the last meeting, %v)", got, want, last.UTC())
+				}
+				starts, err := slots(got, first, loc)
+				if err != nil || len(starts) != 6 || !starts[5].Equal(last) {
+					t.Errorf("the read rule expands to %v (%v), want 6 meetings ending %v", starts, err, last.UTC())
+				}
+			})
+		}
+	}
+}
+
+// TestSeriesEndFromAnotherZone: a mailbox series kept in a zone west of UTC
+// (09:00 Los Angeles daily, ending 23 November there) written for a
+// Salesforce user in another zone ends on its last meeting's date in the
+// user's zone, not a day late: the rule's UNTIL is an instant, not a day to
+// be widened in the user's zone. It fails against the previous code
+// (RecurrenceEndDateOnly 2026-11-24 for GMT).
+func TestSeriesEndFromAnotherZone(t *testing.T) {
+	la := mustZone("America/Los_Angeles")
+	start := time.Date(2026, 10, 29, 9, 0, 0, 0, la) // before and after 1 November
+	until := time.Date(2026, 11, 23, 23, 59, 59, 0, la).UTC().Format("20060102T150405Z")
+	for _, tc := range []struct{ sid, want string }{
+		{"GMT", "2026-11-23"},
+		{"Europe/Berlin", "2026-11-23"},
+		{"Asia/Tokyo", "2026-11-24"}, // 09:00 Los Angeles is 02:00 the next day in Tokyo
+		{"America/Los_Angeles", "2026-11-23"},
+	} {
+		out, err := writeRecurrence("FREQ=DAILY;UNTIL="+until, start, seriesZone{sid: tc.sid, loc: loadZone(tc.sid)}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := out["RecurrenceEndDateOnly"]; got != tc.want {
+			t.Errorf("user in %s: RecurrenceEndDateOnly %v, want %s", tc.sid, got, tc.want)
+		}
+	}
+}
