@@ -343,9 +343,11 @@ func BenchmarkReadWeeklySeries(b *testing.B) {
 // allows. A Lightning event series takes the new pattern (its past meetings
 // stay as history, IsRecurrence2Exclusion, and are no items; the future ones
 // follow the new rule in the user's zone); a rule that only says the same
-// thing another way changes nothing; a classic series, or a single meeting
-// made recurring, fails alone with an issue naming why, while the rest of
-// the batch is written.
+// thing another way changes nothing; a classic series is recreated with
+// the new pattern (new series record and meetings, in the user's zone
+// across the DST change; the old one deleted) and its new id returned; a
+// single meeting made recurring fails alone with an issue naming why, while
+// the rest of the batch is written.
 func TestSeriesPatternChange(t *testing.T) {
 	t.Run("lightning", func(t *testing.T) {
 		l, _ := seriesWorld(t, false)
@@ -403,16 +405,50 @@ func TestSeriesPatternChange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, want := range []string{"classic Salesforce series keeps its pattern", "single meeting cannot become a series"} {
-			if res[i].Err == nil || !strings.Contains(res[i].Err.Error(), want) {
-				t.Errorf("update %d: %v, want an issue saying %q", i, res[i].Err, want)
-			}
+		// Salesforce keeps a classic series' pattern: the series is made
+		// again with the new one, under a new id the engine adopts.
+		if res[0].Err != nil || res[0].ID == "" || res[0].ID == series {
+			t.Fatalf("classic pattern change: %+v, want the series recreated under a new id", res[0])
+		}
+		if res[1].Err == nil || !strings.Contains(res[1].Err.Error(), "single meeting cannot become a series") {
+			t.Errorf("update 1: %v, want an issue saying a single meeting cannot become a series", res[1].Err)
 		}
 		if res[2].Err != nil || l.srv.Record(other)["Subject"] != "Other (moved room)" {
 			t.Errorf("the rest of the batch: %v %v", res[2].Err, l.srv.Record(other)["Subject"])
 		}
-		if n := len(occurrences(t, l, "RecurrenceActivityId", series)); n != 8 {
-			t.Errorf("the classic series has %d occurrences after the refused change, want its 8", n)
+		if n := len(occurrences(t, l, "RecurrenceActivityId", series)); n != 0 {
+			t.Errorf("the old classic series still has %d occurrences", n)
+		}
+		if old := l.srv.Record(series); old != nil && old["IsDeleted"] != true {
+			t.Errorf("the old series record is still there: %v", old)
+		}
+		fresh := res[0].ID
+		rec := l.srv.Record(fresh)
+		if rec["IsRecurrence"] != true || rec["Subject"] != "Pipeline review" || rec["RecurrenceTimeZoneSidKey"] != "Europe/Berlin" {
+			t.Errorf("new series record: %v", rec)
+		}
+		occ := occurrences(t, l, "RecurrenceActivityId", fresh)
+		if len(occ) != 8 {
+			t.Fatalf("the new series has %d occurrences, want 8", len(occ))
+		}
+		for _, o := range occ {
+			at, _ := ParseTime(fmt.Sprint(o["StartDateTime"]))
+			if local := at.In(berlin); local.Weekday() != time.Wednesday || local.Hour() != 10 {
+				t.Errorf("occurrence at %v Berlin, want Wednesdays 10:00 across the change to winter time", local)
+			}
+		}
+		ch, err := l.side.Changes(t.Context(), octWindow, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var read []string
+		for _, r := range ch.Records {
+			if r.Fields[item.Subject] == "Pipeline review" {
+				read = append(read, r.ID+" "+r.Fields[item.Recurrence])
+			}
+		}
+		if len(read) != 1 || !strings.HasPrefix(read[0], fresh+" FREQ=WEEKLY;INTERVAL=1;BYDAY=WE;") {
+			t.Errorf("read back %v, want the one new series on Wednesdays", read)
 		}
 	})
 }
