@@ -108,6 +108,10 @@ type Deps struct {
 	// Calendars lists the user's mailbox calendars for the choice of which
 	// sync (nil: a text box for calendar ids).
 	Calendars MailboxCalendars
+	// AdminRights tells whether a user holds an administrator right in a
+	// service they connected, which making them an organisation admin
+	// requires (admins.go; nil: not checked, for tests of other pages).
+	AdminRights AdminRights
 	// Providers are the sign-in buttons, in order (default Microsoft, Salesforce).
 	Providers []Provider
 	Log       *slog.Logger
