@@ -1,7 +1,10 @@
 package dashboard
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 
@@ -22,10 +25,14 @@ type AdminRights interface {
 // Salesforce, or an administrator role in Microsoft Entra. Other roles, and
 // the bootstrap admins named in the settings, are not checked here.
 func (h *Handler) orgAdminRefusal(r *http.Request, gr access.GrantRequest) string {
+	return h.refuseOrgAdmin(r, gr, strings.TrimSpace(r.PostFormValue("email")))
+}
+
+// refuseOrgAdmin is orgAdminRefusal with the person named as who.
+func (h *Handler) refuseOrgAdmin(r *http.Request, gr access.GrantRequest, who string) string {
 	if gr.Role != access.RoleOrgAdmin || h.d.AdminRights == nil {
 		return ""
 	}
-	who := strings.TrimSpace(r.PostFormValue("email"))
 	right, err := h.d.AdminRights.AdminRight(r.Context(), gr.User)
 	if err != nil {
 		h.d.Log.WarnContext(r.Context(), "dashboard: checking administrator rights failed", "user", gr.User, "err", err)
@@ -38,4 +45,29 @@ func (h *Handler) orgAdminRefusal(r *http.Request, gr access.GrantRequest) strin
 	}
 	h.d.Log.InfoContext(r.Context(), "dashboard: organisation admin eligible", "user", gr.User, "right", right)
 	return ""
+}
+
+// maxGrantBody bounds a grant request's JSON body.
+const maxGrantBody = 64 << 10
+
+// eligibleFirst puts the organisation-admin check in front of the grant
+// API's add (POST /v1/orgs/{org}/grants), so the JSON API holds the same
+// rule as the form: the body is read, checked and handed on unchanged.
+func (h *Handler) eligibleFirst(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxGrantBody+1))
+		if err != nil || len(body) > maxGrantBody {
+			h.fail(w, r, http.StatusBadRequest, "bad_json", "the request body could not be read or is larger than 64 KB")
+			return
+		}
+		var gr access.GrantRequest
+		if json.Unmarshal(body, &gr) == nil && gr.Role == access.RoleOrgAdmin {
+			if why := h.refuseOrgAdmin(r, gr, "this user"); why != "" {
+				h.fail(w, r, http.StatusUnprocessableEntity, "not_eligible", sentence(why))
+				return
+			}
+		}
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		next.ServeHTTP(w, r)
+	})
 }
