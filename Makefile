@@ -37,7 +37,7 @@ test: azurite browser
 	$(MAKE) --no-print-directory fuzz
 	@chrome="$$($(GO) run ./local/findchrome)" && echo "browser tests use $$chrome" && \
 	echo "CRMSYNC_REQUIRE_AZURITE=1 CRMSYNC_REQUIRE_BROWSER=1 CHROME=$$chrome $(GO) test -timeout $(TEST_TIMEOUT) ./..." && \
-	CHROME="$$chrome" CRMSYNC_CHROMIUM="$$chrome" CRMSYNC_REQUIRE_AZURITE=1 CRMSYNC_REQUIRE_BROWSER=1 \
+	CHROME="$$chrome" CRMSYNC_REQUIRE_AZURITE=1 CRMSYNC_REQUIRE_BROWSER=1 \
 		$(GO) test -timeout $(TEST_TIMEOUT) ./...
 
 ## fuzz: run each fuzz target for $(FUZZTIME)

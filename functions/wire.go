@@ -454,6 +454,7 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *connect.Sal
 		CSRF: csrf, Authenticate: a.sessions.Middleware, EndSession: a.sessions.End,
 		SignIn: signIn, Connect: connectH, Providers: buttons, Scopes: sides.ContactScopes{Opener: a.opener}, Calendars: sides.MailboxCalendars{Opener: a.opener},
 		CRM: salesforce.Connector, Mailbox: msgraph.Connector, Log: a.log, Now: a.now,
+		AdminRights: sides.AdminRights{Opener: a.opener},
 	})
 	if err != nil {
 		return nil, err

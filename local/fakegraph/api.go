@@ -192,6 +192,14 @@ func (c *call) route(seg []string) response {
 	case at(0, "messages") && at(2, "attachments") && n >= 3:
 		return c.attachments(seg[1], seg[3:])
 
+	// Directory memberships (roles.go).
+	case (at(0, "memberOf") || at(0, "transitiveMemberOf")) && n <= 2:
+		cast := ""
+		if n == 2 {
+			cast = seg[1]
+		}
+		return c.memberOf(cast)
+
 	// Categories.
 	case at(0, "outlook") && at(1, "masterCategories") && n == 2:
 		return c.collection(kCategory, "")

@@ -81,6 +81,8 @@ type mailbox struct {
 
 	// calendar is the id of the mailbox's default calendar.
 	calendar string
+	// roles are the user's directory roles by display name (roles.go).
+	roles []string
 
 	entries map[string]*entry // by immutable id
 	rest    map[string]string // default id → immutable id

@@ -130,6 +130,10 @@ func (s *Server) runQuery(c *reqCtx, src string, all bool) ([]*ordered, int, err
 	if err != nil {
 		return nil, 0, err
 	}
+	if setupObjects[p.obj.Name] && !s.setupAccess(c.user) {
+		// Without setup access the object does not exist for the user.
+		return nil, 0, &queryError{"INVALID_TYPE", fmt.Sprintf("sObject type '%s' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name.", p.obj.Name)}
+	}
 	recs := s.selectRecords(c.user, p, all)
 	if p.q.Count {
 		return nil, len(recs), nil

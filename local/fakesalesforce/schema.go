@@ -157,6 +157,7 @@ func standardObjects() []Object {
 			{Name: "Type", Type: typeString, Default: "TextPost", ReadOnly: true, NotNull: true},
 		}},
 	}
+	objs = append(objs, permissionObjects()...)
 	for i := range objs {
 		if !objs[i].full {
 			objs[i].Fields = append(systemFields(objs[i].Owned), objs[i].Fields...)

@@ -60,6 +60,10 @@ var apiVersions = []string{"64.0", "65.0", "66.0"}
 
 // Server is the local Salesforce. It is safe for concurrent use.
 type Server struct {
+	// profiles are the standard profiles' ids by name, profileSets each
+	// profile's own permission set (permissions.go).
+	profiles, profileSets map[string]string
+
 	opts    Options
 	orgID   string
 	keyOnce sync.Once

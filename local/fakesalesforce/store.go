@@ -69,8 +69,12 @@ func (s *Server) AddValidationRule(r ValidationRule) {
 // User describes a user to add to the org.
 type User struct {
 	Username, Password, Email, FirstName, LastName string
-	// Admin users see and edit every record ("View All Data").
+	// Admin users see and edit every record ("View All Data") and are on
+	// the System Administrator profile.
 	Admin bool
+	// Profile names the user's profile (ProfileStandardUser when empty,
+	// ProfileSystemAdministrator for Admin).
+	Profile string
 }
 
 // AddUser adds a user and returns its id.
@@ -89,6 +93,22 @@ func (s *Server) AddUser(u User) (string, error) {
 	s.users[id] = acct
 	if _, err := s.insert(acct, s.object("User"), fields, id); err != nil {
 		delete(s.users, id)
+		return "", err
+	}
+	if s.profiles == nil {
+		if err := s.seedProfiles(acct); err != nil {
+			return "", err
+		}
+	}
+	profile := u.Profile
+	switch {
+	case profile != "":
+	case u.Admin:
+		profile = ProfileSystemAdministrator
+	default:
+		profile = ProfileStandardUser
+	}
+	if err := s.assignProfile(acct, id, profile); err != nil {
 		return "", err
 	}
 	return id, nil

@@ -29,9 +29,11 @@ type Sealer interface {
 }
 
 // Scheduler is what accounts need from shared/schedule: enrolment at
-// provisioning, pausing until connected, removal at deletion.
+// provisioning, pausing until connected, removal at deletion, and the plan,
+// which the schedule row holds ("" when the user is not enrolled).
 type Scheduler interface {
 	Enroll(ctx context.Context, user, plan string, first time.Time) error
+	Plan(ctx context.Context, user string) (string, error)
 	SetPaused(ctx context.Context, user string, paused bool) error
 	Remove(ctx context.Context, user string) error
 }

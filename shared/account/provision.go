@@ -98,7 +98,6 @@ func (a *Accounts) provisionOne(ctx context.Context, actor access.Principal, org
 		return "", err
 	}
 	s := DefaultSettings()
-	s.Plan = plan
 	if err := a.writeSettings(ctx, user, s, ""); err != nil {
 		return "", err
 	}

@@ -41,8 +41,10 @@ type Settings struct {
 	PastDays   int   `json:"pastDays,omitempty"`
 	FutureDays int   `json:"futureDays,omitempty"`
 	Email      Email `json:"email"`
-	// Plan is the service plan's name (schedule.Plans). Users cannot change
-	// it themselves: SaveSettings keeps the stored one; SetPlan changes it.
+	// Plan is the service plan's name (schedule.Plans). It is stored once,
+	// in the user's schedule row (the scheduler needs it on every tick):
+	// reading settings fills it from there, saving them never stores it.
+	// Users cannot change it themselves; SetPlan does.
 	Plan string `json:"plan,omitempty"`
 	// Custom are the custom field mappings per kind, beyond the standard
 	// fields: field names only (configuration), never a value.
@@ -258,7 +260,11 @@ func (a *Accounts) Settings(ctx context.Context, user string) (Settings, error) 
 func (a *Accounts) readSettings(ctx context.Context, user string) (Settings, string, error) {
 	e, err := a.d.Tables.Get(ctx, SettingsTable, user, settingsRow)
 	if errors.Is(err, tablestore.ErrNotFound) {
-		return DefaultSettings(), "", nil
+		s := DefaultSettings()
+		if s.Plan, err = a.plan(ctx, user); err != nil {
+			return Settings{}, "", err
+		}
+		return s, "", nil
 	}
 	if err != nil {
 		return Settings{}, "", fmt.Errorf("account: reading settings: %w", err)
@@ -268,10 +274,24 @@ func (a *Accounts) readSettings(ctx context.Context, user string) (Settings, str
 	if err := json.Unmarshal([]byte(doc), &s); err != nil {
 		return Settings{}, "", fmt.Errorf("account: stored settings of user %s do not parse: %w", user, err)
 	}
-	if s.Plan == "" {
-		s.Plan = DefaultPlan
+	if s.Plan, err = a.plan(ctx, user); err != nil {
+		return Settings{}, "", err
 	}
 	return s, e.ETag, nil
+}
+
+// plan reads the user's plan from the schedule, its one home (a plan an
+// older settings row still carries is ignored); DefaultPlan for a user not
+// enrolled.
+func (a *Accounts) plan(ctx context.Context, user string) (string, error) {
+	plan, err := a.d.Scheduler.Plan(ctx, user)
+	if err != nil {
+		return "", fmt.Errorf("account: reading the plan: %w", err)
+	}
+	if plan == "" {
+		plan = DefaultPlan
+	}
+	return plan, nil
 }
 
 // SaveSettings validates s and stores it as the user's settings. The plan is
@@ -289,19 +309,11 @@ func (a *Accounts) SaveSettings(ctx context.Context, user string, s Settings) er
 	return a.writeSettings(ctx, user, s, etag)
 }
 
-// SetPlan puts a user on a plan (an admin action) and re-enrolls them in the
-// scheduler so the plan's interval applies.
+// SetPlan puts a user on a plan (an admin action) by re-enrolling them in
+// the scheduler, which stores the plan and applies its interval.
 func (a *Accounts) SetPlan(ctx context.Context, user, plan string) error {
 	if _, ok := schedule.Plans[plan]; !ok {
 		return &ValidationError{Fields: []FieldError{{Field: "plan", Message: fmt.Sprintf("unknown plan %q (known: %s)", plan, planList())}}}
-	}
-	cur, etag, err := a.readSettings(ctx, user)
-	if err != nil {
-		return err
-	}
-	cur.Plan = plan
-	if err := a.writeSettings(ctx, user, cur, etag); err != nil {
-		return err
 	}
 	if err := a.d.Scheduler.Enroll(ctx, user, plan, a.d.Now()); err != nil {
 		return fmt.Errorf("account: re-enrolling on plan %s: %w", plan, err)
@@ -310,6 +322,7 @@ func (a *Accounts) SetPlan(ctx context.Context, user, plan string) error {
 }
 
 func (a *Accounts) writeSettings(ctx context.Context, user string, s Settings, etag string) error {
+	s.Plan = "" // stored in the schedule row only
 	doc, err := json.Marshal(s)
 	if err != nil {
 		return fmt.Errorf("account: encoding settings: %w", err)

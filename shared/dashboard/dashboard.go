@@ -112,6 +112,10 @@ type Deps struct {
 	// CRM and Mailbox are the connectors of the two sides: their custom
 	// field checks and the mailbox fields a mapping may name.
 	CRM, Mailbox side.Connector
+	// AdminRights tells whether a user holds an administrator right in a
+	// service they connected, which making them an organisation admin
+	// requires (admins.go; nil: not checked, for tests of other pages).
+	AdminRights AdminRights
 	// Providers are the sign-in buttons, in order (default Microsoft, Salesforce).
 	Providers []Provider
 	Log       *slog.Logger

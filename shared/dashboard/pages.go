@@ -672,6 +672,10 @@ func (h *Handler) grantForm(w http.ResponseWriter, r *http.Request) {
 			refuse("Role: every user holds the User role on their own account already.")
 			return
 		}
+		if why := h.orgAdminRefusal(r, gr); why != "" {
+			refuse(why)
+			return
+		}
 	}
 	body, _ := json.Marshal(gr)
 	req := r.Clone(r.Context())

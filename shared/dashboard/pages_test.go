@@ -86,7 +86,20 @@ func TestPages(t *testing.T) {
 			want: 200, has: []string{`<td data-label="Line">1</td><td data-label="Address">ann@a.example</td><td data-label="Result">Added</td>`, "not an e-mail address", "already a user of this org"}},
 		{name: "grant form", who: admin, method: "POST", path: P + "/orgs/" + orgA + "/grants",
 			form: func(f *fixture) string {
-				return form(f.admin.User, "action", "add", "email", "Peer@A.example", "role", "orgadmin", "on", "")
+				return form(f.admin.User, "action", "add", "email", "Peer@A.example", "role", "support", "on", "")
+			},
+			want: 303, location: P + "/orgs/" + orgA + "?msg=granted"},
+		{name: "org admin refused without an administrator right", who: admin, method: "POST", path: P + "/orgs/" + orgA + "/grants",
+			form: func(f *fixture) string {
+				return form(f.admin.User, "action", "add", "email", "user@a.example", "role", "orgadmin", "on", "")
+			},
+			want: 400, has: []string{"The role was not changed: user@a.example cannot be made an organisation admin: they need &#34;Modify All Data&#34; or &#34;Manage Users&#34; in Salesforce"}},
+		{name: "org admin granted to a Salesforce user with Modify All Data", who: admin, method: "POST", path: P + "/orgs/" + orgA + "/grants",
+			form: func(f *fixture) string {
+				if _, err := f.sf.AssignPermissionSet(f.sfID, "Data Steward", "PermissionsModifyAllData"); err != nil {
+					panic(err)
+				}
+				return form(f.admin.User, "action", "add", "email", "user@a.example", "role", "orgadmin", "on", "")
 			},
 			want: 303, location: P + "/orgs/" + orgA + "?msg=granted"},
 		{name: "grant form on one user", who: admin, method: "POST", path: P + "/orgs/" + orgA + "/grants",

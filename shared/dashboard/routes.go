@@ -116,7 +116,7 @@ func (h *Handler) Routes() []access.Route {
 		route(get, P+"/v1/orgs/{org}/users", access.StatusRead, access.PathOrg, h.apiMembers),
 		route(post, P+"/v1/orgs/{org}/users", access.UsersProvision, access.PathOrg, h.apiProvision),
 		route(get, P+"/v1/orgs/{org}/grants", access.GrantsWrite, access.PathOrg, grant(GrantAdmin.ListGrants)),
-		route(post, P+"/v1/orgs/{org}/grants", access.GrantsWrite, access.PathOrg, grant(GrantAdmin.AddGrant)),
+		route(post, P+"/v1/orgs/{org}/grants", access.GrantsWrite, access.PathOrg, grant(func(g GrantAdmin) http.Handler { return h.eligibleFirst(g.AddGrant()) })),
 		route(del, P+"/v1/orgs/{org}/grants", access.GrantsWrite, access.PathOrg, grant(GrantAdmin.RemoveGrant)),
 		route(get, P+"/v1/orgs/{org}/audit", access.GrantsWrite, access.PathOrg, grant(GrantAdmin.ListAudit)),
 	}

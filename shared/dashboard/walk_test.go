@@ -162,7 +162,10 @@ func signInAs(t *testing.T, b *browsertest.Browser, user string) {
 }
 
 // TestBrowserAdminWalk is an org admin's visit by clicking: sign in, the
-// organisation page, Add users, Grant role by e-mail address, Remove it, a
+// organisation page, Add users, Grant role by e-mail address (organisation
+// admin refused in plain words to a user without an administrator right in
+// Salesforce or Microsoft Entra, granted once the local Salesforce gives
+// them Manage Users), Remove it, a
 // user's page with its actions (Sync now, Pause, Resume, Confirm removals),
 // back, sign out; at 1280 and 390 px.
 func TestBrowserAdminWalk(t *testing.T) {
@@ -209,16 +212,31 @@ func TestBrowserAdminWalk(t *testing.T) {
 				t.Errorf("the added user's plan is %q, want paid", s.Plan)
 			}
 
-			b.TypeInto("#grant-email", "peer@a.example")
+			// Only someone who administers Salesforce or the directory may
+			// become an organisation admin: the user holds neither right.
+			b.TypeInto("#grant-email", "user@a.example")
+			b.Choose("#grant-role", "orgadmin")
+			b.ClickExpectingError("#grant-role-submit")
+			b.Expect("Organisation", []string{"The role was not changed: user@a.example cannot be made an organisation admin",
+				`"Modify All Data" or "Manage Users" in Salesforce`, "administrator role"})
+			if err := accessCheck(f, f.user, false); err != nil {
+				t.Error(err)
+			}
+			// A Salesforce admin gives them Manage Users (a permission set):
+			// now they may.
+			if _, err := f.sf.AssignPermissionSet(f.sfID, "User Management", "PermissionsManageUsers"); err != nil {
+				t.Fatal(err)
+			}
+			b.TypeInto("#grant-email", "user@a.example")
 			b.Choose("#grant-role", "orgadmin")
 			b.Click("#grant-role-submit")
 			b.Expect("Organisation", []string{"Role granted."})
-			if err := accessCheck(f, f.peer, true); err != nil {
-				t.Errorf("after Grant role the peer cannot manage the org: %v", err)
+			if err := accessCheck(f, f.user, true); err != nil {
+				t.Errorf("after Grant role the user cannot manage the org: %v", err)
 			}
-			b.Click(`#grants form:has(input[name="user"][value="` + f.peer.User + `"]):has(input[name="role"][value="orgadmin"]) button`)
+			b.Click(`#grants form:has(input[name="user"][value="` + f.user.User + `"]):has(input[name="role"][value="orgadmin"]) button`)
 			b.Expect("Organisation", []string{"Role removed."})
-			if err := accessCheck(f, f.peer, false); err != nil {
+			if err := accessCheck(f, f.user, false); err != nil {
 				t.Error(err)
 			}
 

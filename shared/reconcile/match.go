@@ -131,13 +131,27 @@ func (pl *planner) planUnlinked() {
 				if mUsed[m.ID] || (m.Fields[item.SeriesID] != "") != exceptions {
 					continue
 				}
-				if pl.p.NewItems == NewShared && !m.HasCategory(pl.p.ShareCategory) {
+				if pl.p.NewItems == NewShared && !m.HasCategory(pl.p.ShareCategory) && !pl.followsSeries(m) {
 					continue
 				}
 				pl.create(Mailbox, m)
 			}
 		}
 	}
+}
+
+// followsSeries reports whether a mailbox exception belongs to a series
+// already synced (linked, or created in this plan): it goes where its series
+// went without a share category of its own: the user shared the series,
+// and an occurrence whose categories were changed on its own (or never
+// given them) is still part of it.
+func (pl *planner) followsSeries(m item.Record) bool {
+	series := m.Fields[item.SeriesID]
+	if series == "" {
+		return false
+	}
+	target, marker := pl.otherID(Mailbox, series)
+	return target != "" || marker != ""
 }
 
 // create plans the copy of r (on side from) on the other side.

@@ -560,6 +560,27 @@ func TestPlan(t *testing.T) {
 			},
 		},
 		{
+			name: "mailbox exceptions follow a synced series without the share category; others stay private",
+			kind: item.Event,
+			in: func(f *fixture) Input {
+				series := f.rec("m10", "m10", 1, "Subject=Planning", "Start=2026-11-03T09:00:00Z", "Recurrence=FREQ=DAILY")
+				series.Categories = []string{"Salesforce"}
+				return f.input([]Link{f.link("c5", "m5", "Subject=Weekly", "Recurrence=FREQ=WEEKLY")}, nil,
+					[]item.Record{
+						f.rec("m6", "m6", 1, "Subject=Weekly off", "Start=2026-11-06T10:00:00Z", "SeriesID=m5", "OriginalStart=2026-11-06T09:00:00Z"),
+						f.rec("m11", "m11", 1, "Subject=Planning late", "Start=2026-11-04T11:00:00Z", "SeriesID=m10", "OriginalStart=2026-11-04T09:00:00Z"),
+						series,
+						f.rec("m7", "m7", 1, "Subject=Gym", "Start=2026-11-05T18:00:00Z", "Recurrence=FREQ=WEEKLY"),
+						f.rec("m8", "m8", 1, "Subject=Gym late", "Start=2026-11-05T19:00:00Z", "SeriesID=m7", "OriginalStart=2026-11-05T18:00:00Z"),
+					})
+			},
+			want: []string{
+				"create-crm from m10 {Recurrence=FREQ=DAILY Start=2026-11-03T09:00:00Z Subject=Planning} => link |m10 {Recurrence=FREQ=DAILY Start=2026-11-03T09:00:00Z Subject=Planning} v=|m10",
+				"create-crm from m11 {OriginalStart=2026-11-04T09:00:00Z Start=2026-11-04T11:00:00Z Subject=Planning late} series=" + MarkerFor(item.Event, Mailbox, "m10") + " => link |m11 {Start=2026-11-04T11:00:00Z Subject=Planning late} v=|m11",
+				"create-crm from m6 {OriginalStart=2026-11-06T09:00:00Z SeriesID=c5 Start=2026-11-06T10:00:00Z Subject=Weekly off} => link |m6 {Start=2026-11-06T10:00:00Z Subject=Weekly off} v=|m6",
+			},
+		},
+		{
 			name: "a record reported changed and removed counts as removed",
 			in: func(f *fixture) Input {
 				in := f.input([]Link{f.link("c1", "m1", ann...), f.link("c9", "m9", "Email=zed@example.com")}, []item.Record{f.rec("c1", "c2", 1, annWith("Phone=2")...)}, nil)

@@ -82,9 +82,39 @@ func readRecurrence(r Record) string {
 		return ""
 	}
 	if end := r.String("RecurrenceEndDateOnly"); len(end) >= 10 {
-		add("UNTIL", strings.ReplaceAll(end[:10], "-", "")+"T235959Z")
+		d, err := time.Parse(time.DateOnly, end[:10])
+		if err != nil {
+			return strings.Join(parts, ";")
+		}
+		// RecurrenceEndDateOnly is a date in the series' zone: the series
+		// runs to the end of that day there. The end of the day in UTC
+		// would cut the evening meetings of a zone west of UTC and add a
+		// day to one east of it.
+		loc := loadZone(r.String("RecurrenceTimeZoneSidKey"))
+		until := time.Date(d.Year(), d.Month(), d.Day(), 23, 59, 59, 0, loc).UTC()
+		add("UNTIL", until.Format("20060102T150405Z"))
+		parts[len(parts)-1] = "UNTIL=" + canonicalUntil(strings.Join(parts, ";"), r, loc, until)
 	}
 	return strings.Join(parts, ";")
+}
+
+// canonicalUntil says the same end as the mailbox does for the same
+// meetings: the end of the UTC day of the last meeting (crmsync writes a
+// mailbox series in UTC, whose end date reads back that way), so one series
+// reads alike on both sides instead of updating the other every session.
+// until is the series' own end, kept when the rule does not expand.
+func canonicalUntil(rule string, r Record, loc *time.Location, until time.Time) string {
+	start, err := ParseTime(r.String("RecurrenceStartDateTime"))
+	if err != nil {
+		if start, err = ParseTime(r.String("StartDateTime")); err != nil {
+			return until.Format("20060102T150405Z")
+		}
+	}
+	instants, err := slots(rule, start, loc)
+	if err != nil || len(instants) == 0 {
+		return until.Format("20060102T150405Z")
+	}
+	return instants[len(instants)-1].UTC().Format("20060102") + "T235959Z"
 }
 
 func maskDays(mask string) []string {

@@ -93,11 +93,9 @@ func slots(rule string, start time.Time, loc *time.Location) ([]time.Time, error
 		return nil, err
 	}
 	opt.Dtstart = start.In(loc)
-	if !opt.Until.IsZero() {
-		// UNTIL is inclusive of its day in the series' zone.
-		u := opt.Until.In(loc)
-		opt.Until = time.Date(u.Year(), u.Month(), u.Day(), 23, 59, 59, 0, loc)
-	}
+	// UNTIL is an instant, inclusive (RFC 5545 3.3.10): both sides write
+	// the end of the last day in the series' own zone. Widening it to the
+	// end of its day in loc would add a day wherever the two zones differ.
 	r, err := rrule.NewRRule(*opt)
 	if err != nil {
 		return nil, err
@@ -541,10 +539,12 @@ func (s *Side) writeExceptions(ctx context.Context, m Mapping, recs []item.Recor
 
 // patternChange is what an update does to a meeting's recurrence: nothing
 // (the new rule puts meetings where the old one did), a new Lightning
-// pattern (text), or nothing possible (err).
+// pattern (text), a classic series recreated with the new pattern
+// (recreate), or nothing possible (err).
 type patternChange struct {
-	text string
-	err  error
+	text     string
+	recreate bool
+	err      error
 }
 
 // withoutRecurrence drops the recurrence from an update, which
@@ -564,9 +564,10 @@ func withoutRecurrence(rec item.Record) item.Record {
 // carries a recurrence (one retrieve) and decides, per event, the way
 // Salesforce allows: a Lightning event series takes a new
 // Recurrence2PatternText; a rule that puts the meetings where the stored one
-// does (COUNT against UNTIL, say) changes nothing; a classic series, a single
-// meeting becoming a series or a series becoming single cannot be changed by
-// an update, and that meeting alone fails with an issue that says so.
+// does (COUNT against UNTIL, say) changes nothing; a classic series is
+// recreated; a single meeting becoming a series or a series becoming single
+// cannot be changed by an update, and that meeting alone fails with an
+// issue that says so.
 func (s *Side) patternChanges(ctx context.Context, recs []item.Record) (map[string]patternChange, error) {
 	var ids []string
 	for _, r := range recs {
@@ -621,7 +622,9 @@ func (s *Side) patternChanges(ctx context.Context, recs []item.Record) (map[stri
 		case want == "":
 			out[r.ID] = refuse("a series cannot become a single meeting")
 		case cur.String("GroupEventType") != "3":
-			out[r.ID] = refuse("a classic Salesforce series keeps its pattern")
+			// Salesforce keeps a classic series' pattern: the series is
+			// made again with the new one (recreateSeries).
+			out[r.ID] = patternChange{recreate: true}
 		default:
 			if _, err := slots(strings.TrimPrefix(want, "RRULE:"), start, loc); err != nil {
 				out[r.ID] = refuse("the new rule is malformed")

@@ -343,9 +343,11 @@ func BenchmarkReadWeeklySeries(b *testing.B) {
 // allows. A Lightning event series takes the new pattern (its past meetings
 // stay as history, IsRecurrence2Exclusion, and are no items; the future ones
 // follow the new rule in the user's zone); a rule that only says the same
-// thing another way changes nothing; a classic series, or a single meeting
-// made recurring, fails alone with an issue naming why, while the rest of
-// the batch is written.
+// thing another way changes nothing; a classic series is recreated with
+// the new pattern (new series record and meetings, in the user's zone
+// across the DST change; the old one deleted) and its new id returned; a
+// single meeting made recurring fails alone with an issue naming why, while
+// the rest of the batch is written.
 func TestSeriesPatternChange(t *testing.T) {
 	t.Run("lightning", func(t *testing.T) {
 		l, _ := seriesWorld(t, false)
@@ -403,16 +405,50 @@ func TestSeriesPatternChange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, want := range []string{"classic Salesforce series keeps its pattern", "single meeting cannot become a series"} {
-			if res[i].Err == nil || !strings.Contains(res[i].Err.Error(), want) {
-				t.Errorf("update %d: %v, want an issue saying %q", i, res[i].Err, want)
-			}
+		// Salesforce keeps a classic series' pattern: the series is made
+		// again with the new one, under a new id the engine adopts.
+		if res[0].Err != nil || res[0].ID == "" || res[0].ID == series {
+			t.Fatalf("classic pattern change: %+v, want the series recreated under a new id", res[0])
+		}
+		if res[1].Err == nil || !strings.Contains(res[1].Err.Error(), "single meeting cannot become a series") {
+			t.Errorf("update 1: %v, want an issue saying a single meeting cannot become a series", res[1].Err)
 		}
 		if res[2].Err != nil || l.srv.Record(other)["Subject"] != "Other (moved room)" {
 			t.Errorf("the rest of the batch: %v %v", res[2].Err, l.srv.Record(other)["Subject"])
 		}
-		if n := len(occurrences(t, l, "RecurrenceActivityId", series)); n != 8 {
-			t.Errorf("the classic series has %d occurrences after the refused change, want its 8", n)
+		if n := len(occurrences(t, l, "RecurrenceActivityId", series)); n != 0 {
+			t.Errorf("the old classic series still has %d occurrences", n)
+		}
+		if old := l.srv.Record(series); old != nil && old["IsDeleted"] != true {
+			t.Errorf("the old series record is still there: %v", old)
+		}
+		fresh := res[0].ID
+		rec := l.srv.Record(fresh)
+		if rec["IsRecurrence"] != true || rec["Subject"] != "Pipeline review" || rec["RecurrenceTimeZoneSidKey"] != "Europe/Berlin" {
+			t.Errorf("new series record: %v", rec)
+		}
+		occ := occurrences(t, l, "RecurrenceActivityId", fresh)
+		if len(occ) != 8 {
+			t.Fatalf("the new series has %d occurrences, want 8", len(occ))
+		}
+		for _, o := range occ {
+			at, _ := ParseTime(fmt.Sprint(o["StartDateTime"]))
+			if local := at.In(berlin); local.Weekday() != time.Wednesday || local.Hour() != 10 {
+				t.Errorf("occurrence at %v Berlin, want Wednesdays 10:00 across the change to winter time", local)
+			}
+		}
+		ch, err := l.side.Changes(t.Context(), octWindow, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var read []string
+		for _, r := range ch.Records {
+			if r.Fields[item.Subject] == "Pipeline review" {
+				read = append(read, r.ID+" "+r.Fields[item.Recurrence])
+			}
+		}
+		if len(read) != 1 || !strings.HasPrefix(read[0], fresh+" FREQ=WEEKLY;INTERVAL=1;BYDAY=WE;") {
+			t.Errorf("read back %v, want the one new series on Wednesdays", read)
 		}
 	})
 }
@@ -477,5 +513,97 @@ func TestFindCreatedSeries(t *testing.T) {
 				t.Errorf("FindCreated adopted %q, want the series record %s", found["m1"], res[0].ID)
 			}
 		})
+	}
+}
+
+// TestSeriesEndDateAcrossZones: a classic series ends on the date of its
+// last meeting in the user's zone, whichever side of UTC the zone lies and
+// whether the meeting is in the morning or the evening there (an evening
+// meeting west of UTC starts on the next UTC day; a morning one east of UTC
+// on the previous), across the daylight-saving change of either hemisphere;
+// read back, its rule expands to the same meetings and ends as the mailbox
+// would say it. It fails against the previous reader, which ended the
+// series at the end of its last date taken as a UTC day (west of UTC an
+// evening meeting fell off the end).
+func TestSeriesEndDateAcrossZones(t *testing.T) {
+	for _, tz := range []string{"America/Los_Angeles", "Pacific/Honolulu", "America/Sao_Paulo", "Asia/Tokyo", "Pacific/Auckland", "Europe/Berlin"} {
+		for _, hour := range []int{8, 21} {
+			t.Run(fmt.Sprintf("%s %02d:00", tz, hour), func(t *testing.T) {
+				loc := mustZone(tz)
+				l, _ := seriesWorld(t, true)
+				if err := l.srv.Update(l.user, l.user, map[string]any{"TimeZoneSidKey": tz}); err != nil {
+					t.Fatal(err)
+				}
+				// Six Mondays from 19 October 2026: past the end of summer
+				// time in the north (25 Oct, 1 Nov) and within Auckland's.
+				first := time.Date(2026, 10, 19, hour, 0, 0, 0, loc)
+				last := time.Date(2026, 11, 23, hour, 0, 0, 0, loc)
+				until := time.Date(2026, 11, 23, 23, 59, 59, 0, loc).UTC().Format("20060102T150405Z")
+				rule := "FREQ=WEEKLY;INTERVAL=1;BYDAY=MO;UNTIL=" + until
+				res, err := l.side.Create(t.Context(), item.Event, []item.Record{{Kind: item.Event, Fields: map[string]string{
+					item.Subject: "Forecast", item.Start: first.UTC().Format(time.RFC3339), item.End: first.Add(time.Hour).UTC().Format(time.RFC3339),
+					item.AllDay: "false", item.Recurrence: rule}}}, nil)
+				if err != nil || res[0].Err != nil {
+					t.Fatalf("create: %v %v", err, res)
+				}
+				series := res[0].ID
+				if got := l.srv.Record(series)["RecurrenceEndDateOnly"]; got != "2026-11-23" {
+					t.Errorf("RecurrenceEndDateOnly = %v, want 2026-11-23 (the last Monday in %s)", got, tz)
+				}
+				occ := occurrences(t, l, "RecurrenceActivityId", series)
+				if len(occ) != 6 {
+					t.Fatalf("%d occurrences, want 6", len(occ))
+				}
+				for i, o := range occ {
+					at, _ := ParseTime(fmt.Sprint(o["StartDateTime"]))
+					if want := first.AddDate(0, 0, 7*i); !at.Equal(want) {
+						t.Errorf("occurrence %d at %v, want %v", i, at.In(loc), want)
+					}
+				}
+				ch, err := l.side.Changes(t.Context(), item.Scope{Kind: item.Event, From: time.Date(2026, 10, 12, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)}, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(ch.Records) != 1 {
+					t.Fatalf("read %d items, want the series alone: %+v", len(ch.Records), ch.Records)
+				}
+				// The end the mailbox says for the same meetings: the end
+				// of the UTC day of the last one.
+				got := ch.Records[0].Fields[item.Recurrence]
+				if want := last.UTC().Format("20060102") + "T235959Z"; !strings.HasSuffix(got, "UNTIL="+want) {
+					t.Errorf("read rule %q, want it to end at %s (the UTC day of the last meeting, %v)", got, want, last.UTC())
+				}
+				starts, err := slots(got, first, loc)
+				if err != nil || len(starts) != 6 || !starts[5].Equal(last) {
+					t.Errorf("the read rule expands to %v (%v), want 6 meetings ending %v", starts, err, last.UTC())
+				}
+			})
+		}
+	}
+}
+
+// TestSeriesEndFromAnotherZone: a mailbox series kept in a zone west of UTC
+// (09:00 Los Angeles daily, ending 23 November there) written for a
+// Salesforce user in another zone ends on its last meeting's date in the
+// user's zone, not a day late: the rule's UNTIL is an instant, not a day to
+// be widened in the user's zone. It fails against the previous code
+// (RecurrenceEndDateOnly 2026-11-24 for GMT).
+func TestSeriesEndFromAnotherZone(t *testing.T) {
+	la := mustZone("America/Los_Angeles")
+	start := time.Date(2026, 10, 29, 9, 0, 0, 0, la) // before and after 1 November
+	until := time.Date(2026, 11, 23, 23, 59, 59, 0, la).UTC().Format("20060102T150405Z")
+	for _, tc := range []struct{ sid, want string }{
+		{"GMT", "2026-11-23"},
+		{"Europe/Berlin", "2026-11-23"},
+		{"Asia/Tokyo", "2026-11-24"}, // 09:00 Los Angeles is 02:00 the next day in Tokyo
+		{"America/Los_Angeles", "2026-11-23"},
+	} {
+		out, err := writeRecurrence("FREQ=DAILY;UNTIL="+until, start, seriesZone{sid: tc.sid, loc: loadZone(tc.sid)}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := out["RecurrenceEndDateOnly"]; got != tc.want {
+			t.Errorf("user in %s: RecurrenceEndDateOnly %v, want %s", tc.sid, got, tc.want)
+		}
 	}
 }

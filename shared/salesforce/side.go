@@ -318,7 +318,7 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 	}
 	out := make([]side.Result, len(recs))
 	var send []Record
-	var at []int
+	var at, recreate []int
 	for i, rec := range recs {
 		if !validID(rec.ID) {
 			out[i].Err = fault.New(fault.Permanent, "MALFORMED_ID", "not a record id")
@@ -328,6 +328,10 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 		if hasPattern {
 			if pc.err != nil {
 				out[i].Err = pc.err
+				continue
+			}
+			if pc.recreate {
+				recreate = append(recreate, i)
 				continue
 			}
 			rec = withoutRecurrence(rec)
@@ -352,6 +356,14 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 		out[at[j]] = side.Result{ID: recs[at[j]].ID, Err: perRecord(m, r.Err)}
 		if r.Err != nil {
 			out[at[j]].ID = ""
+		}
+	}
+	if err == nil {
+		for _, i := range recreate {
+			out[i], err = s.recreateSeries(ctx, m, recs[i])
+			if err != nil {
+				break
+			}
 		}
 	}
 	return out, err

@@ -164,6 +164,14 @@ func (s *run) applyRun(ctx context.Context, kind item.Kind, acts []reconcile.Act
 			l.MailboxID = res.ID
 			created[a.Marker] = res.ID
 			settled = append(settled, a.Marker)
+		case reconcile.UpdateCRM:
+			// The CRM may have had to replace the record to update it (a
+			// classic Salesforce series takes a new pattern only by being
+			// made again): the link moves to the new id.
+			if res.ID != "" && l.CRMID != "" && res.ID != l.CRMID {
+				links = append(links, LinkChange{Link: l, Drop: true})
+				l.CRMID, l.CRMVersion = res.ID, ""
+			}
 		}
 		links = append(links, LinkChange{Link: l, Drop: a.DropsLink()})
 		s.done(ctx, kind, a)

@@ -25,3 +25,11 @@ type ContactViews interface {
 type CalendarChooser interface {
 	CalendarChoices(ctx context.Context) ([]Choice, error)
 }
+
+// AdminRights is an optional ability of either side: the administrator
+// right the connected user holds in the vendor's service ("Modify All
+// Data", "Global Administrator"), or "" for none. Making someone an
+// organisation admin in crmsync needs one.
+type AdminRights interface {
+	AdminRight(ctx context.Context) (string, error)
+}

@@ -23,26 +23,9 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-)
 
-// chromiumPath is where Debian's chromium package puts the browser;
-// CRMSYNC_CHROMIUM overrides it.
-func chromiumPath(t testing.TB) string {
-	t.Helper()
-	path := os.Getenv("CRMSYNC_CHROMIUM")
-	if path == "" {
-		path = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(path); err != nil {
-		msg := "headless Chromium not found at " + path + "; install it with " +
-			"`apt-get update && apt-get install -y --no-install-recommends chromium` (or set CRMSYNC_CHROMIUM)"
-		if os.Getenv("CI") != "" || os.Getenv("CRMSYNC_REQUIRE_BROWSER") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return path
-}
+	"github.com/crmsync/crmsync/shared/testenv"
+)
 
 // Browser is one headless Chromium with one tab, used as a person would:
 // it opens the dashboard's address, clicks links and buttons and types into
@@ -73,7 +56,7 @@ const cspReporter = `document.addEventListener("securitypolicyviolation", functi
 
 func New(t testing.TB, base string, width int64, flags ...chromedp.ExecAllocatorOption) *Browser {
 	t.Helper()
-	exe := chromiumPath(t)
+	exe := testenv.Chromium(t)
 	profile, err := os.MkdirTemp("", "crmsync-chromium-")
 	if err != nil {
 		t.Fatal(err)
