@@ -38,6 +38,8 @@ type State struct {
 	writes int
 	// cursorCache holds the user's cursor rows once read (cursorcache.go).
 	cursorCache map[string]tablestore.Entity
+	// index holds each kind's link counts and known link rows (linkindex.go).
+	index map[item.Kind]*kindIndex
 }
 
 // NewState returns the state of user in store.
@@ -47,14 +49,16 @@ func NewState(store tablestore.Store, user string) *State {
 
 func (s *State) linkPartition(kind item.Kind) string { return s.user + "|" + string(kind) }
 
-// Links loads every stored link of kind.
+// Links loads every stored link of kind (not the rows derived from them,
+// which sort after every link: see linkindex.go).
 func (s *State) Links(ctx context.Context, kind item.Kind) ([]reconcile.Link, error) {
 	var out []reconcile.Link
-	err := s.scan(ctx, LinksTable, tablestore.Query{PartitionKey: s.linkPartition(kind)}, func(e tablestore.Entity) error {
+	err := s.scan(ctx, LinksTable, tablestore.Query{PartitionKey: s.linkPartition(kind), RowKeyTo: derivedFrom}, func(e tablestore.Entity) error {
 		l, err := linkFrom(kind, e)
 		if err != nil {
 			return err
 		}
+		s.seenLink(kind, e, l)
 		out = append(out, l)
 		return nil
 	})
@@ -111,8 +115,24 @@ type LinkChange struct {
 	Drop bool
 }
 
-// CommitLinks writes link changes of one kind in transactions of up to 100.
+// CommitLinks writes link changes of one kind in transactions of up to 100,
+// with the kind's counts and derived rows once it has them (linkindex.go).
 func (s *State) CommitLinks(ctx context.Context, kind item.Kind, changes []LinkChange) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	ix, err := s.loadCounts(ctx, kind)
+	if err != nil {
+		return err
+	}
+	if ix.counted {
+		return s.commitCounted(ctx, kind, changes)
+	}
+	return s.commitLinks(ctx, changes)
+}
+
+// commitLinks writes link changes alone (a kind not counted yet).
+func (s *State) commitLinks(ctx context.Context, changes []LinkChange) error {
 	// One key may only appear once per transaction: keep the last change of each.
 	last := map[string]int{}
 	for i, c := range changes {
