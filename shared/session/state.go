@@ -40,6 +40,8 @@ type State struct {
 	cursorCache map[string]tablestore.Entity
 	// index holds each kind's link counts and known link rows (linkindex.go).
 	index map[item.Kind]*kindIndex
+	// packs are the packed intent rows read or written (intentpack.go).
+	packs map[string]*packRow
 }
 
 // NewState returns the state of user in store.
@@ -353,39 +355,21 @@ type Intent struct {
 	Record item.Record
 }
 
-// RecordIntents stores intents before their creates are sent.
+// RecordIntents stores intents before their creates are sent, packed
+// (intentpack.go).
 func (s *State) RecordIntents(ctx context.Context, intents []Intent) error {
-	var ops []tablestore.Op
-	for _, in := range intents {
-		fp, _ := json.Marshal(in.Link.Fingerprints)
-		ops = append(ops, tablestore.Op{Kind: tablestore.OpUpsert, Entity: tablestore.Entity{
-			PartitionKey: s.user, RowKey: in.Marker,
-			Properties: map[string]any{
-				"Kind": string(in.Kind), "Target": string(in.Target), "Since": in.Since.UTC(),
-				"CRMID": in.Link.CRMID, "MailboxID": in.Link.MailboxID, "CRMVersion": in.Link.CRMVersion,
-				"MailboxVersion": in.Link.MailboxVersion, "Fingerprints": string(fp),
-			},
-		}})
-		if len(ops) == maxBatch {
-			s.writes++
-			if _, err := s.store.Batch(ctx, IntentsTable, ops); err != nil {
-				return err
-			}
-			ops = ops[:0]
-		}
-	}
-	if len(ops) > 0 {
-		s.writes++
-		_, err := s.store.Batch(ctx, IntentsTable, ops)
-		return err
-	}
-	return nil
+	return s.recordPacked(ctx, intents)
 }
 
 // PendingIntents lists intents left by a session that did not finish.
 func (s *State) PendingIntents(ctx context.Context) ([]Intent, error) {
 	var out []Intent
 	err := s.scan(ctx, IntentsTable, tablestore.Query{PartitionKey: s.user}, func(e tablestore.Entity) error {
+		if isPacked(e.RowKey) {
+			ins, err := s.unpack(e)
+			out = append(out, ins...)
+			return err
+		}
 		in := Intent{Marker: e.RowKey}
 		k, _ := e.Properties["Kind"].(string)
 		t, _ := e.Properties["Target"].(string)
@@ -410,6 +394,10 @@ func (s *State) PendingIntents(ctx context.Context) ([]Intent, error) {
 // ClearIntents deletes intents whose creates are settled (linked or known not
 // to have happened).
 func (s *State) ClearIntents(ctx context.Context, markers []string) error {
+	markers, err := s.clearPacked(ctx, markers)
+	if err != nil {
+		return err
+	}
 	var ops []tablestore.Op
 	flush := func() error {
 		if len(ops) == 0 {
