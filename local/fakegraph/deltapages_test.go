@@ -121,6 +121,9 @@ func BenchmarkDeltaPages(b *testing.B) {
 			ms := elapsed.Seconds() * 1000 / float64(pages)
 			perPage[n] = ms
 			b.ReportMetric(ms, "ms/page")
+			if n != sizes[0] {
+				b.ReportMetric(math.Log(ms/perPage[sizes[0]])/math.Log(float64(n)/float64(sizes[0])), "growth-exponent")
+			}
 			b.ReportMetric(float64(pages)/float64(b.N), "pages/round")
 		})
 	}

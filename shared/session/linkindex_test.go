@@ -3,7 +3,9 @@ package session_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -369,7 +371,12 @@ func TestBrokenIndexIsRebuilt(t *testing.T) {
 // reads per session. Before per-kind counts and point reads, it read all N
 // links.
 func BenchmarkOneChangeSession(b *testing.B) {
-	for _, n := range []int{1_000, 10_000} {
+	sizes := []int{1_000, 10_000}
+	if *sessionLarge {
+		sizes = append(sizes, 50_000)
+	}
+	perOp := map[int]float64{}
+	for _, n := range sizes {
 		b.Run(fmt.Sprintf("contacts=%d", n), func(b *testing.B) {
 			f := newFixture(b)
 			var ids []string
@@ -381,13 +388,16 @@ func BenchmarkOneChangeSession(b *testing.B) {
 			rc := storetest.CountReads(f.store)
 			f.r.Store = rc
 			var rows, reads int
+			var elapsed time.Duration
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				f.crm.Edit(item.Contact, ids[i%n], map[string]string{item.Title: fmt.Sprint("T", i)})
 				rc.Reset()
 				b.StartTimer()
+				start := time.Now()
 				rep := f.run(b)
+				elapsed += time.Since(start)
 				b.StopTimer()
 				if rep.Counts["contact|to-mailbox|update"] != 1 {
 					b.Fatalf("session: %v, want one update", rep.Counts)
@@ -399,6 +409,17 @@ func BenchmarkOneChangeSession(b *testing.B) {
 			}
 			b.ReportMetric(float64(rows)/float64(b.N), "link-rows-read/op")
 			b.ReportMetric(float64(reads)/float64(b.N), "table-reads/op")
+			perOp[n] = elapsed.Seconds() / float64(b.N)
+			if n != sizes[0] {
+				b.ReportMetric(growth(perOp[sizes[0]], perOp[n], sizes[0], n), "growth-exponent")
+			}
 		})
 	}
+}
+
+var sessionLarge = flag.Bool("session.large", false, "BenchmarkOneChangeSession also at 50,000 contacts")
+
+// growth is the exponent k of y ∝ n^k through (n0, y0) and (n1, y1).
+func growth(y0, y1 float64, n0, n1 int) float64 {
+	return math.Log(y1/y0) / math.Log(float64(n1)/float64(n0))
 }

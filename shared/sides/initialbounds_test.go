@@ -2,8 +2,11 @@ package sides_test
 
 import (
 	"flag"
+	"fmt"
+	"math"
 	"runtime"
 	"runtime/metrics"
+	"strings"
 	"testing"
 	"time"
 )
@@ -57,4 +60,44 @@ func reportInitialBounds(b *testing.B, peak uint64, transactions int, kinds ...i
 	b.ReportMetric(float64(transactions)/float64(bound), "transactions/bound")
 	b.ReportMetric(float64(peak)/float64(records), "peak-heap-B/record")
 	b.ReportMetric(3000, "peak-heap-bound-B/record")
+}
+
+var sidesLarge = flag.Bool("sides.large", false, "BenchmarkInitialSyncGrowth also at 50,000 contacts")
+
+// BenchmarkInitialSyncGrowth runs the first session of a user with N
+// Salesforce contacts (1,000 and 10,000; 50,000 with -sides.large) and an
+// empty mailbox, and reports wall time, table transactions and peak heap per
+// record, with the growth exponent of the wall time over N (1 = linear).
+func BenchmarkInitialSyncGrowth(b *testing.B) {
+	sizes := []int{1_000, 10_000}
+	if *sidesLarge {
+		sizes = append(sizes, 50_000)
+	}
+	secs := map[int]float64{}
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("contacts=%d", n), func(b *testing.B) {
+			var total time.Duration
+			for range b.N {
+				b.StopTimer()
+				w := newWorld(b)
+				w.logs = &strings.Builder{}
+				w.seedSalesforce(n, 0, 0)
+				peak := watchHeap()
+				b.StartTimer()
+				start := time.Now()
+				rep := w.session()
+				total += time.Since(start)
+				b.StopTimer()
+				reportInitialBounds(b, peak(), rep.TableWrites, n)
+				if got := rep.Counts["contact|to-mailbox|create"]; got != n {
+					b.Fatalf("created %d contacts in the mailbox, want %d (%v)", got, n, rep.Counts)
+				}
+			}
+			secs[n] = total.Seconds() / float64(b.N)
+			b.ReportMetric(secs[n], "wall-s")
+			if n != sizes[0] {
+				b.ReportMetric(math.Log(secs[n]/secs[sizes[0]])/math.Log(float64(n)/float64(sizes[0])), "growth-exponent")
+			}
+		})
+	}
 }
