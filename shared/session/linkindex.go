@@ -221,8 +221,8 @@ func reportedIDs(ch item.Changes) []string {
 
 // linkByCRM point-reads the link of a CRM ID.
 func (s *State) linkByCRM(ctx context.Context, kind item.Kind, id string) (reconcile.Link, bool, error) {
-	if strings.HasPrefix(id, derivedFrom) {
-		return reconcile.Link{}, false, nil
+	if id >= derivedFrom {
+		return reconcile.Link{}, false, nil // not a storable CRM ID (see storableIDs)
 	}
 	e, err := s.store.Get(ctx, LinksTable, s.linkPartition(kind), id)
 	if errors.Is(err, tablestore.ErrNotFound) {
@@ -397,7 +397,7 @@ func (s *State) commitCounted(ctx context.Context, kind item.Kind, changes []Lin
 	}
 	var todo []LinkChange
 	for i, c := range changes {
-		if last[c.Link.CRMID] == i && c.Link.CRMID != "" && !strings.HasPrefix(c.Link.CRMID, derivedFrom) {
+		if last[c.Link.CRMID] == i && c.Link.CRMID != "" {
 			c.Link.Kind = kind
 			todo = append(todo, c)
 		}
@@ -583,4 +583,16 @@ func (s *State) LinkCounts(ctx context.Context, kind item.Kind) (c reconcile.Lin
 		return c, false, err
 	}
 	return ix.counts, ix.counted, nil
+}
+
+// storableIDs refuses link changes whose CRM ID sorts at or after "~", where
+// the rows derived from the links begin: such a link would be read as one of
+// them, or not at all. No CRM's IDs do (Salesforce's are alphanumeric).
+func storableIDs(changes []LinkChange) error {
+	for _, c := range changes {
+		if c.Link.CRMID >= derivedFrom {
+			return fmt.Errorf("session: CRM ID %q cannot be stored as a link (it sorts after the link index rows)", c.Link.CRMID)
+		}
+	}
+	return nil
 }

@@ -423,3 +423,23 @@ var sessionLarge = flag.Bool("session.large", false, "BenchmarkOneChangeSession 
 func growth(y0, y1 float64, n0, n1 int) float64 {
 	return math.Log(y1/y0) / math.Log(float64(n1)/float64(n0))
 }
+
+// TestUnstorableCRMIDRefused: a CRM ID that would sort among the link index
+// rows is refused with an error naming it, nothing written.
+func TestUnstorableCRMIDRefused(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	seedContacts(t, f, 2)
+	st := session.NewState(f.store, "u1")
+	err := st.CommitLinks(ctx, item.Contact, []session.LinkChange{
+		{Link: reconcile.Link{Kind: item.Contact, CRMID: "003ok", MailboxID: "m-ok"}},
+		{Link: reconcile.Link{Kind: item.Contact, CRMID: "~n", MailboxID: "m-bad"}},
+	})
+	if err == nil || !strings.Contains(err.Error(), `"~n"`) {
+		t.Fatalf("commit of CRM ID ~n: %v, want an error naming it", err)
+	}
+	checkLinkIndex(t, f.store, item.Contact)
+	if c, _, _ := session.NewState(f.store, "u1").LinkCounts(ctx, item.Contact); c.All != 2 {
+		t.Errorf("counts %+v after a refused commit, want the 2 seeded", c)
+	}
+}

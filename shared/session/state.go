@@ -123,6 +123,9 @@ func (s *State) CommitLinks(ctx context.Context, kind item.Kind, changes []LinkC
 	if len(changes) == 0 {
 		return nil
 	}
+	if err := storableIDs(changes); err != nil {
+		return err
+	}
 	ix, err := s.loadCounts(ctx, kind)
 	if err != nil {
 		return err
