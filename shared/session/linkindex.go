@@ -52,6 +52,9 @@ type kindIndex struct {
 	etag    string
 	// rows are the link rows known, by CRM ID.
 	rows map[string]linkRow
+	// complete: rows holds every link row (read in full, and kept since), so
+	// a CRM ID not in it has no link — no point read needed to know.
+	complete bool
 }
 
 // linkRow is a link row's state as last read or written.
@@ -268,6 +271,8 @@ func (s *State) linkByMailbox(ctx context.Context, kind item.Kind, id string) (r
 // next full read starts again from what it finds.
 func (s *State) backfill(ctx context.Context, kind item.Kind) ([]reconcile.Link, error) {
 	ix := s.kindIndex(kind)
+	clear(ix.rows)
+	ix.complete = false
 	pk := s.linkPartition(kind)
 	var links []reconcile.Link
 	derived := map[string]tablestore.Entity{}
@@ -345,6 +350,7 @@ func (s *State) backfill(ctx context.Context, kind item.Kind) ([]reconcile.Link,
 		return nil, err
 	}
 	ix.loaded, ix.counted, ix.counts, ix.etag = true, true, counts, etag
+	ix.complete = true
 	return links, nil
 }
 
@@ -402,6 +408,21 @@ func (s *State) commitCounted(ctx context.Context, kind item.Kind, changes []Lin
 			todo = append(todo, c)
 		}
 	}
+	if !ix.complete {
+		// Learning many rows' states one point read each costs more than
+		// reading the partition once.
+		unknown := 0
+		for _, c := range todo {
+			if _, ok := ix.rows[c.Link.CRMID]; !ok {
+				unknown++
+			}
+		}
+		if unknown > (ix.counts.All+999)/1000 {
+			if _, err := s.Links(ctx, kind); err != nil {
+				return err
+			}
+		}
+	}
 	for len(todo) > 0 {
 		var n int
 		var err error
@@ -413,10 +434,12 @@ func (s *State) commitCounted(ctx context.Context, kind item.Kind, changes []Lin
 			if attempt == commitAttempts {
 				return s.uncount(ctx, kind, todo)
 			}
-			// Read again what the failed transaction was built from.
+			// Read again what the failed transaction was built from; the
+			// rows known are no longer all there are.
 			for _, c := range todo[:max(n, 1)] {
 				delete(ix.rows, c.Link.CRMID)
 			}
+			ix.complete = false
 			ix.loaded = false
 			if _, err := s.loadCounts(ctx, kind); err != nil {
 				return err
@@ -455,7 +478,7 @@ func (s *State) commitChunk(ctx context.Context, kind item.Kind, ix *kindIndex, 
 	n := 0
 	for _, c := range todo {
 		old, known := ix.rows[c.Link.CRMID]
-		if !known {
+		if !known && !ix.complete {
 			if _, _, err := s.linkByCRM(ctx, kind, c.Link.CRMID); err != nil {
 				return n, err
 			}
@@ -563,6 +586,7 @@ func (s *State) commitPlain(ctx context.Context, kind item.Kind, changes []LinkC
 	ix := s.kindIndex(kind)
 	ix.loaded, ix.counted = true, false
 	clear(ix.rows)
+	ix.complete = false
 	return s.commitLinks(ctx, changes)
 }
 

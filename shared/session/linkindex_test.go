@@ -443,3 +443,22 @@ func TestUnstorableCRMIDRefused(t *testing.T) {
 		t.Errorf("counts %+v after a refused commit, want the 2 seeded", c)
 	}
 }
+
+// TestFirstSyncReadsLinksOnce: the first session of 1,000 contacts reads the
+// (empty) links partition once and the rest it knows: the new links are
+// written without a point read each to learn they do not exist yet.
+func TestFirstSyncReadsLinksOnce(t *testing.T) {
+	f := newFixture(t)
+	for i := range 1000 {
+		f.crm.Put(contact("C", fmt.Sprint(i), fmt.Sprintf("c%d@acme.com", i)))
+	}
+	rc := storetest.CountReads(f.store)
+	f.r.Store = rc
+	if rep := f.run(t); rep.Counts["contact|to-mailbox|create"] != 1000 {
+		t.Fatalf("first session: %v", rep.Counts)
+	}
+	if n := rc.Of(session.LinksTable); n > 6 {
+		t.Errorf("first session of 1,000 contacts: %d link reads, want a few (one scan and a count row per kind)", n)
+	}
+	checkLinkIndex(t, f.store, item.Contact)
+}

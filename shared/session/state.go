@@ -55,6 +55,9 @@ func (s *State) linkPartition(kind item.Kind) string { return s.user + "|" + str
 // which sort after every link: see linkindex.go).
 func (s *State) Links(ctx context.Context, kind item.Kind) ([]reconcile.Link, error) {
 	var out []reconcile.Link
+	ix := s.kindIndex(kind)
+	clear(ix.rows)
+	ix.complete = false
 	err := s.scan(ctx, LinksTable, tablestore.Query{PartitionKey: s.linkPartition(kind), RowKeyTo: derivedFrom}, func(e tablestore.Entity) error {
 		l, err := linkFrom(kind, e)
 		if err != nil {
@@ -64,6 +67,7 @@ func (s *State) Links(ctx context.Context, kind item.Kind) ([]reconcile.Link, er
 		out = append(out, l)
 		return nil
 	})
+	ix.complete = err == nil
 	return out, err
 }
 
