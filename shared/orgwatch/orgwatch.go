@@ -38,7 +38,7 @@ import (
 const Table = "orgwatch"
 
 // CRMChange is the reason of a session the detector requests.
-const CRMChange schedule.Reason = "crm-change"
+const CRMChange = schedule.CRMChange
 
 // Objects are the Salesforce objects crmsync syncs, watched by default.
 var Objects = []string{"Contact", "Task", "Event"}

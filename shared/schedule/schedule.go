@@ -38,6 +38,9 @@ const (
 	Scheduled Reason = "schedule"
 	Push      Reason = "push"
 	Manual    Reason = "manual"
+	// CRMChange: the organisation's change detector (shared/orgwatch) saw
+	// the user's CRM records change.
+	CRMChange Reason = "crm-change"
 )
 
 // Request is the body of a message on the sessions queue.
@@ -66,7 +69,7 @@ func DecodeRequest(body []byte) (Request, error) {
 		return Request{}, errors.New("session request: missing user")
 	}
 	switch r.Reason {
-	case Scheduled, Push, Manual:
+	case Scheduled, Push, Manual, CRMChange:
 	default:
 		return Request{}, fmt.Errorf("session request: unknown reason %q", r.Reason)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/crmsync/crmsync/shared/connect"
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/orgwatch"
+	"github.com/crmsync/crmsync/shared/queue"
 	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/schedule"
 )
@@ -43,15 +45,62 @@ func (d directory) Users(ctx context.Context, org string) (map[string][]string, 
 	return d, nil, nil
 }
 
-// requests records the sessions the detector asks for.
-type requests struct{ users []string }
+// sessionsQueue is the scheduler and sessions queue the detector requests
+// through, and the syncworker's part: it runs the requested sessions.
+type sessionsQueue struct {
+	t     *testing.T
+	w     *world
+	sched *schedule.Scheduler
+	q     *queue.Embedded
+}
 
-func (r *requests) RequestNow(ctx context.Context, user string, reason schedule.Reason, now time.Time) error {
-	if reason != orgwatch.CRMChange {
-		return errors.New("unexpected reason " + string(reason))
+func newSessionsQueue(t *testing.T, w *world, users ...string) *sessionsQueue {
+	t.Helper()
+	q, err := queue.OpenEmbedded(filepath.Join(t.TempDir(), "queue.sqlite"), queue.WithClock(func() time.Time { return w.now }))
+	if err != nil {
+		t.Fatal(err)
 	}
-	r.users = append(r.users, user)
-	return nil
+	t.Cleanup(func() { q.Close() })
+	sq := &sessionsQueue{t: t, w: w, sched: schedule.New(w.tables, q), q: q}
+	for _, u := range users {
+		// Next due in a day: no scheduled session comes due in the test.
+		if err := sq.sched.Enroll(context.Background(), u, "paid", w.now.Add(24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return sq
+}
+
+// run delivers the queued requests, running the sessions of the world's
+// user, and returns the users requested.
+func (sq *sessionsQueue) run() []string {
+	sq.t.Helper()
+	ctx := context.Background()
+	msgs, err := sq.q.Dequeue(ctx, schedule.SessionsQueue, 32, time.Minute)
+	if err != nil {
+		sq.t.Fatal(err)
+	}
+	var users []string
+	for _, m := range msgs {
+		req, err := schedule.DecodeRequest(m.Body)
+		if err != nil {
+			sq.t.Fatal(err)
+		}
+		if req.Reason != orgwatch.CRMChange {
+			sq.t.Fatalf("session requested for %s: %s", req.User, req.Reason)
+		}
+		users = append(users, req.User)
+		if req.User == sq.w.user {
+			if rep, err := sq.w.runner.Run(ctx, req.User, string(req.Reason)); err != nil || rep.Outcome != "ok" {
+				sq.t.Fatalf("requested session: %v %+v", err, rep)
+			}
+		}
+		if err := sq.q.Delete(ctx, schedule.SessionsQueue, m.ID, m.PopReceipt); err != nil {
+			sq.t.Fatal(err)
+		}
+	}
+	slices.Sort(users)
+	return users
 }
 
 func contactTitle(w *world, last string) string {
@@ -95,8 +144,8 @@ func TestSalesforceChangeReachesMailboxThroughDetector(t *testing.T) {
 	if got := contactTitle(w, "Lovelace"); got != "Analyst" {
 		t.Fatalf("mailbox title %q after the first sync", got)
 	}
-	req := &requests{}
-	det := &orgwatch.Detector{Store: w.tables, Directory: directory{w.sfID: {w.user}, colleague: {"u-fox"}}, Requester: req, MaxRows: 5}
+	sq := newSessionsQueue(t, w, w.user, "u-fox")
+	det := &orgwatch.Detector{Store: w.tables, Directory: directory{w.sfID: {w.user}, colleague: {"u-fox"}}, Requester: sq.sched, MaxRows: 5}
 	q := integration(t, w, key)
 	poll := func() orgwatch.Report {
 		t.Helper()
@@ -109,20 +158,6 @@ func TestSalesforceChangeReachesMailboxThroughDetector(t *testing.T) {
 	if rep := poll(); len(rep.Requested) != 0 || rep.Queries != 0 {
 		t.Fatalf("first poll: %+v, want the watermarks set and nothing requested", rep)
 	}
-	runRequested := func() {
-		t.Helper()
-		for _, u := range req.users {
-			if u != w.user {
-				t.Errorf("session requested for %s, whose records did not change", u)
-				continue
-			}
-			if rep, err := w.runner.Run(ctx, u, string(orgwatch.CRMChange)); err != nil || rep.Outcome != "ok" {
-				t.Fatalf("requested session: %v %+v", err, rep)
-			}
-		}
-		req.users = nil
-	}
-
 	// The change, made 10 s after a poll; the next poll is 60 s after it.
 	w.now = w.now.Add(10 * time.Second)
 	changed := w.now
@@ -134,7 +169,9 @@ func TestSalesforceChangeReachesMailboxThroughDetector(t *testing.T) {
 	if rep.Queries != len(orgwatch.Objects) || !slices.Equal(rep.Requested, []string{w.user}) {
 		t.Fatalf("poll after the change: %+v, want one query per object and Dana's session", rep)
 	}
-	runRequested()
+	if got := sq.run(); !slices.Equal(got, []string{w.user}) {
+		t.Fatalf("sessions requested: %v, want Dana's alone", got)
+	}
 	if got, after := contactTitle(w, "Lovelace"), w.now.Sub(changed); got != "Chief Analyst" || after > 60*time.Second {
 		t.Fatalf("mailbox title %q %v after the change, want %q within 60 s", got, after, "Chief Analyst")
 	}
@@ -158,15 +195,15 @@ func TestSalesforceChangeReachesMailboxThroughDetector(t *testing.T) {
 	if _, err := det.Poll(ctx, "org-1", revoked, w.now); !errors.Is(err, orgwatch.ErrDown) {
 		t.Fatalf("poll through a revoked connection: %v, want ErrDown", err)
 	}
-	if len(req.users) != 0 {
-		t.Fatalf("a failed poll requested %v", req.users)
+	if got := sq.run(); len(got) != 0 {
+		t.Fatalf("a failed poll requested %v", got)
 	}
 	w.now = w.now.Add(10 * time.Minute) // down for a while: more than the overlap
 	q = integration(t, w, key)
 	if rep := poll(); !slices.Equal(rep.Requested, []string{w.user}) {
 		t.Fatalf("poll after reconnecting: %+v, want the change made while down found", rep)
 	}
-	runRequested()
+	sq.run()
 	if got := contactTitle(w, "Lovelace"); got != "Director" {
 		t.Fatalf("mailbox title %q after catching up", got)
 	}
@@ -182,7 +219,9 @@ func TestSalesforceChangeReachesMailboxThroughDetector(t *testing.T) {
 	if !rep.Behind || !slices.Equal(rep.Requested, []string{"u-dana", "u-fox"}) {
 		t.Fatalf("poll behind: %+v, want every user requested", rep)
 	}
-	req.users = nil
+	if got := sq.run(); !slices.Equal(got, []string{"u-dana", "u-fox"}) {
+		t.Fatalf("sessions queued when behind: %v", got)
+	}
 	w.now = w.now.Add(time.Minute)
 	if rep := poll(); rep.Behind || len(rep.Requested) != 0 {
 		t.Fatalf("poll after catching up: %+v, want nothing", rep)
