@@ -64,12 +64,22 @@ type Requester interface {
 	RequestNow(ctx context.Context, user string, reason schedule.Reason, now time.Time) error
 }
 
+// Watcher stretches a user's scheduled sessions to the plan's safety net
+// while the detector is up, and brings them back when it is down
+// (schedule.Scheduler).
+type Watcher interface {
+	SetWatched(ctx context.Context, user string, watched bool, now time.Time) error
+}
+
 // Detector polls organisations. Set Store, Directory and Requester.
 type Detector struct {
 	Store     tablestore.Store
 	Directory Directory
 	Requester Requester
-	Log       *slog.Logger
+	// Watcher, when set, is told when the organisation's detector comes up
+	// or goes down, for each of its users.
+	Watcher Watcher
+	Log     *slog.Logger
 	// Objects to watch (default Objects).
 	Objects []string
 	// Overlap is how far before its watermark each query starts (default 2
@@ -121,13 +131,22 @@ func (d *Detector) defaults() (objects []string, overlap time.Duration, maxRows 
 func (d *Detector) Poll(ctx context.Context, org string, q Querier, now time.Time) (Report, error) {
 	objects, overlap, maxRows := d.defaults()
 	rep := Report{Changed: map[string]int{}}
-	marks, seen, err := d.watermarks(ctx, org)
+	marks, seen, up, err := d.watermarks(ctx, org)
 	if err != nil {
 		return rep, err
 	}
 	byOwner, anyUser, err := d.Directory.Users(ctx, org)
 	if err != nil {
 		return rep, err
+	}
+	everyone := func() []string {
+		var out []string
+		for _, us := range byOwner {
+			out = append(out, us...)
+		}
+		out = append(out, anyUser...)
+		slices.Sort(out)
+		return slices.Compact(out)
 	}
 	want := map[string]bool{}
 	next := map[string]time.Time{}
@@ -166,6 +185,9 @@ func (d *Detector) Poll(ctx context.Context, org string, q Querier, now time.Tim
 		})
 		if err != nil {
 			if fault.Is(err, fault.Reconnect) {
+				if werr := d.setUp(ctx, org, false, up, everyone(), now); werr != nil {
+					return rep, fmt.Errorf("%w: %w (and the users' schedules: %v)", ErrDown, err, werr)
+				}
 				return rep, fmt.Errorf("%w: %w", ErrDown, err)
 			}
 			return rep, fmt.Errorf("orgwatch: %s changes of %s: %w", obj, org, err)
@@ -209,12 +231,7 @@ func (d *Detector) Poll(ctx context.Context, org string, q Querier, now time.Tim
 		}
 	}
 	if rep.Behind {
-		for _, us := range byOwner {
-			for _, u := range us {
-				want[u] = true
-			}
-		}
-		for _, u := range anyUser {
+		for _, u := range everyone() {
 			want[u] = true
 		}
 		if d.Log != nil {
@@ -231,7 +248,37 @@ func (d *Detector) Poll(ctx context.Context, org string, q Querier, now time.Tim
 			return rep, fmt.Errorf("orgwatch: session of %s not requested: %w", u, err)
 		}
 	}
-	return rep, d.saveWatermarks(ctx, org, next, nextSeen)
+	if err := d.saveWatermarks(ctx, org, next, nextSeen); err != nil {
+		return rep, err
+	}
+	return rep, d.setUp(ctx, org, true, up, everyone(), now)
+}
+
+// stateKey is the row of an organisation's detector state (Up), after the
+// objects' watermark rows.
+const stateKey = "~state"
+
+// setUp records whether org's detector is up and, when that changed (or was
+// never recorded), tells the Watcher for each of its users: their scheduled
+// sessions stretch to the safety net, or come back to their plan's interval.
+func (d *Detector) setUp(ctx context.Context, org string, up bool, was *bool, users []string, now time.Time) error {
+	if was != nil && *was == up {
+		return nil
+	}
+	if d.Watcher != nil {
+		for _, u := range users {
+			if err := d.Watcher.SetWatched(ctx, u, up, now); err != nil && !errors.Is(err, tablestore.ErrNotFound) {
+				return fmt.Errorf("orgwatch: schedule of %s: %w", u, err)
+			}
+		}
+	}
+	if d.Log != nil {
+		d.Log.Info("change detector state", "org", org, "up", up)
+	}
+	// Recorded after the users were told: a failure part-way tells them all
+	// again next time.
+	_, err := d.Store.Upsert(ctx, Table, tablestore.Entity{PartitionKey: org, RowKey: stateKey, Properties: map[string]any{"Up": up}})
+	return err
 }
 
 func modstamp(v any) (time.Time, bool) {
@@ -263,13 +310,19 @@ func seenList(m map[string]bool) []string {
 // longer list is not kept (the overlap's owners are then requested again).
 const maxSeenBytes = 30_000
 
-func (d *Detector) watermarks(ctx context.Context, org string) (map[string]time.Time, map[string]map[string]bool, error) {
+func (d *Detector) watermarks(ctx context.Context, org string) (map[string]time.Time, map[string]map[string]bool, *bool, error) {
 	out, seen := map[string]time.Time{}, map[string]map[string]bool{}
+	var up *bool
 	page, err := d.Store.Query(ctx, Table, tablestore.Query{PartitionKey: org})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for _, e := range page.Entities {
+		if e.RowKey == stateKey {
+			u, _ := e.Properties["Up"].(bool)
+			up = &u
+			continue
+		}
 		if t, ok := e.Properties["Since"].(time.Time); ok {
 			out[e.RowKey] = t
 		}
@@ -280,7 +333,7 @@ func (d *Detector) watermarks(ctx context.Context, org string) (map[string]time.
 			}
 		}
 	}
-	return out, seen, nil
+	return out, seen, up, nil
 }
 
 func (d *Detector) saveWatermarks(ctx context.Context, org string, next map[string]time.Time, seen map[string][]string) error {

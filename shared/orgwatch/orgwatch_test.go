@@ -70,6 +70,26 @@ func (r *reqs) RequestNow(ctx context.Context, user string, reason schedule.Reas
 	return nil
 }
 
+type watch struct {
+	state map[string]bool
+	calls int
+}
+
+func (w *watch) SetWatched(ctx context.Context, user string, watched bool, now time.Time) error {
+	w.calls++
+	w.state[user] = watched
+	return nil
+}
+
+func (w *watch) all(watched bool) bool {
+	for _, u := range []string{"ann", "bob", "viewer"} {
+		if got, ok := w.state[u]; !ok || got != watched {
+			return false
+		}
+	}
+	return true
+}
+
 func TestPoll(t *testing.T) {
 	ctx := context.Background()
 	store, err := tablestore.OpenEmbedded(filepath.Join(t.TempDir(), "s.sqlite"))
@@ -80,7 +100,8 @@ func TestPoll(t *testing.T) {
 	t0 := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
 	o := &org{}
 	r := &reqs{}
-	d := &Detector{Store: store, Directory: dir{byOwner: map[string][]string{"005A": {"ann"}, "005B": {"bob"}}, any: []string{"viewer"}}, Requester: r}
+	wa := &watch{state: map[string]bool{}}
+	d := &Detector{Store: store, Directory: dir{byOwner: map[string][]string{"005A": {"ann"}, "005B": {"bob"}}, any: []string{"viewer"}}, Requester: r, Watcher: wa}
 	poll := func(at time.Time) Report {
 		t.Helper()
 		rep, err := d.Poll(ctx, "org", o, at)
@@ -97,6 +118,9 @@ func TestPoll(t *testing.T) {
 	}
 	if rep := poll(t0); rep.Queries != 0 {
 		t.Fatalf("first poll made %d queries, want none (it sets the watermarks)", rep.Queries)
+	}
+	if !wa.all(true) || wa.calls != 3 {
+		t.Fatalf("after the first poll: watched %v (%d calls), want every user on the safety net", wa.state, wa.calls)
 	}
 	o.rows = append(o.rows, row{"Contact", "003a", "005A", t0.Add(20 * time.Second)})
 	if rep := poll(t0.Add(time.Minute)); rep.Queries != 3 || !slices.Equal(got(), []string{"ann", "viewer"}) {
@@ -129,8 +153,18 @@ func TestPoll(t *testing.T) {
 	if _, err := d.Poll(ctx, "org", o, t0.Add(7*time.Minute)); !errors.Is(err, ErrDown) || !fault.Is(err, fault.Reconnect) {
 		t.Fatalf("poll while revoked: %v, want ErrDown (reconnect)", err)
 	}
+	if !wa.all(false) {
+		t.Fatalf("detector down: watched %v, want every user back on the plan's interval", wa.state)
+	}
+	calls := wa.calls
+	if _, err := d.Poll(ctx, "org", o, t0.Add(8*time.Minute)); !errors.Is(err, ErrDown) || wa.calls != calls {
+		t.Fatalf("second poll while down: %v, %d schedule changes, want ErrDown and none", err, wa.calls-calls)
+	}
 	o.down = false
 	if poll(t0.Add(30 * time.Minute)); !slices.Equal(got(), []string{"bob", "viewer"}) {
 		t.Fatal("a change made while the connection was down was lost")
+	}
+	if !wa.all(true) {
+		t.Fatalf("detector up again: watched %v", wa.state)
 	}
 }

@@ -145,7 +145,7 @@ func TestSalesforceChangeReachesMailboxThroughDetector(t *testing.T) {
 		t.Fatalf("mailbox title %q after the first sync", got)
 	}
 	sq := newSessionsQueue(t, w, w.user, "u-fox")
-	det := &orgwatch.Detector{Store: w.tables, Directory: directory{w.sfID: {w.user}, colleague: {"u-fox"}}, Requester: sq.sched, MaxRows: 5}
+	det := &orgwatch.Detector{Store: w.tables, Directory: directory{w.sfID: {w.user}, colleague: {"u-fox"}}, Requester: sq.sched, Watcher: sq.sched, MaxRows: 5}
 	q := integration(t, w, key)
 	poll := func() orgwatch.Report {
 		t.Helper()
@@ -157,6 +157,9 @@ func TestSalesforceChangeReachesMailboxThroughDetector(t *testing.T) {
 	}
 	if rep := poll(); len(rep.Requested) != 0 || rep.Queries != 0 {
 		t.Fatalf("first poll: %+v, want the watermarks set and nothing requested", rep)
+	}
+	if en, err := sq.sched.Get(ctx, w.user); err != nil || !en.Watched {
+		t.Fatalf("Dana's schedule after the detector came up: %+v %v, want it on the safety net", en, err)
 	}
 	// The change, made 10 s after a poll; the next poll is 60 s after it.
 	w.now = w.now.Add(10 * time.Second)
@@ -197,6 +200,9 @@ func TestSalesforceChangeReachesMailboxThroughDetector(t *testing.T) {
 	}
 	if got := sq.run(); len(got) != 0 {
 		t.Fatalf("a failed poll requested %v", got)
+	}
+	if en, err := sq.sched.Get(ctx, w.user); err != nil || en.Watched || en.Next.After(w.now.Add(5*time.Minute)) {
+		t.Fatalf("Dana's schedule with the detector down: %+v %v, want the plan's 5 minutes again", en, err)
 	}
 	w.now = w.now.Add(10 * time.Minute) // down for a while: more than the overlap
 	q = integration(t, w, key)
