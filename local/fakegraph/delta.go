@@ -99,12 +99,11 @@ func (c *call) delta(kind, container string) response {
 		return fail(aerr)
 	}
 	q.immutable, q.pageSize = c.q.immutable, c.q.pageSize
-	items := c.deltaItems(st, q)
-	end := min(st.Offset+q.pageSize, len(items))
-	page := items[min(st.Offset, len(items)):end]
+	page, total := c.deltaPage(st, q)
+	end := min(st.Offset+q.pageSize, total)
 	base := c.base + strings.TrimPrefix(c.path, "/v1.0")
 	out := map[string]any{"@odata.context": c.base + "/$metadata#Collection(" + kind + ")", "value": nonNil(page)}
-	if end < len(items) {
+	if end < total {
 		next := st
 		next.Offset = end
 		out["@odata.nextLink"] = base + "?$skiptoken=" + encodeState(next)
@@ -118,70 +117,6 @@ func (c *call) delta(kind, container string) response {
 		h.Set("Preference-Applied", "odata.maxpagesize="+itoa(c.q.pageSize))
 	}
 	return response{status: http.StatusOK, body: out, header: h}
-}
-
-// deltaItems computes the whole round's entries (pages slice it).
-func (c *call) deltaItems(st deltaState, q query) []map[string]any {
-	tomb := func(id string) map[string]any {
-		return map[string]any{"id": id, "@removed": map[string]any{"reason": "deleted"}}
-	}
-	if st.Kind == kEvent {
-		return c.eventDelta(st, q, tomb)
-	}
-	if st.Since == 0 {
-		var out []map[string]any
-		for _, e := range c.m.list(st.Kind, st.Container) {
-			if e.seq <= st.Upto {
-				out = append(out, c.s.render(e, q))
-			}
-		}
-		return out
-	}
-	// Ids touched in (Since, Upto] in this container, with the default id
-	// they had there (a moved message's old id is gone elsewhere).
-	var order []string
-	lastRest := map[string]string{}
-	// light: the properties every change of the id in the round touched,
-	// while each was a PATCH of lightweight properties only.
-	light := map[string][]string{}
-	for _, ch := range c.m.log {
-		if ch.seq <= st.Since || ch.seq > st.Upto || ch.kind != st.Kind || ch.container != st.Container {
-			continue
-		}
-		props, seen := light[ch.id]
-		if _, ok := lastRest[ch.id]; !ok {
-			order = append(order, ch.id)
-		}
-		lastRest[ch.id] = c.m.entries[ch.id].restID
-		if (seen && props == nil) || !c.s.lightweight(ch) {
-			light[ch.id] = nil
-			continue
-		}
-		for _, p := range ch.props {
-			if !slices.Contains(props, p) {
-				props = append(props, p)
-			}
-		}
-		light[ch.id] = props
-	}
-	var out []map[string]any
-	for _, id := range order {
-		e := c.m.entries[id]
-		if e.deleted || e.container != st.Container {
-			tid := id
-			if !q.immutable {
-				tid = lastRest[id]
-			}
-			out = append(out, tomb(tid))
-			continue
-		}
-		if props := light[id]; props != nil {
-			out = append(out, c.s.lightEntry(e, props, q))
-			continue
-		}
-		out = append(out, c.s.render(e, q))
-	}
-	return out
 }
 
 // lightweight reports whether a change is one a messages delta reports as a

@@ -91,6 +91,9 @@ type mailbox struct {
 	gen     int // delta token generation; bumping it expires every token
 	epoch   int // delta token format epoch; bumping it makes every token malformed
 
+	// rounds are the delta rounds being paged through (deltapages.go).
+	rounds roundCache
+
 	inFlight    int
 	maxInFlight int
 	requests    int

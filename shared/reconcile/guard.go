@@ -12,6 +12,12 @@ func (pl *planner) guard() {
 	// Detached links count for the CRM side: a CRM listing that lost every
 	// link, detached ones included, looks broken even when no live link is left.
 	all, live, crmLost, mbxLost := len(pl.links), len(pl.byMbx), 0, 0
+	if c := pl.in.Counts; c != nil {
+		// Only the links of the reported records are at hand: the losses are
+		// counted from them (a lost link is a reported one), the whole from
+		// the counts.
+		all, live = c.All, c.Live
+	}
 	for id := range pl.crm.removed {
 		if _, ok := pl.byCRM[id]; ok {
 			crmLost++

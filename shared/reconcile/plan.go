@@ -49,6 +49,16 @@ func validate(in Input) []error {
 	if len(in.Key) < item.MinKeyBytes {
 		bad = append(bad, fmt.Errorf("fingerprint key has %d bytes, want at least %d", len(in.Key), item.MinKeyBytes))
 	}
+	if c := in.Counts; c != nil {
+		switch {
+		case c.Live < 0 || c.All < c.Live:
+			bad = append(bad, fmt.Errorf("link counts %d (%d live) are impossible", c.All, c.Live))
+		case len(in.Links) > c.All:
+			bad = append(bad, fmt.Errorf("%d links given, more than the %d counted", len(in.Links), c.All))
+		case in.CRM.Full || in.Mailbox.Full:
+			bad = append(bad, errors.New("a full listing needs every link, not counts and a subset"))
+		}
+	}
 	for _, sc := range []struct {
 		side Side
 		ch   item.Changes

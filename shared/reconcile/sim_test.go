@@ -201,6 +201,9 @@ func (w *world) session(crashAt int) (sessionResult, error) {
 	if err != nil {
 		return sessionResult{}, err
 	}
+	if err := samePlanFromCounts(in, out); err != nil {
+		return sessionResult{}, err
+	}
 	res := sessionResult{out: out, deleted: map[Side]int{}, outage: outage}
 	// A detached CRM record relinked to a returning mailbox item without the
 	// CRM reporting it merges against its last synced state: CRM changes

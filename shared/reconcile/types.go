@@ -59,8 +59,15 @@ type Input struct {
 	Policy Policy
 	// Key is the user's fingerprint key (item.Fingerprint); at least 16 bytes.
 	Key []byte
-	// Links are all stored links of Kind, detached ones included.
+	// Links are all stored links of Kind, detached ones included — or, when
+	// Counts is set, at least the links of every record either side reported
+	// (by either ID, and of the series an exception names), and every
+	// detached link when the mailbox reports a record no link knows.
 	Links []Link
+	// Counts, when set, are the kind's stored links counted (kept beside them
+	// by the caller), so that the guards judge the whole kind from a subset of
+	// its links. A side's full listing needs every link, Counts or not.
+	Counts *LinkCounts
 	// CRM and Mailbox are what each side reported for Kind since its cursor.
 	CRM     item.Changes
 	Mailbox item.Changes
@@ -222,4 +229,10 @@ type Output struct {
 	Issues []Issue
 	// Guard says whether a guard held removals back.
 	Guard GuardReport
+}
+
+// LinkCounts are how many links of a kind are stored: All of them, and the
+// Live ones (not detached).
+type LinkCounts struct {
+	All, Live int
 }

@@ -38,6 +38,9 @@ const (
 	Scheduled Reason = "schedule"
 	Push      Reason = "push"
 	Manual    Reason = "manual"
+	// CRMChange: the organisation's change detector (shared/orgwatch) saw
+	// the user's CRM records change.
+	CRMChange Reason = "crm-change"
 )
 
 // Request is the body of a message on the sessions queue.
@@ -66,7 +69,7 @@ func DecodeRequest(body []byte) (Request, error) {
 		return Request{}, errors.New("session request: missing user")
 	}
 	switch r.Reason {
-	case Scheduled, Push, Manual:
+	case Scheduled, Push, Manual, CRMChange:
 	default:
 		return Request{}, fmt.Errorf("session request: unknown reason %q", r.Reason)
 	}
@@ -80,12 +83,16 @@ type Plan struct {
 	Interval time.Duration
 	// MaxRecords caps linked records per kind; 0 means no cap.
 	MaxRecords int
+	// SafetyNet is the interval of a user whose organisation's change
+	// detector is up (Entry.Watched): the detector starts a session when the
+	// user's CRM records change, scheduled sessions catch what it cannot see.
+	SafetyNet time.Duration
 }
 
 // Plans are the built-in plans by name.
 var Plans = map[string]Plan{
-	"free": {Name: "free", Interval: 30 * time.Minute, MaxRecords: 500},
-	"paid": {Name: "paid", Interval: 5 * time.Minute, MaxRecords: 0},
+	"free": {Name: "free", Interval: 30 * time.Minute, MaxRecords: 500, SafetyNet: 4 * time.Hour},
+	"paid": {Name: "paid", Interval: 5 * time.Minute, MaxRecords: 0, SafetyNet: time.Hour},
 }
 
 // Entry is one user's schedule.
@@ -94,6 +101,9 @@ type Entry struct {
 	Plan   string
 	Next   time.Time
 	Paused bool
+	// Watched: the user's organisation's change detector is up, and
+	// scheduled sessions come at the plan's SafetyNet (watch.go).
+	Watched bool
 	// LastEnqueued is when a session was last enqueued for this user (any reason).
 	LastEnqueued time.Time
 	// DeferredUntil is when a session enqueued with a delay (a burst of
@@ -185,6 +195,7 @@ func entryFrom(user string, e tablestore.Entity) Entry {
 	out.Plan, _ = e.Properties["Plan"].(string)
 	out.Next, _ = e.Properties["Next"].(time.Time)
 	out.Paused, _ = e.Properties["Paused"].(bool)
+	out.Watched, _ = e.Properties["Watched"].(bool)
 	out.LastEnqueued, _ = e.Properties["LastEnqueued"].(time.Time)
 	out.DeferredUntil, _ = e.Properties["DeferredUntil"].(time.Time)
 	out.PushQueued, _ = e.Properties["PushQueued"].(time.Time)
@@ -194,6 +205,9 @@ func entryFrom(user string, e tablestore.Entity) Entry {
 
 func (en Entry) entity() tablestore.Entity {
 	props := map[string]any{"Plan": en.Plan, "Next": en.Next.UTC(), "Paused": en.Paused}
+	if en.Watched {
+		props["Watched"] = true
+	}
 	if !en.LastEnqueued.IsZero() { // table storage dates start in 1601
 		props["LastEnqueued"] = en.LastEnqueued.UTC()
 	}
@@ -266,6 +280,9 @@ func indexRowOf(en Entry) tablestore.Entity {
 	e := indexRow(en.User, en.Next)
 	e.Properties["Plan"] = en.Plan
 	e.Properties["Paused"] = en.Paused
+	if en.Watched {
+		e.Properties["Watched"] = true
+	}
 	return e
 }
 

@@ -125,6 +125,7 @@ type dueRow struct {
 	user, key, etag string
 	plan            string
 	paused          bool
+	watched         bool
 }
 
 // shardTick is one instance's work on one shard while it holds the lease.
@@ -253,7 +254,7 @@ func (t *shardTick) parse(ctx context.Context, ents []tablestore.Entity) []dueRo
 			continue
 		}
 		plan, ok := e.Properties["Plan"].(string)
-		r.plan, r.paused = plan, e.Properties["Paused"] == true
+		r.plan, r.paused, r.watched = plan, e.Properties["Paused"] == true, e.Properties["Watched"] == true
 		if !ok {
 			cur, err := t.s.Get(ctx, r.user)
 			t.rep.Reads++
@@ -265,7 +266,7 @@ func (t *shardTick) parse(ctx context.Context, ents []tablestore.Entity) []dueRo
 			case dueKey(cur.Next, r.user) != r.key:
 				r.plan = ""
 			default:
-				r.plan, r.paused = cur.Plan, cur.Paused
+				r.plan, r.paused, r.watched = cur.Plan, cur.Paused, cur.Watched
 				if r.plan == "" {
 					r.plan = "free"
 				}
@@ -374,7 +375,7 @@ func (t *shardTick) claimOps(r dueRow) []tablestore.Op {
 	if !ok {
 		plan = Plans["free"]
 	}
-	next := t.now.Add(plan.Interval + time.Duration(t.s.rand()*float64(t.s.Jitter))).Truncate(time.Millisecond)
+	next := t.now.Add(interval(plan, r.watched) + time.Duration(t.s.rand()*float64(t.s.Jitter))).Truncate(time.Millisecond)
 	props := map[string]any{"Next": next}
 	if !r.paused {
 		props["LastEnqueued"] = t.now
@@ -382,7 +383,7 @@ func (t *shardTick) claimOps(r dueRow) []tablestore.Op {
 	ops := []tablestore.Op{
 		{Kind: tablestore.OpMerge, Entity: tablestore.Entity{PartitionKey: t.pk, RowKey: userKey(r.user), Properties: props}},
 		del,
-		{Kind: tablestore.OpInsert, Entity: indexRowOf(Entry{User: r.user, Plan: r.plan, Paused: r.paused, Next: next})},
+		{Kind: tablestore.OpInsert, Entity: indexRowOf(Entry{User: r.user, Plan: r.plan, Paused: r.paused, Watched: r.watched, Next: next})},
 	}
 	return ops
 }

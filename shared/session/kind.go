@@ -52,19 +52,20 @@ func (s *run) syncKind(ctx context.Context, kind item.Kind, cursors Cursors) err
 	s.problems(kind, reconcile.CRM, crmCh.Problems)
 	s.problems(kind, reconcile.Mailbox, mbxCh.Problems)
 	links, ok := s.links[kind]
+	var counts *reconcile.LinkCounts
 	if delete(s.links, kind); !ok && !idleKind(crmCh, mbxCh) {
-		if links, err = s.st.Links(ctx, kind); err != nil {
+		if links, counts, err = s.st.LinksFor(ctx, kind, crmCh, mbxCh); err != nil {
 			return err
 		}
 	}
 	out, err := reconcile.Plan(reconcile.Input{
 		Kind: kind, Now: s.now, Policy: pol, Key: s.settings.FingerprintKey,
-		Links: links, CRM: crmCh, Mailbox: mbxCh, Confirmed: s.confirmed[kind],
+		Links: links, Counts: counts, CRM: crmCh, Mailbox: mbxCh, Confirmed: s.confirmed[kind],
 	})
 	if err != nil {
 		return fault.Wrap(fault.Permanent, err)
 	}
-	s.capCreates(&out, len(links))
+	s.capCreates(&out, linkedCount(links, counts))
 	for _, c := range out.Conflicts {
 		s.log.Info("conflict settled", "kind", kind, "field", c.Field, "winner", c.Winner, "rule", c.Rule)
 	}

@@ -151,6 +151,7 @@ func (w *world) sync() {
 
 func (w *world) check(seed uint64) {
 	f := w.f
+	checkLinkIndex(w.t, f.store, item.Contact)
 	for name, side := range map[string]*memside.Side{"crm": f.crm, "mailbox": f.mbx} {
 		seen := map[string]int{}
 		for _, r := range side.All(item.Contact) {

@@ -38,6 +38,10 @@ type State struct {
 	writes int
 	// cursorCache holds the user's cursor rows once read (cursorcache.go).
 	cursorCache map[string]tablestore.Entity
+	// index holds each kind's link counts and known link rows (linkindex.go).
+	index map[item.Kind]*kindIndex
+	// packs are the packed intent rows read or written (intentpack.go).
+	packs map[string]*packRow
 }
 
 // NewState returns the state of user in store.
@@ -47,17 +51,23 @@ func NewState(store tablestore.Store, user string) *State {
 
 func (s *State) linkPartition(kind item.Kind) string { return s.user + "|" + string(kind) }
 
-// Links loads every stored link of kind.
+// Links loads every stored link of kind (not the rows derived from them,
+// which sort after every link: see linkindex.go).
 func (s *State) Links(ctx context.Context, kind item.Kind) ([]reconcile.Link, error) {
 	var out []reconcile.Link
-	err := s.scan(ctx, LinksTable, tablestore.Query{PartitionKey: s.linkPartition(kind)}, func(e tablestore.Entity) error {
+	ix := s.kindIndex(kind)
+	clear(ix.rows)
+	ix.complete = false
+	err := s.scan(ctx, LinksTable, tablestore.Query{PartitionKey: s.linkPartition(kind), RowKeyTo: derivedFrom}, func(e tablestore.Entity) error {
 		l, err := linkFrom(kind, e)
 		if err != nil {
 			return err
 		}
+		s.seenLink(kind, e, l)
 		out = append(out, l)
 		return nil
 	})
+	ix.complete = err == nil
 	return out, err
 }
 
@@ -111,8 +121,27 @@ type LinkChange struct {
 	Drop bool
 }
 
-// CommitLinks writes link changes of one kind in transactions of up to 100.
+// CommitLinks writes link changes of one kind in transactions of up to 100,
+// with the kind's counts and derived rows once it has them (linkindex.go).
 func (s *State) CommitLinks(ctx context.Context, kind item.Kind, changes []LinkChange) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	if err := storableIDs(changes); err != nil {
+		return err
+	}
+	ix, err := s.loadCounts(ctx, kind)
+	if err != nil {
+		return err
+	}
+	if ix.counted {
+		return s.commitCounted(ctx, kind, changes)
+	}
+	return s.commitLinks(ctx, changes)
+}
+
+// commitLinks writes link changes alone (a kind not counted yet).
+func (s *State) commitLinks(ctx context.Context, changes []LinkChange) error {
 	// One key may only appear once per transaction: keep the last change of each.
 	last := map[string]int{}
 	for i, c := range changes {
@@ -333,39 +362,21 @@ type Intent struct {
 	Record item.Record
 }
 
-// RecordIntents stores intents before their creates are sent.
+// RecordIntents stores intents before their creates are sent, packed
+// (intentpack.go).
 func (s *State) RecordIntents(ctx context.Context, intents []Intent) error {
-	var ops []tablestore.Op
-	for _, in := range intents {
-		fp, _ := json.Marshal(in.Link.Fingerprints)
-		ops = append(ops, tablestore.Op{Kind: tablestore.OpUpsert, Entity: tablestore.Entity{
-			PartitionKey: s.user, RowKey: in.Marker,
-			Properties: map[string]any{
-				"Kind": string(in.Kind), "Target": string(in.Target), "Since": in.Since.UTC(),
-				"CRMID": in.Link.CRMID, "MailboxID": in.Link.MailboxID, "CRMVersion": in.Link.CRMVersion,
-				"MailboxVersion": in.Link.MailboxVersion, "Fingerprints": string(fp),
-			},
-		}})
-		if len(ops) == maxBatch {
-			s.writes++
-			if _, err := s.store.Batch(ctx, IntentsTable, ops); err != nil {
-				return err
-			}
-			ops = ops[:0]
-		}
-	}
-	if len(ops) > 0 {
-		s.writes++
-		_, err := s.store.Batch(ctx, IntentsTable, ops)
-		return err
-	}
-	return nil
+	return s.recordPacked(ctx, intents)
 }
 
 // PendingIntents lists intents left by a session that did not finish.
 func (s *State) PendingIntents(ctx context.Context) ([]Intent, error) {
 	var out []Intent
 	err := s.scan(ctx, IntentsTable, tablestore.Query{PartitionKey: s.user}, func(e tablestore.Entity) error {
+		if isPacked(e.RowKey) {
+			ins, err := s.unpack(e)
+			out = append(out, ins...)
+			return err
+		}
 		in := Intent{Marker: e.RowKey}
 		k, _ := e.Properties["Kind"].(string)
 		t, _ := e.Properties["Target"].(string)
@@ -390,6 +401,10 @@ func (s *State) PendingIntents(ctx context.Context) ([]Intent, error) {
 // ClearIntents deletes intents whose creates are settled (linked or known not
 // to have happened).
 func (s *State) ClearIntents(ctx context.Context, markers []string) error {
+	markers, err := s.clearPacked(ctx, markers)
+	if err != nil {
+		return err
+	}
 	var ops []tablestore.Op
 	flush := func() error {
 		if len(ops) == 0 {

@@ -401,7 +401,7 @@ func (w *world) seedSalesforce(contacts, tasks, events int) {
 // lower bounds (⌈N/2000⌉ query batches to read, ⌈N/20⌉ Graph $batch requests to
 // write), and table transactions.
 func BenchmarkInitialSync(b *testing.B) {
-	const contacts, tasks, events = 10_000, 2_000, 2_000
+	contacts, tasks, events := *initialContacts, 2_000, 2_000
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		w := newWorld(b)
@@ -409,11 +409,13 @@ func BenchmarkInitialSync(b *testing.B) {
 		w.seedSalesforce(contacts, tasks, events)
 		w.sf.ResetCalls()
 		graphBefore, _ := w.graph.Requests()
+		peak := watchHeap()
 		b.StartTimer()
 		start := time.Now()
 		rep := w.session()
 		elapsed := time.Since(start)
 		b.StopTimer()
+		reportInitialBounds(b, peak(), rep.TableWrites, contacts, tasks, events)
 		graphAfter, parts := w.graph.Requests()
 		total := contacts + tasks + events
 		b.ReportMetric(elapsed.Seconds(), "wall-s")
