@@ -37,7 +37,11 @@ type Side interface {
 	// stamped on the record where the side can, so FindCreated finds it.
 	Create(ctx context.Context, kind item.Kind, recs []item.Record, markers []string) ([]Result, error)
 	// Update changes the given fields of existing records (rec.ID set; only the
-	// fields present in rec.Fields are written).
+	// fields present in rec.Fields are written). A CRM that can only make the
+	// change by replacing the record (a classic Salesforce series takes a new
+	// pattern only by being made again) returns the new record's ID in
+	// Result.ID, and the engine moves the link to it; otherwise Result.ID is
+	// the record's own ID or "".
 	Update(ctx context.Context, kind item.Kind, recs []item.Record) ([]Result, error)
 	// Delete removes records; a record already gone counts as success.
 	Delete(ctx context.Context, kind item.Kind, ids []string) ([]Result, error)
