@@ -222,7 +222,7 @@ func xmlEscapeTo(b *bytes.Buffer, s string) error {
 
 type xmlData struct {
 	Deployment
-	ID, Origin, Pane, Support                string
+	ID, Origin, Pane, Support               string
 	Icon16, Icon32, Icon64, Icon80, Icon128 string
 }
 
@@ -268,7 +268,9 @@ func Unified(d Deployment) ([]byte, error) {
 		return nil, errors.New("taskpane: the unified manifest needs an https base URL (Office loads add-in pages over https only); set CRMSYNC_PUBLIC_URL to the deployment's https address")
 	}
 	u, _ := url.Parse(d.BaseURL)
-	icon := func(n int) map[string]any { return map[string]any{"size": n, "url": d.BaseURL + fmt.Sprintf(IconPath, n)} }
+	icon := func(n int) map[string]any {
+		return map[string]any{"size": n, "url": d.BaseURL + fmt.Sprintf(IconPath, n)}
+	}
 	icons := []any{icon(16), icon(32), icon(80)}
 	control := func(id string) map[string]any {
 		return map[string]any{"id": id, "type": "button", "label": "CRM", "icons": icons,
@@ -286,10 +288,10 @@ func Unified(d Deployment) ([]byte, error) {
 		"id":              AddinID(d.BaseURL),
 		"developer": map[string]any{"name": "crmsync", "websiteUrl": d.BaseURL + SupportPath,
 			"privacyUrl": d.BaseURL + SupportPath, "termsOfUseUrl": d.BaseURL + SupportPath},
-		"name":        map[string]any{"short": d.Name, "full": d.Name + " for Outlook"},
-		"description": map[string]any{"short": "Your CRM beside your mail.", "full": "The CRM records behind an e-mail's or a meeting's people: search, create and edit, share the e-mail, file attachments, post to Chatter, track opens."},
-		"icons":       map[string]any{"color": "color.png", "outline": "outline.png"},
-		"accentColor": "#1F6FB2",
+		"name":         map[string]any{"short": d.Name, "full": d.Name + " for Outlook"},
+		"description":  map[string]any{"short": "Your CRM beside your mail.", "full": "The CRM records behind an e-mail's or a meeting's people: search, create and edit, share the e-mail, file attachments, post to Chatter, track opens."},
+		"icons":        map[string]any{"color": "color.png", "outline": "outline.png"},
+		"accentColor":  "#1F6FB2",
 		"validDomains": []string{u.Host},
 		"authorization": map[string]any{"permissions": map[string]any{"resourceSpecific": []any{
 			map[string]any{"name": UnifiedPermission, "type": "Delegated"}}}},

@@ -96,8 +96,8 @@ func TestXMLSchemaRefusesMisorderedManifests(t *testing.T) {
 		"version before id": strings.Replace(strings.Replace(s, "  <Version>1.0.0.0</Version>\n", "", 1), "  <Id>", "  <Version>1.0.0.0</Version>\n  <Id>", 1),
 		"permissions after rule": strings.Replace(strings.Replace(s, "<Permissions>ReadWriteItem</Permissions>", "", 1),
 			"<DisableEntityHighlighting>", "<Permissions>ReadWriteItem</Permissions><DisableEntityHighlighting>", 1),
-		"pinning in v1.0": strings.Replace(s, `<SourceLocation resid="Pane.Url"/>`, `<SourceLocation resid="Pane.Url"/>`+pin, 1),
-		"unknown permission": strings.Replace(s, "<Permissions>ReadWriteItem", "<Permissions>Everything", 1),
+		"pinning in v1.0":        strings.Replace(s, `<SourceLocation resid="Pane.Url"/>`, `<SourceLocation resid="Pane.Url"/>`+pin, 1),
+		"unknown permission":     strings.Replace(s, "<Permissions>ReadWriteItem", "<Permissions>Everything", 1),
 		"resources before hosts": strings.Replace(s, "    <Hosts>\n      <Host xsi:type=\"MailHost\">", "    <Resources/>\n    <Hosts>\n      <Host xsi:type=\"MailHost\">", 1),
 	} {
 		t.Run(name, func(t *testing.T) {

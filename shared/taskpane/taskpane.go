@@ -113,7 +113,7 @@ func New(cfg Config) (*Handler, error) {
 	handlers := map[string]http.HandlerFunc{
 		"GET " + Prefix + "/manifest.xml":    h.manifestXML,
 		"GET " + Prefix + "/manifest.json":   h.manifestJSON,
-		"GET " + Prefix + "/icons/{size}":     h.icon,
+		"GET " + Prefix + "/icons/{size}":    h.icon,
 		"GET " + Prefix + "/pane.html":       h.pane,
 		"GET " + Prefix + "/static/{file}":   h.asset,
 		"GET " + Prefix + "/signin":          h.signIn,
