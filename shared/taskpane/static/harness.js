@@ -66,8 +66,8 @@
     onReady: function (cb) { var p = Promise.resolve({ host: "Outlook", platform: "Harness" }); if (cb) { p.then(cb); } return p; },
     context: {
       requirements: { isSetSupported: function (name, v) {
-        var have = { Mailbox: 1.13, DialogApi: 1.1 }[name];
-        return have !== undefined && parseFloat(v || "1.1") <= have + 1e-9;
+        var have = { Mailbox: 13, DialogApi: 1 }[name];
+        return have !== undefined && parseInt(String(v || "1.1").split(".")[1] || "0", 10) <= have;
       } },
       mailbox: {
         userProfile: { emailAddress: me.emailAddress, displayName: me.displayName, accountType: "office365" },

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/crmsync/crmsync/local/fakesalesforce"
+	"github.com/crmsync/crmsync/shared/connection"
+	"github.com/crmsync/crmsync/shared/dashboard/browsertest"
+	"github.com/crmsync/crmsync/shared/identity"
+	"github.com/crmsync/crmsync/shared/settings"
+)
+
+// taskPaneWorld is a demo-mode test world whose user is signed up and
+// connected to the local Salesforce, with the add-in's public client
+// (crmsync-addin, PKCE) as the Entra app the pane's sign-in dialog uses.
+func taskPaneWorld(t *testing.T) *testWorld {
+	t.Helper()
+	w := newTestWorld(t, worldOptions{email: "wendy@world.example", env: map[string]string{
+		settings.NameDemo: "true", settings.NameEntraClientID: "crmsync-addin"}})
+	ctx := context.Background()
+	id := identity.Identity{Kind: identity.Entra, Org: w.tenant, Subject: w.oid, Email: "wendy@world.example"}
+	p, created, err := w.app.users.SignIn(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created {
+		if err := w.app.onSignIn(ctx, p, id, created); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.app.conns.Save(ctx, connection.Connection{User: p.User, Provider: connection.Salesforce, Tenant: w.sf.OrgID(),
+		InstanceURL: w.app.settings.SalesforceLoginURL, Flow: connection.FlowPassword},
+		connection.Credentials{Username: fakesalesforce.DemoUsername, Password: fakesalesforce.DemoPassword}); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// paneJS runs js inside the task pane's frame of the harness.
+func paneJS[T any](b *browsertest.Browser, js string) T {
+	return browsertest.Eval[T](b, `(function(){ var d = document.getElementById("pane").contentDocument; var w = document.getElementById("pane").contentWindow; return (function(document, window){ `+js+` })(d, w); })()`)
+}
+
+// waitPane waits until cond (a JS expression in the pane) holds; what says
+// what is awaited. It fails with the pane's text when the page never gets
+// there (a deadline, not a timed assertion: nothing here measures speed).
+func waitPane(t *testing.T, b *browsertest.Browser, what, cond string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if paneJS[bool](b, `try { return !!(`+cond+`); } catch (e) { return false; }`) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("waiting for %s; the pane shows: %s", what, paneJS[string](b, `return document.body ? document.body.innerText : ""`))
+}
+
+func clickPane(b *browsertest.Browser, sel string) {
+	paneJS[bool](b, fmt.Sprintf(`var e = document.querySelector(%q); if (!e) { throw new Error("no %s"); } e.click(); return true;`, sel, sel))
+}
+
+// signInThroughDialog presses Sign in in the pane and picks the world's
+// user on the local identity provider's page in the dialog.
+func signInThroughDialog(t *testing.T, b *browsertest.Browser, w *testWorld) {
+	t.Helper()
+	waitPane(t, b, "the sign-in button", `document.getElementById("sign-in")`)
+	clickPane(b, "#sign-in")
+	sel := fmt.Sprintf(`button[value="%s"]`, w.oid)
+	deadline := time.Now().Add(20 * time.Second)
+	for !browsertest.Eval[bool](b, fmt.Sprintf(`(function(){ try { var d = document.getElementById("dialog-frame").contentDocument; return !!(d && d.querySelector(%q)); } catch (e) { return false; } })()`, sel)) {
+		if time.Now().After(deadline) {
+			t.Fatal("the identity provider's page never showed in the sign-in dialog")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	browsertest.Eval[bool](b, fmt.Sprintf(`(function(){ document.getElementById("dialog-frame").contentDocument.querySelector(%q).click(); return true; })()`, sel))
+}
+
+// tasksWithSubject counts the local Salesforce's Tasks with a subject.
+func tasksWithSubject(t *testing.T, w *testWorld, subject string) int {
+	t.Helper()
+	q := url.QueryEscape("SELECT Id FROM Task WHERE Subject = '" + subject + "'")
+	req, _ := http.NewRequest(http.MethodGet, w.app.settings.SalesforceLoginURL+"/services/data/v64.0/query?q="+q, nil)
+	req.Header.Set("Authorization", "Bearer "+w.sf.IssueToken(w.sfUser))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var ans struct {
+		TotalSize int `json:"totalSize"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("querying Tasks: %v (%s)", err, resp.Status)
+	}
+	return ans.TotalSize
+}
+
+// TestTaskPaneReadModeInHarness uses the task pane at 350 px inside the
+// simulated Outlook against the local Salesforce, by clicking: sign in
+// through the dialog, see the e-mail's people with account, open
+// opportunities; drill into a record and back; search; post to Chatter;
+// file the attachment; share the e-mail pressing twice (one Task); then the
+// meeting's people.
+func TestTaskPaneReadModeInHarness(t *testing.T) {
+	w := taskPaneWorld(t)
+	b := browsertest.New(t, w.srv.URL, 900, chromedp.Flag("ignore-certificate-errors", true),
+		// The identity provider's page in the dialog frame is another
+		// origin; the test reaches into it to click its button.
+		chromedp.Flag("disable-web-security", true), chromedp.Flag("disable-site-isolation-trials", true))
+	b.Open("/api/taskpane/harness")
+	if got := browsertest.Eval[int](b, `document.getElementById("pane").getBoundingClientRect().width`); got != 350 {
+		t.Fatalf("the pane is %d px wide, want 350", got)
+	}
+	signInThroughDialog(t, b, w)
+	waitPane(t, b, "the e-mail's people", `document.querySelector("#people .person")`)
+	text := paneJS[string](b, `return document.body.innerText`)
+	for _, want := range []string{"Alice Anders", "Bob Brown", "Acme Corporation", "Acme renewal", "Share this e-mail"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the pane lacks %q:\n%s", want, text)
+		}
+	}
+	if paneJS[bool](b, `return document.documentElement.scrollWidth > window.innerWidth`) {
+		t.Error("the pane overflows 350 px")
+	}
+
+	// Drill down into the account and back.
+	clickPane(b, `#people .person div button[data-record]`)
+	waitPane(t, b, "the account", `document.querySelector("#record") && document.body.innerText.indexOf("Acme Corporation") >= 0`)
+	clickPane(b, "#chatter-text")
+	paneJS[bool](b, `document.getElementById("chatter-text").value = "Renewal call booked"; return true`)
+	clickPane(b, "#chatter-post")
+	waitPane(t, b, "the Chatter post", `document.getElementById("status").textContent.indexOf("Posted to Chatter") >= 0`)
+	clickPane(b, "#file-attach")
+	waitPane(t, b, "the filed attachment", `document.getElementById("status").textContent.indexOf("proposal.txt filed") >= 0`)
+	clickPane(b, "#back")
+	waitPane(t, b, "the people again", `document.querySelector("#people .person")`)
+
+	// Search.
+	paneJS[bool](b, `document.getElementById("search").value = "Globex"; return true`)
+	clickPane(b, "#search-go")
+	waitPane(t, b, "search hits", `document.querySelector("#hits li")`)
+	clickPane(b, "#back")
+	waitPane(t, b, "the people again", `document.querySelector("#share-now")`)
+
+	// Share: pressing twice shares once.
+	before := tasksWithSubject(t, w, "Renewal questions")
+	paneJS[bool](b, `var s = document.getElementById("share-now"); s.click(); s.click(); return true`)
+	waitPane(t, b, "the share", `document.getElementById("status").textContent.indexOf("Shared with") >= 0`)
+	if got := tasksWithSubject(t, w, "Renewal questions") - before; got != 1 {
+		t.Fatalf("pressing Share twice made %d Tasks, want 1", got)
+	}
+	// Opened again, the same e-mail is found shared, not shared twice.
+	b.Open("/api/taskpane/harness")
+	signInThroughDialog(t, b, w)
+	waitPane(t, b, "the share button", `document.querySelector("#share-now")`)
+	clickPane(b, "#share-now")
+	waitPane(t, b, "the second share", `document.getElementById("status").textContent.indexOf("Already shared") >= 0`)
+	if got := tasksWithSubject(t, w, "Renewal questions") - before; got != 1 {
+		t.Fatalf("sharing again made %d Tasks in all, want 1", got)
+	}
+
+	// The meeting's people.
+	b.Open("/api/taskpane/harness?item=meeting")
+	signInThroughDialog(t, b, w)
+	waitPane(t, b, "the meeting's people", `document.body.innerText.indexOf("Frank Fischer") >= 0 && document.body.innerText.indexOf("Globex") >= 0`)
+	if p := b.Problems(); len(p) > 0 {
+		t.Errorf("browser problems: %v", p)
+	}
+}
+
+// TestTaskPaneComposeInHarness: in a draft, Track opens inserts the pixel
+// that crmsync minted for the draft at the top of the body, and Share when
+// sent marks the draft with the Salesforce category.
+func TestTaskPaneComposeInHarness(t *testing.T) {
+	w := taskPaneWorld(t)
+	b := browsertest.New(t, w.srv.URL, 900, chromedp.Flag("ignore-certificate-errors", true),
+		chromedp.Flag("disable-web-security", true), chromedp.Flag("disable-site-isolation-trials", true))
+	b.Open("/api/taskpane/harness?item=compose")
+	signInThroughDialog(t, b, w)
+	waitPane(t, b, "the compose tools", `document.querySelector("#track-opens")`)
+	clickPane(b, "#track-opens")
+	waitPane(t, b, "tracking", `document.getElementById("status").textContent.indexOf("Opens will be tracked") >= 0`)
+	body := browsertest.Eval[string](b, `document.getElementById("reading").getAttribute("data-body")`)
+	if !strings.HasPrefix(body, `<img src="`+w.srv.URL+`/api/pixel/`) || !strings.Contains(body, "here is our offer") {
+		t.Errorf("the draft's body after Track opens: %s", body)
+	}
+	clickPane(b, "#share-when-sent")
+	waitPane(t, b, "the mark", `document.getElementById("status").textContent.indexOf("once it is sent") >= 0`)
+	if got := browsertest.Eval[string](b, `document.getElementById("reading").textContent`); !strings.Contains(got, "Categories: Salesforce") {
+		t.Errorf("the draft after Share when sent: %s", got)
+	}
+}
