@@ -106,7 +106,8 @@ func tasksWithSubject(t *testing.T, w *testWorld, subject string) int {
 	return ans.TotalSize
 }
 
-// TestTaskPaneReadModeInHarness uses the task pane at 350 px inside the
+// TestTaskPaneReadModeInHarness reaches the simulated Outlook from the
+// dashboard and uses the task pane at 350 px inside the
 // simulated Outlook against the local Salesforce, by clicking: sign in
 // through the dialog, see the e-mail's people with account, open
 // opportunities; drill into a record and back; search; post to Chatter;
@@ -118,7 +119,12 @@ func TestTaskPaneReadModeInHarness(t *testing.T) {
 		// The identity provider's page in the dialog frame is another
 		// origin; the test reaches into it to click its button.
 		chromedp.Flag("disable-web-security", true), chromedp.Flag("disable-site-isolation-trials", true))
-	b.Open("/api/taskpane/harness")
+	// The way in: the dashboard links the add-in's page, which (demo) links
+	// the simulated Outlook.
+	b.Open("/api/dashboard/")
+	b.Click("#addin-link")
+	b.Expect("crmsync for Outlook", []string{"Install", "Try it in the simulated Outlook"})
+	b.Click("#try-harness")
 	if got := browsertest.Eval[int](b, `document.getElementById("pane").getBoundingClientRect().width`); got != 350 {
 		t.Fatalf("the pane is %d px wide, want 350", got)
 	}

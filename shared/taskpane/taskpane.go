@@ -78,6 +78,7 @@ type Route struct {
 // pane's data comes from the add-in API, which needs the bearer token).
 func Routes() []Route {
 	return []Route{
+		{http.MethodGet, Prefix + "/{$}"},
 		{http.MethodGet, Prefix + "/manifest.xml"},
 		{http.MethodGet, Prefix + "/manifest.json"},
 		{http.MethodGet, Prefix + "/icons/{size}"},
@@ -111,6 +112,7 @@ func New(cfg Config) (*Handler, error) {
 		h.auth = &dialog{cfg: cfg, log: h.log, pages: h.pages}
 	}
 	handlers := map[string]http.HandlerFunc{
+		"GET " + Prefix + "/{$}":             h.install,
 		"GET " + Prefix + "/manifest.xml":    h.manifestXML,
 		"GET " + Prefix + "/manifest.json":   h.manifestJSON,
 		"GET " + Prefix + "/icons/{size}":    h.icon,
@@ -239,6 +241,17 @@ func (h *Handler) pane(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
 	if err := h.pages.ExecuteTemplate(w, "pane.html", data); err != nil {
 		h.log.ErrorContext(r.Context(), "task pane page", "err", err)
+	}
+}
+
+// install serves the page the dashboard links to: how to install the
+// add-in, and (demo) the way into the simulated Outlook.
+func (h *Handler) install(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Security-Policy", h.policy("", ""))
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	data := map[string]any{"Demo": h.cfg.Demo, "HTTPS": strings.HasPrefix(h.cfg.Deployment.BaseURL, "https://")}
+	if err := h.pages.ExecuteTemplate(w, "install.html", data); err != nil {
+		h.log.ErrorContext(r.Context(), "install page", "err", err)
 	}
 }
 
