@@ -207,3 +207,93 @@ func TestTaskPaneComposeInHarness(t *testing.T) {
 		t.Errorf("the draft after Share when sent: %s", got)
 	}
 }
+
+// countWhere counts the local Salesforce's records of object matching a
+// SOQL condition.
+func countWhere(t *testing.T, w *testWorld, object, where string) int {
+	t.Helper()
+	q := url.QueryEscape("SELECT Id FROM " + object + " WHERE " + where)
+	req, _ := http.NewRequest(http.MethodGet, w.app.settings.SalesforceLoginURL+"/services/data/v64.0/query?q="+q, nil)
+	req.Header.Set("Authorization", "Bearer "+w.sf.IssueToken(w.sfUser))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var ans struct {
+		TotalSize int `json:"totalSize"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("querying %s: %v (%s)", object, err, resp.Status)
+	}
+	return ans.TotalSize
+}
+
+func setPane(b *browsertest.Browser, sel, value string) {
+	paneJS[bool](b, fmt.Sprintf(`var e = document.querySelector(%q); e.value = %q; e.dispatchEvent(new Event("change")); return true;`, sel, value))
+}
+
+// TestTaskPaneCreateEditInHarness creates and edits records from the
+// describe at 350 px: required fields refused empty, picklists as lists,
+// create-only fields shown read-only when editing; a Salesforce limit is
+// explained in words.
+func TestTaskPaneCreateEditInHarness(t *testing.T) {
+	w := taskPaneWorld(t)
+	b := browsertest.New(t, w.srv.URL, 900, chromedp.Flag("ignore-certificate-errors", true),
+		chromedp.Flag("disable-web-security", true), chromedp.Flag("disable-site-isolation-trials", true))
+	b.Open("/api/taskpane/harness")
+	signInThroughDialog(t, b, w)
+	waitPane(t, b, "the create button", `document.querySelector("#create")`)
+	clickPane(b, "#create")
+	waitPane(t, b, "the objects", `document.querySelector("#create-object option[value=Lead]")`)
+	setPane(b, "#create-object", "Lead")
+	clickPane(b, "#create-go")
+	waitPane(t, b, "the Lead form", `document.querySelector("#f-LastName")`)
+	if got := paneJS[string](b, `return Array.from(document.querySelectorAll("#f-Status option")).map(function(o){return o.value}).join(",")`); !strings.Contains(got, "Open - Not Contacted") {
+		t.Errorf("the Status picklist offers %q", got)
+	}
+	clickPane(b, "#save-record")
+	waitPane(t, b, "the required fields", `document.getElementById("problem").textContent.indexOf("Fill in") >= 0 && document.getElementById("problem").textContent.indexOf("Last Name") >= 0 && document.getElementById("problem").textContent.indexOf("Company") >= 0`)
+
+	setPane(b, "#f-LastName", "Zed")
+	setPane(b, "#f-Company", "Zenith")
+	clickPane(b, "#save-record")
+	waitPane(t, b, "the created Lead", `document.getElementById("status").textContent.indexOf("Lead created") >= 0 && document.querySelector("#record")`)
+	if n := countWhere(t, w, "Lead", "Company = 'Zenith'"); n != 1 {
+		t.Fatalf("%d Leads for Zenith, want 1", n)
+	}
+
+	clickPane(b, "#edit")
+	waitPane(t, b, "the edit form", `document.querySelector("#f-Title")`)
+	setPane(b, "#f-Title", "CEO")
+	clickPane(b, "#save-record")
+	waitPane(t, b, "the saved Lead", `document.getElementById("status").textContent.indexOf("Saved") >= 0 && document.querySelector("#record") && document.body.innerText.indexOf("CEO") >= 0`)
+	if n := countWhere(t, w, "Lead", "Company = 'Zenith' AND Title = 'CEO'"); n != 1 {
+		t.Fatalf("the edit reached %d Leads", n)
+	}
+
+	// A Task: its subtype can be chosen on create only, so editing shows it read-only.
+	clickPane(b, "#back")
+	waitPane(t, b, "the people", `document.querySelector("#create")`)
+	clickPane(b, "#create")
+	waitPane(t, b, "the objects", `document.querySelector("#create-object option[value=Task]")`)
+	setPane(b, "#create-object", "Task")
+	clickPane(b, "#create-go")
+	waitPane(t, b, "the Task form", `document.querySelector("#f-Subject")`)
+	setPane(b, "#f-Subject", "Call Zed")
+	setPane(b, "#f-TaskSubtype", "Call")
+	clickPane(b, "#save-record")
+	waitPane(t, b, "the created Task", `document.getElementById("status").textContent.indexOf("created") >= 0 && document.querySelector("#edit")`)
+	clickPane(b, "#edit")
+	waitPane(t, b, "the Task edit form", `document.querySelector("#f-Subject")`)
+	if !paneJS[bool](b, `var e = document.getElementById("f-TaskSubtype"); return !!e && e.disabled && document.querySelector("label[for=f-TaskSubtype]").textContent.indexOf("read-only") >= 0`) {
+		t.Error("the Task's create-only subtype is not shown read-only when editing")
+	}
+
+	// A Salesforce limit, in words.
+	w.sf.Inject(fakesalesforce.Fault{Resource: "search", Status: 403, ErrorCode: "REQUEST_LIMIT_EXCEEDED", Message: "TotalRequests Limit exceeded."})
+	w.sf.Inject(fakesalesforce.Fault{Resource: "parameterizedSearch", Status: 403, ErrorCode: "REQUEST_LIMIT_EXCEEDED", Message: "TotalRequests Limit exceeded."})
+	setPane(b, "#search", "Zenith")
+	clickPane(b, "#search-go")
+	waitPane(t, b, "the limit in words", `document.getElementById("problem").textContent.indexOf("allowance") >= 0`)
+}

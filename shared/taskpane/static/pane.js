@@ -142,7 +142,7 @@
     render();
   }
   function back() { if (stack.length > 1) { stack.pop(); var r = stack[stack.length - 1]; $("back").hidden = stack.length < 2; problem(""); r(); } }
-  function view(nodes) { var v = $("view"); v.textContent = ""; nodes.forEach(function (n) { if (n) { v.appendChild(n); } }); }
+  function view(nodes) { var v = $("view"); v.textContent = ""; nodes.forEach(function (n) { if (n) { v.appendChild(typeof n === "string" ? document.createTextNode(n) : n); } }); }
   function recordLink(object, id, name) {
     return el("button", { type: "button", "class": "link", "data-record": id, text: name || id, on: function () { openRecord(object, id); } });
   }
@@ -365,7 +365,13 @@
     var form = el("form", { "class": "record", id: "record-form", novalidate: "novalidate" });
     var inputs = {};
     var editable = function (f) { return creating ? f.createable : f.updateable; };
-    var required = function (f) { return creating && f.createable && !f.nillable && f.type !== "boolean" && !f.defaultedOnCreate; };
+    // Required: what a create must set. The describe's nillable=false also
+    // marks fields Salesforce fills itself (owner, defaulted picklists and
+    // checkboxes); the API does not pass defaultedOnCreate on, so those are
+    // left to Salesforce, whose refusal names the field.
+    var required = function (f) {
+      return creating && f.createable && !f.nillable && f.type !== "boolean" && f.type !== "picklist" && f.type !== "reference" && !f.defaultedOnCreate;
+    };
     var fields = desc.fields.filter(function (f) { return editable(f) || (!creating && rec.fields[f.name] != null && f.name !== "Id"); });
     fields.sort(function (a, b) { return (required(b) ? 1 : 0) - (required(a) ? 1 : 0); });
     fields.slice(0, 150).forEach(function (f) {
@@ -413,9 +419,14 @@
         return p.then(function (ans) {
           save.disabled = false;
           var id = creating ? ans.id : rec.id;
+          // Back from the record leads where the user came from: the form
+          // (and, after a create, the object chooser) leave the stack.
           stack.pop();
+          if (creating) { stack.pop(); stack.push(function () { recordView(object, id); }); }
+          $("back").hidden = stack.length < 2;
+          problem("");
+          recordView(object, id);
           status(creating ? desc.label + " created." : "Saved.");
-          openRecordReplacing(object, id);
         });
       };
       go().catch(function (e) {
@@ -426,14 +437,6 @@
     });
     view([el("h2", { text: (creating ? "New " : "Edit ") + desc.label }), form]);
   }
-  function openRecordReplacing(object, id) {
-    var keep = status;
-    stack.push(function () { recordView(object, id); });
-    $("back").hidden = stack.length < 2;
-    recordView(object, id);
-    keep && 0;
-  }
-
   function search(q) {
     show(function () {
       view([el("p", { "class": "muted", text: "Searching…" })]);
