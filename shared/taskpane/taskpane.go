@@ -230,7 +230,8 @@ func Icon(n int, outline bool) []byte {
 // itself and which must work without the internet.
 func (h *Handler) pane(w http.ResponseWriter, r *http.Request) {
 	harness := r.URL.Query().Get("host") == "harness" && h.cfg.Demo
-	data := map[string]any{"OfficeJS": OfficeJS, "Harness": harness, "SignIn": h.auth != nil, "Scope": h.cfg.Scope}
+	data := map[string]any{"OfficeJS": OfficeJS, "Harness": harness, "SignIn": h.auth != nil, "Scope": h.cfg.Scope,
+		"ClientID": h.cfg.ClientID, "Authority": strings.TrimSuffix(strings.TrimSuffix(h.cfg.Authority, "/"), "/v2.0")}
 	script := " " + OfficeJS
 	if harness {
 		data["OfficeJS"] = ""

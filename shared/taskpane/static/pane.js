@@ -36,6 +36,36 @@
   function async(fn) { return new Promise(function (res, rej) { fn(function (r) { r && r.status === "failed" ? rej(r.error || new Error("Outlook refused")) : res(r && r.value); }); }); }
 
   // ---- sign-in ----
+  // Nested app authentication (requirement set NestedAppAuth 1.1: new
+  // Outlook, Outlook on the web, current Windows, Mac and mobile builds with
+  // Microsoft 365): MSAL's nestable public client, served by crmsync itself,
+  // gets the API token through Outlook's own sign-in. Elsewhere (Exchange on
+  // premises, older clients) the pane falls back to the sign-in dialog.
+  var naaClient = null;
+  function loadScript(src) {
+    return new Promise(function (res, rej) {
+      var s = document.createElement("script");
+      s.src = src; s.onload = res; s.onerror = function () { rej(new Error("script")); };
+      document.head.appendChild(s);
+    });
+  }
+  function naa(interactive) {
+    var clientId = document.body.getAttribute("data-client-id"), scope = document.body.getAttribute("data-scope");
+    if (!clientId || !supported("NestedAppAuth", "1.1")) { return Promise.reject(new Error("no naa")); }
+    var ready = naaClient ? Promise.resolve(naaClient) : loadScript("/api/taskpane/static/msal-browser.min.js").then(function () {
+      return window.msal.createNestablePublicClientApplication({ auth: { clientId: clientId, authority: document.body.getAttribute("data-authority") || "https://login.microsoftonline.com/common" } });
+    }).then(function (pca) { naaClient = pca; return pca; });
+    return ready.then(function (pca) {
+      var req = { scopes: [scope] };
+      return pca.acquireTokenSilent(req).catch(function (e) {
+        if (!interactive) { throw e; }
+        return pca.acquireTokenPopup(req);
+      });
+    }).then(function (r) {
+      token = r.accessToken;
+      tokenExpires = (r.expiresOn ? new Date(r.expiresOn).getTime() : Date.now() + 3600e3) - 60000;
+    });
+  }
   function signIn() {
     return new Promise(function (resolve, reject) {
       if (!supported("DialogApi", "1.1")) { reject(new Error("dialog")); return; }
@@ -58,7 +88,10 @@
     var b = el("button", { type: "button", id: "sign-in", text: "Sign in" });
     b.addEventListener("click", function () {
       b.disabled = true;
-      signIn().then(function () { problem(""); then(); }, function (e) {
+      naa(true).catch(function (e) {
+        if (e && e.message !== "no naa") { problem("Outlook's sign-in did not work; trying crmsync's sign-in window."); }
+        return signIn();
+      }).then(function () { problem(""); then(); }, function (e) {
         b.disabled = false;
         problem(e.message === "dialog" ? "This Outlook cannot open the sign-in window. Use Outlook on the web or a current Outlook." : e.message, b);
       });
@@ -98,7 +131,12 @@
   // again after signing in (what the user typed stays in the form).
   function fail(e, retry) {
     status("");
-    if (e && e.auth) { signInButton(retry, "Your crmsync sign-in has expired. Sign in again; what you typed is kept."); return; }
+    if (e && e.auth) {
+      // A silent NAA renewal first; the button (NAA interactively, else the
+      // dialog) when that fails. What the user typed stays in the form.
+      naa(false).then(retry, function () { signInButton(retry, "Your crmsync sign-in has expired. Sign in again; what you typed is kept."); });
+      return;
+    }
     if (e && e.network) { problem("crmsync cannot be reached. Check your connection and try again."); return; }
     if (e && e.code === "validation" || (e && e.data && e.data.fields)) {
       problem("Salesforce refused the record: " + (e.message || "check the highlighted fields") + ".");
@@ -461,8 +499,11 @@
     readInfo().then(function (i) {
       info = i;
       var go = function () { stack = []; show(home); };
-      if (!token) { view([el("h2", { text: info.subject || "(no subject)" })]); signInButton(go); return; }
-      go();
+      if (token) { go(); return; }
+      naa(false).then(go, function () {
+        view([el("h2", { text: info.subject || "(no subject)" })]);
+        signInButton(go);
+      });
     }, function () { problem("Outlook did not give this item's details. Select it again."); });
   }
   (O && O.onReady ? O.onReady() : Promise.resolve()).then(start);
