@@ -119,8 +119,8 @@ func TestTaskPaneDialogSignIn(t *testing.T) {
 	}
 
 	for name, path := range map[string]string{
-		"forged callback":   "/api/taskpane/signin/callback?code=abc&state=def",
-		"refused":           "/api/taskpane/signin/callback?error=access_denied&state=def",
+		"forged callback": "/api/taskpane/signin/callback?code=abc&state=def",
+		"refused":         "/api/taskpane/signin/callback?error=access_denied&state=def",
 	} {
 		t.Run(name, func(t *testing.T) {
 			msg := dialogAnswer(t, w, w.newBrowser(), path)
