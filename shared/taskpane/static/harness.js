@@ -26,6 +26,14 @@
       attachments: [], text: "Agenda: numbers, plans."
     }
   };
+  // Bad input: a message to nobody but the user, and one to 200 people.
+  var crowd = [me];
+  for (var i = 0; i < 200; i++) { crowd.push({ emailAddress: "person" + i + "@crowd.example", displayName: "Person " + i }); }
+  crowd.push({ emailAddress: "alice@acme.example", displayName: "Alice Anders" });
+  items.self = { itemType: "message", subject: "Note to self", itemId: "AAMkAGharness/self+1=", internetMessageId: "<self-1@crmsync.local>",
+    dateTimeCreated: new Date(), from: me, to: [me], cc: [], attachments: [], text: "Remember the milk." };
+  items.crowd = { itemType: "message", subject: "Newsletter", itemId: "AAMkAGharness/crowd+1=", internetMessageId: "<crowd-1@crowd.example>",
+    dateTimeCreated: new Date(), from: { emailAddress: "news@crowd.example", displayName: "News" }, to: crowd, cc: [], attachments: [], text: "News." };
   var draft = { to: [{ emailAddress: "bob@acme.example", displayName: "Bob Brown" }], cc: [], subject: "Our offer",
     html: "<p>Hello Bob,</p><p>here is our offer.</p>", categories: [], headers: {}, saved: false };
 
@@ -61,7 +69,7 @@
   var Office = {
     CoercionType: { Html: "html", Text: "text" },
     AsyncResultStatus: { Succeeded: "succeeded", Failed: "failed" },
-    EventType: { DialogMessageReceived: "dialogMessageReceived", DialogEventReceived: "dialogEventReceived" },
+    EventType: { DialogMessageReceived: "dialogMessageReceived", DialogEventReceived: "dialogEventReceived", ItemChanged: "olkItemSelectedChanged" },
     MailboxEnums: { RestVersion: { v2_0: "v2.0" } },
     onReady: function (cb) { var p = Promise.resolve({ host: "Outlook", platform: "Harness" }); if (cb) { p.then(cb); } return p; },
     context: {
@@ -72,6 +80,7 @@
       mailbox: {
         userProfile: { emailAddress: me.emailAddress, displayName: me.displayName, accountType: "office365" },
         item: null,
+        addHandlerAsync: function (type, fn, opts, cb) { later(typeof opts === "function" ? opts : cb); },
         convertToRestId: function (id) { return id.replace(/\//g, "-").replace(/\+/g, "_"); }
       },
       ui: {

@@ -12,7 +12,17 @@
   "use strict";
   var O = window.Office || (window.parent !== window && window.parent.HarnessOffice) || null;
   var API = "/api/addin", PIXEL = "/api/pixel";
-  var token = null, tokenExpires = 0, stack = [], item = null, info = null, pending = null;
+  var token = null, tokenExpires = 0, stack = [], item = null, info = null;
+  // The token lives in this pane's session storage (as MSAL keeps its own),
+  // so opening the pane on the next item needs no new sign-in.
+  var TOKEN_KEY = "crmsync.taskpane.token";
+  function keepToken() {
+    try { sessionStorage.setItem(TOKEN_KEY, JSON.stringify({ token: token, expires: tokenExpires })); } catch (e) { /* storage off: memory only */ }
+  }
+  try {
+    var kept = JSON.parse(sessionStorage.getItem(TOKEN_KEY) || "null");
+    if (kept && kept.token && kept.expires > Date.now()) { token = kept.token; tokenExpires = kept.expires; }
+  } catch (e) { /* nothing kept */ }
   var $ = function (id) { return document.getElementById(id); };
 
   function el(tag, attrs, kids) {
@@ -64,6 +74,7 @@
     }).then(function (r) {
       token = r.accessToken;
       tokenExpires = (r.expiresOn ? new Date(r.expiresOn).getTime() : Date.now() + 3600e3) - 60000;
+      keepToken();
     });
   }
   function signIn() {
@@ -79,6 +90,7 @@
           try { m = JSON.parse(arg.message); } catch (e) { m = { message: "Sign-in answered nonsense. Try again." }; }
           if (!m.token) { reject(new Error(m.message || "Sign-in did not finish.")); return; }
           token = m.token; tokenExpires = Date.now() + (m.expiresIn || 3600) * 1000 - 60000;
+          keepToken();
           resolve();
         });
       });
@@ -121,7 +133,7 @@
       return resp.text().then(function (t) {
         var data = null;
         try { data = t ? JSON.parse(t) : null; } catch (e) { data = null; }
-        if (resp.status === 401) { token = null; throw { auth: true }; }
+        if (resp.status === 401) { token = null; try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* none */ } throw { auth: true }; }
         if (!resp.ok) { throw { status: resp.status, code: data && data.error, message: data && data.message, data: data }; }
         return data;
       });
@@ -225,7 +237,10 @@
       nodes.push(ul);
       nodes.push(info.compose ? composeTools() : itemTools());
       view(nodes);
-      document.body.setAttribute("data-people-ms", String(Math.round(performance.now() - t0)));
+      // For the benchmark: when the people were shown, and how long their
+      // lookup took, in ms since this page started loading.
+      document.body.setAttribute("data-people-shown", String(performance.now()));
+      document.body.setAttribute("data-people-ms", String(performance.now() - t0));
     }, function (e) { fail(e, home); });
   }
 
@@ -496,6 +511,15 @@
       if (q.length < 2) { problem("Search for at least 2 characters."); return; }
       search(q);
     });
+    // A pinned pane stays open while the user selects other items
+    // (Mailbox 1.5): it follows the selection.
+    if (supported("Mailbox", "1.5") && O.context.mailbox.addHandlerAsync && O.EventType.ItemChanged) {
+      O.context.mailbox.addHandlerAsync(O.EventType.ItemChanged, function () {
+        item = O.context.mailbox.item;
+        if (!item) { problem("Select an e-mail or a meeting to see its people."); view([]); return; }
+        readInfo().then(function (i) { info = i; stack = []; if (token) { show(home); } else { signInButton(function () { stack = []; show(home); }); } });
+      });
+    }
     readInfo().then(function (i) {
       info = i;
       var go = function () { stack = []; show(home); };
