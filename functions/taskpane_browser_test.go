@@ -22,7 +22,7 @@ import (
 // taskPaneWorld is a demo-mode test world whose user is signed up and
 // connected to the local Salesforce, with the add-in's public client
 // (crmsync-addin, PKCE) as the Entra app the pane's sign-in dialog uses.
-func taskPaneWorld(t *testing.T) *testWorld {
+func taskPaneWorld(t testing.TB) *testWorld {
 	t.Helper()
 	w := newTestWorld(t, worldOptions{email: "wendy@world.example", env: map[string]string{
 		settings.NameDemo: "true", settings.NameEntraClientID: "crmsync-addin"}})
@@ -53,7 +53,7 @@ func paneJS[T any](b *browsertest.Browser, js string) T {
 // waitPane waits until cond (a JS expression in the pane) holds; what says
 // what is awaited. It fails with the pane's text when the page never gets
 // there (a deadline, not a timed assertion: nothing here measures speed).
-func waitPane(t *testing.T, b *browsertest.Browser, what, cond string) {
+func waitPane(t testing.TB, b *browsertest.Browser, what, cond string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -71,7 +71,7 @@ func clickPane(b *browsertest.Browser, sel string) {
 
 // signInThroughDialog presses Sign in in the pane and picks the world's
 // user on the local identity provider's page in the dialog.
-func signInThroughDialog(t *testing.T, b *browsertest.Browser, w *testWorld) {
+func signInThroughDialog(t testing.TB, b *browsertest.Browser, w *testWorld) {
 	t.Helper()
 	waitPane(t, b, "the sign-in button", `document.getElementById("sign-in")`)
 	clickPane(b, "#sign-in")
