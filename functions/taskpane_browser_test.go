@@ -179,6 +179,11 @@ func TestTaskPaneReadModeInHarness(t *testing.T) {
 	// The meeting's people.
 	b.Open("/api/taskpane/harness?item=meeting")
 	waitPane(t, b, "the meeting's people", `document.body.innerText.indexOf("Frank Fischer") >= 0 && document.body.innerText.indexOf("Globex") >= 0`)
+	clickPane(b, "#share-now")
+	waitPane(t, b, "the shared meeting", `document.getElementById("status").textContent.indexOf("next sync") >= 0`)
+	if got := browsertest.Eval[string](b, `document.getElementById("reading").textContent`); !strings.Contains(got, "Categories: Salesforce") {
+		t.Errorf("the meeting after Share: %s", got)
+	}
 	if p := b.Problems(); len(p) > 0 {
 		t.Errorf("browser problems: %v", p)
 	}

@@ -40,6 +40,10 @@
   function readItem(d) {
     var it = {};
     for (var k in d) { if (k !== "text") { it[k] = d[k]; } }
+    d.categories = d.categories || [];
+    it.categories = { addAsync: function (list, opts, cb) {
+      list.forEach(function (c) { if (d.categories.indexOf(c) < 0) { d.categories.push(c); } });
+      show(); later(typeof opts === "function" ? opts : cb); } };
     it.body = { getAsync: function (type, opts, cb) { later(typeof opts === "function" ? opts : cb, d.text); } };
     it.getAttachmentContentAsync = function (id, opts, cb) {
       cb = typeof opts === "function" ? opts : cb;
@@ -110,7 +114,7 @@
       return;
     }
     var d = items[current];
-    r.textContent = "Subject: " + d.subject + "\n\n" + d.text;
+    r.textContent = "Subject: " + d.subject + "\nCategories: " + ((d.categories || []).join(", ") || "none") + "\n\n" + d.text;
   }
   function open(which) {
     current = which;

@@ -256,7 +256,7 @@
       box.appendChild(el("label", {}, [attBox, " with its " + atts.length + " attachment" + (atts.length > 1 ? "s" : "")]));
     }
     var btn = el("button", { type: "button", id: "share-now", text: "Share now" });
-    btn.addEventListener("click", function () { shareNow(btn, attBox && attBox.checked ? atts : []); });
+    btn.addEventListener("click", function () { if (isMail) { shareNow(btn, attBox && attBox.checked ? atts : []); } else { shareMeeting(btn); } });
     box.appendChild(btn);
     var tools = el("div", { "class": "actions" }, [el("button", { type: "button", id: "create", text: "Create a record", on: function () { show(createChooser); } })]);
     return el("div", {}, [box, tools]);
@@ -288,6 +288,19 @@
       };
       return go().catch(function (e) { btn.disabled = false; fail(e, function () { btn.disabled = true; go().catch(function (e2) { btn.disabled = false; fail(e2); }); }); });
     }, function () { btn.disabled = false; problem("Outlook did not give the e-mail's text. Try again."); });
+  }
+  // A meeting is shared the way crmsync shares any mailbox item: it gets the
+  // "Salesforce" category, and the next sync creates the Event (with its
+  // attendees as relations) and keeps it in sync (categories in read mode:
+  // Mailbox 1.8).
+  function shareMeeting(btn) {
+    if (btn.disabled) { return; }
+    if (!supported("Mailbox", "1.8") || !item.categories) { problem("This Outlook cannot mark the meeting (it needs Mailbox 1.8). Give it the Salesforce category in Outlook instead."); return; }
+    btn.disabled = true;
+    async(function (cb) { item.categories.addAsync(["Salesforce"], cb); }).then(function () {
+      status("This meeting will be in Salesforce after the next sync, within minutes, and stays in sync.");
+      btn.textContent = "Shared";
+    }, function () { btn.disabled = false; problem("Outlook did not let crmsync mark this meeting. Try again."); });
   }
   function attachmentBlob(a) {
     if (!supported("Mailbox", "1.8")) { return Promise.reject({ message: "This Outlook cannot hand attachments to add-ins (it needs Mailbox 1.8). Use Outlook on the web" }); }
