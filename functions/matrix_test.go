@@ -361,6 +361,12 @@ func authorizationMatrix() map[string]accesstest.Expect {
 		"POST " + A + "/share":                  signedIn,
 		"POST " + A + "/records/{id}/files":     signedIn,
 		"POST " + A + "/records/{id}/chatter":   signedIn,
+		"GET " + A + "/layout":                  signedIn,
+		"POST " + A + "/layout":                 signedIn,
+		"DELETE " + A + "/layout":               signedIn,
+		"POST " + A + "/layout/org":             ownOrg,
+		"POST " + A + "/layout/share":           signedIn,
+		"POST " + A + "/layout/take":            signedIn,
 
 		// The pixel is fetched by whoever opens the e-mail; the rest is the
 		// add-in user's own.
