@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/crmsync/crmsync/local/fakesalesforce"
+	"github.com/crmsync/crmsync/local/idp"
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/dashboard/browsertest"
 	"github.com/crmsync/crmsync/shared/identity"
@@ -22,12 +23,23 @@ import (
 // taskPaneWorld is a demo-mode test world whose user is signed up and
 // connected to the local Salesforce, with the add-in's public client
 // (crmsync-addin, PKCE) as the Entra app the pane's sign-in dialog uses.
-func taskPaneWorld(t testing.TB) *testWorld {
+func taskPaneWorld(t testing.TB, colleagues ...idp.User) *testWorld {
 	t.Helper()
-	w := newTestWorld(t, worldOptions{email: "wendy@world.example", env: map[string]string{
+	w := newTestWorld(t, worldOptions{email: "wendy@world.example", extraUsers: colleagues, env: map[string]string{
 		settings.NameDemo: "true", settings.NameEntraClientID: "crmsync-addin"}})
+	connectTaskPaneUser(t, w, w.oid, "wendy@world.example")
+	for _, c := range colleagues {
+		connectTaskPaneUser(t, w, c.ID, c.Email)
+	}
+	return w
+}
+
+// connectTaskPaneUser signs the identity provider's user oid up and
+// connects them to the local Salesforce.
+func connectTaskPaneUser(t testing.TB, w *testWorld, oid, email string) {
+	t.Helper()
 	ctx := context.Background()
-	id := identity.Identity{Kind: identity.Entra, Org: w.tenant, Subject: w.oid, Email: "wendy@world.example"}
+	id := identity.Identity{Kind: identity.Entra, Org: w.tenant, Subject: oid, Email: email}
 	p, created, err := w.app.users.SignIn(ctx, id)
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +54,6 @@ func taskPaneWorld(t testing.TB) *testWorld {
 		connection.Credentials{Username: fakesalesforce.DemoUsername, Password: fakesalesforce.DemoPassword}); err != nil {
 		t.Fatal(err)
 	}
-	return w
 }
 
 // paneJS runs js inside the task pane's frame of the harness.
@@ -73,9 +84,16 @@ func clickPane(b *browsertest.Browser, sel string) {
 // user on the local identity provider's page in the dialog.
 func signInThroughDialog(t testing.TB, b *browsertest.Browser, w *testWorld) {
 	t.Helper()
+	signInAs(t, b, w.oid)
+}
+
+// signInAs presses Sign in in the pane and picks the identity provider's
+// user oid in the dialog.
+func signInAs(t testing.TB, b *browsertest.Browser, oid string) {
+	t.Helper()
 	waitPane(t, b, "the sign-in button", `document.getElementById("sign-in")`)
 	clickPane(b, "#sign-in")
-	sel := fmt.Sprintf(`button[value="%s"]`, w.oid)
+	sel := fmt.Sprintf(`button[value="%s"]`, oid)
 	deadline := time.Now().Add(20 * time.Second)
 	for !browsertest.Eval[bool](b, fmt.Sprintf(`(function(){ try { var d = document.getElementById("dialog-frame").contentDocument; return !!(d && d.querySelector(%q)); } catch (e) { return false; } })()`, sel)) {
 		if time.Now().After(deadline) {
@@ -300,4 +318,63 @@ func TestTaskPaneCreateEditInHarness(t *testing.T) {
 	setPane(b, "#search", "Zenith")
 	clickPane(b, "#search-go")
 	waitPane(t, b, "the limit in words", `document.getElementById("problem").textContent.indexOf("allowance") >= 0`)
+}
+
+// TestTaskPaneLayoutsInHarness: a user makes the pane search Leads only
+// (a Contact is no longer found, a Lead is), cannot set the organisation's
+// layout, shares theirs under a code, and a colleague in another browser
+// takes it and searches the same way.
+func TestTaskPaneLayoutsInHarness(t *testing.T) {
+	colleague := idp.User{ID: "0d000000-0000-4000-8000-0000000000c2", Name: "Colin Colleague", Tenant: worldTenant, Email: "colin@world.example"}
+	w := taskPaneWorld(t, colleague)
+	flags := []chromedp.ExecAllocatorOption{chromedp.Flag("ignore-certificate-errors", true),
+		chromedp.Flag("disable-web-security", true), chromedp.Flag("disable-site-isolation-trials", true)}
+	b := browsertest.New(t, w.srv.URL, 900, flags...)
+	b.Open("/api/taskpane/harness")
+	signInThroughDialog(t, b, w)
+	waitPane(t, b, "the people", `document.querySelector("#people .person")`)
+	search := func(b *browsertest.Browser, q string) string {
+		t.Helper()
+		setPane(b, "#search", q)
+		clickPane(b, "#search-go")
+		waitPane(t, b, "the results for "+q, `document.querySelector("#hits li") || document.body.innerText.indexOf("Nothing found") >= 0`)
+		return paneJS[string](b, `return document.getElementById("view").innerText`)
+	}
+	if got := search(b, "Anders"); !strings.Contains(got, "Alice Anders") {
+		t.Fatalf("before the layout, searching Anders finds: %s", got)
+	}
+
+	clickPane(b, "#layout-open")
+	waitPane(t, b, "the layout", `document.getElementById("layout-search-Lead")`)
+	if got := paneJS[string](b, `return document.getElementById("layout-source").textContent`); !strings.Contains(got, "crmsync's layout") {
+		t.Errorf("a new user's layout: %s", got)
+	}
+	clickPane(b, "#layout-search-Lead")
+	clickPane(b, "#layout-save")
+	waitPane(t, b, "the saved layout", `document.getElementById("status").textContent.indexOf("Your layout is saved") >= 0`)
+	clickPane(b, "#layout-org")
+	waitPane(t, b, "the refusal", `document.getElementById("problem").textContent.indexOf("Only an organisation admin") >= 0`)
+	clickPane(b, "#layout-share")
+	waitPane(t, b, "the code", `document.getElementById("layout-code").textContent.length === 10`)
+	code := paneJS[string](b, `return document.getElementById("layout-code").textContent`)
+
+	if got := search(b, "Anders"); strings.Contains(got, "Alice Anders") {
+		t.Errorf("with Leads only, searching Anders finds: %s", got)
+	}
+	if got := search(b, "Fischer"); !strings.Contains(got, "Frank Fischer") {
+		t.Errorf("with Leads only, searching Fischer finds: %s", got)
+	}
+
+	c := browsertest.New(t, w.srv.URL, 900, flags...)
+	c.Open("/api/taskpane/harness")
+	signInAs(t, c, colleague.ID)
+	waitPane(t, c, "the colleague's people", `document.querySelector("#people .person")`)
+	clickPane(c, "#layout-open")
+	waitPane(t, c, "the colleague's layout", `document.getElementById("layout-take-code")`)
+	setPane(c, "#layout-take-code", strings.ToLower(code))
+	clickPane(c, "#layout-take")
+	waitPane(t, c, "the taken layout", `document.getElementById("status").textContent.indexOf("colleague's layout") >= 0`)
+	if got := search(c, "Anders"); strings.Contains(got, "Alice Anders") {
+		t.Errorf("the colleague with the taken layout finds: %s", got)
+	}
 }

@@ -157,6 +157,17 @@
     problem((e && words[e.code]) || (e && e.message ? e.message.charAt(0).toUpperCase() + e.message.slice(1) + "." : "Something went wrong. Try again."));
   }
 
+  // ---- layout: what the pane shows (the user's own, else the organisation's) ----
+  var layoutAnswer = null;
+  function getLayout() {
+    if (layoutAnswer) { return Promise.resolve(layoutAnswer); }
+    return call("GET", API + "/layout").then(function (a) { layoutAnswer = a; return a; });
+  }
+  function layoutFields(object) {
+    var l = layoutAnswer && layoutAnswer.layout;
+    return (l && l.fields && l.fields[object] && l.fields[object].length) ? l.fields[object] : null;
+  }
+
   // ---- the open item ----
   function addr(p) { return p && (p.emailAddress || p.address || "").toLowerCase(); }
   function composing() { return item && item.subject && typeof item.subject.getAsync === "function"; }
@@ -371,9 +382,11 @@
   function openRecord(object, id) { show(function () { recordView(object, id); }); }
   function recordView(object, id) {
     view([el("p", { "class": "muted", text: "Opening…" })]);
-    Promise.all([call("GET", API + "/records/" + encodeURIComponent(object) + "/" + encodeURIComponent(id)), describe(object)]).then(function (v) {
+    Promise.all([call("GET", API + "/records/" + encodeURIComponent(object) + "/" + encodeURIComponent(id)), describe(object), getLayout()]).then(function (v) {
       var rec = v[0], desc = v[1], dl = el("dl", { id: "record" });
       var fields = desc.fields.filter(function (f) { return rec.fields && rec.fields[f.name] !== undefined && rec.fields[f.name] !== null && f.name !== "Id"; });
+      var chosen = layoutFields(object);
+      if (chosen) { fields = chosen.map(function (n) { return fields.filter(function (f) { return f.name === n; })[0]; }).filter(Boolean); }
       fields.slice(0, 40).forEach(function (f) { dl.appendChild(el("dt", { text: f.label })); dl.appendChild(el("dd", { text: String(rec.fields[f.name]) })); });
       var nodes = [el("h2", { text: desc.label + ": " + (rec.fields.Name || rec.fields.Subject || rec.fields.CaseNumber || id) }), dl,
         el("div", { "class": "actions" }, [
@@ -415,8 +428,9 @@
 
   function createChooser() {
     view([el("p", { "class": "muted", text: "Loading objects…" })]);
-    call("GET", API + "/objects").then(function (ans) {
-      var objs = ans.objects.filter(function (o) { return o.createable; });
+    Promise.all([call("GET", API + "/objects"), getLayout()]).then(function (v) {
+      var ans = v[0], only = v[1].layout.create || [];
+      var objs = ans.objects.filter(function (o) { return o.createable && (!only.length || only.indexOf(o.name) >= 0); });
       var sel = el("select", { id: "create-object", "aria-label": "Object" }, objs.map(function (o) { return el("option", { value: o.name, text: o.label }); }));
       var go = el("button", { type: "button", id: "create-go", text: "Continue" });
       go.addEventListener("click", function () {
@@ -439,6 +453,8 @@
       return creating && f.createable && !f.nillable && f.type !== "boolean" && f.type !== "picklist" && f.type !== "reference" && !f.defaultedOnCreate;
     };
     var fields = desc.fields.filter(function (f) { return editable(f) || (!creating && rec.fields[f.name] != null && f.name !== "Id"); });
+    var chosen = layoutFields(object);
+    if (chosen) { fields = fields.filter(function (f) { return required(f) || chosen.indexOf(f.name) >= 0; }); }
     fields.sort(function (a, b) { return (required(b) ? 1 : 0) - (required(a) ? 1 : 0); });
     fields.slice(0, 150).forEach(function (f) {
       var id = "f-" + f.name, value = rec && rec.fields[f.name] != null ? String(rec.fields[f.name]) : "", input;
@@ -503,10 +519,84 @@
     });
     view([el("h2", { text: (creating ? "New " : "Edit ") + desc.label }), form]);
   }
+  function layoutView() {
+    view([el("p", { "class": "muted", text: "Loading the layout…" })]);
+    layoutAnswer = null;
+    Promise.all([getLayout(), call("GET", API + "/objects")]).then(function (v) {
+      var l = v[0].layout, objs = v[1].objects;
+      var from = { user: "This is your own layout.", org: "This is your organisation's layout.", "default": "This is crmsync's layout: everything." }[v[0].source];
+      function boxes(id, chosen) {
+        return el("div", { id: id }, objs.map(function (o) {
+          var b = el("input", { type: "checkbox", value: o.name, id: id + "-" + o.name });
+          b.checked = (chosen || []).indexOf(o.name) >= 0;
+          return el("label", { "for": id + "-" + o.name }, [b, " " + o.label]);
+        }));
+      }
+      function picked(id) { return Array.prototype.slice.call(document.querySelectorAll("#" + id + " input:checked")).map(function (b) { return b.value; }); }
+      var fieldsObj = el("select", { id: "layout-fields-object", "aria-label": "Object" }, [el("option", { value: "", text: "—" })].concat(objs.map(function (o) { return el("option", { value: o.name, text: o.label }); })));
+      var fieldsBox = el("div", { id: "layout-fields" });
+      var fields = JSON.parse(JSON.stringify(l.fields || {}));
+      fieldsObj.addEventListener("change", function () {
+        fieldsBox.textContent = "";
+        var name = fieldsObj.value;
+        if (!name) { return; }
+        describe(name).then(function (d) {
+          d.fields.forEach(function (f) {
+            var b = el("input", { type: "checkbox", value: f.name, id: "lf-" + f.name });
+            b.checked = (fields[name] || []).indexOf(f.name) >= 0;
+            b.addEventListener("change", function () {
+              fields[name] = Array.prototype.slice.call(fieldsBox.querySelectorAll("input:checked")).map(function (x) { return x.value; });
+            });
+            fieldsBox.appendChild(el("label", { "for": "lf-" + f.name }, [b, " " + f.label]));
+          });
+        }, function (e) { fail(e); });
+      });
+      function body() { return { create: picked("layout-create"), search: picked("layout-search").slice(0, 10), fields: fields }; }
+      function saved(a, words) { layoutAnswer = a; status(words); }
+      var save = el("button", { type: "button", id: "layout-save", text: "Save as my layout" });
+      save.addEventListener("click", function () { call("POST", API + "/layout", body()).then(function (a) { saved(a, "Your layout is saved."); }, function (e) { fail(e); }); });
+      var org = el("button", { type: "button", id: "layout-org", text: "Save for my organisation" });
+      org.addEventListener("click", function () {
+        call("POST", API + "/layout/org", body()).then(function () { status("Your organisation's layout is saved: everyone without their own layout gets it."); }, function (e) {
+          if (e && e.status === 403) { problem("Only an organisation admin can set the organisation's layout. Save it as yours, or share it with a code."); return; }
+          fail(e);
+        });
+      });
+      var reset = el("button", { type: "button", id: "layout-reset", text: "Use my organisation's" });
+      reset.addEventListener("click", function () { call("DELETE", API + "/layout").then(function (a) { saved(a, "You now use your organisation's layout."); show(layoutView, false); }, function (e) { fail(e); }); });
+      var code = el("output", { id: "layout-code" });
+      var share = el("button", { type: "button", id: "layout-share", text: "Share my layout" });
+      share.addEventListener("click", function () {
+        call("POST", API + "/layout/share").then(function (a) { code.textContent = a.code; status("Give your colleagues this code: " + a.code); }, function (e) {
+          if (e && e.code === "no_layout") { problem("Save a layout of your own first, then share it."); return; }
+          fail(e);
+        });
+      });
+      var takeCode = el("input", { id: "layout-take-code", maxlength: "10", "aria-label": "A colleague's layout code", placeholder: "Code" });
+      var take = el("button", { type: "button", id: "layout-take", text: "Take a colleague's layout" });
+      take.addEventListener("click", function () {
+        call("POST", API + "/layout/take", { code: takeCode.value }).then(function (a) { saved(a, "You now use your colleague's layout."); show(layoutView, false); }, function (e) {
+          if (e && (e.code === "no_such_code" || e.code === "bad_code")) { problem("No colleague shared a layout under this code. Check it with them."); return; }
+          fail(e);
+        });
+      });
+      view([el("h2", { text: "Layout" }), el("p", { id: "layout-source", text: from }),
+        el("h3", { text: "Search in" }), boxes("layout-search", l.search),
+        el("h3", { text: "Offer to create" }), boxes("layout-create", l.create),
+        el("h3", { text: "Fields shown" }), fieldsObj, fieldsBox,
+        el("div", { "class": "actions" }, [save, org, reset]),
+        el("div", { "class": "actions" }, [share, code]),
+        el("div", { "class": "actions" }, [takeCode, take])]);
+    }, function (e) { fail(e, layoutView); });
+  }
+
   function search(q) {
     show(function () {
       view([el("p", { "class": "muted", text: "Searching…" })]);
-      call("GET", API + "/search?q=" + encodeURIComponent(q)).then(function (ans) {
+      getLayout().then(function (l) {
+        var objs = l.layout.search || [];
+        return call("GET", API + "/search?q=" + encodeURIComponent(q) + (objs.length ? "&objects=" + encodeURIComponent(objs.join(",")) : ""));
+      }).then(function (ans) {
         var ul = el("ul", { id: "hits" }, ans.hits.map(function (h) { return el("li", {}, [recordLink(h.object, h.id, h.name), el("span", { "class": "muted", text: " " + h.object })]); }));
         view([el("h2", { text: "Results for “" + q + "”" }), ans.hits.length ? ul : el("p", { text: "Nothing found. Try fewer or other words." })]);
       }, function (e) { fail(e, function () { search(q); }); });
@@ -518,6 +608,7 @@
     item = O.context.mailbox.item;
     if (!item) { problem("Select an e-mail or a meeting to see its people."); view([]); return; }
     $("back").addEventListener("click", back);
+    $("layout-open").addEventListener("click", function () { if (token) { show(layoutView); } });
     $("search-form").addEventListener("submit", function (ev) {
       ev.preventDefault();
       var q = $("search").value.trim();
