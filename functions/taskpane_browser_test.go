@@ -271,6 +271,12 @@ func TestTaskPaneCreateEditInHarness(t *testing.T) {
 	setPane(b, "#create-object", "Lead")
 	clickPane(b, "#create-go")
 	waitPane(t, b, "the Lead form", `document.querySelector("#f-LastName")`)
+	// Prefilled from the e-mail's sender and signature.
+	if got := paneJS[string](b, `return document.getElementById("f-LastName").value + "|" + document.getElementById("f-Email").value`); got != "Anders|alice@acme.example" {
+		t.Errorf("the Lead form is prefilled with %q", got)
+	}
+	setPane(b, "#f-LastName", "")
+	setPane(b, "#f-Company", "")
 	if got := paneJS[string](b, `return Array.from(document.querySelectorAll("#f-Status option")).map(function(o){return o.value}).join(",")`); !strings.Contains(got, "Open - Not Contacted") {
 		t.Errorf("the Status picklist offers %q", got)
 	}

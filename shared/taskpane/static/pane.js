@@ -435,12 +435,28 @@
       var go = el("button", { type: "button", id: "create-go", text: "Continue" });
       go.addEventListener("click", function () {
         var name = sel.value;
-        describe(name).then(function (d) { show(function () { recordForm(name, d, null); }); }, function (e) { fail(e); });
+        Promise.all([describe(name), prefillFor(name)]).then(function (v) { show(function () { recordForm(name, v[0], null, v[1]); }); }, function (e) { fail(e); });
       });
       view([el("h2", { text: "Create a record" }), sel, " ", go]);
     }, function (e) { fail(e, createChooser); });
   }
-  function recordForm(object, desc, rec) {
+  // prefillFor proposes values for a new Contact or Lead from the open
+  // e-mail's sender and signature (the API parses it in memory; nothing is
+  // stored). Anything else, or a compose item, starts empty.
+  function prefillFor(object) {
+    var from = item && !composing() && item.from;
+    if ((object !== "Contact" && object !== "Lead") || !from || addr(from) === info.me) { return Promise.resolve({}); }
+    return async(function (cb) { item.body.getAsync(O.CoercionType.Text, cb); }).then(function (text) {
+      text = String(text || "");
+      return call("POST", API + "/prefill", { fromName: from.displayName || "", fromAddress: from.emailAddress || "", signature: text.slice(-4000), object: object });
+    }).then(function (a) {
+      var out = {};
+      Object.keys(a.fields || {}).forEach(function (k) { out[k] = a.fields[k]; });
+      if (object === "Lead" && a.account && a.account.Name && !out.Company) { out.Company = a.account.Name; }
+      return out;
+    }, function () { return {}; });
+  }
+  function recordForm(object, desc, rec, prefill) {
     var creating = !rec;
     var form = el("form", { "class": "record", id: "record-form", novalidate: "novalidate" });
     var inputs = {};
@@ -458,6 +474,7 @@
     fields.sort(function (a, b) { return (required(b) ? 1 : 0) - (required(a) ? 1 : 0); });
     fields.slice(0, 150).forEach(function (f) {
       var id = "f-" + f.name, value = rec && rec.fields[f.name] != null ? String(rec.fields[f.name]) : "", input;
+      var proposed = !rec && prefill && prefill[f.name] != null ? String(prefill[f.name]) : "";
       if (f.picklist && f.picklist.length && editable(f)) {
         input = el("select", { id: id, name: f.name }, [el("option", { value: "", text: "—" })].concat(f.picklist.map(function (p) { return el("option", { value: p, text: p }); })));
         input.value = value;
@@ -472,6 +489,7 @@
       }
       if (!editable(f)) { input.setAttribute("readonly", "readonly"); input.setAttribute("disabled", "disabled"); input.className = "readonly"; }
       if (required(f)) { input.setAttribute("required", "required"); }
+      if (proposed && editable(f)) { if (f.type === "boolean") { input.checked = proposed === "true"; } else { input.value = proposed; } }
       inputs[f.name] = { input: input, field: f, original: value };
       form.appendChild(el("label", { "for": id, text: f.label + (required(f) ? " *" : "") + (editable(f) ? "" : " (read-only)") }));
       form.appendChild(input);
