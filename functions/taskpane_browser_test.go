@@ -208,8 +208,9 @@ func TestTaskPaneReadModeInHarness(t *testing.T) {
 }
 
 // TestTaskPaneComposeInHarness: in a draft, Track opens inserts the pixel
-// that crmsync minted for the draft at the top of the body, and Share when
-// sent marks the draft with the Salesforce category.
+// that crmsync minted for the draft at the top of the body; the sent copy
+// then shows its opens (none, then one after the pixel is fetched); Share
+// when sent marks the draft with the Salesforce category.
 func TestTaskPaneComposeInHarness(t *testing.T) {
 	w := taskPaneWorld(t)
 	b := browsertest.New(t, w.srv.URL, 900, chromedp.Flag("ignore-certificate-errors", true),
@@ -223,6 +224,26 @@ func TestTaskPaneComposeInHarness(t *testing.T) {
 	if !strings.HasPrefix(body, `<img src="`+w.srv.URL+`/api/pixel/`) || !strings.Contains(body, "here is our offer") {
 		t.Errorf("the draft's body after Track opens: %s", body)
 	}
+	// The sent copy shows its opens: none, then one after a recipient's
+	// mail client fetched the pixel.
+	pixel := body[len(`<img src="`):strings.Index(body, `" width`)]
+	browsertest.Eval[bool](b, `(function(){ document.querySelector("[data-item=sent]").click(); return true; })()`)
+	waitPane(t, b, "the sent e-mail's opens", `document.getElementById("opens-words")`)
+	if got := paneJS[string](b, `return document.getElementById("opens-words").textContent`); got != "Not opened yet." {
+		t.Errorf("before any open: %q", got)
+	}
+	req, _ := http.NewRequest(http.MethodGet, pixel, nil)
+	req.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36")
+	resp, err := w.srv.Client().Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("fetching the pixel: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	browsertest.Eval[bool](b, `(function(){ document.querySelector("[data-item=sent]").click(); return true; })()`)
+	waitPane(t, b, "the open", `document.getElementById("opens-words") && document.getElementById("opens-words").textContent.indexOf("Opened 1 time") === 0`)
+
+	browsertest.Eval[bool](b, `(function(){ document.querySelector("[data-item=compose]").click(); return true; })()`)
+	waitPane(t, b, "the compose tools again", `document.querySelector("#share-when-sent")`)
 	clickPane(b, "#share-when-sent")
 	waitPane(t, b, "the mark", `document.getElementById("status").textContent.indexOf("once it is sent") >= 0`)
 	if got := browsertest.Eval[string](b, `document.getElementById("reading").textContent`); !strings.Contains(got, "Categories: Salesforce") {

@@ -39,6 +39,11 @@
 
   function readItem(d) {
     var it = {};
+    it.getAllInternetHeadersAsync = function (opts, cb) {
+      var h = d.headers || {}, text = "";
+      for (var k in h) { text += k + ": " + h[k] + "\r\n"; }
+      later(typeof opts === "function" ? opts : cb, text);
+    };
     for (var k in d) { if (k !== "text") { it[k] = d[k]; } }
     d.categories = d.categories || [];
     it.categories = { addAsync: function (list, opts, cb) {
@@ -116,7 +121,16 @@
     var d = items[current];
     r.textContent = "Subject: " + d.subject + "\nCategories: " + ((d.categories || []).join(", ") || "none") + "\n\n" + d.text;
   }
+  // sentCopy is the draft as it lands in Sent Items: what the recipients
+  // got, with the internet headers the pane set.
+  function sentCopy() {
+    // DOMParser's document loads nothing (the pixel stays unfetched).
+    var text = new DOMParser().parseFromString(draft.html, "text/html").body.textContent;
+    return { itemType: "message", subject: draft.subject, itemId: "AAMkAGharness/sent+1=", internetMessageId: "<sent-1@crmsync.local>",
+      dateTimeCreated: new Date(), from: me, to: draft.to, cc: draft.cc, attachments: [], headers: draft.headers, text: text };
+  }
   function open(which) {
+    if (which === "sent") { items.sent = sentCopy(); }
     current = which;
     Office.context.mailbox.item = which === "compose" ? composeItem() : readItem(items[which]);
     show();
@@ -130,6 +144,6 @@
       document.getElementById("pane").style.width = e.target.value + "px";
     });
     var start = new URLSearchParams(location.search).get("item");
-    open(items[start] || start === "compose" ? start : "email");
+    open(items[start] || start === "compose" || start === "sent" ? start : "email");
   });
 })();

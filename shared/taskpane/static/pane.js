@@ -270,7 +270,30 @@
     btn.addEventListener("click", function () { if (isMail) { shareNow(btn, attBox && attBox.checked ? atts : []); } else { shareMeeting(btn); } });
     box.appendChild(btn);
     var tools = el("div", { "class": "actions" }, [el("button", { type: "button", id: "create", text: "Create a record", on: function () { show(createChooser); } })]);
-    return el("div", {}, [box, tools]);
+    var opens = el("section", { id: "opens", hidden: "hidden" });
+    if (isMail) { showOpens(opens); }
+    return el("div", {}, [opens, box, tools]);
+  }
+
+  // showOpens fills the section with a tracked e-mail's opens: the id
+  // "Track opens" put in the x-crmsync-track header (reading headers:
+  // Mailbox 1.8). An untracked e-mail shows nothing.
+  function showOpens(box) {
+    if (!supported("Mailbox", "1.8") || !item.getAllInternetHeadersAsync) { return; }
+    async(function (cb) { item.getAllInternetHeadersAsync(cb); }).then(function (headers) {
+      var m = /^x-crmsync-track:[ \t]*(\S+)/im.exec(String(headers || ""));
+      if (!m) { return null; }
+      return call("GET", PIXEL + "/stats?message=" + encodeURIComponent(m[1]));
+    }).then(function (st) {
+      if (!st) { return; }
+      var words = st.opens === 0 ? "Not opened yet." :
+        "Opened " + st.opens + (st.opens === 1 ? " time" : " times") + " (" + st.humanOpens + " by people, " + st.proxyOpens + " through mail proxies, " + st.machineOpens + " by machines)" +
+        (st.lastOpen ? "; last " + new Date(st.lastOpen).toLocaleString() : "") + ".";
+      box.appendChild(el("h2", { text: "Opens" }));
+      box.appendChild(el("p", { id: "opens-words", text: words }));
+      box.removeAttribute("hidden");
+      box.className = "card";
+    }, function () { /* an untracked or unknown message: nothing to show */ });
   }
 
   function messageId() {
@@ -353,8 +376,17 @@
     if (btn.disabled) { return; }
     if (!supported("Mailbox", "1.3")) { problem("This Outlook cannot insert the tracking image (it needs Mailbox 1.3)."); return; }
     btn.disabled = true;
+    // The message is known by an id crmsync makes, carried in an internet
+    // header the sent message keeps (Mailbox 1.8), so the pane finds its
+    // opens when the sent e-mail is opened; without 1.8 the draft's id
+    // (saveAsync, Mailbox 1.3) is used, and the opens show in the dashboard.
+    var withHeader = supported("Mailbox", "1.8") && item.internetHeaders && window.crypto && crypto.randomUUID;
     async(function (cb) { item.body.getTypeAsync(cb); }).then(function (type) {
       if (type !== "html") { throw { message: "This e-mail is plain text; open tracking needs an HTML e-mail (Format text → HTML)" }; }
+      if (withHeader) {
+        var id = "crmsync-" + crypto.randomUUID();
+        return async(function (cb) { item.internetHeaders.setAsync({ "x-crmsync-track": id }, cb); }).then(function () { return id; });
+      }
       return async(function (cb) { item.saveAsync(cb); });
     }).then(function (id) {
       return call("POST", PIXEL + "/tokens", { messageId: id, recipients: info.recipients || 1 });
