@@ -339,6 +339,15 @@ func TestTaskPaneCreateEditInHarness(t *testing.T) {
 		t.Error("the Task's create-only subtype is not shown read-only when editing")
 	}
 
+	// A record the user may not see, in words.
+	clickPane(b, "#back") // the form, then the Task
+	waitPane(t, b, "the Task", `document.querySelector("#record")`)
+	clickPane(b, "#back")
+	waitPane(t, b, "the people", `document.querySelector("#people .person button[data-record]")`)
+	w.sf.Inject(fakesalesforce.Fault{Resource: "sobject", Status: 404, ErrorCode: "NOT_FOUND", Message: "The requested resource does not exist"})
+	clickPane(b, "#people .person button[data-record]")
+	waitPane(t, b, "the refusal in words", `document.getElementById("problem").textContent.indexOf("does not exist or you cannot see it") >= 0`)
+
 	// A Salesforce limit, in words.
 	w.sf.Inject(fakesalesforce.Fault{Resource: "search", Status: 403, ErrorCode: "REQUEST_LIMIT_EXCEEDED", Message: "TotalRequests Limit exceeded."})
 	w.sf.Inject(fakesalesforce.Fault{Resource: "parameterizedSearch", Status: 403, ErrorCode: "REQUEST_LIMIT_EXCEEDED", Message: "TotalRequests Limit exceeded."})
