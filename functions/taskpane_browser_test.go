@@ -321,6 +321,28 @@ func TestTaskPaneCreateEditInHarness(t *testing.T) {
 		t.Fatalf("the edit reached %d Leads", n)
 	}
 
+	// A Contact whose account is found by searching.
+	clickPane(b, "#back")
+	waitPane(t, b, "the people", `document.querySelector("#create")`)
+	clickPane(b, "#create")
+	waitPane(t, b, "the objects", `document.querySelector("#create-object option[value=Contact]")`)
+	setPane(b, "#create-object", "Contact")
+	clickPane(b, "#create-go")
+	waitPane(t, b, "the Contact form", `document.querySelector("#find-AccountId")`)
+	setPane(b, "#f-LastName", "Lookup")
+	setPane(b, "#find-AccountId", "Acme")
+	clickPane(b, "#find-go-AccountId")
+	waitPane(t, b, "the accounts found", `document.querySelector("#found-AccountId button[data-pick]")`)
+	clickPane(b, "#found-AccountId button[data-pick]")
+	if got := paneJS[string](b, `return document.getElementById("chosen-AccountId").textContent`); got != "Acme Corporation" {
+		t.Errorf("the lookup chose %q", got)
+	}
+	clickPane(b, "#save-record")
+	waitPane(t, b, "the created Contact", `document.getElementById("status").textContent.indexOf("Contact created") >= 0`)
+	if n := countWhere(t, w, "Contact", "LastName = 'Lookup' AND Account.Name = 'Acme Corporation'"); n != 1 {
+		t.Errorf("%d Contacts Lookup at Acme, want 1", n)
+	}
+
 	// A Task: its subtype can be chosen on create only, so editing shows it read-only.
 	clickPane(b, "#back")
 	waitPane(t, b, "the people", `document.querySelector("#create")`)

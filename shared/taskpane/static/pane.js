@@ -411,6 +411,29 @@
   }
 
   // ---- records ----
+  // lookup lets a reference field be chosen by searching the objects it
+  // may point at; the field keeps the chosen record's id.
+  function lookup(f, input) {
+    var q = el("input", { type: "search", id: "find-" + f.name, placeholder: "Find " + f.referenceTo.slice(0, 3).join(" or "), "aria-label": "Find a record for " + f.label });
+    var go = el("button", { type: "button", id: "find-go-" + f.name, text: "Find" });
+    var chosen = el("span", { id: "chosen-" + f.name, "class": "muted" });
+    var hits = el("ul", { id: "found-" + f.name });
+    go.addEventListener("click", function () {
+      var text = q.value.trim();
+      if (text.length < 2) { problem("Search for at least 2 characters."); return; }
+      call("GET", API + "/search?q=" + encodeURIComponent(text) + "&objects=" + encodeURIComponent(f.referenceTo.slice(0, 10).join(","))).then(function (ans) {
+        hits.textContent = "";
+        if (!ans.hits.length) { hits.appendChild(el("li", { text: "Nothing found." })); }
+        ans.hits.forEach(function (h) {
+          hits.appendChild(el("li", {}, [el("button", { type: "button", "class": "link", "data-pick": h.id, text: h.name + " (" + h.object + ")", on: function () {
+            input.value = h.id; chosen.textContent = h.name; hits.textContent = "";
+          } })]));
+        });
+      }, function (e) { fail(e); });
+    });
+    return el("div", { "class": "lookup" }, [q, " ", go, " ", chosen, hits]);
+  }
+
   function openRecord(object, id) { show(function () { recordView(object, id); }); }
   function recordView(object, id) {
     view([el("p", { "class": "muted", text: "Opening…" })]);
@@ -525,6 +548,7 @@
       inputs[f.name] = { input: input, field: f, original: value };
       form.appendChild(el("label", { "for": id, text: f.label + (required(f) ? " *" : "") + (editable(f) ? "" : " (read-only)") }));
       form.appendChild(input);
+      if (f.type === "reference" && editable(f) && f.referenceTo && f.referenceTo.length) { form.appendChild(lookup(f, input)); }
       form.appendChild(el("div", { "class": "field-error", id: "err-" + f.name }));
     });
     var save = el("button", { type: "submit", id: "save-record", text: creating ? "Create" : "Save" });
