@@ -82,12 +82,12 @@ func (d *dialog) secure() bool { return strings.HasPrefix(d.cfg.Deployment.BaseU
 // failure in words, to the pane.
 func (d *dialog) done(w http.ResponseWriter, h *Handler, harness bool, msg map[string]any) {
 	b, _ := json.Marshal(msg)
-	office, script := OfficeJS, " "+OfficeJS
+	office := OfficeJS
 	if harness {
 		// The harness provides the dialog API itself and has no internet.
-		office, script = "", ""
+		office = ""
 	}
-	w.Header().Set("Content-Security-Policy", h.policy(script, ""))
+	w.Header().Set("Content-Security-Policy", h.policy(!harness, ""))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = d.pages.ExecuteTemplate(w, "signin-done.html", map[string]any{"OfficeJS": office, "Message": string(b)})

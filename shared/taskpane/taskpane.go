@@ -147,12 +147,28 @@ func (h *Handler) origin() string {
 	return u.Scheme + "://" + u.Host
 }
 
+// officeSources are what a page running Office.js must allow besides its
+// own origin. Office.js loads its host-specific scripts from the same CDN
+// folder (so the whole host is allowed, not the one file: a source with a
+// path matches that file only) and, in some hosts, applies inline styles
+// (OfficeDev/office-js issues 1005 and 1687 list what strict policies
+// broke). Script stays strict: no inline script, no eval.
+const (
+	officeScripts = " https://appsforoffice.microsoft.com https://ajax.aspnetcdn.com"
+	officeStyles  = " 'unsafe-inline'"
+)
+
 // policy is the pages' Content-Security-Policy: everything from crmsync's
-// own origin, Office.js from Microsoft's CDN, no inline script or style,
-// framed only by Outlook's origins (and crmsync's own harness).
-func (h *Handler) policy(scriptFrom, frameSrc string) string {
+// own origin, Office.js from Microsoft's CDN when office is true, no
+// inline script, framed only by Outlook's origins (and crmsync's own
+// harness).
+func (h *Handler) policy(office bool, frameSrc string) string {
+	scripts, styles := "", ""
+	if office {
+		scripts, styles = officeScripts, officeStyles
+	}
 	ancestors := append([]string{"'self'"}, h.cfg.FrameAncestors...)
-	p := "default-src 'none'; script-src 'self'" + scriptFrom + "; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+	p := "default-src 'none'; script-src 'self'" + scripts + "; style-src 'self'" + styles + "; img-src 'self' data:; connect-src 'self'; " +
 		"base-uri 'none'; form-action 'self'; frame-ancestors " + strings.Join(ancestors, " ")
 	if frameSrc != "" {
 		p += "; frame-src " + frameSrc
@@ -232,12 +248,10 @@ func (h *Handler) pane(w http.ResponseWriter, r *http.Request) {
 	harness := r.URL.Query().Get("host") == "harness" && h.cfg.Demo
 	data := map[string]any{"OfficeJS": OfficeJS, "Harness": harness, "SignIn": h.auth != nil, "Scope": h.cfg.Scope,
 		"ClientID": h.cfg.ClientID, "Authority": strings.TrimSuffix(strings.TrimSuffix(h.cfg.Authority, "/"), "/v2.0")}
-	script := " " + OfficeJS
 	if harness {
 		data["OfficeJS"] = ""
-		script = ""
 	}
-	w.Header().Set("Content-Security-Policy", h.policy(script, ""))
+	w.Header().Set("Content-Security-Policy", h.policy(!harness, ""))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
 	if err := h.pages.ExecuteTemplate(w, "pane.html", data); err != nil {
@@ -248,7 +262,7 @@ func (h *Handler) pane(w http.ResponseWriter, r *http.Request) {
 // install serves the page the dashboard links to: how to install the
 // add-in, and (demo) the way into the simulated Outlook.
 func (h *Handler) install(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Security-Policy", h.policy("", ""))
+	w.Header().Set("Content-Security-Policy", h.policy(false, ""))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	data := map[string]any{"Demo": h.cfg.Demo, "HTTPS": strings.HasPrefix(h.cfg.Deployment.BaseURL, "https://")}
 	if err := h.pages.ExecuteTemplate(w, "install.html", data); err != nil {
@@ -266,7 +280,7 @@ func (h *Handler) harness(w http.ResponseWriter, r *http.Request) {
 	if a, err := url.Parse(h.cfg.Authority); err == nil && a.Host != "" {
 		frames += " " + a.Scheme + "://" + a.Host
 	}
-	w.Header().Set("Content-Security-Policy", h.policy("", frames))
+	w.Header().Set("Content-Security-Policy", h.policy(false, frames))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := h.pages.ExecuteTemplate(w, "harness.html", nil); err != nil {
 		h.log.ErrorContext(r.Context(), "harness page", "err", err)

@@ -37,7 +37,8 @@ func TestPagesAndPolicy(t *testing.T) {
 	resp := get(t, prod, PanePath)
 	body, _ := io.ReadAll(resp.Body)
 	csp := resp.Header.Get("Content-Security-Policy")
-	if resp.StatusCode != 200 || !strings.Contains(csp, "script-src 'self' "+OfficeJS+";") || strings.Contains(csp, "unsafe-inline") ||
+	if resp.StatusCode != 200 || !strings.Contains(csp, "script-src 'self' https://appsforoffice.microsoft.com https://ajax.aspnetcdn.com;") ||
+		strings.Contains(csp, "'unsafe-eval'") || strings.Contains(strings.Split(strings.Split(csp, "script-src")[1], ";")[0], "unsafe-inline") ||
 		!strings.Contains(csp, "frame-ancestors 'self' https://outlook.office.com") {
 		t.Errorf("pane: %d, CSP %q", resp.StatusCode, csp)
 	}
