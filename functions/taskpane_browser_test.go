@@ -179,10 +179,19 @@ func TestTaskPaneReadModeInHarness(t *testing.T) {
 
 	// Share: pressing twice shares once.
 	before := tasksWithSubject(t, w, "Renewal questions")
+	// Related to the Acme renewal opportunity.
+	opp := paneJS[string](b, `var o = Array.from(document.querySelectorAll("#share-related option")).filter(function(o){ return o.textContent === "Opportunity: Acme renewal"; })[0]; return o ? o.value : ""`)
+	if opp == "" {
+		t.Fatal("the share offers no Acme renewal to relate to")
+	}
+	setPane(b, "#share-related", opp)
 	paneJS[bool](b, `var s = document.getElementById("share-now"); s.click(); s.click(); return true`)
 	waitPane(t, b, "the share", `document.getElementById("status").textContent.indexOf("Shared with") >= 0`)
 	if got := tasksWithSubject(t, w, "Renewal questions") - before; got != 1 {
 		t.Fatalf("pressing Share twice made %d Tasks, want 1", got)
+	}
+	if n := countWhere(t, w, "Task", "Subject = 'Renewal questions' AND WhatId = '"+opp+"'"); n != 1 {
+		t.Errorf("%d shared Tasks related to the opportunity, want 1", n)
 	}
 	// Opened again, the same e-mail is found shared, not shared twice.
 	// (The pane keeps its token for the next item: no second sign-in.)

@@ -12,7 +12,7 @@
   "use strict";
   var O = window.Office || (window.parent !== window && window.parent.HarnessOffice) || null;
   var API = "/api/addin", PIXEL = "/api/pixel";
-  var token = null, tokenExpires = 0, stack = [], item = null, info = null;
+  var token = null, tokenExpires = 0, stack = [], item = null, info = null, found = null;
   // The token lives in this pane's session storage (as MSAL keeps its own),
   // so opening the pane on the next item needs no new sign-in.
   var TOKEN_KEY = "crmsync.taskpane.token";
@@ -246,6 +246,7 @@
         });
       });
       nodes.push(ul);
+      found = ans;
       nodes.push(info.compose ? composeTools() : itemTools());
       view(nodes);
       // For the benchmark: when the people were shown, and how long their
@@ -266,8 +267,25 @@
       attBox = el("input", { type: "checkbox", id: "share-attachments", checked: "checked" });
       box.appendChild(el("label", {}, [attBox, " with its " + atts.length + " attachment" + (atts.length > 1 ? "s" : "")]));
     }
+    // Related to: the Task is linked to the people found (the API does that)
+    // and, when chosen, to one account, opportunity or case of theirs.
+    var related = null;
+    if (isMail && found) {
+      var opts = [el("option", { value: "", text: "Nothing else" })];
+      Object.keys(found.accounts || {}).forEach(function (k) {
+        var a = found.accounts[k];
+        opts.push(el("option", { value: a.id, text: "Account: " + a.name }));
+        (a.opportunities || []).forEach(function (o) { opts.push(el("option", { value: o.id, text: "Opportunity: " + o.name })); });
+        (a.cases || []).forEach(function (c) { opts.push(el("option", { value: c.id, text: "Case: " + c.name })); });
+      });
+      if (opts.length > 1) {
+        related = el("select", { id: "share-related" }, opts);
+        box.appendChild(el("label", { "for": "share-related", text: "Related to" }));
+        box.appendChild(related);
+      }
+    }
     var btn = el("button", { type: "button", id: "share-now", text: "Share now" });
-    btn.addEventListener("click", function () { if (isMail) { shareNow(btn, attBox && attBox.checked ? atts : []); } else { shareMeeting(btn); } });
+    btn.addEventListener("click", function () { if (isMail) { shareNow(btn, attBox && attBox.checked ? atts : [], related && related.value); } else { shareMeeting(btn); } });
     box.appendChild(btn);
     var tools = el("div", { "class": "actions" }, [el("button", { type: "button", id: "create", text: "Create a record", on: function () { show(createChooser); } })]);
     var opens = el("section", { id: "opens", hidden: "hidden" });
@@ -302,7 +320,7 @@
     return id;
   }
 
-  function shareNow(btn, atts) {
+  function shareNow(btn, atts, what) {
     if (btn.disabled) { return; } // pressing twice shares once
     btn.disabled = true;
     status("Sharing…");
@@ -314,7 +332,10 @@
         attachments: atts.map(function (a) { return { name: a.name, size: a.size }; }) };
       var go = function () {
         return call("POST", API + "/share", req).then(function (ans) {
-          return uploadAll(atts, ans).then(function () {
+          // The chosen record becomes the Task's What (Task.WhatId is
+          // editable: the API's record update does it).
+          var relate = what && !ans.alreadyShared ? call("PATCH", API + "/records/Task/" + encodeURIComponent(ans.taskId), { WhatId: what }) : Promise.resolve();
+          return relate.then(function () { return uploadAll(atts, ans); }).then(function () {
             status(ans.alreadyShared ? "Already shared: this e-mail is in Salesforce once." : "Shared with " + ans.people + " Salesforce " + (ans.people === 1 ? "person" : "people") + ".");
             btn.textContent = "Shared";
           });
