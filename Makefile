@@ -10,7 +10,7 @@ DATA          ?= .crmsync-data
 ADDR          ?= 127.0.0.1:7071
 GO_FILES       = $(shell find . -name '*.go' -not -path './.tools/*' -not -path './dist/*' -not -path './.run/*')
 
-.PHONY: run test bench package check azurite browser node fuzz
+.PHONY: run test bench package check azurite browser node fuzz manifest xmllint
 
 # Fuzz targets run briefly in make test (package:target).
 FUZZ_TARGETS  := ./shared/seal:FuzzOpen ./shared/redact:FuzzString ./shared/identity:FuzzParseJWT \
@@ -32,7 +32,7 @@ run:
 ## test: everything that runs on this machine (the CI command); Azurite is
 ##       installed into $(AZURITE_DIR) on first use and required, not skipped,
 ##       and so is a headless Chrome or Chromium (see browser).
-test: azurite browser
+test: azurite browser xmllint
 	$(GO) vet ./...
 	$(MAKE) --no-print-directory fuzz
 	@chrome="$$($(GO) run ./local/findchrome)" && echo "browser tests use $$chrome" && \
@@ -62,6 +62,23 @@ browser:
 		$(GO) run ./local/findchrome >/dev/null; \
 	else \
 		echo "make test needs a headless Chrome or Chromium for the browser tests: $$(printf '%s\n' "$$why" | grep -v '^exit status')" >&2; exit 1; \
+	fi
+
+## manifest: write the Outlook add-in manifests for a deployment into
+##           dist/manifest (URL=https://<app>.azurewebsites.net, or
+##           $$CRMSYNC_PUBLIC_URL; CLIENT_ID= the add-in's Entra application id)
+manifest:
+	@$(GO) run ./local/manifest $(if $(URL),-url $(URL)) $(if $(CLIENT_ID),-client-id $(CLIENT_ID))
+
+## xmllint: the add-in manifest test validates the XML manifest with xmllint
+##          (libxml2-utils); installed with apt like Chromium when missing
+xmllint:
+	@command -v xmllint >/dev/null 2>&1 && exit 0; \
+	if [ -f /etc/debian_version ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "no xmllint found: installing Debian's libxml2-utils (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libxml2-utils >/dev/null; \
+	else \
+		echo "make test needs xmllint (libxml2-utils) to validate the add-in manifest: install it and run make test again" >&2; exit 1; \
 	fi
 
 azurite: node $(AZURITE_BIN)

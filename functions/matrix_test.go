@@ -19,6 +19,7 @@ import (
 	shareddashboard "github.com/crmsync/crmsync/shared/dashboard"
 	"github.com/crmsync/crmsync/shared/funchost"
 	"github.com/crmsync/crmsync/shared/identity"
+	"github.com/crmsync/crmsync/shared/taskpane"
 	"github.com/crmsync/crmsync/shared/tracking"
 )
 
@@ -62,6 +63,13 @@ func catchAllTables() map[string]func() []wiredRoute {
 			var out []wiredRoute
 			for _, rt := range addin.Routes() {
 				out = append(out, wiredRoute{function: "addin", method: rt.Method, path: rt.Path, bearer: true})
+			}
+			return out
+		},
+		"taskpane": func() []wiredRoute {
+			var out []wiredRoute
+			for _, rt := range taskpane.Routes() {
+				out = append(out, wiredRoute{function: "taskpane", method: rt.Method, path: strings.TrimSuffix(rt.Path, "{$}")})
 			}
 			return out
 		},
@@ -273,6 +281,17 @@ func authorizationMatrix() map[string]accesstest.Expect {
 		// The operator's status page and the health check.
 		"GET " + P + "/status":  accesstest.Expect{OtherOrgAdmin: true, OrgAdmin: true},
 		"GET " + P + "/healthz": anyone,
+		// The add-in's pages, manifests and sign-in dialog are public (its
+		// data comes from the add-in API, which needs the bearer).
+		"GET " + taskpane.Prefix + "/":                anyone,
+		"GET " + taskpane.Prefix + "/manifest.xml":    anyone,
+		"GET " + taskpane.Prefix + "/manifest.json":   anyone,
+		"GET " + taskpane.Prefix + "/icons/{size}":    anyone,
+		"GET " + taskpane.Prefix + "/pane.html":       anyone,
+		"GET " + taskpane.Prefix + "/static/{file}":   anyone,
+		"GET " + taskpane.Prefix + "/signin":          anyone,
+		"GET " + taskpane.Prefix + "/signin/callback": anyone,
+		"GET " + taskpane.Prefix + "/harness":         anyone,
 		// Graph's webhook: it proves itself with the subscription's clientState.
 		"POST /api/notifications": anyone,
 
@@ -342,6 +361,12 @@ func authorizationMatrix() map[string]accesstest.Expect {
 		"POST " + A + "/share":                  signedIn,
 		"POST " + A + "/records/{id}/files":     signedIn,
 		"POST " + A + "/records/{id}/chatter":   signedIn,
+		"GET " + A + "/layout":                  signedIn,
+		"POST " + A + "/layout":                 signedIn,
+		"DELETE " + A + "/layout":               signedIn,
+		"POST " + A + "/layout/org":             ownOrg,
+		"POST " + A + "/layout/share":           signedIn,
+		"POST " + A + "/layout/take":            signedIn,
 
 		// The pixel is fetched by whoever opens the e-mail; the rest is the
 		// add-in user's own.

@@ -8,6 +8,7 @@ import (
 	"github.com/crmsync/crmsync/functions/pixel"
 	"github.com/crmsync/crmsync/functions/scheduler"
 	"github.com/crmsync/crmsync/functions/syncworker"
+	"github.com/crmsync/crmsync/functions/taskpane"
 	"github.com/crmsync/crmsync/shared/funchost"
 	"github.com/crmsync/crmsync/shared/msgraph"
 )
@@ -37,6 +38,8 @@ func routes(a *app) []funchost.Function {
 			HTTP: addin.New(a.addin)},
 		{Name: "pixel", Trigger: funchost.HTTPTrigger("pixel/{*path}", funchost.AuthAnonymous, "get", "head", "post"),
 			HTTP: pixel.New(a.pixel)},
+		{Name: "taskpane", Trigger: funchost.HTTPTrigger("taskpane/{*path}", funchost.AuthAnonymous, "get", "head"),
+			HTTP: taskpane.New(taskpane.Config(a.settings))},
 		{Name: "keyrotation", Trigger: funchost.TimerTriggerOn(keyrotation.Schedule),
 			Timer: keyrotation.New(a.log, a.ring, a.conns, a.accounts).Run},
 	}

@@ -186,7 +186,7 @@ func randomSecret(t testing.TB, prefix string) string {
 // Functions host would (funchost), with its logs captured as JSON through
 // the redacting handler exactly as run() sets it up.
 type testWorld struct {
-	t        *testing.T
+	t        testing.TB
 	app      *app
 	handler  http.Handler // the functions' HTTP surface (funchost server)
 	fns      []funchost.Function
@@ -223,7 +223,7 @@ type worldOptions struct {
 }
 
 // newTestWorld starts the local providers and wires the app against them.
-func newTestWorld(t *testing.T, o worldOptions) *testWorld {
+func newTestWorld(t testing.TB, o worldOptions) *testWorld {
 	t.Helper()
 	w := &testWorld{t: t, logs: &syncBuffer{}, secrets: &secretSet{}, dataDir: t.TempDir(), tenant: worldTenant,
 		oid: "0d000000-0000-4000-8000-0000000000a1"}

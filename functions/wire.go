@@ -562,8 +562,12 @@ func (a *app) buildAddin(secret []byte) (http.Handler, http.Handler, error) {
 	var routes []access.Route
 	var pixelRoutes []access.Route
 	for _, rt := range addin.Routes() {
-		routes = append(routes, access.Route{Method: rt.Method, Path: rt.Path, Permission: access.Permission(rt.Permission),
-			Resource: access.OwnUser, Handler: api})
+		r := access.Route{Method: rt.Method, Path: rt.Path, Permission: access.Permission(rt.Permission),
+			Resource: access.OwnUser, Handler: api}
+		if rt.OrgSetting() {
+			r.Permission, r.Resource = access.SettingsWrite, access.OwnOrg
+		}
+		routes = append(routes, r)
 	}
 	for _, rt := range tracking.Routes() {
 		r := access.Route{Method: rt.Method, Path: rt.Path, Permission: access.Permission(rt.Permission), Resource: access.OwnUser, Handler: tracker}

@@ -102,6 +102,7 @@ var allTags = union(tags, {
 // the table names declared in shared/).
 var tables = [
   'addinshares'
+  'addinlayouts'
   'audit'
   'connections'
   'connectstate'

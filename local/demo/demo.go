@@ -132,7 +132,8 @@ func Start(ctx context.Context, o Options) (*World, error) {
 	provider, err := idp.New(w.IdPURL,
 		idp.WithUsers(idp.User{ID: UserOID, Name: "Dana Demo", Tenant: idp.DemoTenant, Email: fakesalesforce.DemoUsername},
 			idp.User{ID: AdminOID, Name: "Avery Admin", Tenant: idp.DemoTenant, Email: AdminEmail}),
-		idp.WithClients(idp.Client{ID: idp.DemoClientID, RedirectURIs: []string{o.PublicURL + "/api/dashboard/auth/microsoft/callback"}}))
+		idp.WithClients(idp.Client{ID: idp.DemoClientID, RedirectURIs: []string{o.PublicURL + "/api/dashboard/auth/microsoft/callback",
+			o.PublicURL + "/api/taskpane/signin/callback"}}))
 	if err != nil {
 		return nil, err
 	}

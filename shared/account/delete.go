@@ -66,6 +66,8 @@ func Tables(connectors ...side.Connector) []Table {
 		{Name: identity.UsersTable, Sweep: Owner, Why: "identity.Users.Delete: the user row and the hashed identity link"},
 		{Name: ProfilesTable, Sweep: Owner, Why: "this package: profile, org member row, invite row"},
 		{Name: "addinshares", Sweep: UserPartition, Why: "addin.SharesTable: messages shared from the add-in, PartitionKey user"},
+		{Name: "addinlayouts", Sweep: UserPartition, Why: "addin.LayoutsTable: the user's own task-pane layout, PartitionKey user; " +
+			"the organisation's default and shared copies name objects and fields, no user"},
 		{Name: trackingTable, Sweep: Tracking, Why: "tracking.TokensTable: token rows and the user's partition"},
 		{Name: trackingOpensTable, Sweep: Tracking, Why: "tracking.OpensTable: open events, PartitionKey token"},
 		{Name: access.AuditTable, Sweep: Owner, Why: "access.Store.DeleteUser: entries about the user go; in other users' " +

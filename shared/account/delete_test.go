@@ -103,6 +103,9 @@ func (f *fixture) seedUser(t testing.TB, p access.Principal, secret string) (ids
 	// A share from the add-in, in addin.SharesTable's documented layout.
 	_, err = f.tables.Upsert(ctx, addin.SharesTable, tablestore.Entity{PartitionKey: p.User, RowKey: "k1", Properties: map[string]any{"State": "done"}})
 	must("add-in share", err)
+	// The user's own task-pane layout, in addin.LayoutsTable's documented layout.
+	_, err = f.tables.Upsert(ctx, addin.LayoutsTable, tablestore.Entity{PartitionKey: p.User, RowKey: "layout", Properties: map[string]any{"Layout": `{"search":["Lead"]}`}})
+	must("add-in layout", err)
 	// A support grant given by the user to nobody else: grants and the index.
 	_, err = f.grants.Add(ctx, p, access.Grant{Principal: p, Role: access.RoleSupport, Resource: access.User(p.Org, p.User)})
 	must("grant", err)

@@ -44,6 +44,12 @@ func Routes() []Route {
 		{http.MethodPost, Prefix + "/share", PermWrite},
 		{http.MethodPost, Prefix + "/records/{id}/files", PermWrite},
 		{http.MethodPost, Prefix + "/records/{id}/chatter", PermWrite},
+		{http.MethodGet, Prefix + "/layout", PermUse},
+		{http.MethodPost, Prefix + "/layout", PermWrite},
+		{http.MethodDelete, Prefix + "/layout", PermWrite},
+		{http.MethodPost, Prefix + "/layout/org", PermWrite},
+		{http.MethodPost, Prefix + "/layout/share", PermWrite},
+		{http.MethodPost, Prefix + "/layout/take", PermWrite},
 	}
 }
 
@@ -62,5 +68,11 @@ func (a *API) handlers() map[string]http.HandlerFunc {
 		"POST " + Prefix + "/share":                  a.share,
 		"POST " + Prefix + "/records/{id}/files":     a.uploadFile,
 		"POST " + Prefix + "/records/{id}/chatter":   a.chatter,
+		"GET " + Prefix + "/layout":                  a.layout,
+		"POST " + Prefix + "/layout":                 a.saveLayout,
+		"DELETE " + Prefix + "/layout":               a.resetLayout,
+		"POST " + Prefix + "/layout/org":             a.saveOrgLayout,
+		"POST " + Prefix + "/layout/share":           a.shareLayout,
+		"POST " + Prefix + "/layout/take":            a.takeLayout,
 	}
 }

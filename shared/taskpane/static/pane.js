@@ -1,0 +1,733 @@
+// crmsync's Outlook task pane. It reads the open item through Office.js (or
+// the harness's stand-in) and talks to crmsync's add-in API with a bearer
+// token. Requirement sets per path (checked at run time):
+//   read mode: Mailbox 1.1 (item properties, body.getAsync);
+//   attachments to a record: Mailbox 1.8 (getAttachmentContentAsync);
+//   Track opens: Mailbox 1.3 (saveAsync for the draft's id) + 1.1 (body.getTypeAsync,
+//     body.prependAsync, HTML bodies only) — the pixel is inserted where the user sees
+//     it; prependOnSendAsync (1.13) would need the AppendOnSend permission, not asked for;
+//   Share when sent: Mailbox 1.8 (categories.addAsync, internetHeaders.setAsync);
+//   sign-in dialog: DialogApi 1.1.
+(function () {
+  "use strict";
+  var O = window.Office || (window.parent !== window && window.parent.HarnessOffice) || null;
+  var API = "/api/addin", PIXEL = "/api/pixel";
+  var token = null, tokenExpires = 0, stack = [], item = null, info = null, found = null;
+  // The token lives in this pane's session storage (as MSAL keeps its own),
+  // so opening the pane on the next item needs no new sign-in.
+  var TOKEN_KEY = "crmsync.taskpane.token";
+  function keepToken() {
+    try { sessionStorage.setItem(TOKEN_KEY, JSON.stringify({ token: token, expires: tokenExpires })); } catch (e) { /* storage off: memory only */ }
+  }
+  try {
+    var kept = JSON.parse(sessionStorage.getItem(TOKEN_KEY) || "null");
+    if (kept && kept.token && kept.expires > Date.now()) { token = kept.token; tokenExpires = kept.expires; }
+  } catch (e) { /* nothing kept */ }
+  var $ = function (id) { return document.getElementById(id); };
+
+  function el(tag, attrs, kids) {
+    var e = document.createElement(tag);
+    for (var k in attrs || {}) {
+      if (k === "text") { e.textContent = attrs[k]; } else if (k === "on") { e.addEventListener("click", attrs[k]); } else { e.setAttribute(k, attrs[k]); }
+    }
+    (kids || []).forEach(function (c) { if (c) { e.appendChild(typeof c === "string" ? document.createTextNode(c) : c); } });
+    return e;
+  }
+  function status(msg) { $("status").textContent = msg || ""; }
+  function problem(msg, action) {
+    var p = $("problem");
+    p.textContent = "";
+    if (!msg) { p.hidden = true; return; }
+    p.appendChild(el("span", { text: msg }));
+    if (action) { p.appendChild(document.createTextNode(" ")); p.appendChild(action); }
+    p.hidden = false;
+  }
+  function supported(set, v) { return !!(O && O.context.requirements && O.context.requirements.isSetSupported(set, v)); }
+  function async(fn) { return new Promise(function (res, rej) { fn(function (r) { r && r.status === "failed" ? rej(r.error || new Error("Outlook refused")) : res(r && r.value); }); }); }
+
+  // ---- sign-in ----
+  // Nested app authentication (requirement set NestedAppAuth 1.1: new
+  // Outlook, Outlook on the web, current Windows, Mac and mobile builds with
+  // Microsoft 365): MSAL's nestable public client, served by crmsync itself,
+  // gets the API token through Outlook's own sign-in. Elsewhere (Exchange on
+  // premises, older clients) the pane falls back to the sign-in dialog.
+  var naaClient = null;
+  function loadScript(src) {
+    return new Promise(function (res, rej) {
+      var s = document.createElement("script");
+      s.src = src; s.onload = res; s.onerror = function () { rej(new Error("script")); };
+      document.head.appendChild(s);
+    });
+  }
+  function naa(interactive) {
+    var clientId = document.body.getAttribute("data-client-id"), scope = document.body.getAttribute("data-scope");
+    if (!clientId || !supported("NestedAppAuth", "1.1")) { return Promise.reject(new Error("no naa")); }
+    var ready = naaClient ? Promise.resolve(naaClient) : loadScript("/api/taskpane/static/msal-browser.min.js").then(function () {
+      return window.msal.createNestablePublicClientApplication({ auth: { clientId: clientId, authority: document.body.getAttribute("data-authority") || "https://login.microsoftonline.com/common" } });
+    }).then(function (pca) { naaClient = pca; return pca; });
+    return ready.then(function (pca) {
+      var req = { scopes: [scope] };
+      return pca.acquireTokenSilent(req).catch(function (e) {
+        if (!interactive) { throw e; }
+        return pca.acquireTokenPopup(req);
+      });
+    }).then(function (r) {
+      token = r.accessToken;
+      tokenExpires = (r.expiresOn ? new Date(r.expiresOn).getTime() : Date.now() + 3600e3) - 60000;
+      keepToken();
+    });
+  }
+  function signIn() {
+    return new Promise(function (resolve, reject) {
+      if (!supported("DialogApi", "1.1")) { reject(new Error("dialog")); return; }
+      var url = location.origin + "/api/taskpane/signin" + (document.body.getAttribute("data-harness") === "true" ? "?host=harness" : "");
+      O.context.ui.displayDialogAsync(url, { height: 60, width: 30, displayInIframe: false }, function (r) {
+        if (r.status === "failed") { reject(new Error("dialog")); return; }
+        var d = r.value;
+        d.addEventHandler(O.EventType.DialogMessageReceived, function (arg) {
+          d.close();
+          var m = {};
+          try { m = JSON.parse(arg.message); } catch (e) { m = { message: "Sign-in answered nonsense. Try again." }; }
+          if (!m.token) { reject(new Error(m.message || "Sign-in did not finish.")); return; }
+          token = m.token; tokenExpires = Date.now() + (m.expiresIn || 3600) * 1000 - 60000;
+          keepToken();
+          resolve();
+        });
+      });
+    });
+  }
+  function signInButton(then, why) {
+    var b = el("button", { type: "button", id: "sign-in", text: "Sign in" });
+    b.addEventListener("click", function () {
+      b.disabled = true;
+      naa(true).catch(function (e) {
+        if (e && e.message !== "no naa") { problem("Outlook's sign-in did not work; trying crmsync's sign-in window."); }
+        return signIn();
+      }).then(function () { problem(""); then(); }, function (e) {
+        b.disabled = false;
+        problem(e.message === "dialog" ? "This Outlook cannot open the sign-in window. Use Outlook on the web or a current Outlook." : e.message, b);
+      });
+    });
+    problem(why || "Sign in to crmsync to see the CRM records of this item's people.", b);
+  }
+
+  // ---- API ----
+  var words = {
+    reconnect: "Salesforce needs you to sign in again: open the crmsync dashboard and press Reconnect.",
+    forbidden: "Your Salesforce permissions do not allow this. Ask your Salesforce admin for access.",
+    not_found: "That record does not exist or you cannot see it in Salesforce.",
+    throttled: "Salesforce is busy right now. Wait a minute and try again.",
+    quota: "Your organisation has used up today's Salesforce API allowance. Try again tomorrow, or ask your admin to raise the limit.",
+    crm_unavailable: "Salesforce did not answer. Try again in a minute.",
+    in_progress: "This e-mail is being shared already.",
+    not_configured: "The add-in is not set up on this crmsync yet. Ask your crmsync admin."
+  };
+  function call(method, path, body, raw) {
+    if (!token || Date.now() > tokenExpires) {
+      token = null;
+      return Promise.reject({ auth: true });
+    }
+    var opts = { method: method, headers: { Authorization: "Bearer " + token } };
+    if (raw) { opts.body = raw; } else if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
+    return fetch(path, opts).then(function (resp) {
+      return resp.text().then(function (t) {
+        var data = null;
+        try { data = t ? JSON.parse(t) : null; } catch (e) { data = null; }
+        if (resp.status === 401) { token = null; try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* none */ } throw { auth: true }; }
+        if (!resp.ok) { throw { status: resp.status, code: data && data.error, message: data && data.message, data: data }; }
+        return data;
+      });
+    }, function () { throw { network: true }; });
+  }
+  // fail shows a failure in plain words with the way forward; retry runs
+  // again after signing in (what the user typed stays in the form).
+  function fail(e, retry) {
+    status("");
+    if (e && e.auth) {
+      // A silent NAA renewal first; the button (NAA interactively, else the
+      // dialog) when that fails. What the user typed stays in the form.
+      naa(false).then(retry, function () { signInButton(retry, "Your crmsync sign-in has expired. Sign in again; what you typed is kept."); });
+      return;
+    }
+    if (e && e.network) { problem("crmsync cannot be reached. Check your connection and try again."); return; }
+    if (e && e.code === "validation" || (e && e.data && e.data.fields)) {
+      problem("Salesforce refused the record: " + (e.message || "check the highlighted fields") + ".");
+      return;
+    }
+    problem((e && words[e.code]) || (e && e.message ? e.message.charAt(0).toUpperCase() + e.message.slice(1) + "." : "Something went wrong. Try again."));
+  }
+
+  // ---- layout: what the pane shows (the user's own, else the organisation's) ----
+  var layoutAnswer = null;
+  function getLayout() {
+    if (layoutAnswer) { return Promise.resolve(layoutAnswer); }
+    return call("GET", API + "/layout").then(function (a) { layoutAnswer = a; return a; });
+  }
+  function layoutFields(object) {
+    var l = layoutAnswer && layoutAnswer.layout;
+    return (l && l.fields && l.fields[object] && l.fields[object].length) ? l.fields[object] : null;
+  }
+
+  // ---- the open item ----
+  function addr(p) { return p && (p.emailAddress || p.address || "").toLowerCase(); }
+  function composing() { return item && item.subject && typeof item.subject.getAsync === "function"; }
+  function readInfo() {
+    var me = addr(O.context.mailbox.userProfile);
+    if (composing()) {
+      return Promise.all([async(function (cb) { item.to.getAsync(cb); }), async(function (cb) { item.cc.getAsync(cb); }),
+        async(function (cb) { item.subject.getAsync(cb); })]).then(function (v) {
+        return { compose: true, me: me, subject: v[2], people: v[0].concat(v[1]).map(addr), recipients: v[0].length + v[1].length };
+      });
+    }
+    var people = [];
+    if (item.itemType === "appointment") {
+      people = [item.organizer].concat(item.requiredAttendees || [], item.optionalAttendees || []);
+    } else {
+      people = [item.from].concat(item.to || [], item.cc || []);
+    }
+    return Promise.resolve({ compose: false, me: me, subject: item.subject, people: people.map(addr), from: addr(item.from || item.organizer),
+      to: (item.to || item.requiredAttendees || []).map(addr), cc: (item.cc || item.optionalAttendees || []).map(addr) });
+  }
+  function others(list, me) {
+    var seen = {}, out = [];
+    list.forEach(function (a) { if (a && a !== me && !seen[a]) { seen[a] = true; out.push(a); } });
+    return out;
+  }
+
+  // ---- views ----
+  function show(render, push) {
+    if (push && stack.length) { /* keep the stack */ }
+    if (push !== false) { stack.push(render); }
+    $("back").hidden = stack.length < 2;
+    problem("");
+    render();
+  }
+  function back() { if (stack.length > 1) { stack.pop(); var r = stack[stack.length - 1]; $("back").hidden = stack.length < 2; problem(""); r(); } }
+  function view(nodes) { var v = $("view"); v.textContent = ""; nodes.forEach(function (n) { if (n) { v.appendChild(typeof n === "string" ? document.createTextNode(n) : n); } }); }
+  function recordLink(object, id, name) {
+    return el("button", { type: "button", "class": "link", "data-record": id, text: name || id, on: function () { openRecord(object, id); } });
+  }
+
+  function home() {
+    view([el("p", { "class": "muted", text: "Looking up this item's people…" })]);
+    var list = others(info.people, info.me);
+    if (!list.length) {
+      view([el("h2", { text: info.subject || "(no subject)" }), el("p", { id: "no-people", text: "Nobody but you is on this item, so there is nobody to look up." }),
+        info.compose ? composeTools() : itemTools()]);
+      return;
+    }
+    var shown = list.slice(0, 500);
+    var qs = shown.map(function (a) { return "email=" + encodeURIComponent(a); }).join("&");
+    var t0 = performance.now();
+    call("GET", API + "/people?" + qs).then(function (ans) {
+      var nodes = [el("h2", { text: info.subject || "(no subject)" })];
+      if (list.length > shown.length) { nodes.push(el("p", { "class": "muted", text: "Showing the first 500 of " + list.length + " people." })); }
+      var ul = el("ul", { id: "people" });
+      shown.forEach(function (a) {
+        var recs = ans.people[a] || [];
+        if (!recs.length) { ul.appendChild(el("li", { "class": "card unknown", text: a + " — not in Salesforce" })); return; }
+        recs.forEach(function (p) {
+          var card = el("li", { "class": "card person" }, [recordLink(p.object, p.id, p.name), el("span", { "class": "muted", text: " " + p.object + (p.title ? ", " + p.title : "") })]);
+          var acc = p.accountId && ans.accounts[p.accountId];
+          if (acc) {
+            card.appendChild(el("div", {}, ["Account: ", recordLink("Account", acc.id, acc.name)]));
+            if (acc.opportunities && acc.opportunities.length) {
+              card.appendChild(el("h3", { text: "Open opportunities" }));
+              card.appendChild(el("ul", {}, acc.opportunities.map(function (o) { return el("li", {}, [recordLink("Opportunity", o.id, o.name), " " + [o.status, o.amount].filter(Boolean).join(", ")]); })));
+            }
+            if (acc.cases && acc.cases.length) {
+              card.appendChild(el("h3", { text: "Open cases" }));
+              card.appendChild(el("ul", {}, acc.cases.map(function (c) { return el("li", {}, [recordLink("Case", c.id, c.name), " " + (c.status || "")]); })));
+            }
+          } else if (p.company) {
+            card.appendChild(el("div", { "class": "muted", text: p.company }));
+          }
+          ul.appendChild(card);
+        });
+      });
+      nodes.push(ul);
+      found = ans;
+      nodes.push(info.compose ? composeTools() : itemTools());
+      view(nodes);
+      // For the benchmark: when the people were shown, and how long their
+      // lookup took, in ms since this page started loading.
+      document.body.setAttribute("data-people-shown", String(performance.now()));
+      document.body.setAttribute("data-people-ms", String(performance.now() - t0));
+    }, function (e) { fail(e, home); });
+  }
+
+  // itemTools: share now, file attachments, create (read mode).
+  function itemTools() {
+    var box = el("section", { "class": "card", id: "share" });
+    var isMail = item.itemType !== "appointment";
+    box.appendChild(el("h2", { text: isMail ? "Share this e-mail" : "Share this meeting" }));
+    var atts = (item.attachments || []).filter(function (a) { return !a.isInline && a.attachmentType === "file"; });
+    var attBox = null;
+    if (atts.length) {
+      attBox = el("input", { type: "checkbox", id: "share-attachments", checked: "checked" });
+      box.appendChild(el("label", {}, [attBox, " with its " + atts.length + " attachment" + (atts.length > 1 ? "s" : "")]));
+    }
+    // Related to: the Task is linked to the people found (the API does that)
+    // and, when chosen, to one account, opportunity or case of theirs.
+    var related = null;
+    if (isMail && found) {
+      var opts = [el("option", { value: "", text: "Nothing else" })];
+      Object.keys(found.accounts || {}).forEach(function (k) {
+        var a = found.accounts[k];
+        opts.push(el("option", { value: a.id, text: "Account: " + a.name }));
+        (a.opportunities || []).forEach(function (o) { opts.push(el("option", { value: o.id, text: "Opportunity: " + o.name })); });
+        (a.cases || []).forEach(function (c) { opts.push(el("option", { value: c.id, text: "Case: " + c.name })); });
+      });
+      if (opts.length > 1) {
+        related = el("select", { id: "share-related" }, opts);
+        box.appendChild(el("label", { "for": "share-related", text: "Related to" }));
+        box.appendChild(related);
+      }
+    }
+    var btn = el("button", { type: "button", id: "share-now", text: "Share now" });
+    btn.addEventListener("click", function () { if (isMail) { shareNow(btn, attBox && attBox.checked ? atts : [], related && related.value); } else { shareMeeting(btn); } });
+    box.appendChild(btn);
+    var tools = el("div", { "class": "actions" }, [el("button", { type: "button", id: "create", text: "Create a record", on: function () { show(createChooser); } })]);
+    var opens = el("section", { id: "opens", hidden: "hidden" });
+    if (isMail) { showOpens(opens); }
+    return el("div", {}, [opens, box, tools]);
+  }
+
+  // showOpens fills the section with a tracked e-mail's opens: the id
+  // "Track opens" put in the x-crmsync-track header (reading headers:
+  // Mailbox 1.8). An untracked e-mail shows nothing.
+  function showOpens(box) {
+    if (!supported("Mailbox", "1.8") || !item.getAllInternetHeadersAsync) { return; }
+    async(function (cb) { item.getAllInternetHeadersAsync(cb); }).then(function (headers) {
+      var m = /^x-crmsync-track:[ \t]*(\S+)/im.exec(String(headers || ""));
+      if (!m) { return null; }
+      return call("GET", PIXEL + "/stats?message=" + encodeURIComponent(m[1]));
+    }).then(function (st) {
+      if (!st) { return; }
+      var words = st.opens === 0 ? "Not opened yet." :
+        "Opened " + st.opens + (st.opens === 1 ? " time" : " times") + " (" + st.humanOpens + " by people, " + st.proxyOpens + " through mail proxies, " + st.machineOpens + " by machines)" +
+        (st.lastOpen ? "; last " + new Date(st.lastOpen).toLocaleString() : "") + ".";
+      box.appendChild(el("h2", { text: "Opens" }));
+      box.appendChild(el("p", { id: "opens-words", text: words }));
+      box.removeAttribute("hidden");
+      box.className = "card";
+    }, function () { /* an untracked or unknown message: nothing to show */ });
+  }
+
+  function messageId() {
+    var id = item.itemId || "";
+    if (O.context.mailbox.convertToRestId && id) { id = O.context.mailbox.convertToRestId(id, O.MailboxEnums.RestVersion.v2_0); }
+    return id;
+  }
+
+  function shareNow(btn, atts, what) {
+    if (btn.disabled) { return; } // pressing twice shares once
+    btn.disabled = true;
+    status("Sharing…");
+    async(function (cb) { item.body.getAsync(O.CoercionType.Text, cb); }).then(function (body) {
+      var fromMe = info.from === info.me;
+      var req = { messageId: messageId(), subject: info.subject || "", from: info.from || "", to: info.to, cc: info.cc,
+        sent: (item.dateTimeCreated || item.start || new Date()).toISOString(), body: String(body || "").slice(0, 32000),
+        direction: fromMe ? "Outbound" : "Inbound", userAddress: info.me,
+        attachments: atts.map(function (a) { return { name: a.name, size: a.size }; }) };
+      var go = function () {
+        return call("POST", API + "/share", req).then(function (ans) {
+          // The chosen record becomes the Task's What (Task.WhatId is
+          // editable: the API's record update does it).
+          var relate = what && !ans.alreadyShared ? call("PATCH", API + "/records/Task/" + encodeURIComponent(ans.taskId), { WhatId: what }) : Promise.resolve();
+          return relate.then(function () { return uploadAll(atts, ans); }).then(function () {
+            status(ans.alreadyShared ? "Already shared: this e-mail is in Salesforce once." : "Shared with " + ans.people + " Salesforce " + (ans.people === 1 ? "person" : "people") + ".");
+            btn.textContent = "Shared";
+          });
+        });
+      };
+      return go().catch(function (e) { btn.disabled = false; fail(e, function () { btn.disabled = true; go().catch(function (e2) { btn.disabled = false; fail(e2); }); }); });
+    }, function () { btn.disabled = false; problem("Outlook did not give the e-mail's text. Try again."); });
+  }
+  // A meeting is shared the way crmsync shares any mailbox item: it gets the
+  // "Salesforce" category, and the next sync creates the Event (with its
+  // attendees as relations) and keeps it in sync (categories in read mode:
+  // Mailbox 1.8).
+  function shareMeeting(btn) {
+    if (btn.disabled) { return; }
+    if (!supported("Mailbox", "1.8") || !item.categories) { problem("This Outlook cannot mark the meeting (it needs Mailbox 1.8). Give it the Salesforce category in Outlook instead."); return; }
+    btn.disabled = true;
+    async(function (cb) { item.categories.addAsync(["Salesforce"], cb); }).then(function () {
+      status("This meeting will be in Salesforce after the next sync, within minutes, and stays in sync.");
+      btn.textContent = "Shared";
+    }, function () { btn.disabled = false; problem("Outlook did not let crmsync mark this meeting. Try again."); });
+  }
+  function attachmentBlob(a) {
+    if (!supported("Mailbox", "1.8")) { return Promise.reject({ message: "This Outlook cannot hand attachments to add-ins (it needs Mailbox 1.8). Use Outlook on the web" }); }
+    return async(function (cb) { item.getAttachmentContentAsync(a.id, cb); }).then(function (c) {
+      if (c.format !== "base64") { throw { message: a.name + " is not a file Salesforce can keep" }; }
+      var bin = atob(c.content), bytes = new Uint8Array(bin.length);
+      for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }
+      return new Blob([bytes], { type: a.contentType || "application/octet-stream" });
+    });
+  }
+  function upload(path, a) {
+    return attachmentBlob(a).then(function (blob) {
+      var fd = new FormData();
+      fd.append("file", blob, a.name);
+      return call("POST", path, undefined, fd);
+    });
+  }
+  function uploadAll(atts, ans) {
+    var byName = {};
+    (ans.uploads || []).forEach(function (u) { byName[u.name] = u.path; });
+    if (ans.alreadyShared) { return Promise.resolve(); }
+    return atts.reduce(function (p, a) {
+      return p.then(function () { return byName[a.name] ? upload(byName[a.name], a) : null; });
+    }, Promise.resolve());
+  }
+
+  // ---- compose ----
+  function composeTools() {
+    var box = el("section", { "class": "card", id: "compose" }, [el("h2", { text: "While you write" })]);
+    var track = el("button", { type: "button", id: "track-opens", text: "Track opens" });
+    track.addEventListener("click", function () { trackOpens(track); });
+    var later = el("button", { type: "button", id: "share-when-sent", text: "Share when sent" });
+    later.addEventListener("click", function () { shareWhenSent(later); });
+    box.appendChild(el("div", { "class": "actions" }, [track, later]));
+    box.appendChild(el("p", { "class": "muted", text: "Share when sent files the e-mail in Salesforce, linked to the people above, once it is sent." }));
+    return box;
+  }
+  function trackOpens(btn) {
+    if (btn.disabled) { return; }
+    if (!supported("Mailbox", "1.3")) { problem("This Outlook cannot insert the tracking image (it needs Mailbox 1.3)."); return; }
+    btn.disabled = true;
+    // The message is known by an id crmsync makes, carried in an internet
+    // header the sent message keeps (Mailbox 1.8), so the pane finds its
+    // opens when the sent e-mail is opened; without 1.8 the draft's id
+    // (saveAsync, Mailbox 1.3) is used, and the opens show in the dashboard.
+    var withHeader = supported("Mailbox", "1.8") && item.internetHeaders && window.crypto && crypto.randomUUID;
+    async(function (cb) { item.body.getTypeAsync(cb); }).then(function (type) {
+      if (type !== "html") { throw { message: "This e-mail is plain text; open tracking needs an HTML e-mail (Format text → HTML)" }; }
+      if (withHeader) {
+        var id = "crmsync-" + crypto.randomUUID();
+        return async(function (cb) { item.internetHeaders.setAsync({ "x-crmsync-track": id }, cb); }).then(function () { return id; });
+      }
+      return async(function (cb) { item.saveAsync(cb); });
+    }).then(function (id) {
+      return call("POST", PIXEL + "/tokens", { messageId: id, recipients: info.recipients || 1 });
+    }).then(function (ans) {
+      var img = '<img src="' + ans.url.replace(/"/g, "&quot;") + '" width="1" height="1" alt="" style="display:none">';
+      return async(function (cb) { item.body.prependAsync(img, { coercionType: O.CoercionType.Html }, cb); });
+    }).then(function () {
+      status("Opens will be tracked. Open the sent e-mail with this pane to see them.");
+      btn.textContent = "Tracking opens";
+    }).catch(function (e) { btn.disabled = false; fail(e, function () { trackOpens(btn); }); });
+  }
+  function shareWhenSent(btn) {
+    if (btn.disabled) { return; }
+    if (!supported("Mailbox", "1.8")) { problem("This Outlook cannot mark the e-mail (it needs Mailbox 1.8). Share the sent e-mail from Sent Items instead."); return; }
+    btn.disabled = true;
+    async(function (cb) { item.categories.addAsync(["Salesforce"], cb); }).then(function () {
+      return async(function (cb) { item.internetHeaders.setAsync({ "x-crmsync-share": "1" }, cb); });
+    }).then(function () {
+      status("This e-mail will be shared into Salesforce once it is sent.");
+      btn.textContent = "Will be shared";
+    }, function () { btn.disabled = false; problem("Outlook did not let crmsync mark this e-mail. Try again."); });
+  }
+
+  // ---- records ----
+  // lookup lets a reference field be chosen by searching the objects it
+  // may point at; the field keeps the chosen record's id.
+  function lookup(f, input) {
+    var q = el("input", { type: "search", id: "find-" + f.name, placeholder: "Find " + f.referenceTo.slice(0, 3).join(" or "), "aria-label": "Find a record for " + f.label });
+    var go = el("button", { type: "button", id: "find-go-" + f.name, text: "Find" });
+    var chosen = el("span", { id: "chosen-" + f.name, "class": "muted" });
+    var hits = el("ul", { id: "found-" + f.name });
+    go.addEventListener("click", function () {
+      var text = q.value.trim();
+      if (text.length < 2) { problem("Search for at least 2 characters."); return; }
+      call("GET", API + "/search?q=" + encodeURIComponent(text) + "&objects=" + encodeURIComponent(f.referenceTo.slice(0, 10).join(","))).then(function (ans) {
+        hits.textContent = "";
+        if (!ans.hits.length) { hits.appendChild(el("li", { text: "Nothing found." })); }
+        ans.hits.forEach(function (h) {
+          hits.appendChild(el("li", {}, [el("button", { type: "button", "class": "link", "data-pick": h.id, text: h.name + " (" + h.object + ")", on: function () {
+            input.value = h.id; chosen.textContent = h.name; hits.textContent = "";
+          } })]));
+        });
+      }, function (e) { fail(e); });
+    });
+    return el("div", { "class": "lookup" }, [q, " ", go, " ", chosen, hits]);
+  }
+
+  function openRecord(object, id) { show(function () { recordView(object, id); }); }
+  function recordView(object, id) {
+    view([el("p", { "class": "muted", text: "Opening…" })]);
+    Promise.all([call("GET", API + "/records/" + encodeURIComponent(object) + "/" + encodeURIComponent(id)), describe(object), getLayout()]).then(function (v) {
+      var rec = v[0], desc = v[1], dl = el("dl", { id: "record" });
+      var fields = desc.fields.filter(function (f) { return rec.fields && rec.fields[f.name] !== undefined && rec.fields[f.name] !== null && f.name !== "Id"; });
+      var chosen = layoutFields(object);
+      if (chosen) { fields = chosen.map(function (n) { return fields.filter(function (f) { return f.name === n; })[0]; }).filter(Boolean); }
+      fields.slice(0, 40).forEach(function (f) { dl.appendChild(el("dt", { text: f.label })); dl.appendChild(el("dd", { text: String(rec.fields[f.name]) })); });
+      var nodes = [el("h2", { text: desc.label + ": " + (rec.fields.Name || rec.fields.Subject || rec.fields.CaseNumber || id) }), dl,
+        el("div", { "class": "actions" }, [
+          desc.updateable ? el("button", { type: "button", id: "edit", text: "Edit", on: function () { show(function () { recordForm(object, desc, rec); }); } }) : null
+        ])];
+      nodes.push(chatterBox(id));
+      var atts = (item && item.attachments || []).filter(function (a) { return !a.isInline && a.attachmentType === "file"; });
+      if (atts.length) { nodes.push(fileBox(id, atts)); }
+      view(nodes);
+    }, function (e) { fail(e, function () { recordView(object, id); }); });
+  }
+  var describes = {};
+  function describe(object) {
+    if (describes[object]) { return Promise.resolve(describes[object]); }
+    return call("GET", API + "/objects/" + encodeURIComponent(object)).then(function (d) { describes[object] = d; return d; });
+  }
+  function chatterBox(id) {
+    var ta = el("textarea", { id: "chatter-text", rows: "3", maxlength: "10000", "aria-label": "Chatter post" });
+    var btn = el("button", { type: "button", id: "chatter-post", text: "Post to Chatter" });
+    btn.addEventListener("click", function () {
+      if (!ta.value.trim()) { problem("Write something to post first."); return; }
+      btn.disabled = true;
+      var go = function () { return call("POST", API + "/records/" + encodeURIComponent(id) + "/chatter", { text: ta.value }).then(function () { status("Posted to Chatter."); ta.value = ""; btn.disabled = false; }); };
+      go().catch(function (e) { btn.disabled = false; fail(e, go); });
+    });
+    return el("section", { "class": "card" }, [el("h3", { text: "Chatter" }), ta, btn]);
+  }
+  function fileBox(id, atts) {
+    var sel = el("select", { id: "file-choice", "aria-label": "Attachment" }, atts.map(function (a) { return el("option", { value: a.id, text: a.name }); }));
+    var btn = el("button", { type: "button", id: "file-attach", text: "File attachment here" });
+    btn.addEventListener("click", function () {
+      var a = atts.filter(function (x) { return x.id === sel.value; })[0];
+      btn.disabled = true;
+      var go = function () { return upload(API + "/records/" + encodeURIComponent(id) + "/files", a).then(function () { status(a.name + " filed in Salesforce."); btn.disabled = false; }); };
+      go().catch(function (e) { btn.disabled = false; fail(e, go); });
+    });
+    return el("section", { "class": "card" }, [el("h3", { text: "Attachments" }), sel, " ", btn]);
+  }
+
+  function createChooser() {
+    view([el("p", { "class": "muted", text: "Loading objects…" })]);
+    Promise.all([call("GET", API + "/objects"), getLayout()]).then(function (v) {
+      var ans = v[0], only = v[1].layout.create || [];
+      var objs = ans.objects.filter(function (o) { return o.createable && (!only.length || only.indexOf(o.name) >= 0); });
+      var sel = el("select", { id: "create-object", "aria-label": "Object" }, objs.map(function (o) { return el("option", { value: o.name, text: o.label }); }));
+      var go = el("button", { type: "button", id: "create-go", text: "Continue" });
+      go.addEventListener("click", function () {
+        var name = sel.value;
+        Promise.all([describe(name), prefillFor(name)]).then(function (v) { show(function () { recordForm(name, v[0], null, v[1]); }); }, function (e) { fail(e); });
+      });
+      view([el("h2", { text: "Create a record" }), sel, " ", go]);
+    }, function (e) { fail(e, createChooser); });
+  }
+  // prefillFor proposes values for a new Contact or Lead from the open
+  // e-mail's sender and signature (the API parses it in memory; nothing is
+  // stored). Anything else, or a compose item, starts empty.
+  function prefillFor(object) {
+    var from = item && !composing() && item.from;
+    if ((object !== "Contact" && object !== "Lead") || !from || addr(from) === info.me) { return Promise.resolve({}); }
+    return async(function (cb) { item.body.getAsync(O.CoercionType.Text, cb); }).then(function (text) {
+      text = String(text || "");
+      return call("POST", API + "/prefill", { fromName: from.displayName || "", fromAddress: from.emailAddress || "", signature: text.slice(-4000), object: object });
+    }).then(function (a) {
+      var out = {};
+      Object.keys(a.fields || {}).forEach(function (k) { out[k] = a.fields[k]; });
+      if (object === "Lead" && a.account && a.account.Name && !out.Company) { out.Company = a.account.Name; }
+      return out;
+    }, function () { return {}; });
+  }
+  function recordForm(object, desc, rec, prefill) {
+    var creating = !rec;
+    var form = el("form", { "class": "record", id: "record-form", novalidate: "novalidate" });
+    var inputs = {};
+    var editable = function (f) { return creating ? f.createable : f.updateable; };
+    // Required: what a create must set. The describe's nillable=false also
+    // marks fields Salesforce fills itself (owner, defaulted picklists and
+    // checkboxes); the API does not pass defaultedOnCreate on, so those are
+    // left to Salesforce, whose refusal names the field.
+    var required = function (f) {
+      return creating && f.createable && !f.nillable && f.type !== "boolean" && f.type !== "picklist" && f.type !== "reference" && !f.defaultedOnCreate;
+    };
+    var fields = desc.fields.filter(function (f) { return editable(f) || (!creating && rec.fields[f.name] != null && f.name !== "Id"); });
+    var chosen = layoutFields(object);
+    if (chosen) { fields = fields.filter(function (f) { return required(f) || chosen.indexOf(f.name) >= 0; }); }
+    fields.sort(function (a, b) { return (required(b) ? 1 : 0) - (required(a) ? 1 : 0); });
+    fields.slice(0, 150).forEach(function (f) {
+      var id = "f-" + f.name, value = rec && rec.fields[f.name] != null ? String(rec.fields[f.name]) : "", input;
+      var proposed = !rec && prefill && prefill[f.name] != null ? String(prefill[f.name]) : "";
+      if (f.picklist && f.picklist.length && editable(f)) {
+        input = el("select", { id: id, name: f.name }, [el("option", { value: "", text: "—" })].concat(f.picklist.map(function (p) { return el("option", { value: p, text: p }); })));
+        input.value = value;
+      } else if (f.type === "textarea") {
+        input = el("textarea", { id: id, name: f.name, rows: "3" }); input.value = value;
+      } else if (f.type === "boolean") {
+        input = el("input", { id: id, name: f.name, type: "checkbox" }); input.checked = value === "true";
+      } else {
+        var types = { date: "date", email: "email", "double": "number", currency: "number", "int": "number", percent: "number", phone: "tel", url: "url" };
+        input = el("input", { id: id, name: f.name, type: types[f.type] || "text" }); input.value = value;
+        if (f.length) { input.setAttribute("maxlength", String(f.length)); }
+      }
+      if (!editable(f)) { input.setAttribute("readonly", "readonly"); input.setAttribute("disabled", "disabled"); input.className = "readonly"; }
+      if (required(f)) { input.setAttribute("required", "required"); }
+      if (proposed && editable(f)) { if (f.type === "boolean") { input.checked = proposed === "true"; } else { input.value = proposed; } }
+      inputs[f.name] = { input: input, field: f, original: value };
+      form.appendChild(el("label", { "for": id, text: f.label + (required(f) ? " *" : "") + (editable(f) ? "" : " (read-only)") }));
+      form.appendChild(input);
+      if (f.type === "reference" && editable(f) && f.referenceTo && f.referenceTo.length) { form.appendChild(lookup(f, input)); }
+      form.appendChild(el("div", { "class": "field-error", id: "err-" + f.name }));
+    });
+    var save = el("button", { type: "submit", id: "save-record", text: creating ? "Create" : "Save" });
+    form.appendChild(el("div", { "class": "actions" }, [save]));
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var body = {}, missing = [];
+      Object.keys(inputs).forEach(function (n) {
+        var x = inputs[n];
+        $("err-" + n).textContent = "";
+        if (!editable(x.field)) { return; }
+        var v = x.field.type === "boolean" ? x.input.checked : x.input.value.trim();
+        if (x.field.type === "boolean" ? String(v) === (x.original || "false") : v === x.original) { return; }
+        if (v !== "" && ["double", "currency", "int", "percent"].indexOf(x.field.type) >= 0) { v = Number(v); }
+        body[n] = v === "" ? null : v;
+      });
+      Object.keys(inputs).forEach(function (n) { if (required(inputs[n].field) && (body[n] == null || body[n] === "")) { missing.push(inputs[n].field.label); $("err-" + n).textContent = "Required"; } });
+      if (missing.length) { problem("Fill in " + missing.join(", ") + " first."); return; }
+      if (!creating && !Object.keys(body).length) { status("Nothing changed."); return; }
+      save.disabled = true;
+      var go = function () {
+        var p = creating ? call("POST", API + "/records/" + encodeURIComponent(object), body)
+          : call("PATCH", API + "/records/" + encodeURIComponent(object) + "/" + encodeURIComponent(rec.id), body);
+        return p.then(function (ans) {
+          save.disabled = false;
+          var id = creating ? ans.id : rec.id;
+          // Back from the record leads where the user came from: the form
+          // (and, after a create, the object chooser) leave the stack.
+          stack.pop();
+          if (creating) { stack.pop(); stack.push(function () { recordView(object, id); }); }
+          $("back").hidden = stack.length < 2;
+          problem("");
+          recordView(object, id);
+          status(creating ? desc.label + " created." : "Saved.");
+        });
+      };
+      go().catch(function (e) {
+        save.disabled = false;
+        if (e && e.data && e.data.fields) { e.data.fields.forEach(function (n) { var x = $("err-" + n); if (x) { x.textContent = (e.data.problems && e.data.problems[n]) || "Check this field"; } }); }
+        fail(e, go);
+      });
+    });
+    view([el("h2", { text: (creating ? "New " : "Edit ") + desc.label }), form]);
+  }
+  function layoutView() {
+    view([el("p", { "class": "muted", text: "Loading the layout…" })]);
+    layoutAnswer = null;
+    Promise.all([getLayout(), call("GET", API + "/objects")]).then(function (v) {
+      var l = v[0].layout, objs = v[1].objects;
+      var from = { user: "This is your own layout.", org: "This is your organisation's layout.", "default": "This is crmsync's layout: everything." }[v[0].source];
+      function boxes(id, chosen) {
+        return el("div", { id: id }, objs.map(function (o) {
+          var b = el("input", { type: "checkbox", value: o.name, id: id + "-" + o.name });
+          b.checked = (chosen || []).indexOf(o.name) >= 0;
+          return el("label", { "for": id + "-" + o.name }, [b, " " + o.label]);
+        }));
+      }
+      function picked(id) { return Array.prototype.slice.call(document.querySelectorAll("#" + id + " input:checked")).map(function (b) { return b.value; }); }
+      var fieldsObj = el("select", { id: "layout-fields-object", "aria-label": "Object" }, [el("option", { value: "", text: "—" })].concat(objs.map(function (o) { return el("option", { value: o.name, text: o.label }); })));
+      var fieldsBox = el("div", { id: "layout-fields" });
+      var fields = JSON.parse(JSON.stringify(l.fields || {}));
+      fieldsObj.addEventListener("change", function () {
+        fieldsBox.textContent = "";
+        var name = fieldsObj.value;
+        if (!name) { return; }
+        describe(name).then(function (d) {
+          d.fields.forEach(function (f) {
+            var b = el("input", { type: "checkbox", value: f.name, id: "lf-" + f.name });
+            b.checked = (fields[name] || []).indexOf(f.name) >= 0;
+            b.addEventListener("change", function () {
+              fields[name] = Array.prototype.slice.call(fieldsBox.querySelectorAll("input:checked")).map(function (x) { return x.value; });
+            });
+            fieldsBox.appendChild(el("label", { "for": "lf-" + f.name }, [b, " " + f.label]));
+          });
+        }, function (e) { fail(e); });
+      });
+      function body() { return { create: picked("layout-create"), search: picked("layout-search").slice(0, 10), fields: fields }; }
+      function saved(a, words) { layoutAnswer = a; status(words); }
+      var save = el("button", { type: "button", id: "layout-save", text: "Save as my layout" });
+      save.addEventListener("click", function () { call("POST", API + "/layout", body()).then(function (a) { saved(a, "Your layout is saved."); }, function (e) { fail(e); }); });
+      var org = el("button", { type: "button", id: "layout-org", text: "Save for my organisation" });
+      org.addEventListener("click", function () {
+        call("POST", API + "/layout/org", body()).then(function () { status("Your organisation's layout is saved: everyone without their own layout gets it."); }, function (e) {
+          if (e && e.status === 403) { problem("Only an organisation admin can set the organisation's layout. Save it as yours, or share it with a code."); return; }
+          fail(e);
+        });
+      });
+      var reset = el("button", { type: "button", id: "layout-reset", text: "Use my organisation's" });
+      reset.addEventListener("click", function () { call("DELETE", API + "/layout").then(function (a) { saved(a, "You now use your organisation's layout."); show(layoutView, false); }, function (e) { fail(e); }); });
+      var code = el("output", { id: "layout-code" });
+      var share = el("button", { type: "button", id: "layout-share", text: "Share my layout" });
+      share.addEventListener("click", function () {
+        call("POST", API + "/layout/share").then(function (a) { code.textContent = a.code; status("Give your colleagues this code: " + a.code); }, function (e) {
+          if (e && e.code === "no_layout") { problem("Save a layout of your own first, then share it."); return; }
+          fail(e);
+        });
+      });
+      var takeCode = el("input", { id: "layout-take-code", maxlength: "10", "aria-label": "A colleague's layout code", placeholder: "Code" });
+      var take = el("button", { type: "button", id: "layout-take", text: "Take a colleague's layout" });
+      take.addEventListener("click", function () {
+        call("POST", API + "/layout/take", { code: takeCode.value }).then(function (a) { saved(a, "You now use your colleague's layout."); show(layoutView, false); }, function (e) {
+          if (e && (e.code === "no_such_code" || e.code === "bad_code")) { problem("No colleague shared a layout under this code. Check it with them."); return; }
+          fail(e);
+        });
+      });
+      view([el("h2", { text: "Layout" }), el("p", { id: "layout-source", text: from }),
+        el("h3", { text: "Search in" }), boxes("layout-search", l.search),
+        el("h3", { text: "Offer to create" }), boxes("layout-create", l.create),
+        el("h3", { text: "Fields shown" }), fieldsObj, fieldsBox,
+        el("div", { "class": "actions" }, [save, org, reset]),
+        el("div", { "class": "actions" }, [share, code]),
+        el("div", { "class": "actions" }, [takeCode, take])]);
+    }, function (e) { fail(e, layoutView); });
+  }
+
+  function search(q) {
+    show(function () {
+      view([el("p", { "class": "muted", text: "Searching…" })]);
+      getLayout().then(function (l) {
+        var objs = l.layout.search || [];
+        return call("GET", API + "/search?q=" + encodeURIComponent(q) + (objs.length ? "&objects=" + encodeURIComponent(objs.join(",")) : ""));
+      }).then(function (ans) {
+        var ul = el("ul", { id: "hits" }, ans.hits.map(function (h) { return el("li", {}, [recordLink(h.object, h.id, h.name), el("span", { "class": "muted", text: " " + h.object })]); }));
+        view([el("h2", { text: "Results for “" + q + "”" }), ans.hits.length ? ul : el("p", { text: "Nothing found. Try fewer or other words." })]);
+      }, function (e) { fail(e, function () { search(q); }); });
+    });
+  }
+
+  function start() {
+    if (!O) { problem("Open this pane from Outlook: it needs Outlook's add-in runtime."); view([]); return; }
+    item = O.context.mailbox.item;
+    if (!item) { problem("Select an e-mail or a meeting to see its people."); view([]); return; }
+    $("back").addEventListener("click", back);
+    $("layout-open").addEventListener("click", function () { if (token) { show(layoutView); } });
+    $("search-form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var q = $("search").value.trim();
+      if (q.length < 2) { problem("Search for at least 2 characters."); return; }
+      search(q);
+    });
+    // A pinned pane stays open while the user selects other items
+    // (Mailbox 1.5): it follows the selection.
+    if (supported("Mailbox", "1.5") && O.context.mailbox.addHandlerAsync && O.EventType.ItemChanged) {
+      O.context.mailbox.addHandlerAsync(O.EventType.ItemChanged, function () {
+        item = O.context.mailbox.item;
+        if (!item) { problem("Select an e-mail or a meeting to see its people."); view([]); return; }
+        readInfo().then(function (i) { info = i; stack = []; if (token) { show(home); } else { signInButton(function () { stack = []; show(home); }); } });
+      });
+    }
+    readInfo().then(function (i) {
+      info = i;
+      var go = function () { stack = []; show(home); };
+      if (token) { go(); return; }
+      naa(false).then(go, function () {
+        view([el("h2", { text: info.subject || "(no subject)" })]);
+        signInButton(go);
+      });
+    }, function () { problem("Outlook did not give this item's details. Select it again."); });
+  }
+  (O && O.onReady ? O.onReady() : Promise.resolve()).then(start);
+})();
