@@ -115,6 +115,7 @@ var tables = [
   'links'
   'notifydebounce'
   'oauthstate'
+  'orgwatch'
   'profiles'
   'schedule'
   'sessions'

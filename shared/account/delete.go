@@ -73,6 +73,7 @@ func Tables(connectors ...side.Connector) []Table {
 		{Name: access.AuditTable, Sweep: Owner, Why: "access.Store.DeleteUser: entries about the user go; in other users' " +
 			"entries the user as actor becomes access.DeletedUser, so the org's trail of grant changes survives"},
 		{Name: identity.StateTable, Sweep: NoUserData, Why: "pending sign-ins: state and PKCE verifier before anyone is known; swept hourly"},
+		{Name: "orgwatch", Sweep: NoUserData, Why: "orgwatch.Table: per organisation, each object's watermark and the record ids seen in its overlap window; no user's rows"},
 		{Name: "connectstate", Sweep: NoUserData, Why: "connect.StateTable: pending connect flows, rows name no user; swept hourly"},
 		{Name: session.SharedTasksTable, Sweep: Owner, Why: "session.ForgetSharedTasks: the user's own and relate partitions go; " +
 			"org rows the user made keep their Task for colleagues but no longer name the user"},
