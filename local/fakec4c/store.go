@@ -6,6 +6,7 @@ package fakec4c
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -171,20 +172,46 @@ func etag(t time.Time) string {
 	return `W/"datetimeoffset'` + url.QueryEscape(t.UTC().Format("2006-01-02T15:04:05.0000000Z")) + `'"`
 }
 
+// typed reads props in the JSON shape of a write payload ("/Date(ms)/"
+// dates) into stored values.
+func typed(coll string, props map[string]any) (map[string]any, error) {
+	c, ok := collections[coll]
+	if !ok {
+		return nil, fmt.Errorf("no collection %s", coll)
+	}
+	b, err := json.Marshal(props)
+	if err != nil {
+		return nil, err
+	}
+	out, e := decodeProps(c, b)
+	if e != nil {
+		return nil, fmt.Errorf("%s", e.msg)
+	}
+	return out, nil
+}
+
 // Insert stores a record directly, as a user in C4C's UI would, and returns
-// its ObjectID.
+// its ObjectID. props are in the JSON shape of a write payload.
 func (s *Server) Insert(coll string, props map[string]any) (string, error) {
+	props, err := typed(coll, props)
+	if err != nil {
+		return "", err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ent, err := s.create(coll, props)
-	if err != nil {
-		return "", fmt.Errorf("%s", err.msg)
+	ent, e := s.create(coll, props)
+	if e != nil {
+		return "", fmt.Errorf("%s", e.msg)
 	}
 	return ent.id, nil
 }
 
-// Update changes a record directly.
+// Update changes a record directly (props as in Insert).
 func (s *Server) Update(coll, id string, props map[string]any) error {
+	props, err := typed(coll, props)
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e := s.patch(coll, id, props, ""); e != nil {
