@@ -253,3 +253,11 @@ func (s *Server) Count(coll string) int {
 	defer s.mu.Unlock()
 	return len(s.data[coll])
 }
+
+// ExpireTokens forgets every CSRF token issued, as when the server's
+// session ends: the next write answers 403 with x-csrf-token: Required.
+func (s *Server) ExpireTokens() {
+	s.mu.Lock()
+	s.tokens = map[string]string{}
+	s.mu.Unlock()
+}

@@ -1,0 +1,232 @@
+package c4c
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/local/fakec4c"
+	"github.com/crmsync/crmsync/shared/fault"
+	"github.com/crmsync/crmsync/shared/item"
+)
+
+// wrapped serves the local C4C through hook, which may act before a
+// request reaches it (and answer instead when it returns true).
+func wrapped(t *testing.T, hook func(w http.ResponseWriter, r *http.Request, body []byte) bool) *local {
+	t.Helper()
+	l := newLocal(t, fakec4c.Options{})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if hook(w, r, body) {
+			return
+		}
+		l.srv.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	c, err := New(Options{Host: hs.URL, User: fakec4c.DemoUser, Password: fakec4c.DemoPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.client, l.side = c, NewSide(c, SideOptions{Now: l.clock.Now})
+	return l
+}
+
+func TestExpiredCSRFTokenIsFetchedAgain(t *testing.T) {
+	var fetches atomic.Int32
+	l := wrapped(t, func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
+		if r.Header.Get("x-csrf-token") == "fetch" {
+			fetches.Add(1)
+		}
+		return false
+	})
+	create := func(last string) {
+		t.Helper()
+		res, err := l.side.Create(t.Context(), item.Contact, []item.Record{{Kind: item.Contact, Fields: map[string]string{item.LastName: last}}}, nil)
+		if err != nil || res[0].Err != nil || res[0].ID == "" {
+			t.Fatalf("Create: %v %+v", err, res)
+		}
+	}
+	create("A")
+	create("B")
+	if n := fetches.Load(); n != 1 {
+		t.Errorf("token fetched %d times for two writes, want 1 (token and cookies reused)", n)
+	}
+	l.srv.ExpireTokens()
+	create("C")
+	if n := fetches.Load(); n != 2 {
+		t.Errorf("after the token expired: %d fetches, want 2 (one refetch on the CSRF 403)", n)
+	}
+	if n := l.srv.Count("ContactCollection"); n != 3 {
+		t.Errorf("%d contacts, want 3 (no write lost or doubled)", n)
+	}
+}
+
+func TestWriteWithoutCookieJarIsRefused(t *testing.T) {
+	// The client's own jar is what makes writes pass: the same token sent
+	// without the fetch's cookies is refused (KBA 3048103).
+	l := newLocal(t, fakec4c.Options{})
+	tok, err := l.client.csrf(t.Context(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", l.http.URL+ServicePath+"ContactCollection", strings.NewReader(`{"LastName":"X"}`))
+	req.SetBasicAuth(fakec4c.DemoUser, fakec4c.DemoPassword)
+	req.Header.Set("x-csrf-token", tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("token without cookies: %d, want 403", resp.StatusCode)
+	}
+}
+
+func TestUpdateAfter412ReadsAgainAndKeepsTheOtherChange(t *testing.T) {
+	var l *local
+	var id string
+	var raced atomic.Bool
+	l = wrapped(t, func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+		if strings.HasSuffix(r.URL.Path, "$batch") && bytes.Contains(body, []byte("PATCH ")) && !raced.Swap(true) {
+			// Someone edits another field between our read and our write.
+			if err := l.srv.Update("ContactCollection", id, map[string]any{"Department": "Sales"}); err != nil {
+				t.Error(err)
+			}
+		}
+		return false
+	})
+	id = fakeHarness{l}.CreateDirect(t, item.Contact, map[string]string{item.LastName: "Race"})
+	res, err := l.side.Update(t.Context(), item.Contact, []item.Record{{Kind: item.Contact, ID: id, Fields: map[string]string{item.Title: "CTO"}}})
+	if err != nil || res[0].Err != nil {
+		t.Fatalf("Update after a 412: %v %+v", err, res)
+	}
+	ch, err := l.side.Changes(t.Context(), item.Scope{Kind: item.Contact}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := findRec(ch, id)
+	if r.Fields[item.Title] != "CTO" || r.Fields[item.Department] != "Sales" {
+		t.Errorf("after the retried update: %v, want both changes", r.Fields)
+	}
+	if !raced.Load() {
+		t.Error("the race was never staged")
+	}
+}
+
+func findRec(ch item.Changes, id string) (item.Record, bool) {
+	for _, r := range ch.Records {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return item.Record{}, false
+}
+
+func TestRecordDeletedBeforeWriteIsGone(t *testing.T) {
+	l := newLocal(t, fakec4c.Options{})
+	h := fakeHarness{l}
+	id := h.CreateDirect(t, item.Contact, map[string]string{item.LastName: "Gone"})
+	keep := h.CreateDirect(t, item.Contact, map[string]string{item.LastName: "Kept"})
+	h.DeleteDirect(t, item.Contact, id)
+	res, err := l.side.Update(t.Context(), item.Contact, []item.Record{
+		{Kind: item.Contact, ID: id, Fields: map[string]string{item.Title: "X"}},
+		{Kind: item.Contact, ID: keep, Fields: map[string]string{item.Title: "Y"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fault.Is(res[0].Err, fault.Gone) || res[1].Err != nil {
+		t.Errorf("results = %+v, want Gone then success", res)
+	}
+}
+
+func TestFailedReconciliationIsNoDeletion(t *testing.T) {
+	var failRecon atomic.Bool
+	l := wrapped(t, func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
+		if failRecon.Load() && r.Method == "GET" && r.URL.Query().Get("$select") == "ObjectID" {
+			w.WriteHeader(http.StatusInternalServerError)
+			return true
+		}
+		return false
+	})
+	h := fakeHarness{l}
+	id := h.CreateDirect(t, item.Contact, map[string]string{item.LastName: "Stays"})
+	gone := h.CreateDirect(t, item.Contact, map[string]string{item.LastName: "Goes"})
+	sc := item.Scope{Kind: item.Contact}
+	ch, err := l.side.Changes(t.Context(), sc, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.DeleteDirect(t, item.Contact, gone)
+	l.clock.Add(10 * time.Minute)
+	failRecon.Store(true)
+	ch, err = l.side.Changes(t.Context(), sc, ch.Cursor)
+	if err != nil {
+		t.Fatalf("a failed reconciliation failed the change read: %v", err)
+	}
+	if len(ch.Removed) != 0 {
+		t.Errorf("failed reconciliation reported removals %+v", ch.Removed)
+	}
+	failRecon.Store(false)
+	ch, err = l.side.Changes(t.Context(), sc, ch.Cursor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ch.Removed) != 1 || ch.Removed[0].ID != gone || ch.Removed[0].Reason != item.Deleted {
+		t.Errorf("next reconciliation: removed %+v, want only %s deleted (not %s)", ch.Removed, gone, id)
+	}
+}
+
+func TestUnknownTimeZoneIsAProblem(t *testing.T) {
+	l := newLocal(t, fakec4c.Options{})
+	start := l.clock.Now().Add(24 * time.Hour)
+	id, err := l.srv.Insert("AppointmentCollection", map[string]any{"Subject": "Mars", "StartDate": FormatDate(start), "EndDate": FormatDate(start.Add(time.Hour)),
+		"StartDatetimeZoneCode": "MARS", "EnddatetimeZoneCode": "UTC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := l.side.Changes(t.Context(), item.Scope{Kind: item.Event, From: start.Add(-48 * time.Hour), To: start.Add(48 * time.Hour)}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ch.Problems) != 1 || ch.Problems[0].ID != id || ch.Problems[0].Code != "unknown-time-zone" {
+		t.Errorf("problems = %+v, want one unknown-time-zone for %s", ch.Problems, id)
+	}
+	if _, ok := findRec(ch, id); ok {
+		t.Error("record with an unknown time zone reported as a record")
+	}
+}
+
+func TestTimeZoneCodes(t *testing.T) {
+	for code, want := range map[string]string{"UTC": "UTC", "CET": "Europe/Berlin", "PST": "America/Los_Angeles", "INDIA": "Asia/Kolkata"} {
+		loc, err := Location(code)
+		if err != nil || loc.String() != want {
+			t.Errorf("Location(%s) = %v, %v; want %s", code, loc, err, want)
+		}
+	}
+	if _, err := Location("Europe/Berlin"); err == nil {
+		t.Error("an IANA name taken as a C4C code")
+	}
+}
+
+func TestDates(t *testing.T) {
+	for in, want := range map[string]int64{"/Date(1422997623532)/": 1422997623532, "/Date(1422997623532+0060)/": 1422997623532} {
+		got, ok := ParseDate(in)
+		if !ok || got.UnixMilli() != want {
+			t.Errorf("ParseDate(%s) = %v, %v", in, got, ok)
+		}
+	}
+	if _, ok := ParseDate("2015-01-01"); ok {
+		t.Error("ParseDate accepted an ISO date")
+	}
+	et := `W/"datetimeoffset'2016-04-27T23%3A07%3A31.6809330Z'"`
+	if got, ok := etagTime(et); !ok || got.Nanosecond() != 680933000 {
+		t.Errorf("etagTime = %v, %v", got, ok)
+	}
+}
