@@ -11,6 +11,7 @@ import (
 	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/side"
+	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
 // Provider is the id of a user's stored connection to SAP Cloud for
@@ -26,6 +27,8 @@ var Connector = side.Connector{
 	Name:     "SAP Cloud for Customer",
 	Role:     side.CRMRole,
 	Flows:    []string{string(connection.FlowPassword)},
+	Tables: []side.Table{{Name: KnownTable, PerUser: true,
+		Why: "per user and kind, the ObjectIDs (and an ETag hash) of the C4C records the side reported, to find deletions C4C does not report"}},
 }
 
 // Opener opens users' C4C sides from their stored connections: the
@@ -33,6 +36,8 @@ var Connector = side.Connector{
 // the communication user and Tenant the tenant (myNNNNNN). It satisfies
 // shared/sides.CRMOpener.
 type Opener struct {
+	// Tables holds the users' known-record sets (KnownTable).
+	Tables tablestore.Store
 	// HTTPClient carries every API call (nil = a default client); each side
 	// gets its own cookie jar on a copy.
 	HTTPClient *http.Client
@@ -48,6 +53,9 @@ func (o *Opener) Connector() side.Connector { return Connector }
 // OpenCRM opens the CRM side of a usable connection c (shared/sides checks
 // it). custom is refused when not empty: C4C custom fields are not mapped.
 func (o *Opener) OpenCRM(ctx context.Context, conns *connection.Store, c connection.Connection, custom map[item.Kind][]item.CustomField) (side.CRM, error) {
+	if o.Tables == nil {
+		return nil, fault.New(fault.Permanent, "no_tables", "the C4C opener has no table store for its known-record sets")
+	}
 	if c.Flow != connection.FlowPassword {
 		return nil, fault.New(fault.Reconnect, "flow", fmt.Sprintf("C4C connections use a communication user (flow password), not %q", c.Flow))
 	}
@@ -64,5 +72,6 @@ func (o *Opener) OpenCRM(ctx context.Context, conns *connection.Store, c connect
 	if err != nil {
 		return nil, fault.Wrap(fault.Reconnect, err)
 	}
-	return NewSide(client, SideOptions{ReconcileEvery: o.ReconcileEvery, Logger: o.Log}), nil
+	known := TableKnown{Tables: o.Tables, User: c.User}
+	return NewSide(client, SideOptions{ReconcileEvery: o.ReconcileEvery, Known: known, Logger: o.Log}), nil
 }

@@ -38,7 +38,7 @@ func TestOpenerOpensAStoredCommunicationUser(t *testing.T) {
 		}
 		return c
 	}
-	var o Opener
+	o := Opener{Tables: tables}
 	if o.Connector().Provider != "c4c" || o.Connector().Role != side.CRMRole {
 		t.Errorf("Connector = %+v", o.Connector())
 	}

@@ -1,14 +1,11 @@
 package c4c
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -25,12 +22,16 @@ import (
 // SideOptions configure a Side.
 type SideOptions struct {
 	// Overlap is how far before the last change seen a change read starts
-	// again, for changes committed late within the same instant (default 5
-	// minutes); what was already reported is dropped by ObjectID and ETag.
+	// again, for changes committed late within the same instant (default 2
+	// minutes, a guess: SAP states no commit delay); what was already
+	// reported is dropped by ObjectID and ETag.
 	Overlap time.Duration
 	// ReconcileEvery is how often the ObjectIDs in scope are listed to find
 	// deletions, which C4C never reports (default 5 minutes).
 	ReconcileEvery time.Duration
+	// Known keeps the records reported per kind (nil = in memory, for one
+	// process: tests and the demo).
+	Known KnownStore
 	// Now is the clock of the reconciliation interval (nil = time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -38,9 +39,10 @@ type SideOptions struct {
 
 // Side is the C4C CRM side (side.CRM).
 type Side struct {
-	c    *Client
-	opts SideOptions
-	log  *slog.Logger
+	c     *Client
+	known KnownStore
+	opts  SideOptions
+	log   *slog.Logger
 }
 
 var _ side.CRM = (*Side)(nil)
@@ -48,7 +50,7 @@ var _ side.CRM = (*Side)(nil)
 // NewSide returns the side of a client.
 func NewSide(c *Client, o SideOptions) *Side {
 	if o.Overlap == 0 {
-		o.Overlap = 5 * time.Minute
+		o.Overlap = 2 * time.Minute
 	}
 	if o.ReconcileEvery == 0 {
 		o.ReconcileEvery = 5 * time.Minute
@@ -59,49 +61,41 @@ func NewSide(c *Client, o SideOptions) *Side {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Side{c: c, opts: o, log: o.Logger}
+	if o.Known == nil {
+		o.Known = &MemKnown{}
+	}
+	return &Side{c: c, known: o.Known, opts: o, log: o.Logger}
 }
 
 // Calls implements side.CallReporter.
 func (s *Side) Calls() int64 { return s.c.Calls() }
 
 // cursorState is what a change cursor carries. C4C has no delta token: the
-// side keeps its own high-water mark and, for deletions, the ObjectIDs it
-// has reported in scope.
+// side keeps its own high-water mark, and names the generation of the set
+// of records it has reported (KnownStore), which a cursor of one table
+// property could not hold for 10,000 records.
 type cursorState struct {
-	V     int               `json:"v"`
-	Since time.Time         `json:"since"` // latest EntityLastChangedOn seen
-	Seen  map[string]string `json:"seen"`  // ObjectID → ETag reported within the overlap
-	Known []string          `json:"known"` // ObjectIDs in scope, sorted
-	Recon time.Time         `json:"recon"` // last reconciliation
-	From  time.Time         `json:"from,omitzero"`
-	To    time.Time         `json:"to,omitzero"`
+	V     int       `json:"v"`
+	Since time.Time `json:"since"` // latest EntityLastChangedOn seen
+	Read  time.Time `json:"read"`  // when the last change read began
+	Recon time.Time `json:"recon"` // last reconciliation
+	Gen   string    `json:"gen"`   // generation of the Known set
+	From  time.Time `json:"from,omitzero"`
+	To    time.Time `json:"to,omitzero"`
 }
 
-const cursorVersion = 1
+const cursorVersion = 2
 
 func encodeCursor(st cursorState) string {
 	st.V = cursorVersion
 	b, _ := json.Marshal(st)
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write(b)
-	zw.Close()
-	return base64.RawURLEncoding.EncodeToString(buf.Bytes())
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 func decodeCursor(s string) (cursorState, bool) {
 	var st cursorState
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return st, false
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		return st, false
-	}
-	b, err := io.ReadAll(io.LimitReader(zr, 64<<20))
-	if err != nil || json.Unmarshal(b, &st) != nil || st.V != cursorVersion {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(b, &st) != nil || st.V != cursorVersion || st.Gen == "" {
 		return cursorState{}, false
 	}
 	return st, true
@@ -144,19 +138,11 @@ func scopeSelect(kind item.Kind) string {
 	return "ObjectID"
 }
 
-func and(a, b string) string {
-	switch {
-	case a == "":
-		return b
-	case b == "":
-		return a
-	}
-	return a + " and " + b
-}
-
 // Changes implements side.Side: changes by EntityLastChangedOn since the
-// cursor's mark less the overlap, de-duplicated by ObjectID and ETag, plus a
-// periodic reconciliation of ObjectIDs for deletions and scope moves.
+// cursor's mark (less an overlap while the last read is recent), each
+// reported once per ObjectID and ETag, plus a periodic reconciliation of
+// ObjectIDs for deletions and scope moves. A cursor that cannot be read, or
+// whose Known set is gone, leads to a full read.
 func (s *Side) Changes(ctx context.Context, sc item.Scope, cursor string) (item.Changes, error) {
 	m, ok := maps[sc.Kind]
 	if !ok {
@@ -164,76 +150,72 @@ func (s *Side) Changes(ctx context.Context, sc item.Scope, cursor string) (item.
 	}
 	st, ok := decodeCursor(cursor)
 	if !ok {
-		return s.full(ctx, sc, m)
+		return s.full(ctx, sc, m, "")
+	}
+	known, err := s.known.Load(ctx, sc.Kind, st.Gen)
+	if err != nil {
+		s.log.Warn("c4c: the cursor's known set is unreadable; reading everything", "kind", sc.Kind, "err", err)
+		return s.full(ctx, sc, m, st.Gen)
 	}
 	out := item.Changes{Kind: sc.Kind}
-	known := map[string]bool{}
-	for _, id := range st.Known {
-		known[id] = true
+	now := s.opts.Now()
+	// A change committed late carries a time at most Overlap before the
+	// read that missed it; once that read is older than Overlap past the
+	// mark, everything within the mark's millisecond (EntityLastChangedOn
+	// has no finer resolution) has settled and the read starts after it.
+	start := st.Read.Add(-s.opts.Overlap)
+	if start.After(st.Since) {
+		start = st.Since.Truncate(time.Millisecond).Add(time.Millisecond)
 	}
-	q := url.Values{"$filter": {"EntityLastChangedOn ge " + Literal(st.Since.Add(-s.opts.Overlap))}}
-	seen := map[string]string{}
+	q := url.Values{"$filter": {"EntityLastChangedOn ge " + Literal(start)}}
 	since := st.Since
+	dirty := false
 	reported := map[string]bool{}
-	err := s.c.List(ctx, m.coll, q, func(e Entity) error {
-		id, et, changed := e.ID(), e.ETag(), e.Time("EntityLastChangedOn")
-		if changed.After(since) {
+	err = s.c.List(ctx, m.coll, q, func(e Entity) error {
+		id, h := e.ID(), etagHash(e.ETag())
+		if changed := e.Time("EntityLastChangedOn"); changed.After(since) {
 			since = changed
 		}
-		seen[id] = et
-		if st.Seen[id] == et && et != "" {
-			return nil // reported already in the overlap
-		}
+		old, isKnown := known[id]
 		if !inScope(sc, e) {
-			if known[id] {
+			if isKnown {
 				out.Removed = append(out.Removed, item.Removal{ID: id, Reason: item.LeftScope})
 				delete(known, id)
+				dirty = true
 			}
 			return nil
 		}
+		if isKnown && old == h {
+			return nil // reported already (the overlap reads it again)
+		}
 		s.report(&out, sc.Kind, e)
-		known[id] = true
+		known[id] = h
 		reported[id] = true
+		dirty = true
 		return nil
 	})
 	if err != nil {
 		return item.Changes{}, err
 	}
-	st.Since = since
-	st.Seen = trimSeen(seen, st.Seen, since.Add(-s.opts.Overlap), since)
-	now := s.opts.Now()
+	st.Since, st.Read = since, now
 	if !st.From.Equal(sc.From) || !st.To.Equal(sc.To) || now.Sub(st.Recon) >= s.opts.ReconcileEvery {
-		if err := s.reconcile(ctx, sc, m, known, reported, &out); err != nil {
+		changed, err := s.reconcile(ctx, sc, m, known, reported, &out)
+		if err != nil {
 			// A failed listing is never a deletion: keep what is known and
 			// reconcile again next time.
 			s.log.Warn("c4c: reconciliation failed; deletions are looked for next time", "kind", sc.Kind, "err", err)
 		} else {
 			st.Recon, st.From, st.To = now, sc.From, sc.To
 		}
+		dirty = dirty || changed
 	}
-	st.Known = sortedKeys(known)
-	out.Cursor = encodeCursor(st)
-	return out, nil
-}
-
-// trimSeen keeps the ETags of changes the next read's overlap will see again.
-func trimSeen(now, old map[string]string, from, since time.Time) map[string]string {
-	_ = since
-	out := map[string]string{}
-	for id, et := range old {
-		out[id] = et
-	}
-	for id, et := range now {
-		out[id] = et
-	}
-	// Entries older than the overlap cannot come back; the ETag carries the
-	// change time, so keep only ETags at or after from.
-	for id, et := range out {
-		if t, ok := etagTime(et); ok && t.Before(from) {
-			delete(out, id)
+	if dirty {
+		if st.Gen, err = s.known.Save(ctx, sc.Kind, known, st.Gen); err != nil {
+			return item.Changes{}, err
 		}
 	}
-	return out
+	out.Cursor = encodeCursor(st)
+	return out, nil
 }
 
 // etagTime reads the time of a weak timestamp ETag
@@ -252,15 +234,6 @@ func etagTime(et string) (time.Time, bool) {
 	return t, err == nil
 }
 
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func (s *Side) report(out *item.Changes, kind item.Kind, e Entity) {
 	rec, err := toItem(kind, e)
 	if err != nil {
@@ -274,11 +247,12 @@ func (s *Side) report(out *item.Changes, kind item.Kind, e Entity) {
 	out.Records = append(out.Records, rec)
 }
 
-// full reads every record in scope (first sync or a damaged cursor).
-func (s *Side) full(ctx context.Context, sc item.Scope, m kindMap) (item.Changes, error) {
+// full reads every record in scope (first sync or a damaged cursor); keep
+// is the generation a stored cursor may still name.
+func (s *Side) full(ctx context.Context, sc item.Scope, m kindMap, keep string) (item.Changes, error) {
 	out := item.Changes{Kind: sc.Kind, Full: true}
-	st := cursorState{Seen: map[string]string{}}
-	known := map[string]bool{}
+	st := cursorState{Read: s.opts.Now()}
+	known := Known{}
 	q := url.Values{}
 	if f := scopeFilter(sc); f != "" {
 		q.Set("$filter", f)
@@ -290,8 +264,7 @@ func (s *Side) full(ctx context.Context, sc item.Scope, m kindMap) (item.Changes
 		if !inScope(sc, e) {
 			return nil
 		}
-		st.Seen[e.ID()] = e.ETag()
-		known[e.ID()] = true
+		known[e.ID()] = etagHash(e.ETag())
 		s.report(&out, sc.Kind, e)
 		return nil
 	})
@@ -299,10 +272,12 @@ func (s *Side) full(ctx context.Context, sc item.Scope, m kindMap) (item.Changes
 		return item.Changes{}, err
 	}
 	if st.Since.IsZero() {
-		st.Since = s.opts.Now().UTC()
+		st.Since = st.Read.UTC()
 	}
-	st.Seen = trimSeen(nil, st.Seen, st.Since.Add(-s.opts.Overlap), st.Since)
-	st.Known, st.Recon, st.From, st.To = sortedKeys(known), s.opts.Now(), sc.From, sc.To
+	st.Recon, st.From, st.To = st.Read, sc.From, sc.To
+	if st.Gen, err = s.known.Save(ctx, sc.Kind, known, keep); err != nil {
+		return item.Changes{}, err
+	}
 	out.Cursor = encodeCursor(st)
 	return out, nil
 }
@@ -311,8 +286,8 @@ func (s *Side) full(ctx context.Context, sc item.Scope, m kindMap) (item.Changes
 // 1000 records). Known records missing from the list are read one by one in
 // a $batch: 404 is a deletion, found but out of scope is LeftScope, any
 // other answer is no verdict. Records in scope not known yet (the window
-// moved) are read and reported.
-func (s *Side) reconcile(ctx context.Context, sc item.Scope, m kindMap, known, reported map[string]bool, out *item.Changes) error {
+// moved) are read and reported. It says whether known changed.
+func (s *Side) reconcile(ctx context.Context, sc item.Scope, m kindMap, known Known, reported map[string]bool, out *item.Changes) (bool, error) {
 	q := url.Values{"$select": {scopeSelect(sc.Kind)}}
 	if f := scopeFilter(sc); f != "" {
 		q.Set("$filter", f)
@@ -324,7 +299,7 @@ func (s *Side) reconcile(ctx context.Context, sc item.Scope, m kindMap, known, r
 		}
 		return nil
 	}); err != nil {
-		return err
+		return false, err
 	}
 	var missing, added []string
 	for id := range known {
@@ -333,7 +308,7 @@ func (s *Side) reconcile(ctx context.Context, sc item.Scope, m kindMap, known, r
 		}
 	}
 	for id := range current {
-		if !known[id] {
+		if _, ok := known[id]; !ok {
 			added = append(added, id)
 		}
 	}
@@ -344,29 +319,33 @@ func (s *Side) reconcile(ctx context.Context, sc item.Scope, m kindMap, known, r
 		ops = append(ops, Op{Method: http.MethodGet, Path: m.coll + "('" + id + "')"})
 	}
 	if len(ops) == 0 {
-		return nil
+		return false, nil
 	}
 	res, err := s.c.Batch(ctx, ops)
 	if err != nil {
-		return err
+		return false, err
 	}
+	changed := false
 	for i, id := range missing {
 		switch r := res[i]; {
 		case r.Status == http.StatusNotFound:
 			out.Removed = append(out.Removed, item.Removal{ID: id, Reason: item.Deleted})
 			delete(known, id)
+			changed = true
 		case r.Err == nil && !inScope(sc, r.Entity):
 			out.Removed = append(out.Removed, item.Removal{ID: id, Reason: item.LeftScope})
 			delete(known, id)
+			changed = true
 		}
 	}
 	for i, id := range added {
 		if r := res[len(missing)+i]; r.Err == nil && r.Entity != nil && inScope(sc, r.Entity) {
 			s.report(out, sc.Kind, r.Entity)
-			known[id] = true
+			known[id] = etagHash(r.Entity.ETag())
+			changed = true
 		}
 	}
-	return nil
+	return changed, nil
 }
 
 // fieldsOf names the canonical fields an error message of C4C is about
