@@ -8,7 +8,8 @@ import (
 // parseFilter compiles a $filter with what C4C allows (DEVGUIDE "Known
 // Limitations" and "$filter"): comparisons eq ne gt ge lt le of a property
 // with a literal, and/or and parentheses; or only across one property; no
-// string, date or math functions; only filterable properties (filtering on
+// string, date or math functions but startswith and endswith (property
+// first); only filterable properties (filtering on
 // ETag fails since 1811, KBA 2789959).
 func parseFilter(coll *collection, src string) (func(*entity) bool, *odataErr) {
 	p := &filterParser{coll: coll, toks: tokenize(src)}
@@ -120,7 +121,7 @@ func (p *filterParser) term() (func(*entity) bool, map[string]bool, *odataErr) {
 	}
 	name := p.toks[p.pos]
 	if p.pos+1 < len(p.toks) && p.toks[p.pos+1] == "(" {
-		return nil, nil, errf(400, "", "Function '%s' is not supported in $filter", name)
+		return p.function(name)
 	}
 	if p.pos+2 >= len(p.toks) {
 		return nil, nil, errf(400, "", "Invalid $filter near '%s'", name)
@@ -191,4 +192,37 @@ func literal(prop prop, lit string) (any, *odataErr) {
 		return nil, errf(400, "", "Invalid string literal %s", lit)
 	}
 	return strings.ReplaceAll(lit[1:len(lit)-1], "''", "'"), nil
+}
+
+// function parses startswith(Prop,'x') and endswith(Prop,'x'), the only
+// functions C4C's $filter documents; others are refused.
+func (p *filterParser) function(name string) (func(*entity) bool, map[string]bool, *odataErr) {
+	if name != "startswith" && name != "endswith" {
+		return nil, nil, errf(400, "", "Function '%s' is not supported in $filter", name)
+	}
+	if p.pos+5 >= len(p.toks) || p.toks[p.pos+3] != "," || p.toks[p.pos+5] != ")" {
+		return nil, nil, errf(400, "", "Invalid %s: the property name comes first, then a string", name)
+	}
+	prop, lit := p.toks[p.pos+2], p.toks[p.pos+4]
+	p.pos += 6
+	pr, ok := p.coll.props[prop]
+	if !ok || pr.kind != str {
+		return nil, nil, errf(400, "", "Property '%s' is invalid in %s", prop, name)
+	}
+	if !pr.filterable {
+		return nil, nil, errf(400, "", "Property '%s' is not filterable", prop)
+	}
+	v, e := literal(pr, lit)
+	if e != nil {
+		return nil, nil, e
+	}
+	want := v.(string)
+	test := strings.HasPrefix
+	if name == "endswith" {
+		test = strings.HasSuffix
+	}
+	return func(e *entity) bool {
+		s, _ := value(e, prop).(string)
+		return test(s, want)
+	}, map[string]bool{prop: true}, nil
 }

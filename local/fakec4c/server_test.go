@@ -134,8 +134,11 @@ func TestFilterRules(t *testing.T) {
 		{"LastName eq 'O''Brien' or LastName eq 'X'", 200},
 		{"ETag eq 'x'", 400},                         // not filterable (KBA 2789959)
 		{"LastName eq 'A' or FirstName eq 'B'", 400}, // or across properties
-		{"startswith(LastName,'A')", 400},            // no string functions
-		{"JobTitle eq 'CTO'", 400},                   // not filterable
+		{"startswith(LastName,'A')", 200},
+		{"endswith(Email,'.example') and LastName eq 'A'", 200},
+		{"substringof('A',LastName)", 400}, // no other string functions
+		{"startswith('A',LastName)", 400},  // property first
+		{"JobTitle eq 'CTO'", 400},         // not filterable
 	}
 	for _, tc := range cases {
 		resp, body := c.do("GET", "ContactCollection?$filter="+urlq(tc.filter), "", nil)
