@@ -474,7 +474,9 @@ func (s *Side) Delete(ctx context.Context, kind item.Kind, ids []string) ([]side
 	}
 	ops := make([]Op, len(ids))
 	for i, id := range ids {
-		ops[i] = Op{Method: http.MethodDelete, Path: m.coll + "('" + id + "')"}
+		// If-Match "*": the ETag property is ConcurrencyMode="Fixed" (KBA
+		// 2789959), so a tenant may require the header; any version goes.
+		ops[i] = Op{Method: http.MethodDelete, Path: m.coll + "('" + id + "')", IfMatch: "*"}
 	}
 	res, err := s.c.Batch(ctx, ops)
 	if err != nil {
