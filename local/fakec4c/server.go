@@ -130,6 +130,16 @@ func (s *Server) do(method, path string, q url.Values, h http.Header, body []byt
 			return errReply(e)
 		}
 		return reply{status: 200, header: http.Header{"Content-Type": {"text/plain"}}, body: []byte(strconv.Itoa(len(rows)))}
+	case key != "" && coll.navs[rest] != nil && method == http.MethodGet:
+		ent, ok := s.data[coll.name][key]
+		if !ok {
+			return errReply(errf(404, "", "Resource not found for segment '%s('%s')'", coll.name, key))
+		}
+		var results []any
+		for _, kid := range ent.children[rest] {
+			results = append(results, render(coll.navs[rest], kid, base, nil))
+		}
+		return jsonReply(200, map[string]any{"d": map[string]any{"results": results}})
 	case rest != "":
 		return errReply(errf(404, "", "Resource not found for segment '%s'", rest))
 	case key == "" && method == http.MethodGet:
@@ -206,6 +216,14 @@ func decodeProps(coll *collection, body []byte) (map[string]any, *odataErr) {
 		if k == "__metadata" {
 			continue
 		}
+		if nav, ok := coll.navs[k]; ok {
+			kids, e := decodeChildren(nav, v)
+			if e != nil {
+				return nil, e
+			}
+			out[k] = kids
+			continue
+		}
 		p, ok := coll.props[k]
 		if !ok {
 			return nil, errf(400, "", "Property '%s' is invalid", k)
@@ -241,6 +259,25 @@ func decodeProps(coll *collection, body []byte) (map[string]any, *odataErr) {
 			}
 			out[k] = sv
 		}
+	}
+	return out, nil
+}
+
+// decodeChildren reads the entries of a deep insert (DEVGUIDE "Supported
+// HTTP operations": Deep Insert).
+func decodeChildren(nav *collection, v any) ([]map[string]any, *odataErr) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, errf(400, "", "Navigation property '%s' needs a list of entries", nav.name)
+	}
+	var out []map[string]any
+	for _, x := range list {
+		b, _ := json.Marshal(x)
+		kid, e := decodeProps(nav, b)
+		if e != nil {
+			return nil, e
+		}
+		out = append(out, kid)
 	}
 	return out, nil
 }
@@ -284,6 +321,25 @@ func (s *Server) create(name string, props map[string]any) (*entity, *odataErr) 
 	s.seq++
 	ent := &entity{id: newObjectID(), props: map[string]any{}, seq: s.seq}
 	for k, v := range props {
+		if nav, ok := coll.navs[k]; ok {
+			for _, kid := range v.([]map[string]any) {
+				for p, pr := range nav.props {
+					if kv, ok := kid[p]; pr.required && (!ok || kv == nil || kv == "") {
+						return nil, errf(400, "", "Property '%s' is mandatory", p)
+					}
+				}
+				if id, _ := kid["PartyID"].(string); id != "" && !s.partyExists(id) {
+					return nil, errf(400, "", "Party %s does not exist", id)
+				}
+				if ent.children == nil {
+					ent.children = map[string][]*entity{}
+				}
+				c := &entity{id: newObjectID(), props: kid}
+				c.props["ParentObjectID"] = ent.id
+				ent.children[k] = append(ent.children[k], c)
+			}
+			continue
+		}
 		ent.props[k] = v
 	}
 	ent.changed = s.stamp()
@@ -302,6 +358,23 @@ func (s *Server) create(name string, props map[string]any) (*entity, *odataErr) 
 	return ent, nil
 }
 
+// partyExists says whether a business partner has id as its business ID
+// (a contact's ContactID or an account's AccountID).
+func (s *Server) partyExists(id string) bool {
+	for _, coll := range []string{"ContactCollection", "CorporateAccountCollection"} {
+		key := "ContactID"
+		if coll == "CorporateAccountCollection" {
+			key = "AccountID"
+		}
+		for _, e := range s.data[coll] {
+			if e.props[key] == id {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // patch changes the given properties; ifMatch, when set, must be the
 // entity's current ETag byte for byte (DEVGUIDE "Optimistic Concurrency
 // Control with ETag": 412 otherwise).
@@ -314,7 +387,7 @@ func (s *Server) patch(name, id string, props map[string]any, ifMatch string) *o
 		return errf(412, "", "Entity has been modified; ETag mismatch")
 	}
 	coll := collections[name]
-	ent := &entity{id: id, props: map[string]any{}, seq: old.seq}
+	ent := &entity{id: id, props: map[string]any{}, seq: old.seq, children: old.children}
 	for k, v := range old.props {
 		ent.props[k] = v
 	}

@@ -50,6 +50,9 @@ type collection struct {
 	name, typ string
 	props     map[string]prop
 	parent    string // attachment collections: the collection ParentObjectID points into
+	// navs are child entity types that come with the header in a deep
+	// insert and are read by navigation (EMailToRecipients).
+	navs map[string]*collection
 }
 
 var common = map[string]prop{
@@ -96,6 +99,14 @@ var collections = map[string]*collection{
 		"FullDayIndicator": {kind: boolean, filterable: true}, "Location": nf, "LifeCycleStatusCode": f,
 		"GroupwareItemID": f, "OwnerPartyID": f,
 	})},
+	"EMailCollection": {name: "EMailCollection", typ: "c4codataapi.EMail", props: with(map[string]prop{
+		"ID": {kind: str, filterable: true, readOnly: true}, "Subject": {kind: str, filterable: true, required: true},
+		"DateTime": {kind: date, filterable: true}, "Direction": nf, "MainAccountPartyID": f, "MainContactPartyID": f,
+		"GroupwareItemID": f, "MessageFromEmailURI": nf,
+	}), navs: map[string]*collection{"EMailToRecipients": {name: "EMailToRecipients", typ: "c4codataapi.EMailToRecipients", props: map[string]prop{
+		"ObjectID": {kind: str, readOnly: true}, "ParentObjectID": {kind: str, readOnly: true},
+		"PartyID": {kind: str, required: true}, "MessageToName": nf, "MessageToEmailID": nf,
+	}}}},
 	"ContactAttachmentFolder": {name: "ContactAttachmentFolder", typ: "c4codataapi.ContactAttachmentFolder", parent: "ContactCollection", props: with(map[string]prop{
 		"ParentObjectID": {kind: str, filterable: true, required: true}, "Name": {kind: str, required: true},
 		"MimeType": nf, "TypeCode": {kind: str, required: true}, "Binary": nf,
@@ -109,6 +120,9 @@ type entity struct {
 	props   map[string]any // string, time.Time or bool
 	changed time.Time
 	seq     int64 // insertion order, the default order of a collection
+	// children are deep-inserted child entities by navigation; they go
+	// with the header (a changeset that restores the header restores them).
+	children map[string][]*entity
 }
 
 // Options configure a Server.

@@ -230,3 +230,47 @@ func TestDates(t *testing.T) {
 		t.Errorf("etagTime = %v, %v", got, ok)
 	}
 }
+
+func TestLogEmailRelatesContactsAndAccount(t *testing.T) {
+	l := newLocal(t, fakec4c.Options{})
+	h := fakeHarness{l}
+	a := h.CreateDirect(t, item.Contact, map[string]string{item.LastName: "A"})
+	b := h.CreateDirect(t, item.Contact, map[string]string{item.LastName: "B"})
+	acct := h.Account(t)
+	lead, err := l.side.CreateLeads(t.Context(), []item.Record{{Fields: map[string]string{item.LastName: "L", item.Company: "C", item.Email: "l@x.example"}}})
+	if err != nil || lead[0].Err != nil {
+		t.Fatal(err, lead)
+	}
+	email := item.Record{Kind: item.SharedEmail, Fields: map[string]string{item.Subject: "Quote", item.Sent: "2026-05-11T10:00:00Z"}}
+	id, err := l.side.LogEmail(t.Context(), email, []string{a, lead[0].ID, b}, acct, "m-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	businessID := func(coll, key, id string) string {
+		var v string
+		err := l.client.List(t.Context(), coll, map[string][]string{"$filter": {"ObjectID eq " + Quote(id)}}, func(e Entity) error { v = e.String(key); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	var parties []string
+	if err := l.client.List(t.Context(), "EMailCollection('"+id+"')/EMailToRecipients", nil, func(e Entity) error {
+		parties = append(parties, e.String("PartyID"))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{businessID("ContactCollection", "ContactID", a), businessID("ContactCollection", "ContactID", b)}
+	if strings.Join(parties, ",") != strings.Join(want, ",") {
+		t.Errorf("recipient parties = %v, want %v (the contacts, not the lead)", parties, want)
+	}
+	var main, account, marker string
+	_ = l.client.List(t.Context(), "EMailCollection", map[string][]string{"$filter": {"ObjectID eq " + Quote(id)}}, func(e Entity) error {
+		main, account, marker = e.String("MainContactPartyID"), e.String("MainAccountPartyID"), e.String("GroupwareItemID")
+		return nil
+	})
+	if main != want[0] || account != businessID("CorporateAccountCollection", "AccountID", acct) || marker != "m-1" {
+		t.Errorf("main contact %q, account %q, marker %q", main, account, marker)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
@@ -96,11 +97,82 @@ func (s *Side) CreateLeads(ctx context.Context, leads []item.Record) ([]side.Res
 	return out, nil
 }
 
-// LogEmail implements side.CRM. E-mail activities (EMailCollection with
-// sender and recipient parties) are not built yet: the call fails
-// permanently, per e-mail, so nothing is half-written.
+// LogEmail implements side.CRM: an e-mail activity (EMailCollection) with
+// the contacts among whoIDs as recipient parties (EMailToRecipients, deep
+// insert), the first as main contact, whatID's account as main account,
+// and marker in GroupwareItemID, the field SAP's own groupware integration
+// keeps the mail item's identity in. Parties are named by business ID
+// (ContactID, AccountID), which one $batch of reads looks up. A whoID that
+// is not a contact (a lead) is left out: C4C relates business partners.
+// The body is not logged: no EMail property for it is documented.
 func (s *Side) LogEmail(ctx context.Context, email item.Record, whoIDs []string, whatID, marker string) (string, error) {
-	return "", fault.New(fault.Permanent, "not_built", "sharing e-mails into SAP Cloud for Customer (EMailCollection) is not built yet")
+	var ops []Op
+	for _, id := range whoIDs {
+		ops = append(ops, Op{Method: http.MethodGet, Path: "ContactCollection('" + id + "')?$select=ObjectID,ContactID"})
+	}
+	if whatID != "" {
+		ops = append(ops, Op{Method: http.MethodGet, Path: "CorporateAccountCollection('" + whatID + "')?$select=ObjectID,AccountID"})
+	}
+	got, err := s.c.Batch(ctx, ops)
+	if err != nil {
+		return "", err
+	}
+	var parties []map[string]any
+	for i, id := range whoIDs {
+		switch r := got[i]; {
+		case r.Status == http.StatusNotFound:
+			s.log.Info("c4c: e-mail party is not a contact; not related", "id", id)
+		case r.Err != nil:
+			return "", r.Err
+		default:
+			parties = append(parties, map[string]any{"PartyID": r.Entity.String("ContactID")})
+		}
+	}
+	body := map[string]any{"Subject": email.Fields[item.Subject], "GroupwareItemID": marker}
+	if sent, err := time.Parse(time.RFC3339, email.Fields[item.Sent]); err == nil {
+		body["DateTime"] = FormatDate(sent)
+	}
+	if len(parties) > 0 {
+		body["MainContactPartyID"] = parties[0]["PartyID"]
+		body["EMailToRecipients"] = parties
+	}
+	if whatID != "" {
+		r := got[len(whoIDs)]
+		if r.Err != nil {
+			return "", r.Err
+		}
+		body["MainAccountPartyID"] = r.Entity.String("AccountID")
+	}
+	res, err := s.c.Batch(ctx, []Op{{Method: http.MethodPost, Path: "EMailCollection", Body: body}})
+	if err != nil {
+		return "", err
+	}
+	if res[0].Err != nil {
+		return "", res[0].Err
+	}
+	if res[0].Entity.ID() == "" {
+		return "", fault.New(fault.Temporary, "no_object_id", "C4C created the e-mail but its answer carried no ObjectID")
+	}
+	return res[0].Entity.ID(), nil
+}
+
+// findEmails finds logged e-mails by the marker in GroupwareItemID.
+func (s *Side) findEmails(ctx context.Context, intents []item.Intent) (map[string]string, error) {
+	out := map[string]string{}
+	for _, in := range intents {
+		if in.Marker == "" {
+			continue
+		}
+		q := url.Values{"$filter": {"GroupwareItemID eq " + Quote(in.Marker)}, "$select": {"ObjectID"}, "$top": {"2"}}
+		var ids []string
+		if err := s.c.List(ctx, "EMailCollection", q, func(e Entity) error { ids = append(ids, e.ID()); return nil }); err != nil {
+			return nil, err
+		}
+		if len(ids) == 1 {
+			out[in.Marker] = ids[0]
+		}
+	}
+	return out, nil
 }
 
 // AttachmentTypeCode is the document type of attachments crmsync uploads;

@@ -62,7 +62,6 @@ func newLocal(t testing.TB, opts fakec4c.Options) *local {
 // notBuilt are the suite's tests that need abilities this connector lacks,
 // with what is missing.
 var notBuilt = map[string]string{
-	"LogEmail":        "e-mail activities (EMailCollection with sender/recipient parties) are not built",
 	"FieldsRoundTrip": "Task and Appointment notes (TasksTextCollection/AppointmentTextCollection) and recurrence are not mapped",
 }
 

@@ -494,8 +494,11 @@ func (s *Side) Delete(ctx context.Context, kind item.Kind, ids []string) ([]side
 
 // FindCreated implements side.Side by matching an intent's name field among
 // records changed since the intent (C4C has no field to stamp a marker on
-// contacts and tasks).
+// contacts and tasks); logged e-mails carry their marker.
 func (s *Side) FindCreated(ctx context.Context, kind item.Kind, intents []item.Intent) (map[string]string, error) {
+	if kind == item.SharedEmail {
+		return s.findEmails(ctx, intents)
+	}
 	m, ok := maps[kind]
 	if !ok {
 		return nil, fault.New(fault.Permanent, "kind", fmt.Sprintf("C4C side cannot find created %s records", kind))
