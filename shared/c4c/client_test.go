@@ -187,7 +187,7 @@ func TestUnknownTimeZoneIsAProblem(t *testing.T) {
 	l := newLocal(t, fakec4c.Options{})
 	start := l.clock.Now().Add(24 * time.Hour)
 	id, err := l.srv.Insert("AppointmentCollection", map[string]any{"Subject": "Mars", "StartDate": FormatDate(start), "EndDate": FormatDate(start.Add(time.Hour)),
-		"StartDatetimeZoneCode": "MARS", "EnddatetimeZoneCode": "UTC"})
+		"StartDatetimeZoneCode": "MARS", "EnddatetimeZoneCode": "UTC", "OwnerPartyID": syncOwner})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,5 +272,44 @@ func TestLogEmailRelatesContactsAndAccount(t *testing.T) {
 	})
 	if main != want[0] || account != businessID("CorporateAccountCollection", "AccountID", acct) || marker != "m-1" {
 		t.Errorf("main contact %q, account %q, marker %q", main, account, marker)
+	}
+}
+
+func TestOwnerScopesRecords(t *testing.T) {
+	l := newLocal(t, fakec4c.Options{})
+	mine, err := l.srv.Insert("ContactCollection", owned(t, item.Contact, map[string]string{item.LastName: "Mine"}, syncOwner))
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, _ := l.srv.Insert("ContactCollection", owned(t, item.Contact, map[string]string{item.LastName: "Theirs"}, otherOwner))
+	sc := item.Scope{Kind: item.Contact}
+	ch, err := l.side.Changes(t.Context(), sc, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := findRec(ch, mine); !ok {
+		t.Error("own contact not read")
+	}
+	if _, ok := findRec(ch, theirs); ok {
+		t.Error("a colleague's contact read")
+	}
+	res, err := l.side.Create(t.Context(), item.Contact, []item.Record{{Kind: item.Contact, Fields: map[string]string{item.LastName: "New"}}}, nil)
+	if err != nil || res[0].Err != nil {
+		t.Fatal(err, res)
+	}
+	// The contact is handed to a colleague: it leaves scope, it is not deleted.
+	l.clock.Add(10 * time.Minute)
+	if err := l.srv.Update("ContactCollection", mine, map[string]any{"OwnerID": otherOwner}); err != nil {
+		t.Fatal(err)
+	}
+	ch, err = l.side.Changes(t.Context(), sc, ch.Cursor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ch.Removed) != 1 || ch.Removed[0].ID != mine || ch.Removed[0].Reason != item.LeftScope {
+		t.Errorf("removed %+v, want %s LeftScope", ch.Removed, mine)
+	}
+	if _, ok := findRec(ch, res[0].ID); !ok {
+		t.Error("a contact the side created is not the user's (no owner set)")
 	}
 }

@@ -41,6 +41,10 @@ type Opener struct {
 	// HTTPClient carries every API call (nil = a default client); each side
 	// gets its own cookie jar on a copy.
 	HTTPClient *http.Client
+	// Owner returns the business partner ID of a user's employee in C4C, so
+	// the user's side syncs the records that employee owns (nil: every
+	// record the communication user sees — one user per tenant).
+	Owner func(ctx context.Context, user string) (string, error)
 	// ReconcileEvery is how often deletions are looked for (0 = the side's
 	// default, 5 minutes).
 	ReconcileEvery time.Duration
@@ -72,6 +76,12 @@ func (o *Opener) OpenCRM(ctx context.Context, conns *connection.Store, c connect
 	if err != nil {
 		return nil, fault.Wrap(fault.Reconnect, err)
 	}
+	owner := ""
+	if o.Owner != nil {
+		if owner, err = o.Owner(ctx, c.User); err != nil {
+			return nil, err
+		}
+	}
 	known := TableKnown{Tables: o.Tables, User: c.User}
-	return NewSide(client, SideOptions{ReconcileEvery: o.ReconcileEvery, Known: known, Logger: o.Log}), nil
+	return NewSide(client, SideOptions{ReconcileEvery: o.ReconcileEvery, Known: known, Owner: owner, Logger: o.Log}), nil
 }

@@ -56,7 +56,7 @@ func newLocal(t testing.TB, opts fakec4c.Options) *local {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &local{srv: srv, http: hs, clock: clk, client: c, side: NewSide(c, SideOptions{Now: clk.Now})}
+	return &local{srv: srv, http: hs, clock: clk, client: c, side: NewSide(c, SideOptions{Now: clk.Now, Owner: syncOwner})}
 }
 
 // notBuilt are the suite's tests that need abilities this connector lacks,
@@ -72,6 +72,10 @@ func (h fakeHarness) CRM() side.CRM                         { return h.side }
 func (h fakeHarness) Now() time.Time                        { return h.clock.Now() }
 func (h fakeHarness) Advance(t *testing.T, d time.Duration) { h.clock.Add(d) }
 
+// syncOwner is the employee (business partner ID) of the sync user; the
+// local tenant also holds records of otherOwner, which the side must not see.
+const syncOwner, otherOwner = "8000000001", "8000000002"
+
 func direct(t *testing.T, kind item.Kind, fields map[string]string) map[string]any {
 	t.Helper()
 	props, err := fromItem(kind, item.Record{Kind: kind, Fields: fields})
@@ -81,9 +85,16 @@ func direct(t *testing.T, kind item.Kind, fields map[string]string) map[string]a
 	return props
 }
 
+// owned is direct plus the record's owner.
+func owned(t *testing.T, kind item.Kind, fields map[string]string, owner string) map[string]any {
+	props := direct(t, kind, fields)
+	props[ownerProps[kind]] = owner
+	return props
+}
+
 func (h fakeHarness) CreateDirect(t *testing.T, kind item.Kind, fields map[string]string) string {
 	t.Helper()
-	id, err := h.srv.Insert(maps[kind].coll, direct(t, kind, fields))
+	id, err := h.srv.Insert(maps[kind].coll, owned(t, kind, fields, syncOwner))
 	if err != nil {
 		t.Fatalf("CreateDirect %s: %v", kind, err)
 	}
@@ -122,7 +133,20 @@ func skipNotBuilt(t *testing.T) {
 func TestConformanceLocal(t *testing.T) {
 	sidetest.RunCRM(t, func(t *testing.T) sidetest.CRMHarness {
 		skipNotBuilt(t)
-		return fakeHarness{local: newLocal(t, fakec4c.Options{})}
+		l := newLocal(t, fakec4c.Options{})
+		// A colleague's records in the same tenant, which the suite's
+		// assertions must never meet.
+		start := l.clock.Now().Add(24 * time.Hour)
+		for kind, fields := range map[item.Kind]map[string]string{
+			item.Contact: {item.LastName: "Colleague"},
+			item.Task:    {item.Subject: "Colleague task"},
+			item.Event:   {item.Subject: "Colleague meeting", item.Start: start.Format(time.RFC3339), item.End: start.Add(time.Hour).Format(time.RFC3339)},
+		} {
+			if _, err := l.srv.Insert(maps[kind].coll, owned(t, kind, fields, otherOwner)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return fakeHarness{local: l}
 	})
 }
 

@@ -1,6 +1,7 @@
 package c4c
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 
@@ -38,7 +39,12 @@ func TestOpenerOpensAStoredCommunicationUser(t *testing.T) {
 		}
 		return c
 	}
-	o := Opener{Tables: tables}
+	o := Opener{Tables: tables, Owner: func(_ context.Context, user string) (string, error) {
+		if user == "u1" {
+			return syncOwner, nil
+		}
+		return otherOwner, nil
+	}}
 	if o.Connector().Provider != "c4c" || o.Connector().Role != side.CRMRole {
 		t.Errorf("Connector = %+v", o.Connector())
 	}
@@ -47,9 +53,13 @@ func TestOpenerOpensAStoredCommunicationUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := fakeHarness{l}.CreateDirect(t, item.Contact, map[string]string{item.LastName: "Opened"})
+	other, _ := l.srv.Insert("ContactCollection", owned(t, item.Contact, map[string]string{item.LastName: "Other"}, otherOwner))
 	ch, err := crm.Changes(t.Context(), item.Scope{Kind: item.Contact}, "")
 	if _, ok := findRec(ch, id); err != nil || !ok {
 		t.Errorf("opened side reads no contact: %v", err)
+	}
+	if _, ok := findRec(ch, other); ok {
+		t.Error("opened side reads another employee's contact")
 	}
 	if _, ok := crm.(side.CallReporter); !ok {
 		t.Error("side does not report its calls")

@@ -29,6 +29,11 @@ type SideOptions struct {
 	// ReconcileEvery is how often the ObjectIDs in scope are listed to find
 	// deletions, which C4C never reports (default 5 minutes).
 	ReconcileEvery time.Duration
+	// Owner is the business partner ID of the user's employee: contacts,
+	// tasks and appointments are those it owns (ListView "" of the
+	// contract), and records the side creates are given to it. "" reads
+	// every record the communication user sees.
+	Owner string
 	// Known keeps the records reported per kind (nil = in memory, for one
 	// process: tests and the demo).
 	Known KnownStore
@@ -102,7 +107,10 @@ func decodeCursor(s string) (cursorState, bool) {
 }
 
 // inScope says whether a record belongs to the sync of scope.
-func inScope(sc item.Scope, e Entity) bool {
+func (s *Side) inScope(sc item.Scope, e Entity) bool {
+	if prop := ownerProps[sc.Kind]; s.opts.Owner != "" && e.String(prop) != s.opts.Owner {
+		return false
+	}
 	switch sc.Kind {
 	case item.Task:
 		// Open, or due on or after From.
@@ -118,24 +126,44 @@ func inScope(sc item.Scope, e Entity) bool {
 	return true
 }
 
-// scopeFilter is the server-side part of the scope. Tasks have none: "open
-// or due after" is an or across two properties, which C4C refuses.
-func scopeFilter(sc item.Scope) string {
+// scopeFilter is the server-side part of the scope: the owner, and the
+// window of appointments. Tasks' "open or due after" stays client-side: it
+// is an or across two properties, which C4C refuses.
+func (s *Side) scopeFilter(sc item.Scope) string {
+	f := s.ownerFilter(sc.Kind)
 	if sc.Kind == item.Event && !sc.From.IsZero() && !sc.To.IsZero() {
-		return "StartDate lt " + Literal(sc.To) + " and EndDate gt " + Literal(sc.From)
+		f += " and StartDate lt " + Literal(sc.To) + " and EndDate gt " + Literal(sc.From)
 	}
-	return ""
+	return strings.TrimPrefix(f, " and ")
+}
+
+// ownerProps are the properties naming a record's owner (the employee's
+// business partner ID): Contact OwnerID, Task ProcessorPartyID (LATONA
+// Tasks), Appointment OwnerPartyID (LATONA sandbox payload).
+var ownerProps = map[item.Kind]string{item.Contact: "OwnerID", item.Task: "ProcessorPartyID", item.Event: "OwnerPartyID"}
+
+// ownerFilter is " and <owner> eq '<Owner>'", or "" when the side reads
+// every record the communication user sees.
+func (s *Side) ownerFilter(kind item.Kind) string {
+	if s.opts.Owner == "" {
+		return ""
+	}
+	return " and " + ownerProps[kind] + " eq " + Quote(s.opts.Owner)
 }
 
 // scopeSelect are the properties inScope reads.
-func scopeSelect(kind item.Kind) string {
+func (s *Side) scopeSelect(kind item.Kind) string {
+	sel := "ObjectID"
 	switch kind {
 	case item.Task:
-		return "ObjectID,Status,DueDateTime"
+		sel += ",Status,DueDateTime"
 	case item.Event:
-		return "ObjectID,StartDate,EndDate"
+		sel += ",StartDate,EndDate"
 	}
-	return "ObjectID"
+	if s.opts.Owner != "" {
+		sel += "," + ownerProps[kind]
+	}
+	return sel
 }
 
 // Changes implements side.Side: changes by EntityLastChangedOn since the
@@ -167,7 +195,7 @@ func (s *Side) Changes(ctx context.Context, sc item.Scope, cursor string) (item.
 	if start.After(st.Since) {
 		start = st.Since.Truncate(time.Millisecond).Add(time.Millisecond)
 	}
-	q := url.Values{"$filter": {"EntityLastChangedOn ge " + Literal(start)}}
+	q := url.Values{"$filter": {"EntityLastChangedOn ge " + Literal(start) + s.ownerFilter(sc.Kind)}}
 	since := st.Since
 	dirty := false
 	reported := map[string]bool{}
@@ -177,7 +205,7 @@ func (s *Side) Changes(ctx context.Context, sc item.Scope, cursor string) (item.
 			since = changed
 		}
 		old, isKnown := known[id]
-		if !inScope(sc, e) {
+		if !s.inScope(sc, e) {
 			if isKnown {
 				out.Removed = append(out.Removed, item.Removal{ID: id, Reason: item.LeftScope})
 				delete(known, id)
@@ -254,14 +282,14 @@ func (s *Side) full(ctx context.Context, sc item.Scope, m kindMap, keep string) 
 	st := cursorState{Read: s.opts.Now()}
 	known := Known{}
 	q := url.Values{}
-	if f := scopeFilter(sc); f != "" {
+	if f := s.scopeFilter(sc); f != "" {
 		q.Set("$filter", f)
 	}
 	err := s.c.List(ctx, m.coll, q, func(e Entity) error {
 		if changed := e.Time("EntityLastChangedOn"); changed.After(st.Since) {
 			st.Since = changed
 		}
-		if !inScope(sc, e) {
+		if !s.inScope(sc, e) {
 			return nil
 		}
 		known[e.ID()] = etagHash(e.ETag())
@@ -288,13 +316,13 @@ func (s *Side) full(ctx context.Context, sc item.Scope, m kindMap, keep string) 
 // other answer is no verdict. Records in scope not known yet (the window
 // moved) are read and reported. It says whether known changed.
 func (s *Side) reconcile(ctx context.Context, sc item.Scope, m kindMap, known Known, reported map[string]bool, out *item.Changes) (bool, error) {
-	q := url.Values{"$select": {scopeSelect(sc.Kind)}}
-	if f := scopeFilter(sc); f != "" {
+	q := url.Values{"$select": {s.scopeSelect(sc.Kind)}}
+	if f := s.scopeFilter(sc); f != "" {
 		q.Set("$filter", f)
 	}
 	current := map[string]bool{}
 	if err := s.c.List(ctx, m.coll, q, func(e Entity) error {
-		if inScope(sc, e) {
+		if s.inScope(sc, e) {
 			current[e.ID()] = true
 		}
 		return nil
@@ -332,14 +360,14 @@ func (s *Side) reconcile(ctx context.Context, sc item.Scope, m kindMap, known Kn
 			out.Removed = append(out.Removed, item.Removal{ID: id, Reason: item.Deleted})
 			delete(known, id)
 			changed = true
-		case r.Err == nil && !inScope(sc, r.Entity):
+		case r.Err == nil && !s.inScope(sc, r.Entity):
 			out.Removed = append(out.Removed, item.Removal{ID: id, Reason: item.LeftScope})
 			delete(known, id)
 			changed = true
 		}
 	}
 	for i, id := range added {
-		if r := res[len(missing)+i]; r.Err == nil && r.Entity != nil && inScope(sc, r.Entity) {
+		if r := res[len(missing)+i]; r.Err == nil && r.Entity != nil && s.inScope(sc, r.Entity) {
 			s.report(out, sc.Kind, r.Entity)
 			known[id] = etagHash(r.Entity.ETag())
 			changed = true
@@ -381,6 +409,9 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 		if err != nil {
 			results[i].Err = fault.Wrap(fault.Permanent, err)
 			continue
+		}
+		if s.opts.Owner != "" {
+			body[ownerProps[kind]] = s.opts.Owner
 		}
 		ops = append(ops, Op{Method: http.MethodPost, Path: m.coll, Body: body})
 		idx = append(idx, i)
