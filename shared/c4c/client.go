@@ -5,6 +5,7 @@
 package c4c
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -399,13 +400,12 @@ func readBatch(ctype string, body []byte) ([]OpResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		pt, pp, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
+		pt, _, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
 		if pt == "multipart/mixed" {
 			inner, err := readBatch(part.Header.Get("Content-Type"), mustRead(part))
 			if err != nil {
 				return nil, err
 			}
-			_ = pp
 			out = append(out, inner...)
 			continue
 		}
@@ -419,27 +419,29 @@ func readBatch(ctype string, body []byte) ([]OpResult, error) {
 
 func mustRead(r io.Reader) []byte { b, _ := io.ReadAll(r); return b }
 
-// readHTTP reads one answer inside a $batch part.
+// readHTTP reads one answer inside a $batch part (CRLF or bare LF lines).
 func readHTTP(b []byte) (OpResult, error) {
-	head, body, _ := bytes.Cut(b, []byte("\r\n\r\n"))
-	lines := strings.Split(string(head), "\r\n")
-	f := strings.Fields(lines[0])
-	if len(f) < 2 {
-		return OpResult{}, fmt.Errorf("status line %q", lines[0])
+	tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(b)))
+	line, err := tp.ReadLine()
+	if err != nil {
+		return OpResult{}, fmt.Errorf("no status line: %w", err)
+	}
+	f := strings.Fields(line)
+	if len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/") {
+		return OpResult{}, fmt.Errorf("status line %q", line)
 	}
 	st, err := strconv.Atoi(f[1])
 	if err != nil {
-		return OpResult{}, fmt.Errorf("status line %q", lines[0])
+		return OpResult{}, fmt.Errorf("status line %q", line)
 	}
-	h := http.Header{}
-	for _, l := range lines[1:] {
-		if k, v, ok := strings.Cut(l, ":"); ok {
-			h.Add(strings.TrimSpace(k), strings.TrimSpace(v))
-		}
+	h, err := tp.ReadMIMEHeader()
+	if err != nil && err != io.EOF {
+		return OpResult{}, fmt.Errorf("headers: %w", err)
 	}
+	body, _ := io.ReadAll(tp.R)
 	r := OpResult{Status: st}
 	if st >= 400 {
-		r.Err = classify(st, h, body)
+		r.Err = classify(st, http.Header(h), body)
 		return r, nil
 	}
 	if len(bytes.TrimSpace(body)) > 0 {

@@ -2,6 +2,7 @@ package c4c
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -311,5 +312,74 @@ func TestOwnerScopesRecords(t *testing.T) {
 	}
 	if _, ok := findRec(ch, res[0].ID); !ok {
 		t.Error("a contact the side created is not the user's (no owner set)")
+	}
+}
+
+// A $batch answer shaped like the DEVGUIDE's example (LF line ends, a GET
+// part, then a changeset with 204 and 201 parts) and a failed changeset.
+func TestReadBatchAnswer(t *testing.T) {
+	body := strings.Join([]string{
+		"--ejjeeffe0",
+		"Content-Type: application/http",
+		"Content-Length: 60",
+		"Content-Transfer-Encoding: binary",
+		"",
+		"HTTP/1.1 200 OK",
+		"Content-Type: application/json",
+		"dataserviceversion: 2.0",
+		"",
+		`{"d":{"ObjectID":"00163E03A0701ED28A8644CF8D83AE76","__metadata":{"etag":"W/\"datetimeoffset'2015-02-03T21%3A07%3A03.5328420Z'\""}}}`,
+		"--ejjeeffe0",
+		"Content-Type: multipart/mixed; boundary=ejjeeffe1",
+		"",
+		"--ejjeeffe1",
+		"Content-Type: application/http",
+		"Content-Transfer-Encoding: binary",
+		"",
+		"HTTP/1.1 204 No Content",
+		"Content-Length: 0",
+		"dataserviceversion: 2.0",
+		"",
+		"",
+		"--ejjeeffe1",
+		"Content-Type: application/http",
+		"Content-Transfer-Encoding: binary",
+		"",
+		"HTTP/1.1 201 Created",
+		"Content-Type: application/json",
+		"location: https://myNNNNNN.crm.ondemand.com/sap/c4c/odata/v1/c4codataapi/ContactCollection('00163E0DBD9E1ED596EBDFDA564728AC')",
+		"",
+		`{"d":{"ObjectID":"00163E0DBD9E1ED596EBDFDA564728AC"}}`,
+		"--ejjeeffe1--",
+		"--ejjeeffe0",
+		"Content-Type: application/http",
+		"Content-Transfer-Encoding: binary",
+		"",
+		"HTTP/1.1 400 Bad Request",
+		"Content-Type: application/json",
+		"",
+		`{"error":{"code":"","message":{"lang":"en","value":"Property 'LastName' is mandatory"}}}`,
+		"--ejjeeffe0--",
+		"",
+	}, "\n")
+	res, err := readBatch("multipart/mixed; boundary=ejjeeffe0", []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 4 {
+		t.Fatalf("%d results, want 4", len(res))
+	}
+	if res[0].Status != 200 || res[0].Entity.ETag() != `W/"datetimeoffset'2015-02-03T21%3A07%3A03.5328420Z'"` {
+		t.Errorf("GET part: %d, etag %q (must stay byte for byte)", res[0].Status, res[0].Entity.ETag())
+	}
+	if res[1].Status != 204 || res[1].Err != nil {
+		t.Errorf("PATCH part: %+v", res[1])
+	}
+	if res[2].Status != 201 || res[2].Entity.ID() != "00163E0DBD9E1ED596EBDFDA564728AC" {
+		t.Errorf("POST part: %+v", res[2])
+	}
+	var fe *fault.Error
+	if res[3].Status != 400 || !errors.As(withFields(item.Contact, res[3].Err), &fe) || fe.Class != fault.Permanent || len(fe.Fields) != 1 || fe.Fields[0] != item.LastName {
+		t.Errorf("failed changeset part: %+v", res[3])
 	}
 }
