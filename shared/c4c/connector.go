@@ -1,0 +1,87 @@
+package c4c
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/crmsync/crmsync/shared/connection"
+	"github.com/crmsync/crmsync/shared/fault"
+	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/side"
+	"github.com/crmsync/crmsync/shared/tablestore"
+)
+
+// Provider is the id of a user's stored connection to SAP Cloud for
+// Customer. connection names only the providers it has always known; a
+// connector's own id lives with the connector.
+const Provider connection.Provider = "c4c"
+
+// Connector is the SAP Cloud for Customer CRM connector. Its one flow is
+// "password": an admin stores a communication user (Basic auth, SAP's usual
+// integration setup) on the user's connection. Custom fields are not mapped.
+var Connector = side.Connector{
+	Provider: string(Provider),
+	Name:     "SAP Cloud for Customer",
+	Role:     side.CRMRole,
+	Flows:    []string{string(connection.FlowPassword)},
+	Tables: []side.Table{{Name: KnownTable, PerUser: true,
+		Why: "per user and kind, the ObjectIDs (and an ETag hash) of the C4C records the side reported, to find deletions C4C does not report"}},
+}
+
+// Opener opens users' C4C sides from their stored connections: the
+// connection's InstanceURL is the tenant, its sealed Username and Password
+// the communication user and Tenant the tenant (myNNNNNN). It satisfies
+// shared/sides.CRMOpener.
+type Opener struct {
+	// Tables holds the users' known-record sets (KnownTable).
+	Tables tablestore.Store
+	// HTTPClient carries every API call (nil = a default client); each side
+	// gets its own cookie jar on a copy.
+	HTTPClient *http.Client
+	// Owner returns the business partner ID of a user's employee in C4C, so
+	// the user's side syncs the records that employee owns (nil: every
+	// record the communication user sees — one user per tenant).
+	Owner func(ctx context.Context, user string) (string, error)
+	// ReconcileEvery is how often deletions are looked for (0 = the side's
+	// default, 5 minutes).
+	ReconcileEvery time.Duration
+	Log            *slog.Logger
+}
+
+// Connector is the connector Opener opens sides of.
+func (o *Opener) Connector() side.Connector { return Connector }
+
+// OpenCRM opens the CRM side of a usable connection c (shared/sides checks
+// it). custom is refused when not empty: C4C custom fields are not mapped.
+func (o *Opener) OpenCRM(ctx context.Context, conns *connection.Store, c connection.Connection, custom map[item.Kind][]item.CustomField) (side.CRM, error) {
+	if o.Tables == nil {
+		return nil, fault.New(fault.Permanent, "no_tables", "the C4C opener has no table store for its known-record sets")
+	}
+	if c.Flow != connection.FlowPassword {
+		return nil, fault.New(fault.Reconnect, "flow", fmt.Sprintf("C4C connections use a communication user (flow password), not %q", c.Flow))
+	}
+	for _, fs := range custom {
+		if len(fs) > 0 {
+			return nil, fault.New(fault.Permanent, "custom_fields", "custom field mappings are not supported for SAP Cloud for Customer yet")
+		}
+	}
+	cred, err := conns.Credentials(ctx, c.User, c.Provider)
+	if err != nil {
+		return nil, err
+	}
+	client, err := New(Options{Host: c.InstanceURL, User: cred.Username, Password: cred.Password, HTTPClient: o.HTTPClient, Logger: o.Log})
+	if err != nil {
+		return nil, fault.Wrap(fault.Reconnect, err)
+	}
+	owner := ""
+	if o.Owner != nil {
+		if owner, err = o.Owner(ctx, c.User); err != nil {
+			return nil, err
+		}
+	}
+	known := TableKnown{Tables: o.Tables, User: c.User}
+	return NewSide(client, SideOptions{ReconcileEvery: o.ReconcileEvery, Known: known, Owner: owner, Logger: o.Log}), nil
+}
