@@ -104,6 +104,7 @@ var tables = [
   'addinshares'
   'addinlayouts'
   'audit'
+  'c4cknown'
   'connections'
   'connectstate'
   'cursors'

@@ -89,7 +89,7 @@ func (m *MemKnown) Save(_ context.Context, kind item.Kind, set Known, keep strin
 
 // KnownTable is the table TableKnown keeps its rows in (side.Connector
 // Tables: PartitionKey is the user).
-const KnownTable = "C4CKnown"
+const KnownTable = "c4cknown"
 
 // perRow is how many ObjectIDs a row holds: 24 bytes each (16 of the
 // ObjectID's 32 hex digits, 8 of the ETag hash) in one binary property of
