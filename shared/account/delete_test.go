@@ -249,8 +249,8 @@ func TestDeleteWaitsForRunningSession(t *testing.T) {
 // string constants named Table or …Table and fails when one is not in
 // account.Tables: a new table cannot be forgotten by account deletion.
 func TestTablesCoverCodeBase(t *testing.T) {
-// c4c joins salesforce and msgraph here: its table is swept like any
-// connector's PerUser table when it is the deployment's CRM.
+	// c4c joins salesforce and msgraph here: its table is swept like any
+	// connector's PerUser table when it is the deployment's CRM.
 	root := filepath.Join("..", "..")
 	known := map[string]bool{}
 	for _, tb := range account.Tables(salesforce.Connector, msgraph.Connector, c4c.Connector) {
