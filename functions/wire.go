@@ -32,6 +32,7 @@ import (
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/dashboard"
 	"github.com/crmsync/crmsync/shared/identity"
+	"github.com/crmsync/crmsync/shared/insight"
 	"github.com/crmsync/crmsync/shared/keyring"
 	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/queue"
@@ -68,6 +69,7 @@ type app struct {
 	subs      *msgraph.Subscriptions
 	opener    *sides.Opener
 	runner    *session.Runner
+	insight   *insight.Store
 	// dashboard is the self-service dashboard behind its security headers;
 	// addin and pixel are the add-in API and open tracking, likewise guarded.
 	dashboard http.Handler
@@ -178,7 +180,9 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		return nil, err
 	}
 	a.users.AdoptProvisioned(a.accounts.ClaimInvite)
-	a.runner = &session.Runner{Store: a.store, Opener: a.opener, Settings: a.accounts, OrgKeys: a.accounts, Log: log.With("function", "syncworker"), Now: now}
+	a.insight = insight.New(a.store, a.accounts.OrgOf, log.With("function", "syncworker"), now)
+	a.runner = &session.Runner{Store: a.store, Opener: a.opener, Settings: a.accounts, OrgKeys: a.accounts, Log: log.With("function", "syncworker"), Now: now,
+		Observer: a.insight}
 
 	// The cookie keeps its __Host- name (Secure, Path=/, no Domain) on a
 	// plain-HTTP local run too: browsers treat http://localhost and
@@ -444,7 +448,7 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *connect.Sal
 		Accounts: a.accounts, Scheduler: a.sched, Connections: a.conns, Tables: a.store,
 		Checker: a.checker, Directory: a.accounts, Grants: access.NewAdmin(a.grants, a.checker, a.accounts, a.log),
 		CSRF: csrf, Authenticate: a.sessions.Middleware, EndSession: a.sessions.End,
-		SignIn: signIn, Connect: connectH, Providers: buttons, Scopes: sides.ContactScopes{Opener: a.opener}, Calendars: sides.MailboxCalendars{Opener: a.opener}, Log: a.log, Now: a.now,
+		SignIn: signIn, Connect: connectH, Providers: buttons, Scopes: sides.ContactScopes{Opener: a.opener}, Calendars: sides.MailboxCalendars{Opener: a.opener}, Insight: a.insight, Log: a.log, Now: a.now,
 	})
 	if err != nil {
 		return nil, err

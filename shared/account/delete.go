@@ -71,6 +71,10 @@ func Tables() []Table {
 			"entries the user as actor becomes access.DeletedUser, so the org's trail of grant changes survives"},
 		{Name: identity.StateTable, Sweep: NoUserData, Why: "pending sign-ins: state and PKCE verifier before anyone is known; swept hourly"},
 		{Name: "connectstate", Sweep: NoUserData, Why: "connect.StateTable: pending connect flows, rows name no user; swept hourly"},
+		{Name: "historydays", Sweep: UserPartition, Why: "insight.HistoryTable: a user's daily counts, PartitionKey user"},
+		{Name: "historyorgs", Sweep: NoUserData, Why: "insight.OrgHistoryTable: an org's daily counts, rows name no user"},
+		{Name: "progress", Sweep: UserPartition, Why: "insight.ProgressTable: the user's session progress, PartitionKey user"},
+		{Name: "conflicts", Sweep: UserPartition, Why: "insight.ConflictsTable: settled conflicts, PartitionKey user"},
 		{Name: session.SharedTasksTable, Sweep: Owner, Why: "session.ForgetSharedTasks: the user's own and relate partitions go; " +
 			"org rows the user made keep their Task for colleagues but no longer name the user"},
 	}

@@ -108,6 +108,9 @@ type Deps struct {
 	// Calendars lists the user's mailbox calendars for the choice of which
 	// sync (nil: a text box for calendar ids).
 	Calendars MailboxCalendars
+	// Insight serves history, live progress and the conflict log (nil: those
+	// pages answer "not configured" and the overview shows no progress bar).
+	Insight Insight
 	// Providers are the sign-in buttons, in order (default Microsoft, Salesforce).
 	Providers []Provider
 	Log       *slog.Logger

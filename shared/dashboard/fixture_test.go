@@ -22,6 +22,7 @@ import (
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/dashboard"
 	"github.com/crmsync/crmsync/shared/identity"
+	"github.com/crmsync/crmsync/shared/insight"
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/keyring"
 	"github.com/crmsync/crmsync/shared/queue"
@@ -82,6 +83,8 @@ type fixture struct {
 	posts []postSeen
 	// cals are the mailbox calendars the settings page lists (calendars_test.go).
 	cals *fakeCalendars
+	// insight is the history, progress and conflict store (history_test.go).
+	insight *insight.Store
 }
 
 // postSeen is what a browser said about where a POST came from.
@@ -256,10 +259,11 @@ func newFixtureOver(t testing.TB, wrap func(tablestore.Store) tablestore.Store) 
 
 	checker := access.NewChecker(f.grants)
 	f.cals = &fakeCalendars{}
+	f.insight = insight.New(store, f.acc.OrgOf, nil, clock)
 	f.h, err = dashboard.New(dashboard.Deps{
 		Accounts: f.acc, Scheduler: f.sched, Connections: f.conns, Tables: store,
 		Checker: checker, Directory: f.acc, Grants: access.NewAdmin(f.grants, checker, f.acc, nil),
-		CSRF: dashboard.IdentityCSRF{Sessions: f.sessions}, Authenticate: f.sessions.Middleware, Scopes: sides.ContactScopes{Opener: opener}, Calendars: f.cals,
+		CSRF: dashboard.IdentityCSRF{Sessions: f.sessions}, Authenticate: f.sessions.Middleware, Scopes: sides.ContactScopes{Opener: opener}, Calendars: f.cals, Insight: f.insight,
 		EndSession: f.sessions.End,
 		SignIn:     dashboard.SignInHandlers{Login: signIn.Login(), Callback: signIn.Callback(), Logout: signIn.Logout()},
 		Connect:    http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "connect flow") }),

@@ -114,7 +114,11 @@ type pageData struct {
 
 	Providers []Provider
 	Status    Status
-	Issues    []IssueView
+	// Progress is a running session's progress bar (nil: none running),
+	// refreshed by the script from ProgressURL.
+	Progress    *progressView
+	ProgressURL string
+	Issues      []IssueView
 
 	Settings    SettingsDoc
 	FieldErrors []account.FieldError
@@ -275,6 +279,10 @@ func (h *Handler) statusPage(w http.ResponseWriter, r *http.Request, tmpl, title
 		if st.Email != "" {
 			d.Title = st.Email
 		}
+	}
+	if err := h.liveProgress(r, d, user, self); err != nil {
+		h.internal(w, r, "reading progress", err)
+		return
 	}
 	if h.allowed(r.Context(), access.IssuesRead, target(r)) {
 		if d.Issues, err = h.issues(r.Context(), user); err != nil {

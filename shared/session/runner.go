@@ -103,6 +103,9 @@ type Runner struct {
 	// organisation, so colleagues' copies of one e-mail make one CRM Task
 	// (nil = each user's own key: copies are found within a mailbox).
 	OrgKeys OrgKeySource
+	// Observer, when set, is told the session's progress, conflicts and end
+	// (see observer.go).
+	Observer Observer
 }
 
 // ErrRetryLater wraps errors after which the whole session should be retried
@@ -135,6 +138,7 @@ func (r *Runner) Run(ctx context.Context, user, reason string) (Report, error) {
 	// The lease is renewed while the session runs, however long it takes;
 	// if it is lost all the same, the session's context ends.
 	held, stop := lease.Hold(ctx, ttl, r.Now)
+	run.observe(held, true) // progress shows at once, before the first read
 	runErr := run.session(held)
 	stop()
 	if runErr != nil && errors.Is(context.Cause(held), ErrLeaseLost) && ctx.Err() == nil {
@@ -153,6 +157,7 @@ func (r *Runner) Run(ctx context.Context, user, reason string) (Report, error) {
 	if err := lease.Release(ctx, rep); err != nil {
 		log.Warn("lease not released", "err", err)
 	}
+	r.ended(ctx, run, lease, rep)
 	log.Info("session done", "outcome", rep.Outcome, "changes", total(rep.Counts), "issues", rep.Issues,
 		"conflicts", rep.Conflicts, "ms", rep.Duration.Milliseconds())
 	if rep.Outcome == "retry" {
@@ -223,6 +228,8 @@ type run struct {
 	// session: their later actions are skipped, so no link is saved as if the
 	// failed change had synced.
 	failed map[string]bool
+	// track is the progress reported to the Observer.
+	track *tracker
 }
 
 func (s *run) session(ctx context.Context) error {
@@ -403,6 +410,7 @@ func (s *run) syncKind(ctx context.Context, kind item.Kind, cursors Cursors) err
 		return fmt.Errorf("%s changes in the mailbox: %w", kind, err)
 	}
 	crmCh.Kind, mbxCh.Kind = kind, kind
+	s.noteRead(ctx, kind, crmCh, mbxCh)
 	s.problems(kind, reconcile.CRM, crmCh.Problems)
 	s.problems(kind, reconcile.Mailbox, mbxCh.Problems)
 	links, ok := s.links[kind]
@@ -419,6 +427,7 @@ func (s *run) syncKind(ctx context.Context, kind item.Kind, cursors Cursors) err
 		return fault.Wrap(fault.Permanent, err)
 	}
 	s.capCreates(&out, len(links))
+	s.notePlan(ctx, kind, out)
 	for _, c := range out.Conflicts {
 		s.log.Info("conflict settled", "kind", kind, "field", c.Field, "winner", c.Winner, "rule", c.Rule)
 	}
@@ -818,6 +827,7 @@ func opName(op reconcile.Op) string {
 
 // done counts a successful action and clears any open issue of its item.
 func (s *run) done(ctx context.Context, kind item.Kind, a reconcile.Action) {
+	s.noteApplied(ctx, true)
 	if t := a.Target(); t != "" {
 		s.rep.Counts[string(kind)+"|"+direction(t)+"|"+opName(a.Op)]++
 	} else if a.Op != reconcile.SaveLink {
@@ -861,6 +871,7 @@ func (s *run) problems(kind item.Kind, side reconcile.Side, ps []item.Problem) {
 // fail records a failed action as an issue naming the item, flagging the
 // mailbox item with the "Sync Error" category where there is one.
 func (s *run) fail(ctx context.Context, kind item.Kind, a reconcile.Action, err error) {
+	s.noteApplied(ctx, false)
 	side, id := sourceOf(a)
 	name := a.Record.Name()
 	if name == "" {
