@@ -192,6 +192,10 @@ func (c *call) route(seg []string) response {
 	case at(0, "messages") && at(2, "attachments") && n >= 3:
 		return c.attachments(seg[1], seg[3:])
 
+	// Sending mail.
+	case at(0, "sendMail") && n == 1:
+		return c.sendMail()
+
 	// Categories.
 	case at(0, "outlook") && at(1, "masterCategories") && n == 2:
 		return c.collection(kCategory, "")
