@@ -115,6 +115,7 @@ var tables = [
   'issues'
   'leases'
   'links'
+  'notices'
   'notifydebounce'
   'oauthstate'
   'profiles'

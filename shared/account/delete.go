@@ -75,6 +75,7 @@ func Tables() []Table {
 		{Name: "historyorgs", Sweep: NoUserData, Why: "insight.OrgHistoryTable: an org's daily counts, rows name no user"},
 		{Name: "progress", Sweep: UserPartition, Why: "insight.ProgressTable: the user's session progress, PartitionKey user"},
 		{Name: "conflicts", Sweep: UserPartition, Why: "insight.ConflictsTable: settled conflicts, PartitionKey user"},
+		{Name: "notices", Sweep: UserPartition, Why: "notice.Table: notices sent, attention days and choices, PartitionKey user"},
 		{Name: session.SharedTasksTable, Sweep: Owner, Why: "session.ForgetSharedTasks: the user's own and relate partitions go; " +
 			"org rows the user made keep their Task for colleagues but no longer name the user"},
 	}

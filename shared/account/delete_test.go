@@ -94,6 +94,9 @@ func (f *fixture) seedUser(t testing.TB, p access.Principal, secret string) (ids
 	is.Ended(ctx, session.Ended{User: p.User, Report: session.Report{Started: f.now, Outcome: "partial", Issues: 1}})
 	is.Progress(ctx, session.Progress{User: p.User, SessionID: "s1", Started: f.now, At: f.now})
 	is.Conflict(ctx, session.ConflictNote{User: p.User, SessionID: "s1", Kind: item.Contact, Field: item.Title, At: f.now})
+	// A notice row in notice's documented layout (sending needs a mailer).
+	_, err = f.tables.Upsert(ctx, "notices", tablestore.Entity{PartitionKey: p.User, RowKey: "reconnect", Properties: map[string]any{"Day": "2026-12-01"}})
+	must("notice", err)
 	// Shared e-mail ledger rows in session's documented layout: an org row
 	// the user made (it stays, without naming them), the user's own, and
 	// people left for the user to relate.
