@@ -35,6 +35,7 @@ import (
 	"github.com/crmsync/crmsync/shared/insight"
 	"github.com/crmsync/crmsync/shared/keyring"
 	"github.com/crmsync/crmsync/shared/msgraph"
+	"github.com/crmsync/crmsync/shared/notice"
 	"github.com/crmsync/crmsync/shared/queue"
 	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/schedule"
@@ -70,6 +71,7 @@ type app struct {
 	opener    *sides.Opener
 	runner    *session.Runner
 	insight   *insight.Store
+	notifier  *notice.Notifier
 	// dashboard is the self-service dashboard behind its security headers;
 	// addin and pixel are the add-in API and open tracking, likewise guarded.
 	dashboard http.Handler
@@ -181,8 +183,13 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	}
 	a.users.AdoptProvisioned(a.accounts.ClaimInvite)
 	a.insight = insight.New(a.store, a.accounts.OrgOf, log.With("function", "syncworker"), now)
+	if a.notifier, err = notice.New(notice.Deps{Tables: a.store, Mailer: notifyMailer(ctx, cfg, ms, a.opener), Profiles: a.accounts,
+		Connections: a.conns, DashboardURL: cfg.PublicURL + dashboard.Prefix + "/", Log: log.With("function", "notice"), Now: now}); err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.runner = &session.Runner{Store: a.store, Opener: a.opener, Settings: a.accounts, OrgKeys: a.accounts, Log: log.With("function", "syncworker"), Now: now,
-		Observer: a.insight}
+		Observer: session.Observers{a.insight, a.notifier}}
 
 	// The cookie keeps its __Host- name (Secure, Path=/, no Domain) on a
 	// plain-HTTP local run too: browsers treat http://localhost and
@@ -332,6 +339,23 @@ func parseRSAKey(pemText string) (*rsa.PrivateKey, error) {
 type failingSource struct{ err error }
 
 func (f failingSource) Token() (*oauth2.Token, error) { return nil, f.err }
+
+// notifyMailer picks how notification e-mails leave: the configured service
+// mailbox through Graph with the app's token, else SMTP when configured,
+// else each user's own Microsoft 365 connection, to themselves.
+func notifyMailer(ctx context.Context, cfg settings.Settings, ms *connect.Microsoft, opener *sides.Opener) notice.Mailer {
+	switch {
+	case cfg.NotifyMailbox != "" && ms != nil:
+		client, err := msgraph.New(msgraph.Options{BaseURL: cfg.GraphBaseURL, User: cfg.NotifyMailbox,
+			TokenSource: msgraph.NewRenewable(func() oauth2.TokenSource { return appOnly(ctx, ms, cfg.NotifyTenant) })})
+		if err == nil {
+			return notice.GraphService{Client: client}
+		}
+	case cfg.SMTPAddr != "":
+		return notice.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword}
+	}
+	return notice.OwnMailbox{Clients: opener.GraphClient}
+}
 
 // appOnly returns the app's client-credentials token source in a tenant.
 func appOnly(ctx context.Context, ms *connect.Microsoft, tenant string) oauth2.TokenSource {

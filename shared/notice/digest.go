@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -95,4 +96,49 @@ func kindWords(kinds string) string {
 		return "needs a look"
 	}
 	return strings.Join(out, "; ")
+}
+
+// DigestAll runs Digest for every organisation with a member who needed
+// attention today or yesterday. It finds them by the users' attention rows
+// (one query over the table's "attention" rows, paged), so its cost follows
+// the users needing attention, not all users.
+func (n *Notifier) DigestAll(ctx context.Context) (DigestResult, error) {
+	now := n.d.Now().UTC()
+	recent := []string{now.Format(time.DateOnly), now.AddDate(0, 0, -1).Format(time.DateOnly)}
+	orgs := map[string]bool{}
+	q := tablestore.Query{RowKeyFrom: attentionKey, RowKeyTo: attentionKey + "!"}
+	for {
+		page, err := n.d.Tables.Query(ctx, Table, q)
+		if err != nil {
+			return DigestResult{}, err
+		}
+		for _, e := range page.Entities {
+			if day, _ := e.Properties["Day"].(string); e.RowKey != attentionKey || !slices.Contains(recent, day) {
+				continue
+			}
+			p, err := n.d.Profiles.Profile(ctx, e.PartitionKey)
+			if err != nil {
+				n.d.Log.Warn("notice: digest skips a user without a profile", "user", e.PartitionKey, "err", err)
+				continue
+			}
+			if p.Org != "" {
+				orgs[p.Org] = true
+			}
+		}
+		if page.Continuation == "" {
+			break
+		}
+		q.Continuation = page.Continuation
+	}
+	var total DigestResult
+	var errs []error
+	for _, org := range slices.Sorted(maps.Keys(orgs)) {
+		res, err := n.Digest(ctx, org)
+		total.Attention += res.Attention
+		total.Sent += res.Sent
+		if err != nil {
+			errs = append(errs, fmt.Errorf("digest of %s: %w", org, err))
+		}
+	}
+	return total, errors.Join(errs...)
 }

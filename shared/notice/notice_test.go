@@ -224,7 +224,7 @@ func TestAdminDigestListsTheUser(t *testing.T) {
 	w := newWorld(t)
 	w.mbx.FailChanges = fault.New(fault.Reconnect, "invalid_grant", "refresh token revoked")
 	w.session(t)
-	res, err := w.n.Digest(context.Background(), "o1")
+	res, err := w.n.DigestAll(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

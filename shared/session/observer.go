@@ -161,3 +161,28 @@ func (r *Runner) ended(ctx context.Context, s *run, lease *Lease, rep Report) {
 	}
 	r.Observer.Ended(ctx, e)
 }
+
+// Observers tells each of several observers in turn (the dashboard's
+// insight store, the notifier).
+type Observers []Observer
+
+// Progress tells each observer.
+func (o Observers) Progress(ctx context.Context, p Progress) {
+	for _, x := range o {
+		x.Progress(ctx, p)
+	}
+}
+
+// Conflict tells each observer.
+func (o Observers) Conflict(ctx context.Context, c ConflictNote) {
+	for _, x := range o {
+		x.Conflict(ctx, c)
+	}
+}
+
+// Ended tells each observer.
+func (o Observers) Ended(ctx context.Context, e Ended) {
+	for _, x := range o {
+		x.Ended(ctx, e)
+	}
+}
