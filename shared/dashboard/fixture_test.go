@@ -25,6 +25,7 @@ import (
 	"github.com/crmsync/crmsync/shared/insight"
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/keyring"
+	"github.com/crmsync/crmsync/shared/notice"
 	"github.com/crmsync/crmsync/shared/queue"
 	"github.com/crmsync/crmsync/shared/reconcile"
 	"github.com/crmsync/crmsync/shared/schedule"
@@ -85,6 +86,8 @@ type fixture struct {
 	cals *fakeCalendars
 	// insight is the history, progress and conflict store (history_test.go).
 	insight *insight.Store
+	// notices keeps the notification choices (history_test.go).
+	notices *notice.Notifier
 }
 
 // postSeen is what a browser said about where a POST came from.
@@ -260,10 +263,12 @@ func newFixtureOver(t testing.TB, wrap func(tablestore.Store) tablestore.Store) 
 	checker := access.NewChecker(f.grants)
 	f.cals = &fakeCalendars{}
 	f.insight = insight.New(store, f.acc.OrgOf, nil, clock)
+	f.notices, err = notice.New(notice.Deps{Tables: store, Mailer: noMail{}, Profiles: f.acc, Connections: f.conns, Now: clock})
+	must(err)
 	f.h, err = dashboard.New(dashboard.Deps{
 		Accounts: f.acc, Scheduler: f.sched, Connections: f.conns, Tables: store,
 		Checker: checker, Directory: f.acc, Grants: access.NewAdmin(f.grants, checker, f.acc, nil),
-		CSRF: dashboard.IdentityCSRF{Sessions: f.sessions}, Authenticate: f.sessions.Middleware, Scopes: sides.ContactScopes{Opener: opener}, Calendars: f.cals, Insight: f.insight,
+		CSRF: dashboard.IdentityCSRF{Sessions: f.sessions}, Authenticate: f.sessions.Middleware, Scopes: sides.ContactScopes{Opener: opener}, Calendars: f.cals, Insight: f.insight, Notices: f.notices,
 		EndSession: f.sessions.End,
 		SignIn:     dashboard.SignInHandlers{Login: signIn.Login(), Callback: signIn.Callback(), Logout: signIn.Logout()},
 		Connect:    http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "connect flow") }),

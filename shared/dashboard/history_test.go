@@ -12,6 +12,7 @@ import (
 	"github.com/crmsync/crmsync/shared/dashboard"
 	"github.com/crmsync/crmsync/shared/dashboard/browsertest"
 	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/notice"
 	"github.com/crmsync/crmsync/shared/reconcile"
 	"github.com/crmsync/crmsync/shared/session"
 )
@@ -226,5 +227,48 @@ func TestBrowserConflictLog(t *testing.T) {
 			b.Click("#conflicts-link")
 			b.Expect("Conflicts the merge settled", []string{"Contact", "The Mailbox change", "The newer change wins", "Salesforce 003000000000042"})
 		})
+	}
+}
+
+// noMail is the fixture's mailer: the dashboard tests only keep choices.
+type noMail struct{}
+
+func (noMail) Send(context.Context, string, notice.Mail) error { return nil }
+
+// TestBrowserNotificationChoices: the user opens Notifications from the
+// menu, unticks failing items and saves; the choice is stored and the page
+// comes back with it; a user who is not an admin is not offered the digest.
+func TestBrowserNotificationChoices(t *testing.T) {
+	for _, width := range widths {
+		t.Run(fmt.Sprintf("%dpx", width), func(t *testing.T) {
+			f := newFixture(t)
+			b := browsertest.New(t, f.srv.URL, width)
+			signInAs(t, b, "s-user")
+			b.Click(`nav a[href="` + dashboard.Prefix + `/notifications"]`)
+			b.Expect("Notifications", []string{"A connection needs reconnecting", "Items keep failing to sync"}, "Daily digest")
+			b.Tick("#notice-failing")
+			b.Click("#save-notifications")
+			b.Expect("Notifications", []string{"Saved."})
+			p, err := f.notices.ReadPrefs(context.Background(), f.user.User)
+			if err != nil || p.Wants(notice.Failing) || !p.Wants(notice.Reconnect) {
+				t.Errorf("stored choices %+v (%v), want failing items off, the rest on", p, err)
+			}
+			if browsertest.Eval[bool](b, `document.querySelector("#notice-failing").checked`) {
+				t.Error("the page shows failing items still ticked")
+			}
+		})
+	}
+}
+
+// TestNotificationFormRefusesAnUnknownKind: a forged kind is refused by
+// name and nothing is stored.
+func TestNotificationFormRefusesAnUnknownKind(t *testing.T) {
+	f := newFixture(t)
+	code, body, _ := f.call(t, f.user, http.MethodPost, dashboard.Prefix+"/notifications", "on=reconnect&on=weekly&csrf_token="+csrfFor(f.user.User), false)
+	if code != http.StatusBadRequest || !strings.Contains(body, "weekly") {
+		t.Errorf("status %d, want 400 naming the kind", code)
+	}
+	if p, _ := f.notices.ReadPrefs(context.Background(), f.user.User); len(p.Off) != 0 {
+		t.Errorf("stored %+v after a refused form", p)
 	}
 }

@@ -58,6 +58,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"GET " + P + "/users/{user}":                   userRead,
 		"GET " + P + "/history":                        signedIn,
 		"GET " + P + "/conflicts":                      signedIn,
+		"GET " + P + "/notifications":                  signedIn,
+		"POST " + P + "/notifications":                 signedIn,
 		"GET " + P + "/orgs/{org}/history":             orgRead,
 		"GET " + P + "/users/{user}/history":           userRead,
 		"GET " + P + "/v1/me/progress":                 signedIn,

@@ -78,6 +78,8 @@ func (h *Handler) Routes() []access.Route {
 		route(get, P+"/account/delete", access.AccountDelete, access.OwnUser, h.deletePage),
 		route(get, P+"/history", access.StatusRead, access.OwnUser, h.userHistoryPage),
 		route(get, P+"/conflicts", access.StatusRead, access.OwnUser, h.conflictsPage),
+		route(get, P+"/notifications", access.SettingsWrite, access.OwnUser, h.notificationsPage),
+		route(post, P+"/notifications", access.SettingsWrite, access.OwnUser, h.notificationsForm),
 		route(post, P+"/account/delete", access.AccountDelete, access.OwnUser, h.deleteForm),
 
 		// Pages of admins and support.

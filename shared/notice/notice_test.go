@@ -263,3 +263,32 @@ func TestBouncingAddress(t *testing.T) {
 		t.Errorf("sent %+v, want one bounced message", sent)
 	}
 }
+
+// TestOwnMailboxWhenNoServiceMailbox: without a service mailbox the user's
+// own Microsoft 365 connection sends the notice to themselves (here about a
+// revoked Salesforce connection); it lands in their own Inbox.
+func TestOwnMailboxWhenNoServiceMailbox(t *testing.T) {
+	w := newWorld(t)
+	srv := httptest.NewServer(w.graph)
+	t.Cleanup(srv.Close)
+	w.graph.AddMailbox("uma@acme.example", "Uma")
+	own := notice.OwnMailbox{Clients: func(ctx context.Context, user string) (*msgraph.Client, error) {
+		return msgraph.New(msgraph.Options{BaseURL: srv.URL + "/v1.0", TokenSource: staticToken(w.graph.Token(w.prof[user].Email))})
+	}}
+	w.conns["u1"] = []connection.Connection{{User: "u1", Provider: connection.Salesforce, Status: connection.NeedsReconnect},
+		{User: "u1", Provider: connection.Microsoft, Status: connection.Connected}}
+	var err error
+	w.n, err = notice.New(notice.Deps{Tables: w.tables, Mailer: own, Profiles: w.prof, Connections: w.conns, Now: func() time.Time { return w.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.r.Observer = w.n
+	w.crm.FailChanges = fault.New(fault.Reconnect, "INVALID_SESSION_ID", "session expired or invalid")
+	w.session(t)
+	w.session(t)
+	sent := w.graph.Sent()
+	if len(sent) != 1 || sent[0].From != "uma@acme.example" || !slices.Equal(sent[0].To, []string{"uma@acme.example"}) ||
+		sent[0].Subject != "crmsync: reconnect your Salesforce account" {
+		t.Errorf("sent %+v, want one message from Uma to herself about Salesforce", sent)
+	}
+}
