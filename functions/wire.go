@@ -472,7 +472,7 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *connect.Sal
 		Accounts: a.accounts, Scheduler: a.sched, Connections: a.conns, Tables: a.store,
 		Checker: a.checker, Directory: a.accounts, Grants: access.NewAdmin(a.grants, a.checker, a.accounts, a.log),
 		CSRF: csrf, Authenticate: a.sessions.Middleware, EndSession: a.sessions.End,
-		SignIn: signIn, Connect: connectH, Providers: buttons, Scopes: sides.ContactScopes{Opener: a.opener}, Calendars: sides.MailboxCalendars{Opener: a.opener}, Insight: a.insight, Notices: a.notifier, Log: a.log, Now: a.now,
+		SignIn: signIn, Connect: connectH, Providers: buttons, Scopes: sides.ContactScopes{Opener: a.opener}, Calendars: sides.MailboxCalendars{Opener: a.opener}, Insight: a.insight, Notices: a.notifier, Names: sides.RecordNames{Opener: a.opener}, Log: a.log, Now: a.now,
 	})
 	if err != nil {
 		return nil, err

@@ -111,6 +111,8 @@ type Deps struct {
 	// Insight serves history, live progress and the conflict log (nil: those
 	// pages answer "not configured" and the overview shows no progress bar).
 	Insight Insight
+	// Names reads record names live for the conflict log (nil: ids only).
+	Names RecordNames
 	// Notices stores which e-mails a user gets (nil: no notifications page).
 	Notices NoticePrefs
 	// Providers are the sign-in buttons, in order (default Microsoft, Salesforce).

@@ -230,16 +230,28 @@ func (h *Handler) liveProgress(r *http.Request, d *pageData, user string, self b
 	return nil
 }
 
+// RecordNames reads records' current names by id and kind (the user's own
+// Salesforce connection: sides.RecordNames); the conflict log stores ids
+// only and shows names read live.
+type RecordNames interface {
+	Names(ctx context.Context, user string, ids map[string][]string) (map[string]string, error)
+}
+
 // conflictData is the conflict log page's data.
 type conflictData struct {
 	*pageData
 	Conflicts []conflictView
+	// NamesNote says why names are missing, when they are.
+	NamesNote string
 }
 
-// conflictView is one conflict with its rule in words.
+// conflictView is one conflict with its rule in words and the record's
+// current name ("" when unknown).
 type conflictView struct {
 	insight.Conflict
 	RuleText string
+	Name     string
+	Gone     bool
 }
 
 // ruleText says why a side won: the user's conflict rule, a one-way
@@ -274,8 +286,28 @@ func (h *Handler) conflictsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := &conflictData{pageData: h.data(r, "Conflicts the merge settled", "history")}
+	ids := map[string][]string{}
 	for _, c := range cs {
 		d.Conflicts = append(d.Conflicts, conflictView{Conflict: c, RuleText: ruleText(c.Rule)})
+		if c.CRMID != "" {
+			ids[c.Kind] = append(ids[c.Kind], c.CRMID)
+		}
+	}
+	if h.d.Names != nil && len(ids) > 0 {
+		names, err := h.d.Names.Names(r.Context(), target(r).User, ids)
+		if err != nil {
+			// The log stands without names: say so, keep the ids.
+			h.d.Log.WarnContext(r.Context(), "dashboard: record names unreadable", "user", target(r).User, "err", err)
+			d.NamesNote = "Salesforce could not be asked for the records' names just now; they are shown by id."
+		} else {
+			for i := range d.Conflicts {
+				c := &d.Conflicts[i]
+				if c.CRMID == "" {
+					continue
+				}
+				c.Name, c.Gone = names[c.CRMID], names[c.CRMID] == ""
+			}
+		}
 	}
 	h.renderAny(w, http.StatusOK, "conflicts", d)
 }

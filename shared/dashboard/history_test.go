@@ -213,19 +213,28 @@ func TestBrowserProgressMoves(t *testing.T) {
 	}
 }
 
-// TestBrowserConflictLog: after a seeded conflict the user finds it from
-// History: the object, the field, the side kept and the rule, no names.
+// TestBrowserConflictLog: after seeded conflicts the user finds them from
+// History: the object, the field, the side kept and the rule, with the
+// record's name read live from the local Salesforce (stored: ids only), and
+// a record no longer there said to be gone.
 func TestBrowserConflictLog(t *testing.T) {
 	for _, width := range widths {
 		t.Run(fmt.Sprintf("%dpx", width), func(t *testing.T) {
 			f := newFixture(t)
+			live, err := f.sf.Insert(f.sfID, "Contact", map[string]any{"FirstName": "Ada", "LastName": "Lovelace"})
+			if err != nil {
+				t.Fatal(err)
+			}
 			f.insight.Conflict(context.Background(), session.ConflictNote{User: f.user.User, SessionID: "s1", Kind: item.Contact,
-				CRMID: "003000000000042", MailboxID: "AAMkContact42=", Field: item.Title, Winner: reconcile.Mailbox, Rule: "newer-wins", At: f.now.Add(-time.Hour)})
+				CRMID: live, MailboxID: "AAMkContact42=", Field: item.Title, Winner: reconcile.Mailbox, Rule: "newer-wins", At: f.now.Add(-time.Hour)})
+			f.insight.Conflict(context.Background(), session.ConflictNote{User: f.user.User, SessionID: "s1", Kind: item.Contact,
+				CRMID: "003000000000042", MailboxID: "AAMkContact43=", Field: item.Phone, Winner: reconcile.CRM, Rule: "crm-wins", At: f.now.Add(-2 * time.Hour)})
 			b := browsertest.New(t, f.srv.URL, width)
 			signInAs(t, b, "s-user")
 			b.Click(`nav a[href="` + dashboard.Prefix + `/history"]`)
 			b.Click("#conflicts-link")
-			b.Expect("Conflicts the merge settled", []string{"Contact", "The Mailbox change", "The newer change wins", "Salesforce 003000000000042"})
+			b.Expect("Conflicts the merge settled", []string{"Ada Lovelace", "The Mailbox change", "The newer change wins",
+				"No longer in Salesforce (003000000000042)", "Salesforce wins"})
 		})
 	}
 }
