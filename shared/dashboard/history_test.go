@@ -281,3 +281,29 @@ func TestNotificationFormRefusesAnUnknownKind(t *testing.T) {
 		t.Errorf("stored %+v after a refused form", p)
 	}
 }
+
+// TestAdminHistoryLinks: an admin reaches the org's history from the org
+// page and a user's history from the user's page; support reads the org's.
+func TestAdminHistoryLinks(t *testing.T) {
+	f := newFixture(t)
+	seedHistory(t, f)
+	P := dashboard.Prefix
+	_, body, _ := f.call(t, f.admin, http.MethodGet, P+"/orgs/{org}", "", false)
+	if !strings.Contains(body, `href="`+P+`/orgs/`+orgA+`/history"`) {
+		t.Error("the org page has no link to its history")
+	}
+	_, body, _ = f.call(t, f.admin, http.MethodGet, P+"/users/{user}", "", false)
+	if !strings.Contains(body, `href="`+P+`/users/`+f.user.User+`/history"`) {
+		t.Error("a user's page has no link to the user's history")
+	}
+	code, body, _ := f.call(t, f.admin, http.MethodGet, P+"/users/{user}/history?days=90", "", false)
+	if code != http.StatusOK || !strings.Contains(body, "Records moved per day: 76 records moved") || !strings.Contains(body, "Back to the user") {
+		t.Errorf("the admin's view of the user's history: %d", code)
+	}
+	if code, _, _ := f.call(t, f.support, http.MethodGet, P+"/orgs/{org}/history", "", false); code != http.StatusOK {
+		t.Errorf("support reading the org's history: %d", code)
+	}
+	if code, _, _ := f.call(t, f.peer, http.MethodGet, P+"/users/{user}/history", "", false); code != http.StatusForbidden && code != http.StatusNotFound {
+		t.Errorf("a peer reading the user's history: %d, want refused", code)
+	}
+}
