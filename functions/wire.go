@@ -548,8 +548,16 @@ func unavailable(reason string) http.Handler {
 // framing only for the add-in's origins, body limits.
 func (a *app) buildAddin(secret []byte) (http.Handler, http.Handler, error) {
 	cfg := a.settings
+	var geo tracking.Geo
+	if cfg.GeoIPFile != "" {
+		g, err := tracking.OpenGeoIP(cfg.GeoIPFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		geo = g
+	}
 	tracker, err := tracking.New(tracking.Config{Store: a.store, Auth: tracking.FromPrincipal, Key: subKey(secret, "tracking"),
-		BaseURL: cfg.PublicURL, Now: a.now, Log: a.log})
+		BaseURL: cfg.PublicURL, Geo: geo, Now: a.now, Log: a.log})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -74,6 +74,8 @@ const (
 	NameSMTPFrom      = "CRMSYNC_SMTP_FROM"
 	NameSMTPUsername  = "CRMSYNC_SMTP_USERNAME"
 	NameSMTPPassword  = "CRMSYNC_SMTP_PASSWORD"
+
+	NameGeoIPFile = "CRMSYNC_GEOIP_FILE"
 )
 
 // Defaults of the settings that have one.
@@ -145,6 +147,7 @@ func Specs() []Spec {
 		{Name: NameSMTPFrom, Description: "Sender address of notification e-mails sent by SMTP (needed with CRMSYNC_SMTP_ADDR)."},
 		{Name: NameSMTPUsername, Description: "SMTP user name (unset: no authentication)."},
 		{Name: NameSMTPPassword, Description: "SMTP password.", Secret: true},
+		{Name: NameGeoIPFile, Description: "Path of a MaxMind GeoLite2 (or GeoIP2) City or Country database file: human e-mail opens are then placed at country, region and city (the address itself is never stored). Unset: opens are not placed."},
 	}
 }
 
@@ -218,6 +221,9 @@ type Settings struct {
 	SMTPFrom     string
 	SMTPUsername string
 	SMTPPassword string
+
+	// GeoIPFile is a MaxMind DB file that places e-mail opens ("" = none).
+	GeoIPFile string
 }
 
 // Load reads and validates every setting. It returns one error naming every
@@ -379,6 +385,7 @@ func Load(getenv func(string) string) (Settings, error) {
 	if s.NotifyMailbox != "" && s.NotifyTenant == "" {
 		bad("%s is missing (required when %s is set)", NameNotifyTenant, NameNotifyMailbox)
 	}
+	s.GeoIPFile = get(NameGeoIPFile)
 	s.SMTPAddr, s.SMTPFrom = get(NameSMTPAddr), get(NameSMTPFrom)
 	s.SMTPUsername, s.SMTPPassword = get(NameSMTPUsername), getenv(NameSMTPPassword)
 	if s.SMTPAddr != "" {

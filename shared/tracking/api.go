@@ -147,6 +147,7 @@ type Event struct {
 	Reason  string    `json:"reason,omitempty"`
 	Country string    `json:"country,omitempty"`
 	Region  string    `json:"region,omitempty"`
+	City    string    `json:"city,omitempty"`
 }
 
 // MessageStats summarises a tracked message's opens. Recipients are not
@@ -297,7 +298,7 @@ func (t *Tracker) stats(ctx context.Context, token string, sent time.Time, recip
 func eventOf(e tablestore.Entity) Event {
 	str := func(k string) string { s, _ := e.Properties[k].(string); return s }
 	at, _ := e.Properties["At"].(time.Time)
-	return Event{At: at, Client: str("Client"), Kind: Kind(str("Kind")), Reason: str("Reason"), Country: str("Country"), Region: str("Region")}
+	return Event{At: at, Client: str("Client"), Kind: Kind(str("Kind")), Reason: str("Reason"), Country: str("Country"), Region: str("Region"), City: str("City")}
 }
 
 func (t *Tracker) storageError(w http.ResponseWriter, r *http.Request, err error) {
