@@ -313,6 +313,8 @@ func authorizationMatrix() map[string]accesstest.Expect {
 		"GET " + P + "/conflicts":                      signedIn,
 		"GET " + P + "/notifications":                  signedIn,
 		"POST " + P + "/notifications":                 signedIn,
+		"GET " + P + "/tracked":                        signedIn,
+		"POST " + P + "/tracked":                       signedIn,
 		"GET " + P + "/orgs/{org}/history":             orgRead,
 		"GET " + P + "/users/{user}/history":           userRead,
 		"GET " + P + "/v1/me/progress":                 signedIn,

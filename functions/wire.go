@@ -72,6 +72,7 @@ type app struct {
 	runner    *session.Runner
 	insight   *insight.Store
 	notifier  *notice.Notifier
+	tracker   *tracking.Tracker
 	// dashboard is the self-service dashboard behind its security headers;
 	// addin and pixel are the add-in API and open tracking, likewise guarded.
 	dashboard http.Handler
@@ -197,6 +198,10 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	// there (the dashboard's Chromium test signs in over such a URL).
 	if a.sessions, err = identity.NewSessions(identity.SessionConfig{Key: subKey(secret, "session-cookie"),
 		Origins: []string{cfg.PublicURL}, Now: now, Log: log, Refuse: dashboard.Refuse}); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if a.tracker, err = a.buildTracker(secret); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -472,7 +477,8 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *connect.Sal
 		Accounts: a.accounts, Scheduler: a.sched, Connections: a.conns, Tables: a.store,
 		Checker: a.checker, Directory: a.accounts, Grants: access.NewAdmin(a.grants, a.checker, a.accounts, a.log),
 		CSRF: csrf, Authenticate: a.sessions.Middleware, EndSession: a.sessions.End,
-		SignIn: signIn, Connect: connectH, Providers: buttons, Scopes: sides.ContactScopes{Opener: a.opener}, Calendars: sides.MailboxCalendars{Opener: a.opener}, Insight: a.insight, Notices: a.notifier, Names: sides.RecordNames{Opener: a.opener}, Log: a.log, Now: a.now,
+		SignIn: signIn, Connect: connectH, Providers: buttons, Scopes: sides.ContactScopes{Opener: a.opener}, Calendars: sides.MailboxCalendars{Opener: a.opener}, Insight: a.insight, Notices: a.notifier, Names: sides.RecordNames{Opener: a.opener},
+		Tracking: a.tracker, Subjects: sides.SentSubjects{Opener: a.opener, Hash: a.tracker.MessageHash}, Log: a.log, Now: a.now,
 	})
 	if err != nil {
 		return nil, err
@@ -543,24 +549,29 @@ func unavailable(reason string) http.Handler {
 	})
 }
 
-// buildAddin wires the add-in API and open tracking: Entra ID bearer tokens
-// (nested app authentication), one authorization check per route, CORS and
-// framing only for the add-in's origins, body limits.
-func (a *app) buildAddin(secret []byte) (http.Handler, http.Handler, error) {
+// buildTracker wires open tracking: off for each user until they turn it on
+// (the dashboard's Tracked e-mails page), opens placed with the GeoIP file
+// when one is configured.
+func (a *app) buildTracker(secret []byte) (*tracking.Tracker, error) {
 	cfg := a.settings
 	var geo tracking.Geo
 	if cfg.GeoIPFile != "" {
 		g, err := tracking.OpenGeoIP(cfg.GeoIPFile)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		geo = g
 	}
-	tracker, err := tracking.New(tracking.Config{Store: a.store, Auth: tracking.FromPrincipal, Key: subKey(secret, "tracking"),
-		BaseURL: cfg.PublicURL, Geo: geo, Now: a.now, Log: a.log})
-	if err != nil {
-		return nil, nil, err
-	}
+	return tracking.New(tracking.Config{Store: a.store, Auth: tracking.FromPrincipal, Key: subKey(secret, "tracking"),
+		BaseURL: cfg.PublicURL, Geo: geo, OptIn: true, Now: a.now, Log: a.log})
+}
+
+// buildAddin wires the add-in API and open tracking: Entra ID bearer tokens
+// (nested app authentication), one authorization check per route, CORS and
+// framing only for the add-in's origins, body limits.
+func (a *app) buildAddin(secret []byte) (http.Handler, http.Handler, error) {
+	cfg := a.settings
+	tracker := a.tracker
 	api, err := addin.New(addin.Config{Auth: addin.FromPrincipal, CRM: addin.SalesforceOpener(a.opener.OpenSalesforce),
 		Store: a.store, ShareKey: subKey(secret, "addin-share"), Now: a.now, Log: a.log})
 	if err != nil {

@@ -111,6 +111,10 @@ type Deps struct {
 	// Insight serves history, live progress and the conflict log (nil: those
 	// pages answer "not configured" and the overview shows no progress bar).
 	Insight Insight
+	// Tracking is the user's open tracking and Subjects reads tracked
+	// messages' subjects live (nil: no tracked e-mails page).
+	Tracking TrackedMail
+	Subjects MessageSubjects
 	// Names reads record names live for the conflict log (nil: ids only).
 	Names RecordNames
 	// Notices stores which e-mails a user gets (nil: no notifications page).

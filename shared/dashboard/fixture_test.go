@@ -32,6 +32,7 @@ import (
 	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/sides"
 	"github.com/crmsync/crmsync/shared/tablestore"
+	"github.com/crmsync/crmsync/shared/tracking"
 	"github.com/crmsync/crmsync/shared/webguard"
 )
 
@@ -88,6 +89,10 @@ type fixture struct {
 	insight *insight.Store
 	// notices keeps the notification choices (history_test.go).
 	notices *notice.Notifier
+	// tracker is open tracking (opt-in); subjects stands in for the
+	// user's Sent Items (tracked_test.go).
+	tracker  *tracking.Tracker
+	subjects *fakeSubjects
 }
 
 // postSeen is what a browser said about where a POST came from.
@@ -263,12 +268,17 @@ func newFixtureOver(t testing.TB, wrap func(tablestore.Store) tablestore.Store) 
 	checker := access.NewChecker(f.grants)
 	f.cals = &fakeCalendars{}
 	f.insight = insight.New(store, f.acc.OrgOf, nil, clock)
+	f.tracker, err = tracking.New(tracking.Config{Store: store, Auth: tracking.FromPrincipal, Key: []byte("tracking-test-key-0123456789abcdef"),
+		BaseURL: "https://crmsync.example", OptIn: true, Now: clock})
+	must(err)
+	f.subjects = &fakeSubjects{}
 	f.notices, err = notice.New(notice.Deps{Tables: store, Mailer: noMail{}, Profiles: f.acc, Connections: f.conns, Now: clock})
 	must(err)
 	f.h, err = dashboard.New(dashboard.Deps{
 		Accounts: f.acc, Scheduler: f.sched, Connections: f.conns, Tables: store,
 		Checker: checker, Directory: f.acc, Grants: access.NewAdmin(f.grants, checker, f.acc, nil),
 		CSRF: dashboard.IdentityCSRF{Sessions: f.sessions}, Authenticate: f.sessions.Middleware, Scopes: sides.ContactScopes{Opener: opener}, Calendars: f.cals, Insight: f.insight, Notices: f.notices, Names: sides.RecordNames{Opener: opener},
+		Tracking: f.tracker, Subjects: f.subjects,
 		EndSession: f.sessions.End,
 		SignIn:     dashboard.SignInHandlers{Login: signIn.Login(), Callback: signIn.Callback(), Logout: signIn.Logout()},
 		Connect:    http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "connect flow") }),

@@ -60,6 +60,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"GET " + P + "/conflicts":                      signedIn,
 		"GET " + P + "/notifications":                  signedIn,
 		"POST " + P + "/notifications":                 signedIn,
+		"GET " + P + "/tracked":                        signedIn,
+		"POST " + P + "/tracked":                       signedIn,
 		"GET " + P + "/orgs/{org}/history":             orgRead,
 		"GET " + P + "/users/{user}/history":           userRead,
 		"GET " + P + "/v1/me/progress":                 signedIn,

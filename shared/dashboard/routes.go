@@ -80,6 +80,8 @@ func (h *Handler) Routes() []access.Route {
 		route(get, P+"/conflicts", access.StatusRead, access.OwnUser, h.conflictsPage),
 		route(get, P+"/notifications", access.SettingsWrite, access.OwnUser, h.notificationsPage),
 		route(post, P+"/notifications", access.SettingsWrite, access.OwnUser, h.notificationsForm),
+		route(get, P+"/tracked", access.TrackingUse, access.OwnUser, h.trackedPage),
+		route(post, P+"/tracked", access.TrackingUse, access.OwnUser, h.trackedForm),
 		route(post, P+"/account/delete", access.AccountDelete, access.OwnUser, h.deleteForm),
 
 		// Pages of admins and support.

@@ -77,6 +77,11 @@ func (t *Tracker) mint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token, created, err := t.Mint(r.Context(), userOf(r.Context()), req.MessageID, req.Recipients)
+	if errors.Is(err, ErrTrackingOff) {
+		// 409: the request is fine, the user's own setting stands in its way.
+		writeError(w, http.StatusConflict, "tracking_off", "open tracking is off; turn it on in the dashboard's Tracked e-mails page")
+		return
+	}
 	if err != nil {
 		t.log.ErrorContext(r.Context(), "tracking: mint failed", "user", userOf(r.Context()), "err", err)
 		writeError(w, http.StatusServiceUnavailable, "storage", "could not create the tracking token; try again")
@@ -95,6 +100,15 @@ func (t *Tracker) mint(w http.ResponseWriter, r *http.Request) {
 func (t *Tracker) Mint(ctx context.Context, user, messageID string, recipients int) (token string, created bool, err error) {
 	if user == "" || messageID == "" {
 		return "", false, errors.New("tracking: user and message id are required")
+	}
+	if t.cfg.OptIn {
+		on, err := t.Enabled(ctx, user)
+		if err != nil {
+			return "", false, err
+		}
+		if !on {
+			return "", false, ErrTrackingOff
+		}
 	}
 	hash := t.messageHash(user, messageID)
 	pk := userPartition(user)
