@@ -314,6 +314,7 @@ func authorizationMatrix() map[string]accesstest.Expect {
 		"GET " + P + "/notifications":                  signedIn,
 		"POST " + P + "/notifications":                 signedIn,
 		"GET " + P + "/tracked":                        signedIn,
+		"GET " + P + "/sessions":                       signedIn,
 		"POST " + P + "/tracked":                       signedIn,
 		"GET " + P + "/orgs/{org}/history":             orgRead,
 		"GET " + P + "/users/{user}/history":           userRead,

@@ -61,6 +61,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"GET " + P + "/notifications":                  signedIn,
 		"POST " + P + "/notifications":                 signedIn,
 		"GET " + P + "/tracked":                        signedIn,
+		"GET " + P + "/sessions":                       signedIn,
 		"POST " + P + "/tracked":                       signedIn,
 		"GET " + P + "/orgs/{org}/history":             orgRead,
 		"GET " + P + "/users/{user}/history":           userRead,

@@ -81,6 +81,7 @@ func (h *Handler) Routes() []access.Route {
 		route(get, P+"/notifications", access.SettingsWrite, access.OwnUser, h.notificationsPage),
 		route(post, P+"/notifications", access.SettingsWrite, access.OwnUser, h.notificationsForm),
 		route(get, P+"/tracked", access.TrackingUse, access.OwnUser, h.trackedPage),
+		route(get, P+"/sessions", access.StatusRead, access.OwnUser, h.sessionsPage),
 		route(post, P+"/tracked", access.TrackingUse, access.OwnUser, h.trackedForm),
 		route(post, P+"/account/delete", access.AccountDelete, access.OwnUser, h.deleteForm),
 
