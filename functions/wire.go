@@ -478,7 +478,7 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *connect.Sal
 		Checker: a.checker, Directory: a.accounts, Grants: access.NewAdmin(a.grants, a.checker, a.accounts, a.log),
 		CSRF: csrf, Authenticate: a.sessions.Middleware, EndSession: a.sessions.End,
 		SignIn: signIn, Connect: connectH, Providers: buttons, Scopes: sides.ContactScopes{Opener: a.opener}, Calendars: sides.MailboxCalendars{Opener: a.opener}, Insight: a.insight, Notices: a.notifier, Names: sides.RecordNames{Opener: a.opener},
-		Tracking: a.tracker, Subjects: sides.SentSubjects{Opener: a.opener, Hash: a.tracker.MessageHash}, Log: a.log, Now: a.now,
+		Tracking: a.tracker, Subjects: sides.SentSubjects{Opener: a.opener, Hash: a.tracker.MessageHash}, Welcome: a.insight, Log: a.log, Now: a.now,
 	})
 	if err != nil {
 		return nil, err

@@ -117,6 +117,8 @@ type Deps struct {
 	Subjects MessageSubjects
 	// Names reads record names live for the conflict log (nil: ids only).
 	Names RecordNames
+	// Welcome keeps the first-run wizard's scope step (nil: no wizard).
+	Welcome Welcomer
 	// Notices stores which e-mails a user gets (nil: no notifications page).
 	Notices NoticePrefs
 	// Providers are the sign-in buttons, in order (default Microsoft, Salesforce).

@@ -278,7 +278,7 @@ func newFixtureOver(t testing.TB, wrap func(tablestore.Store) tablestore.Store) 
 		Accounts: f.acc, Scheduler: f.sched, Connections: f.conns, Tables: store,
 		Checker: checker, Directory: f.acc, Grants: access.NewAdmin(f.grants, checker, f.acc, nil),
 		CSRF: dashboard.IdentityCSRF{Sessions: f.sessions}, Authenticate: f.sessions.Middleware, Scopes: sides.ContactScopes{Opener: opener}, Calendars: f.cals, Insight: f.insight, Notices: f.notices, Names: sides.RecordNames{Opener: opener},
-		Tracking: f.tracker, Subjects: f.subjects,
+		Tracking: f.tracker, Subjects: f.subjects, Welcome: f.insight,
 		EndSession: f.sessions.End,
 		SignIn:     dashboard.SignInHandlers{Login: signIn.Login(), Callback: signIn.Callback(), Logout: signIn.Logout()},
 		Connect:    http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "connect flow") }),

@@ -62,6 +62,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"POST " + P + "/notifications":                 signedIn,
 		"GET " + P + "/tracked":                        signedIn,
 		"GET " + P + "/sessions":                       signedIn,
+		"GET " + P + "/welcome":                        signedIn,
+		"POST " + P + "/welcome/scope":                 signedIn,
 		"POST " + P + "/tracked":                       signedIn,
 		"GET " + P + "/orgs/{org}/history":             orgRead,
 		"GET " + P + "/users/{user}/history":           userRead,

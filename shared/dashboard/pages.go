@@ -118,6 +118,8 @@ type pageData struct {
 	// refreshed by the script from ProgressURL.
 	Progress    *progressView
 	ProgressURL string
+	// SetupLeft names the first-run step the user is at ("" = set up).
+	SetupLeft string
 	Issues      []IssueView
 
 	Settings    SettingsDoc
@@ -279,6 +281,9 @@ func (h *Handler) statusPage(w http.ResponseWriter, r *http.Request, tmpl, title
 		if st.Email != "" {
 			d.Title = st.Email
 		}
+	}
+	if self {
+		d.SetupLeft = h.setupLeft(r, user, st)
 	}
 	if err := h.liveProgress(r, d, user, self); err != nil {
 		h.internal(w, r, "reading progress", err)

@@ -82,6 +82,8 @@ func (h *Handler) Routes() []access.Route {
 		route(post, P+"/notifications", access.SettingsWrite, access.OwnUser, h.notificationsForm),
 		route(get, P+"/tracked", access.TrackingUse, access.OwnUser, h.trackedPage),
 		route(get, P+"/sessions", access.StatusRead, access.OwnUser, h.sessionsPage),
+		route(get, P+"/welcome", access.StatusRead, access.OwnUser, h.welcomePage),
+		route(post, P+"/welcome/scope", access.SettingsWrite, access.OwnUser, h.welcomeScopeForm),
 		route(post, P+"/tracked", access.TrackingUse, access.OwnUser, h.trackedForm),
 		route(post, P+"/account/delete", access.AccountDelete, access.OwnUser, h.deleteForm),
 
