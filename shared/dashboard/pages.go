@@ -114,13 +114,14 @@ type pageData struct {
 
 	Providers []Provider
 	Status    Status
+	Issues    []IssueView
+
 	// Progress is a running session's progress bar (nil: none running),
 	// refreshed by the script from ProgressURL.
 	Progress    *progressView
 	ProgressURL string
 	// SetupLeft names the first-run step the user is at ("" = set up).
 	SetupLeft string
-	Issues      []IssueView
 
 	Settings    SettingsDoc
 	FieldErrors []account.FieldError
