@@ -345,6 +345,16 @@ type failingSource struct{ err error }
 
 func (f failingSource) Token() (*oauth2.Token, error) { return nil, f.err }
 
+// salesforceClient is a client on user's Salesforce connection, for the
+// dashboard's live reads of record names.
+func (a *app) salesforceClient(ctx context.Context, user string) (*salesforce.Client, error) {
+	s, err := a.opener.OpenSalesforce(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	return s.Client(), nil
+}
+
 // notifyMailer picks how notification e-mails leave: the configured service
 // mailbox through Graph with the app's token, else SMTP when configured,
 // else each user's own Microsoft 365 connection, to themselves.
@@ -477,8 +487,8 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *connect.Sal
 		Accounts: a.accounts, Scheduler: a.sched, Connections: a.conns, Tables: a.store,
 		Checker: a.checker, Directory: a.accounts, Grants: access.NewAdmin(a.grants, a.checker, a.accounts, a.log),
 		CSRF: csrf, Authenticate: a.sessions.Middleware, EndSession: a.sessions.End,
-		SignIn: signIn, Connect: connectH, Providers: buttons, Scopes: sides.ContactScopes{Opener: a.opener}, Calendars: sides.MailboxCalendars{Opener: a.opener}, Insight: a.insight, Notices: a.notifier, Names: sides.RecordNames{Opener: a.opener},
-		Tracking: a.tracker, Subjects: sides.SentSubjects{Opener: a.opener, Hash: a.tracker.MessageHash}, Welcome: a.insight, Log: a.log, Now: a.now,
+		SignIn: signIn, Connect: connectH, Providers: buttons, Scopes: sides.ContactScopes{Opener: a.opener}, Calendars: sides.MailboxCalendars{Opener: a.opener}, Insight: a.insight, Notices: a.notifier, Names: salesforce.RecordNames{Client: a.salesforceClient},
+		Tracking: a.tracker, Subjects: msgraph.SentSubjects{Client: a.opener.GraphClient, Hash: a.tracker.MessageHash}, Welcome: a.insight, Log: a.log, Now: a.now,
 	})
 	if err != nil {
 		return nil, err

@@ -28,6 +28,7 @@ import (
 	"github.com/crmsync/crmsync/shared/notice"
 	"github.com/crmsync/crmsync/shared/queue"
 	"github.com/crmsync/crmsync/shared/reconcile"
+	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/sides"
@@ -277,7 +278,13 @@ func newFixtureOver(t testing.TB, wrap func(tablestore.Store) tablestore.Store) 
 	f.h, err = dashboard.New(dashboard.Deps{
 		Accounts: f.acc, Scheduler: f.sched, Connections: f.conns, Tables: store,
 		Checker: checker, Directory: f.acc, Grants: access.NewAdmin(f.grants, checker, f.acc, nil),
-		CSRF: dashboard.IdentityCSRF{Sessions: f.sessions}, Authenticate: f.sessions.Middleware, Scopes: sides.ContactScopes{Opener: opener}, Calendars: f.cals, Insight: f.insight, Notices: f.notices, Names: sides.RecordNames{Opener: opener},
+		CSRF: dashboard.IdentityCSRF{Sessions: f.sessions}, Authenticate: f.sessions.Middleware, Scopes: sides.ContactScopes{Opener: opener}, Calendars: f.cals, Insight: f.insight, Notices: f.notices, Names: salesforce.RecordNames{Client: func(ctx context.Context, user string) (*salesforce.Client, error) {
+			s, err := opener.OpenSalesforce(ctx, user)
+			if err != nil {
+				return nil, err
+			}
+			return s.Client(), nil
+		}},
 		Tracking: f.tracker, Subjects: f.subjects, Welcome: f.insight,
 		EndSession: f.sessions.End,
 		SignIn:     dashboard.SignInHandlers{Login: signIn.Login(), Callback: signIn.Callback(), Logout: signIn.Logout()},

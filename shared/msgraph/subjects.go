@@ -1,20 +1,19 @@
-package sides
+package msgraph
 
-import (
-	"context"
-)
+import "context"
 
 // sentScanned bounds the Sent Items messages read to find tracked ones.
 const sentScanned = 300
 
 // SentSubjects finds a user's tracked messages among the newest messages of
-// their Sent Items and reads their subjects, live: tracking stores only a
-// keyed hash of each message id, so each sent message's id is hashed the
-// same way (Hash, tracking.Tracker.MessageHash) and compared. A tracked
+// their Sent Items and reads their subjects, live: open tracking stores only
+// a keyed hash of each message id, so each sent message's id is hashed the
+// same way (Hash: tracking.Tracker.MessageHash) and compared. A tracked
 // message not found is no longer there (deleted, or older than the
 // messages read).
 type SentSubjects struct {
-	Opener *Opener
+	// Client returns a client on the user's mailbox.
+	Client func(ctx context.Context, user string) (*Client, error)
 	Hash   func(user, messageID string) string
 }
 
@@ -29,7 +28,7 @@ func (s SentSubjects) Subjects(ctx context.Context, user string, hashes []string
 	for _, h := range hashes {
 		want[h] = true
 	}
-	client, err := s.Opener.GraphClient(ctx, user)
+	client, err := s.Client(ctx, user)
 	if err != nil {
 		return nil, err
 	}
