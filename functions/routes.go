@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/crmsync/crmsync/functions/addin"
 	"github.com/crmsync/crmsync/functions/dashboard"
+	"github.com/crmsync/crmsync/functions/digest"
 	"github.com/crmsync/crmsync/functions/keyrotation"
 	"github.com/crmsync/crmsync/functions/notifications"
 	"github.com/crmsync/crmsync/functions/pixel"
@@ -42,6 +43,8 @@ func routes(a *app) []funchost.Function {
 			HTTP: taskpane.New(taskpane.Config(a.settings))},
 		{Name: "keyrotation", Trigger: funchost.TimerTriggerOn(keyrotation.Schedule),
 			Timer: keyrotation.New(a.log, a.ring, a.conns, a.accounts).Run},
+		{Name: "digest", Trigger: funchost.TimerTriggerOn(digest.Schedule),
+			Timer: digest.New(a.log, a.notifier).Run},
 	}
 	return table
 }

@@ -27,7 +27,7 @@ func taskPaneWorld(t testing.TB, colleagues ...idp.User) *testWorld {
 	t.Helper()
 	w := newTestWorld(t, worldOptions{email: "wendy@world.example", extraUsers: colleagues, env: map[string]string{
 		settings.NameDemo: "true", settings.NameEntraClientID: "crmsync-addin"}})
-	connectTaskPaneUser(t, w, w.oid, "wendy@world.example")
+	w.paneUser = connectTaskPaneUser(t, w, w.oid, "wendy@world.example")
 	for _, c := range colleagues {
 		connectTaskPaneUser(t, w, c.ID, c.Email)
 	}
@@ -35,8 +35,8 @@ func taskPaneWorld(t testing.TB, colleagues ...idp.User) *testWorld {
 }
 
 // connectTaskPaneUser signs the identity provider's user oid up and
-// connects them to the local Salesforce.
-func connectTaskPaneUser(t testing.TB, w *testWorld, oid, email string) {
+// connects them to the local Salesforce; it returns their user id.
+func connectTaskPaneUser(t testing.TB, w *testWorld, oid, email string) string {
 	t.Helper()
 	ctx := context.Background()
 	id := identity.Identity{Kind: identity.Entra, Org: w.tenant, Subject: oid, Email: email}
@@ -54,6 +54,7 @@ func connectTaskPaneUser(t testing.TB, w *testWorld, oid, email string) {
 		connection.Credentials{Username: fakesalesforce.DemoUsername, Password: fakesalesforce.DemoPassword}); err != nil {
 		t.Fatal(err)
 	}
+	return p.User
 }
 
 // paneJS runs js inside the task pane's frame of the harness.
@@ -227,6 +228,17 @@ func TestTaskPaneComposeInHarness(t *testing.T) {
 	b.Open("/api/taskpane/harness?item=compose")
 	signInThroughDialog(t, b, w)
 	waitPane(t, b, "the compose tools", `document.querySelector("#track-opens")`)
+	// Open tracking is off until the user turns it on (the dashboard's
+	// Tracked e-mails page, clicked in TestBrowserTrackedOpens): the pane
+	// says so and where, and inserts nothing.
+	clickPane(b, "#track-opens")
+	waitPane(t, b, "tracking refused while off", `document.body.innerText.indexOf("Tracked e-mails page") >= 0`)
+	if body := browsertest.Eval[string](b, `document.getElementById("reading").getAttribute("data-body")`); strings.Contains(body, "/api/pixel/") {
+		t.Fatalf("the draft got a pixel while tracking is off: %s", body)
+	}
+	if err := w.app.tracker.SetEnabled(context.Background(), w.paneUser, true); err != nil {
+		t.Fatal(err)
+	}
 	clickPane(b, "#track-opens")
 	waitPane(t, b, "tracking", `document.getElementById("status").textContent.indexOf("Opens will be tracked") >= 0`)
 	body := browsertest.Eval[string](b, `document.getElementById("reading").getAttribute("data-body")`)

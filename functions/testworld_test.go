@@ -186,8 +186,10 @@ func randomSecret(t testing.TB, prefix string) string {
 // Functions host would (funchost), with its logs captured as JSON through
 // the redacting handler exactly as run() sets it up.
 type testWorld struct {
-	t        testing.TB
-	app      *app
+	t   testing.TB
+	app *app
+	// paneUser is the task-pane tests' signed-up user (taskPaneWorld).
+	paneUser string
 	handler  http.Handler // the functions' HTTP surface (funchost server)
 	fns      []funchost.Function
 	srv      *httptest.Server

@@ -32,8 +32,10 @@ import (
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/dashboard"
 	"github.com/crmsync/crmsync/shared/identity"
+	"github.com/crmsync/crmsync/shared/insight"
 	"github.com/crmsync/crmsync/shared/keyring"
 	"github.com/crmsync/crmsync/shared/msgraph"
+	"github.com/crmsync/crmsync/shared/notice"
 	"github.com/crmsync/crmsync/shared/queue"
 	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/salesforce/addincrm"
@@ -72,6 +74,9 @@ type app struct {
 	crm       *salesforce.Opener
 	mbx       *msgraph.Opener
 	runner    *session.Runner
+	insight   *insight.Store
+	notifier  *notice.Notifier
+	tracker   *tracking.Tracker
 	// dashboard is the self-service dashboard behind its security headers;
 	// addin and pixel are the add-in API and open tracking, likewise guarded.
 	dashboard http.Handler
@@ -186,7 +191,14 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		return nil, err
 	}
 	a.users.AdoptProvisioned(a.accounts.ClaimInvite)
-	a.runner = &session.Runner{Store: a.store, Opener: a.opener, Settings: a.accounts, OrgKeys: a.accounts, Log: log.With("function", "syncworker"), Now: now}
+	a.insight = insight.New(a.store, a.accounts.OrgOf, log.With("function", "syncworker"), now)
+	if a.notifier, err = notice.New(notice.Deps{Tables: a.store, Mailer: notifyMailer(ctx, cfg, ms, a.graphClient), Profiles: a.accounts,
+		Connections: a.conns, DashboardURL: cfg.PublicURL + dashboard.Prefix + "/", Log: log.With("function", "notice"), Now: now}); err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.runner = &session.Runner{Store: a.store, Opener: a.opener, Settings: a.accounts, OrgKeys: a.accounts, Log: log.With("function", "syncworker"), Now: now,
+		Observer: session.Observers{a.insight, a.notifier}}
 
 	// The cookie keeps its __Host- name (Secure, Path=/, no Domain) on a
 	// plain-HTTP local run too: browsers treat http://localhost and
@@ -194,6 +206,10 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	// there (the dashboard's Chromium test signs in over such a URL).
 	if a.sessions, err = identity.NewSessions(identity.SessionConfig{Key: subKey(secret, "session-cookie"),
 		Origins: []string{cfg.PublicURL}, Now: now, Log: log, Refuse: dashboard.Refuse}); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if a.tracker, err = a.buildTracker(secret); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -337,6 +353,39 @@ type failingSource struct{ err error }
 
 func (f failingSource) Token() (*oauth2.Token, error) { return nil, f.err }
 
+// salesforceClient is a client on user's Salesforce connection, for the
+// dashboard's live reads of record names.
+func (a *app) salesforceClient(ctx context.Context, user string) (*salesforce.Client, error) {
+	s, err := a.salesforceSide(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	return s.Client(), nil
+}
+
+// notifyMailer picks how notification e-mails leave: the configured service
+// mailbox through Graph with the app's token, else SMTP when configured,
+// else each user's own Microsoft 365 connection, to themselves.
+func notifyMailer(ctx context.Context, cfg settings.Settings, ms *connect.Microsoft, ownClient func(ctx context.Context, user string) (*msgraph.Client, error)) notice.Mailer {
+	switch {
+	case cfg.NotifyMailbox != "" && ms != nil:
+		client, err := msgraph.New(msgraph.Options{BaseURL: cfg.GraphBaseURL, User: cfg.NotifyMailbox,
+			TokenSource: msgraph.NewRenewable(func() oauth2.TokenSource { return appOnly(ctx, ms, cfg.NotifyTenant) })})
+		if err == nil {
+			return notice.ServiceMailbox{Sender: client}
+		}
+	case cfg.SMTPAddr != "":
+		return notice.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword}
+	}
+	return notice.OwnMailbox{Senders: func(ctx context.Context, user string) (notice.Sender, error) {
+		c, err := ownClient(ctx, user)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}}
+}
+
 // appOnly returns the app's client-credentials token source in a tenant.
 func appOnly(ctx context.Context, ms *connect.Microsoft, tenant string) oauth2.TokenSource {
 	m := *ms
@@ -453,8 +502,9 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *connect.Sal
 		Checker: a.checker, Directory: a.accounts, Grants: access.NewAdmin(a.grants, a.checker, a.accounts, a.log),
 		CSRF: csrf, Authenticate: a.sessions.Middleware, EndSession: a.sessions.End,
 		SignIn: signIn, Connect: connectH, Providers: buttons, Scopes: sides.ContactScopes{Opener: a.opener}, Calendars: sides.MailboxCalendars{Opener: a.opener},
-		CRM: salesforce.Connector, Mailbox: msgraph.Connector, Log: a.log, Now: a.now,
-		AdminRights: sides.AdminRights{Opener: a.opener},
+		CRM: salesforce.Connector, Mailbox: msgraph.Connector, AdminRights: sides.AdminRights{Opener: a.opener},
+		Insight: a.insight, Notices: a.notifier, Names: salesforce.RecordNames{Client: a.salesforceClient},
+		Tracking: a.tracker, Subjects: msgraph.SentSubjects{Client: a.graphClient, Hash: a.tracker.MessageHash}, Welcome: a.insight, Log: a.log, Now: a.now,
 	})
 	if err != nil {
 		return nil, err
@@ -544,16 +594,29 @@ func unavailable(reason string) http.Handler {
 	})
 }
 
+// buildTracker wires open tracking: off for each user until they turn it on
+// (the dashboard's Tracked e-mails page), opens placed with the GeoIP file
+// when one is configured.
+func (a *app) buildTracker(secret []byte) (*tracking.Tracker, error) {
+	cfg := a.settings
+	var geo tracking.Geo
+	if cfg.GeoIPFile != "" {
+		g, err := tracking.OpenGeoIP(cfg.GeoIPFile)
+		if err != nil {
+			return nil, err
+		}
+		geo = g
+	}
+	return tracking.New(tracking.Config{Store: a.store, Auth: tracking.FromPrincipal, Key: subKey(secret, "tracking"),
+		BaseURL: cfg.PublicURL, Geo: geo, OptIn: true, Now: a.now, Log: a.log})
+}
+
 // buildAddin wires the add-in API and open tracking: Entra ID bearer tokens
 // (nested app authentication), one authorization check per route, CORS and
 // framing only for the add-in's origins, body limits.
 func (a *app) buildAddin(secret []byte) (http.Handler, http.Handler, error) {
 	cfg := a.settings
-	tracker, err := tracking.New(tracking.Config{Store: a.store, Auth: tracking.FromPrincipal, Key: subKey(secret, "tracking"),
-		BaseURL: cfg.PublicURL, Now: a.now, Log: a.log})
-	if err != nil {
-		return nil, nil, err
-	}
+	tracker := a.tracker
 	api, err := addin.New(addin.Config{Auth: addin.FromPrincipal, CRM: addincrm.SalesforceOpener(a.salesforceSide),
 		Store: a.store, ShareKey: subKey(secret, "addin-share"), Now: a.now, Log: a.log})
 	if err != nil {

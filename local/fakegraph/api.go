@@ -199,6 +199,9 @@ func (c *call) route(seg []string) response {
 			cast = seg[1]
 		}
 		return c.memberOf(cast)
+	// Sending mail.
+	case at(0, "sendMail") && n == 1:
+		return c.sendMail()
 
 	// Categories.
 	case at(0, "outlook") && at(1, "masterCategories") && n == 2:

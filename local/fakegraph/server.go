@@ -74,6 +74,9 @@ type Server struct {
 	requests  int
 	parts     int
 	pending   []delivery
+	// sent and bounces are sendMail's record (sendmail.go).
+	sent    []SentMail
+	bounces map[string]bool
 }
 
 // New returns an empty local Graph.

@@ -75,6 +75,11 @@ func Tables(connectors ...side.Connector) []Table {
 		{Name: identity.StateTable, Sweep: NoUserData, Why: "pending sign-ins: state and PKCE verifier before anyone is known; swept hourly"},
 		{Name: "orgwatch", Sweep: NoUserData, Why: "orgwatch.Table: per organisation, each object's watermark and the record ids seen in its overlap window; no user's rows"},
 		{Name: "connectstate", Sweep: NoUserData, Why: "connect.StateTable: pending connect flows, rows name no user; swept hourly"},
+		{Name: "historydays", Sweep: UserPartition, Why: "insight.HistoryTable: a user's daily counts, PartitionKey user"},
+		{Name: "historyorgs", Sweep: NoUserData, Why: "insight.OrgHistoryTable: an org's daily counts, rows name no user"},
+		{Name: "progress", Sweep: UserPartition, Why: "insight.ProgressTable: the user's session progress, PartitionKey user"},
+		{Name: "conflicts", Sweep: UserPartition, Why: "insight.ConflictsTable: settled conflicts, PartitionKey user"},
+		{Name: "notices", Sweep: UserPartition, Why: "notice.Table: notices sent, attention days and choices, PartitionKey user"},
 		{Name: session.SharedTasksTable, Sweep: Owner, Why: "session.ForgetSharedTasks: the user's own and relate partitions go; " +
 			"org rows the user made keep their Task for colleagues but no longer name the user"},
 	}

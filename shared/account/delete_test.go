@@ -23,6 +23,7 @@ import (
 	"github.com/crmsync/crmsync/shared/addin"
 	"github.com/crmsync/crmsync/shared/c4c"
 	"github.com/crmsync/crmsync/shared/connection"
+	"github.com/crmsync/crmsync/shared/insight"
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/reconcile"
@@ -90,6 +91,14 @@ func (f *fixture) seedUser(t testing.TB, p access.Principal, secret string) (ids
 		_, err = f.tables.Upsert(ctx, tracking.OpensTable, tablestore.Entity{PartitionKey: token, RowKey: "o1", Properties: map[string]any{"Kind": "human"}})
 		must("tracking open", err)
 	}
+	// History, progress and a conflict through the real insight store.
+	is := insight.New(f.tables, nil, nil, func() time.Time { return f.now })
+	is.Ended(ctx, session.Ended{User: p.User, Report: session.Report{Started: f.now, Outcome: "partial", Issues: 1}})
+	is.Progress(ctx, session.Progress{User: p.User, SessionID: "s1", Started: f.now, At: f.now})
+	is.Conflict(ctx, session.ConflictNote{User: p.User, SessionID: "s1", Kind: item.Contact, Field: item.Title, At: f.now})
+	// A notice row in notice's documented layout (sending needs a mailer).
+	_, err = f.tables.Upsert(ctx, "notices", tablestore.Entity{PartitionKey: p.User, RowKey: "reconnect", Properties: map[string]any{"Day": "2026-12-01"}})
+	must("notice", err)
 	// Shared e-mail ledger rows in session's documented layout: an org row
 	// the user made (it stays, without naming them), the user's own, and
 	// people left for the user to relate.

@@ -101,9 +101,11 @@ type Microsoft struct {
 }
 
 // DefaultMicrosoftScopes are the delegated permissions sync needs, plus
-// openid so the token response names the tenant and user (tid, oid).
+// openid so the token response names the tenant and user (tid, oid), and
+// Mail.Send so that, without a service mailbox, notifications go from the
+// user's own mailbox to themselves (shared/notice.OwnMailbox).
 var DefaultMicrosoftScopes = []string{"openid", "offline_access", "User.Read", "Contacts.ReadWrite",
-	"Calendars.ReadWrite", "Tasks.ReadWrite", "Mail.ReadWrite", "MailboxSettings.ReadWrite"}
+	"Calendars.ReadWrite", "Tasks.ReadWrite", "Mail.ReadWrite", "MailboxSettings.ReadWrite", "Mail.Send"}
 
 func (m *Microsoft) endpoint(tenant string) oauth2.Endpoint {
 	base := strings.TrimRight(m.Authority, "/") + "/" + url.PathEscape(tenant) + "/oauth2/v2.0"

@@ -116,6 +116,19 @@ type Deps struct {
 	// service they connected, which making them an organisation admin
 	// requires (admins.go; nil: not checked, for tests of other pages).
 	AdminRights AdminRights
+	// Insight serves history, live progress and the conflict log (nil: those
+	// pages answer "not configured" and the overview shows no progress bar).
+	Insight Insight
+	// Tracking is the user's open tracking and Subjects reads tracked
+	// messages' subjects live (nil: no tracked e-mails page).
+	Tracking TrackedMail
+	Subjects MessageSubjects
+	// Names reads record names live for the conflict log (nil: ids only).
+	Names RecordNames
+	// Welcome keeps the first-run wizard's scope step (nil: no wizard).
+	Welcome Welcomer
+	// Notices stores which e-mails a user gets (nil: no notifications page).
+	Notices NoticePrefs
 	// Providers are the sign-in buttons, in order (default Microsoft, Salesforce).
 	Providers []Provider
 	Log       *slog.Logger

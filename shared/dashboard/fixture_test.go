@@ -22,9 +22,11 @@ import (
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/dashboard"
 	"github.com/crmsync/crmsync/shared/identity"
+	"github.com/crmsync/crmsync/shared/insight"
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/keyring"
 	"github.com/crmsync/crmsync/shared/msgraph"
+	"github.com/crmsync/crmsync/shared/notice"
 	"github.com/crmsync/crmsync/shared/queue"
 	"github.com/crmsync/crmsync/shared/reconcile"
 	"github.com/crmsync/crmsync/shared/salesforce"
@@ -32,6 +34,7 @@ import (
 	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/sides"
 	"github.com/crmsync/crmsync/shared/tablestore"
+	"github.com/crmsync/crmsync/shared/tracking"
 	"github.com/crmsync/crmsync/shared/webguard"
 )
 
@@ -84,6 +87,14 @@ type fixture struct {
 	posts []postSeen
 	// cals are the mailbox calendars the settings page lists (calendars_test.go).
 	cals *fakeCalendars
+	// insight is the history, progress and conflict store (history_test.go).
+	insight *insight.Store
+	// notices keeps the notification choices (history_test.go).
+	notices *notice.Notifier
+	// tracker is open tracking (opt-in); subjects stands in for the
+	// user's Sent Items (tracked_test.go).
+	tracker  *tracking.Tracker
+	subjects *fakeSubjects
 }
 
 // postSeen is what a browser said about where a POST came from.
@@ -259,10 +270,29 @@ func newFixtureOver(t testing.TB, wrap func(tablestore.Store) tablestore.Store) 
 
 	checker := access.NewChecker(f.grants)
 	f.cals = &fakeCalendars{}
+	f.insight = insight.New(store, f.acc.OrgOf, nil, clock)
+	f.tracker, err = tracking.New(tracking.Config{Store: store, Auth: tracking.FromPrincipal, Key: []byte("tracking-test-key-0123456789abcdef"),
+		BaseURL: "https://crmsync.example", OptIn: true, Now: clock})
+	must(err)
+	f.subjects = &fakeSubjects{}
+	f.notices, err = notice.New(notice.Deps{Tables: store, Mailer: noMail{}, Profiles: f.acc, Connections: f.conns, Now: clock})
+	must(err)
 	f.h, err = dashboard.New(dashboard.Deps{
 		Accounts: f.acc, Scheduler: f.sched, Connections: f.conns, Tables: store,
 		Checker: checker, Directory: f.acc, Grants: access.NewAdmin(f.grants, checker, f.acc, nil),
 		CSRF: dashboard.IdentityCSRF{Sessions: f.sessions}, Authenticate: f.sessions.Middleware, Scopes: sides.ContactScopes{Opener: opener}, Calendars: f.cals, AdminRights: sides.AdminRights{Opener: opener},
+		Insight: f.insight, Notices: f.notices, Names: salesforce.RecordNames{Client: func(ctx context.Context, user string) (*salesforce.Client, error) {
+			c, err := opener.Usable(ctx, user, string(connection.Salesforce))
+			if err != nil {
+				return nil, err
+			}
+			s, err := opener.CRM.(*salesforce.Opener).OpenSide(ctx, f.conns, c)
+			if err != nil {
+				return nil, err
+			}
+			return s.Client(), nil
+		}},
+		Tracking: f.tracker, Subjects: f.subjects, Welcome: f.insight,
 		EndSession: f.sessions.End,
 		SignIn:     dashboard.SignInHandlers{Login: signIn.Login(), Callback: signIn.Callback(), Logout: signIn.Logout()},
 		Connect:    http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "connect flow") }),

@@ -115,6 +115,13 @@ type pageData struct {
 	Status    Status
 	Issues    []IssueView
 
+	// Progress is a running session's progress bar (nil: none running),
+	// refreshed by the script from ProgressURL.
+	Progress    *progressView
+	ProgressURL string
+	// SetupLeft names the first-run step the user is at ("" = set up).
+	SetupLeft string
+
 	Settings    SettingsDoc
 	FieldErrors []account.FieldError
 	Kinds       []kindLabel
@@ -274,6 +281,13 @@ func (h *Handler) statusPage(w http.ResponseWriter, r *http.Request, tmpl, title
 		if st.Email != "" {
 			d.Title = st.Email
 		}
+	}
+	if self {
+		d.SetupLeft = h.setupLeft(r, user, st)
+	}
+	if err := h.liveProgress(r, d, user, self); err != nil {
+		h.internal(w, r, "reading progress", err)
+		return
 	}
 	if h.allowed(r.Context(), access.IssuesRead, target(r)) {
 		if d.Issues, err = h.issues(r.Context(), user); err != nil {

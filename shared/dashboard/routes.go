@@ -76,6 +76,15 @@ func (h *Handler) Routes() []access.Route {
 		route(get, P+"/settings", access.SyncRead, access.OwnUser, h.settingsPage),
 		route(post, P+"/settings", access.SettingsWrite, access.OwnUser, h.settingsForm),
 		route(get, P+"/account/delete", access.AccountDelete, access.OwnUser, h.deletePage),
+		route(get, P+"/history", access.StatusRead, access.OwnUser, h.userHistoryPage),
+		route(get, P+"/conflicts", access.StatusRead, access.OwnUser, h.conflictsPage),
+		route(get, P+"/notifications", access.SettingsWrite, access.OwnUser, h.notificationsPage),
+		route(post, P+"/notifications", access.SettingsWrite, access.OwnUser, h.notificationsForm),
+		route(get, P+"/tracked", access.TrackingUse, access.OwnUser, h.trackedPage),
+		route(get, P+"/sessions", access.StatusRead, access.OwnUser, h.sessionsPage),
+		route(get, P+"/welcome", access.StatusRead, access.OwnUser, h.welcomePage),
+		route(post, P+"/welcome/scope", access.SettingsWrite, access.OwnUser, h.welcomeScopeForm),
+		route(post, P+"/tracked", access.TrackingUse, access.OwnUser, h.trackedForm),
 		route(post, P+"/account/delete", access.AccountDelete, access.OwnUser, h.deleteForm),
 
 		// Pages of admins and support.
@@ -84,6 +93,8 @@ func (h *Handler) Routes() []access.Route {
 		route(post, P+"/orgs/{org}/provision", access.UsersProvision, access.PathOrg, h.provisionForm),
 		route(post, P+"/orgs/{org}/grants", access.GrantsWrite, access.PathOrg, h.grantForm),
 		route(get, P+"/users/{user}", access.StatusRead, access.PathUser, h.userPage),
+		route(get, P+"/orgs/{org}/history", access.StatusRead, access.PathOrg, h.orgHistoryPage),
+		route(get, P+"/users/{user}/history", access.StatusRead, access.PathUser, h.userHistoryPage),
 		// An admin's actions on one user's page.
 		route(post, P+"/users/{user}/sync-now", access.SyncWrite, access.PathUser, h.syncNowForm),
 		route(post, P+"/users/{user}/pause", access.SyncWrite, access.PathUser, h.pauseForm(true)),
@@ -93,6 +104,7 @@ func (h *Handler) Routes() []access.Route {
 		// JSON API: the caller's own account.
 		route(get, P+"/v1/me/status", access.StatusRead, access.OwnUser, h.apiStatus),
 		route(get, P+"/v1/me/issues", access.IssuesRead, access.OwnUser, h.apiIssues),
+		route(get, P+"/v1/me/progress", access.StatusRead, access.OwnUser, h.apiProgress),
 		route(get, P+"/v1/me/settings", access.SyncRead, access.OwnUser, h.apiSettings),
 		route(put, P+"/v1/me/settings", access.SettingsWrite, access.OwnUser, h.apiPutSettings),
 		route(post, P+"/v1/me/sync-now", access.SyncWrite, access.OwnUser, h.apiSyncNow),
@@ -104,6 +116,7 @@ func (h *Handler) Routes() []access.Route {
 		// JSON API: one user, for org admins and support.
 		route(get, P+"/v1/users/{user}/status", access.StatusRead, access.PathUser, h.apiStatus),
 		route(get, P+"/v1/users/{user}/issues", access.IssuesRead, access.PathUser, h.apiIssues),
+		route(get, P+"/v1/users/{user}/progress", access.StatusRead, access.PathUser, h.apiProgress),
 		route(get, P+"/v1/users/{user}/settings", access.SyncRead, access.PathUser, h.apiSettings),
 		route(put, P+"/v1/users/{user}/settings", access.SettingsWrite, access.PathUser, h.apiPutSettings),
 		route(post, P+"/v1/users/{user}/sync-now", access.SyncWrite, access.PathUser, h.apiSyncNow),

@@ -128,10 +128,11 @@ type crmSide struct {
 }
 
 var (
-	_ side.CallReporter = crmSide{}
-	_ side.OrgReporter  = crmSide{}
-	_ side.Prefetcher   = crmSide{}
-	_ side.FieldChecker = crmSide{}
+	_ side.CallReporter  = crmSide{}
+	_ side.UsageReporter = crmSide{}
+	_ side.OrgReporter   = crmSide{}
+	_ side.Prefetcher    = crmSide{}
+	_ side.FieldChecker  = crmSide{}
 )
 
 func (s crmSide) Calls() int64 { return s.client.Calls() }
@@ -172,3 +173,7 @@ func (t *connTokens) Invalidate() {
 	t.mu.Unlock()
 	t.ts.Invalidate(last)
 }
+
+// Usage implements side.UsageReporter: the org's API usage and daily limit
+// as the last answer reported them.
+func (s crmSide) Usage() (used, limit int) { return s.client.Usage() }

@@ -291,6 +291,7 @@ func opName(op reconcile.Op) string {
 
 // done counts a successful action and clears any open issue of its item.
 func (s *run) done(ctx context.Context, kind item.Kind, a reconcile.Action) {
+	s.noteApplied(ctx, true)
 	if t := a.Target(); t != "" {
 		s.rep.Counts[string(kind)+"|"+direction(t)+"|"+opName(a.Op)]++
 	} else if a.Op != reconcile.SaveLink {
@@ -334,6 +335,7 @@ func (s *run) problems(kind item.Kind, side reconcile.Side, ps []item.Problem) {
 // fail records a failed action as an issue naming the item, flagging the
 // mailbox item with the "Sync Error" category where there is one.
 func (s *run) fail(ctx context.Context, kind item.Kind, a reconcile.Action, err error) {
+	s.noteApplied(ctx, false)
 	side, id := sourceOf(a)
 	name := a.Record.Name()
 	if name == "" {

@@ -49,6 +49,7 @@ func (s *run) syncKind(ctx context.Context, kind item.Kind, cursors Cursors) err
 		return fmt.Errorf("%s changes in the mailbox: %w", kind, err)
 	}
 	crmCh.Kind, mbxCh.Kind = kind, kind
+	s.noteRead(ctx, kind, crmCh, mbxCh)
 	s.problems(kind, reconcile.CRM, crmCh.Problems)
 	s.problems(kind, reconcile.Mailbox, mbxCh.Problems)
 	links, ok := s.links[kind]
@@ -66,6 +67,7 @@ func (s *run) syncKind(ctx context.Context, kind item.Kind, cursors Cursors) err
 		return fault.Wrap(fault.Permanent, err)
 	}
 	s.capCreates(&out, linkedCount(links, counts))
+	s.notePlan(ctx, kind, out)
 	for _, c := range out.Conflicts {
 		s.log.Info("conflict settled", "kind", kind, "field", c.Field, "winner", c.Winner, "rule", c.Rule)
 	}

@@ -31,6 +31,9 @@ type Runner struct {
 	// organisation, so colleagues' copies of one e-mail make one CRM Task
 	// (nil = each user's own key: copies are found within a mailbox).
 	OrgKeys OrgKeySource
+	// Observer, when set, is told the session's progress, conflicts and end
+	// (see observer.go).
+	Observer Observer
 }
 
 // ErrRetryLater wraps errors after which the whole session should be retried
@@ -63,6 +66,7 @@ func (r *Runner) Run(ctx context.Context, user, reason string) (Report, error) {
 	// The lease is renewed while the session runs, however long it takes;
 	// if it is lost all the same, the session's context ends.
 	held, stop := lease.Hold(ctx, ttl, r.Now)
+	run.observe(held, true) // progress shows at once, before the first read
 	runErr := run.session(held)
 	stop()
 	if runErr != nil && errors.Is(context.Cause(held), ErrLeaseLost) && ctx.Err() == nil {
@@ -81,6 +85,7 @@ func (r *Runner) Run(ctx context.Context, user, reason string) (Report, error) {
 	if err := lease.Release(ctx, rep); err != nil {
 		log.Warn("lease not released", "err", err)
 	}
+	r.ended(ctx, run, lease, rep)
 	log.Info("session done", "outcome", rep.Outcome, "changes", total(rep.Counts), "issues", rep.Issues,
 		"conflicts", rep.Conflicts, "ms", rep.Duration.Milliseconds())
 	if rep.Outcome == "retry" {
@@ -151,6 +156,8 @@ type run struct {
 	// session: their later actions are skipped, so no link is saved as if the
 	// failed change had synced.
 	failed map[string]bool
+	// track is the progress reported to the Observer.
+	track *tracker
 }
 
 func (s *run) session(ctx context.Context) error {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -66,6 +67,15 @@ const (
 	NameTrustedProxies = "CRMSYNC_TRUSTED_PROXIES"
 	NameSignInRate     = "CRMSYNC_SIGNIN_RATE"
 	NameMaxBodyBytes   = "CRMSYNC_MAX_BODY_BYTES"
+
+	NameNotifyMailbox = "CRMSYNC_NOTIFY_MAILBOX"
+	NameNotifyTenant  = "CRMSYNC_NOTIFY_TENANT"
+	NameSMTPAddr      = "CRMSYNC_SMTP_ADDR"
+	NameSMTPFrom      = "CRMSYNC_SMTP_FROM"
+	NameSMTPUsername  = "CRMSYNC_SMTP_USERNAME"
+	NameSMTPPassword  = "CRMSYNC_SMTP_PASSWORD"
+
+	NameGeoIPFile = "CRMSYNC_GEOIP_FILE"
 )
 
 // Defaults of the settings that have one.
@@ -131,6 +141,13 @@ func Specs() []Spec {
 		{Name: NameTrustedProxies, Description: "Number of reverse-proxy hops in front of the service, for client addresses in rate limits (Azure: 1).", Default: "0"},
 		{Name: NameSignInRate, Description: "Sign-in and token requests allowed per minute per client address.", Default: "20"},
 		{Name: NameMaxBodyBytes, Description: "Largest request body accepted by HTTP functions (attachment uploads stream up to 25 MB separately).", Default: "1048576"},
+		{Name: NameNotifyMailbox, Description: "Service mailbox (address) notification e-mails are sent from through Microsoft Graph with the app's own token: needs the Mail.Send application permission, limited to this mailbox by an Exchange Online application access policy (README, Notifications). Unset: SMTP when CRMSYNC_SMTP_ADDR is set, else each user's own Microsoft 365 connection sends to themselves."},
+		{Name: NameNotifyTenant, Description: "Entra tenant id of the notification service mailbox (needed with CRMSYNC_NOTIFY_MAILBOX)."},
+		{Name: NameSMTPAddr, Description: "SMTP server (`host:port`) for notification e-mails, the alternative to Graph (STARTTLS when offered)."},
+		{Name: NameSMTPFrom, Description: "Sender address of notification e-mails sent by SMTP (needed with CRMSYNC_SMTP_ADDR)."},
+		{Name: NameSMTPUsername, Description: "SMTP user name (unset: no authentication)."},
+		{Name: NameSMTPPassword, Description: "SMTP password.", Secret: true},
+		{Name: NameGeoIPFile, Description: "Path of a MaxMind GeoLite2 (or GeoIP2) City or Country database file: human e-mail opens are then placed at country, region and city (the address itself is never stored). Unset: opens are not placed."},
 	}
 }
 
@@ -194,6 +211,19 @@ type Settings struct {
 	TrustedProxies int
 	SignInRate     int
 	MaxBodyBytes   int64
+
+	// NotifyMailbox and NotifyTenant name the service mailbox notifications
+	// are sent from through Graph ("" = none).
+	NotifyMailbox string
+	NotifyTenant  string
+	// SMTPAddr, when set, sends notifications through SMTP instead.
+	SMTPAddr     string
+	SMTPFrom     string
+	SMTPUsername string
+	SMTPPassword string
+
+	// GeoIPFile is a MaxMind DB file that places e-mail opens ("" = none).
+	GeoIPFile string
 }
 
 // Load reads and validates every setting. It returns one error naming every
@@ -347,6 +377,25 @@ func Load(getenv func(string) string) (Settings, error) {
 	s.TrustedProxies = intSetting(get, bad, NameTrustedProxies, 0, 0, 10)
 	s.SignInRate = intSetting(get, bad, NameSignInRate, 20, 1, 10000)
 	s.MaxBodyBytes = int64(intSetting(get, bad, NameMaxBodyBytes, 1<<20, 1024, 1<<30))
+
+	s.NotifyMailbox, s.NotifyTenant = get(NameNotifyMailbox), get(NameNotifyTenant)
+	if s.NotifyMailbox != "" && !strings.Contains(s.NotifyMailbox, "@") {
+		bad("%s=%q is not an e-mail address", NameNotifyMailbox, s.NotifyMailbox)
+	}
+	if s.NotifyMailbox != "" && s.NotifyTenant == "" {
+		bad("%s is missing (required when %s is set)", NameNotifyTenant, NameNotifyMailbox)
+	}
+	s.GeoIPFile = get(NameGeoIPFile)
+	s.SMTPAddr, s.SMTPFrom = get(NameSMTPAddr), get(NameSMTPFrom)
+	s.SMTPUsername, s.SMTPPassword = get(NameSMTPUsername), getenv(NameSMTPPassword)
+	if s.SMTPAddr != "" {
+		if _, port, err := net.SplitHostPort(s.SMTPAddr); err != nil || port == "" {
+			bad("%s=%q is not host:port", NameSMTPAddr, s.SMTPAddr)
+		}
+		if !strings.Contains(s.SMTPFrom, "@") || strings.ContainsAny(s.SMTPFrom, "\r\n") {
+			bad("%s is missing or not an address (required when %s is set)", NameSMTPFrom, NameSMTPAddr)
+		}
+	}
 
 	if len(problems) > 0 {
 		return Settings{}, errors.New("settings: " + strings.Join(problems, "; "))

@@ -123,6 +123,13 @@ type CallReporter interface {
 	Calls() int64
 }
 
+// UsageReporter is an optional CRM ability: the organisation's API usage and
+// daily limit as the CRM last reported them, for the history page's calls
+// per day against the limit.
+type UsageReporter interface {
+	Usage() (used, limit int)
+}
+
 // CallCounter keeps count of one user's API calls over a rolling window
 // (Salesforce measures its daily allowance over the last 24 hours), so that a
 // connector can keep each user under a share of the organisation's allowance.

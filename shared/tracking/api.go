@@ -77,6 +77,11 @@ func (t *Tracker) mint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token, created, err := t.Mint(r.Context(), userOf(r.Context()), req.MessageID, req.Recipients)
+	if errors.Is(err, ErrTrackingOff) {
+		// 409: the request is fine, the user's own setting stands in its way.
+		writeError(w, http.StatusConflict, "tracking_off", "open tracking is off; turn it on in the dashboard's Tracked e-mails page")
+		return
+	}
 	if err != nil {
 		t.log.ErrorContext(r.Context(), "tracking: mint failed", "user", userOf(r.Context()), "err", err)
 		writeError(w, http.StatusServiceUnavailable, "storage", "could not create the tracking token; try again")
@@ -95,6 +100,15 @@ func (t *Tracker) mint(w http.ResponseWriter, r *http.Request) {
 func (t *Tracker) Mint(ctx context.Context, user, messageID string, recipients int) (token string, created bool, err error) {
 	if user == "" || messageID == "" {
 		return "", false, errors.New("tracking: user and message id are required")
+	}
+	if t.cfg.OptIn {
+		on, err := t.Enabled(ctx, user)
+		if err != nil {
+			return "", false, err
+		}
+		if !on {
+			return "", false, ErrTrackingOff
+		}
 	}
 	hash := t.messageHash(user, messageID)
 	pk := userPartition(user)
@@ -147,6 +161,7 @@ type Event struct {
 	Reason  string    `json:"reason,omitempty"`
 	Country string    `json:"country,omitempty"`
 	Region  string    `json:"region,omitempty"`
+	City    string    `json:"city,omitempty"`
 }
 
 // MessageStats summarises a tracked message's opens. Recipients are not
@@ -297,7 +312,7 @@ func (t *Tracker) stats(ctx context.Context, token string, sent time.Time, recip
 func eventOf(e tablestore.Entity) Event {
 	str := func(k string) string { s, _ := e.Properties[k].(string); return s }
 	at, _ := e.Properties["At"].(time.Time)
-	return Event{At: at, Client: str("Client"), Kind: Kind(str("Kind")), Reason: str("Reason"), Country: str("Country"), Region: str("Region")}
+	return Event{At: at, Client: str("Client"), Kind: Kind(str("Kind")), Reason: str("Reason"), Country: str("Country"), Region: str("Region"), City: str("City")}
 }
 
 func (t *Tracker) storageError(w http.ResponseWriter, r *http.Request, err error) {

@@ -77,6 +77,11 @@ func (t *Tracker) record(ctx context.Context, r *http.Request, token string) {
 		if country, region, ok := t.cfg.Geo.Place(ip); ok {
 			props["Country"], props["Region"] = country, region
 		}
+		if cg, ok := t.cfg.Geo.(CityGeo); ok {
+			if city, ok := cg.City(ip); ok {
+				props["City"] = city
+			}
+		}
 	}
 	e := tablestore.Entity{PartitionKey: token, RowKey: openKey(now), Properties: props}
 	if _, err := t.cfg.Store.Insert(ctx, OpensTable, e); err != nil {

@@ -94,6 +94,9 @@ type Config struct {
 	PrefetchWindow    time.Duration
 	DedupeWindow      time.Duration
 	MaxOpensPerWindow int
+	// OptIn makes tracking off until each user turns it on (Enabled): a
+	// token for a user who has not is refused with ErrTrackingOff.
+	OptIn bool
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Log gets diagnostics; never tokens, addresses or user agents.
