@@ -66,7 +66,7 @@ func (s *State) ScanReports(ctx context.Context, f ReportFilter, maxRows int, fn
 	}
 }
 
-// reportFrom reads a stored report (the same properties Reports reads).
+// reportFrom reads a stored report (SaveReport's properties).
 func reportFrom(e tablestore.Entity) Report {
 	var r Report
 	r.SessionID, _ = e.Properties["SessionID"].(string)

@@ -597,27 +597,7 @@ func (s *State) Reports(ctx context.Context, limit int) ([]Report, error) {
 	}
 	var out []Report
 	for _, e := range page.Entities {
-		var r Report
-		r.SessionID, _ = e.Properties["SessionID"].(string)
-		r.Reason, _ = e.Properties["Reason"].(string)
-		r.Started, _ = e.Properties["Started"].(time.Time)
-		ms, _ := e.Properties["DurationMs"].(int64)
-		r.Duration = time.Duration(ms) * time.Millisecond
-		r.Outcome, _ = e.Properties["Outcome"].(string)
-		r.Detail, _ = e.Properties["Detail"].(string)
-		if c, _ := e.Properties["Counts"].(string); c != "" {
-			_ = json.Unmarshal([]byte(c), &r.Counts)
-		}
-		if c, _ := e.Properties["Calls"].(string); c != "" {
-			_ = json.Unmarshal([]byte(c), &r.Calls)
-		}
-		tw, _ := e.Properties["TableWrites"].(int64)
-		r.TableWrites = int(tw)
-		is, _ := e.Properties["Issues"].(int64)
-		r.Issues = int(is)
-		cf, _ := e.Properties["Conflicts"].(int64)
-		r.Conflicts = int(cf)
-		out = append(out, r)
+		out = append(out, reportFrom(e))
 	}
 	return out, nil
 }
