@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -312,9 +313,10 @@ func (h *Handler) conflictsPage(w http.ResponseWriter, r *http.Request) {
 	h.renderAny(w, http.StatusOK, "conflicts", d)
 }
 
-// renderAny renders a page whose data embeds pageData.
+// renderAny renders a page whose data is or embeds pageData, whole before
+// anything is written, so a failed template is a clean 500.
 func (h *Handler) renderAny(w http.ResponseWriter, status int, name string, d any) {
-	var buf strings.Builder
+	var buf bytes.Buffer
 	if err := h.page.t.ExecuteTemplate(&buf, name, d); err != nil {
 		h.d.Log.Error("dashboard: rendering page failed", "page", name, "err", err)
 		http.Error(w, "the page could not be rendered", http.StatusInternalServerError)
@@ -323,5 +325,5 @@ func (h *Handler) renderAny(w http.ResponseWriter, status int, name string, d an
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = w.Write([]byte(buf.String()))
+	_, _ = buf.WriteTo(w)
 }

@@ -178,16 +178,7 @@ func (h *Handler) data(r *http.Request, title, nav string) *pageData {
 }
 
 func (h *Handler) render(w http.ResponseWriter, status int, name string, d *pageData) {
-	var buf bytes.Buffer
-	if err := h.page.t.ExecuteTemplate(&buf, name, d); err != nil {
-		h.d.Log.Error("dashboard: rendering page failed", "page", name, "err", err)
-		http.Error(w, "the page could not be rendered", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = buf.WriteTo(w)
+	h.renderAny(w, status, name, d)
 }
 
 func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
