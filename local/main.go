@@ -21,6 +21,7 @@ import (
 	"syscall"
 
 	"github.com/crmsync/crmsync/local/demo"
+	"github.com/crmsync/crmsync/local/fakegoogle"
 	"github.com/crmsync/crmsync/local/fakegraph"
 	"github.com/crmsync/crmsync/local/fakesalesforce"
 	"github.com/crmsync/crmsync/local/host"
@@ -48,6 +49,7 @@ commands:
   package           stage a deployable app folder and zip
   fake-salesforce   run the local Salesforce server
   fake-graph        run the local Microsoft Graph server
+  fake-google       run the local Google Workspace server (People, Calendar, Tasks)
 
 run "local <command> -h" for a command's flags`
 
@@ -65,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fakesalesforce.Main(rest, stdout)
 	case "fake-graph":
 		return fakegraph.Main(rest, stdout)
+	case "fake-google":
+		return fakegoogle.Main(rest, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

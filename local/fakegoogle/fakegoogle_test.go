@@ -1,0 +1,251 @@
+package fakegoogle
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+type client struct {
+	t     *testing.T
+	s     *Server
+	token string
+}
+
+func newClient(t *testing.T) *client {
+	s := New(Options{})
+	access, _ := s.AddUser("u@example.test")
+	return &client{t: t, s: s, token: access}
+}
+
+// do sends a request and decodes the JSON answer into a map.
+func (c *client) do(method, path string, body any, hdr ...string) (int, map[string]any) {
+	c.t.Helper()
+	var rd *bytes.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	} else {
+		rd = bytes.NewReader(nil)
+	}
+	r := httptest.NewRequest(method, path, rd)
+	r.Header.Set("Authorization", "Bearer "+c.token)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	w := httptest.NewRecorder()
+	c.s.ServeHTTP(w, r)
+	var out map[string]any
+	_ = json.Unmarshal(w.Body.Bytes(), &out)
+	return w.Code, out
+}
+
+func errReason(m map[string]any) string {
+	e, _ := m["error"].(map[string]any)
+	if ds, ok := e["details"].([]any); ok && len(ds) > 0 {
+		return ds[0].(map[string]any)["reason"].(string)
+	}
+	if es, ok := e["errors"].([]any); ok && len(es) > 0 {
+		return es[0].(map[string]any)["reason"].(string)
+	}
+	if s, ok := e["status"].(string); ok {
+		return s
+	}
+	return ""
+}
+
+const conns = "/v1/people/me/connections?personFields=names,metadata&pageSize=2&requestSyncToken=true"
+
+func TestPeopleSyncTokens(t *testing.T) {
+	c := newClient(t)
+	var names []string
+	for _, n := range []string{"Ada", "Grace", "Alan"} {
+		code, p := c.do("POST", "/v1/people:createContact", map[string]any{"names": []map[string]string{{"givenName": n}}})
+		if code != 200 {
+			t.Fatalf("create: %d %v", code, p)
+		}
+		names = append(names, p["resourceName"].(string))
+	}
+	if code, m := c.do("GET", "/v1/people/me/connections", nil); code != 400 || errReason(m) != "INVALID_ARGUMENT" {
+		t.Errorf("no personFields: %d %v, want 400 INVALID_ARGUMENT", code, m)
+	}
+	code, p1 := c.do("GET", conns, nil)
+	if code != 200 || len(p1["connections"].([]any)) != 2 || p1["nextSyncToken"] != nil {
+		t.Fatalf("page 1: %d %v", code, p1)
+	}
+	// A page token with other parameters is refused.
+	if code, _ := c.do("GET", "/v1/people/me/connections?personFields=names&pageSize=2&requestSyncToken=true&pageToken="+p1["nextPageToken"].(string), nil); code != 400 {
+		t.Errorf("page token with other params: %d, want 400", code)
+	}
+	code, p2 := c.do("GET", conns+"&pageToken="+p1["nextPageToken"].(string), nil)
+	tok, _ := p2["nextSyncToken"].(string)
+	if code != 200 || len(p2["connections"].([]any)) != 1 || tok == "" {
+		t.Fatalf("page 2: %d %v", code, p2)
+	}
+	if code, _ := c.do("DELETE", "/v1/"+names[1]+":deleteContact", nil); code != 200 {
+		t.Fatalf("delete: %d", code)
+	}
+	code, inc := c.do("GET", conns+"&syncToken="+url.QueryEscape(tok), nil)
+	if code != 200 {
+		t.Fatalf("incremental: %d %v", code, inc)
+	}
+	got := inc["connections"].([]any)
+	if len(got) != 1 || got[0].(map[string]any)["metadata"].(map[string]any)["deleted"] != true {
+		t.Errorf("incremental after delete: %v, want one person with metadata.deleted", got)
+	}
+	if code, _ := c.do("GET", "/v1/people/me/connections?personFields=names&requestSyncToken=true&syncToken="+url.QueryEscape(tok), nil); code != 400 {
+		t.Errorf("sync token with other params: %d, want 400", code)
+	}
+	c.s.ExpireSyncTokens("u@example.test")
+	if code, m := c.do("GET", conns+"&syncToken="+url.QueryEscape(inc["nextSyncToken"].(string)), nil); code != 400 || errReason(m) != "EXPIRED_SYNC_TOKEN" {
+		t.Errorf("expired: %d %v, want 400 EXPIRED_SYNC_TOKEN", code, m)
+	}
+}
+
+func TestPeopleUpdateEtag(t *testing.T) {
+	c := newClient(t)
+	_, p := c.do("POST", "/v1/people:createContact", map[string]any{"names": []map[string]string{{"givenName": "Ada"}}})
+	name, etag := p["resourceName"].(string), p["etag"].(string)
+	upd := "/v1/" + name + ":updateContact?updatePersonFields=names"
+	if code, _ := c.do("PATCH", upd, map[string]any{"names": []map[string]string{{"givenName": "X"}}}); code != 400 {
+		t.Errorf("no etag: %d, want 400", code)
+	}
+	if code, _ := c.do("PATCH", upd, map[string]any{"etag": etag, "names": []map[string]string{{"givenName": "A"}, {"givenName": "B"}}}); code != 400 {
+		t.Errorf("two names: %d, want 400", code)
+	}
+	code, p2 := c.do("PATCH", upd, map[string]any{"etag": etag, "names": []map[string]string{{"givenName": "Ada B"}}})
+	if code != 200 || p2["etag"] == etag {
+		t.Fatalf("update: %d %v", code, p2)
+	}
+	if code, m := c.do("PATCH", upd, map[string]any{"etag": etag, "names": []map[string]string{{"givenName": "Stale"}}}); code != 400 || errReason(m) != "failedPrecondition" {
+		t.Errorf("stale etag: %d %v, want 400 failedPrecondition", code, m)
+	}
+	if code, _ := c.do("PATCH", "/v1/"+name+":updateContact?updatePersonFields=memberships", map[string]any{"etag": p2["etag"], "memberships": []any{}}); code != 400 {
+		t.Errorf("memberships without a group: %d, want 400", code)
+	}
+}
+
+const evs = "/calendar/v3/calendars/primary/events"
+
+func TestCalendarSync(t *testing.T) {
+	c := newClient(t)
+	at := map[string]string{"dateTime": "2026-12-10T10:00:00+01:00", "timeZone": "Europe/Paris"}
+	end := map[string]string{"dateTime": "2026-12-10T11:00:00+01:00", "timeZone": "Europe/Paris"}
+	code, series := c.do("POST", evs, map[string]any{"summary": "Weekly", "start": at, "end": end, "recurrence": []string{"RRULE:FREQ=WEEKLY;COUNT=4"},
+		"extendedProperties": map[string]any{"private": map[string]string{"crmsync": "m1"}}})
+	if code != 200 {
+		t.Fatalf("insert: %d %v", code, series)
+	}
+	id := series["id"].(string)
+	_, full := c.do("GET", evs+"?timeMin=2026-12-01T00:00:00Z&showDeleted=true", nil)
+	tok := full["nextSyncToken"].(string)
+	if n := len(full["items"].([]any)); n != 1 {
+		t.Fatalf("full: %d items", n)
+	}
+	if code, m := c.do("GET", evs+"?timeMin=2026-12-01T00:00:00Z&syncToken="+url.QueryEscape(tok), nil); code != 400 || errReason(m) != "invalid" {
+		t.Errorf("syncToken+timeMin: %d %v, want 400", code, m)
+	}
+	// Cancel the second occurrence, move the third.
+	if code, _ := c.do("DELETE", evs+"/"+id+"_20261217T090000Z", nil); code != 204 {
+		t.Fatalf("cancel occurrence: %d", code)
+	}
+	if code, m := c.do("PATCH", evs+"/"+id+"_20261224T090000Z", map[string]any{"summary": "Moved"}); code != 200 || m["recurringEventId"] != id {
+		t.Fatalf("exception: %d %v", code, m)
+	}
+	if code, _ := c.do("PATCH", evs+"/"+id+"_20261224T093000Z", map[string]any{"summary": "no such"}); code != 404 {
+		t.Errorf("not an occurrence: %d, want 404", code)
+	}
+	_, inc := c.do("GET", evs+"?syncToken="+url.QueryEscape(tok), nil)
+	items := inc["items"].([]any)
+	states := map[string]any{}
+	for _, it := range items {
+		m := it.(map[string]any)
+		states[m["id"].(string)] = m["status"]
+		if m["originalStartTime"] == nil {
+			t.Errorf("exception without originalStartTime: %v", m)
+		}
+	}
+	if len(items) != 2 || states[id+"_20261217T090000Z"] != "cancelled" {
+		t.Errorf("incremental: %v", states)
+	}
+	// Cancelled instances come back even with showDeleted=false.
+	_, plain := c.do("GET", evs, nil)
+	if n := len(plain["items"].([]any)); n != 3 {
+		t.Errorf("list without showDeleted: %d items, want series + moved + cancelled instance", n)
+	}
+	_, byProp := c.do("GET", evs+"?privateExtendedProperty=crmsync%3Dm1", nil)
+	// Exceptions carry the series' private properties.
+	if n := len(byProp["items"].([]any)); n != 3 {
+		t.Errorf("privateExtendedProperty: %d items, want 3", n)
+	}
+	if _, none := c.do("GET", evs+"?privateExtendedProperty=crmsync%3Dother", nil); len(none["items"].([]any)) != 0 {
+		t.Errorf("privateExtendedProperty of another value matched")
+	}
+	if code, m := c.do("PATCH", evs+"/"+id, map[string]any{"summary": "x"}, "If-Match", `"stale"`); code != 412 || errReason(m) != "conditionNotMet" {
+		t.Errorf("stale If-Match: %d %v", code, m)
+	}
+	c.s.ExpireSyncTokens("u@example.test")
+	if code, m := c.do("GET", evs+"?syncToken="+url.QueryEscape(inc["nextSyncToken"].(string)), nil); code != 410 || errReason(m) != "fullSyncRequired" {
+		t.Errorf("expired: %d %v, want 410 fullSyncRequired", code, m)
+	}
+	if code, _ := c.do("DELETE", evs+"/"+id, nil); code != 204 {
+		t.Fatal("delete series")
+	}
+	if code, m := c.do("DELETE", evs+"/"+id, nil); code != 410 || errReason(m) != "deleted" {
+		t.Errorf("delete again: %d %v, want 410 deleted", code, m)
+	}
+}
+
+func TestTasks(t *testing.T) {
+	c := newClient(t)
+	_, l := c.do("POST", "/tasks/v1/users/@me/lists", map[string]any{"title": "crmsync"})
+	base := "/tasks/v1/lists/" + l["id"].(string) + "/tasks"
+	code, tk := c.do("POST", base, map[string]any{"title": "Call", "due": "2026-12-07T15:30:00Z"})
+	if code != 200 || tk["due"] != "2026-12-07T00:00:00.000Z" {
+		t.Fatalf("insert: %d due=%v, want the date only", code, tk["due"])
+	}
+	if code, _ := c.do("GET", base+"?maxResults=101", nil); code != 400 {
+		t.Errorf("maxResults=101: %d, want 400", code)
+	}
+	c.do("DELETE", base+"/"+tk["id"].(string), nil)
+	_, plain := c.do("GET", base, nil)
+	if plain["items"] != nil && len(plain["items"].([]any)) != 0 {
+		t.Errorf("deleted task listed without showDeleted: %v", plain["items"])
+	}
+	_, del := c.do("GET", base+"?showDeleted=true&showHidden=true&updatedMin="+url.QueryEscape(tk["updated"].(string)), nil)
+	if items := del["items"].([]any); len(items) != 1 || items[0].(map[string]any)["deleted"] != true {
+		t.Errorf("showDeleted: %v", del["items"])
+	}
+}
+
+func TestTokenEndpoint(t *testing.T) {
+	s := New(Options{})
+	_, refresh := s.AddUser("u@example.test")
+	post := func(form url.Values) (int, map[string]any) {
+		r := httptest.NewRequest("POST", "/token", strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		var m map[string]any
+		_ = json.Unmarshal(w.Body.Bytes(), &m)
+		return w.Code, m
+	}
+	code, m := post(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}})
+	if code != 200 || m["access_token"] == nil {
+		t.Fatalf("refresh: %d %v", code, m)
+	}
+	s.RevokeRefresh(refresh)
+	if code, m := post(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}); code != 400 || m["error"] != "invalid_grant" {
+		t.Errorf("revoked: %d %v, want 400 invalid_grant", code, m)
+	}
+	r := httptest.NewRequest("GET", conns, nil)
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, r)
+	if w.Code != http.StatusUnauthorized {
+		t.Errorf("no token: %d", w.Code)
+	}
+}
