@@ -1,0 +1,209 @@
+package google
+
+import (
+	"context"
+	"io"
+	"sync"
+
+	"github.com/crmsync/crmsync/shared/fault"
+	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/side"
+)
+
+// Defaults of the synced containers.
+const (
+	// DefaultGroup is the contact group that plays the synced contact folder.
+	DefaultGroup = "crmsync"
+	// DefaultTaskList is the task list tasks sync from.
+	DefaultTaskList = "crmsync"
+	// IssueCategory is the contact group (and event mark) of items that failed to sync.
+	IssueCategory = "Sync Error"
+	// markerKey names crmsync's marker in clientData (contacts) and
+	// extendedProperties.private (events).
+	markerKey = "crmsyncMarker"
+	// issueKey marks an event flagged with IssueCategory.
+	issueKey = "crmsyncIssue"
+)
+
+// Side is a Google Workspace mailbox under the contract (side.Mailbox).
+type Side struct {
+	c *Client
+
+	mu     sync.Mutex
+	groups map[string]string // contact group name → resourceName
+	lists  map[string]string // task list title → id
+}
+
+// NewSide returns the mailbox side of a client.
+func NewSide(c *Client) *Side {
+	return &Side{c: c, groups: map[string]string{}, lists: map[string]string{}}
+}
+
+var (
+	_ side.Mailbox      = (*Side)(nil)
+	_ side.CallReporter = (*Side)(nil)
+)
+
+// Calls is the number of API calls made so far.
+func (s *Side) Calls() int64 { return s.c.Requests() }
+
+// Changes reports the kind's changes since cursor.
+func (s *Side) Changes(ctx context.Context, scope item.Scope, cursor string) (item.Changes, error) {
+	switch scope.Kind {
+	case item.Contact:
+		return s.contactChanges(ctx, scope, cursor)
+	case item.Task:
+		return s.taskChanges(ctx, scope, cursor)
+	case item.Event:
+		return s.eventChanges(ctx, scope, cursor)
+	}
+	return item.Changes{}, unknownKind(scope.Kind)
+}
+
+func unknownKind(k item.Kind) error {
+	return fault.New(fault.Permanent, "unknown_kind", "the Google mailbox does not sync kind "+string(k))
+}
+
+// Create writes new records.
+func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, markers []string) ([]side.Result, error) {
+	out := make([]side.Result, len(recs))
+	for i, r := range recs {
+		var m string
+		if i < len(markers) {
+			m = markers[i]
+		}
+		var id string
+		var err error
+		switch kind {
+		case item.Contact:
+			id, err = s.createContact(ctx, r.Fields, m)
+		case item.Task:
+			id, err = s.createTask(ctx, r.Fields, m)
+		case item.Event:
+			id, err = s.createEvent(ctx, r.Fields, m)
+		default:
+			return nil, unknownKind(kind)
+		}
+		if wholeCall(err) {
+			return nil, err
+		}
+		out[i] = side.Result{ID: id, Err: err}
+	}
+	return out, nil
+}
+
+// Update writes the given fields of existing records.
+func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) ([]side.Result, error) {
+	out := make([]side.Result, len(recs))
+	for i, r := range recs {
+		var err error
+		switch kind {
+		case item.Contact:
+			err = s.updateContact(ctx, r.ID, r.Fields)
+		case item.Task:
+			err = s.updateTask(ctx, r.ID, r.Fields)
+		case item.Event:
+			err = s.updateEvent(ctx, r.ID, r.Fields)
+		default:
+			return nil, unknownKind(kind)
+		}
+		if wholeCall(err) {
+			return nil, err
+		}
+		out[i] = side.Result{ID: r.ID, Err: err}
+	}
+	return out, nil
+}
+
+// Delete removes records; one already gone counts as success.
+func (s *Side) Delete(ctx context.Context, kind item.Kind, ids []string) ([]side.Result, error) {
+	out := make([]side.Result, len(ids))
+	for i, id := range ids {
+		var err error
+		switch kind {
+		case item.Contact:
+			err = s.deleteContact(ctx, id)
+		case item.Task:
+			err = s.deleteTask(ctx, id)
+		case item.Event:
+			err = s.deleteEvent(ctx, id)
+		default:
+			return nil, unknownKind(kind)
+		}
+		if fault.Is(err, fault.Gone) {
+			err = nil
+		}
+		if wholeCall(err) {
+			return nil, err
+		}
+		out[i] = side.Result{ID: id, Err: err}
+	}
+	return out, nil
+}
+
+// FindCreated finds records by the markers crmsync stamped on them.
+func (s *Side) FindCreated(ctx context.Context, kind item.Kind, intents []item.Intent) (map[string]string, error) {
+	want := map[string]bool{}
+	for _, in := range intents {
+		if in.Marker != "" {
+			want[in.Marker] = true
+		}
+	}
+	if len(want) == 0 {
+		return map[string]string{}, nil
+	}
+	switch kind {
+	case item.Contact:
+		return s.findContacts(ctx, want)
+	case item.Task:
+		return s.findTasks(ctx, want)
+	case item.Event:
+		return s.findEvents(ctx, want)
+	}
+	return nil, unknownKind(kind)
+}
+
+// wholeCall says whether err stops the whole batch rather than one record.
+func wholeCall(err error) bool {
+	switch fault.ClassOf(err) {
+	case fault.Reconnect, fault.Quota, fault.Throttled:
+		return true
+	}
+	return false
+}
+
+// errNoGmail is what the e-mail sharing calls answer until Gmail is built.
+var errNoGmail = fault.New(fault.Permanent, "gmail_not_built", "e-mail sharing through Gmail is not built yet in the Google connector")
+
+// SharedEmails is not built yet (Gmail labels and history).
+func (s *Side) SharedEmails(ctx context.Context, scope item.Scope, cursor string) (item.Changes, error) {
+	return item.Changes{}, errNoGmail
+}
+
+// Attachments is not built yet (Gmail attachments).
+func (s *Side) Attachments(ctx context.Context, messageID string) ([]item.Attachment, error) {
+	return nil, errNoGmail
+}
+
+// OpenAttachment is not built yet (Gmail attachments).
+func (s *Side) OpenAttachment(ctx context.Context, messageID, attachmentID string) (io.ReadCloser, error) {
+	return nil, errNoGmail
+}
+
+// MarkShared is not built yet (Gmail labels).
+func (s *Side) MarkShared(ctx context.Context, messageID, crmID string) error { return errNoGmail }
+
+// FlagIssue sets or clears the "Sync Error" mark: a contact group
+// membership for contacts, a private mark and the red colour for events, a
+// mark in the notes trailer for tasks (Google Tasks has no categories).
+func (s *Side) FlagIssue(ctx context.Context, kind item.Kind, id string, failing bool) error {
+	switch kind {
+	case item.Contact:
+		return s.flagContact(ctx, id, failing)
+	case item.Task:
+		return s.flagTask(ctx, id, failing)
+	case item.Event:
+		return s.flagEvent(ctx, id, failing)
+	}
+	return unknownKind(kind)
+}

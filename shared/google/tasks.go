@@ -1,0 +1,381 @@
+package google
+
+import (
+	"context"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync/shared/fault"
+	"github.com/crmsync/crmsync/shared/item"
+)
+
+// TasksPage is tasks.list's largest page (trap 6).
+const TasksPage = 100
+
+// taskSkew is how far before the last change seen an updatedMin poll starts:
+// Tasks has no sync token, and a change written in the same instant as the
+// last one seen must not be missed. Changes in the overlap are reported
+// twice; the engine's fingerprints make the repeat a no-op.
+const taskSkew = 5 * time.Second
+
+const taskCursorPrefix = "tasks1|"
+
+type wireTask struct {
+	ID        string `json:"id,omitempty"`
+	Etag      string `json:"etag,omitempty"`
+	Title     string `json:"title,omitempty"`
+	Notes     string `json:"notes,omitempty"`
+	Status    string `json:"status,omitempty"`
+	Due       string `json:"due,omitempty"`
+	Completed string `json:"completed,omitempty"`
+	Updated   string `json:"updated,omitempty"`
+	Deleted   bool   `json:"deleted,omitempty"`
+	Hidden    bool   `json:"hidden,omitempty"`
+}
+
+// trailer is what Google Tasks has no field for — crmsync's marker, a
+// status other than open/completed, the priority and the issue flag — kept
+// on the last line of the notes: "[crmsync marker=…; status=…; priority=…]".
+type trailer map[string]string
+
+var trailerRE = regexp.MustCompile(`(?:\n\n)?\[crmsync ([^\]\n]*)\]$`)
+
+func splitNotes(notes string) (string, trailer) {
+	t := trailer{}
+	m := trailerRE.FindStringSubmatchIndex(notes)
+	if m == nil {
+		return notes, t
+	}
+	for _, kv := range strings.Split(notes[m[2]:m[3]], ";") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok {
+			t[k] = v
+		}
+	}
+	return notes[:m[0]], t
+}
+
+func joinNotes(desc string, t trailer) string {
+	keys := make([]string, 0, len(t))
+	for k, v := range t {
+		if v != "" {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return desc
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + t[k]
+	}
+	tr := "[crmsync " + strings.Join(parts, "; ") + "]"
+	if desc == "" {
+		return tr
+	}
+	return desc + "\n\n" + tr
+}
+
+func (s *Side) taskList(ctx context.Context, scope item.Scope) (string, error) {
+	title := scope.Container
+	if title == "" {
+		title = DefaultTaskList
+	}
+	s.mu.Lock()
+	id := s.lists[title]
+	s.mu.Unlock()
+	if id != "" {
+		return id, nil
+	}
+	var w struct {
+		Items []struct {
+			ID    string `json:"id"`
+			Title string `json:"title"`
+		} `json:"items"`
+	}
+	if err := s.c.do(ctx, "GET", s.c.tasksURL+"/tasks/v1/users/@me/lists?maxResults=100", nil, &w); err != nil {
+		return "", err
+	}
+	for _, l := range w.Items {
+		if l.Title == title {
+			id = l.ID
+		}
+	}
+	if id == "" {
+		var l struct {
+			ID string `json:"id"`
+		}
+		if err := s.c.do(ctx, "POST", s.c.tasksURL+"/tasks/v1/users/@me/lists", map[string]string{"title": title}, &l); err != nil {
+			return "", err
+		}
+		id = l.ID
+	}
+	s.mu.Lock()
+	s.lists[title] = id
+	s.mu.Unlock()
+	return id, nil
+}
+
+func (s *Side) listTasks(ctx context.Context, list string, q url.Values) ([]wireTask, error) {
+	q.Set("maxResults", "100")
+	var all []wireTask
+	for {
+		var w struct {
+			Items         []wireTask `json:"items"`
+			NextPageToken string     `json:"nextPageToken"`
+		}
+		if err := s.c.do(ctx, "GET", s.c.tasksURL+"/tasks/v1/lists/"+url.PathEscape(list)+"/tasks?"+q.Encode(), nil, &w); err != nil {
+			return nil, err
+		}
+		all = append(all, w.Items...)
+		if w.NextPageToken == "" {
+			return all, nil
+		}
+		q.Set("pageToken", w.NextPageToken)
+	}
+}
+
+func (s *Side) taskChanges(ctx context.Context, scope item.Scope, cursor string) (item.Changes, error) {
+	list, err := s.taskList(ctx, scope)
+	if err != nil {
+		return item.Changes{}, err
+	}
+	full := cursor == ""
+	mark, ok := strings.CutPrefix(cursor, taskCursorPrefix)
+	if !full && !ok {
+		return item.Changes{}, fault.New(fault.Expired, "bad_cursor", "tasks cursor of an unknown format")
+	}
+	// Completed tasks cleared in Google's apps are hidden: showHidden too.
+	q := url.Values{"showHidden": {"true"}, "showCompleted": {"true"}}
+	var since time.Time
+	if !full {
+		q.Set("showDeleted", "true")
+		if mark != "" {
+			t, err := time.Parse(time.RFC3339Nano, mark)
+			if err != nil {
+				return item.Changes{}, fault.New(fault.Expired, "bad_cursor", "tasks cursor: bad time")
+			}
+			since = t
+			q.Set("updatedMin", t.Add(-taskSkew).UTC().Format(time.RFC3339Nano))
+		}
+	}
+	tasks, err := s.listTasks(ctx, list, q)
+	if err != nil {
+		return item.Changes{}, err
+	}
+	ch := item.Changes{Kind: item.Task, Full: full}
+	last := since
+	for _, t := range tasks {
+		if u, err := time.Parse(time.RFC3339Nano, t.Updated); err == nil && u.After(last) {
+			last = u
+		}
+		switch {
+		case t.Deleted:
+			if !full {
+				ch.Removed = append(ch.Removed, item.Removal{ID: t.ID, Reason: item.Deleted})
+			}
+		case !taskInScope(t, scope):
+			if !full {
+				ch.Removed = append(ch.Removed, item.Removal{ID: t.ID, Reason: item.LeftScope})
+			}
+		default:
+			ch.Records = append(ch.Records, t.record())
+		}
+	}
+	ch.Cursor = taskCursorPrefix
+	if !last.IsZero() {
+		ch.Cursor += last.UTC().Format(time.RFC3339Nano)
+	}
+	return ch, nil
+}
+
+// taskInScope: open tasks, and tasks due on or after the window's start.
+func taskInScope(t wireTask, scope item.Scope) bool {
+	if t.Status != "completed" || scope.From.IsZero() || t.Due == "" {
+		return true
+	}
+	due, err := time.Parse(time.RFC3339, t.Due)
+	return err != nil || !due.Before(scope.From.UTC().Truncate(24*time.Hour))
+}
+
+func (t wireTask) record() item.Record {
+	desc, tr := splitNotes(t.Notes)
+	status := "NotStarted"
+	if t.Status == "completed" {
+		status = "Completed"
+	} else if v := tr["status"]; v != "" && v != "Completed" {
+		status = v
+	}
+	prio := tr["priority"]
+	if prio == "" {
+		prio = "Normal"
+	}
+	due := ""
+	if len(t.Due) >= 10 {
+		due = t.Due[:10] // the API keeps the date only
+	}
+	r := item.Record{Kind: item.Task, ID: t.ID, Version: t.Etag, Marker: tr["marker"], Fields: map[string]string{
+		item.Subject: t.Title, item.Description: desc, item.DueDate: due, item.Status: status, item.Priority: prio,
+	}}
+	if tr["issue"] != "" {
+		r.Categories = []string{IssueCategory}
+	}
+	if u, err := time.Parse(time.RFC3339Nano, t.Updated); err == nil {
+		r.Modified = u
+	}
+	return r
+}
+
+var taskStatuses = map[string]bool{"NotStarted": true, "InProgress": true, "Completed": true, "Waiting": true, "Deferred": true}
+
+// applyTask writes canonical fields into a task body (a PATCH: absent fields
+// stay; due "" is sent as null to clear it).
+func applyTask(cur wireTask, f map[string]string) (map[string]any, error) {
+	desc, tr := splitNotes(cur.Notes)
+	body := map[string]any{}
+	notes := false
+	for k, v := range f {
+		switch k {
+		case item.Subject:
+			body["title"] = v
+		case item.Description:
+			desc, notes = v, true
+		case item.DueDate:
+			if v == "" {
+				body["due"] = nil
+				continue
+			}
+			d, err := time.Parse(time.DateOnly, v)
+			if err != nil {
+				return nil, &fault.Error{Class: fault.Permanent, Code: "bad_due_date", Message: "due date " + v + " is not a date (YYYY-MM-DD)", Fields: []string{item.DueDate}}
+			}
+			body["due"] = d.Format("2006-01-02") + "T00:00:00.000Z"
+		case item.Status:
+			if !taskStatuses[v] {
+				return nil, &fault.Error{Class: fault.Permanent, Code: "bad_status", Message: "unknown task status " + v, Fields: []string{item.Status}}
+			}
+			notes = true
+			if v == "Completed" {
+				body["status"] = "completed"
+				delete(tr, "status")
+			} else {
+				body["status"] = "needsAction"
+				tr["status"] = v
+				if v == "NotStarted" {
+					delete(tr, "status")
+				}
+			}
+		case item.Priority:
+			notes = true
+			tr["priority"] = v
+			if v == "Normal" {
+				delete(tr, "priority")
+			}
+		}
+	}
+	if notes {
+		body["notes"] = joinNotes(desc, tr)
+	}
+	return body, nil
+}
+
+func (s *Side) createTask(ctx context.Context, f map[string]string, marker string) (string, error) {
+	return s.insertTask(ctx, item.Scope{}, f, marker)
+}
+
+func (s *Side) insertTask(ctx context.Context, scope item.Scope, f map[string]string, marker string) (string, error) {
+	cur := wireTask{}
+	if marker != "" {
+		cur.Notes = joinNotes("", trailer{"marker": marker})
+	}
+	body, err := applyTask(cur, f)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := body["notes"]; !ok && cur.Notes != "" {
+		body["notes"] = cur.Notes
+	}
+	if body["due"] == nil {
+		delete(body, "due")
+	}
+	list, err := s.taskList(ctx, scope)
+	if err != nil {
+		return "", err
+	}
+	var got wireTask
+	err = s.c.do(ctx, "POST", s.c.tasksURL+"/tasks/v1/lists/"+url.PathEscape(list)+"/tasks", body, &got)
+	return got.ID, err
+}
+
+func (s *Side) taskPath(ctx context.Context, id string) (string, error) {
+	list, err := s.taskList(ctx, item.Scope{})
+	return s.c.tasksURL + "/tasks/v1/lists/" + url.PathEscape(list) + "/tasks/" + url.PathEscape(id), err
+}
+
+func (s *Side) getTask(ctx context.Context, id string) (wireTask, string, error) {
+	path, err := s.taskPath(ctx, id)
+	if err != nil {
+		return wireTask{}, "", err
+	}
+	var t wireTask
+	err = s.c.do(ctx, "GET", path, nil, &t)
+	if err == nil && t.Deleted {
+		err = fault.New(fault.Gone, "deleted", "the task was deleted")
+	}
+	return t, path, err
+}
+
+func (s *Side) updateTask(ctx context.Context, id string, f map[string]string) error {
+	cur, path, err := s.getTask(ctx, id)
+	if err != nil {
+		return err
+	}
+	body, err := applyTask(cur, f)
+	if err != nil || len(body) == 0 {
+		return err
+	}
+	return s.c.do(ctx, "PATCH", path, body, nil)
+}
+
+func (s *Side) deleteTask(ctx context.Context, id string) error {
+	path, err := s.taskPath(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.c.do(ctx, "DELETE", path, nil, nil)
+}
+
+func (s *Side) flagTask(ctx context.Context, id string, failing bool) error {
+	cur, path, err := s.getTask(ctx, id)
+	if err != nil {
+		return err
+	}
+	desc, tr := splitNotes(cur.Notes)
+	if failing {
+		tr["issue"] = "1"
+	} else {
+		delete(tr, "issue")
+	}
+	return s.c.do(ctx, "PATCH", path, map[string]any{"notes": joinNotes(desc, tr)}, nil)
+}
+
+func (s *Side) findTasks(ctx context.Context, want map[string]bool) (map[string]string, error) {
+	list, err := s.taskList(ctx, item.Scope{})
+	if err != nil {
+		return nil, err
+	}
+	tasks, err := s.listTasks(ctx, list, url.Values{"showHidden": {"true"}})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, t := range tasks {
+		if _, tr := splitNotes(t.Notes); want[tr["marker"]] {
+			out[tr["marker"]] = t.ID
+		}
+	}
+	return out, nil
+}
