@@ -232,8 +232,9 @@ func (s *Server) insertEvent(w http.ResponseWriter, r *http.Request, u *user) {
 	writeJSON(w, http.StatusOK, b)
 }
 
-// instance finds or makes the exception event of a series occurrence named
-// "<series id>_<original start, UTC basic format>".
+// instance finds the event id, or the occurrence of a series it names
+// ("<series id>_<original start, UTC basic format>") as an event not yet
+// stored: a write stores it as the series' exception.
 func (s *Server) instance(evs map[string]*event, id string) *event {
 	if e := evs[id]; e != nil {
 		return e
@@ -263,9 +264,7 @@ func (s *Server) instance(evs map[string]*event, id string) *event {
 	b["originalStartTime"] = map[string]any{"dateTime": orig.Format(time.RFC3339), "timeZone": tz}
 	b["start"] = map[string]any{"dateTime": orig.Format(time.RFC3339), "timeZone": tz}
 	b["end"] = map[string]any{"dateTime": orig.Add(men.Sub(mst)).Format(time.RFC3339), "timeZone": tz}
-	e := &event{id: id, body: b}
-	evs[id] = e
-	return e
+	return &event{id: id, body: b}
 }
 
 func (s *Server) getEvent(w http.ResponseWriter, r *http.Request, u *user) {
@@ -273,7 +272,7 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request, u *user) {
 	if evs == nil {
 		return
 	}
-	e := evs[r.PathValue("id")]
+	e := s.instance(evs, r.PathValue("id"))
 	if e == nil {
 		legacyError(w, http.StatusNotFound, "notFound", "Not Found")
 		return
@@ -335,14 +334,14 @@ func (s *Server) patchEvent(w http.ResponseWriter, r *http.Request, u *user) {
 		next["status"] = "confirmed"
 	}
 	if msg := checkTimes(next); msg != "" {
-		if !existed {
-			delete(evs, id)
-		}
 		legacyError(w, http.StatusBadRequest, "required", msg)
 		return
 	}
 	e.body = next
 	s.stamp(e)
+	if !existed {
+		evs[id] = e
+	}
 	writeJSON(w, http.StatusOK, e.body)
 }
 
@@ -366,6 +365,7 @@ func (s *Server) deleteEvent(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	e.body["status"] = "cancelled"
 	s.stamp(e)
+	evs[id] = e
 	if e.body["recurrence"] != nil {
 		// Deleting a series cancels its exceptions too.
 		for _, x := range evs {

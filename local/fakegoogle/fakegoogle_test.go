@@ -249,3 +249,25 @@ func TestTokenEndpoint(t *testing.T) {
 		t.Errorf("no token: %d", w.Code)
 	}
 }
+
+// An unchanged occurrence reads as an instance of the series but is no
+// exception: listings and sync tokens do not report it.
+func TestOccurrenceReadIsNotAnException(t *testing.T) {
+	c := newClient(t)
+	at := map[string]string{"dateTime": "2026-12-10T09:00:00Z", "timeZone": "UTC"}
+	end := map[string]string{"dateTime": "2026-12-10T10:00:00Z", "timeZone": "UTC"}
+	_, series := c.do("POST", evs, map[string]any{"summary": "Daily", "start": at, "end": end, "recurrence": []string{"RRULE:FREQ=DAILY;COUNT=5"}})
+	id := series["id"].(string)
+	_, full := c.do("GET", evs, nil)
+	code, inst := c.do("GET", evs+"/"+id+"_20261211T090000Z", nil)
+	if code != 200 || inst["recurringEventId"] != id || inst["originalStartTime"] == nil {
+		t.Fatalf("occurrence: %d %v", code, inst)
+	}
+	_, inc := c.do("GET", evs+"?syncToken="+url.QueryEscape(full["nextSyncToken"].(string)), nil)
+	if n := len(inc["items"].([]any)); n != 0 {
+		t.Errorf("reading an occurrence reported %d changes", n)
+	}
+	if _, plain := c.do("GET", evs, nil); len(plain["items"].([]any)) != 1 {
+		t.Errorf("reading an occurrence added an exception to the listing")
+	}
+}
