@@ -145,19 +145,30 @@ func (s *Side) listPeople(ctx context.Context, syncToken string) ([]wirePerson, 
 	}
 }
 
+// A contacts cursor carries the synced group's resourceName beside the sync
+// token, so an idle session costs one request.
+const contactCursorPrefix = "people1|"
+
 func (s *Side) contactChanges(ctx context.Context, scope item.Scope, cursor string) (item.Changes, error) {
 	gname := containerGroup(scope)
+	var token string
+	if rest, ok := strings.CutPrefix(cursor, contactCursorPrefix); ok {
+		if res, tok, ok := strings.Cut(rest, "|"); ok && res != "" {
+			s.mu.Lock()
+			if s.groups[gname] == "" {
+				s.groups[gname] = res
+			}
+			s.mu.Unlock()
+			token = tok
+		}
+	}
 	gres, err := s.group(ctx, gname)
 	if err != nil {
 		return item.Changes{}, err
 	}
-	_, names, err := s.groupsByName(ctx)
-	if err != nil {
-		return item.Changes{}, err
-	}
-	people, next, err := s.listPeople(ctx, cursor)
-	full := cursor == ""
-	if cursor != "" && fault.Is(err, fault.Expired) {
+	people, next, err := s.listPeople(ctx, token)
+	full := token == ""
+	if !full && fault.Is(err, fault.Expired) {
 		// The token outlived its 7 days (trap 2): read everything again;
 		// Full tells the planner to match on links, so nothing doubles.
 		people, next, err = s.listPeople(ctx, "")
@@ -166,7 +177,8 @@ func (s *Side) contactChanges(ctx context.Context, scope item.Scope, cursor stri
 	if err != nil {
 		return item.Changes{}, err
 	}
-	ch := item.Changes{Kind: item.Contact, Cursor: next, Full: full}
+	ch := item.Changes{Kind: item.Contact, Cursor: contactCursorPrefix + gres + "|" + next, Full: full}
+	var names map[string]string
 	for _, p := range people {
 		switch {
 		case p.Metadata != nil && p.Metadata.Deleted:
@@ -178,6 +190,12 @@ func (s *Side) contactChanges(ctx context.Context, scope item.Scope, cursor stri
 				ch.Removed = append(ch.Removed, item.Removal{ID: p.ResourceName, Reason: item.LeftScope})
 			}
 		default:
+			if names == nil {
+				// Group names only when a record needs its categories.
+				if _, names, err = s.groupsByName(ctx); err != nil {
+					return item.Changes{}, err
+				}
+			}
 			ch.Records = append(ch.Records, p.record(names, gres))
 		}
 	}

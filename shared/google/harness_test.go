@@ -100,8 +100,12 @@ const testUser = "user@example.test"
 
 // localGoogle starts a local Google with one user and returns a Side on it.
 func localGoogle(t testing.TB) (*fakegoogle.Server, *Side) {
+	return localGoogleWith(t, fakegoogle.Options{})
+}
+
+func localGoogleWith(t testing.TB, opts fakegoogle.Options) (*fakegoogle.Server, *Side) {
 	t.Helper()
-	fg := fakegoogle.New(fakegoogle.Options{})
+	fg := fakegoogle.New(opts)
 	access, _ := fg.AddUser(testUser)
 	c, err := New(Options{
 		BaseURL:     "http://google.local",

@@ -138,26 +138,46 @@ func (s *Side) listTasks(ctx context.Context, list string, q url.Values) ([]wire
 	}
 }
 
+// A tasks cursor is "tasks1|<list id>|<last update seen>|<seen>": the list
+// id spares an idle session the list lookup; seen lists the versions
+// ("id:etag") already reported in the skew before the mark, so the overlap
+// of the next poll does not report them again. The set is capped
+// (maxSeen): past it, repeats are harmless, the engine's fingerprints
+// make them no-ops.
 func (s *Side) taskChanges(ctx context.Context, scope item.Scope, cursor string) (item.Changes, error) {
+	rest, ok := strings.CutPrefix(cursor, taskCursorPrefix)
+	parts := strings.SplitN(rest, "|", 3)
+	// An unreadable cursor reads everything again, as an expired one would.
+	full := !ok || len(parts) < 2 || parts[0] == ""
+	seen := map[string]bool{}
+	var mark string
+	if !full {
+		mark = parts[1]
+		if len(parts) == 3 && parts[2] != "" {
+			for _, v := range strings.Split(parts[2], ",") {
+				seen[v] = true
+			}
+		}
+		title := scope.Container
+		if title == "" {
+			title = DefaultTaskList
+		}
+		s.mu.Lock()
+		if s.lists[title] == "" {
+			s.lists[title] = parts[0]
+		}
+		s.mu.Unlock()
+	}
 	list, err := s.taskList(ctx, scope)
 	if err != nil {
 		return item.Changes{}, err
-	}
-	full := cursor == ""
-	mark, ok := strings.CutPrefix(cursor, taskCursorPrefix)
-	if !full && !ok {
-		return item.Changes{}, fault.New(fault.Expired, "bad_cursor", "tasks cursor of an unknown format")
 	}
 	// Completed tasks cleared in Google's apps are hidden: showHidden too.
 	q := url.Values{"showHidden": {"true"}, "showCompleted": {"true"}}
 	var since time.Time
 	if !full {
 		q.Set("showDeleted", "true")
-		if mark != "" {
-			t, err := time.Parse(time.RFC3339Nano, mark)
-			if err != nil {
-				return item.Changes{}, fault.New(fault.Expired, "bad_cursor", "tasks cursor: bad time")
-			}
+		if t, err := time.Parse(time.RFC3339Nano, mark); err == nil {
 			since = t
 			q.Set("updatedMin", t.Add(-taskSkew).UTC().Format(time.RFC3339Nano))
 		}
@@ -172,6 +192,15 @@ func (s *Side) taskChanges(ctx context.Context, scope item.Scope, cursor string)
 		if u, err := time.Parse(time.RFC3339Nano, t.Updated); err == nil && u.After(last) {
 			last = u
 		}
+	}
+	var nextSeen []string
+	for _, t := range tasks {
+		if u, err := time.Parse(time.RFC3339Nano, t.Updated); err == nil && !u.Before(last.Add(-taskSkew)) {
+			nextSeen = append(nextSeen, t.ID+":"+t.Etag)
+		}
+		if seen[t.ID+":"+t.Etag] {
+			continue // reported by the previous poll, unchanged since
+		}
 		switch {
 		case t.Deleted:
 			if !full {
@@ -185,12 +214,20 @@ func (s *Side) taskChanges(ctx context.Context, scope item.Scope, cursor string)
 			ch.Records = append(ch.Records, t.record())
 		}
 	}
-	ch.Cursor = taskCursorPrefix
+	if len(nextSeen) > maxSeen {
+		nextSeen = nil
+	}
+	ch.Cursor = taskCursorPrefix + list + "|"
 	if !last.IsZero() {
 		ch.Cursor += last.UTC().Format(time.RFC3339Nano)
 	}
+	ch.Cursor += "|" + strings.Join(nextSeen, ",")
 	return ch, nil
 }
+
+// maxSeen caps the versions a tasks cursor remembers (a cursor is stored in
+// a table property).
+const maxSeen = 200
 
 // taskInScope: open tasks, and tasks due on or after the window's start.
 func taskInScope(t wireTask, scope item.Scope) bool {
