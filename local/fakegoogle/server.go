@@ -56,6 +56,14 @@ type Server struct {
 	refresh  map[string]string
 	pages    map[string]*pageState
 	requests map[string]int // by API: people, calendar, tasks, token
+	failures map[string][]failure
+}
+
+// failure is an error answer queued for an API's next request.
+type failure struct {
+	status     int
+	reason     string
+	retryAfter string
 }
 
 type user struct {
@@ -191,6 +199,12 @@ func (s *Server) api(name string, h handler) http.HandlerFunc {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.requests[name]++
+		if q := s.failures[name]; len(q) > 0 {
+			f := q[0]
+			s.failures[name] = q[1:]
+			s.fail(w, name, f)
+			return
+		}
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		u := s.users[s.tokens[tok]]
 		if !ok || u == nil {
@@ -203,6 +217,33 @@ func (s *Server) api(name string, h handler) http.HandlerFunc {
 		}
 		h(w, r, u)
 	}
+}
+
+// FailNext queues an error answer for the next request to api ("people",
+// "calendar", "tasks"): a 429, a 403 with reason rateLimitExceeded or
+// userRateLimitExceeded (Calendar's and Gmail's way of throttling), a 403
+// quotaExceeded, a 500 backendError. retryAfter ("" = none) is sent as
+// Retry-After.
+func (s *Server) FailNext(api string, status int, reason, retryAfter string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failures == nil {
+		s.failures = map[string][]failure{}
+	}
+	s.failures[api] = append(s.failures[api], failure{status, reason, retryAfter})
+}
+
+func (s *Server) fail(w http.ResponseWriter, api string, f failure) {
+	if f.retryAfter != "" {
+		w.Header().Set("Retry-After", f.retryAfter)
+	}
+	msg := http.StatusText(f.status)
+	if api == "people" {
+		status := map[int]string{429: "RESOURCE_EXHAUSTED", 403: "PERMISSION_DENIED", 500: "INTERNAL", 503: "UNAVAILABLE"}[f.status]
+		rpcError(w, f.status, status, f.reason, msg)
+		return
+	}
+	legacyError(w, f.status, f.reason, msg)
 }
 
 func (s *Server) next() int64 { s.seq++; return s.seq }
