@@ -2,6 +2,7 @@ package fakegoogle
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -269,5 +270,43 @@ func TestOccurrenceReadIsNotAnException(t *testing.T) {
 	}
 	if _, plain := c.do("GET", evs, nil); len(plain["items"].([]any)) != 1 {
 		t.Errorf("reading an occurrence added an exception to the listing")
+	}
+}
+
+func TestGmailHistoryAndAttachments(t *testing.T) {
+	c := newClient(t)
+	_, lbl := c.do("POST", "/gmail/v1/users/me/labels", map[string]any{"name": "Salesforce"})
+	lid := lbl["id"].(string)
+	raw := "From: a@example.com\r\nTo: b@example.com\r\nSubject: Hi\r\nMessage-ID: <x@example.com>\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\n" +
+		"--q\r\nContent-Type: text/plain\r\n\r\nBody\r\n--q\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"a.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n/+8=\r\n--q--\r\n"
+	_, prof := c.do("GET", "/gmail/v1/users/me/profile", nil)
+	start := prof["historyId"].(string)
+	code, m := c.do("POST", "/gmail/v1/users/me/messages", map[string]any{"raw": base64.RawURLEncoding.EncodeToString([]byte(raw)), "labelIds": []string{"INBOX"}})
+	if code != 200 {
+		t.Fatalf("insert: %d %v", code, m)
+	}
+	id := m["id"].(string)
+	c.do("POST", "/gmail/v1/users/me/messages/"+id+"/modify", map[string]any{"addLabelIds": []string{lid}})
+	_, h := c.do("GET", "/gmail/v1/users/me/history?startHistoryId="+start+"&historyTypes=labelAdded&labelId="+lid, nil)
+	if hs := h["history"].([]any); len(hs) != 1 || hs[0].(map[string]any)["labelsAdded"] == nil {
+		t.Errorf("history of label adds: %v", h["history"])
+	}
+	_, meta := c.do("GET", "/gmail/v1/users/me/messages/"+id+"?format=metadata&metadataHeaders=Subject", nil)
+	if hs := meta["payload"].(map[string]any)["headers"].([]any); len(hs) != 1 {
+		t.Errorf("metadata headers: %v, want Subject only", hs)
+	}
+	_, full := c.do("GET", "/gmail/v1/users/me/messages/"+id+"?format=full", nil)
+	part := full["payload"].(map[string]any)["parts"].([]any)[1].(map[string]any)
+	aid := part["body"].(map[string]any)["attachmentId"].(string)
+	_, att := c.do("GET", "/gmail/v1/users/me/messages/"+id+"/attachments/"+aid, nil)
+	if d := att["data"].(string); d != "_-8" {
+		t.Errorf("attachment data %q, want unpadded base64url of ff ef", d)
+	}
+	c.s.ExpireSyncTokens("u@example.test")
+	if code, m := c.do("GET", "/gmail/v1/users/me/history?startHistoryId="+start, nil); code != 404 || errReason(m) != "notFound" {
+		t.Errorf("old history id: %d %v, want 404", code, m)
+	}
+	if code, _ := c.do("GET", "/gmail/v1/users/me/history?startHistoryId=0", nil); code != 404 {
+		t.Errorf("history id 0: %d, want 404", code)
 	}
 }

@@ -1,8 +1,8 @@
 // Package fakegoogle is a local Google Workspace for tests and demos: the
 // People API (contacts, contact groups, sync tokens), Calendar v3 (events with
-// sync tokens, recurring series and their exceptions, cancelled entries) and
-// Tasks v1 (task lists, updatedMin polling with tombstones), and the OAuth
-// token endpoint. It answers in Google's shapes — both error envelopes, the
+// sync tokens, recurring series and their exceptions, cancelled entries),
+// Tasks v1 (task lists, updatedMin polling with tombstones), Gmail v1
+// (labels, messages, attachments, history) and the OAuth token endpoint. It answers in Google's shapes — both error envelopes, the
 // status codes and the traps of ../shared/reference/google.md — and each
 // behaviour has its source in FIDELITY.md.
 package fakegoogle
@@ -76,6 +76,7 @@ type user struct {
 	lists    map[string]*taskList
 	listSeq  []string
 	groupSeq []string
+	mail     *gmailState
 }
 
 // New returns an empty local Google.
@@ -117,6 +118,16 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("PATCH /tasks/v1/lists/{list}/tasks/{id}", s.api("tasks", s.patchTask))
 	m.HandleFunc("PUT /tasks/v1/lists/{list}/tasks/{id}", s.api("tasks", s.patchTask))
 	m.HandleFunc("DELETE /tasks/v1/lists/{list}/tasks/{id}", s.api("tasks", s.deleteTask))
+	// Gmail v1.
+	m.HandleFunc("GET /gmail/v1/users/me/profile", s.api("gmail", s.profile))
+	m.HandleFunc("GET /gmail/v1/users/me/labels", s.api("gmail", s.listLabels))
+	m.HandleFunc("POST /gmail/v1/users/me/labels", s.api("gmail", s.createLabel))
+	m.HandleFunc("GET /gmail/v1/users/me/messages", s.api("gmail", s.listMessages))
+	m.HandleFunc("POST /gmail/v1/users/me/messages", s.api("gmail", s.insertMessage))
+	m.HandleFunc("GET /gmail/v1/users/me/messages/{id}", s.api("gmail", s.getMessage))
+	m.HandleFunc("POST /gmail/v1/users/me/messages/{id}/modify", s.api("gmail", s.modifyMessage))
+	m.HandleFunc("GET /gmail/v1/users/me/messages/{id}/attachments/{aid}", s.api("gmail", s.getAttachment))
+	m.HandleFunc("GET /gmail/v1/users/me/history", s.api("gmail", s.listHistory))
 	return m
 }
 
@@ -169,11 +180,13 @@ func (s *Server) ExpireSyncTokens(email string) {
 		for _, api := range []string{"people", "calendar"} {
 			u.epoch[api]++
 		}
+		// Gmail keeps history for a limited time: older start ids → 404.
+		u.gmail().floor = s.seq
 	}
 }
 
 // Requests returns how many requests each API has answered ("people",
-// "calendar", "tasks", "token").
+// "calendar", "tasks", "gmail", "token").
 func (s *Server) Requests() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

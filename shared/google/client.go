@@ -31,13 +31,14 @@ const (
 	PeopleRoot   = "https://people.googleapis.com"
 	CalendarRoot = "https://www.googleapis.com"
 	TasksRoot    = "https://tasks.googleapis.com"
+	GmailRoot    = "https://gmail.googleapis.com"
 )
 
 // Options configure a Client.
 type Options struct {
 	// TokenSource supplies the user's access tokens (required).
 	TokenSource oauth2.TokenSource
-	// BaseURL, when set, replaces the three API roots (the local Google
+	// BaseURL, when set, replaces the four API roots (the local Google
 	// serves them all on one host).
 	BaseURL string
 	// HTTPClient carries the calls (nil = http.DefaultClient).
@@ -49,10 +50,11 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Client calls the People, Calendar and Tasks APIs for one user.
+// Client calls the People, Calendar, Tasks and Gmail APIs for one user.
 type Client struct {
 	http                  *http.Client
 	people, cal, tasksURL string
+	gmail                 string
 	writes                *sync.Mutex
 	log                   *slog.Logger
 	calls                 atomic.Int64
@@ -69,9 +71,9 @@ func New(o Options) (*Client, error) {
 	}
 	hc := &http.Client{Timeout: base.Timeout, Jar: base.Jar, CheckRedirect: base.CheckRedirect,
 		Transport: &oauth2.Transport{Source: o.TokenSource, Base: base.Transport}}
-	c := &Client{http: hc, people: PeopleRoot, cal: CalendarRoot, tasksURL: TasksRoot, writes: o.Writes, log: o.Logger}
+	c := &Client{http: hc, people: PeopleRoot, cal: CalendarRoot, tasksURL: TasksRoot, gmail: GmailRoot, writes: o.Writes, log: o.Logger}
 	if b := strings.TrimRight(o.BaseURL, "/"); b != "" {
-		c.people, c.cal, c.tasksURL = b, b, b
+		c.people, c.cal, c.tasksURL, c.gmail = b, b, b, b
 	}
 	if c.writes == nil {
 		c.writes = &sync.Mutex{}

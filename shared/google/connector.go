@@ -11,11 +11,14 @@ import (
 const Provider = "google"
 
 // Scopes are the narrowest scopes the side needs: contacts read/write,
-// events (not calendar settings) and tasks.
+// events (not calendar settings), tasks, and gmail.modify (labels on
+// messages and full reads of shared ones; gmail.metadata forbids
+// format=full).
 var Scopes = []string{
 	"https://www.googleapis.com/auth/contacts",
 	"https://www.googleapis.com/auth/calendar.events",
 	"https://www.googleapis.com/auth/tasks",
+	"https://www.googleapis.com/auth/gmail.modify",
 }
 
 // Connector is the Google Workspace mailbox connector.

@@ -2,7 +2,6 @@ package google
 
 import (
 	"context"
-	"io"
 	"sync"
 
 	"github.com/crmsync/crmsync/shared/fault"
@@ -32,11 +31,12 @@ type Side struct {
 	mu     sync.Mutex
 	groups map[string]string // contact group name → resourceName
 	lists  map[string]string // task list title → id
+	labels map[string]string // Gmail label name → id
 }
 
 // NewSide returns the mailbox side of a client.
 func NewSide(c *Client) *Side {
-	return &Side{c: c, groups: map[string]string{}, lists: map[string]string{}}
+	return &Side{c: c, groups: map[string]string{}, lists: map[string]string{}, labels: map[string]string{}}
 }
 
 var (
@@ -171,27 +171,6 @@ func wholeCall(err error) bool {
 	}
 	return false
 }
-
-// errNoGmail is what the e-mail sharing calls answer until Gmail is built.
-var errNoGmail = fault.New(fault.Permanent, "gmail_not_built", "e-mail sharing through Gmail is not built yet in the Google connector")
-
-// SharedEmails is not built yet (Gmail labels and history).
-func (s *Side) SharedEmails(ctx context.Context, scope item.Scope, cursor string) (item.Changes, error) {
-	return item.Changes{}, errNoGmail
-}
-
-// Attachments is not built yet (Gmail attachments).
-func (s *Side) Attachments(ctx context.Context, messageID string) ([]item.Attachment, error) {
-	return nil, errNoGmail
-}
-
-// OpenAttachment is not built yet (Gmail attachments).
-func (s *Side) OpenAttachment(ctx context.Context, messageID, attachmentID string) (io.ReadCloser, error) {
-	return nil, errNoGmail
-}
-
-// MarkShared is not built yet (Gmail labels).
-func (s *Side) MarkShared(ctx context.Context, messageID, crmID string) error { return errNoGmail }
 
 // FlagIssue sets or clears the "Sync Error" mark: a contact group
 // membership for contacts, a private mark and the red colour for events, a
