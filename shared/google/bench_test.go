@@ -79,6 +79,11 @@ func TestRequestBounds(t *testing.T) {
 	if err != nil || len(tasks.Records) != benchTasks {
 		t.Fatalf("tasks: %d records, %v", len(tasks.Records), err)
 	}
+	mailScope := item.Scope{Kind: item.SharedEmail, ShareCategory: "Salesforce"}
+	mail, err := s.SharedEmails(ctx, mailScope, "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	got := fg.Requests()
 	// People: the pages, plus one read of the group names for categories
 	// (the synced group is known to this side since the seeding).
@@ -102,7 +107,11 @@ func TestRequestBounds(t *testing.T) {
 			t.Fatalf("idle %s: %+v, %v", r.scope.Kind, ch, err)
 		}
 	}
-	if got := fg.Requests(); got["people"] != 1 || got["calendar"] != 1 || got["tasks"] != 1 {
+	ch, err := idle.SharedEmails(ctx, mailScope, mail.Cursor)
+	if err != nil || ch.Full || len(ch.Records) != 0 {
+		t.Fatalf("idle e-mails: %+v, %v", ch, err)
+	}
+	if got := fg.Requests(); got["people"] != 1 || got["calendar"] != 1 || got["tasks"] != 1 || got["gmail"] != 1 {
 		t.Errorf("idle session: %v, want one request per resource", got)
 	}
 }
@@ -149,6 +158,11 @@ func BenchmarkIdleSession(b *testing.B) {
 		}
 		cursors[i] = ch.Cursor
 	}
+	mailScope := item.Scope{Kind: item.SharedEmail, ShareCategory: "Salesforce"}
+	mail, err := s.SharedEmails(ctx, mailScope, "")
+	if err != nil {
+		b.Fatal(err)
+	}
 	fg.ResetRequests()
 	n := 0
 	for b.Loop() {
@@ -159,6 +173,9 @@ func BenchmarkIdleSession(b *testing.B) {
 				b.Fatal(err)
 			}
 			cursors[i] = ch.Cursor
+		}
+		if mail, err = idle.SharedEmails(ctx, mailScope, mail.Cursor); err != nil {
+			b.Fatal(err)
 		}
 		n++
 	}

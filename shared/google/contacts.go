@@ -352,7 +352,7 @@ func (p *wirePerson) apply(f map[string]string) []string {
 }
 
 func (s *Side) createContact(ctx context.Context, f map[string]string, marker string) (string, error) {
-	return s.createPerson(ctx, f, marker, containerGroup(item.Scope{}), nil)
+	return s.createPerson(ctx, f, marker, containerGroup(s.scopeOf(item.Contact)), nil)
 }
 
 // createPerson creates a contact in the container group and the groups of cats.

@@ -347,8 +347,9 @@ func (s *Side) createEvent(ctx context.Context, f map[string]string, marker stri
 		body["extendedProperties"] = map[string]any{"private": map[string]string{markerKey: marker}}
 	}
 	var got wireEvent
-	err = s.c.do(ctx, "POST", s.eventsURL("primary")+"?sendUpdates=none", body, &got)
-	return eventID("primary", got.ID), err
+	cal := calendars(s.scopeOf(item.Event))[0]
+	err = s.c.do(ctx, "POST", s.eventsURL(cal)+"?sendUpdates=none", body, &got)
+	return eventID(cal, got.ID), err
 }
 
 // createException changes one occurrence of a series: the instance's id is
@@ -469,12 +470,14 @@ func (s *Side) findEvents(ctx context.Context, want map[string]bool) (map[string
 		var w struct {
 			Items []wireEvent `json:"items"`
 		}
-		if err := s.c.do(ctx, "GET", s.eventsURL("primary")+"?"+q.Encode(), nil, &w); err != nil {
-			return nil, err
-		}
-		for _, e := range w.Items {
-			if e.Status != "cancelled" && e.RecurringEventID == "" {
-				out[m] = e.ID
+		for _, cal := range calendars(s.scopeOf(item.Event)) {
+			if err := s.c.do(ctx, "GET", s.eventsURL(cal)+"?"+q.Encode(), nil, &w); err != nil {
+				return nil, err
+			}
+			for _, e := range w.Items {
+				if e.Status != "cancelled" && e.RecurringEventID == "" {
+					out[m] = eventID(cal, e.ID)
+				}
 			}
 		}
 	}

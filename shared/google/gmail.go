@@ -135,7 +135,11 @@ func (s *Side) shareLabels(ctx context.Context, scope item.Scope) ([]string, err
 // history.list from the stored historyId (a 404 — history kept about a week
 // — reads in full again). Candidates are read as metadata first and in full
 // only when they are to be shared.
+//
+// The cursor is "gmail1|<historyId>|<label name>=<id>,…": the label ids it
+// carries spare an idle session the label lookup.
 func (s *Side) SharedEmails(ctx context.Context, scope item.Scope, cursor string) (item.Changes, error) {
+	cursor = s.learnLabels(cursor)
 	share, err := s.shareLabels(ctx, scope)
 	if err != nil {
 		return item.Changes{}, err
@@ -175,7 +179,7 @@ func (s *Side) SharedEmails(ctx context.Context, scope item.Scope, cursor string
 			ids = append(ids, got...)
 		}
 	}
-	ch := item.Changes{Kind: item.SharedEmail, Full: full, Cursor: gmailCursorPrefix + next}
+	ch := item.Changes{Kind: item.SharedEmail, Full: full, Cursor: gmailCursorPrefix + next + "|" + s.knownLabels()}
 	seen := map[string]bool{}
 	for _, id := range ids {
 		if seen[id] {
@@ -208,6 +212,37 @@ func (s *Side) SharedEmails(ctx context.Context, scope item.Scope, cursor string
 		ch.Records = append(ch.Records, rec)
 	}
 	return ch, nil
+}
+
+// learnLabels takes the label ids a cursor carries and returns the cursor
+// without them.
+func (s *Side) learnLabels(cursor string) string {
+	rest, ok := strings.CutPrefix(cursor, gmailCursorPrefix)
+	id, labels, has := strings.Cut(rest, "|")
+	if !ok || !has {
+		return cursor
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, kv := range strings.Split(labels, ",") {
+		if n, v, ok := strings.Cut(kv, "="); ok && v != "" {
+			if name, err := url.QueryUnescape(n); err == nil && s.labels[name] == "" {
+				s.labels[name] = v
+			}
+		}
+	}
+	return gmailCursorPrefix + id
+}
+
+func (s *Side) knownLabels() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for n, id := range s.labels {
+		out = append(out, url.QueryEscape(n)+"="+id)
+	}
+	slices.Sort(out)
+	return strings.Join(out, ",")
 }
 
 func toShare(labels, share []string, shared string) bool {

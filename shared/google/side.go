@@ -32,11 +32,20 @@ type Side struct {
 	groups map[string]string // contact group name → resourceName
 	lists  map[string]string // task list title → id
 	labels map[string]string // Gmail label name → id
+	// scopes are the last scope Changes read per kind: writes go to the
+	// container it named (the engine reads before it writes).
+	scopes map[item.Kind]item.Scope
+}
+
+func (s *Side) scopeOf(k item.Kind) item.Scope {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.scopes[k]
 }
 
 // NewSide returns the mailbox side of a client.
 func NewSide(c *Client) *Side {
-	return &Side{c: c, groups: map[string]string{}, lists: map[string]string{}, labels: map[string]string{}}
+	return &Side{c: c, groups: map[string]string{}, lists: map[string]string{}, labels: map[string]string{}, scopes: map[item.Kind]item.Scope{}}
 }
 
 var (
@@ -49,6 +58,9 @@ func (s *Side) Calls() int64 { return s.c.Requests() }
 
 // Changes reports the kind's changes since cursor.
 func (s *Side) Changes(ctx context.Context, scope item.Scope, cursor string) (item.Changes, error) {
+	s.mu.Lock()
+	s.scopes[scope.Kind] = scope
+	s.mu.Unlock()
 	switch scope.Kind {
 	case item.Contact:
 		return s.contactChanges(ctx, scope, cursor)

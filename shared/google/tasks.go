@@ -320,7 +320,7 @@ func applyTask(cur wireTask, f map[string]string) (map[string]any, error) {
 }
 
 func (s *Side) createTask(ctx context.Context, f map[string]string, marker string) (string, error) {
-	return s.insertTask(ctx, item.Scope{}, f, marker)
+	return s.insertTask(ctx, s.scopeOf(item.Task), f, marker)
 }
 
 func (s *Side) insertTask(ctx context.Context, scope item.Scope, f map[string]string, marker string) (string, error) {
@@ -348,7 +348,7 @@ func (s *Side) insertTask(ctx context.Context, scope item.Scope, f map[string]st
 }
 
 func (s *Side) taskPath(ctx context.Context, id string) (string, error) {
-	list, err := s.taskList(ctx, item.Scope{})
+	list, err := s.taskList(ctx, s.scopeOf(item.Task))
 	return s.c.tasksURL + "/tasks/v1/lists/" + url.PathEscape(list) + "/tasks/" + url.PathEscape(id), err
 }
 
@@ -400,7 +400,7 @@ func (s *Side) flagTask(ctx context.Context, id string, failing bool) error {
 }
 
 func (s *Side) findTasks(ctx context.Context, want map[string]bool) (map[string]string, error) {
-	list, err := s.taskList(ctx, item.Scope{})
+	list, err := s.taskList(ctx, s.scopeOf(item.Task))
 	if err != nil {
 		return nil, err
 	}

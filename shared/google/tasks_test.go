@@ -89,3 +89,37 @@ func TestTaskTrailer(t *testing.T) {
 		t.Errorf("a bad due date was accepted")
 	}
 }
+
+// TestWritesFollowTheScope: with a contact group and a task list chosen in
+// the settings, creates land there, not in the defaults.
+func TestWritesFollowTheScope(t *testing.T) {
+	_, s := localGoogle(t)
+	ctx := t.Context()
+	cs := item.Scope{Kind: item.Contact, Container: "Clients"}
+	ts := item.Scope{Kind: item.Task, Container: "Follow-ups"}
+	c0, err := s.Changes(ctx, cs, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0, err := s.Changes(ctx, ts, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(ctx, item.Contact, []item.Record{{Fields: map[string]string{item.LastName: "Lee"}}}, []string{""}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(ctx, item.Task, []item.Record{{Fields: map[string]string{item.Subject: "Call"}}}, []string{""}); err != nil {
+		t.Fatal(err)
+	}
+	c1, err := s.Changes(ctx, cs, c0.Cursor)
+	if err != nil || len(c1.Records) != 1 {
+		t.Errorf("contact in the chosen group: %+v %v", c1.Records, err)
+	}
+	t1, err := s.Changes(ctx, ts, t0.Cursor)
+	if err != nil || len(t1.Records) != 1 {
+		t.Errorf("task in the chosen list: %+v %v", t1.Records, err)
+	}
+	if d, err := s.Changes(ctx, item.Scope{Kind: item.Task}, ""); err != nil || len(d.Records) != 0 {
+		t.Errorf("default list: %+v %v, want empty", d.Records, err)
+	}
+}
