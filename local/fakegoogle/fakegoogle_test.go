@@ -310,3 +310,33 @@ func TestGmailHistoryAndAttachments(t *testing.T) {
 		t.Errorf("history id 0: %d, want 404", code)
 	}
 }
+
+func TestPeopleBatches(t *testing.T) {
+	c := newClient(t)
+	many := make([]map[string]any, 201)
+	for i := range many {
+		many[i] = map[string]any{"contactPerson": map[string]any{"names": []map[string]string{{"givenName": "A"}}}}
+	}
+	if code, _ := c.do("POST", "/v1/people:batchCreateContacts", map[string]any{"contacts": many, "readMask": "names"}); code != 400 {
+		t.Errorf("201 contacts: %d, want 400", code)
+	}
+	bad := []map[string]any{many[0], {"contactPerson": map[string]any{"names": []map[string]string{{"givenName": "A"}, {"givenName": "B"}}}}}
+	if code, _ := c.do("POST", "/v1/people:batchCreateContacts", map[string]any{"contacts": bad, "readMask": "names"}); code != 400 {
+		t.Errorf("one invalid contact: %d, want 400", code)
+	}
+	if _, list := c.do("GET", conns, nil); list["connections"] != nil {
+		t.Errorf("a refused batch created contacts: %v", list["connections"])
+	}
+	code, ok := c.do("POST", "/v1/people:batchCreateContacts", map[string]any{"contacts": many[:2], "readMask": "names"})
+	made := ok["createdPeople"].([]any)
+	if code != 200 || len(made) != 2 {
+		t.Fatalf("batch create: %d %v", code, ok)
+	}
+	n0 := made[0].(map[string]any)["person"].(map[string]any)["resourceName"].(string)
+	if code, _ := c.do("POST", "/v1/people:batchDeleteContacts", map[string]any{"resourceNames": []string{n0, "people/c0"}}); code != 404 {
+		t.Errorf("delete with a missing contact: %d, want 404", code)
+	}
+	if code, _ := c.do("POST", "/v1/people:batchDeleteContacts", map[string]any{"resourceNames": []string{n0}}); code != 200 {
+		t.Errorf("batch delete: %d", code)
+	}
+}

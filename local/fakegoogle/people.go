@@ -409,3 +409,91 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, u *user) {
 	u.groupSeq = append(u.groupSeq, g.ResourceName)
 	writeJSON(w, http.StatusOK, g)
 }
+
+// Batch bounds of the People API.
+const (
+	// MaxBatchCreate is the most contacts one batchCreateContacts takes.
+	MaxBatchCreate = 200
+	// MaxBatchDelete is the most resource names one batchDeleteContacts takes.
+	MaxBatchDelete = 500
+)
+
+// batchCreateContacts creates all the contacts or none: one invalid contact
+// fails the request with an error per invalid contact.
+func (s *Server) batchCreateContacts(w http.ResponseWriter, r *http.Request, u *user) {
+	var body struct {
+		Contacts []struct {
+			ContactPerson map[string]json.RawMessage `json:"contactPerson"`
+		} `json:"contacts"`
+		ReadMask string `json:"readMask"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		rpcError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "", "Invalid JSON payload received.")
+		return
+	}
+	if len(body.Contacts) == 0 || len(body.Contacts) > MaxBatchCreate {
+		rpcError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "", fmt.Sprintf("contacts: between 1 and %d contacts are allowed.", MaxBatchCreate))
+		return
+	}
+	var made []*person
+	var bad []string
+	for i, c := range body.Contacts {
+		b, _ := json.Marshal(c.ContactPerson)
+		req, _ := http.NewRequest(http.MethodPost, "/", strings.NewReader(string(b)))
+		fields, _, _, err := personBody(req)
+		if err == nil {
+			if _, ok := fields["memberships"]; !ok {
+				fields["memberships"] = json.RawMessage(`[{"contactGroupMembership":{"contactGroupResourceName":"contactGroups/myContacts"}}]`)
+			} else if msg := s.checkGroups(u, fields["memberships"]); msg != "" {
+				err = fmt.Errorf("%s", msg)
+			}
+		}
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("contacts[%d]: %v", i, err))
+			continue
+		}
+		made = append(made, &person{fields: fields})
+	}
+	if len(bad) > 0 {
+		rpcError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "", strings.Join(bad, "; "))
+		return
+	}
+	mask := personFieldNames
+	if body.ReadMask != "" {
+		mask = maskOrAll(body.ReadMask)
+	}
+	out := make([]map[string]any, len(made))
+	for i, p := range made {
+		p.name = fmt.Sprintf("people/c%d", 1000000000+s.seq*104729)
+		s.touch(p)
+		u.people[p.name] = p
+		out[i] = map[string]any{"httpStatusCode": 200, "requestedResourceName": p.name}
+		if body.ReadMask != "" {
+			out[i]["person"] = p.view(mask)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"createdPeople": out})
+}
+
+// batchDeleteContacts deletes all the contacts named or none.
+func (s *Server) batchDeleteContacts(w http.ResponseWriter, r *http.Request, u *user) {
+	var body struct {
+		ResourceNames []string `json:"resourceNames"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || len(body.ResourceNames) == 0 || len(body.ResourceNames) > MaxBatchDelete {
+		rpcError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "", fmt.Sprintf("resourceNames: between 1 and %d are allowed.", MaxBatchDelete))
+		return
+	}
+	for _, n := range body.ResourceNames {
+		if s.livePerson(u, strings.TrimPrefix(n, "people/")) == nil {
+			rpcError(w, http.StatusNotFound, "NOT_FOUND", "", "Requested entity was not found.")
+			return
+		}
+	}
+	for _, n := range body.ResourceNames {
+		p := u.people[n]
+		p.deleted, p.fields = true, nil
+		s.touch(p)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{})
+}

@@ -97,6 +97,8 @@ func (s *Server) routes() *http.ServeMux {
 	// People API.
 	m.HandleFunc("GET /v1/people/me/connections", s.api("people", s.listConnections))
 	m.HandleFunc("POST /v1/people:createContact", s.api("people", s.createContact))
+	m.HandleFunc("POST /v1/people:batchCreateContacts", s.api("people", s.batchCreateContacts))
+	m.HandleFunc("POST /v1/people:batchDeleteContacts", s.api("people", s.batchDeleteContacts))
 	m.HandleFunc("GET /v1/people/{id}", s.api("people", s.getPerson))
 	m.HandleFunc("PATCH /v1/people/{op}", s.api("people", s.updateContact))
 	m.HandleFunc("DELETE /v1/people/{op}", s.api("people", s.deleteContact))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // personFields and pageSize are the same on every page and every run of
@@ -351,10 +352,6 @@ func (p *wirePerson) apply(f map[string]string) []string {
 	return out
 }
 
-func (s *Side) createContact(ctx context.Context, f map[string]string, marker string) (string, error) {
-	return s.createPerson(ctx, f, marker, containerGroup(s.scopeOf(item.Contact)), nil)
-}
-
 // createPerson creates a contact in the container group and the groups of cats.
 func (s *Side) createPerson(ctx context.Context, f map[string]string, marker, container string, cats []string) (string, error) {
 	var p wirePerson
@@ -485,6 +482,114 @@ func (s *Side) findContacts(ctx context.Context, want map[string]bool) (map[stri
 			if d.Key == markerKey && want[d.Value] {
 				out[d.Value] = p.ResourceName
 			}
+		}
+	}
+	return out, nil
+}
+
+// People's batch bounds.
+const (
+	// BatchCreate is the most contacts one batchCreateContacts takes.
+	BatchCreate = 200
+	// BatchDelete is the most contacts one batchDeleteContacts takes.
+	BatchDelete = 500
+)
+
+// createContacts creates contacts BatchCreate at a time. A batch is all or
+// nothing: one that fails on a record's content is retried one contact at
+// a time, so the bad record fails alone.
+func (s *Side) createContacts(ctx context.Context, recs []item.Record, markers []string) ([]side.Result, error) {
+	out := make([]side.Result, len(recs))
+	container := containerGroup(s.scopeOf(item.Contact))
+	res, err := s.group(ctx, container)
+	if err != nil {
+		return nil, err
+	}
+	for lo := 0; lo < len(recs); lo += BatchCreate {
+		hi := min(lo+BatchCreate, len(recs))
+		var body struct {
+			Contacts []map[string]wirePerson `json:"contacts"`
+			ReadMask string                  `json:"readMask"`
+		}
+		body.ReadMask = "metadata"
+		for i := lo; i < hi; i++ {
+			var p wirePerson
+			p.apply(recs[i].Fields)
+			p.addGroup(res)
+			p.addGroup("contactGroups/myContacts")
+			if i < len(markers) && markers[i] != "" {
+				p.ClientData = []clientData{{Key: markerKey, Value: markers[i]}}
+			}
+			body.Contacts = append(body.Contacts, map[string]wirePerson{"contactPerson": p})
+		}
+		var w struct {
+			CreatedPeople []struct {
+				RequestedResourceName string      `json:"requestedResourceName"`
+				Person                *wirePerson `json:"person"`
+			} `json:"createdPeople"`
+		}
+		s.c.writes.Lock()
+		err := s.c.do(ctx, "POST", s.c.people+"/v1/people:batchCreateContacts", body, &w)
+		s.c.writes.Unlock()
+		if err == nil && len(w.CreatedPeople) == hi-lo {
+			for i, cp := range w.CreatedPeople {
+				id := cp.RequestedResourceName
+				if cp.Person != nil && cp.Person.ResourceName != "" {
+					id = cp.Person.ResourceName
+				}
+				out[lo+i] = side.Result{ID: id}
+			}
+			continue
+		}
+		if err != nil && !fault.Is(err, fault.Permanent) {
+			return nil, err
+		}
+		for i := lo; i < hi; i++ {
+			var m string
+			if i < len(markers) {
+				m = markers[i]
+			}
+			id, err := s.createPerson(ctx, recs[i].Fields, m, container, nil)
+			if wholeCall(err) {
+				return nil, err
+			}
+			out[i] = side.Result{ID: id, Err: err}
+		}
+	}
+	return out, nil
+}
+
+// deleteContacts deletes contacts BatchDelete at a time; a batch refused
+// (one contact already gone fails it) is retried one contact at a time.
+func (s *Side) deleteContacts(ctx context.Context, ids []string) ([]side.Result, error) {
+	out := make([]side.Result, len(ids))
+	for lo := 0; lo < len(ids); lo += BatchDelete {
+		hi := min(lo+BatchDelete, len(ids))
+		names := make([]string, 0, hi-lo)
+		for _, id := range ids[lo:hi] {
+			names = append(names, personPath(id))
+		}
+		s.c.writes.Lock()
+		err := s.c.do(ctx, "POST", s.c.people+"/v1/people:batchDeleteContacts", map[string][]string{"resourceNames": names}, nil)
+		s.c.writes.Unlock()
+		if err == nil {
+			for i := lo; i < hi; i++ {
+				out[i] = side.Result{ID: ids[i]}
+			}
+			continue
+		}
+		if wholeCall(err) {
+			return nil, err
+		}
+		for i := lo; i < hi; i++ {
+			err := s.deleteContact(ctx, ids[i])
+			if fault.Is(err, fault.Gone) {
+				err = nil
+			}
+			if wholeCall(err) {
+				return nil, err
+			}
+			out[i] = side.Result{ID: ids[i], Err: err}
 		}
 	}
 	return out, nil

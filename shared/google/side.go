@@ -78,6 +78,9 @@ func unknownKind(k item.Kind) error {
 
 // Create writes new records.
 func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, markers []string) ([]side.Result, error) {
+	if kind == item.Contact {
+		return s.createContacts(ctx, recs, markers)
+	}
 	out := make([]side.Result, len(recs))
 	for i, r := range recs {
 		var m string
@@ -87,8 +90,6 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 		var id string
 		var err error
 		switch kind {
-		case item.Contact:
-			id, err = s.createContact(ctx, r.Fields, m)
 		case item.Task:
 			id, err = s.createTask(ctx, r.Fields, m)
 		case item.Event:
@@ -129,12 +130,13 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 
 // Delete removes records; one already gone counts as success.
 func (s *Side) Delete(ctx context.Context, kind item.Kind, ids []string) ([]side.Result, error) {
+	if kind == item.Contact {
+		return s.deleteContacts(ctx, ids)
+	}
 	out := make([]side.Result, len(ids))
 	for i, id := range ids {
 		var err error
 		switch kind {
-		case item.Contact:
-			err = s.deleteContact(ctx, id)
 		case item.Task:
 			err = s.deleteTask(ctx, id)
 		case item.Event:
