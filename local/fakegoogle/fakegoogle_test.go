@@ -2,6 +2,10 @@ package fakegoogle
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -9,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 type client struct {
@@ -338,5 +343,53 @@ func TestPeopleBatches(t *testing.T) {
 	}
 	if code, _ := c.do("POST", "/v1/people:batchDeleteContacts", map[string]any{"resourceNames": []string{n0}}); code != 200 {
 		t.Errorf("batch delete: %d", code)
+	}
+}
+
+func TestJWTBearerGrant(t *testing.T) {
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	sa := "sa@p.iam.gserviceaccount.com"
+	s := New(Options{ServiceAccounts: map[string]ServiceAccount{sa: {Key: &key.PublicKey, Scopes: []string{"s1"}}}})
+	s.AddUser("u@example.test")
+	now := time.Now()
+	grant := func(claims map[string]any, signer *rsa.PrivateKey) (int, map[string]any) {
+		h := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"RS256","typ":"JWT"}`))
+		b, _ := json.Marshal(claims)
+		unsigned := h + "." + base64.RawURLEncoding.EncodeToString(b)
+		sum := sha256.Sum256([]byte(unsigned))
+		sig, _ := rsa.SignPKCS1v15(rand.Reader, signer, crypto.SHA256, sum[:])
+		form := url.Values{"grant_type": {jwtBearer}, "assertion": {unsigned + "." + base64.RawURLEncoding.EncodeToString(sig)}}
+		r := httptest.NewRequest("POST", "/token", strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		var m map[string]any
+		_ = json.Unmarshal(w.Body.Bytes(), &m)
+		return w.Code, m
+	}
+	base := func() map[string]any {
+		return map[string]any{"iss": sa, "scope": "s1", "aud": "https://oauth2.googleapis.com/token", "sub": "u@example.test", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+	}
+	if code, m := grant(base(), key); code != 200 || m["access_token"] == nil {
+		t.Fatalf("valid grant: %d %v", code, m)
+	}
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	if code, m := grant(base(), other); code != 400 || m["error"] != "invalid_grant" {
+		t.Errorf("wrong key: %d %v", code, m)
+	}
+	c := base()
+	c["scope"] = "s1 s2"
+	if code, m := grant(c, key); code != 401 || m["error"] != "unauthorized_client" {
+		t.Errorf("scope not granted: %d %v", code, m)
+	}
+	c = base()
+	delete(c, "sub")
+	if code, m := grant(c, key); code != 400 {
+		t.Errorf("no sub: %d %v", code, m)
+	}
+	c = base()
+	c["exp"] = now.Add(2 * time.Hour).Unix()
+	if code, _ := grant(c, key); code != 400 {
+		t.Errorf("two-hour token: %d", code)
 	}
 }

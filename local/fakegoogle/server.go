@@ -42,6 +42,9 @@ type Options struct {
 	// Clients are the OAuth clients the token endpoint knows (id → secret);
 	// empty accepts any client (demo mode).
 	Clients map[string]string
+	// ServiceAccounts are the service accounts granted domain-wide
+	// delegation, by e-mail (the JWT's iss).
+	ServiceAccounts map[string]ServiceAccount
 }
 
 // Server is the local Google. It is an http.Handler, safe for concurrent use.
@@ -300,13 +303,18 @@ func legacyError(w http.ResponseWriter, code int, reason, msg string) {
 	}})
 }
 
-// token is the OAuth token endpoint: refresh_token grants.
+// token is the OAuth token endpoint: refresh_token grants and service
+// accounts' JWT bearer grants (domain-wide delegation).
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests["token"]++
 	if err := r.ParseForm(); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": "malformed form body"})
+		return
+	}
+	if r.PostForm.Get("grant_type") == jwtBearer {
+		s.jwtGrant(w, r)
 		return
 	}
 	id, secret, ok := r.BasicAuth()

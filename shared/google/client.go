@@ -184,8 +184,20 @@ func classify(status int, header http.Header, body []byte, err error) error {
 	if status == 0 {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) {
-			if re.ErrorCode == "invalid_grant" || re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client" {
-				return &fault.Error{Class: fault.Reconnect, Code: re.ErrorCode, Message: "token endpoint refused the grant", Err: err}
+			code := re.ErrorCode
+			if code == "" {
+				// The JWT bearer source leaves the body unparsed.
+				var b struct {
+					Error string `json:"error"`
+				}
+				_ = json.Unmarshal(re.Body, &b)
+				code = b.Error
+			}
+			// The user revoked the grant, or the admin never granted the
+			// scopes (unauthorized_client): only a person can fix it.
+			if code == "invalid_grant" || code == "invalid_client" || code == "unauthorized_client" ||
+				re.Response != nil && re.Response.StatusCode == http.StatusUnauthorized {
+				return &fault.Error{Class: fault.Reconnect, Code: code, Message: "token endpoint refused the grant", Err: err}
 			}
 		}
 		return fault.Wrap(fault.Temporary, err)

@@ -26,7 +26,7 @@ var Connector = side.Connector{
 	Provider: Provider,
 	Name:     "Google Workspace",
 	Role:     side.MailboxRole,
-	Flows:    []string{string(connection.FlowAuthCode)},
+	Flows:    []string{string(connection.FlowAuthCode), string(connection.FlowJWTBearer)},
 }
 
 // OAuthConfig is the user OAuth configuration of a Google client: Google's

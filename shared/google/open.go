@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/jwt"
 
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/fault"
@@ -15,11 +16,17 @@ import (
 )
 
 // Opener opens users' Google mailboxes from their stored connections, with
-// each user's own OAuth tokens (the auth_code flow). It satisfies
+// each user's own OAuth tokens (auth_code) or, for mailboxes an admin
+// onboarded, a service account with domain-wide delegation (jwt_bearer). It satisfies
 // sides.MailboxOpener without importing sides.
 type Opener struct {
 	// OAuth is the OAuth client that refreshes the users' tokens (OAuthConfig).
 	OAuth *oauth2.Config
+	// Delegation, when set, is the service account an admin granted
+	// domain-wide delegation (Email, PrivateKey, TokenURL; Scopes default
+	// to Scopes): mailboxes onboarded with the jwt_bearer flow act as their
+	// user through it (sub = the stored username).
+	Delegation *jwt.Config
 	// BaseURL replaces Google's API roots ("" = the real ones; the local
 	// Google's base in the demo and tests).
 	BaseURL string
@@ -64,20 +71,48 @@ func (o *Opener) OpenMailbox(ctx context.Context, conns *connection.Store, c con
 	return NewSide(client), nil
 }
 
-// Client returns a client for the mailbox of a usable connection c.
+// Client returns a client for the mailbox of a usable connection c: with
+// the user's own tokens (auth_code) or through the delegated service
+// account acting as the user (jwt_bearer).
 func (o *Opener) Client(ctx context.Context, conns *connection.Store, c connection.Connection) (*Client, error) {
-	if c.Flow != connection.FlowAuthCode {
-		return nil, fault.New(fault.Permanent, "flow_unsupported", "a Google connection is made with the auth_code flow, not "+string(c.Flow))
-	}
-	if o.OAuth == nil {
-		return nil, fault.New(fault.Permanent, "oauth_not_configured", "no Google OAuth client is configured")
-	}
 	if o.HTTPClient != nil {
 		ctx = context.WithValue(ctx, oauth2.HTTPClient, o.HTTPClient)
 	}
-	ts, err := conns.TokenSource(ctx, c.User, c.Provider, o.OAuth)
-	if err != nil {
-		return nil, err
+	var ts oauth2.TokenSource
+	switch c.Flow {
+	case connection.FlowAuthCode:
+		if o.OAuth == nil {
+			return nil, fault.New(fault.Permanent, "oauth_not_configured", "no Google OAuth client is configured")
+		}
+		uts, err := conns.TokenSource(ctx, c.User, c.Provider, o.OAuth)
+		if err != nil {
+			return nil, err
+		}
+		ts = uts
+	case connection.FlowJWTBearer:
+		if o.Delegation == nil {
+			return nil, fault.New(fault.Permanent, "delegation_not_configured", "mailbox onboarded by an admin, but no service account with domain-wide delegation is configured")
+		}
+		cred, err := conns.Credentials(ctx, c.User, c.Provider)
+		if err != nil {
+			return nil, err
+		}
+		cfg := *o.Delegation
+		// Without sub the service account would act as itself, with no
+		// mailbox (trap 10).
+		cfg.Subject = cred.Username
+		if len(cfg.Scopes) == 0 {
+			cfg.Scopes = Scopes
+		}
+		// The background context carries only the HTTP client: the source
+		// outlives this call.
+		bg := context.Background()
+		if o.HTTPClient != nil {
+			bg = context.WithValue(bg, oauth2.HTTPClient, o.HTTPClient)
+		}
+		ts = cfg.TokenSource(bg)
+	default:
+		return nil, fault.New(fault.Permanent, "flow_unsupported", "a Google connection is made with the auth_code or jwt_bearer flow, not "+string(c.Flow))
 	}
 	return New(Options{TokenSource: ts, BaseURL: o.BaseURL, HTTPClient: o.HTTPClient, Writes: o.writeLock(c.User), Logger: o.Log})
 }
