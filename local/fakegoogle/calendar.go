@@ -229,6 +229,7 @@ func (s *Server) insertEvent(w http.ResponseWriter, r *http.Request, u *user) {
 	e := &event{id: id, body: b}
 	s.stamp(e)
 	evs[id] = e
+	s.eventsChanged(u, r.PathValue("cal"))
 	writeJSON(w, http.StatusOK, b)
 }
 
@@ -342,6 +343,7 @@ func (s *Server) patchEvent(w http.ResponseWriter, r *http.Request, u *user) {
 	if !existed {
 		evs[id] = e
 	}
+	s.eventsChanged(u, r.PathValue("cal"))
 	writeJSON(w, http.StatusOK, e.body)
 }
 
@@ -375,5 +377,6 @@ func (s *Server) deleteEvent(w http.ResponseWriter, r *http.Request, u *user) {
 			}
 		}
 	}
+	s.eventsChanged(u, r.PathValue("cal"))
 	w.WriteHeader(http.StatusNoContent)
 }

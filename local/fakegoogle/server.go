@@ -42,6 +42,9 @@ type Options struct {
 	// Clients are the OAuth clients the token endpoint knows (id → secret);
 	// empty accepts any client (demo mode).
 	Clients map[string]string
+	// HTTPClient delivers watch notifications (nil = a client with a 10 s
+	// timeout).
+	HTTPClient *http.Client
 	// ServiceAccounts are the service accounts granted domain-wide
 	// delegation, by e-mail (the JWT's iss).
 	ServiceAccounts map[string]ServiceAccount
@@ -60,6 +63,8 @@ type Server struct {
 	pages    map[string]*pageState
 	requests map[string]int // by API: people, calendar, tasks, token
 	failures map[string][]failure
+	channels []*channel
+	pending  []delivery
 }
 
 // failure is an error answer queued for an API's next request.
@@ -110,6 +115,8 @@ func (s *Server) routes() *http.ServeMux {
 	// Calendar v3.
 	m.HandleFunc("GET /calendar/v3/calendars/{cal}/events", s.api("calendar", s.listEvents))
 	m.HandleFunc("POST /calendar/v3/calendars/{cal}/events", s.api("calendar", s.insertEvent))
+	m.HandleFunc("POST /calendar/v3/calendars/{cal}/events/watch", s.api("calendar", s.watchEvents))
+	m.HandleFunc("POST /calendar/v3/channels/stop", s.api("calendar", s.stopChannel))
 	m.HandleFunc("GET /calendar/v3/calendars/{cal}/events/{id}", s.api("calendar", s.getEvent))
 	m.HandleFunc("PATCH /calendar/v3/calendars/{cal}/events/{id}", s.api("calendar", s.patchEvent))
 	m.HandleFunc("PUT /calendar/v3/calendars/{cal}/events/{id}", s.api("calendar", s.patchEvent))
@@ -214,6 +221,8 @@ type handler func(w http.ResponseWriter, r *http.Request, u *user)
 // api authenticates the bearer token and runs h under the lock.
 func (s *Server) api(name string, h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// Notifications a change caused go out after its answer.
+		defer s.deliver()
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.requests[name]++

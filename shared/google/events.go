@@ -39,20 +39,25 @@ type wireEvent struct {
 	} `json:"extendedProperties,omitempty"`
 }
 
-// eventCursor holds one sync token per calendar.
-type eventCursor map[string]string
+// eventCursor holds one sync token per calendar and, with push, its watch
+// channel.
+type eventCursor struct {
+	Tokens  map[string]string     `json:"t"`
+	Watches map[string]watchState `json:"w,omitempty"`
+}
 
-const eventCursorPrefix = "events1|"
+const eventCursorPrefix = "events2|"
 
 func (c eventCursor) String() string {
-	b, _ := json.Marshal(map[string]string(c))
+	b, _ := json.Marshal(c)
 	return eventCursorPrefix + string(b)
 }
 
 func parseEventCursor(s string) (eventCursor, bool) {
 	rest, ok := strings.CutPrefix(s, eventCursorPrefix)
-	c := eventCursor{}
-	return c, ok && json.Unmarshal([]byte(rest), &c) == nil
+	var c eventCursor
+	ok = ok && json.Unmarshal([]byte(rest), &c) == nil && c.Tokens != nil
+	return c, ok
 }
 
 func calendars(scope item.Scope) []string {
@@ -119,7 +124,7 @@ func (s *Side) listEvents(ctx context.Context, cal, token string, scope item.Sco
 func (s *Side) eventChanges(ctx context.Context, scope item.Scope, cursor string) (item.Changes, error) {
 	prev, ok := parseEventCursor(cursor)
 	full := cursor == "" || !ok
-	next := eventCursor{}
+	next := eventCursor{Tokens: map[string]string{}}
 	ch := item.Changes{Kind: item.Event, Full: full}
 	var reads []struct {
 		cal  string
@@ -129,7 +134,7 @@ func (s *Side) eventChanges(ctx context.Context, scope item.Scope, cursor string
 	for _, cal := range calendars(scope) {
 		tok := ""
 		if !full {
-			tok = prev[cal]
+			tok = prev.Tokens[cal]
 		}
 		evs, nt, err := s.listEvents(ctx, cal, tok, scope)
 		if tok != "" && fault.Is(err, fault.Expired) {
@@ -140,7 +145,13 @@ func (s *Side) eventChanges(ctx context.Context, scope item.Scope, cursor string
 		if err != nil {
 			return item.Changes{}, err
 		}
-		next[cal] = nt
+		next.Tokens[cal] = nt
+		if s.watch != nil {
+			if next.Watches == nil {
+				next.Watches = map[string]watchState{}
+			}
+			next.Watches[cal] = s.renewWatch(ctx, cal, prev.Watches[cal])
+		}
 		reads = append(reads, struct {
 			cal  string
 			evs  []wireEvent

@@ -27,6 +27,9 @@ type Opener struct {
 	// to Scopes): mailboxes onboarded with the jwt_bearer flow act as their
 	// user through it (sub = the stored username).
 	Delegation *jwt.Config
+	// Push, when set, has each opened side keep Calendar watch channels
+	// calling Push.Address (User is filled per connection).
+	Push *WatchOptions
 	// BaseURL replaces Google's API roots ("" = the real ones; the local
 	// Google's base in the demo and tests).
 	BaseURL string
@@ -68,7 +71,13 @@ func (o *Opener) OpenMailbox(ctx context.Context, conns *connection.Store, c con
 	if err != nil {
 		return nil, err
 	}
-	return NewSide(client), nil
+	s := NewSide(client)
+	if o.Push != nil {
+		w := *o.Push
+		w.User = c.User
+		s.WithWatch(w)
+	}
+	return s, nil
 }
 
 // Client returns a client for the mailbox of a usable connection c: with

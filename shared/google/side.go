@@ -35,12 +35,20 @@ type Side struct {
 	// scopes are the last scope Changes read per kind: writes go to the
 	// container it named (the engine reads before it writes).
 	scopes map[item.Kind]item.Scope
+	// watch, when set, keeps Calendar watch channels (push).
+	watch *WatchOptions
 }
 
 func (s *Side) scopeOf(k item.Kind) item.Scope {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.scopes[k]
+}
+
+// WithWatch makes the side keep Calendar watch channels for push.
+func (s *Side) WithWatch(w WatchOptions) *Side {
+	s.watch = &w
+	return s
 }
 
 // NewSide returns the mailbox side of a client.
