@@ -36,7 +36,7 @@ func Main(args []string, stdout io.Writer) error {
 	base := "http://" + ln.Addr().String()
 	s := New(Options{})
 	access, refresh := s.AddUser(DemoUser)
-	fmt.Fprintf(stdout, "local Google at %s (People /v1, Calendar /calendar/v3, Tasks /tasks/v1, token endpoint %s/token)\n", base, base)
+	fmt.Fprintf(stdout, "local Google at %s (People /v1, Calendar /calendar/v3, Tasks /tasks/v1, Gmail /gmail/v1, token endpoint %s/token)\n", base, base)
 	fmt.Fprintf(stdout, "demo user %s, bearer token: %s, refresh token: %s\n", DemoUser, access, refresh)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

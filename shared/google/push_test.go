@@ -107,3 +107,35 @@ func TestWatchPush(t *testing.T) {
 		t.Errorf("a read with a live channel made %d Calendar requests, want 1", n)
 	}
 }
+
+// BenchmarkPushLatency is the time from an event written in Google to the
+// user's session enqueued by the notification (in process: the API call,
+// the notification and the handler).
+func BenchmarkPushLatency(b *testing.B) {
+	key := []byte("k")
+	n := 0
+	handler := Push{Key: key}.PushHandler(func(ctx context.Context, user string) error { n++; return nil })
+	fg := fakegoogle.New(fakegoogle.Options{HTTPClient: &http.Client{Transport: handlerTransport{handler}}})
+	access, _ := fg.AddUser(testUser)
+	c, err := New(Options{BaseURL: "http://google.local", HTTPClient: &http.Client{Transport: fg.Transport()},
+		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: access})})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := NewSide(c).WithWatch(WatchOptions{Address: "https://push.test/google", Key: key, User: "u1"})
+	scope := window()
+	if _, err := s.Changes(b.Context(), scope, ""); err != nil {
+		b.Fatal(err)
+	}
+	at := scope.From.Add(72 * time.Hour)
+	ev := map[string]string{item.Subject: "Pushed", item.Start: at.Format(time.RFC3339), item.End: at.Add(time.Hour).Format(time.RFC3339)}
+	for b.Loop() {
+		before := n
+		if _, err := s.createEvent(b.Context(), ev, ""); err != nil {
+			b.Fatal(err)
+		}
+		if n != before+1 {
+			b.Fatalf("notification not delivered")
+		}
+	}
+}
