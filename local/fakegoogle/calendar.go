@@ -2,6 +2,7 @@ package fakegoogle
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -199,6 +200,16 @@ func checkTimes(b map[string]any) string {
 }
 
 func (s *Server) insertEvent(w http.ResponseWriter, r *http.Request, u *user) {
+	s.addEvent(w, r, u, false)
+}
+
+// importEvent is events.import: a private copy of an existing event (a
+// meeting someone else organized); it keeps the iCalUID and organizer given.
+func (s *Server) importEvent(w http.ResponseWriter, r *http.Request, u *user) {
+	s.addEvent(w, r, u, true)
+}
+
+func (s *Server) addEvent(w http.ResponseWriter, r *http.Request, u *user, imported bool) {
 	evs := s.calendar(w, r, u)
 	if evs == nil {
 		return
@@ -224,7 +235,19 @@ func (s *Server) insertEvent(w http.ResponseWriter, r *http.Request, u *user) {
 	if b["status"] == nil {
 		b["status"] = "confirmed"
 	}
-	b["iCalUID"] = id + "@google.com"
+	if imported {
+		if uid, _ := b["iCalUID"].(string); uid == "" {
+			legacyError(w, http.StatusBadRequest, "required", "Missing iCalUID.")
+			return
+		}
+		if org, ok := b["organizer"].(map[string]any); ok {
+			org["self"] = strings.EqualFold(fmt.Sprint(org["email"]), u.email)
+		}
+	} else {
+		// The calendar's owner organizes what they create.
+		b["iCalUID"] = id + "@google.com"
+		b["organizer"] = map[string]any{"email": u.email, "self": true}
+	}
 	b["created"] = s.now().Format("2006-01-02T15:04:05.000Z")
 	e := &event{id: id, body: b}
 	s.stamp(e)

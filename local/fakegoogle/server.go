@@ -116,6 +116,7 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET /calendar/v3/calendars/{cal}/events", s.api("calendar", s.listEvents))
 	m.HandleFunc("POST /calendar/v3/calendars/{cal}/events", s.api("calendar", s.insertEvent))
 	m.HandleFunc("POST /calendar/v3/calendars/{cal}/events/watch", s.api("calendar", s.watchEvents))
+	m.HandleFunc("POST /calendar/v3/calendars/{cal}/events/import", s.api("calendar", s.importEvent))
 	m.HandleFunc("POST /calendar/v3/channels/stop", s.api("calendar", s.stopChannel))
 	m.HandleFunc("GET /calendar/v3/calendars/{cal}/events/{id}", s.api("calendar", s.getEvent))
 	m.HandleFunc("PATCH /calendar/v3/calendars/{cal}/events/{id}", s.api("calendar", s.patchEvent))

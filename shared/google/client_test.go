@@ -125,3 +125,42 @@ func window() item.Scope {
 	now := time.Now().UTC().Truncate(time.Hour)
 	return item.Scope{Kind: item.Event, From: now.AddDate(0, 0, -14), To: now.AddDate(0, 0, 28)}
 }
+
+// TestInvitations: a meeting someone else organized reads as an invitation
+// with the user's answer, and an update leaves its organizer fields alone.
+func TestInvitations(t *testing.T) {
+	_, s := localGoogle(t)
+	ctx := t.Context()
+	scope := window()
+	at := scope.From.Add(50 * time.Hour)
+	body := map[string]any{"iCalUID": "meeting-1@other.example", "summary": "Their meeting",
+		"start": map[string]string{"dateTime": at.Format(time.RFC3339)}, "end": map[string]string{"dateTime": at.Add(time.Hour).Format(time.RFC3339)},
+		"organizer": map[string]any{"email": "Boss@Other.example"},
+		"attendees": []map[string]any{{"email": testUser, "self": true, "responseStatus": "tentative"}}}
+	var got wireEvent
+	if err := s.c.do(ctx, "POST", s.eventsURL("primary")+"/import", body, &got); err != nil {
+		t.Fatal(err)
+	}
+	own, err := s.createEvent(ctx, map[string]string{item.Subject: "Mine", item.Start: at.Format(time.RFC3339), item.End: at.Add(time.Hour).Format(time.RFC3339)}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := s.Changes(ctx, scope, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, _ := findRec(ch.Records, got.ID)
+	if inv.Fields[item.Invitation] != "true" || inv.Fields[item.Organizer] != "boss@other.example" || inv.Fields[item.Response] != "tentativelyAccepted" {
+		t.Errorf("invitation fields: %+v", inv.Fields)
+	}
+	if mine, _ := findRec(ch.Records, own); mine.Fields[item.Invitation] != "false" || mine.Fields[item.Response] != "organizer" {
+		t.Errorf("own event fields: %+v", mine.Fields)
+	}
+	if err := s.updateEvent(ctx, got.ID, map[string]string{item.Subject: "Renamed"}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.getEvent(ctx, "primary", got.ID)
+	if err != nil || after.Summary != "Their meeting" {
+		t.Errorf("an invitation's subject was written: %q %v", after.Summary, err)
+	}
+}

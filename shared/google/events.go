@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,6 +35,15 @@ type wireEvent struct {
 	OriginalStartTime  *wireTime `json:"originalStartTime,omitempty"`
 	Updated            string    `json:"updated,omitempty"`
 	ColorID            string    `json:"colorId,omitempty"`
+	Organizer          *struct {
+		Email string `json:"email"`
+		Self  bool   `json:"self"`
+	} `json:"organizer,omitempty"`
+	Attendees []struct {
+		Email          string `json:"email"`
+		Self           bool   `json:"self"`
+		ResponseStatus string `json:"responseStatus"`
+	} `json:"attendees,omitempty"`
 	ExtendedProperties *struct {
 		Private map[string]string `json:"private,omitempty"`
 	} `json:"extendedProperties,omitempty"`
@@ -261,6 +271,7 @@ func (e wireEvent) record(cal string) (item.Record, *item.Problem) {
 			f[item.OriginalStart] = o
 		}
 	}
+	e.readMeeting(f)
 	r := item.Record{Kind: item.Event, ID: eventID(cal, e.ID), Version: e.Etag, Fields: f}
 	if e.ExtendedProperties != nil {
 		r.Marker = e.ExtendedProperties.Private[markerKey]
@@ -273,6 +284,34 @@ func (e wireEvent) record(cal string) (item.Record, *item.Problem) {
 	}
 	return r, nil
 }
+
+// responses maps Calendar's responseStatus to crmsync's Response values.
+var responses = map[string]string{"needsAction": "notResponded", "accepted": "accepted", "declined": "declined", "tentative": "tentativelyAccepted"}
+
+// readMeeting reads who organized the event and the user's answer: an event
+// whose organizer is someone else is the user's copy of their invitation.
+func (e wireEvent) readMeeting(f map[string]string) {
+	f[item.Invitation] = boolString(e.invitation())
+	if e.Organizer != nil {
+		f[item.Organizer] = strings.ToLower(e.Organizer.Email)
+	}
+	switch {
+	case !e.invitation():
+		f[item.Response] = "organizer"
+	default:
+		f[item.Response] = "none"
+		for _, a := range e.Attendees {
+			if a.Self {
+				f[item.Response] = responses[a.ResponseStatus]
+			}
+		}
+	}
+}
+
+func (e wireEvent) invitation() bool { return e.Organizer != nil && !e.Organizer.Self }
+
+// organizerFields are what only the organizer of a meeting changes.
+var organizerFields = []string{item.Subject, item.Start, item.End, item.AllDay, item.Location, item.Description, item.Recurrence, item.Attendees}
 
 func boolString(b bool) string {
 	if b {
@@ -298,8 +337,19 @@ func eventTimes(body map[string]any, start, end string, allDay bool) error {
 }
 
 // eventBody builds a PATCH body from canonical fields over the current event.
+// On an invitation the organizer's fields are never written (the user's
+// copy would drift from the meeting, and Google would send updates).
 func eventBody(cur wireEvent, f map[string]string) (map[string]any, error) {
 	body := map[string]any{}
+	if cur.invitation() {
+		kept := map[string]string{}
+		for k, v := range f {
+			if !slices.Contains(organizerFields, k) {
+				kept[k] = v
+			}
+		}
+		f = kept
+	}
 	for k, v := range f {
 		switch k {
 		case item.Subject:
