@@ -22,20 +22,20 @@ type wireTime struct {
 }
 
 type wireEvent struct {
-	ID                 string    `json:"id,omitempty"`
-	Etag               string    `json:"etag,omitempty"`
-	Status             string    `json:"status,omitempty"`
-	Summary            string    `json:"summary,omitempty"`
-	Description        string    `json:"description,omitempty"`
-	Location           string    `json:"location,omitempty"`
-	Start              *wireTime `json:"start,omitempty"`
-	End                *wireTime `json:"end,omitempty"`
-	Recurrence         []string  `json:"recurrence,omitempty"`
-	RecurringEventID   string    `json:"recurringEventId,omitempty"`
-	OriginalStartTime  *wireTime `json:"originalStartTime,omitempty"`
-	Updated            string    `json:"updated,omitempty"`
-	ColorID            string    `json:"colorId,omitempty"`
-	Organizer          *struct {
+	ID                string    `json:"id,omitempty"`
+	Etag              string    `json:"etag,omitempty"`
+	Status            string    `json:"status,omitempty"`
+	Summary           string    `json:"summary,omitempty"`
+	Description       string    `json:"description,omitempty"`
+	Location          string    `json:"location,omitempty"`
+	Start             *wireTime `json:"start,omitempty"`
+	End               *wireTime `json:"end,omitempty"`
+	Recurrence        []string  `json:"recurrence,omitempty"`
+	RecurringEventID  string    `json:"recurringEventId,omitempty"`
+	OriginalStartTime *wireTime `json:"originalStartTime,omitempty"`
+	Updated           string    `json:"updated,omitempty"`
+	ColorID           string    `json:"colorId,omitempty"`
+	Organizer         *struct {
 		Email string `json:"email"`
 		Self  bool   `json:"self"`
 	} `json:"organizer,omitempty"`
