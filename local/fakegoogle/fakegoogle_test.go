@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -391,5 +392,43 @@ func TestJWTBearerGrant(t *testing.T) {
 	c["exp"] = now.Add(2 * time.Hour).Unix()
 	if code, _ := grant(c, key); code != 400 {
 		t.Errorf("two-hour token: %d", code)
+	}
+}
+
+// TestBatch: parts answer in application/http parts with Content-ID
+// "response-<id>"; full URLs and other APIs' paths fail their part; Gmail
+// takes at most 100 calls.
+func TestBatch(t *testing.T) {
+	c := newClient(t)
+	send := func(path string, parts []string) (int, string) {
+		var b strings.Builder
+		for i, p := range parts {
+			fmt.Fprintf(&b, "--B\r\nContent-Type: application/http\r\nContent-ID: <c%d>\r\n\r\n%s\r\n\r\n", i, p)
+		}
+		b.WriteString("--B--\r\n")
+		r := httptest.NewRequest("POST", path, strings.NewReader(b.String()))
+		r.Header.Set("Content-Type", "multipart/mixed; boundary=B")
+		r.Header.Set("Authorization", "Bearer "+c.token)
+		w := httptest.NewRecorder()
+		c.s.ServeHTTP(w, r)
+		return w.Code, w.Body.String()
+	}
+	code, body := send("/batch/calendar/v3", []string{
+		"GET /calendar/v3/calendars/primary/events HTTP/1.1\r\n",
+		"GET https://www.googleapis.com/calendar/v3/calendars/primary/events HTTP/1.1\r\n",
+		"GET /tasks/v1/users/@me/lists HTTP/1.1\r\n",
+	})
+	if code != 200 || !strings.Contains(body, "Content-Id: response-c0") && !strings.Contains(body, "Content-ID: response-c0") {
+		t.Fatalf("batch: %d %s", code, body)
+	}
+	if strings.Count(body, "HTTP/1.1 200") != 1 || strings.Count(body, "HTTP/1.1 400") != 2 {
+		t.Errorf("parts: %s", body)
+	}
+	many := make([]string, 101)
+	for i := range many {
+		many[i] = "GET /gmail/v1/users/me/labels HTTP/1.1\r\n"
+	}
+	if code, _ := send("/batch/gmail/v1", many); code != 400 {
+		t.Errorf("101 Gmail calls: %d, want 400", code)
 	}
 }

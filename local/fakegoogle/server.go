@@ -102,6 +102,9 @@ func New(opts Options) *Server {
 func (s *Server) routes() *http.ServeMux {
 	m := http.NewServeMux()
 	m.HandleFunc("POST /token", s.token)
+	m.HandleFunc("POST /batch/calendar/v3", s.batch)
+	m.HandleFunc("POST /batch/gmail/v1", s.batch)
+	m.HandleFunc("POST /batch", s.batch)
 	// People API.
 	m.HandleFunc("GET /v1/people/me/connections", s.api("people", s.listConnections))
 	m.HandleFunc("POST /v1/people:createContact", s.api("people", s.createContact))

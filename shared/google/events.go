@@ -10,6 +10,7 @@ import (
 
 	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // EventsPage is events.list's largest page.
@@ -390,22 +391,31 @@ func eventBody(cur wireEvent, f map[string]string) (map[string]any, error) {
 	return body, nil
 }
 
-func (s *Side) createEvent(ctx context.Context, f map[string]string, marker string) (string, error) {
-	if f[item.SeriesID] != "" {
-		return s.createException(ctx, f)
-	}
+// newEventBody is the insert body of a new event.
+func newEventBody(f map[string]string, marker string) (map[string]any, error) {
 	body, err := eventBody(wireEvent{}, f)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if _, ok := body["start"]; !ok {
-		return "", &fault.Error{Class: fault.Permanent, Code: "missing_time", Message: "an event needs a start and an end", Fields: []string{item.Start, item.End}}
+		return nil, &fault.Error{Class: fault.Permanent, Code: "missing_time", Message: "an event needs a start and an end", Fields: []string{item.Start, item.End}}
 	}
 	if body["recurrence"] == nil {
 		delete(body, "recurrence")
 	}
 	if marker != "" {
 		body["extendedProperties"] = map[string]any{"private": map[string]string{markerKey: marker}}
+	}
+	return body, nil
+}
+
+func (s *Side) createEvent(ctx context.Context, f map[string]string, marker string) (string, error) {
+	if f[item.SeriesID] != "" {
+		return s.createException(ctx, f)
+	}
+	body, err := newEventBody(f, marker)
+	if err != nil {
+		return "", err
 	}
 	var got wireEvent
 	cal := calendars(s.scopeOf(item.Event))[0]
@@ -543,4 +553,30 @@ func (s *Side) findEvents(ctx context.Context, want map[string]bool) (map[string
 		}
 	}
 	return out, nil
+}
+
+// createEvents writes events through Calendar's batch endpoint; exceptions
+// of a series go alone (they read the series first).
+func (s *Side) createEvents(ctx context.Context, recs []item.Record, markers []string) ([]side.Result, error) {
+	cal := calendars(s.scopeOf(item.Event))[0]
+	marker := func(i int) string {
+		if i < len(markers) {
+			return markers[i]
+		}
+		return ""
+	}
+	return s.batchCreate(ctx, s.c.cal+"/batch/calendar/v3", len(recs),
+		func(i int) (batchCall, error) {
+			if recs[i].Fields[item.SeriesID] != "" {
+				return batchCall{}, nil
+			}
+			body, err := newEventBody(recs[i].Fields, marker(i))
+			return batchCall{method: "POST", path: pathOf(s.eventsURL(cal) + "?sendUpdates=none"), body: body}, err
+		},
+		func(i int) (string, error) { return s.createEvent(ctx, recs[i].Fields, marker(i)) },
+		func(b json.RawMessage) string {
+			var e wireEvent
+			_ = json.Unmarshal(b, &e)
+			return eventID(cal, e.ID)
+		})
 }

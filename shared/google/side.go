@@ -84,33 +84,18 @@ func unknownKind(k item.Kind) error {
 	return fault.New(fault.Permanent, "unknown_kind", "the Google mailbox does not sync kind "+string(k))
 }
 
-// Create writes new records.
+// Create writes new records: contacts through People's batchCreateContacts,
+// events and tasks through the APIs' batch endpoints.
 func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, markers []string) ([]side.Result, error) {
-	if kind == item.Contact {
+	switch kind {
+	case item.Contact:
 		return s.createContacts(ctx, recs, markers)
+	case item.Event:
+		return s.createEvents(ctx, recs, markers)
+	case item.Task:
+		return s.createTasks(ctx, recs, markers)
 	}
-	out := make([]side.Result, len(recs))
-	for i, r := range recs {
-		var m string
-		if i < len(markers) {
-			m = markers[i]
-		}
-		var id string
-		var err error
-		switch kind {
-		case item.Task:
-			id, err = s.createTask(ctx, r.Fields, m)
-		case item.Event:
-			id, err = s.createEvent(ctx, r.Fields, m)
-		default:
-			return nil, unknownKind(kind)
-		}
-		if wholeCall(err) {
-			return nil, err
-		}
-		out[i] = side.Result{ID: id, Err: err}
-	}
-	return out, nil
+	return nil, unknownKind(kind)
 }
 
 // Update writes the given fields of existing records.

@@ -2,6 +2,7 @@ package google
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"regexp"
 	"sort"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // TasksPage is tasks.list's largest page (trap 6).
@@ -323,20 +325,55 @@ func (s *Side) createTask(ctx context.Context, f map[string]string, marker strin
 	return s.insertTask(ctx, s.scopeOf(item.Task), f, marker)
 }
 
-func (s *Side) insertTask(ctx context.Context, scope item.Scope, f map[string]string, marker string) (string, error) {
+// newTaskBody is the insert body of a new task.
+func newTaskBody(f map[string]string, marker string) (map[string]any, error) {
 	cur := wireTask{}
 	if marker != "" {
 		cur.Notes = joinNotes("", trailer{"marker": marker})
 	}
 	body, err := applyTask(cur, f)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if _, ok := body["notes"]; !ok && cur.Notes != "" {
 		body["notes"] = cur.Notes
 	}
 	if body["due"] == nil {
 		delete(body, "due")
+	}
+	return body, nil
+}
+
+// createTasks writes tasks through the Tasks batch endpoint.
+func (s *Side) createTasks(ctx context.Context, recs []item.Record, markers []string) ([]side.Result, error) {
+	scope := s.scopeOf(item.Task)
+	list, err := s.taskList(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	marker := func(i int) string {
+		if i < len(markers) {
+			return markers[i]
+		}
+		return ""
+	}
+	return s.batchCreate(ctx, s.c.tasksURL+"/batch", len(recs),
+		func(i int) (batchCall, error) {
+			body, err := newTaskBody(recs[i].Fields, marker(i))
+			return batchCall{method: "POST", path: "/tasks/v1/lists/" + url.PathEscape(list) + "/tasks", body: body}, err
+		},
+		func(i int) (string, error) { return s.insertTask(ctx, scope, recs[i].Fields, marker(i)) },
+		func(b json.RawMessage) string {
+			var t wireTask
+			_ = json.Unmarshal(b, &t)
+			return t.ID
+		})
+}
+
+func (s *Side) insertTask(ctx context.Context, scope item.Scope, f map[string]string, marker string) (string, error) {
+	body, err := newTaskBody(f, marker)
+	if err != nil {
+		return "", err
 	}
 	list, err := s.taskList(ctx, scope)
 	if err != nil {

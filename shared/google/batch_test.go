@@ -1,0 +1,66 @@
+package google
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/shared/fault"
+	"github.com/crmsync/crmsync/shared/item"
+)
+
+// TestBatchCreates: events and tasks go WriteBatch to a batch request; a
+// record the side refuses and a part Google fails are that record's result
+// alone, the others are created once.
+func TestBatchCreates(t *testing.T) {
+	fg, s := localGoogle(t)
+	ctx := t.Context()
+	scope := window()
+	start, err := s.Changes(ctx, scope, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := make([]item.Record, 120)
+	for i := range recs {
+		at := scope.From.Add(time.Duration(i+24) * time.Hour)
+		recs[i] = item.Record{Fields: map[string]string{item.Subject: fmt.Sprintf("E%d", i), item.Start: at.Format(time.RFC3339), item.End: at.Add(time.Hour).Format(time.RFC3339)}}
+	}
+	recs[7].Fields[item.Start] = "soon"
+	fg.FailNext("calendar", 500, "backendError", "") // the first part of the first batch
+	fg.ResetRequests()
+	res, err := s.Create(ctx, item.Event, recs, nil)
+	if err != nil || len(res) != len(recs) {
+		t.Fatalf("Create: %d results, %v", len(res), err)
+	}
+	if n := fg.Requests()["batch"]; n != 3 {
+		t.Errorf("120 events: %d batch requests, want 3", n)
+	}
+	if !fault.Is(res[0].Err, fault.Temporary) || !fault.Is(res[7].Err, fault.Permanent) {
+		t.Errorf("failed part: %v; refused record: %v", res[0].Err, res[7].Err)
+	}
+	ok := 0
+	for i, r := range res {
+		if i != 0 && i != 7 {
+			if r.Err != nil || r.ID == "" {
+				t.Fatalf("record %d: %+v", i, r)
+			}
+			ok++
+		}
+	}
+	ch, err := s.Changes(ctx, scope, start.Cursor)
+	if err != nil || len(ch.Records) != ok {
+		t.Errorf("events created: %d, want %d (%v)", len(ch.Records), ok, err)
+	}
+	tasks := make([]item.Record, 60)
+	for i := range tasks {
+		tasks[i] = item.Record{Fields: map[string]string{item.Subject: fmt.Sprintf("T%d", i), item.DueDate: "2026-12-24"}}
+	}
+	fg.ResetRequests()
+	res, err = s.Create(ctx, item.Task, tasks, nil)
+	if err != nil || len(res) != 60 || res[59].ID == "" {
+		t.Fatalf("tasks: %v %v", res, err)
+	}
+	if n := fg.Requests()["batch"]; n != 2 {
+		t.Errorf("60 tasks: %d batch requests, want 2", n)
+	}
+}
