@@ -110,8 +110,8 @@ func (c *Client) batch(ctx context.Context, batchURL string, calls []batchCall) 
 	}
 	for i := range calls {
 		if !seen[i] {
-			// A call the answer does not mention was maybe not run: the
-			// caller may try it again alone.
+			// A call the answer does not mention may or may not have run:
+			// a temporary failure, never a blind second write.
 			errs[i] = fault.New(fault.Temporary, "batch_part_missing", "the batch answer has no part for call "+strconv.Itoa(i))
 		}
 	}
@@ -131,8 +131,9 @@ func pathOf(u string) string {
 // batchCreate writes records through the API's batch endpoint, WriteBatch
 // calls at a time. prepare builds one record's call ("" path: the record
 // is written alone by single, as exceptions of a series are); parse reads a
-// created record's id. A part that failed is that record's result; a batch
-// refused as a whole is written record by record.
+// created record's id. A part that failed (or is missing from the answer)
+// is that record's result; a batch refused as a whole is written record by
+// record; a batch that failed in flight fails its records (temporarily).
 func (s *Side) batchCreate(ctx context.Context, batchURL string, recs int,
 	prepare func(i int) (batchCall, error), single func(i int) (string, error), parse func(json.RawMessage) string,
 ) ([]side.Result, error) {
@@ -149,12 +150,17 @@ func (s *Side) batchCreate(ctx context.Context, batchURL string, recs int,
 		}
 		for j, i := range idx {
 			switch {
-			case err != nil || isCode(errs[j], "batch_part_missing"):
+			case fault.Is(err, fault.Permanent):
+				// The batch itself was refused, nothing ran: each alone.
 				id, err := single(i)
 				if wholeCall(err) {
 					return err
 				}
 				out[i] = side.Result{ID: id, Err: err}
+			case err != nil:
+				// Unknown which calls ran: each record fails for now, and
+				// the engine's rerun finds any created by its marker.
+				out[i] = side.Result{Err: err}
 			case errs[j] != nil:
 				out[i] = side.Result{Err: errs[j]}
 			default:
