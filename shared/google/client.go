@@ -1,11 +1,3 @@
-// Package google is the Google Workspace mailbox connector: contacts through
-// the People API (a "crmsync" contact group is the synced folder), events
-// through Calendar v3 (sync tokens, watch channels for push), tasks through
-// Tasks v1 (updatedMin polling) and e-mail sharing through Gmail labels and
-// history, under the contract of shared/side; users connect with OAuth or
-// an admin onboards them through domain-wide delegation. Each API tracks change in its
-// own way and breaks in its own way; ../shared/reference/google.md lists the
-// traps and the comments here say where each is handled.
 package google
 
 import (

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"hash/fnv"
 	"io"
 	"net/mail"
 	"net/url"
@@ -76,6 +77,12 @@ func b64url(s string) ([]byte, error) {
 func (s *Side) label(ctx context.Context, name string) (string, error) {
 	s.mu.Lock()
 	id := s.labels[name]
+	if id == "" {
+		id = s.labelsByHash[labelHash(name)]
+		if id != "" {
+			s.labels[name] = id
+		}
+	}
 	s.mu.Unlock()
 	if id != "" {
 		return id, nil
@@ -136,8 +143,8 @@ func (s *Side) shareLabels(ctx context.Context, scope item.Scope) ([]string, err
 // — reads in full again). Candidates are read as metadata first and in full
 // only when they are to be shared.
 //
-// The cursor is "gmail1|<historyId>|<label name>=<id>,…": the label ids it
-// carries spare an idle session the label lookup.
+// The cursor is "gmail1|<historyId>|<hash of label name>=<id>,…": the label
+// ids it carries spare an idle session the label lookup.
 func (s *Side) SharedEmails(ctx context.Context, scope item.Scope, cursor string) (item.Changes, error) {
 	cursor = s.learnLabels(cursor)
 	share, err := s.shareLabels(ctx, scope)
@@ -224,25 +231,34 @@ func (s *Side) learnLabels(cursor string) string {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.labelsByHash == nil {
+		s.labelsByHash = map[string]string{}
+	}
 	for _, kv := range strings.Split(labels, ",") {
-		if n, v, ok := strings.Cut(kv, "="); ok && v != "" {
-			if name, err := url.QueryUnescape(n); err == nil && s.labels[name] == "" {
-				s.labels[name] = v
-			}
+		if h, v, ok := strings.Cut(kv, "="); ok && v != "" {
+			s.labelsByHash[h] = v
 		}
 	}
 	return gmailCursorPrefix + id
 }
 
+// knownLabels lists the label ids by a hash of their names: the cursor
+// keeps no label name (the user chose it).
 func (s *Side) knownLabels() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []string
 	for n, id := range s.labels {
-		out = append(out, url.QueryEscape(n)+"="+id)
+		out = append(out, labelHash(n)+"="+id)
 	}
 	slices.Sort(out)
 	return strings.Join(out, ",")
+}
+
+func labelHash(name string) string {
+	h := fnv.New64a()
+	h.Write([]byte(strings.ToLower(name)))
+	return strconv.FormatUint(h.Sum64(), 36)
 }
 
 func toShare(labels, share []string, shared string) bool {

@@ -32,6 +32,8 @@ type Side struct {
 	groups map[string]string // contact group name → resourceName
 	lists  map[string]string // task list title → id
 	labels map[string]string // Gmail label name → id
+	// labelsByHash are label ids a cursor carried, by labelHash of the name.
+	labelsByHash map[string]string
 	// scopes are the last scope Changes read per kind: writes go to the
 	// container it named (the engine reads before it writes).
 	scopes map[item.Kind]item.Scope
