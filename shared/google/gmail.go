@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"hash/fnv"
 	"io"
 	"net/mail"
@@ -187,31 +188,34 @@ func (s *Side) SharedEmails(ctx context.Context, scope item.Scope, cursor string
 		}
 	}
 	ch := item.Changes{Kind: item.SharedEmail, Full: full, Cursor: gmailCursorPrefix + next + "|" + s.knownLabels()}
+	var unique []string
 	seen := map[string]bool{}
 	for _, id := range ids {
-		if seen[id] {
-			continue
+		if !seen[id] {
+			seen[id] = true
+			unique = append(unique, id)
 		}
-		seen[id] = true
-		var meta wireMessage
-		err := s.c.do(ctx, "GET", s.c.gmail+"/gmail/v1/users/me/messages/"+url.PathEscape(id)+"?format=metadata&metadataHeaders=Message-ID", nil, &meta)
-		if fault.Is(err, fault.Gone) {
+	}
+	metas, err := s.getMessages(ctx, unique, "metadata&metadataHeaders=Message-ID")
+	if err != nil {
+		return item.Changes{}, err
+	}
+	var wanted []string
+	for i, m := range metas {
+		if m != nil && toShare(m.LabelIDs, share, shared) {
+			wanted = append(wanted, unique[i])
+		}
+	}
+	// Only messages to share are read in full.
+	fulls, err := s.getMessages(ctx, wanted, "full")
+	if err != nil {
+		return item.Changes{}, err
+	}
+	for _, m := range fulls {
+		if m == nil {
 			continue // deleted meanwhile
 		}
-		if err != nil {
-			return item.Changes{}, err
-		}
-		if !toShare(meta.LabelIDs, share, shared) {
-			continue
-		}
-		var msg wireMessage
-		if err := s.c.do(ctx, "GET", s.c.gmail+"/gmail/v1/users/me/messages/"+url.PathEscape(id)+"?format=full", nil, &msg); err != nil {
-			if fault.Is(err, fault.Gone) {
-				continue
-			}
-			return item.Changes{}, err
-		}
-		rec, prob := msg.record()
+		rec, prob := m.record()
 		if prob != nil {
 			ch.Problems = append(ch.Problems, *prob)
 			continue
@@ -219,6 +223,55 @@ func (s *Side) SharedEmails(ctx context.Context, scope item.Scope, cursor string
 		ch.Records = append(ch.Records, rec)
 	}
 	return ch, nil
+}
+
+// GmailBatch is how many messages.get go in one batch: Gmail allows 100
+// and recommends no more than 50.
+const GmailBatch = 50
+
+// getMessages reads messages in format, one request for one message and
+// GmailBatch to a batch request for more; a message gone meanwhile is nil.
+func (s *Side) getMessages(ctx context.Context, ids []string, format string) ([]*wireMessage, error) {
+	out := make([]*wireMessage, len(ids))
+	path := func(id string) string {
+		return s.c.gmail + "/gmail/v1/users/me/messages/" + url.PathEscape(id) + "?format=" + format
+	}
+	if len(ids) == 1 {
+		var m wireMessage
+		err := s.c.do(ctx, "GET", path(ids[0]), nil, &m)
+		if fault.Is(err, fault.Gone) {
+			return out, nil
+		}
+		out[0] = &m
+		return out, err
+	}
+	for lo := 0; lo < len(ids); lo += GmailBatch {
+		hi := min(lo+GmailBatch, len(ids))
+		calls := make([]batchCall, 0, hi-lo)
+		for _, id := range ids[lo:hi] {
+			calls = append(calls, batchCall{method: "GET", path: pathOf(path(id))})
+		}
+		bodies, errs, err := s.c.batch(ctx, s.c.gmail+"/batch/gmail/v1", calls)
+		if err != nil {
+			return nil, err
+		}
+		for j := range calls {
+			switch {
+			case fault.Is(errs[j], fault.Gone):
+			case errs[j] != nil:
+				// A failed read fails the whole read: the cursor must not
+				// move past a message not reported.
+				return nil, errs[j]
+			default:
+				var m wireMessage
+				if err := json.Unmarshal(bodies[j], &m); err != nil {
+					return nil, fault.New(fault.Temporary, "bad_response", "undecodable message")
+				}
+				out[lo+j] = &m
+			}
+		}
+	}
+	return out, nil
 }
 
 // learnLabels takes the label ids a cursor carries and returns the cursor
