@@ -185,3 +185,52 @@ func BenchmarkIdleSession(b *testing.B) {
 	}
 	b.ReportMetric(float64(total)/float64(n), "requests/op")
 }
+
+// TestInitialWriteBounds: an initial sync that writes the CRM's records into
+// an empty Google account stays within the batch bounds: 10,000 contacts in
+// batches of BatchCreate, 2,000 events and 250 tasks in batches of WriteBatch.
+func TestInitialWriteBounds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 10,000 contacts")
+	}
+	fg, s := localGoogle(t)
+	ctx := t.Context()
+	win := item.Scope{Kind: item.Event, From: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)}
+	for _, sc := range []item.Scope{{Kind: item.Contact}, win, {Kind: item.Task}} {
+		if _, err := s.Changes(ctx, sc, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	contacts := make([]item.Record, benchContacts)
+	for i := range contacts {
+		contacts[i] = item.Record{Fields: map[string]string{item.FirstName: "Ada", item.LastName: fmt.Sprintf("Lovelace %05d", i)}}
+	}
+	events := make([]item.Record, benchEvents)
+	for i := range events {
+		at := win.From.Add(time.Duration(i) * 30 * time.Minute)
+		events[i] = item.Record{Fields: map[string]string{item.Subject: fmt.Sprintf("Meeting %d", i), item.Start: at.Format(time.RFC3339), item.End: at.Add(25 * time.Minute).Format(time.RFC3339)}}
+	}
+	tasks := make([]item.Record, benchTasks)
+	for i := range tasks {
+		tasks[i] = item.Record{Fields: map[string]string{item.Subject: fmt.Sprintf("Task %d", i)}}
+	}
+	for _, w := range []struct {
+		kind item.Kind
+		recs []item.Record
+		api  string
+		want int
+	}{
+		{item.Contact, contacts, "people", ceilDiv(benchContacts, BatchCreate)},
+		{item.Event, events, "batch", ceilDiv(benchEvents, WriteBatch)},
+		{item.Task, tasks, "batch", ceilDiv(benchTasks, WriteBatch)},
+	} {
+		fg.ResetRequests()
+		res, err := s.Create(ctx, w.kind, w.recs, nil)
+		if err != nil || len(res) != len(w.recs) || res[len(res)-1].Err != nil {
+			t.Fatalf("%s: %d results, %v", w.kind, len(res), err)
+		}
+		if got := fg.Requests()[w.api]; got != w.want {
+			t.Errorf("%d %s creates: %d requests, want %d", len(w.recs), w.kind, got, w.want)
+		}
+	}
+}
