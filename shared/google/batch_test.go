@@ -64,3 +64,51 @@ func TestBatchCreates(t *testing.T) {
 		t.Errorf("60 tasks: %d batch requests, want 2", n)
 	}
 }
+
+// TestBatchDeletes: events and tasks are deleted WriteBatch to a batch; a
+// record already gone counts as deleted.
+func TestBatchDeletes(t *testing.T) {
+	fg, s := localGoogle(t)
+	ctx := t.Context()
+	scope := window()
+	recs := make([]item.Record, 60)
+	for i := range recs {
+		at := scope.From.Add(time.Duration(i+24) * time.Hour)
+		recs[i] = item.Record{Fields: map[string]string{item.Subject: fmt.Sprintf("E%d", i), item.Start: at.Format(time.RFC3339), item.End: at.Add(time.Hour).Format(time.RFC3339)}}
+	}
+	res, err := s.Create(ctx, item.Event, recs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(res))
+	for i, r := range res {
+		ids[i] = r.ID
+	}
+	if err := s.deleteEvent(ctx, ids[3]); err != nil {
+		t.Fatal(err)
+	}
+	fg.ResetRequests()
+	res, err = s.Delete(ctx, item.Event, append(ids, "nosuchevent"))
+	if err != nil || len(res) != 61 {
+		t.Fatalf("Delete: %v %v", res, err)
+	}
+	for i, r := range res {
+		if r.Err != nil {
+			t.Errorf("delete %d: %v", i, r.Err)
+		}
+	}
+	if n := fg.Requests()["batch"]; n != 2 {
+		t.Errorf("61 deletes: %d batches, want 2", n)
+	}
+	ch, err := s.Changes(ctx, scope, "")
+	if err != nil || len(ch.Records) != 0 {
+		t.Errorf("after deletes: %d events left, %v", len(ch.Records), err)
+	}
+	tres, err := s.Create(ctx, item.Task, []item.Record{{Fields: map[string]string{item.Subject: "x"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := s.Delete(ctx, item.Task, []string{tres[0].ID, "gone"}); err != nil || res[0].Err != nil || res[1].Err != nil {
+		t.Errorf("task deletes: %+v %v", res, err)
+	}
+}

@@ -2,6 +2,7 @@ package google
 
 import (
 	"context"
+	"net/url"
 	"sync"
 
 	"github.com/crmsync/crmsync/shared/fault"
@@ -125,27 +126,49 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 
 // Delete removes records; one already gone counts as success.
 func (s *Side) Delete(ctx context.Context, kind item.Kind, ids []string) ([]side.Result, error) {
-	if kind == item.Contact {
+	switch kind {
+	case item.Contact:
 		return s.deleteContacts(ctx, ids)
+	case item.Task:
+		path, err := s.taskPath(ctx, "")
+		if err != nil {
+			return nil, err
+		}
+		return s.batchDelete(ctx, s.c.tasksURL+"/batch", ids, func(id string) string { return pathOf(path + url.PathEscape(id)) })
+	case item.Event:
+		return s.batchDelete(ctx, s.c.cal+"/batch/calendar/v3", ids, func(id string) string {
+			cal, ev := splitEventID(id)
+			return pathOf(s.eventsURL(cal) + "/" + url.PathEscape(ev) + "?sendUpdates=none")
+		})
 	}
+	return nil, unknownKind(kind)
+}
+
+// batchDelete deletes through a batch endpoint, WriteBatch at a time; a
+// record already gone (404, or Calendar's 410 deleted) is deleted. A batch
+// that fails as a whole fails its records; deletes are safe to redo.
+func (s *Side) batchDelete(ctx context.Context, batchURL string, ids []string, path func(string) string) ([]side.Result, error) {
 	out := make([]side.Result, len(ids))
-	for i, id := range ids {
-		var err error
-		switch kind {
-		case item.Task:
-			err = s.deleteTask(ctx, id)
-		case item.Event:
-			err = s.deleteEvent(ctx, id)
-		default:
-			return nil, unknownKind(kind)
+	for lo := 0; lo < len(ids); lo += WriteBatch {
+		hi := min(lo+WriteBatch, len(ids))
+		calls := make([]batchCall, 0, hi-lo)
+		for _, id := range ids[lo:hi] {
+			calls = append(calls, batchCall{method: "DELETE", path: path(id)})
 		}
-		if fault.Is(err, fault.Gone) {
-			err = nil
-		}
+		_, errs, err := s.c.batch(ctx, batchURL, calls)
 		if wholeCall(err) {
 			return nil, err
 		}
-		out[i] = side.Result{ID: id, Err: err}
+		for j := range calls {
+			e := err
+			if e == nil {
+				e = errs[j]
+			}
+			if fault.Is(e, fault.Gone) {
+				e = nil
+			}
+			out[lo+j] = side.Result{ID: ids[lo+j], Err: e}
+		}
 	}
 	return out, nil
 }
