@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/crmsync/crmsync/shared/fault"
+	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/side"
 )
 
@@ -29,6 +30,7 @@ const WriteBatch = 50
 type batchCall struct {
 	method, path string
 	body         any
+	header       map[string]string
 }
 
 // batch sends calls in one multipart/mixed request to batchURL (the API's
@@ -46,6 +48,9 @@ func (c *Client) batch(ctx context.Context, batchURL string, calls []batchCall) 
 			return nil, nil, fault.Wrap(fault.Permanent, err)
 		}
 		fmt.Fprintf(pw, "%s %s HTTP/1.1\r\n", call.method, call.path)
+		for k, v := range call.header {
+			fmt.Fprintf(pw, "%s: %s\r\n", k, v)
+		}
 		if call.body != nil {
 			b, err := json.Marshal(call.body)
 			if err != nil {
@@ -193,6 +198,67 @@ func (s *Side) batchCreate(ctx context.Context, batchURL string, recs int,
 	}
 	if err := flush(); err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// batchUpdate updates records through a batch endpoint: a batch of reads,
+// then a batch of patches built on what was read (patch returns the body,
+// If-Match etag and path; an empty body writes nothing). A record whose
+// patch meets a conflict, or whose batch failed in flight, is updated alone
+// by single (which reads again); a refused record fails alone.
+func (s *Side) batchUpdate(ctx context.Context, batchURL string, recs []item.Record,
+	get func(id string) string, patch func(rec item.Record, cur json.RawMessage) (batchCall, error), single func(rec item.Record) error,
+) ([]side.Result, error) {
+	out := make([]side.Result, len(recs))
+	for lo := 0; lo < len(recs); lo += WriteBatch {
+		hi := min(lo+WriteBatch, len(recs))
+		reads := make([]batchCall, 0, hi-lo)
+		for _, r := range recs[lo:hi] {
+			reads = append(reads, batchCall{method: "GET", path: get(r.ID)})
+		}
+		bodies, errs, err := s.c.batch(ctx, batchURL, reads)
+		if err != nil {
+			return nil, err
+		}
+		var writes []batchCall
+		var idx []int
+		for j, r := range recs[lo:hi] {
+			i := lo + j
+			out[i].ID = r.ID
+			if errs[j] != nil {
+				out[i].Err = errs[j]
+				continue
+			}
+			call, err := patch(r, bodies[j])
+			if err != nil || call.path == "" {
+				out[i].Err = err
+				continue
+			}
+			writes, idx = append(writes, call), append(idx, i)
+		}
+		if len(writes) == 0 {
+			continue
+		}
+		_, errs, err = s.c.batch(ctx, batchURL, writes)
+		if wholeCall(err) {
+			return nil, err
+		}
+		for j, i := range idx {
+			e := err
+			if e == nil {
+				e = errs[j]
+			}
+			if e != nil && (isCode(e, codeConflict) || !fault.Is(e, fault.Permanent) && !fault.Is(e, fault.Gone)) {
+				// Changed meanwhile, or unknown whether it ran: an update
+				// is safe to redo, reading again first.
+				e = single(recs[i])
+				if wholeCall(e) {
+					return nil, e
+				}
+			}
+			out[i].Err = e
+		}
 	}
 	return out, nil
 }

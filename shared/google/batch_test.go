@@ -112,3 +112,59 @@ func TestBatchDeletes(t *testing.T) {
 		t.Errorf("task deletes: %+v %v", res, err)
 	}
 }
+
+// TestBatchUpdates: events and tasks are updated with a batch of reads and
+// a batch of patches per WriteBatch records; a refused record and a read
+// Google failed are their records' results alone.
+func TestBatchUpdates(t *testing.T) {
+	fg, s := localGoogle(t)
+	ctx := t.Context()
+	scope := window()
+	recs := make([]item.Record, 60)
+	for i := range recs {
+		at := scope.From.Add(time.Duration(i+24) * time.Hour)
+		recs[i] = item.Record{Fields: map[string]string{item.Subject: fmt.Sprintf("E%d", i), item.Start: at.Format(time.RFC3339), item.End: at.Add(time.Hour).Format(time.RFC3339)}}
+	}
+	res, err := s.Create(ctx, item.Event, recs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, err := s.Changes(ctx, scope, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	upd := make([]item.Record, len(res))
+	for i, r := range res {
+		upd[i] = item.Record{ID: r.ID, Fields: map[string]string{item.Subject: fmt.Sprintf("Renamed %d", i)}}
+	}
+	upd[5].Fields[item.End] = "later"
+	fg.FailNext("calendar", 500, "backendError", "") // the first read
+	fg.ResetRequests()
+	out, err := s.Update(ctx, item.Event, upd)
+	if err != nil || len(out) != 60 {
+		t.Fatalf("Update: %v", err)
+	}
+	if !fault.Is(out[0].Err, fault.Temporary) || !fault.Is(out[5].Err, fault.Permanent) {
+		t.Errorf("failed read: %v; refused record: %v", out[0].Err, out[5].Err)
+	}
+	if n := fg.Requests()["batch"]; n != 4 {
+		t.Errorf("60 updates: %d batches, want 4 (reads and patches of two batches)", n)
+	}
+	ch, err := s.Changes(ctx, scope, start.Cursor)
+	if err != nil || len(ch.Records) != 58 {
+		t.Fatalf("changed events: %d, want 58 (%v)", len(ch.Records), err)
+	}
+	for _, r := range ch.Records {
+		if r.Fields[item.Subject][:7] != "Renamed" {
+			t.Errorf("not renamed: %+v", r.Fields)
+		}
+	}
+	tres, err := s.Create(ctx, item.Task, []item.Record{{Fields: map[string]string{item.Subject: "a"}}, {Fields: map[string]string{item.Subject: "b"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tout, err := s.Update(ctx, item.Task, []item.Record{{ID: tres[0].ID, Fields: map[string]string{item.Status: "Completed"}}, {ID: "gone", Fields: map[string]string{item.Subject: "x"}}})
+	if err != nil || tout[0].Err != nil || !fault.Is(tout[1].Err, fault.Gone) {
+		t.Errorf("task updates: %+v %v", tout, err)
+	}
+}

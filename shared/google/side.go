@@ -2,6 +2,7 @@ package google
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"sync"
 
@@ -101,27 +102,71 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 	return nil, unknownKind(kind)
 }
 
-// Update writes the given fields of existing records.
+// Update writes the given fields of existing records: contacts one by one
+// (People needs each contact's etag and its writes in sequence), events and
+// tasks through the batch endpoints (a batch of reads, a batch of patches).
 func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) ([]side.Result, error) {
-	out := make([]side.Result, len(recs))
-	for i, r := range recs {
-		var err error
-		switch kind {
-		case item.Contact:
-			err = s.updateContact(ctx, r.ID, r.Fields)
-		case item.Task:
-			err = s.updateTask(ctx, r.ID, r.Fields)
-		case item.Event:
-			err = s.updateEvent(ctx, r.ID, r.Fields)
-		default:
-			return nil, unknownKind(kind)
+	switch kind {
+	case item.Contact:
+		out := make([]side.Result, len(recs))
+		for i, r := range recs {
+			err := s.updateContact(ctx, r.ID, r.Fields)
+			if wholeCall(err) {
+				return nil, err
+			}
+			out[i] = side.Result{ID: r.ID, Err: err}
 		}
-		if wholeCall(err) {
+		return out, nil
+	case item.Task:
+		path, err := s.taskPath(ctx, "")
+		if err != nil {
 			return nil, err
 		}
-		out[i] = side.Result{ID: r.ID, Err: err}
+		return s.batchUpdate(ctx, s.c.tasksURL+"/batch", recs,
+			func(id string) string { return pathOf(path + url.PathEscape(id)) },
+			func(r item.Record, cur json.RawMessage) (batchCall, error) {
+				var t wireTask
+				if err := json.Unmarshal(cur, &t); err != nil {
+					return batchCall{}, fault.New(fault.Temporary, "bad_response", "undecodable task")
+				}
+				if t.Deleted {
+					return batchCall{}, fault.New(fault.Gone, "deleted", "the task was deleted")
+				}
+				body, err := applyTask(t, r.Fields)
+				if err != nil || len(body) == 0 {
+					return batchCall{}, err
+				}
+				return batchCall{method: "PATCH", path: pathOf(path + url.PathEscape(r.ID)), body: body}, nil
+			},
+			func(r item.Record) error { return s.updateTask(ctx, r.ID, r.Fields) })
+	case item.Event:
+		evPath := func(id string) string {
+			cal, ev := splitEventID(id)
+			return s.eventsURL(cal) + "/" + url.PathEscape(ev)
+		}
+		return s.batchUpdate(ctx, s.c.cal+"/batch/calendar/v3", recs,
+			func(id string) string { return pathOf(evPath(id)) },
+			func(r item.Record, cur json.RawMessage) (batchCall, error) {
+				var e wireEvent
+				if err := json.Unmarshal(cur, &e); err != nil {
+					return batchCall{}, fault.New(fault.Temporary, "bad_response", "undecodable event")
+				}
+				if e.Status == "cancelled" {
+					return batchCall{}, fault.New(fault.Gone, "deleted", "the event was deleted")
+				}
+				body, err := eventBody(e, r.Fields)
+				if err != nil || len(body) == 0 {
+					return batchCall{}, err
+				}
+				call := batchCall{method: "PATCH", path: pathOf(evPath(r.ID) + "?sendUpdates=none"), body: body}
+				if e.Etag != "" {
+					call.header = map[string]string{"If-Match": e.Etag}
+				}
+				return call, nil
+			},
+			func(r item.Record) error { return s.updateEvent(ctx, r.ID, r.Fields) })
 	}
-	return out, nil
+	return nil, unknownKind(kind)
 }
 
 // Delete removes records; one already gone counts as success.
