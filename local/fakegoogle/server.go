@@ -72,6 +72,7 @@ type failure struct {
 	status     int
 	reason     string
 	retryAfter string
+	skip       int // requests to let through first
 }
 
 type user struct {
@@ -231,10 +232,13 @@ func (s *Server) api(name string, h handler) http.HandlerFunc {
 		defer s.mu.Unlock()
 		s.requests[name]++
 		if q := s.failures[name]; len(q) > 0 {
-			f := q[0]
-			s.failures[name] = q[1:]
-			s.fail(w, name, f)
-			return
+			if q[0].skip > 0 {
+				q[0].skip--
+			} else {
+				s.failures[name] = q[1:]
+				s.fail(w, name, q[0])
+				return
+			}
 		}
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		u := s.users[s.tokens[tok]]
@@ -261,7 +265,18 @@ func (s *Server) FailNext(api string, status int, reason, retryAfter string) {
 	if s.failures == nil {
 		s.failures = map[string][]failure{}
 	}
-	s.failures[api] = append(s.failures[api], failure{status, reason, retryAfter})
+	s.failures[api] = append(s.failures[api], failure{status: status, reason: reason, retryAfter: retryAfter})
+}
+
+// FailAt is FailNext for the request after the next skip ones, so a test
+// can fail the write that follows a read.
+func (s *Server) FailAt(api string, skip, status int, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failures == nil {
+		s.failures = map[string][]failure{}
+	}
+	s.failures[api] = append(s.failures[api], failure{status: status, reason: reason, skip: skip})
 }
 
 func (s *Server) fail(w http.ResponseWriter, api string, f failure) {

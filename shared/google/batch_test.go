@@ -168,3 +168,45 @@ func TestBatchUpdates(t *testing.T) {
 		t.Errorf("task updates: %+v %v", tout, err)
 	}
 }
+
+// TestConflictsReadAgain: a write refused because the record changed since
+// it was read (People 400 failedPrecondition, Calendar 412) is read again
+// and redone, and succeeds.
+func TestConflictsReadAgain(t *testing.T) {
+	fg, s := localGoogle(t)
+	ctx := t.Context()
+	if _, err := s.Changes(ctx, item.Scope{Kind: item.Contact}, ""); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Create(ctx, item.Contact, []item.Record{{Fields: map[string]string{item.LastName: "Lee"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fg.FailAt("people", 1, 400, "failedPrecondition") // the updateContact after the read
+	fg.ResetRequests()
+	out, err := s.Update(ctx, item.Contact, []item.Record{{ID: res[0].ID, Fields: map[string]string{item.Title: "CEO"}}})
+	if err != nil || out[0].Err != nil {
+		t.Fatalf("contact update after a conflict: %+v %v", out, err)
+	}
+	if n := fg.Requests()["people"]; n != 4 {
+		t.Errorf("people requests: %d, want 4 (read, refused write, read, write)", n)
+	}
+	p, _ := s.getPerson(ctx, res[0].ID)
+	if got := p.record(nil, "").Fields[item.Title]; got != "CEO" {
+		t.Errorf("title %q", got)
+	}
+	scope := window()
+	at := scope.From.Add(30 * time.Hour)
+	ev, err := s.Create(ctx, item.Event, []item.Record{{Fields: map[string]string{item.Subject: "A", item.Start: at.Format(time.RFC3339), item.End: at.Add(time.Hour).Format(time.RFC3339)}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fg.FailAt("calendar", 1, 412, "conditionNotMet") // the patch after the batched read
+	out, err = s.Update(ctx, item.Event, []item.Record{{ID: ev[0].ID, Fields: map[string]string{item.Subject: "B"}}})
+	if err != nil || out[0].Err != nil {
+		t.Fatalf("event update after a conflict: %+v %v", out, err)
+	}
+	if e, _ := s.getEvent(ctx, "primary", ev[0].ID); e.Summary != "B" {
+		t.Errorf("summary %q", e.Summary)
+	}
+}
