@@ -22,6 +22,7 @@ import (
 
 	"github.com/crmsync/crmsync/local/demo"
 	"github.com/crmsync/crmsync/local/fakec4c"
+	"github.com/crmsync/crmsync/local/fakegoogle"
 	"github.com/crmsync/crmsync/local/fakegraph"
 	"github.com/crmsync/crmsync/local/fakesalesforce"
 	"github.com/crmsync/crmsync/local/host"
@@ -50,6 +51,7 @@ commands:
   fake-salesforce   run the local Salesforce server
   fake-graph        run the local Microsoft Graph server
   fake-c4c          run the local SAP Cloud for Customer server
+  fake-google       run the local Google Workspace server (People, Calendar, Tasks, Gmail)
 
 run "local <command> -h" for a command's flags`
 
@@ -69,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fakegraph.Main(rest, stdout)
 	case "fake-c4c":
 		return fakec4c.Main(rest, stdout)
+	case "fake-google":
+		return fakegoogle.Main(rest, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

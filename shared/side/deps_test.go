@@ -1,7 +1,10 @@
 package side_test
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -10,7 +13,7 @@ const module = "github.com/crmsync/crmsync/"
 
 // vendors are the connector packages: each may import the contract and the
 // generic packages, never the engine or another vendor.
-var vendors = []string{"shared/salesforce", "shared/msgraph"}
+var vendors = []string{"shared/salesforce", "shared/msgraph", "shared/c4c", "shared/google"}
 
 // deps maps every package of the module to its transitive imports (go list
 // -deps, without tests), both relative to the module.
@@ -51,6 +54,22 @@ func vendorOf(pkg string) string {
 // package, and vendor packages reach neither the engine (shared/session) nor
 // each other. Only functions/ (the wiring) and local/ (the demo) name vendors.
 func TestVendorsPlugIn(t *testing.T) {
+	// A package that exports a connector value is a vendor: the list above
+	// cannot forget one.
+	files, err := filepath.Glob("../../shared/*/connector.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkg := "shared/" + filepath.Base(filepath.Dir(f))
+		if strings.Contains(string(src), "\nvar Connector = side.Connector{") && !slices.Contains(vendors, pkg) {
+			t.Errorf("%s exports a side.Connector but is not in vendors: add it", pkg)
+		}
+	}
 	all := deps(t)
 	for _, v := range vendors {
 		if _, ok := all[v]; !ok {
