@@ -243,7 +243,11 @@ func (d *Detector) Poll(ctx context.Context, org string, q Querier, now time.Tim
 	}
 	slices.Sort(rep.Requested)
 	for _, u := range rep.Requested {
-		if err := d.Requester.RequestNow(ctx, u, CRMChange, now); err != nil && !errors.Is(err, schedule.ErrDebounced) {
+		err := d.Requester.RequestNow(ctx, u, CRMChange, now)
+		if errors.Is(err, tablestore.ErrNotFound) {
+			continue // a user deleted since the directory named them
+		}
+		if err != nil && !errors.Is(err, schedule.ErrDebounced) {
 			// The watermarks stay: the next poll requests them again.
 			return rep, fmt.Errorf("orgwatch: session of %s not requested: %w", u, err)
 		}
