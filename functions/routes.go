@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/crmsync/crmsync/functions/addin"
 	"github.com/crmsync/crmsync/functions/dashboard"
+	"github.com/crmsync/crmsync/functions/detector"
 	"github.com/crmsync/crmsync/functions/keyrotation"
 	"github.com/crmsync/crmsync/functions/notifications"
 	"github.com/crmsync/crmsync/functions/pixel"
@@ -21,7 +22,7 @@ func routes(a *app) []funchost.Function {
 		{Name: "scheduler", Trigger: funchost.TimerTriggerOn(scheduler.Schedule),
 			Timer: scheduler.New(a.log, a.sched, a.subs, a.now).Run},
 		{Name: "syncworker", Trigger: funchost.QueueTriggerOn(syncworker.Queue),
-			Queue: syncworker.New(a.log, a.runner, a.ensureSubscriptions, a.sched, a.now).Handle},
+			Queue: syncworker.New(a.log, a.runner, a.afterSession, a.sched, a.now).Handle},
 		{Name: "notifications", Trigger: funchost.HTTPTrigger("notifications", funchost.AuthAnonymous, "post"),
 			HTTP: notifications.New(msgraph.Push{Subscriptions: a.subs, Now: a.now, Logger: a.log.With("function", "notifications")}, a.sched, a.now)},
 		{Name: "dashboard", Trigger: funchost.HTTPTrigger("dashboard/{*path}", funchost.AuthAnonymous, "get", "head", "post", "put", "delete"),
@@ -39,6 +40,8 @@ func routes(a *app) []funchost.Function {
 			HTTP: pixel.New(a.pixel)},
 		{Name: "keyrotation", Trigger: funchost.TimerTriggerOn(keyrotation.Schedule),
 			Timer: keyrotation.New(a.log, a.ring, a.conns, a.accounts).Run},
+		{Name: "detector", Trigger: funchost.TimerTriggerOn(detector.Schedule),
+			Timer: detector.New(a.log, a.detectorRunner(), a.now).Run},
 	}
 	return table
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/crmsync/crmsync/shared/identity"
 	"github.com/crmsync/crmsync/shared/keyring"
 	"github.com/crmsync/crmsync/shared/msgraph"
+	"github.com/crmsync/crmsync/shared/orgwatch"
 	"github.com/crmsync/crmsync/shared/queue"
 	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/salesforce/addincrm"
@@ -177,7 +178,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	a.accounts, err = account.New(account.Deps{
 		Tables: a.store, Sealer: account.KeysSealer{Keys: a.ring}, Scheduler: a.sched, Grants: a.grants,
 		Connections: a.conns, Identities: a.users, Directory: a.users,
-		Forget: []account.Deleter{account.DeleterFunc(a.subs.Forget)},
+		Forget: []account.Deleter{account.DeleterFunc(a.subs.Forget), account.DeleterFunc(orgwatch.Index{Store: a.store}.ForgetUser)},
 		CRM:    salesforce.Connector, Mailbox: msgraph.Connector,
 		Now: now, Log: log,
 	})
@@ -387,6 +388,10 @@ func (a *app) onConnected(ctx context.Context, user string) error {
 	if !ready[connection.Salesforce] || !ready[connection.Microsoft] {
 		return nil
 	}
+	if err := a.noteOwner(ctx, user, true); err != nil {
+		// The session's afterSession records it instead.
+		a.log.WarnContext(ctx, "change detector directory not updated", "user", user, "err", err)
+	}
 	if _, err := a.sched.Get(ctx, user); errors.Is(err, tablestore.ErrNotFound) {
 		if err := a.accounts.SetPlan(ctx, user, a.settings.DefaultPlan); err != nil {
 			return err
@@ -442,6 +447,7 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *connect.Sal
 			OnConnected: a.onConnected,
 			ResolveUser: a.accounts.ClaimInvite,
 			Now:         a.now, Logger: a.log,
+			Integrations: a.integrations(),
 		})
 		if err != nil {
 			return nil, err
