@@ -256,3 +256,29 @@ func (l *lockedWatch) SetWatched(ctx context.Context, user string, watched bool,
 	defer l.mu.Unlock()
 	return l.w.SetWatched(ctx, user, watched, now)
 }
+
+// TestChangeOfTheCurrentMinuteWaits: a change made in the minute a poll
+// runs in is left to the next poll — the session it requests reads
+// getUpdated, whose window ends at the last whole minute, and would not see
+// it — and is requested by that poll, not lost.
+func TestChangeOfTheCurrentMinuteWaits(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t)
+	t0 := time.Date(2026, 12, 4, 9, 0, 30, 0, time.UTC)
+	o := &org{}
+	r := &reqs{}
+	d := &Detector{Store: store, Directory: dir{byOwner: map[string][]string{"005A": {"ann"}}}, Requester: r}
+	if _, err := d.Poll(ctx, "org", o, t0); err != nil {
+		t.Fatal(err)
+	}
+	o.rows = append(o.rows, row{"Contact", "003a", "005A", t0.Add(50 * time.Second)}) // 09:01:20
+	if rep, err := d.Poll(ctx, "org", o, t0.Add(time.Minute)); err != nil || len(rep.Requested) != 0 {
+		t.Fatalf("poll at 09:01:30: %+v %v, want the change of 09:01:20 left for the next poll", rep, err)
+	}
+	if rep, err := d.Poll(ctx, "org", o, t0.Add(2*time.Minute)); err != nil || !slices.Equal(rep.Requested, []string{"ann"}) {
+		t.Fatalf("poll at 09:02:30: %+v %v, want Ann's session", rep, err)
+	}
+	if rep, err := d.Poll(ctx, "org", o, t0.Add(3*time.Minute)); err != nil || len(rep.Requested) != 0 {
+		t.Fatalf("poll at 09:03:30: %+v %v, want nothing again", rep, err)
+	}
+}
