@@ -157,7 +157,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		a.crm.OAuth = sf.OAuth2()
 		if jwtKey != nil {
 			a.crm.JWT = func(ctx context.Context, username string) salesforce.TokenSource {
-				return connect.JWTBearerSource(context.WithoutCancel(ctx), sf, username, jwtKey)
+				return connect.JWTBearerSource(context.WithoutCancel(ctx), sf, username, jwtKey).WithClock(now)
 			}
 		}
 	}
