@@ -284,4 +284,21 @@ func TestSalesforceChangeReachesMailboxThroughDetectorTimer(t *testing.T) {
 	if got := sessions(); len(got) != 1 || got[0].User != user {
 		t.Fatalf("after the admin reconnected: %+v, want the change made meanwhile found", got)
 	}
+
+	// Scoped by a list view, the user is requested on any change: the
+	// directory says so after their next session.
+	st, err := w.app.accounts.Settings(ctx, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.ContactListView = "00B000000000001AAA"
+	if err := w.app.accounts.SaveSettings(ctx, user, st); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.app.afterSession(ctx, user); err != nil {
+		t.Fatal(err)
+	}
+	if byOwner, anyUsers, err := idx.Users(ctx, org); err != nil || len(byOwner) != 0 || len(anyUsers) != 1 || anyUsers[0] != user {
+		t.Fatalf("the directory with a list view: %v any %v (%v), want the user in any", byOwner, anyUsers, err)
+	}
 }

@@ -75,8 +75,9 @@ func (m markRefused) QueryAll(ctx context.Context, soql string, fn func(map[stri
 // records) in their organisation's directory partition, with whether a list
 // view scopes their contacts (then any change of the organisation concerns
 // them). With force false (after a session) a user already in the
-// directory costs three point reads and no Salesforce call; force (a
-// connection made) reads the id from Salesforce again.
+// directory costs three point reads (connection, settings, entry) and no
+// Salesforce call; force (a connection made) reads the id from Salesforce
+// again.
 func (a *app) noteOwner(ctx context.Context, user string, force bool) error {
 	c, err := a.conns.Get(ctx, user, connection.Salesforce)
 	if errors.Is(err, connection.ErrNotFound) {
@@ -92,9 +93,13 @@ func (a *app) noteOwner(ctx context.Context, user string, force bool) error {
 	anyScope := s.ContactListView != ""
 	idx := orgwatch.Index{Store: a.store}
 	if !force {
-		if owner, ok, err := idx.Owner(ctx, c.Tenant, user); err != nil {
+		owner, was, ok, err := idx.Entry(ctx, c.Tenant, user)
+		switch {
+		case err != nil:
 			return err
-		} else if ok {
+		case ok && was == anyScope:
+			return nil
+		case ok:
 			return idx.Note(ctx, c.Tenant, user, owner, anyScope)
 		}
 	}

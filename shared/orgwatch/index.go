@@ -235,13 +235,21 @@ func (x Index) ForgetUser(ctx context.Context, user string) error {
 // Owner returns user's Salesforce user id in org's directory (ok false when
 // the user is not in it).
 func (x Index) Owner(ctx context.Context, org, user string) (string, bool, error) {
+	o, _, ok, err := x.Entry(ctx, org, user)
+	return o, ok, err
+}
+
+// Entry returns user's entry in org's directory: their Salesforce user id
+// and whether a list view scopes them (ok false when absent).
+func (x Index) Entry(ctx context.Context, org, user string) (owner string, anyScope, ok bool, err error) {
 	e, err := x.Store.Get(ctx, UsersTable, org, user)
 	if errors.Is(err, tablestore.ErrNotFound) {
-		return "", false, nil
+		return "", false, false, nil
 	}
 	if err != nil {
-		return "", false, err
+		return "", false, false, err
 	}
-	o, _ := e.Properties["Owner"].(string)
-	return o, o != "", nil
+	owner, _ = e.Properties["Owner"].(string)
+	anyScope, _ = e.Properties["Any"].(bool)
+	return owner, anyScope, owner != "", nil
 }
