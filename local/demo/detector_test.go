@@ -112,4 +112,6 @@ func TestDemoRunsTheDetector(t *testing.T) {
 
 type openerFunc func(ctx context.Context, org string) (orgwatch.Querier, error)
 
-func (f openerFunc) Integration(ctx context.Context, org string) (orgwatch.Querier, error) { return f(ctx, org) }
+func (f openerFunc) Integration(ctx context.Context, org string) (orgwatch.Querier, error) {
+	return f(ctx, org)
+}
