@@ -3,8 +3,12 @@ package orgwatch
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/crmsync/crmsync/shared/fault"
 )
 
 // Opener opens the Querier of an organisation's integration connection. A
@@ -100,14 +104,36 @@ func (r *Runner) pollOne(ctx context.Context, org string, now time.Time, ttl tim
 	}
 	defer release()
 	q, err := r.Opener.Integration(ctx, org)
-	if err != nil {
-		q = failing{err}
+	if fault.Is(err, fault.Reconnect) {
+		// Gone, revoked or refused before any query — even on the
+		// organisation's first poll, which makes none: the users'
+		// schedules come back to their plan's interval.
+		return Report{Changed: map[string]int{}}, r.Detector.down(ctx, org, err, now)
 	}
-	// A connection that cannot be opened goes through Poll like one that
-	// fails its query: a Reconnect error brings the users' schedules back.
+	if err != nil {
+		return Report{}, err
+	}
 	return r.Detector.Poll(ctx, org, q, now)
 }
 
-type failing struct{ err error }
-
-func (f failing) QueryAll(context.Context, string, func(map[string]any) error) error { return f.err }
+// down records org's detector down (the users told, when that changed) and
+// returns cause as ErrDown.
+func (d *Detector) down(ctx context.Context, org string, cause error, now time.Time) error {
+	_, _, up, err := d.watermarks(ctx, org)
+	if err != nil {
+		return err
+	}
+	byOwner, anyUser, err := d.Directory.Users(ctx, org)
+	if err != nil {
+		return err
+	}
+	users := slices.Clone(anyUser)
+	for _, us := range byOwner {
+		users = append(users, us...)
+	}
+	slices.Sort(users)
+	if werr := d.setUp(ctx, org, false, up, slices.Compact(users), now); werr != nil {
+		return fmt.Errorf("%w: %w (and the users' schedules: %v)", ErrDown, cause, werr)
+	}
+	return fmt.Errorf("%w: %w", ErrDown, cause)
+}

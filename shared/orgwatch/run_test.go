@@ -244,6 +244,24 @@ func TestRunnerPollsEveryOrg(t *testing.T) {
 	if _, err := x.lease(ctx, "00DC", t0.Add(7*time.Minute), time.Minute); err != nil {
 		t.Fatalf("the down poll kept its lease: %v", err)
 	}
+
+	// An organisation whose connection is refused from the start is down
+	// at its first poll (which makes no query): its user stays on the plan.
+	src.hist["00DF"], src.revoked["00DF"] = &org{}, true
+	if err := x.AddOrg(ctx, Org{ID: "00DF"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Note(ctx, "00DF", "u-00DF", "00500DF", false); err != nil {
+		t.Fatal(err)
+	}
+	wa.state["u-00DF"] = true // as if watched before
+	rep, err = run.Run(ctx, t0.Add(8*time.Minute))
+	if err != nil || rep.Down != 2 || rep.Polled != 4 {
+		t.Fatalf("run with 00DF refused from the start: %+v %v", rep, err)
+	}
+	if wa.state["u-00DF"] {
+		t.Fatal("the user of an organisation down from its first poll is still on the safety net")
+	}
 }
 
 type lockedWatch struct {
