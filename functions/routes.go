@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/crmsync/crmsync/functions/addin"
 	"github.com/crmsync/crmsync/functions/dashboard"
+	"github.com/crmsync/crmsync/functions/detector"
 	"github.com/crmsync/crmsync/functions/digest"
 	"github.com/crmsync/crmsync/functions/keyrotation"
 	"github.com/crmsync/crmsync/functions/notifications"
@@ -23,7 +24,7 @@ func routes(a *app) []funchost.Function {
 		{Name: "scheduler", Trigger: funchost.TimerTriggerOn(scheduler.Schedule),
 			Timer: scheduler.New(a.log, a.sched, a.subs, a.now).Run},
 		{Name: "syncworker", Trigger: funchost.QueueTriggerOn(syncworker.Queue),
-			Queue: syncworker.New(a.log, a.runner, a.ensureSubscriptions, a.sched, a.now).Handle},
+			Queue: syncworker.New(a.log, a.runner, a.afterSession, a.sched, a.now).Handle},
 		{Name: "notifications", Trigger: funchost.HTTPTrigger("notifications", funchost.AuthAnonymous, "post"),
 			HTTP: notifications.New(msgraph.Push{Subscriptions: a.subs, Now: a.now, Logger: a.log.With("function", "notifications")}, a.sched, a.now)},
 		{Name: "dashboard", Trigger: funchost.HTTPTrigger("dashboard/{*path}", funchost.AuthAnonymous, "get", "head", "post", "put", "delete"),
@@ -45,6 +46,8 @@ func routes(a *app) []funchost.Function {
 			Timer: keyrotation.New(a.log, a.ring, a.conns, a.accounts).Run},
 		{Name: "digest", Trigger: funchost.TimerTriggerOn(digest.Schedule),
 			Timer: digest.New(a.log, a.notifier).Run},
+		{Name: "detector", Trigger: funchost.TimerTriggerOn(detector.Schedule),
+			Timer: detector.New(a.log, a.detectorRunner(), a.now).Run},
 	}
 	return table
 }

@@ -222,6 +222,12 @@ type worldOptions struct {
 	email string
 	// env overrides or adds settings.
 	env map[string]string
+	// sfApp, when set, changes crmsync's app in the local Salesforce (a
+	// JWT bearer certificate, say).
+	sfApp func(*fakesalesforce.Client)
+	// now, when set, is the clock of the app and the local Salesforce
+	// (time.Now otherwise).
+	now func() time.Time
 }
 
 // newTestWorld starts the local providers and wires the app against them.
@@ -252,8 +258,15 @@ func newTestWorld(t testing.TB, o worldOptions) *testWorld {
 	idpSrv, idpH := start()
 
 	var err error
-	w.sf, err = fakesalesforce.New(fakesalesforce.Options{DailyLimit: 100_000,
-		Clients: []fakesalesforce.Client{{ID: w.sfClient, Secret: w.sfSecret}}})
+	sfApp := fakesalesforce.Client{ID: w.sfClient, Secret: w.sfSecret}
+	if o.sfApp != nil {
+		o.sfApp(&sfApp)
+	}
+	if o.now == nil {
+		o.now = time.Now
+	}
+	w.sf, err = fakesalesforce.New(fakesalesforce.Options{DailyLimit: 100_000, Now: o.now,
+		Clients: []fakesalesforce.Client{sfApp}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +307,7 @@ func newTestWorld(t testing.TB, o worldOptions) *testWorld {
 	}
 	// As run() does, but at debug level: the test sees every line any level would.
 	log := slog.New(redact.NewHandler(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	w.app, err = wire(context.Background(), cfg, log, time.Now, nil)
+	w.app, err = wire(context.Background(), cfg, log, o.now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

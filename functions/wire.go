@@ -36,6 +36,7 @@ import (
 	"github.com/crmsync/crmsync/shared/keyring"
 	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/notice"
+	"github.com/crmsync/crmsync/shared/orgwatch"
 	"github.com/crmsync/crmsync/shared/queue"
 	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/salesforce/addincrm"
@@ -161,7 +162,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		a.crm.OAuth = sf.OAuth2()
 		if jwtKey != nil {
 			a.crm.JWT = func(ctx context.Context, username string) salesforce.TokenSource {
-				return connect.JWTBearerSource(context.WithoutCancel(ctx), sf, username, jwtKey)
+				return connect.JWTBearerSource(context.WithoutCancel(ctx), sf, username, jwtKey).WithClock(now)
 			}
 		}
 	}
@@ -182,7 +183,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	a.accounts, err = account.New(account.Deps{
 		Tables: a.store, Sealer: account.KeysSealer{Keys: a.ring}, Scheduler: a.sched, Grants: a.grants,
 		Connections: a.conns, Identities: a.users, Directory: a.users,
-		Forget: []account.Deleter{account.DeleterFunc(a.subs.Forget)},
+		Forget: []account.Deleter{account.DeleterFunc(a.subs.Forget), account.DeleterFunc(orgwatch.Index{Store: a.store}.ForgetUser)},
 		CRM:    salesforce.Connector, Mailbox: msgraph.Connector,
 		Now: now, Log: log,
 	})
@@ -436,6 +437,10 @@ func (a *app) onConnected(ctx context.Context, user string) error {
 	if !ready[connection.Salesforce] || !ready[connection.Microsoft] {
 		return nil
 	}
+	if err := a.noteOwner(ctx, user, true); err != nil {
+		// The session's afterSession records it instead.
+		a.log.WarnContext(ctx, "change detector directory not updated", "user", user, "err", err)
+	}
 	if _, err := a.sched.Get(ctx, user); errors.Is(err, tablestore.ErrNotFound) {
 		if err := a.accounts.SetPlan(ctx, user, a.settings.DefaultPlan); err != nil {
 			return err
@@ -491,6 +496,7 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *connect.Sal
 			OnConnected: a.onConnected,
 			ResolveUser: a.accounts.ClaimInvite,
 			Now:         a.now, Logger: a.log,
+			Integrations: a.integrations(),
 		})
 		if err != nil {
 			return nil, err

@@ -121,6 +121,8 @@ var tables = [
   'notifydebounce'
   'oauthstate'
   'orgwatch'
+  'orgwatchorgs'
+  'orgwatchusers'
   'profiles'
   'progress'
   'schedule'

@@ -9,6 +9,10 @@ package demo
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +29,7 @@ import (
 	"github.com/crmsync/crmsync/shared/identity"
 	"github.com/crmsync/crmsync/shared/keyring"
 	"github.com/crmsync/crmsync/shared/msgraph"
+	"github.com/crmsync/crmsync/shared/orgwatch"
 	"github.com/crmsync/crmsync/shared/queue"
 	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/schedule"
@@ -75,7 +80,12 @@ type World struct {
 	// User is the demo user's crmsync id; Admin the demo admin's.
 	User, Admin string
 	servers     []*http.Server
+	sfUser      string
 }
+
+// IntegrationUsername is the demo organisation's integration user ("View
+// All Data"), whose JWT bearer connection the change detector polls with.
+const IntegrationUsername = "integration@crmsync.local"
 
 // Close stops the demo servers.
 func (w *World) Close() {
@@ -118,14 +128,24 @@ func Start(ctx context.Context, o Options) (*World, error) {
 	}
 	w.SalesforceURL, w.GraphURL, w.IdPURL = "http://"+lsf.Addr().String(), "http://"+lg.Addr().String(), "http://"+lid.Addr().String()
 
-	if w.Salesforce, err = fakesalesforce.New(fakesalesforce.Options{Now: o.Now, DailyLimit: 100_000, Logger: o.Log}); err != nil {
+	// The app's JWT bearer certificate, for the organisation's change
+	// detector: a key made for this run, its public half held by the app.
+	jwtKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	if w.Salesforce, err = fakesalesforce.New(fakesalesforce.Options{Now: o.Now, DailyLimit: 100_000, Logger: o.Log,
+		Clients: []fakesalesforce.Client{{ID: SalesforceClient, JWTKey: &jwtKey.PublicKey}}}); err != nil {
 		return nil, err
 	}
 	sfUser, err := fakesalesforce.SeedDemo(w.Salesforce, o.Now())
 	if err != nil {
 		return nil, err
 	}
-	_ = sfUser
+	w.sfUser = sfUser
+	if _, err := w.Salesforce.AddUser(fakesalesforce.User{Username: IntegrationUsername, Email: IntegrationUsername, LastName: "Integration", Admin: true}); err != nil {
+		return nil, err
+	}
 	w.Graph = fakegraph.New(fakegraph.Options{Now: o.Now, BaseURL: w.GraphURL, TenantID: idp.DemoTenant})
 	mailbox := fakegraph.SeedDemo(w.Graph, o.Now())
 	_ = mailbox
@@ -161,6 +181,7 @@ func Start(ctx context.Context, o Options) (*World, error) {
 		settings.NameAddinAudiences + "=" + idp.DemoAudience,
 		settings.NameDefaultPlan + "=" + Plan,
 		settings.NameAdminEmails + "=" + AdminEmail,
+		settings.NameSalesforceJWTKey + "=" + string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(jwtKey)})),
 	}
 	return w, nil
 }
@@ -205,6 +226,18 @@ func (w *World) provision(ctx context.Context, o Options) error {
 	if _, err := conns.Save(ctx, connection.Connection{User: p.User, Provider: connection.Microsoft, Tenant: idp.DemoTenant,
 		Flow: connection.FlowClientCredentials}, connection.Credentials{Username: fakegraph.DemoUser}); err != nil {
 		return fmt.Errorf("connecting the demo mailbox: %w", err)
+	}
+	// The organisation's change detector: its integration connection, as
+	// the admin's POST connect/admin/salesforce/integration saves it, and
+	// the demo user's Salesforce user id in its directory (the first
+	// session would record it too).
+	if _, err := (orgwatch.Integrations{Index: orgwatch.Index{Store: o.Store}, Connections: conns}).Register(ctx, idp.DemoTenant,
+		connection.Connection{Provider: connection.Salesforce, Tenant: w.Salesforce.OrgID(), InstanceURL: w.SalesforceURL, Flow: connection.FlowJWTBearer},
+		connection.Credentials{Username: IntegrationUsername}); err != nil {
+		return fmt.Errorf("the demo organisation's integration connection: %w", err)
+	}
+	if err := (orgwatch.Index{Store: o.Store}).Note(ctx, w.Salesforce.OrgID(), p.User, w.sfUser, false); err != nil {
+		return err
 	}
 	if err := accounts.SetPlan(ctx, p.User, Plan); err != nil {
 		return err

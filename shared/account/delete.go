@@ -73,6 +73,8 @@ func Tables(connectors ...side.Connector) []Table {
 		{Name: access.AuditTable, Sweep: Owner, Why: "access.Store.DeleteUser: entries about the user go; in other users' " +
 			"entries the user as actor becomes access.DeletedUser, so the org's trail of grant changes survives"},
 		{Name: identity.StateTable, Sweep: NoUserData, Why: "pending sign-ins: state and PKCE verifier before anyone is known; swept hourly"},
+		{Name: "orgwatchusers", Sweep: Owner, Why: "orgwatch.Index.ForgetUser (a Forget deleter the wiring passes): the user's entry in their Salesforce organisation's partition"},
+		{Name: "orgwatchorgs", Sweep: NoUserData, Why: "orgwatch.OrgsTable: the organisations the detector polls and their poll leases; no user's rows"},
 		{Name: "orgwatch", Sweep: NoUserData, Why: "orgwatch.Table: per organisation, each object's watermark and the record ids seen in its overlap window; no user's rows"},
 		{Name: "connectstate", Sweep: NoUserData, Why: "connect.StateTable: pending connect flows, rows name no user; swept hourly"},
 		{Name: "historydays", Sweep: UserPartition, Why: "insight.HistoryTable: a user's daily counts, PartitionKey user"},

@@ -26,6 +26,7 @@ import (
 	"github.com/crmsync/crmsync/shared/insight"
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/msgraph"
+	"github.com/crmsync/crmsync/shared/orgwatch"
 	"github.com/crmsync/crmsync/shared/reconcile"
 	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/schedule"
@@ -116,6 +117,8 @@ func (f *fixture) seedUser(t testing.TB, p access.Principal, secret string) (ids
 	// The user's own task-pane layout, in addin.LayoutsTable's documented layout.
 	_, err = f.tables.Upsert(ctx, addin.LayoutsTable, tablestore.Entity{PartitionKey: p.User, RowKey: "layout", Properties: map[string]any{"Layout": `{"search":["Lead"]}`}})
 	must("add-in layout", err)
+	// The change detector's directory entry of the user.
+	must("detector directory", orgwatch.Index{Store: f.tables}.Note(ctx, "00Dorg", p.User, "005owner"+p.User, false))
 	// A support grant given by the user to nobody else: grants and the index.
 	_, err = f.grants.Add(ctx, p, access.Grant{Principal: p, Role: access.RoleSupport, Resource: access.User(p.Org, p.User)})
 	must("grant", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/crmsync/crmsync/shared/identity"
 	"github.com/crmsync/crmsync/shared/keyring"
 	"github.com/crmsync/crmsync/shared/msgraph"
+	"github.com/crmsync/crmsync/shared/orgwatch"
 	"github.com/crmsync/crmsync/shared/queue"
 	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/schedule"
@@ -84,7 +85,7 @@ func newFixture(t testing.TB) *fixture {
 	f.debounce = &msgraph.TableDebouncer{Store: f.tables, Window: time.Minute}
 	f.acc, err = account.New(account.Deps{
 		Tables: f.tables, Sealer: account.KeysSealer{Keys: ring}, Scheduler: f.sched, Grants: f.grants,
-		Connections: f.conns, Identities: f.users, Forget: []account.Deleter{account.DeleterFunc(f.subs.Forget)},
+		Connections: f.conns, Identities: f.users, Forget: []account.Deleter{account.DeleterFunc(f.subs.Forget), account.DeleterFunc(orgwatch.Index{Store: f.tables}.ForgetUser)},
 		Directory: f.users, Now: clock,
 		CRM: salesforce.Connector, Mailbox: msgraph.Connector,
 	})

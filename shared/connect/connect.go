@@ -202,6 +202,9 @@ type Options struct {
 	// in their org (account.Accounts.ClaimInvite). nil turns the admin
 	// routes off.
 	ResolveUser func(ctx context.Context, org, email string) (user string, ok bool, err error)
+	// Integrations keeps organisations' integration connections for the
+	// change detector; nil turns its admin route off.
+	Integrations IntegrationRegistrar
 
 	// Prefix is where the handler is mounted (DefaultPrefix when empty).
 	Prefix string

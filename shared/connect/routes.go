@@ -24,5 +24,6 @@ func (h *Handler) routes() []Route {
 		{Method: "POST", Path: "/salesforce/password", Handler: h.post(h.salesforcePassword)},
 		{Method: "POST", Path: "/admin/salesforce/jwt", Admin: true, Handler: h.post(h.adminJWT)},
 		{Method: "POST", Path: "/admin/microsoft/app-only", Admin: true, Handler: h.post(h.adminAppOnly)},
+		{Method: "POST", Path: "/admin/salesforce/integration", Admin: true, Handler: h.post(h.adminIntegration)},
 	}
 }

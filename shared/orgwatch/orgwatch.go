@@ -148,6 +148,14 @@ func (d *Detector) Poll(ctx context.Context, org string, q Querier, now time.Tim
 		slices.Sort(out)
 		return slices.Compact(out)
 	}
+	// Changes of the current minute wait for the next poll: the session a
+	// change requests reads its user's feed with getUpdated, whose window
+	// ends at the last whole minute of Salesforce's clock, so a session
+	// requested for a change of this minute would not see it (and the
+	// watermark would have passed it). The timer runs at :30, away from
+	// the minute's edge, so a few seconds between our clock and
+	// Salesforce's do not matter.
+	ripe := now.UTC().Truncate(time.Minute)
 	want := map[string]bool{}
 	next := map[string]time.Time{}
 	nextSeen := map[string][]string{}
@@ -157,8 +165,8 @@ func (d *Detector) Poll(ctx context.Context, org string, q Querier, now time.Tim
 			next[obj] = now.UTC()
 			continue
 		}
-		soql := fmt.Sprintf("SELECT Id, OwnerId, SystemModstamp FROM %s WHERE SystemModstamp > %s ORDER BY SystemModstamp LIMIT %d",
-			obj, since.Add(-overlap).UTC().Format("2006-01-02T15:04:05Z"), maxRows+1)
+		soql := fmt.Sprintf("SELECT Id, OwnerId, SystemModstamp FROM %s WHERE SystemModstamp > %s AND SystemModstamp < %s ORDER BY SystemModstamp LIMIT %d",
+			obj, since.Add(-overlap).UTC().Format("2006-01-02T15:04:05Z"), ripe.Format("2006-01-02T15:04:05Z"), maxRows+1)
 		rows, latest := 0, since
 		owners := map[string]bool{}
 		type change struct {
@@ -198,7 +206,7 @@ func (d *Detector) Poll(ctx context.Context, org string, q Querier, now time.Tim
 			// own feeds from their own cursors, late commits included: the
 			// next query may start at now itself, not Overlap before it.
 			rep.Behind = true
-			next[obj] = now.UTC().Add(overlap)
+			next[obj] = ripe.Add(overlap)
 			continue
 		}
 		for o := range owners {
@@ -243,7 +251,11 @@ func (d *Detector) Poll(ctx context.Context, org string, q Querier, now time.Tim
 	}
 	slices.Sort(rep.Requested)
 	for _, u := range rep.Requested {
-		if err := d.Requester.RequestNow(ctx, u, CRMChange, now); err != nil && !errors.Is(err, schedule.ErrDebounced) {
+		err := d.Requester.RequestNow(ctx, u, CRMChange, now)
+		if errors.Is(err, tablestore.ErrNotFound) {
+			continue // a user deleted since the directory named them
+		}
+		if err != nil && !errors.Is(err, schedule.ErrDebounced) {
 			// The watermarks stay: the next poll requests them again.
 			return rep, fmt.Errorf("orgwatch: session of %s not requested: %w", u, err)
 		}

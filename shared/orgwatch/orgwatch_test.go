@@ -38,8 +38,13 @@ func (o *org) QueryAll(ctx context.Context, soql string, fn func(map[string]any)
 	if err != nil {
 		return err
 	}
+	_, before, _ := strings.Cut(soql, "SystemModstamp < ")
+	upper, err := time.Parse("2006-01-02T15:04:05Z", strings.Fields(before)[0])
+	if err != nil {
+		return err
+	}
 	for _, r := range o.rows {
-		if r.obj == obj && r.at.After(bound) {
+		if r.obj == obj && r.at.After(bound) && r.at.Before(upper) {
 			if err := fn(map[string]any{"Id": r.id, "OwnerId": r.owner, "SystemModstamp": r.at.Format("2006-01-02T15:04:05.000+0000")}); err != nil {
 				return err
 			}
