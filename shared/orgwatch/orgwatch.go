@@ -152,9 +152,9 @@ func (d *Detector) Poll(ctx context.Context, org string, q Querier, now time.Tim
 	// change requests reads its user's feed with getUpdated, whose window
 	// ends at the last whole minute of Salesforce's clock, so a session
 	// requested for a change of this minute would not see it (and the
-	// watermark would have passed it). The timer runs at :30, away from
-	// the minute's edge, so a few seconds between our clock and
-	// Salesforce's do not matter.
+	// watermark would have passed it). The timer runs at second 5, just
+	// after the minute ends but clear of its edge, so a few seconds between
+	// our clock and Salesforce's do not matter.
 	ripe := now.UTC().Truncate(time.Minute)
 	want := map[string]bool{}
 	next := map[string]time.Time{}
