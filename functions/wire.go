@@ -38,7 +38,6 @@ import (
 	"github.com/crmsync/crmsync/shared/notice"
 	"github.com/crmsync/crmsync/shared/queue"
 	"github.com/crmsync/crmsync/shared/salesforce"
-	"github.com/crmsync/crmsync/shared/salesforce/addincrm"
 	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/settings"
@@ -584,6 +583,15 @@ func (a *app) salesforceSide(ctx context.Context, user string) (*salesforce.Side
 	return a.crm.OpenSide(ctx, a.conns, c)
 }
 
+// addinCRM opens the user's CRM side for the add-in.
+func (a *app) addinCRM(ctx context.Context, user string) (side.CRM, error) {
+	s, err := a.salesforceSide(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
 // unavailable answers every request with 503 and a reason: a part of the
 // service whose settings are missing says so instead of failing obscurely.
 func unavailable(reason string) http.Handler {
@@ -617,7 +625,7 @@ func (a *app) buildTracker(secret []byte) (*tracking.Tracker, error) {
 func (a *app) buildAddin(secret []byte) (http.Handler, http.Handler, error) {
 	cfg := a.settings
 	tracker := a.tracker
-	api, err := addin.New(addin.Config{Auth: addin.FromPrincipal, CRM: addincrm.SalesforceOpener(a.salesforceSide),
+	api, err := addin.New(addin.Config{Auth: addin.FromPrincipal, CRM: addin.SideOpener(a.addinCRM),
 		Store: a.store, ShareKey: subKey(secret, "addin-share"), Now: a.now, Log: a.log})
 	if err != nil {
 		return nil, nil, err

@@ -1,4 +1,4 @@
-package addincrm_test
+package salesforce_test
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ import (
 	"github.com/crmsync/crmsync/local/fakesalesforce"
 	"github.com/crmsync/crmsync/shared/addin"
 	"github.com/crmsync/crmsync/shared/salesforce"
-	"github.com/crmsync/crmsync/shared/salesforce/addincrm"
+	"github.com/crmsync/crmsync/shared/side"
 	"github.com/crmsync/crmsync/shared/tablestore"
 	"github.com/google/go-cmp/cmp"
 )
@@ -91,7 +91,7 @@ func newLocalSalesforce(t testing.TB) *localSalesforce {
 	// Like the service, every request gets a new client and all share one
 	// describe cache.
 	describe := salesforce.NewDescribeCache(time.Hour)
-	open := addincrm.SalesforceOpener(func(ctx context.Context, _ string) (*salesforce.Side, error) {
+	open := addin.SideOpener(func(ctx context.Context, _ string) (side.CRM, error) {
 		c, err := salesforce.New(salesforce.Options{Tokens: salesforce.Static(tok), RetryBase: time.Millisecond, Describe: describe})
 		if err != nil {
 			return nil, err
