@@ -155,6 +155,17 @@ func TestSalesforceAdapter(t *testing.T) {
 		if rec.Code != 200 {
 			t.Fatalf("describe: status %d: %s", rec.Code, rec.Body)
 		}
+		// Salesforce fills OwnerId on create (defaultedOnCreate); LastName
+		// must be given, so a form asks for the one and not the other.
+		var desc addin.Object
+		if err := json.Unmarshal(rec.Body.Bytes(), &desc); err != nil {
+			t.Fatal(err)
+		}
+		for name, want := range map[string]bool{"OwnerId": true, "LastName": false} {
+			if f, ok := desc.Field(name); !ok || f.DefaultedOnCreate != want {
+				t.Errorf("describe field %s: %+v (found %v), want defaultedOnCreate %v", name, f, ok, want)
+			}
+		}
 		rec = l.fx.json("u1", "POST", addin.Prefix+"/records/Contact", `{"LastName":"New","Email":"new@acme.com","AccountId":"`+acct+`"}`)
 		if rec.Code != 201 {
 			t.Fatalf("create: status %d: %s", rec.Code, rec.Body)

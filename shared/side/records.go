@@ -104,6 +104,19 @@ type Field struct {
 	Picklist    []string `json:"picklist,omitempty"`
 	Restricted  bool     `json:"restricted,omitempty"`
 	ReferenceTo []string `json:"referenceTo,omitempty"`
+	// DefaultedOnCreate says the CRM gives the field a value when a record
+	// is created without one, so a form need not ask for it even when it
+	// is not nillable.
+	DefaultedOnCreate bool `json:"defaultedOnCreate"`
+	// ControllerName names the field a dependent picklist depends on ("" =
+	// not dependent).
+	ControllerName string `json:"controllerName,omitempty"`
+	// ValidFor maps each value of a dependent picklist to the controlling
+	// values it is valid for, as Salesforce's describe gives it: base64 of
+	// a bit set whose bit i (most significant bit of each byte first) is the
+	// controller's i-th picklist value (for a checkbox controller, 0 is
+	// false and 1 is true). Nil when the field is not dependent.
+	ValidFor map[string]string `json:"validFor,omitempty"`
 }
 
 // Object is an object's describe.
