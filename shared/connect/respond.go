@@ -33,7 +33,7 @@ func (h *Handler) userMessage(ctx context.Context, user string, p connection.Pro
 		return rf.msg
 	}
 	h.log.ErrorContext(ctx, "connect failed", "user", user, "provider", string(p), "error", err)
-	return "crmsync could not save the " + title(p) + " connection. Try again in a few minutes."
+	return "crmsync could not save the " + h.title(p) + " connection. Try again in a few minutes."
 }
 
 // save stores a connection, refusing to swap a connection to one org or
@@ -44,9 +44,9 @@ func (h *Handler) save(ctx context.Context, c connection.Connection, cred connec
 	reconnect := err == nil
 	switch {
 	case err == nil && old.Tenant != c.Tenant:
-		what := "Salesforce org"
-		if c.Provider == connection.Microsoft {
-			what = "Microsoft 365 organisation"
+		what := "organisation"
+		if prov := h.provider(c.Provider); prov != nil {
+			what = prov.TenantName()
 		}
 		return &refusal{status: http.StatusConflict, code: "other_tenant",
 			msg:    "This crmsync account syncs with another " + what + ". Remove that connection first, then connect the new one.",
