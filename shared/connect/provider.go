@@ -31,8 +31,7 @@ type Provider interface {
 	// themselves (or the provider is not configured).
 	UserFlow() (*oauth2.Config, []oauth2.AuthCodeOption)
 	// Connection reads who connected from the user flow's token response;
-	// an error's text is not shown to the user unless it is the handler's
-	// own refusal.
+	// an error's text is shown to the user only when made by Refuse.
 	Connection(ctx context.Context, h *Handler, user string, tok *oauth2.Token) (connection.Connection, error)
 	// Routes are the provider's own routes, relative to the prefix.
 	Routes(h *Handler) []Route

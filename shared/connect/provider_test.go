@@ -36,6 +36,9 @@ func (a *acme) UserFlow() (*oauth2.Config, []oauth2.AuthCodeOption) {
 }
 func (a *acme) Connection(_ context.Context, _ *connect.Handler, user string, tok *oauth2.Token) (connection.Connection, error) {
 	a.seen = tok
+	if tok.Extra("tenant") == "closed" {
+		return connection.Connection{}, connect.Refuse(0, "closed_tenant", "The Acme tenant is closed.", "closed tenant")
+	}
 	return connection.Connection{User: user, Provider: "acme", Tenant: "t-1", Flow: connection.FlowAuthCode}, nil
 }
 func (a *acme) Routes(*connect.Handler) []connect.Route {
@@ -48,6 +51,7 @@ func TestProviderPlugsIn(t *testing.T) {
 	// The vendor's authorization server: it approves at once and redeems
 	// any code for a token with a refresh token.
 	var authorize url.Values
+	tokenBody := `{"access_token":"at","refresh_token":"rt","token_type":"Bearer","expires_in":3600}`
 	vendor := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/authorize":
@@ -57,7 +61,7 @@ func TestProviderPlugsIn(t *testing.T) {
 			http.Redirect(w, r, back.String(), http.StatusFound)
 		case "/token":
 			w.Header().Set("Content-Type", "application/json")
-			w.Write([]byte(`{"access_token":"at","refresh_token":"rt","token_type":"Bearer","expires_in":3600}`))
+			w.Write([]byte(tokenBody))
 		default:
 			http.NotFound(w, r)
 		}
@@ -131,6 +135,17 @@ func TestProviderPlugsIn(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNoContent {
 		t.Errorf("provider's own route: status %d", resp.StatusCode)
+	}
+
+	// A provider's refusal reaches the user as it was worded.
+	tokenBody = `{"access_token":"at","refresh_token":"rt","token_type":"Bearer","tenant":"closed"}`
+	resp, err = client.Get(app.URL + connect.DefaultPrefix + "/acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if q := resp.Request.URL.Query(); q.Get("result") != "error" || q.Get("message") != "The Acme tenant is closed." {
+		t.Errorf("refused connect ended at %s", resp.Request.URL)
 	}
 
 	// Two providers with one id, or none usable, are configuration errors.

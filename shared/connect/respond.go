@@ -22,6 +22,14 @@ type refusal struct {
 	reason string
 }
 
+// Refuse is a provider's failure the user can act on (see Provider's
+// Connection): msg is shown to the user, reason goes to the log; neither may
+// hold a credential. status is for JSON answers (0 = 400), code the answer's
+// error code.
+func Refuse(status int, code, msg, reason string) error {
+	return &refusal{status: status, code: code, msg: msg, reason: reason}
+}
+
 func (e *refusal) Error() string { return "connect: " + e.reason }
 
 // userMessage turns an error into a sentence for the user, logging what
