@@ -154,7 +154,8 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		// Only a per-user cap costs a table read (one Get of the user's lease
 		// row, which tallies every session's calls) per opened Salesforce side.
 		a.crm.UserShare = cfg.SalesforceUserShare
-		a.crm.Counter = func(user string) side.CallCounter { return session.NewLeaseCounter(a.store, user) }
+		window := a.crm.Connector().Budget.Window
+		a.crm.Counter = func(user string) side.CallCounter { return session.NewLeaseCounterOver(a.store, user, window) }
 	}
 	if sf != nil {
 		a.crm.OAuth = sf.OAuth2()
@@ -196,7 +197,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		a.Close()
 		return nil, err
 	}
-	a.runner = &session.Runner{Store: a.store, Opener: a.opener, Settings: a.accounts, OrgKeys: a.accounts, Log: log.With("function", "syncworker"), Now: now,
+	a.runner = &session.Runner{Store: a.store, Opener: a.opener, TallyWindow: a.crm.Connector().Budget.Window, Settings: a.accounts, OrgKeys: a.accounts, Log: log.With("function", "syncworker"), Now: now,
 		Observer: session.Observers{a.insight, a.notifier}}
 
 	// The cookie keeps its __Host- name (Secure, Path=/, no Domain) on a
