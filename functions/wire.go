@@ -39,7 +39,6 @@ import (
 	"github.com/crmsync/crmsync/shared/orgwatch"
 	"github.com/crmsync/crmsync/shared/queue"
 	"github.com/crmsync/crmsync/shared/salesforce"
-	"github.com/crmsync/crmsync/shared/salesforce/addincrm"
 	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/settings"
@@ -156,7 +155,8 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		// Only a per-user cap costs a table read (one Get of the user's lease
 		// row, which tallies every session's calls) per opened Salesforce side.
 		a.crm.UserShare = cfg.SalesforceUserShare
-		a.crm.Counter = func(user string) side.CallCounter { return session.NewLeaseCounter(a.store, user) }
+		window := a.crm.Connector().Budget.Window
+		a.crm.Counter = func(user string) side.CallCounter { return session.NewLeaseCounterOver(a.store, user, window) }
 	}
 	if sf != nil {
 		a.crm.OAuth = sf.OAuth2()
@@ -198,7 +198,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		a.Close()
 		return nil, err
 	}
-	a.runner = &session.Runner{Store: a.store, Opener: a.opener, Settings: a.accounts, OrgKeys: a.accounts, Log: log.With("function", "syncworker"), Now: now,
+	a.runner = &session.Runner{Store: a.store, Opener: a.opener, TallyWindow: a.crm.Connector().Budget.Window, Settings: a.accounts, OrgKeys: a.accounts, Log: log.With("function", "syncworker"), Now: now,
 		Observer: session.Observers{a.insight, a.notifier}}
 
 	// The cookie keeps its __Host- name (Secure, Path=/, no Domain) on a
@@ -590,6 +590,15 @@ func (a *app) salesforceSide(ctx context.Context, user string) (*salesforce.Side
 	return a.crm.OpenSide(ctx, a.conns, c)
 }
 
+// addinCRM opens the user's CRM side for the add-in.
+func (a *app) addinCRM(ctx context.Context, user string) (side.CRM, error) {
+	s, err := a.salesforceSide(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
 // unavailable answers every request with 503 and a reason: a part of the
 // service whose settings are missing says so instead of failing obscurely.
 func unavailable(reason string) http.Handler {
@@ -623,7 +632,7 @@ func (a *app) buildTracker(secret []byte) (*tracking.Tracker, error) {
 func (a *app) buildAddin(secret []byte) (http.Handler, http.Handler, error) {
 	cfg := a.settings
 	tracker := a.tracker
-	api, err := addin.New(addin.Config{Auth: addin.FromPrincipal, CRM: addincrm.SalesforceOpener(a.salesforceSide),
+	api, err := addin.New(addin.Config{Auth: addin.FromPrincipal, CRM: addin.SideOpener(a.addinCRM),
 		Store: a.store, ShareKey: subKey(secret, "addin-share"), Now: a.now, Log: a.log})
 	if err != nil {
 		return nil, nil, err

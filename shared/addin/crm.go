@@ -2,45 +2,30 @@ package addin
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"time"
+
+	"github.com/crmsync/crmsync/shared/fault"
+	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
-// CRM is what the add-in backend needs from a CRM, always opened with the
-// calling user's own credentials so the CRM's sharing rules hold. Errors are
-// classified with shared/fault; the status they become is decided in one
-// table (errors.go).
+// CRM is what the add-in backend needs from a CRM: the contract's optional
+// record operations (side.RecordCRM) and, from side.CRM, e-mail logging and
+// files. A side.CRM with the RecordCRM ability satisfies it (SideOpener). It
+// is always opened with the calling user's own credentials so the CRM's
+// sharing rules hold. Errors are classified with shared/fault; the status
+// they become is decided in one table (errors.go).
 type CRM interface {
-	// FindPeople returns the Contacts and Leads whose e-mail address is one of
-	// emails (lower case, at most PeopleChunk of them), in one query round.
-	FindPeople(ctx context.Context, emails []string) ([]Person, error)
-	// Accounts returns the named accounts (at most PeopleChunk ids) with up to
-	// perAccount open Opportunities and open Cases each, in one query round.
-	Accounts(ctx context.Context, ids []string, perAccount int) ([]Account, error)
-	// Search finds records of the given objects matching plain text. The
-	// text is data: the implementation must escape it so it cannot change
-	// the search.
-	Search(ctx context.Context, text string, objects []string, limit int) ([]Hit, error)
-	// Objects lists the objects (standard and custom) of the org.
-	Objects(ctx context.Context) ([]ObjectInfo, error)
-	// Describe returns an object's fields.
-	Describe(ctx context.Context, object string) (Object, error)
-	// Get reads the given fields of one record.
-	Get(ctx context.Context, object, id string, fields []string) (map[string]any, error)
-	// Create inserts a record and returns its id.
-	Create(ctx context.Context, object string, fields map[string]any) (string, error)
-	// Update writes the given fields of a record.
-	Update(ctx context.Context, object, id string, fields map[string]any) error
-	// UploadFile streams a file to the CRM, linked to parentID; size is -1
-	// when unknown. It returns the file's id.
-	UploadFile(ctx context.Context, parentID, name string, size int64, content io.Reader) (string, error)
-	// PostChatter posts text to a record's feed and returns the post's id.
-	PostChatter(ctx context.Context, subjectID, text string) (string, error)
-	// LogEmail records an e-mail as a completed activity related to whoIDs
-	// (Contacts or Leads) and whatID (an account, may be empty) and returns
-	// the activity's (Task's) id.
-	LogEmail(ctx context.Context, e Email, whoIDs []string, whatID string) (string, error)
+	side.RecordCRM
+	// LogEmail is side.CRM's: the e-mail (item.SharedEmail) becomes a
+	// completed activity related to whoIDs and whatID.
+	LogEmail(ctx context.Context, email item.Record, whoIDs []string, whatID, marker string) (string, error)
+	// AttachFile is side.CRM's: it streams a file to the CRM, linked to
+	// parentID; size is -1 when unknown. It returns the file's id.
+	AttachFile(ctx context.Context, parentID, name string, size int64, content io.Reader) (string, error)
 }
 
 // CRMOpener opens a user's CRM with that user's own stored credentials.
@@ -49,86 +34,16 @@ type CRMOpener interface {
 	OpenCRM(ctx context.Context, user string) (CRM, error)
 }
 
-// Person is a CRM Contact or Lead behind an e-mail address.
-type Person struct {
-	// Object is "Contact" or "Lead".
-	Object    string `json:"object"`
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	Email     string `json:"email"`
-	Title     string `json:"title,omitempty"`
-	Phone     string `json:"phone,omitempty"`
-	Company   string `json:"company,omitempty"`
-	AccountID string `json:"accountId,omitempty"`
-}
-
-// Summary is one related record shown in the reading pane (an open
-// Opportunity or Case).
-type Summary struct {
-	ID     string `json:"id"`
-	Name   string `json:"name"`
-	Status string `json:"status,omitempty"`
-	// Date is the close date of an opportunity or the creation date of a case.
-	Date   string `json:"date,omitempty"`
-	Amount string `json:"amount,omitempty"`
-}
-
-// Account is an account with its open Opportunities and Cases.
-type Account struct {
-	ID            string    `json:"id"`
-	Name          string    `json:"name"`
-	Opportunities []Summary `json:"opportunities"`
-	Cases         []Summary `json:"cases"`
-}
-
-// Hit is one search result.
-type Hit struct {
-	Object string `json:"object"`
-	ID     string `json:"id"`
-	Name   string `json:"name"`
-}
-
-// ObjectInfo is what a global describe says about one object.
-type ObjectInfo struct {
-	Name       string `json:"name"`
-	Label      string `json:"label"`
-	Custom     bool   `json:"custom"`
-	Createable bool   `json:"createable"`
-	Updateable bool   `json:"updateable"`
-}
-
-// Field is one field of an object's describe.
-type Field struct {
-	Name       string `json:"name"`
-	Label      string `json:"label"`
-	Type       string `json:"type"`
-	Length     int    `json:"length,omitempty"`
-	Createable bool   `json:"createable"`
-	Updateable bool   `json:"updateable"`
-	Nillable   bool   `json:"nillable"`
-	Custom     bool   `json:"custom"`
-	// Picklist lists a picklist's active values; Restricted says no other
-	// value is accepted.
-	Picklist    []string `json:"picklist,omitempty"`
-	Restricted  bool     `json:"restricted,omitempty"`
-	ReferenceTo []string `json:"referenceTo,omitempty"`
-}
-
-// Object is an object's describe.
-type Object struct {
-	ObjectInfo
-	Fields []Field `json:"fields"`
-}
-
-// field returns the named field, ignoring case as the CRM does.
-func (o Object) field(name string) (Field, bool) {
-	for _, f := range o.Fields {
-		if strings.EqualFold(f.Name, name) {
-			return f, true
-		}
-	}
-	return Field{}, false
-}
+// The add-in's record types are the contract's (shared/side).
+type (
+	Person     = side.Person
+	Summary    = side.Summary
+	Account    = side.Account
+	Hit        = side.Hit
+	ObjectInfo = side.ObjectInfo
+	Field      = side.Field
+	Object     = side.Object
+)
 
 // Email is an e-mail shared from the add-in. It passes through memory only.
 type Email struct {
@@ -140,4 +55,53 @@ type Email struct {
 	Body    string
 	// Direction is "Inbound" or "Outbound".
 	Direction string
+}
+
+// SideOpener opens a user's CRM side (the connector's opener) and serves it
+// to the add-in when the connector has the add-in's record operations.
+type SideOpener func(ctx context.Context, user string) (side.CRM, error)
+
+// OpenCRM implements CRMOpener.
+func (f SideOpener) OpenCRM(ctx context.Context, user string) (CRM, error) {
+	s, err := f(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	crm, ok := s.(CRM)
+	if !ok {
+		return nil, fault.New(fault.Permanent, "NOT_SUPPORTED", fmt.Sprintf("the CRM (%T) offers no add-in record operations", s))
+	}
+	return crm, nil
+}
+
+// maxDescription is the longest activity description the add-in sends
+// (Salesforce's Task.Description holds 32,000 characters).
+const maxDescription = 32000
+
+// emailRecord is the shared e-mail as the contract's record
+// (item.SharedEmail): a header with sender, recipients and date, then the
+// body, cut to maxDescription.
+func emailRecord(e Email) item.Record {
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: %s\nTo: %s\n", e.From, strings.Join(e.To, ", "))
+	if len(e.Cc) > 0 {
+		fmt.Fprintf(&b, "Cc: %s\n", strings.Join(e.Cc, ", "))
+	}
+	if !e.Sent.IsZero() {
+		fmt.Fprintf(&b, "Date: %s\n", e.Sent.UTC().Format(time.RFC1123Z))
+	}
+	b.WriteString("\n")
+	b.WriteString(e.Body)
+	desc := b.String()
+	if r := []rune(desc); len(r) > maxDescription {
+		desc = string(r[:maxDescription])
+	}
+	rec := item.Record{Kind: item.SharedEmail, Fields: map[string]string{
+		item.Subject: e.Subject, item.Description: desc, item.From: e.From, item.To: strings.Join(e.To, ","),
+		item.Cc: strings.Join(e.Cc, ","), item.Direction: e.Direction,
+	}}
+	if !e.Sent.IsZero() {
+		rec.Fields[item.Sent] = e.Sent.UTC().Format(time.RFC3339)
+	}
+	return rec
 }

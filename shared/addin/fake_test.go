@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/shared/fault"
+	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
@@ -89,7 +90,7 @@ func (f *fakeCRM) newID(prefix string) string {
 	return fmt.Sprintf("%s%012d", prefix, f.nextID)
 }
 
-func (f *fakeCRM) FindPeople(ctx context.Context, emails []string) ([]Person, error) {
+func (f *fakeCRM) LookupPeople(ctx context.Context, emails []string) ([]Person, error) {
 	if err := f.call("FindPeople"); err != nil {
 		return nil, err
 	}
@@ -157,7 +158,7 @@ func (f *fakeCRM) Describe(ctx context.Context, object string) (Object, error) {
 	return Object{}, fault.New(fault.Permanent, "NOT_FOUND", "The requested resource does not exist")
 }
 
-func (f *fakeCRM) Get(ctx context.Context, object, id string, fields []string) (map[string]any, error) {
+func (f *fakeCRM) GetRecord(ctx context.Context, object, id string, fields []string) (map[string]any, error) {
 	if err := f.call("Get"); err != nil {
 		return nil, err
 	}
@@ -174,7 +175,7 @@ func (f *fakeCRM) Get(ctx context.Context, object, id string, fields []string) (
 	return out, nil
 }
 
-func (f *fakeCRM) Create(ctx context.Context, object string, fields map[string]any) (string, error) {
+func (f *fakeCRM) CreateRecord(ctx context.Context, object string, fields map[string]any) (string, error) {
 	if err := f.call("Create"); err != nil {
 		return "", err
 	}
@@ -185,7 +186,7 @@ func (f *fakeCRM) Create(ctx context.Context, object string, fields map[string]a
 	return id, nil
 }
 
-func (f *fakeCRM) Update(ctx context.Context, object, id string, fields map[string]any) error {
+func (f *fakeCRM) UpdateRecord(ctx context.Context, object, id string, fields map[string]any) error {
 	if err := f.call("Update"); err != nil {
 		return err
 	}
@@ -201,7 +202,7 @@ func (f *fakeCRM) Update(ctx context.Context, object, id string, fields map[stri
 	return nil
 }
 
-func (f *fakeCRM) UploadFile(ctx context.Context, parentID, name string, size int64, content io.Reader) (string, error) {
+func (f *fakeCRM) AttachFile(ctx context.Context, parentID, name string, size int64, content io.Reader) (string, error) {
 	if err := f.call("UploadFile"); err != nil {
 		return "", err
 	}
@@ -225,10 +226,11 @@ func (f *fakeCRM) PostChatter(ctx context.Context, subjectID, text string) (stri
 	return f.newID("0D5"), nil
 }
 
-func (f *fakeCRM) LogEmail(ctx context.Context, e Email, who []string, what string) (string, error) {
+func (f *fakeCRM) LogEmail(ctx context.Context, rec item.Record, who []string, what, marker string) (string, error) {
 	if err := f.call("LogEmail"); err != nil {
 		return "", err
 	}
+	e := emailOf(rec)
 	f.mu.Lock()
 	f.logged = append(f.logged, loggedEmail{e, who, what})
 	f.mu.Unlock()
@@ -328,4 +330,25 @@ func (f *fixture) withAuth(method, path, auth string) *httptest.ResponseRecorder
 	rec := httptest.NewRecorder()
 	f.api.ServeHTTP(rec, req)
 	return rec
+}
+
+// emailOf reads back the e-mail emailRecord made into a record, so tests
+// compare what the add-in shared with what they sent.
+func emailOf(rec item.Record) Email {
+	f := rec.Fields
+	split := func(s string) []string {
+		if s == "" {
+			return nil
+		}
+		return strings.Split(s, ",")
+	}
+	e := Email{Subject: f[item.Subject], From: f[item.From], To: split(f[item.To]), Cc: split(f[item.Cc]), Direction: f[item.Direction]}
+	if t, err := time.Parse(time.RFC3339, f[item.Sent]); err == nil {
+		e.Sent = t
+	}
+	// The body follows the header's blank line.
+	if _, body, ok := strings.Cut(f[item.Description], "\n\n"); ok {
+		e.Body = body
+	}
+	return e
 }

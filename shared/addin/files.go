@@ -68,7 +68,7 @@ func (a *API) uploadFile(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		lr := &limitedReader{r: part, left: a.cfg.MaxUpload}
-		fileID, err := crm.UploadFile(r.Context(), id, name, -1, lr)
+		fileID, err := crm.AttachFile(r.Context(), id, name, -1, lr)
 		if lr.over {
 			writeError(w, http.StatusRequestEntityTooLarge, "too_large", "the file is larger than the upload limit")
 			return

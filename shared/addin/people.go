@@ -57,7 +57,7 @@ func lookupPeople(ctx context.Context, crm CRM, addrs []string) (PeopleAnswer, e
 	var accountIDs []string
 	seenAccount := map[string]bool{}
 	for chunk := range slices.Chunk(addrs, PeopleChunk) {
-		found, err := crm.FindPeople(ctx, chunk)
+		found, err := crm.LookupPeople(ctx, chunk)
 		if err != nil {
 			return PeopleAnswer{}, err
 		}

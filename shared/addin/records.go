@@ -53,7 +53,7 @@ func (a *API) getRecord(w http.ResponseWriter, r *http.Request) {
 	var fields []string
 	if q := r.URL.Query().Get("fields"); q != "" {
 		for _, name := range strings.Split(q, ",") {
-			f, ok := obj.field(strings.TrimSpace(name))
+			f, ok := obj.Field(strings.TrimSpace(name))
 			if !ok {
 				writeJSON(w, http.StatusBadRequest, errorBody{Error: "validation", Message: "unknown field",
 					Fields: []string{safeName(name)}, Problems: map[string]string{safeName(name): "no such field on " + obj.Name}})
@@ -69,7 +69,7 @@ func (a *API) getRecord(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	rec, err := crm.Get(r.Context(), obj.Name, id, fields)
+	rec, err := crm.GetRecord(r.Context(), obj.Name, id, fields)
 	if err != nil {
 		a.crmError(w, r, "get", err)
 		return
@@ -118,14 +118,14 @@ func (a *API) writeRecord(w http.ResponseWriter, r *http.Request, update bool) {
 		return
 	}
 	if update {
-		if err := crm.Update(r.Context(), obj.Name, id, fields); err != nil {
+		if err := crm.UpdateRecord(r.Context(), obj.Name, id, fields); err != nil {
 			a.crmError(w, r, "update", err)
 			return
 		}
 		writeJSON(w, http.StatusOK, RecordAnswer{Object: obj.Name, ID: id})
 		return
 	}
-	newID, err := crm.Create(r.Context(), obj.Name, fields)
+	newID, err := crm.CreateRecord(r.Context(), obj.Name, fields)
 	if err != nil {
 		a.crmError(w, r, "create", err)
 		return
@@ -141,7 +141,7 @@ func validateFields(obj Object, body map[string]any, update bool) (map[string]an
 	out := make(map[string]any, len(body))
 	problems := map[string]string{}
 	for name, v := range body {
-		f, ok := obj.field(name)
+		f, ok := obj.Field(name)
 		switch {
 		case !ok:
 			problems[safeName(name)] = "no such field on " + obj.Name

@@ -182,7 +182,7 @@ func (a *API) logEmail(ctx context.Context, e Email, own string) (string, int, e
 		return "", 0, err
 	}
 	who, what := relate(addrs, ans)
-	id, err := crm.LogEmail(ctx, e, who, what)
+	id, err := crm.LogEmail(ctx, emailRecord(e), who, what, "")
 	return id, len(who), err
 }
 

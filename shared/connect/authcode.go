@@ -15,32 +15,31 @@ import (
 
 // authCodeConfig returns the OAuth client for a provider named in a path,
 // or false when that provider is unknown or not configured.
-func (h *Handler) authCodeConfig(name string) (connection.Provider, *oauth2.Config, bool) {
-	switch connection.Provider(name) {
-	case connection.Salesforce:
-		if h.opts.Salesforce != nil {
-			return connection.Salesforce, h.opts.Salesforce.OAuth2(), true
-		}
-	case connection.Microsoft:
-		if h.opts.Microsoft != nil {
-			return connection.Microsoft, h.opts.Microsoft.OAuth2(), true
-		}
+func (h *Handler) authCodeConfig(name string) (Provider, *oauth2.Config, []oauth2.AuthCodeOption, bool) {
+	prov := h.provider(connection.Provider(name))
+	if prov == nil {
+		return nil, nil, nil, false
 	}
-	return "", nil, false
+	cfg, opts := prov.UserFlow()
+	if cfg == nil {
+		return nil, nil, nil, false
+	}
+	return prov, cfg, opts, true
 }
 
 // start answers GET {prefix}/{provider}[?login_hint=…]: it records a
 // single-use state, binds it and the PKCE verifier to this browser and the
 // signed-in user in a sealed cookie, and sends the browser to the provider.
 func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
-	p, cfg, ok := h.authCodeConfig(r.PathValue("provider"))
+	prov, cfg, extra, ok := h.authCodeConfig(r.PathValue("provider"))
 	if !ok {
 		h.page(w, http.StatusNotFound, "No such connection", "crmsync cannot connect to that service.")
 		return
 	}
+	p := prov.ID()
 	user, _, ok := h.opts.CurrentUser(r)
 	if !ok {
-		h.page(w, http.StatusUnauthorized, "Sign in first", "Sign in to the crmsync dashboard, then connect "+title(p)+".")
+		h.page(w, http.StatusUnauthorized, "Sign in first", "Sign in to the crmsync dashboard, then connect "+h.title(p)+".")
 		return
 	}
 	now := h.opts.Now()
@@ -62,11 +61,7 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
 	if hint := r.URL.Query().Get("login_hint"); validHint(hint) {
 		opts = append(opts, oauth2.SetAuthURLParam("login_hint", hint))
 	}
-	if p == connection.Microsoft {
-		// Let the user pick the mailbox rather than silently reuse
-		// whichever account the browser is signed in with.
-		opts = append(opts, oauth2.SetAuthURLParam("prompt", "select_account"))
-	}
+	opts = append(opts, extra...)
 	h.log.InfoContext(r.Context(), "connect started", "user", user, "provider", string(p))
 	http.Redirect(w, r, cfg.AuthCodeURL(pend.State, opts...), http.StatusFound)
 }
@@ -81,11 +76,12 @@ func validHint(s string) bool {
 // the connection (a reconnect replaces the credentials and clears "needs
 // reconnect"), lets sync resume, and returns to the overview.
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
-	p, cfg, ok := h.authCodeConfig(r.PathValue("provider"))
+	prov, cfg, _, ok := h.authCodeConfig(r.PathValue("provider"))
 	if !ok {
 		h.page(w, http.StatusNotFound, "No such connection", "crmsync cannot connect to that service.")
 		return
 	}
+	p := prov.ID()
 	ctx := r.Context()
 	// The pending cookie is single use, whatever happens next.
 	http.SetCookie(w, &http.Cookie{Name: cookiePrefix + string(p), Value: "", Path: "/", MaxAge: -1,
@@ -106,7 +102,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		refuse("You are not signed in to crmsync.", "not signed in")
 		return
 	case err != nil:
-		refuse("No connection to "+title(p)+" was started in this browser.", "pending cookie missing or bad")
+		refuse("No connection to "+h.title(p)+" was started in this browser.", "pending cookie missing or bad")
 		return
 	case h.opts.Now().Unix() > pend.Expires:
 		refuse("The connection took too long.", "pending connect expired")
@@ -115,12 +111,12 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		refuse("The connection was started by another crmsync account.", "pending connect of another user")
 		return
 	case subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(pend.State)) != 1:
-		refuse("The answer from "+title(p)+" does not belong to this browser.", "state mismatch")
+		refuse("The answer from "+h.title(p)+" does not belong to this browser.", "state mismatch")
 		return
 	}
 	if err := h.consumeState(ctx, pend); err != nil {
 		if errors.Is(err, tablestore.ErrNotFound) {
-			refuse("This answer from "+title(p)+" was already used.", "state replayed")
+			refuse("This answer from "+h.title(p)+" was already used.", "state replayed")
 			return
 		}
 		h.log.ErrorContext(ctx, "connect: consuming state", "user", user, "provider", string(p), "error", err)
@@ -131,25 +127,19 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		// The provider's description is not echoed: it is attacker-
 		// controllable text in a URL. The code picks a fixed message.
 		h.log.InfoContext(ctx, "connect refused by provider", "user", user, "provider", string(p), "code", safeCode(code))
-		h.overview(w, r, p, providerMessage(p, code))
+		h.overview(w, r, p, providerMessage(h.title(p), code))
 		return
 	}
 	tok, err := cfg.Exchange(h.oauthCtx(ctx), q.Get("code"), oauth2.VerifierOption(pend.Verifier))
 	if err != nil {
 		code := errorCode(err)
 		h.log.WarnContext(ctx, "connect: code exchange failed", "user", user, "provider", string(p), "code", code)
-		h.overview(w, r, p, title(p)+" did not accept the connection ("+code+"). Start again; if it keeps failing, ask your admin to check crmsync's app in "+title(p)+".")
+		h.overview(w, r, p, h.title(p)+" did not accept the connection ("+code+"). Start again; if it keeps failing, ask your admin to check crmsync's app in "+h.title(p)+".")
 		return
 	}
-	var conn connection.Connection
-	switch p {
-	case connection.Salesforce:
-		conn, err = h.salesforceConnection(user, tok, connection.FlowAuthCode)
-	case connection.Microsoft:
-		conn, err = h.microsoftConnection(ctx, user, tok)
-	}
+	conn, err := prov.Connection(ctx, h, user, tok)
 	if err == nil && tok.RefreshToken == "" {
-		err = &refusal{msg: title(p) + " issued no refresh token, so crmsync could not sync in the background. Ask your admin to allow the offline_access (refresh_token) scope for crmsync's app.",
+		err = &refusal{msg: h.title(p) + " issued no refresh token, so crmsync could not sync in the background. Ask your admin to allow the offline_access (refresh_token) scope for crmsync's app.",
 			reason: "no refresh token"}
 	}
 	if err == nil {
@@ -161,25 +151,14 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	msg := ""
 	if h.connected(ctx, user, p) != nil {
-		msg = title(p) + " is connected, but sync could not be resumed yet. Use Sync now, or wait for the next scheduled sync."
+		msg = h.title(p) + " is connected, but sync could not be resumed yet. Use Sync now, or wait for the next scheduled sync."
 	}
 	h.overview(w, r, p, msg)
 }
 
-func title(p connection.Provider) string {
-	switch p {
-	case connection.Salesforce:
-		return "Salesforce"
-	case connection.Microsoft:
-		return "Microsoft 365"
-	}
-	return string(p)
-}
-
 // providerMessage turns an OAuth error code from the authorization
 // endpoint into a sentence for the overview.
-func providerMessage(p connection.Provider, code string) string {
-	t := title(p)
+func providerMessage(t, code string) string {
 	switch code {
 	case "access_denied":
 		return "You declined the connection at " + t + ", so nothing was connected."

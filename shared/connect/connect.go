@@ -183,8 +183,12 @@ func (f CSRFFunc) CheckCSRF(r *http.Request) error { return f(r) }
 // Options configure a Handler. Connections, Tables, StateKey, CurrentUser
 // and CSRF are required, and at least one provider.
 type Options struct {
+	// Salesforce and Microsoft are the built-in providers (nil: not
+	// configured).
 	Salesforce *Salesforce
 	Microsoft  *Microsoft
+	// Providers are further connectors' providers (see Provider).
+	Providers []Provider
 
 	Connections *connection.Store
 	// Tables holds the single-use state of connects in progress (StateTable).
@@ -220,25 +224,40 @@ type Options struct {
 
 // Handler serves the connect routes (see routes.go).
 type Handler struct {
-	opts   Options
-	sealer cookieSealer
-	mux    *http.ServeMux
-	log    *slog.Logger
+	opts Options
+	// providers are the built-in providers (nil pointers when not
+	// configured) and Options.Providers, in route order.
+	providers []Provider
+	sealer    cookieSealer
+	mux       *http.ServeMux
+	log       *slog.Logger
 }
 
 // New checks opts and returns the Handler; the error names every missing
 // or bad setting.
 func New(opts Options) (*Handler, error) {
 	var bad []string
-	if opts.Salesforce == nil && opts.Microsoft == nil {
-		bad = append(bad, "no provider (Salesforce or Microsoft) configured")
+	// The built-in providers come first, configured or not (their routes
+	// answer "not configured"), then the connectors' own.
+	providers := append([]Provider{opts.Salesforce, opts.Microsoft}, opts.Providers...)
+	configured := 0
+	seen := map[connection.Provider]bool{}
+	for _, p := range providers {
+		if p == nil {
+			bad = append(bad, "a nil entry in Providers")
+			continue
+		}
+		if seen[p.ID()] {
+			bad = append(bad, "provider "+string(p.ID())+" given twice")
+		}
+		seen[p.ID()] = true
+		bad = append(bad, p.Check()...)
+		if cfg, _ := p.UserFlow(); cfg != nil {
+			configured++
+		}
 	}
-	if sf := opts.Salesforce; sf != nil {
-		bad = append(bad, missing("Salesforce", map[string]string{"ClientID": sf.ClientID, "LoginURL": sf.LoginURL, "RedirectURL": sf.RedirectURL})...)
-	}
-	if ms := opts.Microsoft; ms != nil {
-		bad = append(bad, missing("Microsoft", map[string]string{"ClientID": ms.ClientID, "Authority": ms.Authority,
-			"Tenant": ms.Tenant, "RedirectURL": ms.RedirectURL})...)
+	if configured == 0 {
+		bad = append(bad, "no provider configured")
 	}
 	if opts.Connections == nil {
 		bad = append(bad, "Connections is nil")
@@ -274,7 +293,7 @@ func New(opts Options) (*Handler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{opts: opts, sealer: newCookieSealer(opts.StateKey), log: opts.Logger}
+	h := &Handler{opts: opts, providers: providers, sealer: newCookieSealer(opts.StateKey), log: opts.Logger}
 	h.mux = http.NewServeMux()
 	for _, r := range h.routes() {
 		h.mux.Handle(r.Method+" "+opts.Prefix+r.Path, r.Handler)

@@ -104,7 +104,7 @@ func TestRoutesTable(t *testing.T) {
 		}
 		got.WriteString("\n")
 	}
-	want := "GET /{provider}\nGET /{provider}/callback\nPOST /salesforce/password\nPOST /admin/salesforce/jwt admin\nPOST /admin/microsoft/app-only admin\nPOST /admin/salesforce/integration admin\n"
+	want := "GET /{provider}\nGET /{provider}/callback\nPOST /salesforce/password\nPOST /admin/salesforce/jwt admin\nPOST /admin/salesforce/integration admin\nPOST /admin/microsoft/app-only admin\n"
 	if got.String() != want {
 		t.Errorf("routes:\n%s\nwant:\n%s", got.String(), want)
 	}

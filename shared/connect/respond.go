@@ -22,6 +22,14 @@ type refusal struct {
 	reason string
 }
 
+// Refuse is a provider's failure the user can act on (see Provider's
+// Connection): msg is shown to the user, reason goes to the log; neither may
+// hold a credential. status is for JSON answers (0 = 400), code the answer's
+// error code.
+func Refuse(status int, code, msg, reason string) error {
+	return &refusal{status: status, code: code, msg: msg, reason: reason}
+}
+
 func (e *refusal) Error() string { return "connect: " + e.reason }
 
 // userMessage turns an error into a sentence for the user, logging what
@@ -33,7 +41,7 @@ func (h *Handler) userMessage(ctx context.Context, user string, p connection.Pro
 		return rf.msg
 	}
 	h.log.ErrorContext(ctx, "connect failed", "user", user, "provider", string(p), "error", err)
-	return "crmsync could not save the " + title(p) + " connection. Try again in a few minutes."
+	return "crmsync could not save the " + h.title(p) + " connection. Try again in a few minutes."
 }
 
 // save stores a connection, refusing to swap a connection to one org or
@@ -44,9 +52,9 @@ func (h *Handler) save(ctx context.Context, c connection.Connection, cred connec
 	reconnect := err == nil
 	switch {
 	case err == nil && old.Tenant != c.Tenant:
-		what := "Salesforce org"
-		if c.Provider == connection.Microsoft {
-			what = "Microsoft 365 organisation"
+		what := "organisation"
+		if prov := h.provider(c.Provider); prov != nil {
+			what = prov.TenantName()
 		}
 		return &refusal{status: http.StatusConflict, code: "other_tenant",
 			msg:    "This crmsync account syncs with another " + what + ". Remove that connection first, then connect the new one.",

@@ -18,12 +18,13 @@ type Route struct {
 func (h *Handler) Routes() []Route { return h.routes() }
 
 func (h *Handler) routes() []Route {
-	return []Route{
+	rs := []Route{
 		{Method: "GET", Path: "/{provider}", Handler: http.HandlerFunc(h.start)},
 		{Method: "GET", Path: "/{provider}/callback", Handler: http.HandlerFunc(h.callback)},
-		{Method: "POST", Path: "/salesforce/password", Handler: h.post(h.salesforcePassword)},
-		{Method: "POST", Path: "/admin/salesforce/jwt", Admin: true, Handler: h.post(h.adminJWT)},
-		{Method: "POST", Path: "/admin/microsoft/app-only", Admin: true, Handler: h.post(h.adminAppOnly)},
-		{Method: "POST", Path: "/admin/salesforce/integration", Admin: true, Handler: h.post(h.adminIntegration)},
 	}
+	// Then each provider's own routes.
+	for _, p := range h.providers {
+		rs = append(rs, p.Routes(h)...)
+	}
+	return rs
 }

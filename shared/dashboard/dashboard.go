@@ -152,6 +152,8 @@ type Handler struct {
 	d    Deps
 	mux  http.Handler
 	page *pages
+	// names are the connectors' display names for the pages' words.
+	names sideNames
 }
 
 // New returns the dashboard handler, or an error naming what is wrong with
@@ -179,7 +181,8 @@ func New(d Deps) (*Handler, error) {
 	if d.Providers == nil {
 		d.Providers = []Provider{{Name: "microsoft", Label: "Sign in with Microsoft"}, {Name: "salesforce", Label: "Sign in with Salesforce"}}
 	}
-	h := &Handler{d: d, page: newPages()}
+	names := namesOf(d.CRM, d.Mailbox)
+	h := &Handler{d: d, names: names, page: newPages(names)}
 	mux, err := access.MuxWith(d.Checker, d.Directory, d.Log, h.Routes(), h.refuse)
 	if err != nil {
 		return nil, err
@@ -205,7 +208,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Routes returns the route table of a dashboard with no dependencies, for
 // the authorization matrix test (which replaces every handler).
 func Routes() []access.Route {
-	h := &Handler{d: Deps{Log: slog.New(slog.DiscardHandler), Now: time.Now}, page: newPages()}
+	names := namesOf(side.Connector{}, side.Connector{})
+	h := &Handler{d: Deps{Log: slog.New(slog.DiscardHandler), Now: time.Now}, names: names, page: newPages(names)}
 	return h.Routes()
 }
 

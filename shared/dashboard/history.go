@@ -89,14 +89,14 @@ func (h *Handler) historyPage(w http.ResponseWriter, r *http.Request, org bool) 
 		return
 	}
 	d.Flash = note
-	d.Charts = historyCharts(hist, org)
+	d.Charts = h.names.historyCharts(hist, org)
 	h.renderAny(w, http.StatusOK, "history", d)
 }
 
 // historyCharts are the charts of a history: records moved by object and
 // direction, problems, session outcomes and, for an organisation, Salesforce
 // API calls against the org's daily limit.
-func historyCharts(hist insight.History, org bool) []chart {
+func (sn sideNames) historyCharts(hist insight.History, org bool) []chart {
 	days := make([]time.Time, len(hist.Days))
 	for i, d := range hist.Days {
 		days[i] = d.Day
@@ -104,7 +104,7 @@ func historyCharts(hist insight.History, org bool) []chart {
 	var moved []chartSeries
 	for i, k := range hist.Kinds {
 		kind, dir, _ := strings.Cut(k, "|")
-		s := chartSeries{Label: movedLabel(kind, dir), Fill: palette[i%len(palette)], Values: make([]int, len(days))}
+		s := chartSeries{Label: sn.movedLabel(kind, dir), Fill: palette[i%len(palette)], Values: make([]int, len(days))}
 		for j, d := range hist.Days {
 			s.Values[j] = d.Moved[k]
 		}
@@ -116,7 +116,7 @@ func historyCharts(hist insight.History, org bool) []chart {
 	}
 	var outcomes []chartSeries
 	for _, o := range outcomeOrder {
-		s := chartSeries{Label: capitalize(outcomePhrase(o.name, 0)), Fill: o.fill, Values: make([]int, len(days))}
+		s := chartSeries{Label: capitalize(sn.outcomePhrase(o.name, 0)), Fill: o.fill, Values: make([]int, len(days))}
 		any := false
 		for j, d := range hist.Days {
 			s.Values[j] = d.Outcomes[o.name]
@@ -132,13 +132,13 @@ func historyCharts(hist insight.History, org bool) []chart {
 		newChart("outcomes", "Sessions per day by result", "sessions", days, outcomes, 0, ""),
 	}
 	if org {
-		calls := chartSeries{Label: "Salesforce API calls", Fill: "#0a5bd3", Values: make([]int, len(days))}
+		calls := chartSeries{Label: sn.CRM + " API calls", Fill: "#0a5bd3", Values: make([]int, len(days))}
 		limit := 0
 		for j, d := range hist.Days {
 			calls.Values[j] = d.CRMCalls
 			limit = max(limit, d.CRMLimit)
 		}
-		charts = append(charts, newChart("calls", "Salesforce API calls per day", "API calls", days, []chartSeries{calls}, limit, "The org's daily API limit"))
+		charts = append(charts, newChart("calls", sn.CRM+" API calls per day", "API calls", days, []chartSeries{calls}, limit, "The org's daily API limit"))
 	}
 	return charts
 }
@@ -149,12 +149,12 @@ var outcomeOrder = []struct{ name, fill string }{
 }
 
 // movedLabel names a kind and direction: "Contacts to Salesforce".
-func movedLabel(kind, dir string) string {
+func (sn sideNames) movedLabel(kind, dir string) string {
 	n := noun(kind, 2)
 	n = strings.ToUpper(n[:1]) + n[1:]
 	switch dir {
 	case "to-crm":
-		return n + " to Salesforce"
+		return n + " to " + sn.CRM
 	case "to-mailbox":
 		return n + " to the mailbox"
 	case "link":
@@ -257,12 +257,12 @@ type conflictView struct {
 
 // ruleText says why a side won: the user's conflict rule, a one-way
 // direction, or a delete meeting a change.
-func ruleText(rule string) string {
+func (sn sideNames) ruleText(rule string) string {
 	switch rule {
 	case "newer-wins":
 		return "The newer change wins"
 	case "crm-wins":
-		return "Salesforce wins"
+		return sn.CRM + " wins"
 	case "mailbox-wins":
 		return "The mailbox wins"
 	case "delete":
@@ -289,7 +289,7 @@ func (h *Handler) conflictsPage(w http.ResponseWriter, r *http.Request) {
 	d := &conflictData{pageData: h.data(r, "Conflicts the merge settled", "history")}
 	ids := map[string][]string{}
 	for _, c := range cs {
-		d.Conflicts = append(d.Conflicts, conflictView{Conflict: c, RuleText: ruleText(c.Rule)})
+		d.Conflicts = append(d.Conflicts, conflictView{Conflict: c, RuleText: h.names.ruleText(c.Rule)})
 		if c.CRMID != "" {
 			ids[c.Kind] = append(ids[c.Kind], c.CRMID)
 		}
@@ -299,7 +299,7 @@ func (h *Handler) conflictsPage(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			// The log stands without names: say so, keep the ids.
 			h.d.Log.WarnContext(r.Context(), "dashboard: record names unreadable", "user", target(r).User, "err", err)
-			d.NamesNote = "Salesforce could not be asked for the records' names just now; they are shown by id."
+			d.NamesNote = h.names.CRM + " could not be asked for the records' names just now; they are shown by id."
 		} else {
 			for i := range d.Conflicts {
 				c := &d.Conflicts[i]

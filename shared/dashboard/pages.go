@@ -34,7 +34,7 @@ type pages struct {
 	t *template.Template
 }
 
-func newPages() *pages {
+func newPages(names sideNames) *pages {
 	funcs := template.FuncMap{
 		"when": func(t time.Time) template.HTML {
 			// The text is UTC; the script shows it in the reader's zone.
@@ -58,24 +58,27 @@ func newPages() *pages {
 		"sideLabel": func(s string) string {
 			switch s {
 			case string(reconcile.CRM):
-				return "Salesforce"
+				return names.CRM
 			case string(reconcile.Mailbox):
 				return "Mailbox"
 			}
 			return s
 		},
 		"join":          strings.Join,
-		"countPhrase":   countPhrase,
-		"outcomePhrase": outcomePhrase,
-		"kindName":      kindName,
-		"roleLabel":     roleLabel,
-		"roleLabels":    roleLabels,
-		"fieldLabel":    fieldLabel,
-		"fieldMessage":  fieldMessage,
-		"plural":        plural,
-		"planLabel":     planLabel,
-		"lower":         strings.ToLower,
-		"inc":           func(i int) int { return i + 1 },
+		"countPhrase":   names.countPhrase,
+		"outcomePhrase": names.outcomePhrase,
+		// crmName and mailboxName are the connectors' display names.
+		"crmName":      func() string { return names.CRM },
+		"mailboxName":  func() string { return names.Mailbox },
+		"kindName":     kindName,
+		"roleLabel":    roleLabel,
+		"roleLabels":   roleLabels,
+		"fieldLabel":   fieldLabel,
+		"fieldMessage": fieldMessage,
+		"plural":       plural,
+		"planLabel":    planLabel,
+		"lower":        strings.ToLower,
+		"inc":          func(i int) int { return i + 1 },
 	}
 	return &pages{t: template.Must(template.New("").Funcs(funcs).ParseFS(templateFiles, "templates/*.html"))}
 }

@@ -7,10 +7,11 @@ import (
 	"strings"
 
 	"github.com/crmsync/crmsync/shared/access"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // refusalPages renders Refuse's pages; it holds no request state.
-var refusalPages = newPages()
+var refusalPages = newPages(namesOf(side.Connector{}, side.Connector{}))
 
 // wantsHTML is the content negotiation between the pages and the JSON API:
 // a browser navigating or submitting a form asks for text/html; the

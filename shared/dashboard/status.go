@@ -236,7 +236,7 @@ func (h *Handler) members(ctx context.Context, org string) ([]Member, error) {
 		}
 		if st.LastSync != nil {
 			m.LastResult = st.LastSync.Outcome
-			m.LastResultText = outcomePhrase(st.LastSync.Outcome, st.LastSync.Issues)
+			m.LastResultText = h.names.outcomePhrase(st.LastSync.Outcome, st.LastSync.Issues)
 			if st.LastSync.Running {
 				m.LastResultText = "running now"
 			}

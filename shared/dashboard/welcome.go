@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"time"
@@ -19,12 +20,16 @@ type welcomeStep struct {
 	ID, Title string
 	Done      bool
 	Current   bool
+	// connect says the step is connecting a side (its ID is the provider).
+	connect bool
 }
 
 type welcomeData struct {
 	*pageData
 	Steps   []welcomeStep
 	Current string
+	// Connect is the current step when it is connecting a side.
+	Connect *welcomeStep
 	// Admin adds the step of inviting the organisation's users.
 	Admin bool
 }
@@ -43,9 +48,11 @@ func (h *Handler) welcomeSteps(r *http.Request, user string) ([]welcomeStep, str
 	if err != nil {
 		return nil, "", err
 	}
+	crm, mailbox := cmp.Or(h.d.CRM.Provider, "crm"), cmp.Or(h.d.Mailbox.Provider, "mailbox")
 	steps := []welcomeStep{
-		{ID: "salesforce", Title: "Connect Salesforce", Done: connected["salesforce"]},
-		{ID: "microsoft", Title: "Connect Microsoft 365", Done: connected["microsoft"]},
+		// Connecting each side is a step, named by its connector's provider.
+		{ID: crm, Title: "Connect " + h.names.CRM, Done: connected[crm], connect: true},
+		{ID: mailbox, Title: "Connect " + h.names.Mailbox, Done: connected[mailbox], connect: true},
 		{ID: "scope", Title: "Choose what syncs", Done: !chosen.IsZero()},
 		{ID: "sync", Title: "Run the first sync", Done: st.LastSync != nil && !st.LastSync.Running},
 	}
@@ -72,6 +79,11 @@ func (h *Handler) welcomePage(w http.ResponseWriter, r *http.Request) {
 	}
 	d := &welcomeData{pageData: h.data(r, "Getting started", "overview"), Steps: steps, Current: current}
 	d.Admin = d.CanAdmin
+	for i := range steps {
+		if steps[i].Current && steps[i].connect {
+			d.Connect = &steps[i]
+		}
+	}
 	if current == "sync" {
 		if err := h.liveProgress(r, d.pageData, user, true); err != nil {
 			h.internal(w, r, "reading progress", err)

@@ -1,11 +1,13 @@
 package dashboard
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
 	"github.com/crmsync/crmsync/shared/access"
 	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // The words the pages use for what the engine records in its own terms: a
@@ -39,11 +41,21 @@ func kindName(kind string) string {
 	return strings.ToUpper(w[:1]) + w[1:]
 }
 
+// sideNames are the display names of the connectors the dashboard is given
+// (side.Connector.Name), for its words: "3 tasks updated in Salesforce".
+type sideNames struct{ CRM, Mailbox string }
+
+// namesOf names the two sides; an unnamed connector is "the CRM" or "the
+// mailbox".
+func namesOf(crm, mailbox side.Connector) sideNames {
+	return sideNames{CRM: cmp.Or(crm.Name, "the CRM"), Mailbox: cmp.Or(mailbox.Name, "the mailbox")}
+}
+
 // countPhrase says what one count of a session did: "3 contacts created in
 // Salesforce", "1 event removed from your mailbox".
-func countPhrase(c CountView) string {
+func (sn sideNames) countPhrase(c CountView) string {
 	n, what := c.N, noun(c.Kind, c.N)
-	where := map[string]string{"to-crm": "Salesforce", "to-mailbox": "your mailbox"}[c.Direction]
+	where := map[string]string{"to-crm": sn.CRM, "to-mailbox": "your mailbox"}[c.Direction]
 	switch {
 	case c.Direction == "link":
 		return fmt.Sprintf("%d %s linked", n, what)
@@ -67,7 +79,7 @@ func countPhrase(c CountView) string {
 
 // outcomePhrase says how a session ended: "finished", "finished with 1
 // problem", "stopped: Salesforce's daily API limit was reached".
-func outcomePhrase(outcome string, issues int) string {
+func (sn sideNames) outcomePhrase(outcome string, issues int) string {
 	switch outcome {
 	case "ok":
 		return "finished"
@@ -77,7 +89,7 @@ func outcomePhrase(outcome string, issues int) string {
 		}
 		return fmt.Sprintf("finished with %d problem%s", issues, plural(issues))
 	case "quota":
-		return "stopped at Salesforce's API limit"
+		return "stopped at " + sn.CRM + "'s API limit"
 	case "reconnect":
 		return "stopped: a connection needs reconnecting"
 	case "busy":

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"time"
 
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/item"
@@ -18,6 +19,9 @@ var Connector = side.Connector{
 	Role:     side.CRMRole,
 	Custom:   customFields{},
 	Flows:    []string{string(connection.FlowAuthCode), string(connection.FlowPassword), string(connection.FlowJWTBearer)},
+	// Salesforce measures the org's daily API allowance over the last 24
+	// hours ("API Requests, Last 24 Hours").
+	Budget: side.Budget{Window: 24 * time.Hour},
 }
 
 // fieldName is a Salesforce API name: standard ("Department") or custom

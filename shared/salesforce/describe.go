@@ -41,6 +41,13 @@ type Field struct {
 	// Picklist lists the active values of a picklist field.
 	Picklist   []string
 	Restricted bool
+	// DefaultedOnCreate says Salesforce fills the field on create.
+	DefaultedOnCreate bool
+	// ControllerName is the controlling field of a dependent picklist.
+	ControllerName string
+	// ValidFor maps each active value of a dependent picklist to its
+	// validFor bit set (base64, as describe gives it).
+	ValidFor map[string]string
 }
 
 // Field returns a field by name, ignoring case (nil if absent).
@@ -153,7 +160,12 @@ func objectFromWire(w wireDescribe) *Object {
 		fields: map[string]*Field{}, relationships: map[string]*Field{}}
 	for _, wf := range w.Fields {
 		f := &Field{Name: wf.Name, Type: wf.Type, Label: wf.Label, Length: wf.Length, Createable: wf.Createable,
-			Updateable: wf.Updateable, Nillable: wf.Nillable, Custom: wf.Custom, ReferenceTo: wf.ReferenceTo, Restricted: wf.RestrictedPicklist}
+			Updateable: wf.Updateable, Nillable: wf.Nillable, Custom: wf.Custom, ReferenceTo: wf.ReferenceTo, Restricted: wf.RestrictedPicklist,
+			DefaultedOnCreate: wf.DefaultedOnCreate}
+		if wf.DependentPicklist && wf.ControllerName != nil {
+			f.ControllerName = *wf.ControllerName
+			f.ValidFor = map[string]string{}
+		}
 		if wf.RelationshipName != nil {
 			f.RelationshipName = *wf.RelationshipName
 			o.relationships[strings.ToLower(f.RelationshipName)] = f
@@ -161,6 +173,9 @@ func objectFromWire(w wireDescribe) *Object {
 		for _, p := range wf.PicklistValues {
 			if p.Active {
 				f.Picklist = append(f.Picklist, p.Value)
+				if f.ValidFor != nil && p.ValidFor != nil {
+					f.ValidFor[p.Value] = *p.ValidFor
+				}
 			}
 		}
 		o.fields[strings.ToLower(f.Name)] = f

@@ -138,8 +138,14 @@ type wireDescribe struct {
 			Value  string `json:"value"`
 			Label  string `json:"label"`
 			Active bool   `json:"active"`
+			// ValidFor is a dependent value's controlling values (base64
+			// bit set); null otherwise.
+			ValidFor *string `json:"validFor"`
 		} `json:"picklistValues"`
-		RestrictedPicklist bool `json:"restrictedPicklist"`
+		RestrictedPicklist bool    `json:"restrictedPicklist"`
+		DefaultedOnCreate  bool    `json:"defaultedOnCreate"`
+		DependentPicklist  bool    `json:"dependentPicklist"`
+		ControllerName     *string `json:"controllerName"`
 	} `json:"fields"`
 }
 

@@ -44,7 +44,14 @@ type Lease struct {
 	// crm is the user's CRM call tally read from the row at acquiring, kept
 	// in every write of the row so that Release needs no read of its own.
 	crm hourlyCalls
+	// window is how far back the tally keeps hours (DefaultTallyWindow
+	// unless TallyOver says otherwise).
+	window time.Duration
 }
+
+// TallyOver makes Release keep the CRM call tally's hours of the last window
+// (the connector's budget window) instead of DefaultTallyWindow.
+func (l *Lease) TallyOver(window time.Duration) { l.window = window }
 
 // AcquireLease takes user's lease for ttl on behalf of holder (a session id),
 // or returns ErrLeaseHeld while another holder's lease is unexpired.
@@ -110,7 +117,7 @@ func (l *Lease) Renew(ctx context.Context, ttl time.Duration, now time.Time) err
 // the budget errs low by one session, which is rare (the session stalled past
 // the lease's TTL) and costs no extra read.
 func (l *Lease) Release(ctx context.Context, rep Report) error {
-	l.crm = l.crm.add(rep.Started.Add(rep.Duration), rep.Calls[crmCalls])
+	l.crm = l.crm.add(rep.Started.Add(rep.Duration), rep.Calls[crmCalls], windowOr(l.window))
 	props := map[string]any{
 		"Holder": "", "Expires": rep.Started.UTC(),
 		"LastStarted": rep.Started.UTC(), "LastOutcome": rep.Outcome, "LastDetail": rep.Detail,

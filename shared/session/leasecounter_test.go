@@ -216,3 +216,45 @@ func TestLeaseCounterNoLeaseYet(t *testing.T) {
 		t.Errorf("Used = %d, %v; want 0 for a user with no session yet", got, err)
 	}
 }
+
+// TestTallyWindowIsTheConnectors: a connector whose allowance is measured
+// over two days (side.Connector.Budget.Window) gets its calls counted over
+// two days — the lease row keeps them and the counter sums them — while
+// the default window still counts one day.
+func TestTallyWindowIsTheConnectors(t *testing.T) {
+	ctx := t.Context()
+	now := time.Date(2026, 11, 24, 9, 20, 0, 0, time.UTC)
+	const window = 48 * time.Hour
+	for _, tc := range []struct {
+		name            string
+		leaseWindow     time.Duration // the runner's TallyWindow
+		want48, wantDay int
+	}{
+		{"lease keeps the connector's window", window, 300 + 7, 7},
+		// A lease left at the default prunes what a longer window would count.
+		{"lease at the default window", 0, 7, 7},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := counterStore(t)
+			for _, s := range []struct {
+				started time.Time
+				calls   int64
+			}{{now.Add(-30 * time.Hour), 300}, {now.Add(-time.Hour), 7}} {
+				l, err := session.AcquireLease(ctx, store, "u1", "s-"+s.started.Format(time.RFC3339), time.Minute, s.started)
+				if err != nil {
+					t.Fatal(err)
+				}
+				l.TallyOver(tc.leaseWindow)
+				if err := l.Release(ctx, session.Report{Started: s.started, Duration: time.Minute, Outcome: "ok", Calls: map[string]int64{"crm": s.calls}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got, err := session.NewLeaseCounterOver(store, "u1", window).Used(ctx, now); err != nil || got != tc.want48 {
+				t.Errorf("two-day counter: Used = %d, %v; want %d", got, err, tc.want48)
+			}
+			if got, err := session.NewLeaseCounter(store, "u1").Used(ctx, now); err != nil || got != tc.wantDay {
+				t.Errorf("default counter: Used = %d, %v; want %d", got, err, tc.wantDay)
+			}
+		})
+	}
+}

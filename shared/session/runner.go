@@ -34,6 +34,10 @@ type Runner struct {
 	// Observer, when set, is told the session's progress, conflicts and end
 	// (see observer.go).
 	Observer Observer
+	// TallyWindow is how far back the lease row keeps the user's CRM calls:
+	// the CRM connector's budget window (side.Connector.Budget.Window;
+	// DefaultTallyWindow when 0).
+	TallyWindow time.Duration
 }
 
 // ErrRetryLater wraps errors after which the whole session should be retried
@@ -61,6 +65,7 @@ func (r *Runner) Run(ctx context.Context, user, reason string) (Report, error) {
 	if err != nil {
 		return rep, fmt.Errorf("%w: %v", ErrRetryLater, err)
 	}
+	lease.TallyOver(r.TallyWindow)
 	st := NewState(r.Store, user)
 	run := &run{Runner: r, st: st, rep: &rep, log: log, user: user, now: now}
 	// The lease is renewed while the session runs, however long it takes;

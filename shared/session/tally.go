@@ -17,11 +17,21 @@ import (
 // by the hour (see hourlyCalls). It holds counts only.
 const crmCallsProp = "CRMCallsByHour"
 
-// tallyWindow is the span the engine counts a user's CRM calls over: a
-// rolling day, as CRMs measure their daily allowances (Salesforce's last 24
-// hours). The budget itself (what share of the allowance a user may take) is
-// the connector's (salesforce.Opener.UserShare); the engine only counts.
-const tallyWindow = 24 * time.Hour
+// DefaultTallyWindow is the span the engine counts a user's CRM calls over
+// when the connector names none: a rolling day. The window is the
+// connector's (side.Connector.Budget.Window: Salesforce measures its daily
+// allowance over the last 24 hours), as is the budget itself (what share of
+// the allowance a user may take, salesforce.Opener.UserShare); the engine
+// only counts.
+const DefaultTallyWindow = 24 * time.Hour
+
+// windowOr is w, or DefaultTallyWindow when w is not set.
+func windowOr(w time.Duration) time.Duration {
+	if w <= 0 {
+		return DefaultTallyWindow
+	}
+	return w
+}
 
 // hourlyCalls are a user's CRM calls by the hour they were counted in, keyed
 // by the Unix second the hour starts at. Stored as "hour:n,hour:n" (oldest
@@ -63,12 +73,12 @@ func (h hourlyCalls) String() string {
 }
 
 // add returns a copy of h with n calls counted in the hour of at, without the
-// hours that ended tallyWindow or more before at: at most the current hour
-// and the 24 before it remain.
-func (h hourlyCalls) add(at time.Time, n int64) hourlyCalls {
+// hours that ended window or more before at: at most the current hour and
+// the window's hours before it remain.
+func (h hourlyCalls) add(at time.Time, n int64, window time.Duration) hourlyCalls {
 	out := hourlyCalls{}
 	for hour, calls := range h {
-		if hourEnd(hour).After(at.Add(-tallyWindow)) {
+		if hourEnd(hour).After(at.Add(-window)) {
 			out[hour] = calls
 		}
 	}
@@ -78,14 +88,14 @@ func (h hourlyCalls) add(at time.Time, n int64) hourlyCalls {
 	return out
 }
 
-// within sums the calls of the hours that ended after now-tallyWindow. The
+// within sums the calls of the hours that ended after now-window. The
 // oldest of them began before the window did and counts whole, so the cap
 // errs on the safe side; hours after now (an instance whose clock runs
 // ahead) count too.
-func (h hourlyCalls) within(now time.Time) int {
+func (h hourlyCalls) within(now time.Time, window time.Duration) int {
 	total := 0
 	for hour, calls := range h {
-		if hourEnd(hour).After(now.Add(-tallyWindow)) {
+		if hourEnd(hour).After(now.Add(-window)) {
 			total += int(calls)
 		}
 	}
@@ -94,8 +104,9 @@ func (h hourlyCalls) within(now time.Time) int {
 
 func hourEnd(hour int64) time.Time { return time.Unix(hour, 0).Add(time.Hour) }
 
-// LeaseCounter counts one user's CRM API calls over the rolling 24 hours
-// for a CRM connector's per-user budget (it implements side.CallCounter;
+// LeaseCounter counts one user's CRM API calls over the connector's rolling
+// window (DefaultTallyWindow unless NewLeaseCounterOver names one) for a CRM
+// connector's per-user budget (it implements side.CallCounter;
 // the Salesforce connector's UserShare). Every session adds its CRM calls to the hourly
 // tally on the user's lease row when it releases the lease (Lease.Release),
 // whether or not it saves a report. The counter reads that row once, on the
@@ -103,8 +114,9 @@ func hourEnd(hour int64) time.Time { return time.Unix(hour, 0).Add(time.Hour) }
 // session's Release persists those at its end, so a counter should live no
 // longer than one session. It is safe for concurrent use.
 type LeaseCounter struct {
-	store tablestore.Store
-	user  string
+	store  tablestore.Store
+	user   string
+	window time.Duration
 
 	mu sync.Mutex
 	// read is true once the lease row was read (or could not be).
@@ -114,12 +126,20 @@ type LeaseCounter struct {
 	tallied, added int
 }
 
-// NewLeaseCounter returns the counter of user's CRM calls in store.
+// NewLeaseCounter returns the counter of user's CRM calls in store over
+// DefaultTallyWindow.
 func NewLeaseCounter(store tablestore.Store, user string) *LeaseCounter {
-	return &LeaseCounter{store: store, user: user}
+	return NewLeaseCounterOver(store, user, DefaultTallyWindow)
 }
 
-// Used returns the CRM calls the user's sessions tallied in the 24 hours
+// NewLeaseCounterOver returns the counter of user's CRM calls in store over
+// window, the connector's (side.Connector.Budget.Window). The sessions'
+// Runner must keep at least that window (Runner.TallyWindow).
+func NewLeaseCounterOver(store tablestore.Store, user string, window time.Duration) *LeaseCounter {
+	return &LeaseCounter{store: store, user: user, window: windowOr(window)}
+}
+
+// Used returns the CRM calls the user's sessions tallied in the window
 // before now, as of the first Used, plus the calls added since. A read that
 // fails is returned once; the counter then goes on with the calls added here
 // alone, a lower bound, rather than read the table again before every call.
@@ -135,7 +155,7 @@ func (c *LeaseCounter) Used(ctx context.Context, now time.Time) (int, error) {
 			return c.added, err
 		default:
 			raw, _ := e.Properties[crmCallsProp].(string)
-			c.tallied = parseHourlyCalls(raw).within(now)
+			c.tallied = parseHourlyCalls(raw).within(now, c.window)
 		}
 	}
 	return c.tallied + c.added, nil

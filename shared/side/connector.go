@@ -1,6 +1,10 @@
 package side
 
-import "github.com/crmsync/crmsync/shared/item"
+import (
+	"time"
+
+	"github.com/crmsync/crmsync/shared/item"
+)
 
 // Role is what a connector connects: the CRM or the mailbox.
 type Role string
@@ -33,6 +37,19 @@ type Connector struct {
 	// connections name them: "auth_code" (the user connects), and those an
 	// admin sets up ("password", "jwt_bearer", "client_credentials").
 	Flows []string
+	// Budget is the vendor's API allowance as crmsync budgets it (zero:
+	// the vendor has no allowance to budget).
+	Budget Budget
+}
+
+// Budget is how a vendor measures its API allowance. The share of it one
+// user may take is the connector opener's setting (salesforce.Opener.UserShare);
+// the engine counts each user's calls over Window (session.Runner.TallyWindow,
+// session.NewLeaseCounterOver).
+type Budget struct {
+	// Window is the rolling span the allowance is measured over
+	// (Salesforce: the last 24 hours).
+	Window time.Duration
 }
 
 // Table is a storage table a connector keeps.

@@ -65,6 +65,7 @@ func RunCRM(t *testing.T, newHarness func(t *testing.T) CRMHarness) {
 		{"FieldsRoundTrip", testFieldsRoundTrip},
 		{"DamagedCursorReadsEverything", testDamagedCursor},
 		{"FindPeopleAndLeads", testFindPeople},
+		{"RecordCRMLookupAgrees", testRecordLookup},
 		{"LogEmail", testLogEmail},
 		{"AttachFile", testAttachFile},
 	}
@@ -467,5 +468,63 @@ func testAttachFile(t *testing.T, h CRMHarness) {
 	}
 	if _, err := h.CRM().AttachFile(ctx(t), parent, "short.txt", 10, bytes.NewReader([]byte("abc"))); !fault.Is(err, fault.Permanent) {
 		t.Errorf("AttachFile with a wrong size: err %v, want Permanent", err)
+	}
+}
+
+// testRecordLookup checks the add-in's people lookup (side.RecordCRM, an
+// optional ability) against the sync's FindPeople: every record FindPeople
+// maps an address to is among those LookupPeople lists for it, with its
+// object, and the objects describe.
+func testRecordLookup(t *testing.T, h CRMHarness) {
+	rc, ok := h.CRM().(side.RecordCRM)
+	if !ok {
+		t.Skip("the CRM has no add-in record operations (side.RecordCRM)")
+	}
+	tag := strings.ToLower(unique("r"))
+	contact := h.CreateDirect(t, item.Contact, map[string]string{item.LastName: "Looked", item.Email: tag + "@contact.example"})
+	leads, err := h.CRM().CreateLeads(ctx(t), []item.Record{
+		{Fields: map[string]string{item.FirstName: "Lee", item.LastName: "Looked", item.Email: tag + "@lead.example", item.Company: "Leads Ltd"}},
+	})
+	if err != nil || leads[0].Err != nil {
+		t.Fatalf("CreateLeads: %v %+v", err, leads)
+	}
+	addrs := []string{tag + "@contact.example", tag + "@lead.example", tag + "@nobody.example"}
+	found, err := h.CRM().FindPeople(ctx(t), addrs)
+	if err != nil {
+		t.Fatalf("FindPeople: %v", err)
+	}
+	listed, err := rc.LookupPeople(ctx(t), addrs)
+	if err != nil {
+		t.Fatalf("LookupPeople: %v", err)
+	}
+	byAddr := map[string][]side.Person{}
+	for _, p := range listed {
+		if p.Email != strings.ToLower(p.Email) {
+			t.Errorf("LookupPeople answered address %q, want lower case", p.Email)
+		}
+		byAddr[p.Email] = append(byAddr[p.Email], p)
+	}
+	if len(byAddr[tag+"@nobody.example"]) != 0 {
+		t.Errorf("unknown address listed %+v", byAddr[tag+"@nobody.example"])
+	}
+	want := map[string]string{tag + "@contact.example": contact, tag + "@lead.example": leads[0].ID}
+	for addr, id := range want {
+		p := found[addr]
+		if p.ID != id {
+			t.Errorf("FindPeople(%s) = %+v, want %s", addr, p, id)
+		}
+		agrees := false
+		for _, l := range byAddr[addr] {
+			agrees = agrees || (l.ID == p.ID && l.Object == p.Object)
+		}
+		if !agrees {
+			t.Errorf("LookupPeople(%s) = %+v lacks FindPeople's %+v", addr, byAddr[addr], p)
+		}
+	}
+	for _, object := range []string{found[tag+"@contact.example"].Object, found[tag+"@lead.example"].Object} {
+		o, err := rc.Describe(ctx(t), object)
+		if err != nil || o.Name == "" || len(o.Fields) == 0 {
+			t.Errorf("Describe(%s) = %s with %d fields, %v", object, o.Name, len(o.Fields), err)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package addincrm_test
+package salesforce_test
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ import (
 	"github.com/crmsync/crmsync/local/fakesalesforce"
 	"github.com/crmsync/crmsync/shared/addin"
 	"github.com/crmsync/crmsync/shared/salesforce"
-	"github.com/crmsync/crmsync/shared/salesforce/addincrm"
+	"github.com/crmsync/crmsync/shared/side"
 	"github.com/crmsync/crmsync/shared/tablestore"
 	"github.com/google/go-cmp/cmp"
 )
@@ -91,7 +91,7 @@ func newLocalSalesforce(t testing.TB) *localSalesforce {
 	// Like the service, every request gets a new client and all share one
 	// describe cache.
 	describe := salesforce.NewDescribeCache(time.Hour)
-	open := addincrm.SalesforceOpener(func(ctx context.Context, _ string) (*salesforce.Side, error) {
+	open := addin.SideOpener(func(ctx context.Context, _ string) (side.CRM, error) {
 		c, err := salesforce.New(salesforce.Options{Tokens: salesforce.Static(tok), RetryBase: time.Millisecond, Describe: describe})
 		if err != nil {
 			return nil, err
@@ -154,6 +154,17 @@ func TestSalesforceAdapter(t *testing.T) {
 		rec := l.fx.json("u1", "GET", addin.Prefix+"/objects/Contact", "")
 		if rec.Code != 200 {
 			t.Fatalf("describe: status %d: %s", rec.Code, rec.Body)
+		}
+		// Salesforce fills OwnerId on create (defaultedOnCreate); LastName
+		// must be given, so a form asks for the one and not the other.
+		var desc addin.Object
+		if err := json.Unmarshal(rec.Body.Bytes(), &desc); err != nil {
+			t.Fatal(err)
+		}
+		for name, want := range map[string]bool{"OwnerId": true, "LastName": false} {
+			if f, ok := desc.Field(name); !ok || f.DefaultedOnCreate != want {
+				t.Errorf("describe field %s: %+v (found %v), want defaultedOnCreate %v", name, f, ok, want)
+			}
 		}
 		rec = l.fx.json("u1", "POST", addin.Prefix+"/records/Contact", `{"LastName":"New","Email":"new@acme.com","AccountId":"`+acct+`"}`)
 		if rec.Code != 201 {
