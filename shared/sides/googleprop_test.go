@@ -180,15 +180,15 @@ func newGoogleWorld(t testing.TB) (*pworld, mailboxAdmin) {
 	return w, &googleAdmin{w: w, g: g, access: access, labels: map[string]string{}}
 }
 
-// patient is the user's own Google apps: a throttling answer armed for a
-// session (the local Google fails an API's next request, whoever sends it)
-// is waited out and tried again, as Google's apps do.
+// patient is the user's own Google apps: a throttling or server error armed
+// for a session (the local Google fails an API's next request, whoever sends
+// it) is waited out and tried again, as Google's apps do.
 type patient struct{ side.Mailbox }
 
 func retryThrottled[T any](f func() (T, error)) (T, error) {
 	for attempt := 0; ; attempt++ {
 		v, err := f()
-		if !fault.Is(err, fault.Throttled) || attempt == 5 {
+		if !fault.Is(err, fault.Throttled) && !fault.Is(err, fault.Temporary) || attempt == 5 {
 			return v, err
 		}
 		time.Sleep(5 * time.Second)
@@ -202,7 +202,7 @@ func (p patient) Changes(ctx context.Context, scope item.Scope, cursor string) (
 func (p patient) Create(ctx context.Context, kind item.Kind, recs []item.Record, markers []string) ([]side.Result, error) {
 	return retryThrottled(func() ([]side.Result, error) {
 		res, err := p.Mailbox.Create(ctx, kind, recs, markers)
-		if err == nil && len(res) == 1 && fault.Is(res[0].Err, fault.Throttled) {
+		if err == nil && len(res) == 1 && (fault.Is(res[0].Err, fault.Throttled) || fault.Is(res[0].Err, fault.Temporary)) {
 			return res, res[0].Err
 		}
 		return res, err
@@ -212,7 +212,7 @@ func (p patient) Create(ctx context.Context, kind item.Kind, recs []item.Record,
 func (p patient) Update(ctx context.Context, kind item.Kind, recs []item.Record) ([]side.Result, error) {
 	return retryThrottled(func() ([]side.Result, error) {
 		res, err := p.Mailbox.Update(ctx, kind, recs)
-		if err == nil && len(res) == 1 && fault.Is(res[0].Err, fault.Throttled) {
+		if err == nil && len(res) == 1 && (fault.Is(res[0].Err, fault.Throttled) || fault.Is(res[0].Err, fault.Temporary)) {
 			return res, res[0].Err
 		}
 		return res, err
@@ -222,7 +222,7 @@ func (p patient) Update(ctx context.Context, kind item.Kind, recs []item.Record)
 func (p patient) Delete(ctx context.Context, kind item.Kind, ids []string) ([]side.Result, error) {
 	return retryThrottled(func() ([]side.Result, error) {
 		res, err := p.Mailbox.Delete(ctx, kind, ids)
-		if err == nil && len(res) == 1 && fault.Is(res[0].Err, fault.Throttled) {
+		if err == nil && len(res) == 1 && (fault.Is(res[0].Err, fault.Throttled) || fault.Is(res[0].Err, fault.Temporary)) {
 			return res, res[0].Err
 		}
 		return res, err
@@ -252,7 +252,8 @@ func (g *googleAdmin) do(method, path string, body, out any) error {
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		throttled := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusForbidden && bytes.Contains(b, []byte("ateLimitExceeded"))
+		throttled := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 ||
+			resp.StatusCode == http.StatusForbidden && bytes.Contains(b, []byte("ateLimitExceeded"))
 		if throttled && attempt < 5 {
 			time.Sleep(5 * time.Second)
 			continue
@@ -344,8 +345,9 @@ func (g *googleAdmin) readOrFlag(s *scenario, ids []string) {
 func (*googleAdmin) chooseCalendars(*scenario) {}
 
 // fault expires every sync token (People and Calendar sync tokens, the Gmail
-// history id), or throttles one API's next request: 429 with or without
-// Retry-After, or 403 rateLimitExceeded / userRateLimitExceeded.
+// history id), or fails one of an API's next requests — a read, a write or
+// a part of a batch: 429 with or without Retry-After, 403 rateLimitExceeded
+// or userRateLimitExceeded, or 500 backendError.
 func (g *googleAdmin) fault(s *scenario) {
 	if s.rng.IntN(3) == 0 {
 		g.g.ExpireSyncTokens(upn)
@@ -353,23 +355,28 @@ func (g *googleAdmin) fault(s *scenario) {
 		return
 	}
 	api := []string{"people", "calendar", "tasks", "gmail"}[s.rng.IntN(4)]
-	switch s.rng.IntN(3) {
+	switch s.rng.IntN(4) {
 	case 0:
 		after := []string{"", "1", "3", "180"}[s.rng.IntN(4)]
 		g.g.FailNext(api, http.StatusTooManyRequests, "rateLimitExceeded", after)
 		s.logf("  fault: google %s 429, Retry-After %q", api, after)
+	case 1:
+		g.g.FailNext(api, http.StatusForbidden, "rateLimitExceeded", "")
+		s.logf("  fault: google %s 403 rateLimitExceeded", api)
+	case 2:
+		skip := s.rng.IntN(8)
+		g.g.FailAt(api, skip, http.StatusForbidden, "userRateLimitExceeded")
+		s.logf("  fault: google %s 403 userRateLimitExceeded after %d requests", api, skip)
 	default:
-		reason := []string{"rateLimitExceeded", "userRateLimitExceeded"}[s.rng.IntN(2)]
-		g.g.FailNext(api, http.StatusForbidden, reason, "")
-		s.logf("  fault: google %s 403 %s", api, reason)
+		skip := s.rng.IntN(8)
+		g.g.FailAt(api, skip, http.StatusInternalServerError, "backendError")
+		s.logf("  fault: google %s 500 backendError after %d requests", api, skip)
 	}
 }
 
-// calm: the local Google's failures are one answer each, and every session
-// reads all four APIs, so none outlives the sessions that follow.
-func (*googleAdmin) calm() {}
+// calm drops failures no session has met yet.
+func (g *googleAdmin) calm() { g.g.ClearFailures() }
 
 // checkLimits: the local Google enforces its page and batch bounds on every
 // request itself, answering 400 to a breach, which fails the session.
 func (*googleAdmin) checkLimits(*scenario) {}
-
