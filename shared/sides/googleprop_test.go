@@ -330,14 +330,22 @@ func (g *googleAdmin) postEmail(s *scenario, tok, from string, byCategory bool) 
 	return made.ID
 }
 
-// readOrFlag marks a copy read or starred: a labelsRemoved or labelsAdded
-// history entry.
+// readOrFlag marks a copy read or starred (a labelsRemoved or labelsAdded
+// history entry), or takes its share labels off and puts one back on (the
+// message is labelled for sharing again, and must not be shared twice).
 func (g *googleAdmin) readOrFlag(s *scenario, ids []string) {
-	change := map[string]any{"removeLabelIds": []string{"UNREAD"}}
-	if s.rng.IntN(2) == 0 {
-		change = map[string]any{"addLabelIds": []string{"STARRED"}}
+	id := ids[s.rng.IntN(len(ids))]
+	switch s.rng.IntN(3) {
+	case 0:
+		s.must(g.do("POST", "/gmail/v1/users/me/messages/"+id+"/modify", map[string]any{"removeLabelIds": []string{"UNREAD"}}, nil), "read an e-mail")
+	case 1:
+		s.must(g.do("POST", "/gmail/v1/users/me/messages/"+id+"/modify", map[string]any{"addLabelIds": []string{"STARRED"}}, nil), "star an e-mail")
+	default:
+		share := []string{g.label(s, google.DefaultShareLabel), g.label(s, "Salesforce")}
+		s.must(g.do("POST", "/gmail/v1/users/me/messages/"+id+"/modify", map[string]any{"removeLabelIds": share}, nil), "unlabel an e-mail")
+		s.must(g.do("POST", "/gmail/v1/users/me/messages/"+id+"/modify", map[string]any{"addLabelIds": share[s.rng.IntN(2):][:1]}, nil), "label an e-mail again")
+		s.logf("mailbox labels e-mail %s for sharing again", id)
 	}
-	s.must(g.do("POST", "/gmail/v1/users/me/messages/"+ids[s.rng.IntN(len(ids))]+"/modify", change, nil), "read or star an e-mail")
 }
 
 // chooseCalendars does nothing: the local Google serves the primary
