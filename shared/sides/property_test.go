@@ -753,6 +753,10 @@ func (s *scenario) check() {
 				s.fatalf("%s %s (%s): mailbox holds %d, CRM scope %d, CRM org %d; want %d, %d, %d",
 					kind, e.tok, e.st, len(mbx[e.tok]), len(crm[e.tok]), all[e.tok], wantMbx, wantCRM, wantAll)
 			}
+			if l, ok := byCRM[e.crmID]; ok && e.st == detached && l.MailboxID != "" {
+				// Unlink, the default: a delete the sessions missed would keep it.
+				s.fatalf("%s %s: deleted in the mailbox but still linked to %s (deletion lost)", kind, e.tok, l.MailboxID)
+			}
 			if e.st != linked {
 				continue
 			}
