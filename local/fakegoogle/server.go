@@ -279,6 +279,15 @@ func (s *Server) FailAt(api string, skip, status int, reason string) {
 	s.failures[api] = append(s.failures[api], failure{status: status, reason: reason, skip: skip})
 }
 
+// ClearFailures drops the failures FailNext and FailAt queued that no
+// request has met yet: throttling is transient, and a test that armed it for
+// a session that never reached it ends it before its clean session.
+func (s *Server) ClearFailures() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures = nil
+}
+
 func (s *Server) fail(w http.ResponseWriter, api string, f failure) {
 	if f.retryAfter != "" {
 		w.Header().Set("Retry-After", f.retryAfter)

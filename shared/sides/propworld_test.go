@@ -26,6 +26,7 @@ import (
 	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/session"
+	"github.com/crmsync/crmsync/shared/side"
 	"github.com/crmsync/crmsync/shared/sides"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
@@ -129,8 +130,8 @@ type pworld struct {
 	runner  *session.Runner
 	user    string
 	kill    *killer
-	userHC  *http.Client  // the user's own clients (never killed)
-	mailbox *msgraph.Side // acts in the mailbox as the user would
+	userHC  *http.Client // the user's own clients (never killed)
+	mailbox side.Mailbox // acts in the mailbox as the user would
 	crmUser *salesforce.Side
 	admin   *salesforce.Client // sees every record of the org
 	logs    *strings.Builder
