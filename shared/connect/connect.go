@@ -185,6 +185,13 @@ func (f CSRFFunc) CheckCSRF(r *http.Request) error { return f(r) }
 type Options struct {
 	Salesforce *Salesforce
 	Microsoft  *Microsoft
+	// Passwords are the services connected with a stored host, user name
+	// and password (password.go).
+	Passwords []Password
+	// CSRFToken returns the signed-in user's CSRF token, for the password
+	// forms (nil: the forms carry none and the CSRF check must pass on
+	// Sec-Fetch-Site and Origin alone).
+	CSRFToken func(r *http.Request) string
 
 	Connections *connection.Store
 	// Tables holds the single-use state of connects in progress (StateTable).
@@ -227,8 +234,13 @@ type Handler struct {
 // or bad setting.
 func New(opts Options) (*Handler, error) {
 	var bad []string
-	if opts.Salesforce == nil && opts.Microsoft == nil {
-		bad = append(bad, "no provider (Salesforce or Microsoft) configured")
+	if opts.Salesforce == nil && opts.Microsoft == nil && len(opts.Passwords) == 0 {
+		bad = append(bad, "no provider (Salesforce, Microsoft or a password service) configured")
+	}
+	for _, p := range opts.Passwords {
+		if p.Provider == "" || p.Name == "" || p.Check == nil {
+			bad = append(bad, fmt.Sprintf("password service %q lacks its provider, name or check", p.Provider))
+		}
 	}
 	if sf := opts.Salesforce; sf != nil {
 		bad = append(bad, missing("Salesforce", map[string]string{"ClientID": sf.ClientID, "LoginURL": sf.LoginURL, "RedirectURL": sf.RedirectURL})...)

@@ -18,11 +18,11 @@ type Route struct {
 func (h *Handler) Routes() []Route { return h.routes() }
 
 func (h *Handler) routes() []Route {
-	return []Route{
+	return append([]Route{
 		{Method: "GET", Path: "/{provider}", Handler: http.HandlerFunc(h.start)},
 		{Method: "GET", Path: "/{provider}/callback", Handler: http.HandlerFunc(h.callback)},
 		{Method: "POST", Path: "/salesforce/password", Handler: h.post(h.salesforcePassword)},
 		{Method: "POST", Path: "/admin/salesforce/jwt", Admin: true, Handler: h.post(h.adminJWT)},
 		{Method: "POST", Path: "/admin/microsoft/app-only", Admin: true, Handler: h.post(h.adminAppOnly)},
-	}
+	}, h.passwordRoutes()...)
 }
