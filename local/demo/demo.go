@@ -16,11 +16,13 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/crmsync/crmsync/local/fakec4c"
 	"github.com/crmsync/crmsync/local/fakegraph"
 	"github.com/crmsync/crmsync/local/fakesalesforce"
 	"github.com/crmsync/crmsync/local/idp"
 	"github.com/crmsync/crmsync/shared/access"
 	"github.com/crmsync/crmsync/shared/account"
+	"github.com/crmsync/crmsync/shared/c4c"
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/identity"
 	"github.com/crmsync/crmsync/shared/keyring"
@@ -60,8 +62,12 @@ type Options struct {
 	// Listeners for the local Salesforce, Graph and identity provider; nil
 	// listens on 127.0.0.1:8801, :8802 and :8803.
 	Salesforce, Graph, IdP net.Listener
-	Now                    func() time.Time
-	Log                    *slog.Logger
+	// CRM is the demo's CRM (settings.CRMSalesforce when empty); with
+	// settings.CRMC4C the local C4C, seeded, serves on the Salesforce
+	// listener in place of the local Salesforce.
+	CRM string
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // World is the running demo.
@@ -72,6 +78,9 @@ type World struct {
 	SalesforceURL, GraphURL, IdPURL string
 	Salesforce                      *fakesalesforce.Server
 	Graph                           *fakegraph.Server
+	// C4C is the local C4C of a C4C demo (then SalesforceURL is its URL
+	// and Salesforce is nil).
+	C4C *fakec4c.Server
 	// User is the demo user's crmsync id; Admin the demo admin's.
 	User, Admin string
 	servers     []*http.Server
@@ -118,14 +127,22 @@ func Start(ctx context.Context, o Options) (*World, error) {
 	}
 	w.SalesforceURL, w.GraphURL, w.IdPURL = "http://"+lsf.Addr().String(), "http://"+lg.Addr().String(), "http://"+lid.Addr().String()
 
-	if w.Salesforce, err = fakesalesforce.New(fakesalesforce.Options{Now: o.Now, DailyLimit: 100_000, Logger: o.Log}); err != nil {
-		return nil, err
+	var crmHandler http.Handler
+	if o.CRM == settings.CRMC4C {
+		w.C4C = fakec4c.New(fakec4c.Options{Now: o.Now})
+		if err := fakec4c.SeedDemo(w.C4C, o.Now()); err != nil {
+			return nil, err
+		}
+		crmHandler = w.C4C
+	} else {
+		if w.Salesforce, err = fakesalesforce.New(fakesalesforce.Options{Now: o.Now, DailyLimit: 100_000, Logger: o.Log}); err != nil {
+			return nil, err
+		}
+		if _, err := fakesalesforce.SeedDemo(w.Salesforce, o.Now()); err != nil {
+			return nil, err
+		}
+		crmHandler = w.Salesforce
 	}
-	sfUser, err := fakesalesforce.SeedDemo(w.Salesforce, o.Now())
-	if err != nil {
-		return nil, err
-	}
-	_ = sfUser
 	w.Graph = fakegraph.New(fakegraph.Options{Now: o.Now, BaseURL: w.GraphURL, TenantID: idp.DemoTenant})
 	mailbox := fakegraph.SeedDemo(w.Graph, o.Now())
 	_ = mailbox
@@ -140,7 +157,7 @@ func Start(ctx context.Context, o Options) (*World, error) {
 	for _, s := range []struct {
 		l net.Listener
 		h http.Handler
-	}{{lsf, w.Salesforce}, {lg, w.Graph}, {lid, provider}} {
+	}{{lsf, crmHandler}, {lg, w.Graph}, {lid, provider}} {
 		srv := &http.Server{Handler: s.h, ReadHeaderTimeout: 10 * time.Second}
 		w.servers = append(w.servers, srv)
 		go srv.Serve(s.l)
@@ -151,8 +168,6 @@ func Start(ctx context.Context, o Options) (*World, error) {
 	}
 	w.Env = []string{
 		settings.NameDemo + "=true",
-		settings.NameSalesforceLoginURL + "=" + w.SalesforceURL,
-		settings.NameSalesforceClientID + "=" + SalesforceClient,
 		settings.NameEntraAuthority + "=" + provider.Authority("organizations"),
 		settings.NameEntraClientID + "=" + idp.DemoClientID,
 		settings.NameEntraClientSecret + "=demo-app-secret",
@@ -161,6 +176,11 @@ func Start(ctx context.Context, o Options) (*World, error) {
 		settings.NameAddinAudiences + "=" + idp.DemoAudience,
 		settings.NameDefaultPlan + "=" + Plan,
 		settings.NameAdminEmails + "=" + AdminEmail,
+	}
+	if w.C4C != nil {
+		w.Env = append(w.Env, settings.NameCRM+"="+settings.CRMC4C)
+	} else {
+		w.Env = append(w.Env, settings.NameSalesforceLoginURL+"="+w.SalesforceURL, settings.NameSalesforceClientID+"="+SalesforceClient)
 	}
 	return w, nil
 }
@@ -179,8 +199,12 @@ func (w *World) provision(ctx context.Context, o Options) error {
 	}
 	w.User = p.User
 	sched := schedule.New(o.Store, o.Queue)
+	crm := salesforce.Connector
+	if w.C4C != nil {
+		crm = c4c.Connector
+	}
 	accounts, err := account.New(account.Deps{Tables: o.Store, Sealer: account.KeysSealer{Keys: o.KeyRing}, Scheduler: sched,
-		Grants: grants, CRM: salesforce.Connector, Mailbox: msgraph.Connector, Now: o.Now, Log: o.Log})
+		Grants: grants, CRM: crm, Mailbox: msgraph.Connector, Now: o.Now, Log: o.Log})
 	if err != nil {
 		return err
 	}
@@ -196,8 +220,18 @@ func (w *World) provision(ctx context.Context, o Options) error {
 		return err
 	}
 	conns := connection.NewStore(o.Store, o.KeyRing, connection.Options{Now: o.Now, Logger: o.Log,
-		Providers: connection.ProvidersOf(salesforce.Connector, msgraph.Connector)})
-	if _, err := conns.Save(ctx, connection.Connection{User: p.User, Provider: connection.Salesforce, Tenant: w.Salesforce.OrgID(),
+		Providers: connection.ProvidersOf(crm, msgraph.Connector)})
+	if w.C4C != nil {
+		tenant, err := c4c.Check(ctx, c4c.Options{Host: w.SalesforceURL, User: fakec4c.DemoUser, Password: fakec4c.DemoPassword})
+		if err != nil {
+			return fmt.Errorf("signing in to the demo C4C: %w", err)
+		}
+		if _, err := conns.Save(ctx, connection.Connection{User: p.User, Provider: c4c.Provider, Tenant: tenant,
+			InstanceURL: w.SalesforceURL, Flow: connection.FlowPassword},
+			connection.Credentials{Username: fakec4c.DemoUser, Password: fakec4c.DemoPassword}); err != nil {
+			return fmt.Errorf("connecting the demo C4C: %w", err)
+		}
+	} else if _, err := conns.Save(ctx, connection.Connection{User: p.User, Provider: connection.Salesforce, Tenant: w.Salesforce.OrgID(),
 		InstanceURL: w.SalesforceURL, Flow: connection.FlowPassword},
 		connection.Credentials{Username: fakesalesforce.DemoUsername, Password: fakesalesforce.DemoPassword}); err != nil {
 		return fmt.Errorf("connecting the demo Salesforce: %w", err)
