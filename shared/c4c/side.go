@@ -57,6 +57,9 @@ type Side struct {
 	// is deleted before any change read saw it is still found missing.
 	mu   sync.Mutex
 	gens map[item.Kind][]string
+	// emailContact maps the e-mails LogEmail created to their main
+	// contact's ObjectID, where AttachFile puts their files.
+	emailContact map[string]string
 }
 
 var _ side.CRM = (*Side)(nil)
