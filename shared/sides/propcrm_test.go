@@ -17,7 +17,7 @@ import (
 // whole tenant holds, and arming its faults. Everything else the scenarios
 // do is CRM-agnostic.
 type crmAdmin interface {
-	// name is the CRM's name in the rerun hint ("" = Salesforce's test).
+	// test names the property test of this CRM, for the rerun hint.
 	test() string
 	// create makes a record of the scenario's user with the canonical fields f.
 	create(kind item.Kind, f map[string]string) (string, error)
