@@ -8,6 +8,8 @@ STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT  ?= 15m
 DATA          ?= .crmsync-data
 ADDR          ?= 127.0.0.1:7071
+# CRM of the demo world: salesforce, or c4c (a seeded local SAP Cloud for Customer).
+CRM           ?= salesforce
 GO_FILES       = $(shell find . -name '*.go' -not -path './.tools/*' -not -path './dist/*' -not -path './.run/*')
 
 .PHONY: run test bench package check azurite browser node fuzz manifest xmllint
@@ -27,7 +29,7 @@ run:
 	@$(GO) build -o .run/crmsync-local ./local
 	@.run/crmsync-local package -out .run/app -native -nozip
 	@echo "starting crmsync on http://$(ADDR)/ (demo mode, data in $(DATA); Ctrl-C stops)…"
-	@.run/crmsync-local serve -app .run/app -data $(DATA) -addr $(ADDR) -demo
+	@.run/crmsync-local serve -app .run/app -data $(DATA) -addr $(ADDR) -demo -crm $(CRM)
 
 ## test: everything that runs on this machine (the CI command); Azurite is
 ##       installed into $(AZURITE_DIR) on first use and required, not skipped,

@@ -28,6 +28,7 @@ import (
 	"github.com/crmsync/crmsync/shared/access"
 	"github.com/crmsync/crmsync/shared/account"
 	"github.com/crmsync/crmsync/shared/addin"
+	"github.com/crmsync/crmsync/shared/c4c"
 	"github.com/crmsync/crmsync/shared/connect"
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/dashboard"
@@ -83,6 +84,10 @@ type app struct {
 	addin     http.Handler
 	pixel     http.Handler
 	closers   []io.Closer
+
+	// crmConnector is the deployment's CRM (CRMSYNC_CRM): Salesforce, or
+	// SAP Cloud for Customer, whose sides c4c.Opener opens instead of crm.
+	crmConnector side.Connector
 }
 
 func (a *app) Close() {
@@ -136,8 +141,12 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	if sf != nil {
 		revokers[connection.Salesforce] = &connect.SalesforceRevoker{LoginURL: cfg.SalesforceLoginURL}
 	}
+	a.crmConnector = salesforce.Connector
+	if cfg.CRM == settings.CRMC4C {
+		a.crmConnector = c4c.Connector
+	}
 	a.conns = connection.NewStore(a.store, a.ring, connection.Options{Now: now, Logger: log, Revokers: revokers,
-		Providers: connection.ProvidersOf(salesforce.Connector, msgraph.Connector)})
+		Providers: connection.ProvidersOf(a.crmConnector, msgraph.Connector)})
 	if sessions == nil {
 		sessions = a.queue
 	}
@@ -151,6 +160,11 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	a.crm = &salesforce.Opener{MaxShare: cfg.SalesforceMaxShare, Now: now, Log: log}
 	a.mbx = &msgraph.Opener{BaseURL: cfg.GraphBaseURL, Log: log}
 	a.opener = &sides.Opener{Connections: a.conns, CRM: a.crm, Mailbox: a.mbx}
+	if cfg.CRM == settings.CRMC4C {
+		// Every record the communication user sees is the user's: one
+		// crmsync user per C4C tenant until employees are matched.
+		a.opener.CRM = &c4c.Opener{Tables: a.store, Log: log}
+	}
 	if cfg.SalesforceUserShare > 0 {
 		// Only a per-user cap costs a table read (one Get of the user's lease
 		// row, which tallies every session's calls) per opened Salesforce side.
@@ -184,7 +198,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		Tables: a.store, Sealer: account.KeysSealer{Keys: a.ring}, Scheduler: a.sched, Grants: a.grants,
 		Connections: a.conns, Identities: a.users, Directory: a.users,
 		Forget: []account.Deleter{account.DeleterFunc(a.subs.Forget), account.DeleterFunc(orgwatch.Index{Store: a.store}.ForgetUser)},
-		CRM:    salesforce.Connector, Mailbox: msgraph.Connector,
+		CRM:    a.crmConnector, Mailbox: msgraph.Connector,
 		Now: now, Log: log,
 	})
 	if err != nil {
@@ -434,7 +448,7 @@ func (a *app) onConnected(ctx context.Context, user string) error {
 	for _, c := range cs {
 		ready[c.Provider] = c.SyncAllowed()
 	}
-	if !ready[connection.Salesforce] || !ready[connection.Microsoft] {
+	if !ready[connection.Provider(a.crmConnector.Provider)] || !ready[connection.Microsoft] {
 		return nil
 	}
 	if err := a.noteOwner(ctx, user, true); err != nil {
@@ -485,9 +499,17 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *connect.Sal
 	}
 	csrf := dashboard.IdentityCSRF{Sessions: a.sessions}
 	var connectH http.Handler
-	if sf != nil || ms != nil {
+	var passwords []connect.Password
+	if cfg.CRM == settings.CRMC4C {
+		passwords = append(passwords, connect.Password{Provider: c4c.Provider, Name: c4c.Connector.Name, HostHint: "https://my000000.crm.ondemand.com",
+			Check: func(ctx context.Context, host, user, password string) (string, error) {
+				return c4c.Check(ctx, c4c.Options{Host: host, User: user, Password: password, Logger: a.log})
+			}})
+	}
+	if sf != nil || ms != nil || len(passwords) > 0 {
 		h, err := connect.New(connect.Options{
-			Salesforce: sf, Microsoft: ms, Connections: a.conns, Tables: a.store, StateKey: subKey(secret, "connect-state"),
+			Salesforce: sf, Microsoft: ms, Passwords: passwords, CSRFToken: csrf.Token,
+			Connections: a.conns, Tables: a.store, StateKey: subKey(secret, "connect-state"),
 			CurrentUser: func(r *http.Request) (string, string, bool) {
 				s, ok := identity.From(r.Context())
 				return s.User, s.Org, ok
@@ -508,7 +530,7 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *connect.Sal
 		Checker: a.checker, Directory: a.accounts, Grants: access.NewAdmin(a.grants, a.checker, a.accounts, a.log),
 		CSRF: csrf, Authenticate: a.sessions.Middleware, EndSession: a.sessions.End,
 		SignIn: signIn, Connect: connectH, Providers: buttons, Scopes: sides.ContactScopes{Opener: a.opener}, Calendars: sides.MailboxCalendars{Opener: a.opener},
-		CRM: salesforce.Connector, Mailbox: msgraph.Connector, AdminRights: sides.AdminRights{Opener: a.opener},
+		CRM: a.crmConnector, Mailbox: msgraph.Connector, AdminRights: sides.AdminRights{Opener: a.opener},
 		Insight: a.insight, Notices: a.notifier, Names: salesforce.RecordNames{Client: a.salesforceClient},
 		Tracking: a.tracker, Subjects: msgraph.SentSubjects{Client: a.graphClient, Hash: a.tracker.MessageHash}, Welcome: a.insight, Log: a.log, Now: a.now,
 	})

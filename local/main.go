@@ -101,6 +101,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	sfAddr := fs.String("salesforce-addr", "127.0.0.1:8801", "with -demo: address of the local Salesforce")
 	graphAddr := fs.String("graph-addr", "127.0.0.1:8802", "with -demo: address of the local Microsoft Graph")
 	idpAddr := fs.String("idp-addr", "127.0.0.1:8803", "with -demo: address of the local identity provider")
+	demoCRM := fs.String("crm", settings.CRMSalesforce, "with -demo: the demo's CRM, salesforce or c4c (the local SAP Cloud for Customer, on -salesforce-addr)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -167,7 +168,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		env = append(env, settings.NameKeyRing+"="+ringPath, settings.NameSessionKey+"="+key)
 	}
 	if *demo {
-		world, err := startDemo(ctx, st, q, ringPath, public, *sfAddr, *graphAddr, *idpAddr, log)
+		if *demoCRM != settings.CRMSalesforce && *demoCRM != settings.CRMC4C {
+			ln.Close()
+			return fmt.Errorf("demo: -crm %q is not salesforce or c4c", *demoCRM)
+		}
+		world, err := startDemo(ctx, st, q, ringPath, public, *sfAddr, *graphAddr, *idpAddr, *demoCRM, log)
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("demo: %w", err)
@@ -177,8 +182,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			hooks.demo(world)
 		}
 		env = append(env, world.Env...)
-		fmt.Fprintf(stdout, "demo: local Salesforce %s, local Graph %s, identity provider %s; demo user synced now\n",
-			world.SalesforceURL, world.GraphURL, world.IdPURL)
+		crmName := "Salesforce"
+		if world.C4C != nil {
+			crmName = "SAP Cloud for Customer"
+		}
+		fmt.Fprintf(stdout, "demo: local %s %s, local Graph %s, identity provider %s; demo user synced now\n",
+			crmName, world.SalesforceURL, world.GraphURL, world.IdPURL)
 	}
 	if *keysFile == "" {
 		*keysFile = filepath.Join(*data, "host-keys.json")
@@ -226,7 +235,7 @@ func openQueue(s settings.Settings) (queue.Queue, func(), error) {
 }
 
 // startDemo opens the app's table store and key ring and starts the demo world.
-func startDemo(ctx context.Context, st settings.Settings, q queue.Queue, ringPath, public, sfAddr, graphAddr, idpAddr string, log *slog.Logger) (*demo.World, error) {
+func startDemo(ctx context.Context, st settings.Settings, q queue.Queue, ringPath, public, sfAddr, graphAddr, idpAddr, crm string, log *slog.Logger) (*demo.World, error) {
 	var store tablestore.Store
 	if st.Storage == settings.StorageEmbedded {
 		s, err := tablestore.OpenEmbedded(st.TablesPath())
@@ -258,7 +267,7 @@ func startDemo(ctx context.Context, st settings.Settings, q queue.Queue, ringPat
 		listeners = append(listeners, l)
 	}
 	return demo.Start(ctx, demo.Options{Store: store, Queue: q, KeyRing: ring, PublicURL: public,
-		Salesforce: listeners[0], Graph: listeners[1], IdP: listeners[2], Log: log})
+		Salesforce: listeners[0], Graph: listeners[1], IdP: listeners[2], CRM: crm, Log: log})
 }
 
 // localSecret reads a base64 secret of 32 bytes from path, creating it

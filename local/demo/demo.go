@@ -20,11 +20,13 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/crmsync/crmsync/local/fakec4c"
 	"github.com/crmsync/crmsync/local/fakegraph"
 	"github.com/crmsync/crmsync/local/fakesalesforce"
 	"github.com/crmsync/crmsync/local/idp"
 	"github.com/crmsync/crmsync/shared/access"
 	"github.com/crmsync/crmsync/shared/account"
+	"github.com/crmsync/crmsync/shared/c4c"
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/identity"
 	"github.com/crmsync/crmsync/shared/keyring"
@@ -65,8 +67,12 @@ type Options struct {
 	// Listeners for the local Salesforce, Graph and identity provider; nil
 	// listens on 127.0.0.1:8801, :8802 and :8803.
 	Salesforce, Graph, IdP net.Listener
-	Now                    func() time.Time
-	Log                    *slog.Logger
+	// CRM is the demo's CRM (settings.CRMSalesforce when empty); with
+	// settings.CRMC4C the local C4C, seeded, serves on the Salesforce
+	// listener in place of the local Salesforce.
+	CRM string
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // World is the running demo.
@@ -77,6 +83,9 @@ type World struct {
 	SalesforceURL, GraphURL, IdPURL string
 	Salesforce                      *fakesalesforce.Server
 	Graph                           *fakegraph.Server
+	// C4C is the local C4C of a C4C demo (then SalesforceURL is its URL
+	// and Salesforce is nil).
+	C4C *fakec4c.Server
 	// User is the demo user's crmsync id; Admin the demo admin's.
 	User, Admin string
 	servers     []*http.Server
@@ -134,17 +143,27 @@ func Start(ctx context.Context, o Options) (*World, error) {
 	if err != nil {
 		return nil, err
 	}
-	if w.Salesforce, err = fakesalesforce.New(fakesalesforce.Options{Now: o.Now, DailyLimit: 100_000, Logger: o.Log,
-		Clients: []fakesalesforce.Client{{ID: SalesforceClient, JWTKey: &jwtKey.PublicKey}}}); err != nil {
-		return nil, err
-	}
-	sfUser, err := fakesalesforce.SeedDemo(w.Salesforce, o.Now())
-	if err != nil {
-		return nil, err
-	}
-	w.sfUser = sfUser
-	if _, err := w.Salesforce.AddUser(fakesalesforce.User{Username: IntegrationUsername, Email: IntegrationUsername, LastName: "Integration", Admin: true}); err != nil {
-		return nil, err
+	var crmHandler http.Handler
+	if o.CRM == settings.CRMC4C {
+		w.C4C = fakec4c.New(fakec4c.Options{Now: o.Now})
+		if err := fakec4c.SeedDemo(w.C4C, o.Now()); err != nil {
+			return nil, err
+		}
+		crmHandler = w.C4C
+	} else {
+		if w.Salesforce, err = fakesalesforce.New(fakesalesforce.Options{Now: o.Now, DailyLimit: 100_000, Logger: o.Log,
+			Clients: []fakesalesforce.Client{{ID: SalesforceClient, JWTKey: &jwtKey.PublicKey}}}); err != nil {
+			return nil, err
+		}
+		sfUser, err := fakesalesforce.SeedDemo(w.Salesforce, o.Now())
+		if err != nil {
+			return nil, err
+		}
+		w.sfUser = sfUser
+		if _, err := w.Salesforce.AddUser(fakesalesforce.User{Username: IntegrationUsername, Email: IntegrationUsername, LastName: "Integration", Admin: true}); err != nil {
+			return nil, err
+		}
+		crmHandler = w.Salesforce
 	}
 	w.Graph = fakegraph.New(fakegraph.Options{Now: o.Now, BaseURL: w.GraphURL, TenantID: idp.DemoTenant})
 	mailbox := fakegraph.SeedDemo(w.Graph, o.Now())
@@ -160,7 +179,7 @@ func Start(ctx context.Context, o Options) (*World, error) {
 	for _, s := range []struct {
 		l net.Listener
 		h http.Handler
-	}{{lsf, w.Salesforce}, {lg, w.Graph}, {lid, provider}} {
+	}{{lsf, crmHandler}, {lg, w.Graph}, {lid, provider}} {
 		srv := &http.Server{Handler: s.h, ReadHeaderTimeout: 10 * time.Second}
 		w.servers = append(w.servers, srv)
 		go srv.Serve(s.l)
@@ -171,8 +190,6 @@ func Start(ctx context.Context, o Options) (*World, error) {
 	}
 	w.Env = []string{
 		settings.NameDemo + "=true",
-		settings.NameSalesforceLoginURL + "=" + w.SalesforceURL,
-		settings.NameSalesforceClientID + "=" + SalesforceClient,
 		settings.NameEntraAuthority + "=" + provider.Authority("organizations"),
 		settings.NameEntraClientID + "=" + idp.DemoClientID,
 		settings.NameEntraClientSecret + "=demo-app-secret",
@@ -182,6 +199,11 @@ func Start(ctx context.Context, o Options) (*World, error) {
 		settings.NameDefaultPlan + "=" + Plan,
 		settings.NameAdminEmails + "=" + AdminEmail,
 		settings.NameSalesforceJWTKey + "=" + string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(jwtKey)})),
+	}
+	if w.C4C != nil {
+		w.Env = append(w.Env, settings.NameCRM+"="+settings.CRMC4C)
+	} else {
+		w.Env = append(w.Env, settings.NameSalesforceLoginURL+"="+w.SalesforceURL, settings.NameSalesforceClientID+"="+SalesforceClient)
 	}
 	return w, nil
 }
@@ -200,8 +222,12 @@ func (w *World) provision(ctx context.Context, o Options) error {
 	}
 	w.User = p.User
 	sched := schedule.New(o.Store, o.Queue)
+	crm := salesforce.Connector
+	if w.C4C != nil {
+		crm = c4c.Connector
+	}
 	accounts, err := account.New(account.Deps{Tables: o.Store, Sealer: account.KeysSealer{Keys: o.KeyRing}, Scheduler: sched,
-		Grants: grants, CRM: salesforce.Connector, Mailbox: msgraph.Connector, Now: o.Now, Log: o.Log})
+		Grants: grants, CRM: crm, Mailbox: msgraph.Connector, Now: o.Now, Log: o.Log})
 	if err != nil {
 		return err
 	}
@@ -217,8 +243,18 @@ func (w *World) provision(ctx context.Context, o Options) error {
 		return err
 	}
 	conns := connection.NewStore(o.Store, o.KeyRing, connection.Options{Now: o.Now, Logger: o.Log,
-		Providers: connection.ProvidersOf(salesforce.Connector, msgraph.Connector)})
-	if _, err := conns.Save(ctx, connection.Connection{User: p.User, Provider: connection.Salesforce, Tenant: w.Salesforce.OrgID(),
+		Providers: connection.ProvidersOf(crm, msgraph.Connector)})
+	if w.C4C != nil {
+		tenant, err := c4c.Check(ctx, c4c.Options{Host: w.SalesforceURL, User: fakec4c.DemoUser, Password: fakec4c.DemoPassword})
+		if err != nil {
+			return fmt.Errorf("signing in to the demo C4C: %w", err)
+		}
+		if _, err := conns.Save(ctx, connection.Connection{User: p.User, Provider: c4c.Provider, Tenant: tenant,
+			InstanceURL: w.SalesforceURL, Flow: connection.FlowPassword},
+			connection.Credentials{Username: fakec4c.DemoUser, Password: fakec4c.DemoPassword}); err != nil {
+			return fmt.Errorf("connecting the demo C4C: %w", err)
+		}
+	} else if _, err := conns.Save(ctx, connection.Connection{User: p.User, Provider: connection.Salesforce, Tenant: w.Salesforce.OrgID(),
 		InstanceURL: w.SalesforceURL, Flow: connection.FlowPassword},
 		connection.Credentials{Username: fakesalesforce.DemoUsername, Password: fakesalesforce.DemoPassword}); err != nil {
 		return fmt.Errorf("connecting the demo Salesforce: %w", err)
@@ -227,16 +263,12 @@ func (w *World) provision(ctx context.Context, o Options) error {
 		Flow: connection.FlowClientCredentials}, connection.Credentials{Username: fakegraph.DemoUser}); err != nil {
 		return fmt.Errorf("connecting the demo mailbox: %w", err)
 	}
-	// The organisation's change detector: its integration connection, as
-	// the admin's POST connect/admin/salesforce/integration saves it, and
-	// the demo user's Salesforce user id in its directory (the first
-	// session would record it too).
-	if _, err := (orgwatch.Integrations{Index: orgwatch.Index{Store: o.Store}, Connections: conns}).Register(ctx, idp.DemoTenant,
-		connection.Connection{Provider: connection.Salesforce, Tenant: w.Salesforce.OrgID(), InstanceURL: w.SalesforceURL, Flow: connection.FlowJWTBearer},
-		connection.Credentials{Username: IntegrationUsername}); err != nil {
-		return fmt.Errorf("the demo organisation's integration connection: %w", err)
-	}
-	if err := (orgwatch.Index{Store: o.Store}).Note(ctx, w.Salesforce.OrgID(), p.User, w.sfUser, false); err != nil {
+	// The organisation's change detector (Salesforce's alone): its
+	// integration connection, as the admin's POST
+	// connect/admin/salesforce/integration saves it, and the demo user's
+	// Salesforce user id in its directory (the first session would record
+	// it too).
+	if err := w.watchSalesforce(ctx, o, conns, p.User); err != nil {
 		return err
 	}
 	if err := accounts.SetPlan(ctx, p.User, Plan); err != nil {
@@ -262,5 +294,23 @@ func (w *World) provision(ctx context.Context, o Options) error {
 		return err
 	}
 	w.Admin = admin.User
+	return nil
+}
+
+// watchSalesforce gives the demo organisation its change detector: the
+// integration connection and the demo user's directory entry. A C4C world
+// has none (C4C reports no changes that way).
+func (w *World) watchSalesforce(ctx context.Context, o Options, conns *connection.Store, user string) error {
+	if w.Salesforce == nil {
+		return nil
+	}
+	if _, err := (orgwatch.Integrations{Index: orgwatch.Index{Store: o.Store}, Connections: conns}).Register(ctx, idp.DemoTenant,
+		connection.Connection{Provider: connection.Salesforce, Tenant: w.Salesforce.OrgID(), InstanceURL: w.SalesforceURL, Flow: connection.FlowJWTBearer},
+		connection.Credentials{Username: IntegrationUsername}); err != nil {
+		return fmt.Errorf("the demo organisation's integration connection: %w", err)
+	}
+	if err := (orgwatch.Index{Store: o.Store}).Note(ctx, w.Salesforce.OrgID(), user, w.sfUser, false); err != nil {
+		return err
+	}
 	return nil
 }

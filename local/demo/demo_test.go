@@ -11,10 +11,14 @@ import (
 	"github.com/crmsync/crmsync/local/demo"
 	"github.com/crmsync/crmsync/shared/access"
 	"github.com/crmsync/crmsync/shared/account"
+	"github.com/crmsync/crmsync/shared/c4c"
+	"github.com/crmsync/crmsync/shared/connection"
+	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/keyring"
 	"github.com/crmsync/crmsync/shared/queue"
 	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/settings"
+	"github.com/crmsync/crmsync/shared/sides"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
@@ -94,5 +98,55 @@ func TestDemoSeedsAUserAndAnAdmin(t *testing.T) {
 	slices.Sort(emails)
 	if got := strings.Join(emails, ","); got != "admin@crmsync.local,demo@crmsync.local" {
 		t.Errorf("the demo organisation's members are %s", got)
+	}
+}
+
+// TestDemoC4C: with CRM c4c the demo serves the seeded local C4C on the CRM
+// listener, sets CRMSYNC_CRM=c4c instead of the Salesforce settings, and
+// connects the demo user to it with the communication user: the stored
+// connection opens a C4C side that reads the demo contacts.
+func TestDemoC4C(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	tables, err := tablestore.OpenEmbedded(filepath.Join(dir, "tables.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tables.Close()
+	q, err := queue.OpenEmbedded(filepath.Join(dir, "queue.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	ring, err := keyring.OpenFileRing(filepath.Join(dir, "ring.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := demo.Start(ctx, demo.Options{Store: tables, Queue: q, KeyRing: ring, PublicURL: "http://127.0.0.1:7071",
+		Salesforce: listen(t), Graph: listen(t), IdP: listen(t), CRM: settings.CRMC4C})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if w.C4C == nil || w.Salesforce != nil {
+		t.Fatalf("C4C demo: C4C %v, Salesforce %v", w.C4C != nil, w.Salesforce != nil)
+	}
+	if !slices.Contains(w.Env, settings.NameCRM+"="+settings.CRMC4C) {
+		t.Errorf("the demo's settings do not choose C4C: %v", w.Env)
+	}
+	for _, e := range w.Env {
+		if strings.HasPrefix(e, settings.NameSalesforceClientID+"=") {
+			t.Errorf("a C4C demo configures Salesforce: %s", e)
+		}
+	}
+	conns := connection.NewStore(tables, ring, connection.Options{})
+	opener := &sides.Opener{Connections: conns, CRM: &c4c.Opener{Tables: tables}}
+	crm, err := opener.OpenCRM(ctx, w.User, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := crm.Changes(ctx, item.Scope{Kind: item.Contact}, "")
+	if err != nil || len(ch.Records) != 5 {
+		t.Fatalf("the demo user's C4C contacts: %d, %v; want the 5 seeded", len(ch.Records), err)
 	}
 }

@@ -118,6 +118,7 @@ func (s *Side) LogEmail(ctx context.Context, email item.Record, whoIDs []string,
 		return "", err
 	}
 	var parties []map[string]any
+	mainContact := ""
 	for i, id := range whoIDs {
 		switch r := got[i]; {
 		case r.Status == http.StatusNotFound:
@@ -126,6 +127,9 @@ func (s *Side) LogEmail(ctx context.Context, email item.Record, whoIDs []string,
 			return "", r.Err
 		default:
 			parties = append(parties, map[string]any{"PartyID": r.Entity.String("ContactID")})
+			if mainContact == "" {
+				mainContact = id
+			}
 		}
 	}
 	body := map[string]any{"Subject": email.Fields[item.Subject], "GroupwareItemID": marker}
@@ -152,6 +156,14 @@ func (s *Side) LogEmail(ctx context.Context, email item.Record, whoIDs []string,
 	}
 	if res[0].Entity.ID() == "" {
 		return "", fault.New(fault.Temporary, "no_object_id", "C4C created the e-mail but its answer carried no ObjectID")
+	}
+	if mainContact != "" {
+		s.mu.Lock()
+		if s.emailContact == nil {
+			s.emailContact = map[string]string{}
+		}
+		s.emailContact[res[0].Entity.ID()] = mainContact
+		s.mu.Unlock()
 	}
 	return res[0].Entity.ID(), nil
 }
@@ -180,8 +192,15 @@ func (s *Side) findEmails(ctx context.Context, intents []item.Intent) (map[strin
 const AttachmentTypeCode = "10001"
 
 // AttachFile implements side.CRM: the content goes base64 in Binary of a
-// ContactAttachmentFolder entity whose ParentObjectID is the contact.
+// ContactAttachmentFolder entity whose ParentObjectID is the contact. The
+// session attaches a shared e-mail's files to the e-mail LogEmail returned;
+// C4C documents no attachment collection of EMail, so they go to the
+// e-mail's main contact (the sender or first recipient who is a contact).
 func (s *Side) AttachFile(ctx context.Context, parentID, name string, size int64, content io.Reader) (string, error) {
+	parentID, err := s.attachParent(ctx, parentID)
+	if err != nil {
+		return "", err
+	}
 	b, err := io.ReadAll(io.LimitReader(content, size+1))
 	if err != nil {
 		return "", fault.Wrap(fault.Temporary, err)
@@ -204,4 +223,39 @@ func (s *Side) AttachFile(ctx context.Context, parentID, name string, size int64
 		return "", res[0].Err
 	}
 	return res[0].Entity.ID(), nil
+}
+
+// attachParent returns the contact ObjectID a file for parentID goes to:
+// parentID itself unless it is an e-mail activity, then the e-mail's main
+// contact (remembered from LogEmail, or read: MainContactPartyID is the
+// contact's business ID).
+func (s *Side) attachParent(ctx context.Context, parentID string) (string, error) {
+	s.mu.Lock()
+	contact, ok := s.emailContact[parentID]
+	s.mu.Unlock()
+	if ok {
+		return contact, nil
+	}
+	res, err := s.c.Batch(ctx, []Op{{Method: http.MethodGet, Path: "EMailCollection('" + parentID + "')?$select=ObjectID,MainContactPartyID"}})
+	if err != nil {
+		return "", err
+	}
+	switch r := res[0]; {
+	case r.Status == http.StatusNotFound:
+		return parentID, nil // not an e-mail: a contact
+	case r.Err != nil:
+		return "", r.Err
+	case r.Entity.String("MainContactPartyID") == "":
+		return "", fault.New(fault.Permanent, "no_contact", "C4C keeps attachments on contacts, and this e-mail is related to none")
+	default:
+		q := url.Values{"$filter": {"ContactID eq " + Quote(r.Entity.String("MainContactPartyID"))}, "$select": {"ObjectID"}, "$top": {"1"}}
+		err := s.c.List(ctx, "ContactCollection", q, func(e Entity) error { contact = e.ID(); return nil })
+		if err != nil {
+			return "", err
+		}
+		if contact == "" {
+			return "", fault.New(fault.Permanent, "no_contact", "the e-mail's main contact is gone from C4C; its attachments have nowhere to go")
+		}
+		return contact, nil
+	}
 }

@@ -31,6 +31,10 @@ type KnownStore interface {
 	// generation keep (the one the stored cursor names) stays readable,
 	// older ones may go.
 	Save(ctx context.Context, kind item.Kind, set Known, keep string) (string, error)
+	// Add puts ids into generation gen with no ETag (so their next read
+	// reports them again): records the side created, which it must know to
+	// tell when they leave the scope or are deleted before it read them.
+	Add(ctx context.Context, kind item.Kind, gen string, ids []string) error
 }
 
 func etagHash(et string) uint64 {
@@ -85,6 +89,22 @@ func (m *MemKnown) Save(_ context.Context, kind item.Kind, set Known, keep strin
 	}
 	m.sets[string(kind)+"."+gen] = cp
 	return gen, nil
+}
+
+// Add implements KnownStore.
+func (m *MemKnown) Add(_ context.Context, kind item.Kind, gen string, ids []string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	set, ok := m.sets[string(kind)+"."+gen]
+	if !ok {
+		return fmt.Errorf("c4c: known set %s.%s is gone", kind, gen)
+	}
+	for _, id := range ids {
+		if _, ok := set[id]; !ok {
+			set[id] = 0
+		}
+	}
+	return nil
 }
 
 // KnownTable is the table TableKnown keeps its rows in (side.Connector
@@ -206,4 +226,36 @@ func (k TableKnown) Save(ctx context.Context, kind item.Kind, set Known, keep st
 	}
 	// Stale rows left behind cost space only; the next Save removes them.
 	return gen, nil
+}
+
+// Add implements KnownStore: one more row of the generation, named after
+// its first ObjectID so that concurrent adds never overwrite each other.
+// Load reads it with the generation's other rows; an ObjectID also in an
+// older row keeps that row's hash or this one's 0, both only ever make the
+// side report the record again.
+func (k TableKnown) Add(ctx context.Context, kind item.Kind, gen string, ids []string) error {
+	for start := 0; start < len(ids); start += 400 {
+		part := ids[start:min(start+400, len(ids))]
+		var b []byte
+		var odd []string
+		for _, id := range part {
+			raw, err := hex.DecodeString(id)
+			if err != nil || len(raw) != 16 {
+				odd = append(odd, fmt.Sprintf("%s\t%x", id, 0))
+				continue
+			}
+			b = append(b, raw...)
+			b = binary.BigEndian.AppendUint64(b, 0)
+		}
+		props := map[string]any{"B": b}
+		if len(odd) > 0 {
+			props["S"] = strings.Join(odd, "\n")
+		}
+		row := fmt.Sprintf("%s.%s.add.%s", kind, gen, part[0])
+		if _, err := k.Tables.Batch(ctx, KnownTable, []tablestore.Op{{Kind: tablestore.OpUpsert,
+			Entity: tablestore.Entity{PartitionKey: k.User, RowKey: row, Properties: props}}}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -10,8 +10,10 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crmsync/crmsync/shared/fault"
@@ -48,6 +50,16 @@ type Side struct {
 	known KnownStore
 	opts  SideOptions
 	log   *slog.Logger
+
+	// gens are, per kind, the known-set generations the last Changes read
+	// and wrote: the stored cursor's and the new one's. Records the side
+	// creates go into both (Create), so a record that leaves the scope or
+	// is deleted before any change read saw it is still found missing.
+	mu   sync.Mutex
+	gens map[item.Kind][]string
+	// emailContact maps the e-mails LogEmail created to their main
+	// contact's ObjectID, where AttachFile puts their files.
+	emailContact map[string]string
 }
 
 var _ side.CRM = (*Side)(nil)
@@ -180,6 +192,7 @@ func (s *Side) Changes(ctx context.Context, sc item.Scope, cursor string) (item.
 	if !ok {
 		return s.full(ctx, sc, m, "")
 	}
+	loaded := st.Gen
 	known, err := s.known.Load(ctx, sc.Kind, st.Gen)
 	if err != nil {
 		s.log.Warn("c4c: the cursor's known set is unreadable; reading everything", "kind", sc.Kind, "err", err)
@@ -243,7 +256,18 @@ func (s *Side) Changes(ctx context.Context, sc item.Scope, cursor string) (item.
 		}
 	}
 	out.Cursor = encodeCursor(st)
+	s.noteGens(sc.Kind, loaded, st.Gen)
 	return out, nil
+}
+
+// noteGens remembers the generations a Changes of kind read and wrote.
+func (s *Side) noteGens(kind item.Kind, gens ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gens == nil {
+		s.gens = map[item.Kind][]string{}
+	}
+	s.gens[kind] = slices.Compact(slices.DeleteFunc(gens, func(g string) bool { return g == "" }))
 }
 
 // etagTime reads the time of a weak timestamp ETag
@@ -307,6 +331,7 @@ func (s *Side) full(ctx context.Context, sc item.Scope, m kindMap, keep string) 
 		return item.Changes{}, err
 	}
 	out.Cursor = encodeCursor(st)
+	s.noteGens(sc.Kind, keep, st.Gen)
 	return out, nil
 }
 
@@ -431,7 +456,35 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 			results[i].ID = r.Entity.ID()
 		}
 	}
+	s.remember(ctx, kind, results)
 	return results, nil
+}
+
+// remember adds the records just created to the known sets of kind's last
+// Changes. Without it a record created here and moved to another owner (or
+// deleted) before the next change read is in no known set, so neither the
+// change read (its owner filter hides it) nor the reconciliation (it
+// compares with the known set) would ever report it: its mailbox copy would
+// stay linked to a record out of scope. A failure only logs: the records
+// exist, and failing the create would make the runner create them again.
+func (s *Side) remember(ctx context.Context, kind item.Kind, results []side.Result) {
+	var ids []string
+	for _, r := range results {
+		if r.Err == nil && r.ID != "" {
+			ids = append(ids, r.ID)
+		}
+	}
+	s.mu.Lock()
+	gens := slices.Clone(s.gens[kind])
+	s.mu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	for _, g := range gens {
+		if err := s.known.Add(ctx, kind, g, ids); err != nil {
+			s.log.Warn("c4c: created records not added to the known set; a scope change before their next read goes unseen", "kind", kind, "err", err)
+		}
+	}
 }
 
 // Update implements side.Side: the current ETags are read in one $batch,

@@ -189,6 +189,13 @@ type Options struct {
 	Microsoft  *Microsoft
 	// Providers are further connectors' providers (see Provider).
 	Providers []Provider
+	// Passwords are the services connected with a stored host, user name
+	// and password (password.go).
+	Passwords []Password
+	// CSRFToken returns the signed-in user's CSRF token, for the password
+	// forms (nil: the forms carry none and the CSRF check must pass on
+	// Sec-Fetch-Site and Origin alone).
+	CSRFToken func(r *http.Request) string
 
 	Connections *connection.Store
 	// Tables holds the single-use state of connects in progress (StateTable).
@@ -256,8 +263,15 @@ func New(opts Options) (*Handler, error) {
 			configured++
 		}
 	}
+	for _, p := range opts.Passwords {
+		if p.Provider == "" || p.Name == "" || p.Check == nil {
+			bad = append(bad, fmt.Sprintf("password service %q lacks its provider, name or check", p.Provider))
+			continue
+		}
+		configured++
+	}
 	if configured == 0 {
-		bad = append(bad, "no provider configured")
+		bad = append(bad, "no provider (OAuth or password service) configured")
 	}
 	if opts.Connections == nil {
 		bad = append(bad, "Connections is nil")

@@ -154,7 +154,7 @@ func TestProviderPlugsIn(t *testing.T) {
 		t.Errorf("duplicate provider: %v", err)
 	}
 	opts.Providers = []connect.Provider{&acme{}}
-	if _, err := connect.New(opts); err == nil || !strings.Contains(err.Error(), "no provider configured") {
+	if _, err := connect.New(opts); err == nil || !strings.Contains(err.Error(), "no provider (OAuth or password service) configured") {
 		t.Errorf("no usable provider: %v", err)
 	}
 }

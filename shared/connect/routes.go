@@ -22,9 +22,9 @@ func (h *Handler) routes() []Route {
 		{Method: "GET", Path: "/{provider}", Handler: http.HandlerFunc(h.start)},
 		{Method: "GET", Path: "/{provider}/callback", Handler: http.HandlerFunc(h.callback)},
 	}
-	// Then each provider's own routes.
+	// Then each provider's own routes, and the password services' forms.
 	for _, p := range h.providers {
 		rs = append(rs, p.Routes(h)...)
 	}
-	return rs
+	return append(rs, h.passwordRoutes()...)
 }

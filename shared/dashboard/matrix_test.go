@@ -32,6 +32,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 
 		"GET " + P + "/connect/{rest...}":              signedIn,
 		"POST " + P + "/connect/salesforce/password":   signedIn,
+		"POST " + P + "/connect/password/{provider}":   signedIn,
 		"POST " + P + "/connect/admin/{rest...}":       ownOrg,
 		"GET " + P + "/overview":                       signedIn,
 		"POST " + P + "/sync-now":                      signedIn,

@@ -62,6 +62,11 @@ func (h *Handler) Routes() []access.Route {
 		route(post, P+"/connect/salesforce/password", access.ConnectionsWrite, access.OwnUser, func(w http.ResponseWriter, r *http.Request) {
 			orNotFound(h.d.Connect).ServeHTTP(w, r)
 		}),
+		// Services connected with a host, user name and password
+		// (connect.Password: SAP Cloud for Customer's communication user).
+		route(post, P+"/connect/password/{provider}", access.ConnectionsWrite, access.OwnUser, func(w http.ResponseWriter, r *http.Request) {
+			orNotFound(h.d.Connect).ServeHTTP(w, r)
+		}),
 		// Admins onboard their org's users: JWT bearer and app-only mailboxes.
 		route(post, P+"/connect/admin/{rest...}", access.UsersProvision, access.OwnOrg, func(w http.ResponseWriter, r *http.Request) {
 			orNotFound(h.d.Connect).ServeHTTP(w, r)

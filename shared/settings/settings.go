@@ -25,6 +25,12 @@ const (
 	StorageEmbedded = "embedded"
 )
 
+// CRMs accepted by CRMSYNC_CRM.
+const (
+	CRMSalesforce = "salesforce"
+	CRMC4C        = "c4c" // SAP Cloud for Customer
+)
+
 // Names of the settings, as environment variables / app settings.
 const (
 	NamePort          = "FUNCTIONS_CUSTOMHANDLER_PORT"
@@ -51,6 +57,8 @@ const (
 	NameEntraClientSecret   = "CRMSYNC_ENTRA_CLIENT_SECRET"
 	NameEntraAllowedTenants = "CRMSYNC_ENTRA_ALLOWED_TENANTS"
 	NameGraphBaseURL        = "CRMSYNC_GRAPH_BASE_URL"
+
+	NameCRM = "CRMSYNC_CRM"
 
 	NameSalesforceLoginURL     = "CRMSYNC_SALESFORCE_LOGIN_URL"
 	NameSalesforceClientID     = "CRMSYNC_SALESFORCE_CLIENT_ID"
@@ -128,11 +136,12 @@ func Specs() []Spec {
 		{Name: NameEntraClientSecret, Description: "Client secret of the Entra app registration.", Secret: true},
 		{Name: NameEntraAllowedTenants, Description: "Comma-separated Entra tenant ids allowed to sign in and connect; `*` for any (multi-tenant service).", Default: "*"},
 		{Name: NameGraphBaseURL, Description: "Microsoft Graph endpoint up to the version.", Default: DefaultGraphBaseURL},
+		{Name: NameCRM, Description: "The CRM users sync with: `salesforce` or `c4c` (SAP Cloud for Customer, connected per user with a communication user's host, user name and password on the dashboard's Connections page).", Default: CRMSalesforce},
 		{Name: NameSalesforceLoginURL, Description: "Salesforce login URL (`https://login.salesforce.com`, `https://test.salesforce.com` or a My Domain).", Default: DefaultSalesforceLoginURL},
 		{Name: NameSalesforceClientID, Description: "Consumer key of crmsync's Salesforce External Client App.", RequiredWhen: "Salesforce sign-in or connections are used"},
 		{Name: NameSalesforceClientSecret, Description: "Consumer secret of the External Client App (unset for a public client using PKCE only).", Secret: true},
 		{Name: NameSalesforceAllowedOrgs, Description: "Comma-separated Salesforce org ids allowed to sign in and connect; `*` for any.", Default: "*"},
-		{Name: NameSalesforceJWTKey, Description: "PEM private key for the JWT bearer flow (admin-provisioned users); unset disables that flow.", Secret: true},
+		{Name: NameSalesforceJWTKey, Description: "PEM private key for the JWT bearer flow (admin-provisioned users, and the change detector's integration connection: see *The change detector*); unset disables that flow.", Secret: true},
 		{Name: NameSalesforceMaxShare, Description: "Largest share of the org's daily API allowance crmsync may use (0 < share ≤ 1).", Default: "0.5"},
 		{Name: NameSalesforceUserShare, Description: "Largest share of the org's daily API allowance one user's sessions may use over the rolling 24 hours, counted from the hourly tally every session keeps on the user's lease row, idle sessions included (0 < share ≤ CRMSYNC_SALESFORCE_MAX_SHARE; 0 = no per-user cap).", Default: "0"},
 		{Name: NameAddinAudiences, Description: "Comma-separated accepted audiences of add-in access tokens (the API's app id URI and/or client id).", Default: "the Entra client id"},
@@ -159,6 +168,8 @@ type Settings struct {
 	Lambda bool
 	// Storage is StorageAzure or StorageEmbedded.
 	Storage string
+	// CRM is the CRM of the deployment: CRMSalesforce or CRMC4C.
+	CRM string
 	// ConnectionString is AzureWebJobsStorage; never log it.
 	ConnectionString string
 	// DataDir is CRMSYNC_DATA_DIR.
@@ -336,6 +347,11 @@ func Load(getenv func(string) string) (Settings, error) {
 	s.EntraClientSecret = get(NameEntraClientSecret)
 	s.EntraAllowedTenants = list(orDefault(get(NameEntraAllowedTenants), "*"))
 	s.GraphBaseURL = strings.TrimRight(orDefault(get(NameGraphBaseURL), DefaultGraphBaseURL), "/")
+	switch s.CRM = orDefault(get(NameCRM), CRMSalesforce); s.CRM {
+	case CRMSalesforce, CRMC4C:
+	default:
+		bad("%s=%q is not a CRM crmsync syncs (%s or %s)", NameCRM, s.CRM, CRMSalesforce, CRMC4C)
+	}
 	s.SalesforceLoginURL = strings.TrimRight(orDefault(get(NameSalesforceLoginURL), DefaultSalesforceLoginURL), "/")
 	s.SalesforceClientID = get(NameSalesforceClientID)
 	s.SalesforceClientSecret = get(NameSalesforceClientSecret)

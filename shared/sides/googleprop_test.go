@@ -178,6 +178,7 @@ func newGoogleWorld(t testing.TB) (*pworld, mailboxAdmin) {
 		t.Fatal(err)
 	}
 	w.admin = sfClient(adminID)
+	w.crm = sfAdmin{w}
 	return w, &googleAdmin{w: w, g: g, access: access, labels: map[string]string{}}
 }
 

@@ -13,11 +13,9 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/crmsync/crmsync/local/fakesalesforce"
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/reconcile"
-	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/session"
 )
 
@@ -115,10 +113,10 @@ type scenario struct {
 	next   int
 	ents   []*entity
 	emails map[string]bool // tokens of shared e-mails
-	// ownerMoved: a record was given to another owner this round. The
-	// Salesforce feeds hide records the user cannot see, so only the next
-	// full read, within salesforce.FullRereadEvery, takes its copy away.
-	ownerMoved bool
+	// hidden: a change this round the CRM's feed does not report (a record
+	// given to another owner in Salesforce; a deletion or owner change in
+	// C4C), found only crmAdmin.revealAfter later.
+	hidden bool
 	// touched and removals keep to one action per entity and one removal per
 	// kind in a round, so that no guard trips and each record's fate is clear.
 	touched  map[*entity]bool
@@ -173,7 +171,7 @@ func (s *scenario) initial(kind item.Kind, tok string) map[string]string {
 		start := s.day().AddDate(0, 0, s.rng.IntN(25)-5).Add(time.Duration(8+s.rng.IntN(9)) * time.Hour)
 		f := map[string]string{item.Subject: "Meet " + tok, item.Start: start.Format(time.RFC3339),
 			item.End: start.Add(time.Hour).Format(time.RFC3339), item.Location: "Room A", item.Description: "d0"}
-		if s.rng.IntN(4) == 0 {
+		if s.rng.IntN(4) == 0 && s.w.crm.series() {
 			f[item.Recurrence] = "FREQ=WEEKLY;INTERVAL=1;COUNT=3"
 		}
 		return f
@@ -181,24 +179,8 @@ func (s *scenario) initial(kind item.Kind, tok string) map[string]string {
 }
 
 func (s *scenario) createCRM(kind item.Kind, f map[string]string) string {
-	var obj string
-	var in map[string]any
-	switch kind {
-	case item.Contact:
-		obj, in = "Contact", map[string]any{"FirstName": f[item.FirstName], "LastName": f[item.LastName], "Email": f[item.Email],
-			"Title": f[item.Title], "Department": f[item.Department]}
-	case item.Task:
-		obj, in = "Task", map[string]any{"Subject": f[item.Subject], "ActivityDate": f[item.DueDate], "Priority": f[item.Priority],
-			"Status": "Not Started", "Description": f[item.Description]}
-	default:
-		obj, in = "Event", map[string]any{"Subject": f[item.Subject], "StartDateTime": f[item.Start], "EndDateTime": f[item.End],
-			"Location": f[item.Location], "Description": f[item.Description]}
-		if f[item.Recurrence] != "" {
-			in["IsRecurrence2"], in["Recurrence2PatternText"] = true, "RRULE:"+f[item.Recurrence]
-		}
-	}
-	id, err := s.w.sf.Insert(s.w.sfID, obj, in)
-	s.must(err, "insert in Salesforce")
+	id, err := s.w.crm.create(kind, f)
+	s.must(err, "insert in the CRM")
 	return id
 }
 
@@ -309,7 +291,7 @@ func (s *scenario) act() {
 				continue
 			}
 			touched[e] = true
-			f := editable[kind][s.rng.IntN(len(editable[kind]))]
+			f := s.w.crm.editable(kind)[s.rng.IntN(len(s.w.crm.editable(kind)))]
 			sides := []where{where(s.rng.IntN(2))}
 			if s.rng.IntN(5) == 0 {
 				sides = []where{inCRM, inMailbox}
@@ -330,7 +312,9 @@ func (s *scenario) act() {
 			}
 			touched[e], removals[kind] = true, true
 			if s.rng.IntN(2) == 0 {
-				s.must(s.w.sf.Delete(s.w.sfID, e.crmID), "delete in Salesforce")
+				hidden, err := s.w.crm.remove(kind, e.crmID)
+				s.must(err, "delete in the CRM")
+				s.hidden = s.hidden || hidden
 				e.st = gone
 				s.logf("crm delete %s %s", kind, e.tok)
 			} else {
@@ -346,14 +330,13 @@ func (s *scenario) act() {
 				continue
 			}
 			touched[e], removals[kind] = true, true
-			fields := map[string]any{"OwnerId": s.w.otherID}
 			how := "owner"
 			if kind == item.Task && s.rng.IntN(2) == 0 {
-				fields = map[string]any{"Status": "Completed", "ActivityDate": s.day().AddDate(0, 0, -30).Format(time.DateOnly)}
 				how = "completed long ago"
 			}
-			s.must(s.w.sf.Update(s.w.sfID, e.crmID, fields), "move out of scope")
-			s.ownerMoved = s.ownerMoved || how == "owner"
+			hidden, err := s.w.crm.leaveScope(kind, e.crmID, how != "owner", s.day())
+			s.must(err, "move out of scope")
+			s.hidden = s.hidden || hidden
 			e.st = outOfScope
 			s.logf("crm out of scope (%s) %s %s", how, kind, e.tok)
 		case op < 18 && s.mbx.shares(): // the share category on a calendar event
@@ -505,7 +488,7 @@ func (s *scenario) value(field string) string {
 
 func (s *scenario) edit(e *entity, side where, field, v string) {
 	if side == inCRM {
-		s.must(s.w.sf.Update(s.w.sfID, e.crmID, map[string]any{sfField[field]: v}), "edit in Salesforce")
+		s.must(s.w.crm.edit(e.kind, e.crmID, field, v), "edit in the CRM")
 		return
 	}
 	res, err := s.w.mailbox.Update(context.Background(), e.kind, []item.Record{{Kind: e.kind, ID: e.mbxID, Fields: map[string]string{field: v}}})
@@ -524,25 +507,7 @@ func (s *scenario) chaos() (killAfter int, armed bool) {
 	}
 	if s.rng.IntN(4) == 0 {
 		armed = true
-		switch s.rng.IntN(5) {
-		case 0:
-			n := 1 + s.rng.IntN(3)
-			s.w.sf.LockRows(n)
-			s.logf("  fault: salesforce UNABLE_TO_LOCK_ROW on %d rows", n)
-		case 1:
-			res := []string{"collections", "batch", "updated", "deleted", "sobject"}[s.rng.IntN(5)]
-			s.w.sf.Inject(fakesalesforce.Fault{Resource: res, Status: 503, ErrorCode: "SERVER_UNAVAILABLE", Skip: s.rng.IntN(2)})
-			s.logf("  fault: salesforce %s 503", res)
-		case 2:
-			s.w.sf.Inject(fakesalesforce.Fault{Resource: "query", Status: 500, ErrorCode: "UNKNOWN_EXCEPTION", Skip: s.rng.IntN(4)})
-			s.logf("  fault: salesforce query 500")
-		case 3:
-			s.w.sf.Inject(fakesalesforce.Fault{Resource: "composite", Status: 503, ErrorCode: "SERVER_UNAVAILABLE"})
-			s.logf("  fault: salesforce composite 503")
-		default:
-			s.w.sf.ExpireSessions()
-			s.logf("  fault: salesforce sessions expired")
-		}
+		s.logf("  fault: %s", s.w.crm.fault(s.rng))
 	}
 	if s.rng.IntN(4) == 0 {
 		armed = true
@@ -618,21 +583,12 @@ func (s *scenario) moveMeeting(e *entity, side where) {
 	s.must(err, "series start")
 	orig := start.AddDate(0, 0, 7)
 	if side == inCRM {
-		recs, err := s.w.admin.Collect(context.Background(), "SELECT Id, StartDateTime, ActivityRecurrence2Id, GroupEventType FROM Event WHERE Id = '"+e.crmID+"'")
-		s.must(err, "read the series")
-		if len(recs) != 1 {
-			s.fatalf("series %s not found", e.tok)
-		}
-		occ, err := s.w.admin.Collect(context.Background(), "SELECT Id, StartDateTime FROM Event WHERE ActivityRecurrence2Id = '"+recs[0].String("ActivityRecurrence2Id")+"' AND IsChild = false")
-		s.must(err, "read the occurrences")
-		for _, o := range occ {
-			if t, err := salesforce.ParseTime(o.String("StartDateTime")); err == nil && t.Equal(orig) && o.ID() != e.crmID {
-				s.must(s.w.sf.Update(s.w.sfID, o.ID(), map[string]any{"StartDateTime": orig.Add(time.Hour).Format(time.RFC3339),
-					"EndDateTime": orig.Add(2 * time.Hour).Format(time.RFC3339)}), "move a meeting in Salesforce")
-				e.exceptions++
-				s.logf("crm move meeting of %s", e.tok)
-				return
-			}
+		moved, err := s.w.crm.moveOccurrence(e.crmID, orig)
+		s.must(err, "move a meeting in the CRM")
+		if moved {
+			e.exceptions++
+			s.logf("crm move meeting of %s", e.tok)
+			return
 		}
 		s.fatalf("series %s has no meeting at %v", e.tok, orig)
 	}
@@ -673,35 +629,6 @@ func byToken(kind item.Kind, recs []item.Record) map[string][]item.Record {
 	return out
 }
 
-// adminCounts counts the org's live records of kind by token, whoever owns them.
-func (s *scenario) adminCounts(kind item.Kind) map[string]int {
-	soql := map[item.Kind]string{
-		item.Contact: "SELECT Id, Email FROM Contact",
-		item.Task:    "SELECT Id, Subject FROM Task WHERE TaskSubtype != 'Email'",
-		item.Event:   "SELECT Id, Subject, IsChild, RecurrenceActivityId, IsRecurrence, ActivityRecurrence2Id, GroupEventType FROM Event",
-	}[kind]
-	recs, err := s.w.admin.Collect(context.Background(), soql)
-	s.must(err, "admin query")
-	out := map[string]int{}
-	for _, r := range recs {
-		// A series is one meeting for the user: its record counts, its
-		// occurrences and invitees' child copies do not.
-		occurrence := r.String("RecurrenceActivityId") != "" && r.String("IsRecurrence") != "true" ||
-			r.String("ActivityRecurrence2Id") != "" && r.String("GroupEventType") != "3"
-		if kind == item.Event && (r.String("IsChild") == "true" || occurrence) {
-			continue
-		}
-		var tok string
-		if kind == item.Contact {
-			tok, _, _ = strings.Cut(strings.ToLower(r.String("Email")), "@")
-		} else {
-			_, tok, _ = strings.Cut(r.String("Subject"), " ")
-		}
-		out[tok]++
-	}
-	return out
-}
-
 // check verifies that both sides converged to the model: every entity in the
 // state its history says, linked records equal on every checked field, no
 // change lost (a field edited on one side only carries that edit; on both, one
@@ -711,7 +638,7 @@ func (s *scenario) check() {
 	now := time.Now()
 	st := session.NewState(s.w.tables, s.w.user)
 	for _, kind := range item.Kinds {
-		crmCh, err := s.w.crmUser.Changes(ctx, scopeAt(kind, now), "")
+		crmCh, err := s.w.crm.user().Changes(ctx, scopeAt(kind, now), "")
 		s.must(err, "read the CRM")
 		mbxScope := scopeAt(kind, now)
 		if kind == item.Event {
@@ -719,7 +646,9 @@ func (s *scenario) check() {
 		}
 		mbxCh, err := s.w.mailbox.Changes(ctx, mbxScope, "")
 		s.must(err, "read the mailbox")
-		crm, mbx, all := byToken(kind, crmCh.Records), byToken(kind, mbxCh.Records), s.adminCounts(kind)
+		all, err := s.w.crm.counts(kind)
+		s.must(err, "count the CRM's records")
+		crm, mbx := byToken(kind, crmCh.Records), byToken(kind, mbxCh.Records)
 		links, err := st.Links(ctx, kind)
 		s.must(err, "read links")
 		byCRM := map[string]reconcile.Link{}
@@ -774,7 +703,7 @@ func (s *scenario) check() {
 			if l, ok := byCRM[c.ID]; !ok || l.MailboxID != m.ID {
 				s.fatalf("%s %s: link of CRM %s is %+v (found %v), want mailbox %s", kind, e.tok, c.ID, l, ok, m.ID)
 			}
-			for _, f := range checked[kind] {
+			for _, f := range s.w.crm.checked(kind) {
 				cv, mv := c.Fields[f], m.Fields[f]
 				if cv != mv {
 					s.fatalf("%s %s: %s is %q in the CRM and %q in the mailbox (not converged)", kind, e.tok, f, cv, mv)
@@ -828,13 +757,8 @@ func (s *scenario) check() {
 // checkEmails: every shared e-mail is exactly one CRM e-mail task, and no
 // address became two leads.
 func (s *scenario) checkEmails() {
-	recs, err := s.w.admin.Collect(context.Background(), "SELECT Id, Subject FROM Task WHERE TaskSubtype = 'Email'")
-	s.must(err, "admin query")
-	got := map[string]int{}
-	for _, r := range recs {
-		_, tok, _ := strings.Cut(r.String("Subject"), " ")
-		got[tok]++
-	}
+	got, err := s.w.crm.emails()
+	s.must(err, "count the CRM's e-mails")
 	for tok := range s.emails {
 		if got[tok] != 1 {
 			s.fatalf("e-mail %s became %d CRM tasks, want 1", tok, got[tok])
@@ -845,11 +769,11 @@ func (s *scenario) checkEmails() {
 			s.fatalf("CRM e-mail task %s (%d) was never shared", tok, n)
 		}
 	}
-	leads, err := s.w.admin.Collect(context.Background(), "SELECT Id, Email FROM Lead")
-	s.must(err, "admin query")
+	leads, err := s.w.crm.leads()
+	s.must(err, "list the CRM's leads")
 	seen := map[string]bool{}
-	for _, r := range leads {
-		if e := strings.ToLower(r.String("Email")); seen[e] {
+	for _, e := range leads {
+		if seen[e] {
 			s.fatalf("two leads for one address (%s)", strings.SplitN(e, "@", 2)[0])
 		} else {
 			seen[e] = true
@@ -902,12 +826,13 @@ func runScenarioIn(t *testing.T, seed uint64, open func(testing.TB) (*pworld, ma
 			// session's own minute is the next session's to see.
 			time.Sleep(2 * time.Minute)
 			s.converge()
-			// A record given to another owner leaves the scope unreported
-			// until the hourly full read; the user may move another one while
-			// that read's session waits for redelivery, so wait again then.
-			for s.ownerMoved {
-				s.ownerMoved = false
-				time.Sleep(salesforce.FullRereadEvery)
+			// A record given to another owner (or, in C4C, deleted) leaves
+			// the scope unreported until the CRM's next full read; the user
+			// may move another one while that read's session waits for
+			// redelivery, so wait again then.
+			for s.hidden {
+				s.hidden = false
+				time.Sleep(s.w.crm.revealAfter())
 				s.logf("an hour later")
 				s.converge()
 			}
@@ -1004,10 +929,11 @@ func emptySide(t *testing.T, seed uint64) {
 	ctx := context.Background()
 	for _, kind := range item.Kinds {
 		if emptied == inCRM {
-			ch, err := w.crmUser.Changes(ctx, scopeAt(kind, time.Now()), "")
+			ch, err := w.crm.user().Changes(ctx, scopeAt(kind, time.Now()), "")
 			s.must(err, "read the CRM")
 			for _, r := range ch.Records {
-				s.must(w.sf.Delete(w.sfID, r.ID), "delete in Salesforce")
+				_, err := w.crm.remove(kind, r.ID)
+				s.must(err, "delete in the CRM")
 			}
 			continue
 		}
@@ -1040,7 +966,7 @@ func emptySide(t *testing.T, seed uint64) {
 			s.must(err, "read the mailbox")
 			got = len(ch.Records)
 		} else {
-			ch, err := w.crmUser.Changes(ctx, scopeAt(kind, time.Now()), "")
+			ch, err := w.crm.user().Changes(ctx, scopeAt(kind, time.Now()), "")
 			s.must(err, "read the CRM")
 			got = len(ch.Records)
 		}

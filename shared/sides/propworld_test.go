@@ -135,6 +135,8 @@ type pworld struct {
 	crmUser *salesforce.Side
 	admin   *salesforce.Client // sees every record of the org
 	logs    *strings.Builder
+	// crm acts in the CRM for the scenarios (sfAdmin or c4cAdmin).
+	crm crmAdmin
 }
 
 func newPWorld(t testing.TB) *pworld {
@@ -227,6 +229,7 @@ func newPWorld(t testing.TB) *pworld {
 		t.Fatal(err)
 	}
 	w.admin = sfClient(adminID)
+	w.crm = sfAdmin{w}
 	return w
 }
 
