@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/shared/dashboard"
+	"github.com/crmsync/crmsync/shared/dashboard/browsertest"
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/tablestore"
@@ -111,5 +112,55 @@ func TestSessionCSVExportIsBounded(t *testing.T) {
 	}
 	if rows[1][7] != "contact to-crm update=1" {
 		t.Errorf("first row %v", rows[1])
+	}
+}
+
+// TestBrowserSessionSearch: from History the user opens "Find sessions and
+// problems", narrows the search by date and result with the form, sees the
+// matching sessions and the open problem's link into Salesforce, downloads
+// the CSV of what they found, and gets a page in words for dates the wrong
+// way round.
+func TestBrowserSessionSearch(t *testing.T) {
+	for _, width := range widths {
+		t.Run(fmt.Sprintf("%dpx", width), func(t *testing.T) {
+			f := newFixture(t)
+			day := f.now.UTC().Truncate(24 * time.Hour)
+			seedReports(t, f, day.AddDate(0, 0, -10).Add(12*time.Hour), 3, "error", `{"event|to-crm|create":1}`)
+			seedReports(t, f, day.AddDate(0, 0, -40).Add(12*time.Hour), 2, "ok", `{"contact|to-mailbox|create":2}`)
+			b := browsertest.New(t, f.srv.URL, width)
+			signInAs(t, b, "s-user")
+			b.Click(`nav a[href="` + dashboard.Prefix + `/history"]`)
+			b.Click("#sessions-link")
+			heading := strings.TrimSpace(b.Text("h1"))
+			rows := func() int { return browsertest.Eval[int](b, `document.querySelectorAll("#found tbody tr").length`) }
+			if n := rows(); n != 4 { // the last 30 days: 3 errors and the fixture's session
+				t.Errorf("the sessions page lists %d sessions, want 4", n)
+			}
+			if !b.Has(`#problems a[href="` + f.sfURL + `/lightning/r/Contact/003000000000001/view"]`) {
+				t.Errorf("the open problem has no link to its record in Salesforce")
+			}
+
+			b.Choose("#from", day.AddDate(0, 0, -45).Format(time.DateOnly))
+			b.Choose("#outcome", "ok")
+			b.Click("#search")
+			b.Expect(heading, nil)
+			if n := rows(); n != 2 {
+				t.Errorf("ok sessions of the last 45 days: %d listed, want 2", n)
+			}
+			// The CSV link downloads what the form found, as the browser
+			// would fetch it (same origin, the session's cookie).
+			csvText := browsertest.Eval[string](b, `(function () { var x = new XMLHttpRequest(); x.open("GET", document.getElementById("csv").href, false); x.send(); return x.responseText; })()`)
+			recs, err := csv.NewReader(strings.NewReader(csvText)).ReadAll()
+			if err != nil || len(recs) != 3 { // the header and the two sessions
+				t.Errorf("the CSV of the search: %d records (%v), want a header and 2 sessions:\n%s", len(recs), err, csvText)
+			}
+
+			b.Choose("#from", day.Format(time.DateOnly))
+			b.Choose("#to", day.AddDate(0, 0, -1).Format(time.DateOnly))
+			b.ClickExpectingError("#search")
+			if body := b.Text("body"); !strings.Contains(strings.ToLower(body), "from must not be after to") {
+				t.Errorf("dates the wrong way round: the page says\n%s", body)
+			}
+		})
 	}
 }
