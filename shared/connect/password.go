@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 
 	"github.com/crmsync/crmsync/shared/connection"
@@ -54,7 +55,9 @@ func (h *Handler) passwordRoutes() []Route {
 }
 
 var passwordTmpl = template.Must(template.New("password").Parse(`<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Connect {{.Name}} · crmsync</title></head>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="{{.Static}}/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="{{.Static}}/app.css">
+<title>Connect {{.Name}} · crmsync</title></head>
 <body><main><h1>Connect {{.Name}}</h1>
 <p>Enter the communication user your {{.Name}} administrator set up for crmsync. The password is sealed and never shown again.</p>
 <form method="post" action="{{.Action}}">
@@ -79,8 +82,10 @@ func (h *Handler) passwordForm(w http.ResponseWriter, r *http.Request, p Passwor
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = passwordTmpl.Execute(w, struct{ Name, HostHint, Action, CSRF, Back string }{
-		p.Name, p.HostHint, h.opts.Prefix + "/password/" + string(p.Provider), token, h.opts.OverviewURL})
+	// The form is served under the dashboard (Prefix is its /connect), so
+	// it takes the dashboard's icon and stylesheet.
+	_ = passwordTmpl.Execute(w, struct{ Name, HostHint, Action, CSRF, Back, Static string }{
+		p.Name, p.HostHint, h.opts.Prefix + "/password/" + string(p.Provider), token, h.opts.OverviewURL, path.Dir(h.opts.Prefix) + "/static"})
 }
 
 // passwordRequest of a Password service, as JSON or a form.

@@ -10,10 +10,12 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/crmsync/crmsync/shared/access"
 	"github.com/crmsync/crmsync/shared/account"
@@ -171,6 +173,9 @@ var flashes = map[string]string{
 func (h *Handler) data(r *http.Request, title, nav string) *pageData {
 	p := access.PrincipalFrom(r.Context())
 	d := &pageData{Title: title, Nav: nav, Prefix: Prefix, Principal: p, Flash: flashes[r.URL.Query().Get("msg")], Providers: h.d.Providers}
+	if d.Flash == "" && !p.Anonymous() {
+		d.Flash = h.connectResult(r.URL.Query())
+	}
 	if !p.Anonymous() {
 		if h.d.CSRF != nil {
 			d.CSRF = h.d.CSRF.Token(r)
@@ -204,7 +209,12 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !access.PrincipalFrom(r.Context()).Anonymous() {
-		h.redirect(w, r, Prefix+"/overview", "")
+		// A connect flow returns here with its result; the overview shows it.
+		to, q := Prefix+"/overview", r.URL.Query()
+		if q.Get("connect") != "" {
+			to += "?" + url.Values{"connect": {q.Get("connect")}, "result": {q.Get("result")}, "message": {q.Get("message")}}.Encode()
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
 		return
 	}
 	d := h.data(r, "Sign in", "")
@@ -721,3 +731,46 @@ func newRecorder() *recorder { return &recorder{code: http.StatusOK, header: htt
 func (r *recorder) Header() http.Header         { return r.header }
 func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
 func (r *recorder) WriteHeader(code int)        { r.code = code }
+
+// maxConnectMessage bounds the connect flow's reason shown on the page.
+const maxConnectMessage = 300
+
+// connectResult words what a connect flow sent the browser back with
+// (?connect=<provider>&result=ok|error&message=…, shared/connect's overview
+// redirect): "<Name> connected." or "Connecting <Name> did not work: …".
+// Only the two connectors' providers are named, and the reason is framed by
+// our own sentence, cut short and rid of control characters, so a crafted
+// link can add no more than that to the page.
+func (h *Handler) connectResult(q url.Values) string {
+	name := ""
+	for _, c := range []side.Connector{h.d.CRM, h.d.Mailbox} {
+		if c.Provider != "" && c.Provider == q.Get("connect") {
+			name = c.Name
+		}
+	}
+	if name == "" {
+		return ""
+	}
+	switch q.Get("result") {
+	case "ok":
+		return name + " connected."
+	case "error":
+		msg := strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) {
+				return -1
+			}
+			return r
+		}, q.Get("message"))
+		if len(msg) > maxConnectMessage {
+			msg = strings.ToValidUTF8(msg[:maxConnectMessage], "") + "…"
+		}
+		if msg == "" {
+			return "Connecting " + name + " did not work. Try again."
+		}
+		if !strings.HasSuffix(msg, ".") {
+			msg += "."
+		}
+		return "Connecting " + name + " did not work: " + msg
+	}
+	return ""
+}

@@ -164,3 +164,45 @@ func TestBrowserSessionSearch(t *testing.T) {
 		})
 	}
 }
+
+// TestConnectResultOnTheOverview: what a connect flow sends the browser back
+// with is shown in our own words for the deployment's two connectors only,
+// cut short and without control characters; the dashboard's home keeps it
+// on its way to the overview.
+func TestConnectResultOnTheOverview(t *testing.T) {
+	f := newFixture(t)
+	P := dashboard.Prefix
+	get := func(path string) string {
+		code, body, _ := f.call(t, f.user, http.MethodGet, path, "", false)
+		if code != http.StatusOK {
+			t.Fatalf("%s: %d", path, code)
+		}
+		return body
+	}
+	flash := func(body string) string {
+		_, rest, ok := strings.Cut(body, `<p class="flash" role="status">`)
+		if !ok {
+			return ""
+		}
+		text, _, _ := strings.Cut(rest, "</p>")
+		return text
+	}
+	long := strings.Repeat("x", 1000)
+	for _, c := range []struct{ query, want string }{
+		{"connect=salesforce&result=ok", "Salesforce connected."},
+		{"connect=microsoft&result=error&message=the+sign-in+was+cancelled", "Connecting Microsoft 365 did not work: the sign-in was cancelled."},
+		{"connect=salesforce&result=error", "Connecting Salesforce did not work. Try again."},
+		{"connect=salesforce&result=error&message=a%0Ab%09c", "Connecting Salesforce did not work: abc."},
+		{"connect=salesforce&result=error&message=" + long, "Connecting Salesforce did not work: " + long[:300] + "…."},
+		{"connect=evil&result=error&message=call+us", ""},
+		{"connect=salesforce&result=maybe", ""},
+	} {
+		if got := flash(get(P + "/overview?" + c.query)); got != c.want {
+			t.Errorf("%s: the overview says %q, want %q", c.query, got, c.want)
+		}
+	}
+	code, _, hdr := f.call(t, f.user, http.MethodGet, P+"/?connect=salesforce&result=ok&other=1", "", false)
+	if loc := hdr.Get("Location"); code != http.StatusSeeOther || loc != P+"/overview?connect=salesforce&message=&result=ok" {
+		t.Errorf("home with a connect result: %d to %q, want the overview with the result alone", code, loc)
+	}
+}
