@@ -16,7 +16,6 @@ import (
 
 	"github.com/crmsync/crmsync/local/fakegraph"
 	"github.com/crmsync/crmsync/local/fakesalesforce"
-	"github.com/crmsync/crmsync/shared/connect"
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/funchost"
 	"github.com/crmsync/crmsync/shared/orgwatch"
@@ -249,9 +248,9 @@ func TestSalesforceChangeReachesMailboxThroughDetectorTimer(t *testing.T) {
 		t.Fatal(err)
 	}
 	jwt := w.app.crm.JWT
-	sf := &connect.Salesforce{ClientID: w.sfClient, LoginURL: w.app.settings.SalesforceLoginURL}
+	sf := &salesforce.App{ClientID: w.sfClient, LoginURL: w.app.settings.SalesforceLoginURL}
 	w.app.crm.JWT = func(ctx context.Context, username string) salesforce.TokenSource {
-		return connect.JWTBearerSource(ctx, sf, username, other).WithClock(clock.now)
+		return salesforce.JWTBearerSource(ctx, sf, username, other).WithClock(clock.now)
 	}
 	clock.advance(time.Minute)
 	if _, err := w.sf.Insert(w.sfUser, "Contact", map[string]any{"FirstName": "Meg", "LastName": "Meanwhile"}); err != nil {

@@ -137,9 +137,9 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		a.Close()
 		return nil, err
 	}
-	var revokers = map[connection.Provider]connection.Revoker{connection.Microsoft: connect.MicrosoftRevoker{}}
+	var revokers = map[connection.Provider]connection.Revoker{connection.Microsoft: msgraph.Revoker{}}
 	if sf != nil {
-		revokers[connection.Salesforce] = &connect.SalesforceRevoker{LoginURL: cfg.SalesforceLoginURL}
+		revokers[connection.Salesforce] = &salesforce.Revoker{LoginURL: cfg.SalesforceLoginURL}
 	}
 	a.crmConnector = salesforce.Connector
 	if cfg.CRM == settings.CRMC4C {
@@ -176,7 +176,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		a.crm.OAuth = sf.OAuth2()
 		if jwtKey != nil {
 			a.crm.JWT = func(ctx context.Context, username string) salesforce.TokenSource {
-				return connect.JWTBearerSource(context.WithoutCancel(ctx), sf, username, jwtKey).WithClock(now)
+				return salesforce.JWTBearerSource(context.WithoutCancel(ctx), sf, username, jwtKey).WithClock(now)
 			}
 		}
 	}
@@ -320,13 +320,13 @@ func localSecret(path string) ([]byte, error) {
 
 // oauthApps builds crmsync's OAuth apps from settings; an app whose client
 // id is unset is nil (that provider is not offered).
-func oauthApps(cfg settings.Settings) (*connect.Salesforce, *connect.Microsoft, *rsa.PrivateKey, error) {
-	var sf *connect.Salesforce
-	var ms *connect.Microsoft
+func oauthApps(cfg settings.Settings) (*salesforce.App, *msgraph.App, *rsa.PrivateKey, error) {
+	var sf *salesforce.App
+	var ms *msgraph.App
 	var key *rsa.PrivateKey
 	base := cfg.PublicURL + dashboard.Prefix + "/connect"
 	if cfg.SalesforceClientID != "" {
-		sf = &connect.Salesforce{ClientID: cfg.SalesforceClientID, ClientSecret: cfg.SalesforceClientSecret,
+		sf = &salesforce.App{ClientID: cfg.SalesforceClientID, ClientSecret: cfg.SalesforceClientSecret,
 			LoginURL: cfg.SalesforceLoginURL, RedirectURL: base + "/salesforce/callback"}
 		if cfg.SalesforceJWTKey != "" {
 			var err error
@@ -337,7 +337,7 @@ func oauthApps(cfg settings.Settings) (*connect.Salesforce, *connect.Microsoft, 
 		}
 	}
 	if cfg.EntraClientID != "" {
-		ms = &connect.Microsoft{ClientID: cfg.EntraClientID, ClientSecret: cfg.EntraClientSecret,
+		ms = &msgraph.App{ClientID: cfg.EntraClientID, ClientSecret: cfg.EntraClientSecret,
 			Authority: cfg.MicrosoftLoginURL, Tenant: cfg.EntraTenant, RedirectURL: base + "/microsoft/callback",
 			GraphURL: cfg.GraphBaseURL}
 	}
@@ -381,7 +381,7 @@ func (a *app) salesforceClient(ctx context.Context, user string) (*salesforce.Cl
 // notifyMailer picks how notification e-mails leave: the configured service
 // mailbox through Graph with the app's token, else SMTP when configured,
 // else each user's own Microsoft 365 connection, to themselves.
-func notifyMailer(ctx context.Context, cfg settings.Settings, ms *connect.Microsoft, ownClient func(ctx context.Context, user string) (*msgraph.Client, error)) notice.Mailer {
+func notifyMailer(ctx context.Context, cfg settings.Settings, ms *msgraph.App, ownClient func(ctx context.Context, user string) (*msgraph.Client, error)) notice.Mailer {
 	switch {
 	case cfg.NotifyMailbox != "" && ms != nil:
 		client, err := msgraph.New(msgraph.Options{BaseURL: cfg.GraphBaseURL, User: cfg.NotifyMailbox,
@@ -402,7 +402,7 @@ func notifyMailer(ctx context.Context, cfg settings.Settings, ms *connect.Micros
 }
 
 // appOnly returns the app's client-credentials token source in a tenant.
-func appOnly(ctx context.Context, ms *connect.Microsoft, tenant string) oauth2.TokenSource {
+func appOnly(ctx context.Context, ms *msgraph.App, tenant string) oauth2.TokenSource {
 	m := *ms
 	m.Tenant = tenant
 	ts, err := m.AppOnlySource(context.WithoutCancel(ctx))
@@ -471,7 +471,7 @@ func (a *app) onConnected(ctx context.Context, user string) error {
 
 // buildDashboard wires sign-in, the connect flows and the dashboard, behind
 // security headers, body limits and rate limits on the identity endpoints.
-func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *connect.Salesforce, ms *connect.Microsoft) (http.Handler, error) {
+func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *salesforce.App, ms *msgraph.App) (http.Handler, error) {
 	cfg := a.settings
 	var providers []identity.Provider
 	var buttons []dashboard.Provider
@@ -508,7 +508,7 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *connect.Sal
 	}
 	if sf != nil || ms != nil || len(passwords) > 0 {
 		h, err := connect.New(connect.Options{
-			Salesforce: sf, Microsoft: ms, Passwords: passwords, CSRFToken: csrf.Token,
+			Providers: []connect.Provider{sf, ms}, Passwords: passwords, CSRFToken: csrf.Token,
 			Connections: a.conns, Tables: a.store, StateKey: subKey(secret, "connect-state"),
 			CurrentUser: func(r *http.Request) (string, string, bool) {
 				s, ok := identity.From(r.Context())

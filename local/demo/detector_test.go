@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/local/demo"
-	"github.com/crmsync/crmsync/shared/connect"
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/keyring"
 	"github.com/crmsync/crmsync/shared/orgwatch"
@@ -71,9 +70,9 @@ func TestDemoRunsTheDetector(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("the demo user is not in the directory: %v", err)
 	}
-	sf := &connect.Salesforce{ClientID: demo.SalesforceClient, LoginURL: w.SalesforceURL}
+	sf := &salesforce.App{ClientID: demo.SalesforceClient, LoginURL: w.SalesforceURL}
 	opener := &salesforce.Opener{JWT: func(ctx context.Context, username string) salesforce.TokenSource {
-		return connect.JWTBearerSource(ctx, sf, username, key)
+		return salesforce.JWTBearerSource(ctx, sf, username, key)
 	}}
 	conns := connection.NewStore(tables, ring, connection.Options{})
 	sched := schedule.New(tables, q)

@@ -27,6 +27,8 @@ import (
 	"github.com/crmsync/crmsync/shared/connect"
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/keyring"
+	"github.com/crmsync/crmsync/shared/msgraph"
+	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
@@ -155,11 +157,13 @@ func newWorld(t testing.TB) *world {
 		"dave@acme.example": "u-dave",
 	}
 	w.handler, err = connect.New(connect.Options{
-		Salesforce: &connect.Salesforce{ClientID: sfClientID, ClientSecret: sfClientSecret, LoginURL: w.sfSrv.URL,
-			RedirectURL: w.app.URL + connect.DefaultPrefix + "/salesforce/callback", JWTKey: appKey(t)},
-		Microsoft: &connect.Microsoft{ClientID: msClientID, ClientSecret: msClientSecret, Authority: w.graphSr.URL,
-			Tenant: msTenant, RedirectURL: w.app.URL + connect.DefaultPrefix + "/microsoft/callback", GraphURL: w.graphSr.URL + "/v1.0",
-			AppScope: "https://graph.microsoft.com/.default"},
+		Providers: []connect.Provider{
+			&salesforce.App{ClientID: sfClientID, ClientSecret: sfClientSecret, LoginURL: w.sfSrv.URL,
+				RedirectURL: w.app.URL + connect.DefaultPrefix + "/salesforce/callback", JWTKey: appKey(t)},
+			&msgraph.App{ClientID: msClientID, ClientSecret: msClientSecret, Authority: w.graphSr.URL,
+				Tenant: msTenant, RedirectURL: w.app.URL + connect.DefaultPrefix + "/microsoft/callback", GraphURL: w.graphSr.URL + "/v1.0",
+				AppScope: "https://graph.microsoft.com/.default"},
+		},
 		Connections: w.store,
 		Tables:      w.tables,
 		StateKey:    bytes.Repeat([]byte{7}, 32),

@@ -13,6 +13,7 @@ import (
 
 	"github.com/crmsync/crmsync/shared/connect"
 	"github.com/crmsync/crmsync/shared/connection"
+	"github.com/crmsync/crmsync/shared/salesforce"
 )
 
 // withIDToken makes the local Graph's token endpoint add an id_token, as
@@ -71,7 +72,7 @@ func TestMicrosoftIdentityFromIDToken(t *testing.T) {
 }
 
 func TestNewNamesEveryProblem(t *testing.T) {
-	_, err := connect.New(connect.Options{Salesforce: &connect.Salesforce{ClientID: "x"}, StateKey: []byte("short")})
+	_, err := connect.New(connect.Options{Providers: []connect.Provider{&salesforce.App{ClientID: "x"}}, StateKey: []byte("short")})
 	if err == nil {
 		t.Fatal("New accepted an empty configuration")
 	}

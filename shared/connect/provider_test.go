@@ -16,6 +16,8 @@ import (
 	"github.com/crmsync/crmsync/shared/connect"
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/keyring"
+	"github.com/crmsync/crmsync/shared/msgraph"
+	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
@@ -85,7 +87,9 @@ func TestProviderPlugsIn(t *testing.T) {
 	prov := &acme{cfg: &oauth2.Config{ClientID: "app", ClientSecret: "s",
 		Endpoint:    oauth2.Endpoint{AuthURL: vendor.URL + "/authorize", TokenURL: vendor.URL + "/token", AuthStyle: oauth2.AuthStyleInParams},
 		RedirectURL: app.URL + connect.DefaultPrefix + "/acme/callback"}}
-	opts := connect.Options{Providers: []connect.Provider{prov}, Connections: store, Tables: tables,
+	// Salesforce and Microsoft are passed unconfigured, as the wiring does
+	// when their settings are absent: their routes stay in the table.
+	opts := connect.Options{Providers: []connect.Provider{(*salesforce.App)(nil), (*msgraph.App)(nil), prov}, Connections: store, Tables: tables,
 		StateKey:    bytes.Repeat([]byte{7}, 32),
 		CurrentUser: func(*http.Request) (string, string, bool) { return "u-1", "org-1", true },
 		CSRF:        connect.CSRFFunc(func(*http.Request) error { return nil }),

@@ -12,14 +12,14 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/crmsync/crmsync/shared/connect"
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/fault"
+	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/salesforce"
 )
 
 // The JWT source must fit where the Salesforce client takes its tokens.
-var _ salesforce.TokenSource = (*connect.JWTSource)(nil)
+var _ salesforce.TokenSource = (*salesforce.JWTSource)(nil)
 
 func TestJWTSource(t *testing.T) {
 	w := newWorld(t)
@@ -31,9 +31,9 @@ func TestJWTSource(t *testing.T) {
 		w.sf.ServeHTTP(rw, r)
 	}))
 	t.Cleanup(srv.Close)
-	cfg := &connect.Salesforce{ClientID: sfClientID, LoginURL: srv.URL}
+	cfg := &salesforce.App{ClientID: sfClientID, LoginURL: srv.URL}
 	ctx := context.Background()
-	src := connect.JWTBearerSource(ctx, cfg, sfUsername, appKey(t))
+	src := salesforce.JWTBearerSource(ctx, cfg, sfUsername, appKey(t))
 
 	first, err := src.Token()
 	if err != nil {
@@ -70,8 +70,8 @@ func TestJWTSource(t *testing.T) {
 }
 
 func TestJWTSourceAssertion(t *testing.T) {
-	cfg := &connect.Salesforce{ClientID: "client-1", LoginURL: "https://test.salesforce.com/"}
-	src := connect.JWTBearerSource(context.Background(), cfg, "ops@acme.example", appKey(t))
+	cfg := &salesforce.App{ClientID: "client-1", LoginURL: "https://test.salesforce.com/"}
+	src := salesforce.JWTBearerSource(context.Background(), cfg, "ops@acme.example", appKey(t))
 	before := time.Now()
 	raw, err := src.Assertion()
 	if err != nil {
@@ -107,7 +107,7 @@ func TestJWTSourceErrors(t *testing.T) {
 				rw.Write([]byte(tt.body))
 			}))
 			t.Cleanup(srv.Close)
-			src := connect.JWTBearerSource(context.Background(), &connect.Salesforce{ClientID: "c", LoginURL: srv.URL}, "u@acme.example", appKey(t))
+			src := salesforce.JWTBearerSource(context.Background(), &salesforce.App{ClientID: "c", LoginURL: srv.URL}, "u@acme.example", appKey(t))
 			_, err := src.Token()
 			if got := fault.ClassOf(err); got != tt.want {
 				t.Errorf("class %v (%v), want %v", got, err, tt.want)
@@ -119,7 +119,7 @@ func TestJWTSourceErrors(t *testing.T) {
 func TestAppOnlySource(t *testing.T) {
 	w := newWorld(t)
 	w.graph.AddMailbox("alice@acme.example", "Alice")
-	ms := &connect.Microsoft{ClientID: msClientID, ClientSecret: msClientSecret, Authority: w.graphSr.URL, Tenant: msTenant}
+	ms := &msgraph.App{ClientID: msClientID, ClientSecret: msClientSecret, Authority: w.graphSr.URL, Tenant: msTenant}
 	src, err := ms.AppOnlySource(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +162,7 @@ func TestSalesforceRevoker(t *testing.T) {
 		t.Fatalf("connect: %q", msg)
 	}
 	cred, _ := w.store.Credentials(ctx, testUser, connection.Salesforce)
-	rv := &connect.SalesforceRevoker{LoginURL: w.sfSrv.URL}
+	rv := &salesforce.Revoker{LoginURL: w.sfSrv.URL}
 	if err := rv.Revoke(ctx, cred.RefreshToken); err != nil {
 		t.Fatalf("Revoke: %v", err)
 	}
@@ -180,17 +180,17 @@ func TestSalesforceRevoker(t *testing.T) {
 	}
 	cred, _ = w.store.Credentials(ctx, testUser, connection.Salesforce)
 	store := connection.NewStore(w.tables, w.ring, connection.Options{Revokers: map[connection.Provider]connection.Revoker{
-		connection.Salesforce: rv, connection.Microsoft: connect.MicrosoftRevoker{}}})
+		connection.Salesforce: rv, connection.Microsoft: msgraph.Revoker{}}})
 	if err := store.Delete(ctx, testUser); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := sfConfig(w).TokenSource(ctx, &oauth2.Token{RefreshToken: cred.RefreshToken}).Token(); err == nil {
 		t.Error("after account deletion the refresh token still refreshes")
 	}
-	if err := (connect.MicrosoftRevoker{}).Revoke(ctx, "anything"); err != nil {
+	if err := (msgraph.Revoker{}).Revoke(ctx, "anything"); err != nil {
 		t.Errorf("MicrosoftRevoker: %v", err)
 	}
-	down := &connect.SalesforceRevoker{LoginURL: "http://127.0.0.1:1"}
+	down := &salesforce.Revoker{LoginURL: "http://127.0.0.1:1"}
 	if err := down.Revoke(ctx, cred.RefreshToken); !fault.Is(err, fault.Temporary) {
 		t.Errorf("unreachable Salesforce: %v, want a temporary error", err)
 	}

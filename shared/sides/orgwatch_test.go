@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/local/fakesalesforce"
-	"github.com/crmsync/crmsync/shared/connect"
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/orgwatch"
 	"github.com/crmsync/crmsync/shared/queue"
@@ -30,7 +29,7 @@ func (q sfQuerier) QueryAll(ctx context.Context, soql string, fn func(map[string
 // bearer flow, signing with key.
 func integration(t *testing.T, w *world, key *rsa.PrivateKey) orgwatch.Querier {
 	t.Helper()
-	ts := connect.JWTBearerSource(context.Background(), &connect.Salesforce{ClientID: "crmsync-detector", LoginURL: w.sfURL}, "integration@contoso.example", key).
+	ts := salesforce.JWTBearerSource(context.Background(), &salesforce.App{ClientID: "crmsync-detector", LoginURL: w.sfURL}, "integration@contoso.example", key).
 		WithClock(func() time.Time { return w.now })
 	c, err := salesforce.New(salesforce.Options{Tokens: ts, InstanceURL: w.sfURL})
 	if err != nil {

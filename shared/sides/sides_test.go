@@ -138,7 +138,7 @@ func newWorldOptions(t testing.TB, sfOpts fakesalesforce.Options) *world {
 			Log:   log,
 		},
 		Mailbox: &msgraph.Opener{
-			// A new source per call, as functions wires it (connect.Microsoft.AppOnlySource).
+			// A new source per call, as functions wires it (msgraph.App.AppOnlySource).
 			AppOnly: func(string) oauth2.TokenSource { return appConfig.TokenSource(ctx) },
 			BaseURL: w.gURL + "/v1.0",
 			Log:     log,

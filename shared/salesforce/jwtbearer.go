@@ -1,4 +1,4 @@
-package connect
+package salesforce
 
 import (
 	"context"
@@ -33,7 +33,7 @@ const AssertionLifetime = 3 * time.Minute
 // username, aud = login URL). The flow issues no refresh token, so a new
 // assertion is minted whenever the token is gone; Salesforce tokens carry no
 // expiry, so the API's 401 is the signal — call Invalidate then. It
-// satisfies shared/salesforce's TokenSource. Safe for concurrent use.
+// satisfies TokenSource. Safe for concurrent use.
 type JWTSource struct {
 	ctx      context.Context
 	clientID string
@@ -50,7 +50,7 @@ type JWTSource struct {
 // JWTBearerSource returns a JWTSource for username with cfg's client id and
 // login URL, signing with key. ctx carries the HTTP client
 // (oauth2.HTTPClient) and must outlive the source.
-func JWTBearerSource(ctx context.Context, cfg *Salesforce, username string, key *rsa.PrivateKey) *JWTSource {
+func JWTBearerSource(ctx context.Context, cfg *App, username string, key *rsa.PrivateKey) *JWTSource {
 	return &JWTSource{ctx: ctx, clientID: cfg.ClientID, audience: cfg.base(),
 		tokenURL: cfg.base() + "/services/oauth2/token", username: username, key: key, now: time.Now}
 }
@@ -173,4 +173,14 @@ func classifyJWT(re *oauth2.RetrieveError, contentType string) error {
 	default:
 		return &fault.Error{Class: fault.Permanent, Code: code, Message: msg, Err: re}
 	}
+}
+
+// WithClock makes s sign its assertions at now's time instead of the
+// system's (a simulated clock, as the local Salesforce's in tests) and
+// returns s. Call it before the first Token.
+func (s *JWTSource) WithClock(now func() time.Time) *JWTSource {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+	return s
 }
