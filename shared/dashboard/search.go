@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/session"
 )
@@ -124,7 +123,7 @@ func (h *Handler) sessionsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // problems are the user's open issues of kind ("" = all) with links to the
-// record in Salesforce and the item in Outlook on the web.
+// record or item in each side's own app (side.Connector.Link).
 func (h *Handler) problems(r *http.Request, user, kind string) ([]problemView, error) {
 	issues, err := h.issues(r.Context(), user)
 	if err != nil {
@@ -134,11 +133,9 @@ func (h *Handler) problems(r *http.Request, user, kind string) ([]problemView, e
 	if err != nil {
 		return nil, err
 	}
-	instance := ""
+	instance := map[string]string{}
 	for _, c := range conns {
-		if c.Provider == connection.Salesforce {
-			instance = strings.TrimRight(c.InstanceURL, "/")
-		}
+		instance[string(c.Provider)] = c.InstanceURL
 	}
 	var out []problemView
 	for _, is := range issues {
@@ -146,38 +143,15 @@ func (h *Handler) problems(r *http.Request, user, kind string) ([]problemView, e
 			continue
 		}
 		p := problemView{IssueView: is}
-		if is.RecordID != "" {
-			switch is.Side {
-			case "crm":
-				if obj := sfObject(is.Kind); obj != "" && (strings.HasPrefix(instance, "https://") || strings.HasPrefix(instance, "http://")) {
-					p.CRMLink = instance + "/lightning/r/" + obj + "/" + url.PathEscape(is.RecordID) + "/view"
-				}
-			case "mailbox":
-				p.MailboxLink = outlookLink(is.Kind, is.RecordID)
-			}
+		switch is.Side {
+		case "crm":
+			p.CRMLink = h.d.CRM.LinkTo(instance[h.d.CRM.Provider], is.Kind, is.RecordID)
+		case "mailbox":
+			p.MailboxLink = h.d.Mailbox.LinkTo(instance[h.d.Mailbox.Provider], is.Kind, is.RecordID)
 		}
 		out = append(out, p)
 	}
 	return out, nil
-}
-
-func sfObject(kind string) string {
-	return map[string]string{"contact": "Contact", "task": "Task", "event": "Event", "lead": "Lead", "email": "Task"}[kind]
-}
-
-// outlookLink opens a mailbox item in Outlook on the web: an event in the
-// calendar, a message by its id, a task in To Do ("" for contacts: Outlook
-// on the web has no link to one contact).
-func outlookLink(kind, id string) string {
-	switch kind {
-	case "event":
-		return "https://outlook.office.com/calendar/item/" + url.PathEscape(id)
-	case "task":
-		return "https://to-do.office.com/tasks/id/" + url.PathEscape(id) + "/details"
-	case "email":
-		return "https://outlook.office.com/mail/deeplink/read/" + url.PathEscape(id)
-	}
-	return ""
 }
 
 // sessionsCSV streams the matching sessions as CSV, flushing as it goes, at

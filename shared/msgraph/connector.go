@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/crmsync/crmsync/shared/connection"
@@ -23,6 +24,22 @@ var Connector = side.Connector{
 		{Name: DebounceTable, PerUser: true, Why: "msgraph.DebounceTable: one row per user, PartitionKey user"},
 		{Name: SubscriptionTable, Why: "msgraph.Subscriptions.Forget: rows keyed by subscription id plus a user index"},
 	},
+	Link: itemLink,
+}
+
+// itemLink opens a mailbox item in Outlook on the web: an event in the
+// calendar, a message by its id, a task in To Do ("" for contacts: Outlook
+// on the web has no link to one contact).
+func itemLink(_, kind, id string) string {
+	switch kind {
+	case "event":
+		return "https://outlook.office.com/calendar/item/" + url.PathEscape(id)
+	case "task":
+		return "https://to-do.office.com/tasks/id/" + url.PathEscape(id) + "/details"
+	case "email":
+		return "https://outlook.office.com/mail/deeplink/read/" + url.PathEscape(id)
+	}
+	return ""
 }
 
 // customFields checks the mailbox half of custom field mappings.

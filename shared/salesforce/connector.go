@@ -3,7 +3,9 @@ package salesforce
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/shared/connection"
@@ -22,6 +24,18 @@ var Connector = side.Connector{
 	// Salesforce measures the org's daily API allowance over the last 24
 	// hours ("API Requests, Last 24 Hours").
 	Budget: side.Budget{Window: 24 * time.Hour},
+	Link:   recordLink,
+}
+
+// recordLink opens a record in Lightning Experience (the Task a shared
+// e-mail became for "email").
+func recordLink(instanceURL, kind, id string) string {
+	obj := map[string]string{"contact": "Contact", "task": "Task", "event": "Event", "lead": "Lead", "email": "Task"}[kind]
+	instanceURL = strings.TrimRight(instanceURL, "/")
+	if obj == "" || !strings.HasPrefix(instanceURL, "https://") && !strings.HasPrefix(instanceURL, "http://") {
+		return ""
+	}
+	return instanceURL + "/lightning/r/" + obj + "/" + url.PathEscape(id) + "/view"
 }
 
 // fieldName is a Salesforce API name: standard ("Department") or custom

@@ -40,6 +40,19 @@ type Connector struct {
 	// Budget is the vendor's API allowance as crmsync budgets it (zero:
 	// the vendor has no allowance to budget).
 	Budget Budget
+	// Link is where a person opens one record or item of kind ("contact",
+	// "task", "event", "lead", "email") in the vendor's own app, from the
+	// connection's instance URL and the record's id; "" when the app has no
+	// such link (nil: none at all).
+	Link func(instanceURL, kind, id string) string
+}
+
+// LinkTo is c.Link's answer, or "" when the connector has no links.
+func (c Connector) LinkTo(instanceURL, kind, id string) string {
+	if c.Link == nil || id == "" {
+		return ""
+	}
+	return c.Link(instanceURL, kind, id)
 }
 
 // Budget is how a vendor measures its API allowance. The share of it one
