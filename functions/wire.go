@@ -520,9 +520,14 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *connect.Sal
 				return c4c.Check(ctx, c4c.Options{Host: host, User: user, Password: password, Logger: a.log})
 			}})
 	}
-	if sf != nil || ms != nil || len(passwords) > 0 {
+	connectMS, vendors := ms, []connect.Provider(nil)
+	if a.google != nil {
+		// The mailbox users connect is Google; Microsoft stays a sign-in.
+		connectMS, vendors = nil, append(vendors, a.googleConnect())
+	}
+	if sf != nil || connectMS != nil || len(passwords) > 0 || len(vendors) > 0 {
 		h, err := connect.New(connect.Options{
-			Salesforce: sf, Microsoft: ms, Passwords: passwords, CSRFToken: csrf.Token,
+			Salesforce: sf, Microsoft: connectMS, Providers: vendors, Passwords: passwords, CSRFToken: csrf.Token,
 			Connections: a.conns, Tables: a.store, StateKey: subKey(secret, "connect-state"),
 			CurrentUser: func(r *http.Request) (string, string, bool) {
 				s, ok := identity.From(r.Context())

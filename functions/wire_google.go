@@ -30,3 +30,10 @@ func googleOAuth(cfg settings.Settings) *oauth2.Config {
 func googleOpener(cfg settings.Settings, log *slog.Logger) *google.Opener {
 	return &google.Opener{OAuth: googleOAuth(cfg), BaseURL: cfg.GoogleBaseURL, Log: log.With("mailbox", google.Provider)}
 }
+
+// googleConnect is the dashboard's Connect Google Workspace: the user OAuth
+// flow with the opener's client, so the refresh tokens it stores are the
+// ones the opener refreshes.
+func (a *app) googleConnect() *google.ConnectProvider {
+	return &google.ConnectProvider{OAuth: a.google.OAuth, BaseURL: a.google.BaseURL, HTTPClient: a.google.HTTPClient}
+}
