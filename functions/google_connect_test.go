@@ -118,6 +118,9 @@ func TestConnectGoogleThroughTheDashboard(t *testing.T) {
 	if k := w.secrets.kinds(); k["google refresh_token"] == 0 || k["google authorization code"] == 0 {
 		t.Errorf("the Google flow's secrets were not recorded: %v", k)
 	}
+	if strings.Contains(w.logs.String(), "after-session step failed") {
+		t.Errorf("a step after the session failed (Graph subscriptions for a Google mailbox?):\n%s", w.logs.String())
+	}
 	if found := w.secrets.foundIn(w.logs.String(), nil); len(found) > 0 {
 		t.Errorf("secrets in the log: %v", found)
 	}

@@ -609,6 +609,11 @@ func anyOf(list []string) bool {
 // ensureSubscriptions runs after a session: the user's mailbox push
 // subscriptions exist from their first successful session on.
 func (a *app) ensureSubscriptions(ctx context.Context, user string) error {
+	if a.google != nil {
+		// Graph subscriptions are Microsoft's; a Google mailbox's sessions
+		// poll (Calendar watch channels are not wired yet).
+		return nil
+	}
 	return msgraph.EnsureSubscriptions(ctx, a.subs, a.graphClient, user, a.now())
 }
 
