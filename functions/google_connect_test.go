@@ -73,6 +73,13 @@ func TestConnectGoogleThroughTheDashboard(t *testing.T) {
 		return at.Query()
 	}
 
+	// The overview offers Google Workspace as the mailbox, not Microsoft 365.
+	_, _, page := b.fetch(t, "GET", w.srv.URL+"/api/dashboard/overview", nil, nil)
+	if !strings.Contains(page, `href="/api/dashboard/connect/google"`) || !strings.Contains(page, "Google Workspace") ||
+		strings.Contains(page, `href="/api/dashboard/connect/microsoft"`) {
+		t.Errorf("the overview does not offer Connect Google Workspace alone:\n%.3000s", page)
+	}
+
 	fg.DeclineScopes(dana, "https://www.googleapis.com/auth/gmail.modify")
 	if q := connectGoogle(); q.Get("result") != "error" || !strings.Contains(q.Get("message"), "gmail.modify") {
 		t.Errorf("a declined scope ended at %v, want an error naming gmail.modify", q)
