@@ -125,6 +125,16 @@ func TestConnectGoogleThroughTheDashboard(t *testing.T) {
 	if k := w.secrets.kinds(); k["google refresh_token"] == 0 || k["google authorization code"] == 0 {
 		t.Errorf("the Google flow's secrets were not recorded: %v", k)
 	}
+	// Deleting the account revokes the Google refresh token at Google.
+	if status, _, body := b.fetch(t, "DELETE", w.srv.URL+"/api/dashboard/v1/me", nil, map[string]string{"X-CSRF-Token": w.csrf(t, b)}); status/100 != 2 {
+		t.Fatalf("account deletion answered %d: %s", status, body)
+	}
+	if got := fg.Requests()["revoke"]; got != 1 {
+		t.Errorf("account deletion made %d revocation requests to Google, want 1", got)
+	}
+	if cs, err := w.app.conns.List(t.Context(), user); err != nil || len(cs) != 0 {
+		t.Errorf("after deletion the user has connections %v (%v)", cs, err)
+	}
 	if strings.Contains(w.logs.String(), "after-session step failed") {
 		t.Errorf("a step after the session failed (Graph subscriptions for a Google mailbox?):\n%s", w.logs.String())
 	}

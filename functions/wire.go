@@ -154,6 +154,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	a.mailboxConnector = msgraph.Connector
 	if cfg.Mailbox == settings.MailboxGoogle {
 		a.mailboxConnector = google.Connector
+		revokers[connection.Provider(google.Provider)] = googleRevoker(cfg)
 	}
 	a.conns = connection.NewStore(a.store, a.ring, connection.Options{Now: now, Logger: log, Revokers: revokers,
 		Providers: connection.ProvidersOf(a.crmConnector, a.mailboxConnector)})

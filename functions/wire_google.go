@@ -37,3 +37,13 @@ func googleOpener(cfg settings.Settings, log *slog.Logger) *google.Opener {
 func (a *app) googleConnect() *google.ConnectProvider {
 	return &google.ConnectProvider{OAuth: a.google.OAuth, BaseURL: a.google.BaseURL, HTTPClient: a.google.HTTPClient}
 }
+
+// googleRevoker revokes a deleted account's Google refresh token, at the
+// local Google under CRMSYNC_GOOGLE_BASE_URL.
+func googleRevoker(cfg settings.Settings) *google.Revoker {
+	r := &google.Revoker{}
+	if cfg.GoogleBaseURL != "" {
+		r.URL = cfg.GoogleBaseURL + "/revoke"
+	}
+	return r
+}

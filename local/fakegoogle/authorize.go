@@ -189,3 +189,33 @@ func (s *Server) codeGrant(w http.ResponseWriter, r *http.Request, client string
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+// revoke answers POST /revoke: token= a refresh or access token; a known
+// one stops working (a refresh token also takes the user's consent to the
+// client with it), an unknown one is 400 invalid_token.
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests["revoke"]++
+	if err := r.ParseForm(); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": "malformed form body"})
+		return
+	}
+	tok := r.Form.Get("token")
+	switch {
+	case tok != "" && s.refresh[tok] != "":
+		who := s.refresh[tok]
+		delete(s.refresh, tok)
+		for k := range s.consented {
+			if strings.HasPrefix(k, who+"\x00") {
+				delete(s.consented, k)
+			}
+		}
+	case tok != "" && s.tokens[tok] != "":
+		delete(s.tokens, tok)
+	default:
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_token", "error_description": "Token expired or revoked"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{})
+}

@@ -109,6 +109,7 @@ func (s *Server) routes() *http.ServeMux {
 	m := http.NewServeMux()
 	m.HandleFunc("POST /token", s.token)
 	m.HandleFunc("GET /o/oauth2/v2/auth", s.authorize)
+	m.HandleFunc("POST /revoke", s.revoke)
 	m.HandleFunc("POST /batch/calendar/v3", s.batch)
 	m.HandleFunc("POST /batch/gmail/v1", s.batch)
 	m.HandleFunc("POST /batch", s.batch)
