@@ -10,6 +10,8 @@ DATA          ?= .crmsync-data
 ADDR          ?= 127.0.0.1:7071
 # CRM of the demo world: salesforce, or c4c (a seeded local SAP Cloud for Customer).
 CRM           ?= salesforce
+# Mailbox of the demo world: microsoft, or google (a seeded local Google Workspace).
+MAILBOX       ?= microsoft
 GO_FILES       = $(shell find . -name '*.go' -not -path './.tools/*' -not -path './dist/*' -not -path './.run/*')
 
 .PHONY: run test bench package check azurite browser node fuzz manifest xmllint
@@ -29,7 +31,7 @@ run:
 	@$(GO) build -o .run/crmsync-local ./local
 	@.run/crmsync-local package -out .run/app -native -nozip
 	@echo "starting crmsync on http://$(ADDR)/ (demo mode, data in $(DATA); Ctrl-C stops)…"
-	@.run/crmsync-local serve -app .run/app -data $(DATA) -addr $(ADDR) -demo -crm $(CRM)
+	@.run/crmsync-local serve -app .run/app -data $(DATA) -addr $(ADDR) -demo -crm $(CRM) -mailbox $(MAILBOX)
 
 ## test: everything that runs on this machine (the CI command); Azurite is
 ##       installed into $(AZURITE_DIR) on first use and required, not skipped,

@@ -32,6 +32,7 @@ import (
 	"github.com/crmsync/crmsync/shared/connect"
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/dashboard"
+	"github.com/crmsync/crmsync/shared/google"
 	"github.com/crmsync/crmsync/shared/identity"
 	"github.com/crmsync/crmsync/shared/insight"
 	"github.com/crmsync/crmsync/shared/keyring"
@@ -88,6 +89,11 @@ type app struct {
 	// crmConnector is the deployment's CRM (CRMSYNC_CRM): Salesforce, or
 	// SAP Cloud for Customer, whose sides c4c.Opener opens instead of crm.
 	crmConnector side.Connector
+	// mailboxConnector is the deployment's mailbox (CRMSYNC_MAILBOX):
+	// Microsoft 365, or Google Workspace, whose sides google opens instead
+	// of mbx (wire_google.go).
+	mailboxConnector side.Connector
+	google           *google.Opener
 }
 
 func (a *app) Close() {
@@ -145,8 +151,13 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	if cfg.CRM == settings.CRMC4C {
 		a.crmConnector = c4c.Connector
 	}
+	a.mailboxConnector = msgraph.Connector
+	if cfg.Mailbox == settings.MailboxGoogle {
+		a.mailboxConnector = google.Connector
+		revokers[connection.Provider(google.Provider)] = googleRevoker(cfg)
+	}
 	a.conns = connection.NewStore(a.store, a.ring, connection.Options{Now: now, Logger: log, Revokers: revokers,
-		Providers: connection.ProvidersOf(a.crmConnector, msgraph.Connector)})
+		Providers: connection.ProvidersOf(a.crmConnector, a.mailboxConnector)})
 	if sessions == nil {
 		sessions = a.queue
 	}
@@ -164,6 +175,10 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		// Every record the communication user sees is the user's: one
 		// crmsync user per C4C tenant until employees are matched.
 		a.opener.CRM = &c4c.Opener{Tables: a.store, Log: log}
+	}
+	if cfg.Mailbox == settings.MailboxGoogle {
+		a.google = googleOpener(cfg, log)
+		a.opener.Mailbox = a.google
 	}
 	if cfg.SalesforceUserShare > 0 {
 		// Only a per-user cap costs a table read (one Get of the user's lease
@@ -198,7 +213,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		Tables: a.store, Sealer: account.KeysSealer{Keys: a.ring}, Scheduler: a.sched, Grants: a.grants,
 		Connections: a.conns, Identities: a.users, Directory: a.users,
 		Forget: []account.Deleter{account.DeleterFunc(a.subs.Forget), account.DeleterFunc(orgwatch.Index{Store: a.store}.ForgetUser)},
-		CRM:    a.crmConnector, Mailbox: msgraph.Connector,
+		CRM:    a.crmConnector, Mailbox: a.mailboxConnector,
 		Now: now, Log: log,
 	})
 	if err != nil {
@@ -448,7 +463,7 @@ func (a *app) onConnected(ctx context.Context, user string) error {
 	for _, c := range cs {
 		ready[c.Provider] = c.SyncAllowed()
 	}
-	if !ready[connection.Provider(a.crmConnector.Provider)] || !ready[connection.Microsoft] {
+	if !ready[connection.Provider(a.crmConnector.Provider)] || !ready[connection.Provider(a.mailboxConnector.Provider)] {
 		return nil
 	}
 	if err := a.noteOwner(ctx, user, true); err != nil {
@@ -506,9 +521,14 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *salesforce.
 				return c4c.Check(ctx, c4c.Options{Host: host, User: user, Password: password, Logger: a.log})
 			}})
 	}
-	if sf != nil || ms != nil || len(passwords) > 0 {
+	connectMS, vendors := ms, []connect.Provider(nil)
+	if a.google != nil {
+		// The mailbox users connect is Google; Microsoft stays a sign-in.
+		connectMS, vendors = nil, append(vendors, a.googleConnect())
+	}
+	if sf != nil || connectMS != nil || len(passwords) > 0 || len(vendors) > 0 {
 		h, err := connect.New(connect.Options{
-			Providers: []connect.Provider{sf, ms}, Passwords: passwords, CSRFToken: csrf.Token,
+			Providers: append([]connect.Provider{sf, connectMS}, vendors...), Passwords: passwords, CSRFToken: csrf.Token,
 			Connections: a.conns, Tables: a.store, StateKey: subKey(secret, "connect-state"),
 			CurrentUser: func(r *http.Request) (string, string, bool) {
 				s, ok := identity.From(r.Context())
@@ -530,7 +550,7 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *salesforce.
 		Checker: a.checker, Directory: a.accounts, Grants: access.NewAdmin(a.grants, a.checker, a.accounts, a.log),
 		CSRF: csrf, Authenticate: a.sessions.Middleware, EndSession: a.sessions.End,
 		SignIn: signIn, Connect: connectH, Providers: buttons, Scopes: sides.ContactScopes{Opener: a.opener}, Calendars: sides.MailboxCalendars{Opener: a.opener},
-		CRM: a.crmConnector, Mailbox: msgraph.Connector, AdminRights: sides.AdminRights{Opener: a.opener},
+		CRM: a.crmConnector, Mailbox: a.mailboxConnector, AdminRights: sides.AdminRights{Opener: a.opener},
 		Insight: a.insight, Notices: a.notifier, Names: salesforce.RecordNames{Client: a.salesforceClient},
 		Tracking: a.tracker, Subjects: msgraph.SentSubjects{Client: a.graphClient, Hash: a.tracker.MessageHash}, Welcome: a.insight, Log: a.log, Now: a.now,
 	})
@@ -590,6 +610,11 @@ func anyOf(list []string) bool {
 // ensureSubscriptions runs after a session: the user's mailbox push
 // subscriptions exist from their first successful session on.
 func (a *app) ensureSubscriptions(ctx context.Context, user string) error {
+	if a.google != nil {
+		// Graph subscriptions are Microsoft's; a Google mailbox's sessions
+		// poll (Calendar watch channels are not wired yet).
+		return nil
+	}
 	return msgraph.EnsureSubscriptions(ctx, a.subs, a.graphClient, user, a.now())
 }
 

@@ -102,6 +102,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	graphAddr := fs.String("graph-addr", "127.0.0.1:8802", "with -demo: address of the local Microsoft Graph")
 	idpAddr := fs.String("idp-addr", "127.0.0.1:8803", "with -demo: address of the local identity provider")
 	demoCRM := fs.String("crm", settings.CRMSalesforce, "with -demo: the demo's CRM, salesforce or c4c (the local SAP Cloud for Customer, on -salesforce-addr)")
+	demoMailbox := fs.String("mailbox", settings.MailboxMicrosoft, "with -demo: the demo's mailbox, microsoft or google (the local Google, on -graph-addr)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -172,7 +173,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			ln.Close()
 			return fmt.Errorf("demo: -crm %q is not salesforce or c4c", *demoCRM)
 		}
-		world, err := startDemo(ctx, st, q, ringPath, public, *sfAddr, *graphAddr, *idpAddr, *demoCRM, log)
+		if *demoMailbox != settings.MailboxMicrosoft && *demoMailbox != settings.MailboxGoogle {
+			ln.Close()
+			return fmt.Errorf("demo: -mailbox %q is not microsoft or google", *demoMailbox)
+		}
+		world, err := startDemo(ctx, st, q, ringPath, public, *sfAddr, *graphAddr, *idpAddr, *demoCRM, *demoMailbox, log)
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("demo: %w", err)
@@ -186,8 +191,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		if world.C4C != nil {
 			crmName = "SAP Cloud for Customer"
 		}
-		fmt.Fprintf(stdout, "demo: local %s %s, local Graph %s, identity provider %s; demo user synced now\n",
-			crmName, world.SalesforceURL, world.GraphURL, world.IdPURL)
+		mailboxName := "Graph"
+		if world.Google != nil {
+			mailboxName = "Google"
+		}
+		fmt.Fprintf(stdout, "demo: local %s %s, local %s %s, identity provider %s; demo user synced now\n",
+			crmName, world.SalesforceURL, mailboxName, world.GraphURL, world.IdPURL)
 	}
 	if *keysFile == "" {
 		*keysFile = filepath.Join(*data, "host-keys.json")
@@ -235,7 +244,7 @@ func openQueue(s settings.Settings) (queue.Queue, func(), error) {
 }
 
 // startDemo opens the app's table store and key ring and starts the demo world.
-func startDemo(ctx context.Context, st settings.Settings, q queue.Queue, ringPath, public, sfAddr, graphAddr, idpAddr, crm string, log *slog.Logger) (*demo.World, error) {
+func startDemo(ctx context.Context, st settings.Settings, q queue.Queue, ringPath, public, sfAddr, graphAddr, idpAddr, crm, mailbox string, log *slog.Logger) (*demo.World, error) {
 	var store tablestore.Store
 	if st.Storage == settings.StorageEmbedded {
 		s, err := tablestore.OpenEmbedded(st.TablesPath())
@@ -267,7 +276,7 @@ func startDemo(ctx context.Context, st settings.Settings, q queue.Queue, ringPat
 		listeners = append(listeners, l)
 	}
 	return demo.Start(ctx, demo.Options{Store: store, Queue: q, KeyRing: ring, PublicURL: public,
-		Salesforce: listeners[0], Graph: listeners[1], IdP: listeners[2], CRM: crm, Log: log})
+		Salesforce: listeners[0], Graph: listeners[1], IdP: listeners[2], CRM: crm, Mailbox: mailbox, Log: log})
 }
 
 // localSecret reads a base64 secret of 32 bytes from path, creating it

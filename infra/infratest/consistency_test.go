@@ -70,6 +70,7 @@ func templateSettings(t *testing.T, root string) (all map[string]string, own map
 var (
 	condIs    = regexp.MustCompile("^`?([A-Za-z_][A-Za-z0-9_]*)`? is `([^`]*)`$")
 	condUnset = regexp.MustCompile("^`?([A-Za-z_][A-Za-z0-9_]*)`? is unset$")
+	condSet   = regexp.MustCompile("^`?([A-Za-z_][A-Za-z0-9_]*)`? is set$")
 )
 
 // requiredOnAzure evaluates a spec's requirement against the values the
@@ -99,6 +100,12 @@ func requiredOnAzure(s settings.Spec, values map[string]string, defaults map[str
 		}
 		if m := condUnset.FindStringSubmatch(cond); m != nil {
 			if _, set := value(m[1]); set {
+				return false
+			}
+			continue
+		}
+		if m := condSet.FindStringSubmatch(cond); m != nil {
+			if _, set := value(m[1]); !set {
 				return false
 			}
 			continue

@@ -223,7 +223,7 @@ func TestCitedRedirectURIsAreRoutes(t *testing.T) {
 		}
 	}
 	// The sign-in and connection providers functions/wire.go configures.
-	providers := map[string]bool{"microsoft": true, "salesforce": true}
+	providers := map[string]bool{"microsoft": true, "salesforce": true, "google": true}
 
 	files := []string{"README.md", "infra/deploy.sh", "infra/main.bicep"}
 	docs, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
@@ -247,7 +247,7 @@ func TestCitedRedirectURIsAreRoutes(t *testing.T) {
 				}
 				mux.ServeHTTP(httptest.NewRecorder(), req) // sets the path values
 				if p := req.PathValue("provider"); !providers[p] {
-					t.Errorf("%s:%d: cites redirect URI path %s for provider %q, want one of microsoft, salesforce", rel, n+1, path, p)
+					t.Errorf("%s:%d: cites redirect URI path %s for provider %q, want one of google, microsoft, salesforce", rel, n+1, path, p)
 				}
 			}
 		}

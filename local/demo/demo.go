@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/local/fakec4c"
+	"github.com/crmsync/crmsync/local/fakegoogle"
 	"github.com/crmsync/crmsync/local/fakegraph"
 	"github.com/crmsync/crmsync/local/fakesalesforce"
 	"github.com/crmsync/crmsync/local/idp"
@@ -28,6 +29,7 @@ import (
 	"github.com/crmsync/crmsync/shared/account"
 	"github.com/crmsync/crmsync/shared/c4c"
 	"github.com/crmsync/crmsync/shared/connection"
+	"github.com/crmsync/crmsync/shared/google"
 	"github.com/crmsync/crmsync/shared/identity"
 	"github.com/crmsync/crmsync/shared/keyring"
 	"github.com/crmsync/crmsync/shared/msgraph"
@@ -71,8 +73,13 @@ type Options struct {
 	// settings.CRMC4C the local C4C, seeded, serves on the Salesforce
 	// listener in place of the local Salesforce.
 	CRM string
-	Now func() time.Time
-	Log *slog.Logger
+	// Mailbox is the demo's mailbox (settings.MailboxMicrosoft when
+	// empty); with settings.MailboxGoogle the local Google, seeded, serves
+	// on the Graph listener in place of the local Graph, and the demo user
+	// is connected to it with their own OAuth tokens.
+	Mailbox string
+	Now     func() time.Time
+	Log     *slog.Logger
 }
 
 // World is the running demo.
@@ -86,11 +93,24 @@ type World struct {
 	// C4C is the local C4C of a C4C demo (then SalesforceURL is its URL
 	// and Salesforce is nil).
 	C4C *fakec4c.Server
+	// Google is the local Google of a Google demo (then GraphURL is its
+	// URL and Graph serves nowhere).
+	Google *fakegoogle.Server
 	// User is the demo user's crmsync id; Admin the demo admin's.
 	User, Admin string
 	servers     []*http.Server
 	sfUser      string
+	// googleRefresh is the seeded Google user's refresh token.
+	googleRefresh string
 }
+
+// GoogleUser is the demo user's Google Workspace address in a Google demo,
+// and GoogleClient the OAuth client the demo app uses with the local
+// Google (which accepts any client).
+const (
+	GoogleUser   = "dana@crmsync.local"
+	GoogleClient = "crmsync-local.apps.googleusercontent.com"
+)
 
 // IntegrationUsername is the demo organisation's integration user ("View
 // All Data"), whose JWT bearer connection the change detector polls with.
@@ -168,6 +188,16 @@ func Start(ctx context.Context, o Options) (*World, error) {
 	w.Graph = fakegraph.New(fakegraph.Options{Now: o.Now, BaseURL: w.GraphURL, TenantID: idp.DemoTenant})
 	mailbox := fakegraph.SeedDemo(w.Graph, o.Now())
 	_ = mailbox
+	var mailboxHandler http.Handler = w.Graph
+	if o.Mailbox == settings.MailboxGoogle {
+		w.Google = fakegoogle.New(fakegoogle.Options{Now: o.Now})
+		if w.googleRefresh, err = fakegoogle.SeedDemo(w.Google, GoogleUser, o.Now()); err != nil {
+			return nil, err
+		}
+		// Connect Google on the dashboard consents as Dana.
+		w.Google.SignIn(GoogleUser)
+		mailboxHandler = w.Google
+	}
 	provider, err := idp.New(w.IdPURL,
 		idp.WithUsers(idp.User{ID: UserOID, Name: "Dana Demo", Tenant: idp.DemoTenant, Email: fakesalesforce.DemoUsername},
 			idp.User{ID: AdminOID, Name: "Avery Admin", Tenant: idp.DemoTenant, Email: AdminEmail}),
@@ -179,7 +209,7 @@ func Start(ctx context.Context, o Options) (*World, error) {
 	for _, s := range []struct {
 		l net.Listener
 		h http.Handler
-	}{{lsf, crmHandler}, {lg, w.Graph}, {lid, provider}} {
+	}{{lsf, crmHandler}, {lg, mailboxHandler}, {lid, provider}} {
 		srv := &http.Server{Handler: s.h, ReadHeaderTimeout: 10 * time.Second}
 		w.servers = append(w.servers, srv)
 		go srv.Serve(s.l)
@@ -199,6 +229,10 @@ func Start(ctx context.Context, o Options) (*World, error) {
 		settings.NameDefaultPlan + "=" + Plan,
 		settings.NameAdminEmails + "=" + AdminEmail,
 		settings.NameSalesforceJWTKey + "=" + string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(jwtKey)})),
+	}
+	if w.Google != nil {
+		w.Env = append(w.Env, settings.NameMailbox+"="+settings.MailboxGoogle, settings.NameGoogleClientID+"="+GoogleClient,
+			settings.NameGoogleClientSecret+"=demo-google-secret", settings.NameGoogleBaseURL+"="+w.GraphURL)
 	}
 	if w.C4C != nil {
 		w.Env = append(w.Env, settings.NameCRM+"="+settings.CRMC4C)
@@ -226,8 +260,12 @@ func (w *World) provision(ctx context.Context, o Options) error {
 	if w.C4C != nil {
 		crm = c4c.Connector
 	}
+	mbx := msgraph.Connector
+	if w.Google != nil {
+		mbx = google.Connector
+	}
 	accounts, err := account.New(account.Deps{Tables: o.Store, Sealer: account.KeysSealer{Keys: o.KeyRing}, Scheduler: sched,
-		Grants: grants, CRM: crm, Mailbox: msgraph.Connector, Now: o.Now, Log: o.Log})
+		Grants: grants, CRM: crm, Mailbox: mbx, Now: o.Now, Log: o.Log})
 	if err != nil {
 		return err
 	}
@@ -243,7 +281,7 @@ func (w *World) provision(ctx context.Context, o Options) error {
 		return err
 	}
 	conns := connection.NewStore(o.Store, o.KeyRing, connection.Options{Now: o.Now, Logger: o.Log,
-		Providers: connection.ProvidersOf(crm, msgraph.Connector)})
+		Providers: connection.ProvidersOf(crm, mbx)})
 	if w.C4C != nil {
 		tenant, err := c4c.Check(ctx, c4c.Options{Host: w.SalesforceURL, User: fakec4c.DemoUser, Password: fakec4c.DemoPassword})
 		if err != nil {
@@ -259,7 +297,14 @@ func (w *World) provision(ctx context.Context, o Options) error {
 		connection.Credentials{Username: fakesalesforce.DemoUsername, Password: fakesalesforce.DemoPassword}); err != nil {
 		return fmt.Errorf("connecting the demo Salesforce: %w", err)
 	}
-	if _, err := conns.Save(ctx, connection.Connection{User: p.User, Provider: connection.Microsoft, Tenant: idp.DemoTenant,
+	if w.Google != nil {
+		// As Connect Google on the dashboard saves it: the tenant is the
+		// address's domain, the credential the refresh token.
+		if _, err := conns.Save(ctx, connection.Connection{User: p.User, Provider: google.Provider, Tenant: "crmsync.local",
+			Flow: connection.FlowAuthCode, Scopes: google.Scopes}, connection.Credentials{RefreshToken: w.googleRefresh}); err != nil {
+			return fmt.Errorf("connecting the demo Google mailbox: %w", err)
+		}
+	} else if _, err := conns.Save(ctx, connection.Connection{User: p.User, Provider: connection.Microsoft, Tenant: idp.DemoTenant,
 		Flow: connection.FlowClientCredentials}, connection.Credentials{Username: fakegraph.DemoUser}); err != nil {
 		return fmt.Errorf("connecting the demo mailbox: %w", err)
 	}

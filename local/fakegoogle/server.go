@@ -65,6 +65,11 @@ type Server struct {
 	failures map[string][]failure
 	channels []*channel
 	pending  []delivery
+	// The authorization endpoint's state (authorize.go).
+	signedIn  string
+	declined  map[string][]string
+	consented map[string]bool
+	codes     map[string]*authCode
 }
 
 // failure is an error answer queued for an API's next request.
@@ -103,6 +108,8 @@ func New(opts Options) *Server {
 func (s *Server) routes() *http.ServeMux {
 	m := http.NewServeMux()
 	m.HandleFunc("POST /token", s.token)
+	m.HandleFunc("GET /o/oauth2/v2/auth", s.authorize)
+	m.HandleFunc("POST /revoke", s.revoke)
 	m.HandleFunc("POST /batch/calendar/v3", s.batch)
 	m.HandleFunc("POST /batch/gmail/v1", s.batch)
 	m.HandleFunc("POST /batch", s.batch)
@@ -360,6 +367,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(s.opts.Clients) > 0 && (s.opts.Clients[id] == "" || s.opts.Clients[id] != secret) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client", "error_description": "The OAuth client was not found."})
+		return
+	}
+	if r.PostForm.Get("grant_type") == "authorization_code" {
+		s.codeGrant(w, r, id)
 		return
 	}
 	if gt := r.PostForm.Get("grant_type"); gt != "refresh_token" {

@@ -31,6 +31,12 @@ const (
 	CRMC4C        = "c4c" // SAP Cloud for Customer
 )
 
+// Mailboxes accepted by CRMSYNC_MAILBOX.
+const (
+	MailboxMicrosoft = "microsoft" // Microsoft 365 through Graph
+	MailboxGoogle    = "google"    // Google Workspace
+)
+
 // Names of the settings, as environment variables / app settings.
 const (
 	NamePort          = "FUNCTIONS_CUSTOMHANDLER_PORT"
@@ -59,6 +65,11 @@ const (
 	NameGraphBaseURL        = "CRMSYNC_GRAPH_BASE_URL"
 
 	NameCRM = "CRMSYNC_CRM"
+
+	NameMailbox            = "CRMSYNC_MAILBOX"
+	NameGoogleClientID     = "CRMSYNC_GOOGLE_CLIENT_ID"
+	NameGoogleClientSecret = "CRMSYNC_GOOGLE_CLIENT_SECRET"
+	NameGoogleBaseURL      = "CRMSYNC_GOOGLE_BASE_URL"
 
 	NameSalesforceLoginURL     = "CRMSYNC_SALESFORCE_LOGIN_URL"
 	NameSalesforceClientID     = "CRMSYNC_SALESFORCE_CLIENT_ID"
@@ -137,6 +148,10 @@ func Specs() []Spec {
 		{Name: NameEntraAllowedTenants, Description: "Comma-separated Entra tenant ids allowed to sign in and connect; `*` for any (multi-tenant service).", Default: "*"},
 		{Name: NameGraphBaseURL, Description: "Microsoft Graph endpoint up to the version.", Default: DefaultGraphBaseURL},
 		{Name: NameCRM, Description: "The CRM users sync with: `salesforce` or `c4c` (SAP Cloud for Customer, connected per user with a communication user's host, user name and password on the dashboard's Connections page).", Default: CRMSalesforce},
+		{Name: NameMailbox, Description: "The mailbox users sync with: `microsoft` (Microsoft 365 through Graph) or `google` (Google Workspace: People, Calendar, Tasks and Gmail, connected per user with OAuth on the dashboard's Connections page).", Default: MailboxMicrosoft},
+		{Name: NameGoogleClientID, Description: "Client id of crmsync's Google OAuth client (a web application in Google Cloud, redirect URI `<CRMSYNC_PUBLIC_URL>/api/dashboard/connect/google/callback`).", RequiredWhen: "CRMSYNC_MAILBOX is `google`"},
+		{Name: NameGoogleClientSecret, Description: "Client secret of the Google OAuth client.", RequiredWhen: "CRMSYNC_GOOGLE_CLIENT_ID is set", Secret: true},
+		{Name: NameGoogleBaseURL, Description: "Base URL replacing Google's API and OAuth hosts: the local Google's (`go run ./local fake-google`) in tests and the demo; unset in production.", Default: "Google's own hosts"},
 		{Name: NameSalesforceLoginURL, Description: "Salesforce login URL (`https://login.salesforce.com`, `https://test.salesforce.com` or a My Domain).", Default: DefaultSalesforceLoginURL},
 		{Name: NameSalesforceClientID, Description: "Consumer key of crmsync's Salesforce External Client App.", RequiredWhen: "Salesforce sign-in or connections are used"},
 		{Name: NameSalesforceClientSecret, Description: "Consumer secret of the External Client App (unset for a public client using PKCE only).", Secret: true},
@@ -170,6 +185,15 @@ type Settings struct {
 	Storage string
 	// CRM is the CRM of the deployment: CRMSalesforce or CRMC4C.
 	CRM string
+	// Mailbox is the mailbox of the deployment: MailboxMicrosoft or
+	// MailboxGoogle.
+	Mailbox string
+	// GoogleClientID and GoogleClientSecret are the Google OAuth client
+	// (CRMSYNC_GOOGLE_CLIENT_*); never log the secret.
+	GoogleClientID     string
+	GoogleClientSecret string
+	// GoogleBaseURL replaces Google's API and OAuth hosts ("" = Google's).
+	GoogleBaseURL string
 	// ConnectionString is AzureWebJobsStorage; never log it.
 	ConnectionString string
 	// DataDir is CRMSYNC_DATA_DIR.
@@ -351,6 +375,25 @@ func Load(getenv func(string) string) (Settings, error) {
 	case CRMSalesforce, CRMC4C:
 	default:
 		bad("%s=%q is not a CRM crmsync syncs (%s or %s)", NameCRM, s.CRM, CRMSalesforce, CRMC4C)
+	}
+	switch s.Mailbox = orDefault(get(NameMailbox), MailboxMicrosoft); s.Mailbox {
+	case MailboxMicrosoft, MailboxGoogle:
+	default:
+		bad("%s=%q is not a mailbox crmsync syncs (%s or %s)", NameMailbox, s.Mailbox, MailboxMicrosoft, MailboxGoogle)
+	}
+	s.GoogleClientID, s.GoogleClientSecret = get(NameGoogleClientID), getenv(NameGoogleClientSecret)
+	s.GoogleBaseURL = strings.TrimRight(get(NameGoogleBaseURL), "/")
+	if s.Mailbox == MailboxGoogle && s.GoogleClientID == "" {
+		bad("%s is missing (required when %s is %q: users connect their mailboxes with it)", NameGoogleClientID, NameMailbox, MailboxGoogle)
+	}
+	if s.GoogleClientID != "" && s.GoogleClientSecret == "" {
+		// Google's web-application clients redeem codes with their secret.
+		bad("%s is missing (required when %s is set)", NameGoogleClientSecret, NameGoogleClientID)
+	}
+	if s.GoogleBaseURL != "" {
+		if p, err := url.Parse(s.GoogleBaseURL); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+			bad("%s=%q is not an absolute http(s) URL", NameGoogleBaseURL, s.GoogleBaseURL)
+		}
 	}
 	s.SalesforceLoginURL = strings.TrimRight(orDefault(get(NameSalesforceLoginURL), DefaultSalesforceLoginURL), "/")
 	s.SalesforceClientID = get(NameSalesforceClientID)

@@ -38,7 +38,7 @@ func TestLoad(t *testing.T) {
 	// The fields checked here; the identity and web settings have their own test.
 	only := cmpopts.IgnoreFields(Settings{}, "KeyRing", "SessionKey", "PublicURL", "DefaultPlan", "EntraAuthority", "MicrosoftLoginURL", "EntraTenant",
 		"EntraAllowedTenants", "GraphBaseURL", "SalesforceLoginURL", "SalesforceAllowedOrgs", "SalesforceMaxShare",
-		"AddinScope", "AddinOrigins", "SignInRate", "MaxBodyBytes", "CRM")
+		"AddinScope", "AddinOrigins", "SignInRate", "MaxBodyBytes", "CRM", "Mailbox")
 	tests := []struct {
 		name string
 		env  map[string]string

@@ -1,0 +1,84 @@
+package demo_test
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/crmsync/crmsync/local/demo"
+	"github.com/crmsync/crmsync/shared/connection"
+	"github.com/crmsync/crmsync/shared/google"
+	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/keyring"
+	"github.com/crmsync/crmsync/shared/queue"
+	"github.com/crmsync/crmsync/shared/settings"
+	"github.com/crmsync/crmsync/shared/sides"
+	"github.com/crmsync/crmsync/shared/tablestore"
+)
+
+// TestDemoGoogle: with mailbox google the demo serves the seeded local
+// Google on the mailbox listener, sets CRMSYNC_MAILBOX=google with a Google
+// client pointed at it, and connects the demo user with their own OAuth
+// tokens: the stored connection, opened with the settings the demo gives
+// the app, reads the seeded contacts of the crmsync group, the event and
+// the task.
+func TestDemoGoogle(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	tables, err := tablestore.OpenEmbedded(filepath.Join(dir, "tables.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tables.Close()
+	q, err := queue.OpenEmbedded(filepath.Join(dir, "queue.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	ring, err := keyring.OpenFileRing(filepath.Join(dir, "ring.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := demo.Start(ctx, demo.Options{Store: tables, Queue: q, KeyRing: ring, PublicURL: "http://127.0.0.1:7071",
+		Salesforce: listen(t), Graph: listen(t), IdP: listen(t), Mailbox: settings.MailboxGoogle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if w.Google == nil || w.Salesforce == nil {
+		t.Fatalf("Google demo: Google %v, Salesforce %v", w.Google != nil, w.Salesforce != nil)
+	}
+	env := map[string]string{}
+	for _, e := range w.Env {
+		k, v, _ := strings.Cut(e, "=")
+		env[k] = v
+	}
+	if env[settings.NameMailbox] != settings.MailboxGoogle || env[settings.NameGoogleBaseURL] != w.GraphURL || env[settings.NameGoogleClientID] == "" {
+		t.Fatalf("the demo's settings do not choose the local Google: %v", w.Env)
+	}
+	cfg, err := settings.Load(func(k string) string {
+		return map[string]string{settings.NamePort: "1", settings.NameStorage: "embedded", settings.NameDataDir: dir}[k] + env[k]
+	})
+	if err != nil {
+		t.Fatalf("the demo's settings do not load: %v", err)
+	}
+	conns := connection.NewStore(tables, ring, connection.Options{})
+	c, err := conns.Get(ctx, w.User, google.Provider)
+	if err != nil || c.Flow != connection.FlowAuthCode || !slices.Equal(c.Scopes, google.Scopes) {
+		t.Fatalf("the demo user's Google connection: %+v, %v", c, err)
+	}
+	oauth := google.OAuthConfig(cfg.GoogleClientID, cfg.GoogleClientSecret, "", cfg.GoogleBaseURL+"/token")
+	opener := &sides.Opener{Connections: conns, Mailbox: &google.Opener{OAuth: oauth, BaseURL: cfg.GoogleBaseURL}}
+	mbx, err := opener.OpenMailbox(ctx, w.User, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for kind, want := range map[item.Kind]int{item.Contact: 2, item.Event: 1, item.Task: 1} {
+		ch, err := mbx.Changes(ctx, item.Scope{Kind: kind}, "")
+		if err != nil || len(ch.Records) != want {
+			t.Errorf("the demo user's Google %s: %d, %v; want the %d seeded", kind, len(ch.Records), err, want)
+		}
+	}
+}
