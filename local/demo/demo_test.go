@@ -37,27 +37,7 @@ func listen(t *testing.T) net.Listener {
 // settings and the schedule both name.
 func TestDemoSeedsAUserAndAnAdmin(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	tables, err := tablestore.OpenEmbedded(filepath.Join(dir, "tables.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tables.Close()
-	q, err := queue.OpenEmbedded(filepath.Join(dir, "queue.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
-	ring, err := keyring.OpenFileRing(filepath.Join(dir, "ring.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := demo.Start(ctx, demo.Options{Store: tables, Queue: q, KeyRing: ring, PublicURL: "http://127.0.0.1:7071",
-		Salesforce: listen(t), Graph: listen(t), IdP: listen(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w, tables, q, ring := startDemo(t, nil)
 
 	if !slices.Contains(w.Env, settings.NameAdminEmails+"="+demo.AdminEmail) || !slices.Contains(w.Env, settings.NameDefaultPlan+"="+demo.Plan) {
 		t.Errorf("the demo's settings do not name the admin and the plan: %v", w.Env)
@@ -107,27 +87,7 @@ func TestDemoSeedsAUserAndAnAdmin(t *testing.T) {
 // connection opens a C4C side that reads the demo contacts.
 func TestDemoC4C(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	tables, err := tablestore.OpenEmbedded(filepath.Join(dir, "tables.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tables.Close()
-	q, err := queue.OpenEmbedded(filepath.Join(dir, "queue.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
-	ring, err := keyring.OpenFileRing(filepath.Join(dir, "ring.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := demo.Start(ctx, demo.Options{Store: tables, Queue: q, KeyRing: ring, PublicURL: "http://127.0.0.1:7071",
-		Salesforce: listen(t), Graph: listen(t), IdP: listen(t), CRM: settings.CRMC4C})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w, tables, _, ring := startDemo(t, func(o *demo.Options) { o.CRM = settings.CRMC4C })
 	if w.C4C == nil || w.Salesforce != nil {
 		t.Fatalf("C4C demo: C4C %v, Salesforce %v", w.C4C != nil, w.Salesforce != nil)
 	}
@@ -149,4 +109,36 @@ func TestDemoC4C(t *testing.T) {
 	if err != nil || len(ch.Records) != 5 {
 		t.Fatalf("the demo user's C4C contacts: %d, %v; want the 5 seeded", len(ch.Records), err)
 	}
+}
+
+// startDemo starts a demo world on fresh embedded storage, closed with the
+// test; set adjusts the options first (the CRM or mailbox to run).
+func startDemo(t *testing.T, set func(*demo.Options)) (*demo.World, *tablestore.Embedded, *queue.Embedded, *keyring.FileRing) {
+	t.Helper()
+	dir := t.TempDir()
+	tables, err := tablestore.OpenEmbedded(filepath.Join(dir, "tables.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tables.Close() })
+	q, err := queue.OpenEmbedded(filepath.Join(dir, "queue.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	ring, err := keyring.OpenFileRing(filepath.Join(dir, "ring.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := demo.Options{Store: tables, Queue: q, KeyRing: ring, PublicURL: "http://127.0.0.1:7071",
+		Salesforce: listen(t), Graph: listen(t), IdP: listen(t)}
+	if set != nil {
+		set(&o)
+	}
+	w, err := demo.Start(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	return w, tables, q, ring
 }

@@ -4,20 +4,16 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/crmsync/crmsync/local/demo"
 	"github.com/crmsync/crmsync/shared/connection"
-	"github.com/crmsync/crmsync/shared/keyring"
 	"github.com/crmsync/crmsync/shared/orgwatch"
-	"github.com/crmsync/crmsync/shared/queue"
 	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/settings"
-	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
 // TestDemoRunsTheDetector: the demo organisation has an integration
@@ -26,27 +22,7 @@ import (
 // local Salesforce requests the demo user's session for a CRM change.
 func TestDemoRunsTheDetector(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	tables, err := tablestore.OpenEmbedded(filepath.Join(dir, "tables.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tables.Close()
-	q, err := queue.OpenEmbedded(filepath.Join(dir, "queue.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
-	ring, err := keyring.OpenFileRing(filepath.Join(dir, "ring.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := demo.Start(ctx, demo.Options{Store: tables, Queue: q, KeyRing: ring, PublicURL: "http://127.0.0.1:7071",
-		Salesforce: listen(t), Graph: listen(t), IdP: listen(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w, tables, q, ring := startDemo(t, nil)
 	var keyPEM string
 	for _, kv := range w.Env {
 		if v, ok := strings.CutPrefix(kv, settings.NameSalesforceJWTKey+"="); ok {

@@ -2,7 +2,6 @@ package demo_test
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -11,11 +10,8 @@ import (
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/google"
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/keyring"
-	"github.com/crmsync/crmsync/shared/queue"
 	"github.com/crmsync/crmsync/shared/settings"
 	"github.com/crmsync/crmsync/shared/sides"
-	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
 // TestDemoGoogle: with mailbox google the demo serves the seeded local
@@ -26,27 +22,7 @@ import (
 // the task.
 func TestDemoGoogle(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	tables, err := tablestore.OpenEmbedded(filepath.Join(dir, "tables.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tables.Close()
-	q, err := queue.OpenEmbedded(filepath.Join(dir, "queue.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
-	ring, err := keyring.OpenFileRing(filepath.Join(dir, "ring.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := demo.Start(ctx, demo.Options{Store: tables, Queue: q, KeyRing: ring, PublicURL: "http://127.0.0.1:7071",
-		Salesforce: listen(t), Graph: listen(t), IdP: listen(t), Mailbox: settings.MailboxGoogle})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w, tables, _, ring := startDemo(t, func(o *demo.Options) { o.Mailbox = settings.MailboxGoogle })
 	if w.Google == nil || w.Salesforce == nil {
 		t.Fatalf("Google demo: Google %v, Salesforce %v", w.Google != nil, w.Salesforce != nil)
 	}
@@ -59,7 +35,7 @@ func TestDemoGoogle(t *testing.T) {
 		t.Fatalf("the demo's settings do not choose the local Google: %v", w.Env)
 	}
 	cfg, err := settings.Load(func(k string) string {
-		return map[string]string{settings.NamePort: "1", settings.NameStorage: "embedded", settings.NameDataDir: dir}[k] + env[k]
+		return map[string]string{settings.NamePort: "1", settings.NameStorage: "embedded", settings.NameDataDir: t.TempDir()}[k] + env[k]
 	})
 	if err != nil {
 		t.Fatalf("the demo's settings do not load: %v", err)
