@@ -107,7 +107,17 @@ func randToken() string {
 
 // do runs one request against the store (lock held): the route table.
 func (s *Server) do(method, path string, q url.Values, h http.Header, body []byte, base string) reply {
-	if path == "" || path == "$metadata" {
+	if path == "$metadata" || isCodeList(path) {
+		if method != http.MethodGet {
+			return errReply(errf(405, "", "method not allowed"))
+		}
+		s.calls[method+" "+path]++
+		if path == "$metadata" {
+			return s.metadata()
+		}
+		return s.serveCodeList(path, q, base)
+	}
+	if path == "" {
 		if method != http.MethodGet {
 			return errReply(errf(405, "", "method not allowed"))
 		}
@@ -313,6 +323,11 @@ func (s *Server) create(name string, props map[string]any) (*entity, *odataErr) 
 			return nil, errf(400, "", "Property '%s' is mandatory", k)
 		}
 	}
+	for k, v := range props {
+		if e := s.checkCode(name, k, v); e != nil {
+			return nil, e
+		}
+	}
 	if coll.parent != "" {
 		if _, ok := s.data[coll.parent][props["ParentObjectID"].(string)]; !ok {
 			return nil, errf(400, "", "Parent object %v does not exist", props["ParentObjectID"])
@@ -394,6 +409,9 @@ func (s *Server) patch(name, id string, props map[string]any, ifMatch string) *o
 	for k, v := range props {
 		if coll.props[k].required && (v == nil || v == "") {
 			return errf(400, "", "Property '%s' is mandatory", k)
+		}
+		if e := s.checkCode(name, k, v); e != nil {
+			return e
 		}
 		ent.props[k] = v
 	}

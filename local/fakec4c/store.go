@@ -132,6 +132,9 @@ type Options struct {
 	// NoCSRF turns CSRF enforcement off (DEVGUIDE: not required for some
 	// server-to-server setups); by default it is enforced.
 	NoCSRF bool
+	// CodeLists replace code lists of DefaultCodeLists by name (a tenant
+	// whose codes differ from the defaults).
+	CodeLists map[string][]Code
 }
 
 // Server is the local C4C. It is an http.Handler.

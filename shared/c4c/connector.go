@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/crmsync/crmsync/shared/connection"
@@ -48,7 +49,12 @@ type Opener struct {
 	// ReconcileEvery is how often deletions are looked for (0 = the side's
 	// default, 5 minutes).
 	ReconcileEvery time.Duration
-	Log            *slog.Logger
+	// Codes keeps each connection's code lists between sessions (nil: one
+	// cache of the opener's own, made on first use).
+	Codes *CodeCache
+	Log   *slog.Logger
+
+	codesOnce sync.Once
 }
 
 // Connector is the connector Opener opens sides of.
@@ -83,5 +89,11 @@ func (o *Opener) OpenCRM(ctx context.Context, conns *connection.Store, c connect
 		}
 	}
 	known := TableKnown{Tables: o.Tables, User: c.User}
-	return NewSide(client, SideOptions{ReconcileEvery: o.ReconcileEvery, Known: known, Owner: owner, Logger: o.Log}), nil
+	o.codesOnce.Do(func() {
+		if o.Codes == nil {
+			o.Codes = &CodeCache{}
+		}
+	})
+	return NewSide(client, SideOptions{ReconcileEvery: o.ReconcileEvery, Known: known, Owner: owner, Logger: o.Log,
+		CodeCache: o.Codes, CodeKey: c.InstanceURL + "|" + cred.Username}), nil
 }

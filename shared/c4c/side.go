@@ -36,6 +36,11 @@ type SideOptions struct {
 	// contract), and records the side creates are given to it. "" reads
 	// every record the communication user sees.
 	Owner string
+	// CodeCache keeps the tenant's code lists between sides, under
+	// CodeKey (nil: each side reads them, 2 calls, when a coded kind is
+	// first read or written).
+	CodeCache *CodeCache
+	CodeKey   string
 	// Known keeps the records reported per kind (nil = in memory, for one
 	// process: tests and the demo).
 	Known KnownStore
@@ -60,6 +65,8 @@ type Side struct {
 	// emailContact maps the e-mails LogEmail created to their main
 	// contact's ObjectID, where AttachFile puts their files.
 	emailContact map[string]string
+	// codes are the tenant's code lists (needCodes).
+	codes *Codes
 }
 
 var _ side.CRM = (*Side)(nil)
@@ -126,7 +133,7 @@ func (s *Side) inScope(sc item.Scope, e Entity) bool {
 	switch sc.Kind {
 	case item.Task:
 		// Open, or due on or after From.
-		if e.String("Status") != completedStatus {
+		if done := s.tenantCodes().completed(); done == "" || e.String("Status") != done {
 			return true
 		}
 		due := e.Time("DueDateTime")
@@ -187,6 +194,9 @@ func (s *Side) Changes(ctx context.Context, sc item.Scope, cursor string) (item.
 	m, ok := maps[sc.Kind]
 	if !ok {
 		return item.Changes{}, fault.New(fault.Permanent, "kind", fmt.Sprintf("C4C side does not sync %s", sc.Kind))
+	}
+	if err := s.needCodes(ctx, sc.Kind); err != nil {
+		return item.Changes{}, err
 	}
 	st, ok := decodeCursor(cursor)
 	if !ok {
@@ -287,11 +297,14 @@ func etagTime(et string) (time.Time, bool) {
 }
 
 func (s *Side) report(out *item.Changes, kind item.Kind, e Entity) {
-	rec, err := toItem(kind, e)
+	rec, err := toItem(kind, e, s.tenantCodes())
 	if err != nil {
 		code := "unreadable"
-		if strings.Contains(err.Error(), "time zone") {
+		switch {
+		case strings.Contains(err.Error(), "time zone"):
 			code = "unknown-time-zone"
+		case strings.Contains(err.Error(), "code list"):
+			code = "unknown-code"
 		}
 		out.Problems = append(out.Problems, item.Problem{ID: e.ID(), Name: rec.Name(), Code: code, Reason: err.Error()})
 		return
@@ -426,11 +439,14 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 	if !ok {
 		return nil, fault.New(fault.Permanent, "kind", fmt.Sprintf("C4C side does not sync %s", kind))
 	}
+	if err := s.needCodes(ctx, kind); err != nil {
+		return nil, err
+	}
 	results := make([]side.Result, len(recs))
 	var ops []Op
 	var idx []int
 	for i, r := range recs {
-		body, err := fromItem(kind, r)
+		body, err := fromItem(kind, r, s.tenantCodes())
 		if err != nil {
 			results[i].Err = fault.Wrap(fault.Permanent, err)
 			continue
@@ -497,12 +513,15 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 	if !ok {
 		return nil, fault.New(fault.Permanent, "kind", fmt.Sprintf("C4C side does not sync %s", kind))
 	}
+	if err := s.needCodes(ctx, kind); err != nil {
+		return nil, err
+	}
 	results := make([]side.Result, len(recs))
 	bodies := make([]map[string]any, len(recs))
 	pending := []int{}
 	for i, r := range recs {
 		results[i].ID = r.ID
-		b, err := fromItem(kind, r)
+		b, err := fromItem(kind, r, s.tenantCodes())
 		if err != nil {
 			results[i].Err = fault.Wrap(fault.Permanent, err)
 			continue
