@@ -48,7 +48,11 @@ const xsrfCookie = "sap-XSRF_FAK_100" // KBA 3339155's cookie name shape; client
 
 // ServeHTTP serves the OData API: Basic auth, CSRF, then one route table.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if user, pass, ok := r.BasicAuth(); !ok || user != DemoUser || pass != DemoPassword {
+	if r.URL.Path == TokenPath {
+		write(w, s.token(r))
+		return
+	}
+	if !s.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="SAP NetWeaver Application Server"`)
 		http.Error(w, "Unauthorized", http.StatusUnauthorized)
 		return
@@ -600,4 +604,15 @@ func compare(a, b any) int {
 		return -1
 	}
 	return 0
+}
+
+// authorized accepts the demo communication user (Basic) or an access
+// token of the SAML bearer grant (Bearer).
+func (s *Server) authorized(r *http.Request) bool {
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		_, valid := s.bearerUser(tok)
+		return valid
+	}
+	user, pass, ok := r.BasicAuth()
+	return ok && user == DemoUser && pass == DemoPassword
 }

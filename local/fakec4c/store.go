@@ -135,6 +135,9 @@ type Options struct {
 	// CodeLists replace code lists of DefaultCodeLists by name (a tenant
 	// whose codes differ from the defaults).
 	CodeLists map[string][]Code
+	// OAuth is the tenant's SAML bearer setup (nil: the token endpoint
+	// refuses every client).
+	OAuth *OAuth
 }
 
 // Server is the local C4C. It is an http.Handler.
@@ -148,6 +151,7 @@ type Server struct {
 	tokens  map[string]string // XSRF cookie value → CSRF token
 	calls   map[string]int    // requests by method and collection, for tests and benchmarks
 	nextErr map[string]int    // collection → status the next read of it answers (fault injection)
+	bearers map[string]bearer // access tokens issued by the token endpoint
 
 }
 
@@ -156,7 +160,7 @@ func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, data: map[string]map[string]*entity{}, tokens: map[string]string{}, calls: map[string]int{}, nextErr: map[string]int{}}
+	s := &Server{opts: opts, data: map[string]map[string]*entity{}, tokens: map[string]string{}, calls: map[string]int{}, nextErr: map[string]int{}, bearers: map[string]bearer{}}
 	for name := range collections {
 		s.data[name] = map[string]*entity{}
 	}
