@@ -172,9 +172,10 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	a.mbx = &msgraph.Opener{BaseURL: cfg.GraphBaseURL, Log: log}
 	a.opener = &sides.Opener{Connections: a.conns, CRM: a.crm, Mailbox: a.mbx}
 	if cfg.CRM == settings.CRMC4C {
-		// Every record the communication user sees is the user's: one
-		// crmsync user per C4C tenant until employees are matched.
-		a.opener.CRM = &c4c.Opener{Tables: a.store, Log: log}
+		// SAML bearer connections open with their organisation's setup
+		// (a.accounts is built below; the opener asks it per session).
+		a.opener.CRM = &c4c.Opener{Tables: a.store, Log: log, Now: now,
+			OrgOf: func(ctx context.Context, user string) (string, error) { return a.accounts.OrgOf(ctx, user) }}
 	}
 	if cfg.Mailbox == settings.MailboxGoogle {
 		a.google = googleOpener(cfg, log)
@@ -522,6 +523,10 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *salesforce.
 			}})
 	}
 	connectMS, vendors := ms, []connect.Provider(nil)
+	if cfg.CRM == settings.CRMC4C {
+		// Org admins set C4C's SAML bearer assertion up and connect users.
+		vendors = append(vendors, c4c.SAMLAdmin{Connections: a.conns})
+	}
 	if a.google != nil {
 		// The mailbox users connect is Google; Microsoft stays a sign-in.
 		connectMS, vendors = nil, append(vendors, a.googleConnect())

@@ -27,7 +27,7 @@ var Connector = side.Connector{
 	Provider: string(Provider),
 	Name:     "SAP Cloud for Customer",
 	Role:     side.CRMRole,
-	Flows:    []string{string(connection.FlowPassword)},
+	Flows:    []string{string(connection.FlowPassword), string(connection.FlowSAMLBearer)},
 	Tables: []side.Table{{Name: KnownTable, PerUser: true,
 		Why: "per user and kind, the ObjectIDs (and an ETag hash) of the C4C records the side reported, to find deletions C4C does not report"}},
 }
@@ -46,6 +46,11 @@ type Opener struct {
 	// the user's side syncs the records that employee owns (nil: every
 	// record the communication user sees — one user per tenant).
 	Owner func(ctx context.Context, user string) (string, error)
+	// OrgOf names a user's organisation, whose SAML bearer setup
+	// (SAMLSetupUser) opens the user's saml_bearer connection.
+	OrgOf func(ctx context.Context, user string) (string, error)
+	// Now is the clock of SAML assertions (nil = time.Now).
+	Now func() time.Time
 	// ReconcileEvery is how often deletions are looked for (0 = the side's
 	// default, 5 minutes).
 	ReconcileEvery time.Duration
@@ -55,6 +60,7 @@ type Opener struct {
 	Log   *slog.Logger
 
 	codesOnce sync.Once
+	bearers   sync.Map // user → *SAMLBearer, so sessions reuse tokens
 }
 
 // Connector is the connector Opener opens sides of.
@@ -66,8 +72,8 @@ func (o *Opener) OpenCRM(ctx context.Context, conns *connection.Store, c connect
 	if o.Tables == nil {
 		return nil, fault.New(fault.Permanent, "no_tables", "the C4C opener has no table store for its known-record sets")
 	}
-	if c.Flow != connection.FlowPassword {
-		return nil, fault.New(fault.Reconnect, "flow", fmt.Sprintf("C4C connections use a communication user (flow password), not %q", c.Flow))
+	if c.Flow != connection.FlowPassword && c.Flow != connection.FlowSAMLBearer {
+		return nil, fault.New(fault.Reconnect, "flow", fmt.Sprintf("C4C connections use a communication user (flow password) or a SAML bearer assertion, not %q", c.Flow))
 	}
 	for _, fs := range custom {
 		if len(fs) > 0 {
@@ -78,7 +84,14 @@ func (o *Opener) OpenCRM(ctx context.Context, conns *connection.Store, c connect
 	if err != nil {
 		return nil, err
 	}
-	client, err := New(Options{Host: c.InstanceURL, User: cred.Username, Password: cred.Password, HTTPClient: o.HTTPClient, Logger: o.Log})
+	opts := Options{Host: c.InstanceURL, User: cred.Username, Password: cred.Password, HTTPClient: o.HTTPClient, Logger: o.Log}
+	if c.Flow == connection.FlowSAMLBearer {
+		if opts.SAML, err = o.samlBearer(ctx, conns, c.User, cred.Username); err != nil {
+			return nil, err
+		}
+		opts.User, opts.Password = "", ""
+	}
+	client, err := New(opts)
 	if err != nil {
 		return nil, fault.Wrap(fault.Reconnect, err)
 	}
@@ -96,4 +109,29 @@ func (o *Opener) OpenCRM(ctx context.Context, conns *connection.Store, c connect
 	})
 	return NewSide(client, SideOptions{ReconcileEvery: o.ReconcileEvery, Known: known, Owner: owner, Logger: o.Log,
 		CodeCache: o.Codes, CodeKey: c.InstanceURL + "|" + cred.Username}), nil
+}
+
+// samlBearer returns the token source of a user's saml_bearer connection,
+// the one of the last session while the organisation's setup is the same.
+func (o *Opener) samlBearer(ctx context.Context, conns *connection.Store, user, nameID string) (*SAMLBearer, error) {
+	if o.OrgOf == nil {
+		return nil, fault.New(fault.Permanent, "no_org_of", "the C4C opener cannot find users' organisations for SAML bearer connections")
+	}
+	org, err := o.OrgOf(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	fresh, err := LoadSAMLSetup(ctx, conns, org, nameID)
+	if err != nil {
+		return nil, err
+	}
+	fresh.HTTPClient, fresh.Now = o.HTTPClient, o.Now
+	if v, ok := o.bearers.Load(user); ok {
+		if old := v.(*SAMLBearer); old.Host == fresh.Host && old.ClientID == fresh.ClientID && old.ClientSecret == fresh.ClientSecret &&
+			old.Issuer == fresh.Issuer && old.NameID == nameID && old.Key.Equal(fresh.Key) {
+			return old, nil
+		}
+	}
+	o.bearers.Store(user, fresh)
+	return fresh, nil
 }
