@@ -174,7 +174,9 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	if cfg.CRM == settings.CRMC4C {
 		// SAML bearer connections open with their organisation's setup
 		// (a.accounts is built below; the opener asks it per session).
-		a.opener.CRM = &c4c.Opener{Tables: a.store, Log: log, Now: now,
+		// Each user syncs their own C4C employee's records (found by their
+		// address, wire_c4c.go).
+		a.opener.CRM = &c4c.Opener{Tables: a.store, Log: log, Now: now, Email: a.c4cEmail,
 			OrgOf: func(ctx context.Context, user string) (string, error) { return a.accounts.OrgOf(ctx, user) }}
 	}
 	if cfg.Mailbox == settings.MailboxGoogle {
@@ -456,6 +458,7 @@ func (a *app) onSignIn(ctx context.Context, p access.Principal, id identity.Iden
 // onConnected resumes a user's sync once both sides are connected, and asks
 // for a session at once so the user sees the first sync without waiting.
 func (a *app) onConnected(ctx context.Context, user string) error {
+	a.matchC4CEmployee(ctx, user)
 	cs, err := a.conns.List(ctx, user)
 	if err != nil {
 		return err

@@ -368,6 +368,13 @@ func (s *Server) create(name string, props map[string]any) (*entity, *odataErr) 
 		ent.props["ContactID"] = strconv.FormatInt(1000000+s.seq, 10)
 	case "CorporateAccountCollection":
 		ent.props["AccountID"] = strconv.FormatInt(1000000+s.seq, 10)
+	case "EmployeeCollection":
+		if ent.props["EmployeeID"] == nil || ent.props["EmployeeID"] == "" {
+			ent.props["EmployeeID"] = strconv.FormatInt(s.seq, 10)
+		}
+		if ent.props["BusinessPartnerID"] == nil || ent.props["BusinessPartnerID"] == "" {
+			ent.props["BusinessPartnerID"] = strconv.FormatInt(8000000000+s.seq, 10)
+		}
 	default:
 		if _, ok := coll.props["ID"]; ok {
 			ent.props["ID"] = strconv.FormatInt(s.seq, 10)

@@ -78,7 +78,12 @@ var f, nf = prop{kind: str, filterable: true}, prop{kind: str}
 var collections = map[string]*collection{
 	"ContactCollection": {name: "ContactCollection", typ: "c4codataapi.Contact", props: with(map[string]prop{
 		"ContactID": {kind: str, filterable: true, readOnly: true}, "FirstName": f, "LastName": {kind: str, filterable: true, required: true},
-		"Email": f, "Phone": f, "Mobile": f, "JobTitle": nf, "Department": nf, "AccountID": f, "OwnerID": f,
+		"Email": f, "Phone": f, "Mobile": f, "JobTitle": nf, "Department": nf, "AccountID": f, "ContactOwnerID": f,
+	})},
+	// EmployeeCollection: employees by EmployeeID and business partner ID,
+	// found by Email (the server assigns both IDs when a create has none).
+	"EmployeeCollection": {name: "EmployeeCollection", typ: "c4codataapi.Employee", props: with(map[string]prop{
+		"EmployeeID": f, "BusinessPartnerID": f, "UserID": f, "FirstName": nf, "LastName": {kind: str, required: true}, "Email": f,
 	})},
 	"LeadCollection": {name: "LeadCollection", typ: "c4codataapi.Lead", props: with(map[string]prop{
 		"ID": {kind: str, filterable: true, readOnly: true}, "Name": {kind: str, filterable: true, required: true},

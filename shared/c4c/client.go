@@ -60,6 +60,9 @@ type Client struct {
 	log        *slog.Logger
 	calls      atomic.Int64
 
+	// codeKey names the connection in a CodeCache (tenant and user).
+	codeKey string
+
 	mu    sync.Mutex
 	token string // CSRF token, valid with the cookies in hc's jar
 }

@@ -29,7 +29,9 @@ var Connector = side.Connector{
 	Role:     side.CRMRole,
 	Flows:    []string{string(connection.FlowPassword), string(connection.FlowSAMLBearer)},
 	Tables: []side.Table{{Name: KnownTable, PerUser: true,
-		Why: "per user and kind, the ObjectIDs (and an ETag hash) of the C4C records the side reported, to find deletions C4C does not report"}},
+		Why: "per user and kind, the ObjectIDs (and an ETag hash) of the C4C records the side reported, to find deletions C4C does not report"},
+		{Name: EmployeeTable, PerUser: true,
+			Why: "per user, the employee ID and business partner ID of the user's C4C employee, whose records the user syncs"}},
 }
 
 // Opener opens users' C4C sides from their stored connections: the
@@ -46,10 +48,15 @@ type Opener struct {
 	// the user's side syncs the records that employee owns (nil: every
 	// record the communication user sees — one user per tenant).
 	Owner func(ctx context.Context, user string) (string, error)
+	// Email returns a user's e-mail address. When set (and Owner is not),
+	// each user syncs only the records of their own C4C employee, found
+	// by that address in EmployeeCollection and kept in EmployeeTable.
+	Email func(ctx context.Context, user string) (string, error)
 	// OrgOf names a user's organisation, whose SAML bearer setup
 	// (SAMLSetupUser) opens the user's saml_bearer connection.
 	OrgOf func(ctx context.Context, user string) (string, error)
-	// Now is the clock of SAML assertions (nil = time.Now).
+	// Now is the clock of SAML assertions and of the sides' reconciliation
+	// interval (nil = time.Now).
 	Now func() time.Time
 	// ReconcileEvery is how often deletions are looked for (0 = the side's
 	// default, 5 minutes).
@@ -80,6 +87,40 @@ func (o *Opener) OpenCRM(ctx context.Context, conns *connection.Store, c connect
 			return nil, fault.New(fault.Permanent, "custom_fields", "custom field mappings are not supported for SAP Cloud for Customer yet")
 		}
 	}
+	client, err := o.client(ctx, conns, c)
+	if err != nil {
+		return nil, err
+	}
+	opts := SideOptions{ReconcileEvery: o.ReconcileEvery, Now: o.Now, Logger: o.Log, CodeCache: o.codeCache(), CodeKey: client.codeKey}
+	switch {
+	case o.Owner != nil:
+		if opts.Owner, err = o.Owner(ctx, c.User); err != nil {
+			return nil, err
+		}
+	case o.Email != nil:
+		emp, err := o.employee(ctx, client, c.User)
+		if err != nil {
+			return nil, err
+		}
+		opts.Owner, opts.OwnerEmployee = emp.PartyID, emp.EmployeeID
+	}
+	opts.Known = TableKnown{Tables: o.Tables, User: c.User}
+	return NewSide(client, opts), nil
+}
+
+// codeCache is o.Codes, made on first use.
+func (o *Opener) codeCache() *CodeCache {
+	o.codesOnce.Do(func() {
+		if o.Codes == nil {
+			o.Codes = &CodeCache{}
+		}
+	})
+	return o.Codes
+}
+
+// client returns a client of connection c: the communication user's Basic
+// auth, or the organisation's SAML bearer setup for the user named in it.
+func (o *Opener) client(ctx context.Context, conns *connection.Store, c connection.Connection) (*Client, error) {
 	cred, err := conns.Credentials(ctx, c.User, c.Provider)
 	if err != nil {
 		return nil, err
@@ -95,20 +136,8 @@ func (o *Opener) OpenCRM(ctx context.Context, conns *connection.Store, c connect
 	if err != nil {
 		return nil, fault.Wrap(fault.Reconnect, err)
 	}
-	owner := ""
-	if o.Owner != nil {
-		if owner, err = o.Owner(ctx, c.User); err != nil {
-			return nil, err
-		}
-	}
-	known := TableKnown{Tables: o.Tables, User: c.User}
-	o.codesOnce.Do(func() {
-		if o.Codes == nil {
-			o.Codes = &CodeCache{}
-		}
-	})
-	return NewSide(client, SideOptions{ReconcileEvery: o.ReconcileEvery, Known: known, Owner: owner, Logger: o.Log,
-		CodeCache: o.Codes, CodeKey: c.InstanceURL + "|" + cred.Username}), nil
+	client.codeKey = c.InstanceURL + "|" + cred.Username
+	return client, nil
 }
 
 // samlBearer returns the token source of a user's saml_bearer connection,

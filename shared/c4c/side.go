@@ -36,6 +36,9 @@ type SideOptions struct {
 	// contract), and records the side creates are given to it. "" reads
 	// every record the communication user sees.
 	Owner string
+	// OwnerEmployee is the same employee's employee ID, the owner of
+	// contacts (ContactOwnerID); "" = Owner.
+	OwnerEmployee string
 	// CodeCache keeps the tenant's code lists between sides, under
 	// CodeKey (nil: each side reads them, 2 calls, when a coded kind is
 	// first read or written).
@@ -127,7 +130,7 @@ func decodeCursor(s string) (cursorState, bool) {
 
 // inScope says whether a record belongs to the sync of scope.
 func (s *Side) inScope(sc item.Scope, e Entity) bool {
-	if prop := ownerProps[sc.Kind]; s.opts.Owner != "" && e.String(prop) != s.opts.Owner {
+	if prop, owner := ownerProps[sc.Kind], s.owner(sc.Kind); owner != "" && e.String(prop) != owner {
 		return false
 	}
 	switch sc.Kind {
@@ -156,10 +159,20 @@ func (s *Side) scopeFilter(sc item.Scope) string {
 	return strings.TrimPrefix(f, " and ")
 }
 
-// ownerProps are the properties naming a record's owner (the employee's
-// business partner ID): Contact OwnerID, Task ProcessorPartyID (LATONA
-// Tasks), Appointment OwnerPartyID (LATONA sandbox payload).
-var ownerProps = map[item.Kind]string{item.Contact: "OwnerID", item.Task: "ProcessorPartyID", item.Event: "OwnerPartyID"}
+// ownerProps are the properties naming a record's owner: Contact
+// ContactOwnerID (the employee ID: String(20) like other …EmployeeID
+// properties, with the navigation ContactOwnerEmployeeBasicData), Task
+// ProcessorPartyID (LATONA Tasks), Appointment OwnerPartyID (LATONA sandbox
+// payload); the last two are business partner IDs.
+var ownerProps = map[item.Kind]string{item.Contact: "ContactOwnerID", item.Task: "ProcessorPartyID", item.Event: "OwnerPartyID"}
+
+// owner is the value of kind's owner property for the side's employee.
+func (s *Side) owner(kind item.Kind) string {
+	if kind == item.Contact && s.opts.OwnerEmployee != "" {
+		return s.opts.OwnerEmployee
+	}
+	return s.opts.Owner
+}
 
 // ownerFilter is " and <owner> eq '<Owner>'", or "" when the side reads
 // every record the communication user sees.
@@ -167,7 +180,7 @@ func (s *Side) ownerFilter(kind item.Kind) string {
 	if s.opts.Owner == "" {
 		return ""
 	}
-	return " and " + ownerProps[kind] + " eq " + Quote(s.opts.Owner)
+	return " and " + ownerProps[kind] + " eq " + Quote(s.owner(kind))
 }
 
 // scopeSelect are the properties inScope reads.
@@ -452,7 +465,7 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 			continue
 		}
 		if s.opts.Owner != "" {
-			body[ownerProps[kind]] = s.opts.Owner
+			body[ownerProps[kind]] = s.owner(kind)
 		}
 		ops = append(ops, Op{Method: http.MethodPost, Path: m.coll, Body: body})
 		idx = append(idx, i)
