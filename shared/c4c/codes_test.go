@@ -87,8 +87,12 @@ func TestCodeListsFromMetadata(t *testing.T) {
 	// A second side of the same connection reads no code list again.
 	meta := l.srv.Calls("GET", "$metadata")
 	next := NewSide(l.client, SideOptions{Now: l.clock.Now, Owner: syncOwner, CodeCache: cache, CodeKey: "tenant|demo"})
+	before = l.client.Calls()
 	if _, err := next.Changes(ctx, item.Scope{Kind: item.Task}, ""); err != nil {
 		t.Fatal(err)
+	}
+	if calls := l.client.Calls() - before; calls != 1 {
+		t.Errorf("a task read with cached code lists made %d calls, want 1", calls)
 	}
 	if l.srv.Calls("GET", "$metadata") != meta {
 		t.Error("a second side read $metadata again despite the cache")
