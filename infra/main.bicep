@@ -105,6 +105,7 @@ var tables = [
   'addinlayouts'
   'audit'
   'c4cknown'
+  'c4cemployee'
   'connections'
   'connectstate'
   'conflicts'
