@@ -298,6 +298,21 @@ func (cc *CodeCache) Get(ctx context.Context, key string, c *Client) (*Codes, er
 	return codes, nil
 }
 
+// Forget drops the lists of key, so the next Get reads them again.
+func (cc *CodeCache) Forget(key string) {
+	cc.mu.Lock()
+	delete(cc.entries, key)
+	cc.mu.Unlock()
+}
+
+// staleCodes is called when a record carries a code the cached lists lack:
+// the tenant may have added it, so the next side reads the lists again.
+func (s *Side) staleCodes() {
+	if s.opts.CodeCache != nil {
+		s.opts.CodeCache.Forget(s.opts.CodeKey)
+	}
+}
+
 // needCodes loads the side's code lists once, before a kind with coded
 // fields is read or written.
 func (s *Side) needCodes(ctx context.Context, kind item.Kind) error {

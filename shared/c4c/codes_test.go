@@ -131,7 +131,14 @@ func TestMissingCodeNamesTheList(t *testing.T) {
 	if n := l.srv.Count("TasksCollection"); n != 1 {
 		t.Errorf("%d tasks stored, want 1", n)
 	}
-	// A code the tenant added later, with a description crmsync does not know.
+	// A code the tenant added later, with a description crmsync does not
+	// know: a problem of that record, and the cached lists are dropped so
+	// the next session reads them again.
+	cache := &CodeCache{}
+	l.side.opts.CodeCache, l.side.opts.CodeKey = cache, "k"
+	if _, err := cache.Get(ctx, "k", l.client); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := l.srv.Insert("TasksCollection", map[string]any{"Subject": "Odd", "Status": "Z1", "ProcessorPartyID": syncOwner}); err != nil {
 		t.Fatal(err)
 	}
@@ -148,6 +155,10 @@ func TestMissingCodeNamesTheList(t *testing.T) {
 	}
 	if p == nil || !strings.Contains(p.Reason, "TasksStatusCollection") {
 		t.Errorf("problems %+v, want unknown-code naming TasksStatusCollection", ch.Problems)
+	}
+	meta := l.srv.Calls("GET", "$metadata")
+	if _, err := cache.Get(ctx, "k", l.client); err != nil || l.srv.Calls("GET", "$metadata") != meta+1 {
+		t.Errorf("after an unknown code the cached lists were not read again (%v)", err)
 	}
 }
 

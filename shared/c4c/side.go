@@ -318,6 +318,7 @@ func (s *Side) report(out *item.Changes, kind item.Kind, e Entity) {
 			code = "unknown-time-zone"
 		case strings.Contains(err.Error(), "code list"):
 			code = "unknown-code"
+			s.staleCodes()
 		}
 		out.Problems = append(out.Problems, item.Problem{ID: e.ID(), Name: rec.Name(), Code: code, Reason: err.Error()})
 		return
