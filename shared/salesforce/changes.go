@@ -203,6 +203,17 @@ func (r *reader) incremental(ctx context.Context, cur cursorState, now time.Time
 				out.Removed = append(out.Removed, item.Removal{ID: del.ID, Reason: item.Deleted})
 			}
 		}
+		if len(dels) > 0 {
+			ids := make([]string, len(dels))
+			for i, del := range dels {
+				ids[i] = del.ID
+			}
+			recs, err := r.seriesOfDeleted(ctx, ids)
+			if err != nil {
+				return out, err
+			}
+			addRecs(recs)
+		}
 		u, d = latestU, latestD
 		if mod.Before(latestU) {
 			mod = latestU
