@@ -2,7 +2,9 @@ package salesforce
 
 import (
 	"context"
+	"hash/fnv"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -225,4 +227,17 @@ func badCancel(why string) error {
 func onlyCancelled(rec item.Record) bool {
 	_, ok := rec.Fields[item.Cancelled]
 	return ok && len(rec.Fields) == 1
+}
+
+// cancelledVersion is a series' version with its cancelled dates: deleting
+// an occurrence leaves the series record's SystemModstamp as it was, yet the
+// series changed. The dates reach the version (and so storage) only as a
+// short hash, a change marker.
+func cancelledVersion(version, cancelled string) string {
+	if cancelled == "" {
+		return version
+	}
+	h := fnv.New32a()
+	h.Write([]byte(cancelled))
+	return version + "~" + strconv.FormatUint(uint64(h.Sum32()), 36)
 }
