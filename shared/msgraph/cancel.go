@@ -101,12 +101,17 @@ func (p seriesOf) instanceDate(w wireEvent) string {
 }
 
 // instancesPath asks for a master's instances in [from, to), only the
-// fields that place them.
+// fields that place them, in pages of instancesPage (Graph's default is 10
+// events a page; $top sizes the page, @odata.nextLink leads on).
 func (s *Side) instancesPath(master string, from, to time.Time) string {
 	return withQuery(s.c.mailbox()+"/events/"+master+"/instances",
 		"startDateTime", from.UTC().Format(time.RFC3339), "endDateTime", to.UTC().Format(time.RFC3339),
-		"$select", "id,type,originalStart,occurrenceId,start")
+		"$select", "id,type,originalStart,occurrenceId,start", "$top", strconv.Itoa(instancesPage))
 }
+
+// instancesPage is the page size asked of an instances read: a daily
+// series over the default 6-week window fits one page.
+const instancesPage = 200
 
 // instances reads the instances of masters, each over its own range: the
 // first pages in $batch requests (20 masters a request), further pages by
