@@ -279,6 +279,20 @@ func (r *reader) seriesRecords(head Record, occs []Record, history time.Time) []
 		}
 		out = append(out, exception(o, head.ID(), at))
 	}
+	if !history.IsZero() {
+		// The new pattern's meetings start with the first the change made
+		// (Salesforce makes them from the change on): an instant between
+		// the history and the first of them is no cancellation either.
+		first := time.Time{}
+		for t := range taken {
+			if first.IsZero() || t.Before(first) {
+				first = t
+			}
+		}
+		if first.After(history) {
+			history = first.Add(-time.Nanosecond)
+		}
+	}
 	var cancelled []string
 	for _, t := range instants {
 		if _, ok := taken[t]; ok || !t.After(history) || !r.inWindow(t) {
