@@ -24,12 +24,13 @@ import (
 // belonged to (one queryAll over the recycle bin per chunk of ids, only when
 // events were deleted) and reads those series again, so that a deleted
 // occurrence reports its series with the new cancelled date. A deleted
-// series record or single event folds to nothing.
+// series record or single event folds to nothing, and so does another
+// owner's series the user can see.
 func (r *reader) seriesOfDeleted(ctx context.Context, ids []string) ([]Record, error) {
 	if r.kind != item.Event || len(ids) == 0 {
 		return nil, nil
 	}
-	fields, err := r.eventFields(ctx, []string{"Id", "IsRecurrence"})
+	fields, err := r.eventFields(ctx, []string{"Id", "IsRecurrence", "OwnerId"})
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +44,10 @@ func (r *reader) seriesOfDeleted(ctx context.Context, ids []string) ([]Record, e
 		}
 		err = r.s.c.QueryAll(ctx, q, func(rec Record) error {
 			k := seriesKey(rec)
-			if k == "" || isSeriesRecord(rec) || rec.String("IsChild") == "true" || seen[k] {
+			// Only the user's own series: another owner's the user merely
+			// sees is no item of theirs (an invitee's occurrences are
+			// child copies, skipped too).
+			if k == "" || isSeriesRecord(rec) || rec.String("IsChild") == "true" || rec.String("OwnerId") != r.s.user || seen[k] {
 				return nil
 			}
 			seen[k] = true
