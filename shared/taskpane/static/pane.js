@@ -538,22 +538,33 @@
     var inputs = {};
     var editable = function (f) { return creating ? f.createable : f.updateable; };
     // Required: what a create must set. The describe's nillable=false also
-    // marks fields Salesforce fills itself (owner, defaulted picklists and
-    // checkboxes); the API does not pass defaultedOnCreate on, so those are
-    // left to Salesforce, whose refusal names the field.
+    // marks fields the CRM fills itself (owner, defaulted picklists and
+    // checkboxes): defaultedOnCreate says which, and those start at the
+    // CRM's default instead of asking.
     var required = function (f) {
-      return creating && f.createable && !f.nillable && f.type !== "boolean" && f.type !== "picklist" && f.type !== "reference" && !f.defaultedOnCreate;
+      return creating && f.createable && !f.nillable && f.type !== "boolean" && !f.defaultedOnCreate;
     };
     var fields = desc.fields.filter(function (f) { return editable(f) || (!creating && rec.fields[f.name] != null && f.name !== "Id"); });
     var chosen = layoutFields(object);
-    if (chosen) { fields = fields.filter(function (f) { return required(f) || chosen.indexOf(f.name) >= 0; }); }
+    if (chosen) {
+      // A dependent picklist shown brings its controller along: its values
+      // mean nothing without it.
+      var wanted = chosen.slice();
+      fields.forEach(function (f) { if (f.controllerName && wanted.indexOf(f.name) >= 0 && wanted.indexOf(f.controllerName) < 0) { wanted.push(f.controllerName); } });
+      fields = fields.filter(function (f) { return required(f) || wanted.indexOf(f.name) >= 0; });
+    }
     fields.sort(function (a, b) { return (required(b) ? 1 : 0) - (required(a) ? 1 : 0); });
+    // A controller comes before the picklists that depend on it.
+    for (var i = 0; i < fields.length; i++) {
+      var ci = fields[i].controllerName ? fields.map(function (f) { return f.name; }).indexOf(fields[i].controllerName) : -1;
+      if (ci > i) { fields.splice(i, 0, fields.splice(ci, 1)[0]); i--; }
+    }
     fields.slice(0, 150).forEach(function (f) {
       var id = "f-" + f.name, value = rec && rec.fields[f.name] != null ? String(rec.fields[f.name]) : "", input;
       var proposed = !rec && prefill && prefill[f.name] != null ? String(prefill[f.name]) : "";
       if (f.picklist && f.picklist.length && editable(f)) {
-        input = el("select", { id: id, name: f.name }, [el("option", { value: "", text: "—" })].concat(f.picklist.map(function (p) { return el("option", { value: p, text: p }); })));
-        input.value = value;
+        input = el("select", { id: id, name: f.name });
+        fillPicklist(input, f, f.picklist, value, "", creating);
       } else if (f.type === "textarea") {
         input = el("textarea", { id: id, name: f.name, rows: "3" }); input.value = value;
       } else if (f.type === "boolean") {
@@ -566,12 +577,14 @@
       if (!editable(f)) { input.setAttribute("readonly", "readonly"); input.setAttribute("disabled", "disabled"); input.className = "readonly"; }
       if (required(f)) { input.setAttribute("required", "required"); }
       if (proposed && editable(f)) { if (f.type === "boolean") { input.checked = proposed === "true"; } else { input.value = proposed; } }
-      inputs[f.name] = { input: input, field: f, original: value };
+      var note = el("div", { "class": "field-error", id: "err-" + f.name });
+      inputs[f.name] = { input: input, field: f, original: value, note: note };
       form.appendChild(el("label", { "for": id, text: f.label + (required(f) ? " *" : "") + (editable(f) ? "" : " (read-only)") }));
       form.appendChild(input);
       if (f.type === "reference" && editable(f) && f.referenceTo && f.referenceTo.length) { form.appendChild(lookup(f, input)); }
-      form.appendChild(el("div", { "class": "field-error", id: "err-" + f.name }));
+      form.appendChild(note);
     });
+    Object.keys(inputs).forEach(function (n) { dependOn(inputs, n, creating); });
     var save = el("button", { type: "submit", id: "save-record", text: creating ? "Create" : "Save" });
     form.appendChild(el("div", { "class": "actions" }, [save]));
     form.addEventListener("submit", function (ev) {
@@ -614,6 +627,67 @@
     });
     view([el("h2", { text: (creating ? "New " : "Edit ") + desc.label }), form]);
   }
+  // ---- dependent picklists ----
+  // A dependent picklist offers only the values valid for its controller's
+  // value. The describe gives each value's validFor: base64 of a bit set
+  // whose bit i (most significant bit of each byte first) is the
+  // controller's i-th picklist value; for a checkbox controller bit 0 is
+  // unchecked and bit 1 checked (Salesforce's DescribeSObjectResult).
+  function validForBit(b64, i) {
+    if (!b64 || i < 0) { return false; }
+    var s;
+    try { s = atob(b64); } catch (e) { return false; }
+    return (i >> 3) < s.length && (s.charCodeAt(i >> 3) & (0x80 >> (i & 7))) !== 0;
+  }
+  // controllerIndex is the bit the controller's current value stands for
+  // (-1: no value chosen).
+  function controllerIndex(ctl) {
+    if (ctl.field.type === "boolean") { return ctl.input.checked ? 1 : 0; }
+    return (ctl.field.picklist || []).indexOf(ctl.input.value);
+  }
+  // fillPicklist puts values into a select, with the blank choice first:
+  // "Salesforce's default" on create for a field the CRM fills itself,
+  // else "—". A value the record holds that is not offered stays, marked,
+  // so opening a form never changes a record by itself.
+  function fillPicklist(sel, f, values, keep, why, creating) {
+    sel.textContent = "";
+    sel.appendChild(el("option", { value: "", text: creating && f.defaultedOnCreate ? "Salesforce's default" : "—" }));
+    values.forEach(function (p) { sel.appendChild(el("option", { value: p, text: p })); });
+    if (keep && values.indexOf(keep) < 0) { sel.appendChild(el("option", { value: keep, text: keep + (why ? " (" + why + ")" : "") })); }
+    sel.value = keep || "";
+  }
+  // dependOn wires the field n to its controller when both are in the
+  // form: its values follow the controller's, and a choice the new
+  // controller value does not allow is cleared, saying so.
+  function dependOn(inputs, n, creating) {
+    var x = inputs[n], ctl = x.field.controllerName && inputs[x.field.controllerName];
+    if (!ctl || x.input.tagName !== "SELECT") { return; }
+    x.input.setAttribute("data-controller", ctl.field.name);
+    var hint = el("div", { "class": "muted hint", id: "hint-" + n });
+    x.note.parentNode.insertBefore(hint, x.note);
+    var refill = function (first) {
+      var i = controllerIndex(ctl), vf = x.field.validFor || {};
+      var offered = x.field.picklist.filter(function (p) { return validForBit(vf[p], i); });
+      var current = x.input.value;
+      var what = ctl.field.type === "boolean" ? (ctl.input.checked ? "checked" : "not checked") : "“" + ctl.input.value + "”";
+      var keep = current;
+      // Opening an edit form keeps the record's value, marked; anything
+      // else the controller does not allow is cleared, in words.
+      if (current && offered.indexOf(current) < 0 && !(first && !creating)) {
+        keep = "";
+        x.note.textContent = "“" + current + "” was cleared: it is not offered when " + ctl.field.label + " is " + what + ".";
+      } else if (!first) {
+        x.note.textContent = "";
+      }
+      fillPicklist(x.input, x.field, offered, keep, "not offered when " + ctl.field.label + " is " + what, creating);
+      x.input.disabled = x.input.hasAttribute("readonly") || (!offered.length && !keep);
+      hint.textContent = offered.length ? "" : (i < 0 ? "Choose " + ctl.field.label + " first." : "Nothing to choose when " + ctl.field.label + " is " + what + ".");
+      if (current !== x.input.value) { x.input.dispatchEvent(new Event("change")); }
+    };
+    ctl.input.addEventListener("change", function () { refill(false); });
+    refill(true);
+  }
+
   function layoutView() {
     view([el("p", { "class": "muted", text: "Loading the layout…" })]);
     layoutAnswer = null;
