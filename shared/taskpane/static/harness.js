@@ -98,7 +98,14 @@
           dialog = {
             addEventHandler: function (type, fn) { handlers[type] = fn; },
             close: function () { document.getElementById("dialog").hidden = true; document.getElementById("dialog-frame").src = "about:blank"; dialog = null; },
-            deliver: function (msg) { if (handlers.dialogMessageReceived) { handlers.dialogMessageReceived({ message: msg, origin: location.origin }); } }
+            deliver: function (msg) { if (handlers.dialogMessageReceived) { handlers.dialogMessageReceived({ message: msg, origin: location.origin }); } },
+            // The user closing the window: Office tells the pane with
+            // DialogEventReceived, error 12006.
+            closedByUser: function () {
+              var h = handlers.dialogEventReceived;
+              dialog.close();
+              if (h) { h({ error: 12006 }); }
+            }
           };
           document.getElementById("dialog-frame").src = url;
           document.getElementById("dialog").hidden = false;
@@ -140,6 +147,7 @@
     document.querySelectorAll("[data-item]").forEach(function (b) {
       b.addEventListener("click", function () { open(b.getAttribute("data-item")); });
     });
+    document.getElementById("dialog-close").addEventListener("click", function () { if (dialog) { dialog.closedByUser(); } });
     document.getElementById("width").addEventListener("change", function (e) {
       document.getElementById("pane").style.width = e.target.value + "px";
     });

@@ -82,8 +82,24 @@
       if (!supported("DialogApi", "1.1")) { reject(new Error("dialog")); return; }
       var url = location.origin + "/api/taskpane/signin" + (document.body.getAttribute("data-harness") === "true" ? "?host=harness" : "");
       O.context.ui.displayDialogAsync(url, { height: 60, width: 30, displayInIframe: false }, function (r) {
-        if (r.status === "failed") { reject(new Error("dialog")); return; }
+        if (r.status === "failed") {
+          // 12009: the user declined the window (Outlook on the web);
+          // 12011: the browser blocks pop-ups; 12007: one is open already.
+          var code = r.error && r.error.code;
+          if (code === 12009 || code === 12011) { reject(new Error("Outlook or the browser blocked the sign-in window. Allow pop-ups for Outlook, then press Sign in again.")); return; }
+          if (code === 12007) { reject(new Error("A sign-in window is open already. Finish or close it, then press Sign in again.")); return; }
+          reject(new Error("dialog"));
+          return;
+        }
         var d = r.value;
+        // Events from the open window: 12006 the user closed it; 12002 and
+        // 12003 it could not show the sign-in page (Office's "Handle errors
+        // and events in the Office dialog box").
+        d.addEventHandler(O.EventType.DialogEventReceived, function (arg) {
+          var code = arg && arg.error;
+          reject(new Error(code === 12006 ? "The sign-in window was closed before you signed in." :
+            "The sign-in window could not show crmsync's sign-in page (Outlook's code " + code + ")."));
+        });
         d.addEventHandler(O.EventType.DialogMessageReceived, function (arg) {
           d.close();
           var m = {};
@@ -105,7 +121,11 @@
         return signIn();
       }).then(function () { problem(""); then(); }, function (e) {
         b.disabled = false;
-        problem(e.message === "dialog" ? "This Outlook cannot open the sign-in window. Use Outlook on the web or a current Outlook." : e.message, b);
+        var words = e.message === "dialog" ? "This Outlook cannot open the sign-in window. Use Outlook on the web or a current Outlook." : e.message;
+        // Signing in failed: say so, with the way forward; a form the
+        // user was filling stays as it is.
+        if (typing()) { words += " Press Sign in to try again; what you typed is kept."; }
+        problem(words, b);
       });
     });
     problem(why || "Sign in to crmsync to see the CRM records of this item's people.", b);
@@ -141,12 +161,17 @@
   }
   // fail shows a failure in plain words with the way forward; retry runs
   // again after signing in (what the user typed stays in the form).
+  // typing says a form is open: after a failure it stays as the user left it.
+  function typing() { return !!document.querySelector("#view form"); }
   function fail(e, retry) {
     status("");
     if (e && e.auth) {
       // A silent NAA renewal first; the button (NAA interactively, else the
       // dialog) when that fails. What the user typed stays in the form.
-      naa(false).then(retry, function () { signInButton(retry, "Your crmsync sign-in has expired. Sign in again; what you typed is kept."); });
+      retry = retry || function () {};
+      naa(false).then(retry, function () {
+        signInButton(retry, "Your crmsync sign-in has expired. Sign in again" + (typing() ? "; what you typed is kept and saved once you are signed in." : "."));
+      });
       return;
     }
     if (e && e.network) { problem("crmsync cannot be reached. Check your connection and try again."); return; }
@@ -587,8 +612,12 @@
     Object.keys(inputs).forEach(function (n) { dependOn(inputs, n, creating); });
     var save = el("button", { type: "submit", id: "save-record", text: creating ? "Create" : "Save" });
     form.appendChild(el("div", { "class": "actions" }, [save]));
-    form.addEventListener("submit", function (ev) {
-      ev.preventDefault();
+    form.addEventListener("submit", function (ev) { ev.preventDefault(); trySave(); });
+    // trySave reads the form and saves it. After a lost sign-in it runs
+    // again once the user is signed in (with what the form holds then),
+    // unless the user has left the form meanwhile.
+    function trySave() {
+      if (!document.body.contains(form)) { return; }
       var body = {}, missing = [];
       Object.keys(inputs).forEach(function (n) {
         var x = inputs[n];
@@ -622,9 +651,9 @@
       go().catch(function (e) {
         save.disabled = false;
         if (e && e.data && e.data.fields) { e.data.fields.forEach(function (n) { var x = $("err-" + n); if (x) { x.textContent = (e.data.problems && e.data.problems[n]) || "Check this field"; } }); }
-        fail(e, go);
+        fail(e, trySave);
       });
-    });
+    }
     view([el("h2", { text: (creating ? "New " : "Edit ") + desc.label }), form]);
   }
   // ---- dependent picklists ----
