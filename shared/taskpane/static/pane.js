@@ -220,15 +220,55 @@
   }
 
   // ---- views ----
+  // Focus follows the user: a view opened from another gets the focus on
+  // its heading (keyboard and screen-reader users start there, not at the
+  // top of the page), and Back returns it to the control that opened the
+  // view. origins[i] remembers that control for the view at stack depth i;
+  // views render after their data arrives, so the focus waits for them.
+  var origins = [], pendingFocus = null;
+  function focusKey(e) {
+    var v = $("view");
+    if (!e || !v.contains(e)) { return null; }
+    var sel = e.id ? "#" + e.id : e.getAttribute("data-record") ? '[data-record="' + e.getAttribute("data-record") + '"]' : null;
+    if (!sel) { return null; }
+    return { sel: sel, index: Array.prototype.indexOf.call(v.querySelectorAll(sel), e) };
+  }
+  function settleFocus() {
+    if (!pendingFocus) { return; }
+    var v = $("view");
+    if (pendingFocus.sel) {
+      var target = v.querySelectorAll(pendingFocus.sel)[pendingFocus.index];
+      if (target) { target.focus(); pendingFocus = null; return; }
+    }
+    var h = v.querySelector("h2");
+    if (h) { h.setAttribute("tabindex", "-1"); h.focus(); pendingFocus = null; }
+  }
   function show(render, push) {
-    if (push && stack.length) { /* keep the stack */ }
-    if (push !== false) { stack.push(render); }
+    if (push !== false) {
+      // The first view of an item takes no focus: the pane just opened.
+      if (stack.length) { origins[stack.length - 1] = focusKey(document.activeElement); pendingFocus = { heading: true }; } else { pendingFocus = null; }
+      stack.push(render);
+    }
     $("back").hidden = stack.length < 2;
     problem("");
     render();
   }
-  function back() { if (stack.length > 1) { stack.pop(); var r = stack[stack.length - 1]; $("back").hidden = stack.length < 2; problem(""); r(); } }
-  function view(nodes) { var v = $("view"); v.textContent = ""; nodes.forEach(function (n) { if (n) { v.appendChild(typeof n === "string" ? document.createTextNode(n) : n); } }); }
+  function back() {
+    if (stack.length > 1) {
+      stack.pop();
+      var r = stack[stack.length - 1];
+      pendingFocus = origins[stack.length - 1] || { heading: true };
+      $("back").hidden = stack.length < 2;
+      problem("");
+      r();
+    }
+  }
+  function view(nodes) {
+    var v = $("view");
+    v.textContent = "";
+    nodes.forEach(function (n) { if (n) { v.appendChild(typeof n === "string" ? document.createTextNode(n) : n); } });
+    settleFocus();
+  }
   function recordLink(object, id, name) {
     return el("button", { type: "button", "class": "link", "data-record": id, text: name || id, on: function () { openRecord(object, id); } });
   }
@@ -464,6 +504,11 @@
     var go = el("button", { type: "button", id: "find-go-" + f.name, text: "Find" });
     var chosen = el("span", { id: "chosen-" + f.name, "class": "muted" });
     var hits = el("ul", { id: "found-" + f.name });
+    // Enter in the search box searches; it must not submit the record's
+    // form around it (a browser's implicit submission would save the
+    // record before an account was chosen).
+    q.addEventListener("keydown", function (ev) { if (ev.key === "Enter") { ev.preventDefault(); go.click(); } });
+    q.addEventListener("keypress", function (ev) { if (ev.key === "Enter") { ev.preventDefault(); } });
     go.addEventListener("click", function () {
       var text = q.value.trim();
       if (text.length < 2) { problem("Search for at least 2 characters."); return; }
@@ -472,7 +517,8 @@
         if (!ans.hits.length) { hits.appendChild(el("li", { text: "Nothing found." })); }
         ans.hits.forEach(function (h) {
           hits.appendChild(el("li", {}, [el("button", { type: "button", "class": "link", "data-pick": h.id, text: h.name + " (" + h.object + ")", on: function () {
-            input.value = h.id; chosen.textContent = h.name; hits.textContent = "";
+            // The list goes; the focus goes back to the search box.
+            input.value = h.id; chosen.textContent = h.name; hits.textContent = ""; q.focus();
           } })]));
         });
       }, function (e) { fail(e); });
@@ -644,6 +690,7 @@
           if (creating) { stack.pop(); stack.push(function () { recordView(object, id); }); }
           $("back").hidden = stack.length < 2;
           problem("");
+          pendingFocus = { heading: true };
           recordView(object, id);
           status(creating ? desc.label + " created." : "Saved.");
         });
