@@ -168,9 +168,14 @@
     if (e && e.auth) {
       // A silent NAA renewal first; the button (NAA interactively, else the
       // dialog) when that fails. What the user typed stays in the form.
-      retry = retry || function () {};
-      naa(false).then(retry, function () {
-        signInButton(retry, "Your crmsync sign-in has expired. Sign in again" + (typing() ? "; what you typed is kept and saved once you are signed in." : "."));
+      // A retry that fails again is explained like the first failure.
+      var again = function () {
+        var p = retry ? retry() : null;
+        if (p && typeof p.catch === "function") { p.catch(function (e2) { fail(e2); }); }
+      };
+      naa(false).then(again, function () {
+        signInButton(again, "Your crmsync sign-in has expired. Sign in again" +
+          (!typing() ? "." : retry ? "; what you typed is kept and saved once you are signed in." : "; what you typed is kept."));
       });
       return;
     }
