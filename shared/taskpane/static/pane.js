@@ -59,15 +59,20 @@
       document.head.appendChild(s);
     });
   }
-  function naa(interactive) {
+  // naa gets a token through Outlook's sign-in. fresh asks past MSAL's
+  // cache: after the API refused a token, the cache would hand the same
+  // token back.
+  function naa(interactive, fresh) {
     var clientId = document.body.getAttribute("data-client-id"), scope = document.body.getAttribute("data-scope");
     if (!clientId || !supported("NestedAppAuth", "1.1")) { return Promise.reject(new Error("no naa")); }
+    // The simulated Outlook's stand-in for Outlook's NAA bridge.
+    if (!window.nestedAppAuthBridge && window.parent !== window && window.parent.HarnessNAABridge) { window.nestedAppAuthBridge = window.parent.HarnessNAABridge; }
     var ready = naaClient ? Promise.resolve(naaClient) : loadScript("/api/taskpane/static/msal-browser.min.js").then(function () {
       return window.msal.createNestablePublicClientApplication({ auth: { clientId: clientId, authority: document.body.getAttribute("data-authority") || "https://login.microsoftonline.com/common" } });
     }).then(function (pca) { naaClient = pca; return pca; });
     return ready.then(function (pca) {
       var req = { scopes: [scope] };
-      return pca.acquireTokenSilent(req).catch(function (e) {
+      return pca.acquireTokenSilent(fresh ? { scopes: [scope], forceRefresh: true } : req).catch(function (e) {
         if (!interactive) { throw e; }
         return pca.acquireTokenPopup(req);
       });
@@ -154,6 +159,7 @@
         var data = null;
         try { data = t ? JSON.parse(t) : null; } catch (e) { data = null; }
         if (resp.status === 401) { token = null; try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* none */ } throw { auth: true }; }
+        renewals = 0;
         if (!resp.ok) { throw { status: resp.status, code: data && data.error, message: data && data.message, data: data }; }
         return data;
       });
@@ -163,6 +169,9 @@
   // again after signing in (what the user typed stays in the form).
   // typing says a form is open: after a failure it stays as the user left it.
   function typing() { return !!document.querySelector("#view form"); }
+  // renewals counts silent renewals since the API last said yes: one is
+  // tried after a refusal, a second refusal asks the user (no loop).
+  var renewals = 0;
   function fail(e, retry) {
     status("");
     if (e && e.auth) {
@@ -173,10 +182,12 @@
         var p = retry ? retry() : null;
         if (p && typeof p.catch === "function") { p.catch(function (e2) { fail(e2); }); }
       };
-      naa(false).then(again, function () {
+      var ask = function () {
         signInButton(again, "Your crmsync sign-in has expired. Sign in again" +
           (!typing() ? "." : retry ? "; what you typed is kept and saved once you are signed in." : "; what you typed is kept."));
-      });
+      };
+      if (renewals++ > 0) { ask(); return; }
+      naa(false, true).then(again, ask);
       return;
     }
     if (e && e.network) { problem("crmsync cannot be reached. Check your connection and try again."); return; }
