@@ -67,7 +67,7 @@ func TestTaskPaneSignInExpiresMidFormInHarness(t *testing.T) {
 	}
 	browsertest.Eval[bool](b, `(function(){ document.getElementById("dialog-close").click(); return true; })()`)
 	waitPane(t, b, "the failed sign-in in words", `document.getElementById("problem").textContent.indexOf("The sign-in window was closed before you signed in.") >= 0`)
-	if got := paneJS[string](b, `return document.getElementById("problem").textContent`); !strings.Contains(got, "what you typed is kept") {
+	if got := paneJS[string](b, `return document.getElementById("problem").textContent`); !strings.HasPrefix(got, "The sign-in window was closed before you signed in. Press Sign in to try again. What you typed is kept.") {
 		t.Errorf("after the failed sign-in: %q", got)
 	}
 	if got := leadForm(b); got != "Expiry|Latebound|Buyer" {

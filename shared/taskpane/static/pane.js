@@ -129,7 +129,8 @@
         var words = e.message === "dialog" ? "This Outlook cannot open the sign-in window. Use Outlook on the web or a current Outlook." : e.message;
         // Signing in failed: say so, with the way forward; a form the
         // user was filling stays as it is.
-        if (typing()) { words += " Press Sign in to try again; what you typed is kept."; }
+        if (e.message !== "dialog" && !/press sign in/i.test(words)) { words += " Press Sign in to try again."; }
+        if (typing()) { words += " What you typed is kept."; }
         problem(words, b);
       });
     });
