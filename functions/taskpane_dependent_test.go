@@ -105,6 +105,30 @@ func TestTaskPaneDependentPicklistsInHarness(t *testing.T) {
 	if paneJS[bool](b, `return document.documentElement.scrollWidth > window.innerWidth`) {
 		t.Error("the pane overflows 350 px")
 	}
+
+	// A Case written elsewhere with a combination the controller does not
+	// allow (the API does not refuse it): opening its edit form changes
+	// nothing by itself; the value shows, marked, until the user changes
+	// the controller.
+	if _, err := w.sf.Insert(w.sfUser, "Case", map[string]any{"Subject": "Odd combination", "Product_Area__c": "Software", "Product_Detail__c": "Laptop"}); err != nil {
+		t.Fatal(err)
+	}
+	setPane(b, "#search", "Odd combination")
+	clickPane(b, "#search-go")
+	waitPane(t, b, "the odd Case found", `document.querySelector("#hits li button[data-record]")`)
+	clickPane(b, "#hits li button[data-record]")
+	waitPane(t, b, "the odd Case", `document.querySelector("#edit")`)
+	clickPane(b, "#edit")
+	waitPane(t, b, "its edit form", `document.querySelector("#f-Product_Detail__c")`)
+	if got := paneJS[string](b, `var s = document.getElementById("f-Product_Detail__c"); return s.value + "|" + s.options[s.selectedIndex].text`); got != "Laptop|Laptop (not offered when Product Area is “Software”)" {
+		t.Errorf("the odd detail shows as %q", got)
+	}
+	setPane(b, "#f-Subject", "Odd combination, renamed")
+	clickPane(b, "#save-record")
+	waitPane(t, b, "the renamed Case", `document.getElementById("status").textContent.indexOf("Saved") >= 0`)
+	if n := countWhere(t, w, "Case", "Subject = 'Odd combination, renamed' AND Product_Detail__c = 'Laptop'"); n != 1 {
+		t.Errorf("saving another field changed the odd detail (%d Cases kept it)", n)
+	}
 	if p := b.Problems(); len(p) > 0 {
 		t.Errorf("browser problems: %v", p)
 	}
