@@ -19,7 +19,8 @@ func paneOverflows(b *browsertest.Browser) bool {
 // returns it to the link that opened it; Enter in a lookup's search box
 // searches instead of saving the half-filled form (before, the browser's
 // implicit submission created the Contact without its account); choosing a
-// hit returns the focus to the search box.
+// hit returns the focus to the search box; a save refused for a missing
+// field puts the focus on that field, marked invalid.
 func TestTaskPaneKeyboardAndNarrowInHarness(t *testing.T) {
 	w := taskPaneWorld(t)
 	b := browsertest.New(t, w.srv.URL, 900, chromedp.Flag("ignore-certificate-errors", true),
@@ -63,6 +64,13 @@ func TestTaskPaneKeyboardAndNarrowInHarness(t *testing.T) {
 	}
 	if paneOverflows(b) {
 		t.Error("the Contact form overflows 320 px")
+	}
+	// Saving without the last name puts the keyboard on it.
+	setPane(b, "#f-LastName", "")
+	clickPane(b, "#save-record")
+	waitPane(t, b, "the missing last name", `document.getElementById("problem").textContent.indexOf("Last Name") >= 0`)
+	if got := paneJS[string](b, `var a = document.activeElement; return a ? a.id + "|" + a.getAttribute("aria-invalid") + "|" + a.getAttribute("aria-describedby") : ""`); got != "f-LastName|true|err-LastName" {
+		t.Errorf("after saving without a last name the focus is on %q", got)
 	}
 	setPane(b, "#f-LastName", "Keyboard")
 	paneJS[bool](b, `var q = document.getElementById("find-AccountId"); q.value = "Acme"; q.focus(); return true`)

@@ -666,6 +666,9 @@
       if (required(f)) { input.setAttribute("required", "required"); }
       if (proposed && editable(f)) { if (f.type === "boolean") { input.checked = proposed === "true"; } else { input.value = proposed; } }
       var note = el("div", { "class": "field-error", id: "err-" + f.name });
+      // What is said about a field (required, cleared, refused) is read
+      // out with it.
+      input.setAttribute("aria-describedby", "err-" + f.name);
       inputs[f.name] = { input: input, field: f, original: value, note: note };
       form.appendChild(el("label", { "for": id, text: f.label + (required(f) ? " *" : "") + (editable(f) ? "" : " (read-only)") }));
       form.appendChild(input);
@@ -691,8 +694,14 @@
         if (v !== "" && ["double", "currency", "int", "percent"].indexOf(x.field.type) >= 0) { v = Number(v); }
         body[n] = v === "" ? null : v;
       });
-      Object.keys(inputs).forEach(function (n) { if (required(inputs[n].field) && (body[n] == null || body[n] === "")) { missing.push(inputs[n].field.label); $("err-" + n).textContent = "Required"; } });
-      if (missing.length) { problem("Fill in " + missing.join(", ") + " first."); return; }
+      var firstMissing = null;
+      Object.keys(inputs).forEach(function (n) {
+        var x = inputs[n], empty = required(x.field) && (body[n] == null || body[n] === "");
+        if (empty) { missing.push(x.field.label); $("err-" + n).textContent = "Required"; firstMissing = firstMissing || x.input; }
+        if (empty) { x.input.setAttribute("aria-invalid", "true"); } else { x.input.removeAttribute("aria-invalid"); }
+      });
+      // The keyboard goes where the work is: the first field to fill in.
+      if (missing.length) { problem("Fill in " + missing.join(", ") + " first."); firstMissing.focus(); return; }
       if (!creating && !Object.keys(body).length) { status("Nothing changed."); return; }
       save.disabled = true;
       var go = function () {
@@ -757,6 +766,7 @@
     if (!ctl || x.input.tagName !== "SELECT") { return; }
     x.input.setAttribute("data-controller", ctl.field.name);
     var hint = el("div", { "class": "muted hint", id: "hint-" + n });
+    x.input.setAttribute("aria-describedby", "hint-" + n + " err-" + n);
     x.note.parentNode.insertBefore(hint, x.note);
     var refill = function (first) {
       var i = controllerIndex(ctl), vf = x.field.validFor || {};
