@@ -125,7 +125,7 @@ func TestTaskPaneDependentPicklistsInHarness(t *testing.T) {
 	}
 	setPane(b, "#f-Subject", "Odd combination, renamed")
 	clickPane(b, "#save-record")
-	waitPane(t, b, "the renamed Case", `document.getElementById("status").textContent.indexOf("Saved") >= 0`)
+	waitPane(t, b, "the renamed Case", `document.querySelector("#record") && document.getElementById("view").innerText.indexOf("Odd combination, renamed") >= 0`)
 	if n := countWhere(t, w, "Case", "Subject = 'Odd combination, renamed' AND Product_Detail__c = 'Laptop'"); n != 1 {
 		t.Errorf("saving another field changed the odd detail (%d Cases kept it)", n)
 	}

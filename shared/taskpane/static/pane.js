@@ -252,7 +252,9 @@
   }
   function settleFocus() {
     if (!pendingFocus) { return; }
-    var v = $("view");
+    var v = $("view"), a = document.activeElement;
+    // The user went on meanwhile (typing a search, say): leave them there.
+    if (a && a !== document.body && !v.contains(a) && a.id !== "back" && a.id !== "search-go") { pendingFocus = null; return; }
     if (pendingFocus.sel) {
       var target = v.querySelectorAll(pendingFocus.sel)[pendingFocus.index];
       if (target) { target.focus(); pendingFocus = null; return; }
