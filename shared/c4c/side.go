@@ -60,6 +60,9 @@ type Side struct {
 	// emailContact maps the e-mails LogEmail created to their main
 	// contact's ObjectID, where AttachFile puts their files.
 	emailContact map[string]string
+	// roleCodes are the appointment party role codes by description, read
+	// once (appointment_parties.go).
+	roleCodes map[string]string
 }
 
 var _ side.CRM = (*Side)(nil)
@@ -209,6 +212,9 @@ func (s *Side) Changes(ctx context.Context, sc item.Scope, cursor string) (item.
 		start = st.Since.Truncate(time.Millisecond).Add(time.Millisecond)
 	}
 	q := url.Values{"$filter": {"EntityLastChangedOn ge " + Literal(start) + s.ownerFilter(sc.Kind)}}
+	if x := expandOf(sc.Kind); x != "" {
+		q.Set("$expand", x)
+	}
 	since := st.Since
 	dirty := false
 	reported := map[string]bool{}
@@ -229,7 +235,7 @@ func (s *Side) Changes(ctx context.Context, sc item.Scope, cursor string) (item.
 		if isKnown && old == h {
 			return nil // reported already (the overlap reads it again)
 		}
-		s.report(&out, sc.Kind, e)
+		s.report(ctx, &out, sc.Kind, e)
 		known[id] = h
 		reported[id] = true
 		dirty = true
@@ -286,7 +292,7 @@ func etagTime(et string) (time.Time, bool) {
 	return t, err == nil
 }
 
-func (s *Side) report(out *item.Changes, kind item.Kind, e Entity) {
+func (s *Side) report(ctx context.Context, out *item.Changes, kind item.Kind, e Entity) {
 	rec, err := toItem(kind, e)
 	if err != nil {
 		code := "unreadable"
@@ -295,6 +301,11 @@ func (s *Side) report(out *item.Changes, kind item.Kind, e Entity) {
 		}
 		out.Problems = append(out.Problems, item.Problem{ID: e.ID(), Name: rec.Name(), Code: code, Reason: err.Error()})
 		return
+	}
+	readNote(kind, e, &rec)
+	if kind == item.Event {
+		rec.Fields[item.Recurrence] = "" // C4C has no recurring appointments (recurrence.go)
+		s.readAttendees(ctx, e, &rec)
 	}
 	out.Records = append(out.Records, rec)
 }
@@ -309,6 +320,9 @@ func (s *Side) full(ctx context.Context, sc item.Scope, m kindMap, keep string) 
 	if f := s.scopeFilter(sc); f != "" {
 		q.Set("$filter", f)
 	}
+	if x := expandOf(sc.Kind); x != "" {
+		q.Set("$expand", x)
+	}
 	err := s.c.List(ctx, m.coll, q, func(e Entity) error {
 		if changed := e.Time("EntityLastChangedOn"); changed.After(st.Since) {
 			st.Since = changed
@@ -317,7 +331,7 @@ func (s *Side) full(ctx context.Context, sc item.Scope, m kindMap, keep string) 
 			return nil
 		}
 		known[e.ID()] = etagHash(e.ETag())
-		s.report(&out, sc.Kind, e)
+		s.report(ctx, &out, sc.Kind, e)
 		return nil
 	})
 	if err != nil {
@@ -368,8 +382,15 @@ func (s *Side) reconcile(ctx context.Context, sc item.Scope, m kindMap, known Kn
 	sort.Strings(missing)
 	sort.Strings(added)
 	var ops []Op
-	for _, id := range append(append([]string{}, missing...), added...) {
+	expand := ""
+	if x := expandOf(sc.Kind); x != "" {
+		expand = "?$expand=" + x
+	}
+	for _, id := range missing {
 		ops = append(ops, Op{Method: http.MethodGet, Path: m.coll + "('" + id + "')"})
+	}
+	for _, id := range added {
+		ops = append(ops, Op{Method: http.MethodGet, Path: m.coll + "('" + id + "')" + expand})
 	}
 	if len(ops) == 0 {
 		return false, nil
@@ -393,7 +414,7 @@ func (s *Side) reconcile(ctx context.Context, sc item.Scope, m kindMap, known Kn
 	}
 	for i, id := range added {
 		if r := res[len(missing)+i]; r.Err == nil && r.Entity != nil && s.inScope(sc, r.Entity) {
-			s.report(out, sc.Kind, r.Entity)
+			s.report(ctx, out, sc.Kind, r.Entity)
 			known[id] = etagHash(r.Entity.ETag())
 			changed = true
 		}
@@ -427,9 +448,12 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 		return nil, fault.New(fault.Permanent, "kind", fmt.Sprintf("C4C side does not sync %s", kind))
 	}
 	results := make([]side.Result, len(recs))
-	var ops []Op
-	var idx []int
+	bodies := make([]map[string]any, len(recs))
 	for i, r := range recs {
+		if err := refuseSeries(kind, r); err != nil {
+			results[i].Err = err
+			continue
+		}
 		body, err := fromItem(kind, r)
 		if err != nil {
 			results[i].Err = fault.Wrap(fault.Permanent, err)
@@ -438,8 +462,19 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 		if s.opts.Owner != "" {
 			body[ownerProps[kind]] = s.opts.Owner
 		}
-		ops = append(ops, Op{Method: http.MethodPost, Path: m.coll, Body: body})
-		idx = append(idx, i)
+		insertNote(kind, r, body)
+		bodies[i] = body
+	}
+	if kind == item.Event {
+		s.insertParties(ctx, recs, bodies)
+	}
+	var ops []Op
+	var idx []int
+	for i, body := range bodies {
+		if body != nil {
+			ops = append(ops, Op{Method: http.MethodPost, Path: m.coll, Body: body})
+			idx = append(idx, i)
+		}
 	}
 	res, err := s.c.Batch(ctx, ops)
 	if err != nil {
@@ -502,6 +537,10 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 	pending := []int{}
 	for i, r := range recs {
 		results[i].ID = r.ID
+		if err := refuseSeries(kind, item.Record{Fields: map[string]string{item.Subject: r.Fields[item.Subject], item.Recurrence: r.Fields[item.Recurrence]}}); err != nil {
+			results[i].Err = err
+			continue
+		}
 		b, err := fromItem(kind, r)
 		if err != nil {
 			results[i].Err = fault.Wrap(fault.Permanent, err)
@@ -514,6 +553,10 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 		reads := make([]Op, len(pending))
 		for j, i := range pending {
 			reads[j] = Op{Method: http.MethodGet, Path: m.coll + "('" + recs[i].ID + "')?$select=ObjectID"}
+			if _, ok := recs[i].Fields[item.Description]; ok && textNavs[kind] != "" {
+				// The note is its own entity: read it with the header.
+				reads[j].Path = m.coll + "('" + recs[i].ID + "')?$expand=" + textNavs[kind]
+			}
 		}
 		got, err := s.c.Batch(ctx, reads)
 		if err != nil {
@@ -521,6 +564,8 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 		}
 		var writes []Op
 		var widx []int
+		var notes []Op
+		var nidx []int
 		for j, i := range pending {
 			if got[j].Err != nil {
 				results[i].Err = got[j].Err // 404: Gone
@@ -528,13 +573,21 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 			}
 			writes = append(writes, Op{Method: http.MethodPatch, Path: m.coll + "('" + recs[i].ID + "')", IfMatch: got[j].Entity.ETag(), Body: bodies[i]})
 			widx = append(widx, i)
+			if op, ok := noteOp(kind, got[j].Entity, recs[i]); ok {
+				notes = append(notes, op)
+				nidx = append(nidx, i)
+			}
 		}
+		// The notes go after the headers, in the same $batch: a note
+		// written bumps the header's ETag, which the header's If-Match
+		// must not see.
+		writes = append(writes, notes...)
 		res, err := s.c.Batch(ctx, writes)
 		if err != nil {
 			return nil, err
 		}
 		pending = pending[:0]
-		for j, r := range res {
+		for j, r := range res[:len(widx)] {
 			i := widx[j]
 			results[i].Err = nil
 			if r.Status == http.StatusPreconditionFailed {
@@ -544,6 +597,16 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 			}
 			if r.Err != nil {
 				results[i].Err = withFields(kind, r.Err)
+			}
+		}
+		for j, r := range res[len(widx):] {
+			i := nidx[j]
+			if r.Err == nil || results[i].Err != nil && !slices.Contains(pending, i) {
+				continue // written, or the header failed for good
+			}
+			results[i].Err = r.Err
+			if r.Status == http.StatusPreconditionFailed && !slices.Contains(pending, i) {
+				pending = append(pending, i) // changed meanwhile: read again, write again
 			}
 		}
 	}
