@@ -2,8 +2,10 @@ package fakec4c
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -308,4 +310,70 @@ func (s *Server) Children(coll, id, nav string) []map[string]any {
 		out = append(out, m)
 	}
 	return out
+}
+
+func init() {
+	// Opportunities for the add-in's account pane (c4codataapi
+	// OpportunityCollection as public clients read it: ProspectPartyID is
+	// the account's business ID, LifeCycleStatusCode 1–5 Open, In Process,
+	// Won, Lost, Stopped).
+	collections["OpportunityCollection"] = &collection{name: "OpportunityCollection", typ: "c4codataapi.Opportunity", props: with(map[string]prop{
+		"ID": {kind: str, filterable: true, readOnly: true}, "Name": {kind: str, filterable: true, required: true},
+		"ProspectPartyID": f, "LifeCycleStatusCode": f, "LifeCycleStatusCodeText": {kind: str, readOnly: true},
+		"ExpectedProcessingEndDate": {kind: date, filterable: true}, "ExpectedRevenueAmount": nf,
+	})}
+	// The code lists of task status and priority, named as the service
+	// names code list sets: <EntityType><Property>Collection.
+	codeLists["TasksStatusCollection"] = [][2]string{{"1", "Open"}, {"2", "In Process"}, {"3", "Completed"}, {"4", "Waiting"}, {"5", "Deferred"}}
+	codeLists["TasksPriorityCodeCollection"] = [][2]string{{"1", "Immediate"}, {"2", "Urgent"}, {"3", "Normal"}, {"7", "Low"}}
+}
+
+// metadataXML is the service's $metadata: an EDMX document with SAP's
+// annotations (sap:creatable, sap:updatable, sap:filterable on properties;
+// Nullable="false" on mandatory ones), entity sets for the collections and
+// the code lists (DEVGUIDE: the metadata carries these annotations).
+func metadataXML() []byte {
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="utf-8"?><edmx:Edmx Version="1.0" xmlns:edmx="http://schemas.microsoft.com/ado/2007/06/edmx" xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata" xmlns:sap="http://www.sap.com/Protocols/SAPData"><edmx:DataServices m:DataServiceVersion="2.0"><Schema Namespace="c4codataapi" xmlns="http://schemas.microsoft.com/ado/2008/09/edm">`)
+	names := make([]string, 0, len(collections))
+	for n := range collections {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	edm := map[propKind]string{str: "Edm.String", date: "Edm.DateTimeOffset", boolean: "Edm.Boolean"}
+	for _, n := range names {
+		c := collections[n]
+		typ := strings.TrimPrefix(c.typ, "c4codataapi.")
+		fmt.Fprintf(&b, `<EntityType Name="%s"><Key><PropertyRef Name="ObjectID"/></Key>`, typ)
+		props := make([]string, 0, len(c.props))
+		for p := range c.props {
+			props = append(props, p)
+		}
+		slices.Sort(props)
+		for _, p := range props {
+			pr := c.props[p]
+			nullable := "true"
+			if pr.required || p == "ObjectID" {
+				nullable = "false"
+			}
+			fmt.Fprintf(&b, `<Property Name="%s" Type="%s" Nullable="%s" sap:creatable="%t" sap:updatable="%t" sap:filterable="%t"/>`,
+				p, edm[pr.kind], nullable, !pr.readOnly, !pr.readOnly, pr.filterable)
+		}
+		b.WriteString(`</EntityType>`)
+	}
+	b.WriteString(`<EntityType Name="CodeList"><Key><PropertyRef Name="Code"/></Key><Property Name="Code" Type="Edm.String" Nullable="false"/><Property Name="Description" Type="Edm.String"/></EntityType>`)
+	b.WriteString(`<EntityContainer Name="c4codataapi" m:IsDefaultEntityContainer="true">`)
+	for _, n := range names {
+		fmt.Fprintf(&b, `<EntitySet Name="%s" EntityType="%s"/>`, n, collections[n].typ)
+	}
+	lists := make([]string, 0, len(codeLists))
+	for n := range codeLists {
+		lists = append(lists, n)
+	}
+	slices.Sort(lists)
+	for _, n := range lists {
+		fmt.Fprintf(&b, `<EntitySet Name="%s" EntityType="c4codataapi.CodeList" sap:creatable="false" sap:updatable="false"/>`, n)
+	}
+	b.WriteString(`</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>`)
+	return []byte(b.String())
 }

@@ -107,6 +107,9 @@ func randToken() string {
 
 // do runs one request against the store (lock held): the route table.
 func (s *Server) do(method, path string, q url.Values, h http.Header, body []byte, base string) reply {
+	if path == "$metadata" && method == http.MethodGet {
+		return reply{status: 200, header: http.Header{"Content-Type": {"application/xml"}}, body: metadataXML()}
+	}
 	if path == "" || path == "$metadata" {
 		if method != http.MethodGet {
 			return errReply(errf(405, "", "method not allowed"))

@@ -63,6 +63,8 @@ type Side struct {
 	// roleCodes are the appointment party role codes by description, read
 	// once (appointment_parties.go).
 	roleCodes map[string]string
+	// md is the service's $metadata, read once for the add-in (records.go).
+	md *edmx
 }
 
 var _ side.CRM = (*Side)(nil)

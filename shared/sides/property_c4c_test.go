@@ -79,6 +79,9 @@ func (a *c4cAdmin) create(kind item.Kind, f map[string]string) (string, error) {
 		}
 		in = map[string]any{"Subject": f[item.Subject], "DueDateTime": c4c.FormatDate(due), "PriorityCode": c4cPriority[f[item.Priority]],
 			"Status": "1", "ProcessorPartyID": c4cDana}
+		if d := f[item.Description]; d != "" {
+			in["TasksTextCollection"] = []map[string]any{{"Text": d, "TypeCode": c4c.NoteTypeCode}}
+		}
 	default:
 		start, err := time.Parse(time.RFC3339, f[item.Start])
 		if err != nil {
@@ -90,6 +93,9 @@ func (a *c4cAdmin) create(kind item.Kind, f map[string]string) (string, error) {
 		}
 		in = map[string]any{"Subject": f[item.Subject], "StartDate": c4c.FormatDate(start), "EndDate": c4c.FormatDate(end),
 			"StartDatetimeZoneCode": "UTC", "EnddatetimeZoneCode": "UTC", "Location": f[item.Location], "OwnerPartyID": c4cDana}
+		if d := f[item.Description]; d != "" {
+			in["AppointmentTextCollection"] = []map[string]any{{"Text": d, "TypeCode": c4c.NoteTypeCode}}
+		}
 	}
 	return a.srv.Insert(c4cColl[kind], in)
 }
@@ -193,8 +199,8 @@ func (a *c4cAdmin) fault(rng *rand.Rand) string {
 
 func (a *c4cAdmin) user() side.CRM { return a.side }
 
-// editable and checked leave out task and appointment notes, which the C4C
-// connector does not map (their own text collections).
+// editable leaves out task and appointment notes, which live in their own
+// text collections; checked includes them (they sync both ways).
 func (a *c4cAdmin) editable(kind item.Kind) []string {
 	return map[item.Kind][]string{item.Contact: {item.Title, item.Department}, item.Task: {item.Priority}, item.Event: {item.Location}}[kind]
 }
@@ -202,8 +208,8 @@ func (a *c4cAdmin) editable(kind item.Kind) []string {
 func (a *c4cAdmin) checked(kind item.Kind) []string {
 	return map[item.Kind][]string{
 		item.Contact: {item.FirstName, item.LastName, item.Email, item.Title, item.Department},
-		item.Task:    {item.Subject, item.DueDate, item.Priority},
-		item.Event:   {item.Subject, item.Start, item.End, item.Location},
+		item.Task:    {item.Subject, item.DueDate, item.Priority, item.Description},
+		item.Event:   {item.Subject, item.Start, item.End, item.Location, item.Description},
 	}[kind]
 }
 
