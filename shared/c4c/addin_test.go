@@ -1,0 +1,113 @@
+package c4c
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/crmsync/crmsync/local/fakec4c"
+	"github.com/crmsync/crmsync/shared/addin"
+	"github.com/crmsync/crmsync/shared/side"
+	"github.com/crmsync/crmsync/shared/tablestore"
+)
+
+// TestAddinWithC4C runs the add-in API with C4C as the CRM, end to end
+// against the local C4C: the reading pane's people and accounts, the
+// describe a create form is built from, a create, and Chatter answered
+// with a message the pane can show. Like the service, each request opens
+// its own side.
+func TestAddinWithC4C(t *testing.T) {
+	l := newLocal(t, fakec4c.Options{})
+	open := addin.SideOpener(func(ctx context.Context, _ string) (side.CRM, error) {
+		c, err := New(Options{Host: l.http.URL, User: fakec4c.DemoUser, Password: fakec4c.DemoPassword})
+		if err != nil {
+			return nil, err
+		}
+		return NewSide(c, SideOptions{Now: l.clock.Now}), nil
+	})
+	store, err := tablestore.OpenEmbedded(filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	auth := addin.AuthenticatorFunc(func(r *http.Request) (string, string, error) {
+		if r.Header.Get("Authorization") != "Bearer tok-u1" {
+			return "", "", errors.New("no valid bearer")
+		}
+		return "u1", "org1", nil
+	})
+	api, err := addin.New(addin.Config{Auth: auth, CRM: open, Store: store, ShareKey: bytes.Repeat([]byte("k"), 32), Now: l.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(method, path, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer tok-u1")
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, req)
+		return rec
+	}
+	acct, err := l.srv.Insert("CorporateAccountCollection", map[string]any{"Name": "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := l.client.Batch(t.Context(), []Op{{Method: "GET", Path: "CorporateAccountCollection('" + acct + "')"}})
+	if err != nil || res[0].Err != nil {
+		t.Fatal(err, res)
+	}
+	acctID := res[0].Entity.String("AccountID")
+	contact, err := l.srv.Insert("ContactCollection", map[string]any{"FirstName": "Ann", "LastName": "O'Neil", "Email": "ann@acme.example", "AccountID": acctID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.srv.Insert("OpportunityCollection", map[string]any{"Name": "Big deal", "ProspectPartyID": acctID, "LifeCycleStatusCode": "1"}); err != nil {
+		t.Fatal(err)
+	}
+
+	before := l.srv.Calls("POST", "$batch")
+	rec := call("GET", addin.Prefix+"/people?email=ann@acme.example&email=nobody@acme.example", "")
+	if rec.Code != 200 {
+		t.Fatalf("people: status %d: %s", rec.Code, rec.Body)
+	}
+	var people addin.PeopleAnswer
+	if err := json.Unmarshal(rec.Body.Bytes(), &people); err != nil {
+		t.Fatal(err)
+	}
+	if ps := people.People["ann@acme.example"]; len(ps) != 1 || ps[0].ID != contact || ps[0].AccountID != acctID || ps[0].Company != "Acme" {
+		t.Errorf("ann: %+v", ps)
+	}
+	if a := people.Accounts[acctID]; a.Name != "Acme" || len(a.Opportunities) != 1 || a.Opportunities[0].Name != "Big deal" {
+		t.Errorf("account: %+v", a)
+	}
+	// Bound: one $batch for the people, one for their account names, one
+	// for the accounts and their opportunities.
+	if n := l.srv.Calls("POST", "$batch") - before; n > 3 {
+		t.Errorf("the pane's people took %d $batch calls, bound 3", n)
+	}
+
+	rec = call("GET", addin.Prefix+"/objects/Task", "")
+	if rec.Code != 200 {
+		t.Fatalf("describe: status %d: %s", rec.Code, rec.Body)
+	}
+	var desc addin.Object
+	if err := json.Unmarshal(rec.Body.Bytes(), &desc); err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := desc.Field("Subject"); !ok || f.Nillable || !f.Createable {
+		t.Errorf("describe Subject: %+v %v", f, ok)
+	}
+	rec = call("POST", addin.Prefix+"/records/Task", `{"Subject":"From the pane","Status":"1"}`)
+	if rec.Code != 201 {
+		t.Errorf("create: status %d: %s", rec.Code, rec.Body)
+	}
+	if n := l.srv.Count("TasksCollection"); n != 1 {
+		t.Errorf("%d tasks after the pane's create", n)
+	}
+}
