@@ -125,7 +125,7 @@ func decodeCursor(s string) (cursorState, bool) {
 
 // inScope says whether a record belongs to the sync of scope.
 func (s *Side) inScope(sc item.Scope, e Entity) bool {
-	if prop := ownerProps[sc.Kind]; s.opts.Owner != "" && e.String(prop) != s.opts.Owner {
+	if prop := ownerProps[sc.Kind]; s.opts.Owner != "" && e.String(prop) != s.opts.Owner && !(sc.Kind == item.Event && s.involved(e)) {
 		return false
 	}
 	switch sc.Kind {
@@ -389,7 +389,9 @@ func (s *Side) reconcile(ctx context.Context, sc item.Scope, m kindMap, known Kn
 		expand = "?$expand=" + x
 	}
 	for _, id := range missing {
-		ops = append(ops, Op{Method: http.MethodGet, Path: m.coll + "('" + id + "')"})
+		// Expanded too: a colleague's appointment stays in scope while the
+		// user's employee is one of its parties (meeting_copies.go).
+		ops = append(ops, Op{Method: http.MethodGet, Path: m.coll + "('" + id + "')" + expand})
 	}
 	for _, id := range added {
 		ops = append(ops, Op{Method: http.MethodGet, Path: m.coll + "('" + id + "')" + expand})
@@ -468,6 +470,7 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 		bodies[i] = body
 	}
 	if kind == item.Event {
+		s.adoptMeetings(ctx, recs, bodies, results)
 		s.insertParties(ctx, recs, bodies)
 	}
 	var ops []Op
@@ -621,21 +624,34 @@ func (s *Side) Delete(ctx context.Context, kind item.Kind, ids []string) ([]side
 	if !ok {
 		return nil, fault.New(fault.Permanent, "kind", fmt.Sprintf("C4C side does not sync %s", kind))
 	}
-	ops := make([]Op, len(ids))
+	out := make([]side.Result, len(ids))
+	keep := map[string]bool{}
+	if kind == item.Event {
+		// A colleague's appointment only unlinks (meeting_copies.go).
+		var err error
+		if keep, err = s.othersAppointments(ctx, ids); err != nil {
+			return nil, err
+		}
+	}
+	var ops []Op
+	var idx []int
 	for i, id := range ids {
+		out[i].ID = id
+		if keep[id] {
+			continue
+		}
+		idx = append(idx, i)
 		// If-Match "*": the ETag property is ConcurrencyMode="Fixed" (KBA
 		// 2789959), so a tenant may require the header; any version goes.
-		ops[i] = Op{Method: http.MethodDelete, Path: m.coll + "('" + id + "')", IfMatch: "*"}
+		ops = append(ops, Op{Method: http.MethodDelete, Path: m.coll + "('" + id + "')", IfMatch: "*"})
 	}
 	res, err := s.c.Batch(ctx, ops)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]side.Result, len(ids))
-	for i, r := range res {
-		out[i].ID = ids[i]
+	for j, r := range res {
 		if r.Err != nil && r.Status != http.StatusNotFound {
-			out[i].Err = r.Err
+			out[idx[j]].Err = r.Err
 		}
 	}
 	return out, nil

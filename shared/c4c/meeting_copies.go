@@ -1,0 +1,122 @@
+package c4c
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync/shared/fault"
+	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/side"
+)
+
+// Organizer and attendee copies of one meeting. Each mailbox holds its own
+// copy of a meeting: the organizer's and one per attendee, each with its own
+// item id. When several users of one tenant share the meeting, C4C must
+// still hold one appointment (SAP's own server-side integration once
+// duplicated and then cancelled appointments this way, fact sheet §13). So:
+//
+//   - before creating an appointment for a meeting with an organizer,
+//     the side looks for the appointment of the same meeting: same subject,
+//     start and end, with the organizer's address on an involved party in
+//     the organizer role (the organizer's copy puts it there, and so does
+//     every copy this side creates); found, the copy is linked to it and
+//     nothing is created;
+//   - such an appointment may belong to a colleague's employee: it is in
+//     this user's scope while their employee is one of its involved
+//     parties, so reconciliation never reads it as gone;
+//   - deleting an appointment another employee owns only unlinks this
+//     user's copy (a meeting missing from one mailbox is never a delete of
+//     the appointment); the owner's own side deletes it.
+//
+// A meeting whose organizer C4C does not know as a contact or employee has
+// no organizer party, so its copies are not recognised as one: each user
+// sharing it makes their own appointment.
+
+// adoptMeetings links the events of recs about to be created to the
+// appointment already holding their meeting, if any: results[i] gets its
+// ObjectID and bodies[i] is cleared. A failed lookup only logs; the copy is
+// then created.
+func (s *Side) adoptMeetings(ctx context.Context, recs []item.Record, bodies []map[string]any, results []side.Result) {
+	for i, r := range recs {
+		org := strings.ToLower(strings.TrimSpace(r.Fields[item.Organizer]))
+		if bodies[i] == nil || org == "" {
+			continue
+		}
+		start, err1 := time.Parse(time.RFC3339, r.Fields[item.Start])
+		end, err2 := time.Parse(time.RFC3339, r.Fields[item.End])
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		id, err := s.meetingOf(ctx, r.Fields[item.Subject], start, end, org)
+		if err != nil {
+			s.log.LogAttrs(ctx, slog.LevelWarn, "c4c: looking for the appointment of a meeting failed; creating one", slog.String("class", fault.ClassOf(err).String()))
+			continue
+		}
+		if id != "" {
+			results[i].ID = id
+			bodies[i] = nil
+		}
+	}
+}
+
+// meetingOf finds the appointment of the meeting with subject, start, end
+// and the organizer's address (lower case) on an organizer party.
+func (s *Side) meetingOf(ctx context.Context, subject string, start, end time.Time, organizer string) (string, error) {
+	organizerRole, _, err := s.roles(ctx)
+	if err != nil || organizerRole == "" {
+		return "", err
+	}
+	q := url.Values{
+		"$filter": {"Subject eq " + Quote(subject) + " and StartDate eq " + Literal(start) + " and EndDate eq " + Literal(end)},
+		"$expand": {partiesNav}, "$top": {strconv.Itoa(10)},
+	}
+	found := ""
+	err = s.c.List(ctx, "AppointmentCollection", q, func(e Entity) error {
+		for _, p := range children(e, partiesNav) {
+			if found == "" && p.String("RoleCode") == organizerRole && strings.EqualFold(p.String("EMail"), organizer) {
+				found = e.ID()
+			}
+		}
+		return nil
+	})
+	return found, err
+}
+
+// involved says whether the side's employee is an involved party of an
+// appointment read with its parties expanded.
+func (s *Side) involved(e Entity) bool {
+	for _, p := range children(e, partiesNav) {
+		if s.opts.Owner != "" && p.String("PartyID") == s.opts.Owner {
+			return true
+		}
+	}
+	return false
+}
+
+// othersAppointments returns which of ids are appointments another
+// employee owns (one $batch of reads); ids not found are not among them.
+func (s *Side) othersAppointments(ctx context.Context, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if s.opts.Owner == "" || len(ids) == 0 {
+		return out, nil
+	}
+	ops := make([]Op, len(ids))
+	for i, id := range ids {
+		ops[i] = Op{Method: http.MethodGet, Path: "AppointmentCollection('" + id + "')?$select=ObjectID," + ownerProps[item.Event]}
+	}
+	res, err := s.c.Batch(ctx, ops)
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range res {
+		if r.Err == nil && r.Entity.String(ownerProps[item.Event]) != s.opts.Owner {
+			out[ids[i]] = true
+		}
+	}
+	return out, nil
+}
