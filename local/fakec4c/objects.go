@@ -322,6 +322,16 @@ func init() {
 		"ProspectPartyID": f, "LifeCycleStatusCode": f, "LifeCycleStatusCodeText": {kind: str, readOnly: true},
 		"ExpectedProcessingEndDate": {kind: date, filterable: true}, "ExpectedRevenueAmount": nf,
 	})}
+	// Service tickets (ServiceRequestCollection as public clients read it:
+	// Name, BuyerPartyID the account, ServiceRequestLifeCycleStatusCode with
+	// its code list ServiceRequestServiceRequestLifeCycleStatusCodeCollection,
+	// CreationDateTime); the fake's status codes are its own.
+	collections["ServiceRequestCollection"] = &collection{name: "ServiceRequestCollection", typ: "c4codataapi.ServiceRequest", props: with(map[string]prop{
+		"ID": {kind: str, filterable: true, readOnly: true}, "Name": {kind: str, filterable: true, required: true},
+		"BuyerPartyID": f, "ServiceRequestLifeCycleStatusCode": f, "ServiceRequestLifeCycleStatusCodeText": {kind: str, readOnly: true},
+		"CreationDateTime": {kind: date, filterable: true},
+	})}
+	codeLists["ServiceRequestServiceRequestLifeCycleStatusCodeCollection"] = [][2]string{{"1", "Open"}, {"2", "In Process"}, {"3", "Customer Action"}, {"5", "Completed"}, {"6", "Closed"}}
 	// The code lists of task status and priority, named as the service
 	// names code list sets: <EntityType><Property>Collection.
 	codeLists["TasksStatusCollection"] = [][2]string{{"1", "Open"}, {"2", "In Process"}, {"3", "Completed"}, {"4", "Waiting"}, {"5", "Deferred"}}

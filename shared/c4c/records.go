@@ -131,19 +131,32 @@ func (s *Side) LookupPeople(ctx context.Context, emails []string) ([]side.Person
 // Stopped).
 var openOpportunity = []string{"1", "2"}
 
-// Accounts implements side.RecordCRM: the accounts (by business ID) and
-// their open opportunities (OpportunityCollection, ProspectPartyID the
-// account), soonest expected close first, in one $batch. C4C service
-// tickets are not listed: Cases stays empty.
+// ticketStatuses is the code list of service request life cycle statuses;
+// closedTickets are the descriptions of the ones that are not open.
+const ticketStatuses = "ServiceRequestServiceRequestLifeCycleStatusCodeCollection"
+
+var closedTickets = []string{"Completed", "Closed"}
+
+// Accounts implements side.RecordCRM: the accounts (by business ID), their
+// open opportunities (OpportunityCollection, ProspectPartyID the account),
+// soonest expected close first, and their open service tickets as Cases
+// (ServiceRequestCollection, BuyerPartyID the account), newest first, in
+// one $batch. A ticket is open unless its status code's description is
+// Completed or Closed; the status code list comes in the same $batch, and
+// the tickets are read three per wanted one, so an account with many
+// recently closed tickets may show fewer open ones than it has.
 func (s *Side) Accounts(ctx context.Context, ids []string, perAccount int) ([]side.Account, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	res, err := s.queries(ctx, []string{"CorporateAccountCollection", "OpportunityCollection"}, []url.Values{
+	res, err := s.queries(ctx, []string{"CorporateAccountCollection", "OpportunityCollection", "ServiceRequestCollection", ticketStatuses}, []url.Values{
 		{"$filter": {orEq("AccountID", ids)}, "$select": {"ObjectID,AccountID,Name"}, "$top": {strconv.Itoa(len(ids))}},
 		{"$filter": {"(" + orEq("ProspectPartyID", ids) + ") and (" + orEq("LifeCycleStatusCode", openOpportunity) + ")"},
 			"$select":  {"ObjectID,Name,ProspectPartyID,LifeCycleStatusCodeText,ExpectedProcessingEndDate,ExpectedRevenueAmount"},
 			"$orderby": {"ExpectedProcessingEndDate"}, "$top": {strconv.Itoa(perAccount * len(ids))}},
+		{"$filter": {orEq("BuyerPartyID", ids)}, "$select": {"ObjectID,ID,Name,BuyerPartyID,ServiceRequestLifeCycleStatusCode,ServiceRequestLifeCycleStatusCodeText,CreationDateTime"},
+			"$orderby": {"CreationDateTime desc"}, "$top": {strconv.Itoa(3 * perAccount * len(ids))}},
+		{},
 	})
 	if err != nil {
 		return nil, err
@@ -165,6 +178,29 @@ func (s *Side) Accounts(ctx context.Context, ids []string, perAccount int) ([]si
 		}
 		out[i].Opportunities = append(out[i].Opportunities, side.Summary{ID: o.ID(), Name: o.String("Name"),
 			Status: o.String("LifeCycleStatusCodeText"), Date: date, Amount: o.String("ExpectedRevenueAmount")})
+	}
+	closed, text := map[string]bool{}, map[string]string{}
+	for _, c := range res[3] {
+		text[c.String("Code")] = c.String("Description")
+		if slices.Contains(closedTickets, c.String("Description")) {
+			closed[c.String("Code")] = true
+		}
+	}
+	for _, tk := range res[2] {
+		i, ok := idx[tk.String("BuyerPartyID")]
+		if !ok || closed[tk.String("ServiceRequestLifeCycleStatusCode")] || len(out[i].Cases) >= perAccount {
+			continue
+		}
+		date := ""
+		if t := tk.Time("CreationDateTime"); !t.IsZero() {
+			date = t.UTC().Format("2006-01-02")
+		}
+		status := tk.String("ServiceRequestLifeCycleStatusCodeText")
+		if status == "" { // the header odata-no-codedescs, or a tenant that sends none
+			status = text[tk.String("ServiceRequestLifeCycleStatusCode")]
+		}
+		out[i].Cases = append(out[i].Cases, side.Summary{ID: tk.ID(), Name: strings.TrimSpace(tk.String("ID") + " " + tk.String("Name")),
+			Status: status, Date: date})
 	}
 	return out, nil
 }

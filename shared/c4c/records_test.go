@@ -1,6 +1,7 @@
 package c4c
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +44,10 @@ func TestRecordOperations(t *testing.T) {
 			"ExpectedProcessingEndDate": FormatDate(day.AddDate(0, 0, o.days)), "ExpectedRevenueAmount": "100" + string(rune('0'+i))}))
 	}
 
+	for i, tk := range []struct{ name, status string }{{"Printer down", "1"}, {"Old issue", "6"}, {"Waiting", "3"}, {"Done", "5"}} {
+		must(l.srv.Insert("ServiceRequestCollection", map[string]any{"Name": tk.name, "BuyerPartyID": acctID, "ServiceRequestLifeCycleStatusCode": tk.status,
+			"CreationDateTime": FormatDate(day.AddDate(0, 0, -i))}))
+	}
 	before := l.client.Calls()
 	people, err := rc.LookupPeople(ctx, []string{"alice@acme.example", "nobody@acme.example"})
 	if err != nil {
@@ -64,6 +69,10 @@ func TestRecordOperations(t *testing.T) {
 	if len(accts) != 1 || accts[0].Name != "Acme" || len(accts[0].Opportunities) != 2 ||
 		accts[0].Opportunities[0].Name != "Sooner" || accts[0].Opportunities[1].Name != "Later" {
 		t.Errorf("Accounts = %+v, want Acme with Sooner, Later (open, soonest first, at most 2)", accts)
+	}
+	if len(accts) == 1 && (len(accts[0].Cases) != 2 || !strings.HasSuffix(accts[0].Cases[0].Name, " Printer down") || accts[0].Cases[0].Status != "Open" ||
+		!strings.HasSuffix(accts[0].Cases[1].Name, " Waiting")) {
+		t.Errorf("Cases = %+v, want the open tickets Printer down, Waiting (newest first)", accts[0].Cases)
 	}
 
 	hits, err := rc.Search(ctx, "Ande", []string{"Contact", "Lead"}, 10)
