@@ -387,3 +387,14 @@ func metadataXML() []byte {
 	b.WriteString(`</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>`)
 	return []byte(b.String())
 }
+
+// csrfFetch counts requests that fetched a CSRF token (in Server.calls).
+const csrfFetch = "x-csrf-token fetch"
+
+// CSRFFetches returns how many requests fetched a CSRF token, for call
+// counts: a fetch rides on a GET that may do nothing else.
+func (s *Server) CSRFFetches() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[csrfFetch]
+}

@@ -60,6 +60,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if strings.EqualFold(r.Header.Get("x-csrf-token"), "fetch") {
+		s.calls[csrfFetch]++
 		tok, cookie := randToken(), randToken()
 		s.tokens[cookie] = tok
 		w.Header().Set("x-csrf-token", tok)

@@ -24,28 +24,7 @@ import (
 // its own side.
 func TestAddinWithC4C(t *testing.T) {
 	l := newLocal(t, fakec4c.Options{})
-	open := addin.SideOpener(func(ctx context.Context, _ string) (side.CRM, error) {
-		c, err := New(Options{Host: l.http.URL, User: fakec4c.DemoUser, Password: fakec4c.DemoPassword})
-		if err != nil {
-			return nil, err
-		}
-		return NewSide(c, SideOptions{Now: l.clock.Now}), nil
-	})
-	store, err := tablestore.OpenEmbedded(filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	auth := addin.AuthenticatorFunc(func(r *http.Request) (string, string, error) {
-		if r.Header.Get("Authorization") != "Bearer tok-u1" {
-			return "", "", errors.New("no valid bearer")
-		}
-		return "u1", "org1", nil
-	})
-	api, err := addin.New(addin.Config{Auth: auth, CRM: open, Store: store, ShareKey: bytes.Repeat([]byte("k"), 32), Now: l.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	api := addinOver(t, l)
 	call := func(method, path, body string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer tok-u1")
@@ -54,22 +33,7 @@ func TestAddinWithC4C(t *testing.T) {
 		api.ServeHTTP(rec, req)
 		return rec
 	}
-	acct, err := l.srv.Insert("CorporateAccountCollection", map[string]any{"Name": "Acme"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := l.client.Batch(t.Context(), []Op{{Method: "GET", Path: "CorporateAccountCollection('" + acct + "')"}})
-	if err != nil || res[0].Err != nil {
-		t.Fatal(err, res)
-	}
-	acctID := res[0].Entity.String("AccountID")
-	contact, err := l.srv.Insert("ContactCollection", map[string]any{"FirstName": "Ann", "LastName": "O'Neil", "Email": "ann@acme.example", "AccountID": acctID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.srv.Insert("OpportunityCollection", map[string]any{"Name": "Big deal", "ProspectPartyID": acctID, "LifeCycleStatusCode": "1"}); err != nil {
-		t.Fatal(err)
-	}
+	acctID, contact := paneData(t, l)
 
 	before := l.srv.Calls("POST", "$batch")
 	rec := call("GET", addin.Prefix+"/people?email=ann@acme.example&email=nobody@acme.example", "")
@@ -109,5 +73,94 @@ func TestAddinWithC4C(t *testing.T) {
 	}
 	if n := l.srv.Count("TasksCollection"); n != 1 {
 		t.Errorf("%d tasks after the pane's create", n)
+	}
+}
+
+// addinOver is the add-in API with C4C as the CRM: like the service, each
+// request opens its own side (and fetches its own CSRF token).
+func addinOver(t testing.TB, l *local) *addin.API {
+	t.Helper()
+	open := addin.SideOpener(func(ctx context.Context, _ string) (side.CRM, error) {
+		c, err := New(Options{Host: l.http.URL, User: fakec4c.DemoUser, Password: fakec4c.DemoPassword})
+		if err != nil {
+			return nil, err
+		}
+		return NewSide(c, SideOptions{Now: l.clock.Now}), nil
+	})
+	store, err := tablestore.OpenEmbedded(filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	auth := addin.AuthenticatorFunc(func(r *http.Request) (string, string, error) {
+		if r.Header.Get("Authorization") != "Bearer tok-u1" {
+			return "", "", errors.New("no valid bearer")
+		}
+		return "u1", "org1", nil
+	})
+	api, err := addin.New(addin.Config{Auth: auth, CRM: open, Store: store, ShareKey: bytes.Repeat([]byte("k"), 32), Now: l.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api
+}
+
+// paneData is an account with a contact and an open opportunity; it returns
+// the account's business ID and the contact's ObjectID.
+func paneData(t testing.TB, l *local) (string, string) {
+	t.Helper()
+	acct, err := l.srv.Insert("CorporateAccountCollection", map[string]any{"Name": "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := l.client.Batch(context.Background(), []Op{{Method: "GET", Path: "CorporateAccountCollection('" + acct + "')"}})
+	if err != nil || res[0].Err != nil {
+		t.Fatal(err, res)
+	}
+	acctID := res[0].Entity.String("AccountID")
+	contact, err := l.srv.Insert("ContactCollection", map[string]any{"FirstName": "Ann", "LastName": "O'Neil", "Email": "ann@acme.example", "AccountID": acctID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.srv.Insert("OpportunityCollection", map[string]any{"Name": "Big deal", "ProspectPartyID": acctID, "LifeCycleStatusCode": "1"}); err != nil {
+		t.Fatal(err)
+	}
+	return acctID, contact
+}
+
+// BenchmarkAddinPeopleC4C is BenchmarkTaskPanePeople's lookup with C4C as
+// the CRM, through the add-in API: the reading pane's people and accounts
+// of one e-mail (three addresses, one account). It reports the HTTP calls
+// to C4C per opened e-mail against the bound: one CSRF token fetch (each
+// request opens its own side), one $batch for contacts and leads, one for
+// their account names, one for the accounts with opportunities, tickets and
+// the ticket status code list — 4.
+func BenchmarkAddinPeopleC4C(b *testing.B) {
+	l := newLocal(b, fakec4c.Options{})
+	api := addinOver(b, l)
+	paneData(b, l)
+	if _, err := l.srv.Insert("ContactCollection", map[string]any{"LastName": "Bob", "Email": "bob@acme.example"}); err != nil {
+		b.Fatal(err)
+	}
+	path := addin.Prefix + "/people?email=ann@acme.example&email=bob@acme.example&email=me@contoso.example"
+	batches := l.srv.Calls("POST", "$batch")
+	fetches := l.srv.CSRFFetches()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("Authorization", "Bearer tok-u1")
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatalf("people: %d %s", rec.Code, rec.Body)
+		}
+	}
+	b.StopTimer()
+	perBatch := float64(l.srv.Calls("POST", "$batch")-batches) / float64(b.N)
+	perFetch := float64(l.srv.CSRFFetches()-fetches) / float64(b.N)
+	b.ReportMetric(perBatch, "c4c-batches/op")
+	b.ReportMetric(perBatch+perFetch, "c4c-calls/op")
+	if perBatch+perFetch > 4 {
+		b.Errorf("%.1f C4C calls per opened e-mail, bound 4", perBatch+perFetch)
 	}
 }
