@@ -74,6 +74,28 @@ func TestAddinWithC4C(t *testing.T) {
 	if n := l.srv.Count("TasksCollection"); n != 1 {
 		t.Errorf("%d tasks after the pane's create", n)
 	}
+	var created struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &created); err != nil || len(created.ID) != 32 {
+		t.Fatalf("create answered %s", rec.Body)
+	}
+	// The edit form: read the record by its ObjectID, change it, read again.
+	if rec := call("PATCH", addin.Prefix+"/records/Task/"+created.ID, `{"Status":"2"}`); rec.Code/100 != 2 {
+		t.Errorf("update: status %d: %s", rec.Code, rec.Body)
+	}
+	rec = call("GET", addin.Prefix+"/records/Task/"+created.ID+"?fields=Subject,Status", "")
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"Status":"2"`) {
+		t.Errorf("get: status %d: %s", rec.Code, rec.Body)
+	}
+	if rec := call("PATCH", addin.Prefix+"/records/Task/"+created.ID, `{"Status":"9"}`); rec.Code != 400 {
+		t.Errorf("update with a status not in the code list: status %d: %s", rec.Code, rec.Body)
+	}
+	// Chatter: C4C has none; the pane gets a message it can show.
+	rec = call("POST", addin.Prefix+"/records/"+created.ID+"/chatter", `{"text":"hello"}`)
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "no Chatter") {
+		t.Errorf("chatter: status %d: %s", rec.Code, rec.Body)
+	}
 }
 
 // addinOver is the add-in API with C4C as the CRM: like the service, each

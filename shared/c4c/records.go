@@ -336,7 +336,7 @@ func (s *Side) metadata(ctx context.Context) (*edmx, error) {
 // edmTypes maps EDM types to the add-in's field types.
 var edmTypes = map[string]string{
 	"Edm.String": "string", "Edm.Boolean": "boolean", "Edm.DateTime": "datetime", "Edm.DateTimeOffset": "datetime",
-	"Edm.Decimal": "double", "Edm.Int32": "int", "Edm.Guid": "id", "Edm.Binary": "base64", "Edm.Time": "time",
+	"Edm.Decimal": "double", "Edm.Int32": "int", "Edm.Guid": "string", "Edm.Binary": "base64", "Edm.Time": "time",
 }
 
 // Describe implements side.RecordCRM from $metadata: a property is
