@@ -102,6 +102,9 @@ func TestNotesAreTextEntries(t *testing.T) {
 			t.Errorf("after Description %q: notes %v", step.desc, got)
 		}
 	}
+	if n := l.srv.Calls("PATCH", "TasksCollection"); n != 0 {
+		t.Errorf("changes of the note alone wrote the task header %d times", n)
+	}
 	// A user edits the note in C4C.
 	l.clock.Add(10 * time.Minute)
 	mid, err := l.side.Changes(ctx, sc, first.Cursor)

@@ -572,12 +572,15 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 		var notes []Op
 		var nidx []int
 		for j, i := range pending {
+			results[i].Err = nil
 			if got[j].Err != nil {
 				results[i].Err = got[j].Err // 404: Gone
 				continue
 			}
-			writes = append(writes, Op{Method: http.MethodPatch, Path: m.coll + "('" + recs[i].ID + "')", IfMatch: got[j].Entity.ETag(), Body: bodies[i]})
-			widx = append(widx, i)
+			if len(bodies[i]) > 0 { // a change of the note alone leaves the header be
+				writes = append(writes, Op{Method: http.MethodPatch, Path: m.coll + "('" + recs[i].ID + "')", IfMatch: got[j].Entity.ETag(), Body: bodies[i]})
+				widx = append(widx, i)
+			}
 			if op, ok := noteOp(kind, got[j].Entity, recs[i]); ok {
 				notes = append(notes, op)
 				nidx = append(nidx, i)
@@ -591,27 +594,28 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 		if err != nil {
 			return nil, err
 		}
-		pending = pending[:0]
-		for j, r := range res[:len(widx)] {
-			i := widx[j]
-			results[i].Err = nil
-			if r.Status == http.StatusPreconditionFailed {
-				pending = append(pending, i)
-				results[i].Err = withFields(kind, r.Err)
+		// A 412 of the header or of the note (changed meanwhile) reads
+		// again and writes again; any other failure is the record's.
+		again := map[int]bool{}
+		for j, r := range res {
+			var i int
+			if j < len(widx) {
+				i = widx[j]
+			} else {
+				i = nidx[j-len(widx)]
+			}
+			if r.Err == nil || results[i].Err != nil {
 				continue
 			}
-			if r.Err != nil {
-				results[i].Err = withFields(kind, r.Err)
+			results[i].Err = withFields(kind, r.Err)
+			if r.Status == http.StatusPreconditionFailed {
+				again[i] = true
 			}
 		}
-		for j, r := range res[len(widx):] {
-			i := nidx[j]
-			if r.Err == nil || results[i].Err != nil && !slices.Contains(pending, i) {
-				continue // written, or the header failed for good
-			}
-			results[i].Err = r.Err
-			if r.Status == http.StatusPreconditionFailed && !slices.Contains(pending, i) {
-				pending = append(pending, i) // changed meanwhile: read again, write again
+		pending = pending[:0]
+		for i := range recs {
+			if again[i] {
+				pending = append(pending, i)
 			}
 		}
 	}
