@@ -21,11 +21,14 @@ import (
 // duplicated and then cancelled appointments this way, fact sheet §13). So:
 //
 //   - before creating an appointment for a meeting with an organizer,
-//     the side looks for the appointment of the same meeting: same subject,
-//     start and end, with the organizer's address on an involved party in
-//     the organizer role (the organizer's copy puts it there, and so does
-//     every copy this side creates); found, the copy is linked to it and
-//     nothing is created;
+//     the side looks for a colleague's appointment of the same meeting: same
+//     subject, start and end, with the organizer's address on an involved
+//     party in the organizer role (the organizer's copy puts it there, and
+//     so does every copy a side creates), owned by another employee; found,
+//     the copy is linked to it and nothing is created. The user's own
+//     appointments are never adopted, so two meetings of one calendar that
+//     look alike stay two. A side reading every record (no owner: one user
+//     per tenant) has no colleagues and looks for nothing;
 //   - such an appointment may belong to a colleague's employee: it is in
 //     this user's scope while their employee is one of its involved
 //     parties, so reconciliation never reads it as gone;
@@ -44,7 +47,7 @@ import (
 func (s *Side) adoptMeetings(ctx context.Context, recs []item.Record, bodies []map[string]any, results []side.Result) {
 	for i, r := range recs {
 		org := strings.ToLower(strings.TrimSpace(r.Fields[item.Organizer]))
-		if bodies[i] == nil || org == "" {
+		if bodies[i] == nil || org == "" || s.opts.Owner == "" {
 			continue
 		}
 		start, err1 := time.Parse(time.RFC3339, r.Fields[item.Start])
@@ -77,6 +80,9 @@ func (s *Side) meetingOf(ctx context.Context, subject string, start, end time.Ti
 	}
 	found := ""
 	err = s.c.List(ctx, "AppointmentCollection", q, func(e Entity) error {
+		if e.String(ownerProps[item.Event]) == s.opts.Owner {
+			return nil // the user's own: never one of their copies
+		}
 		for _, p := range children(e, partiesNav) {
 			if found == "" && p.String("RoleCode") == organizerRole && strings.EqualFold(p.String("EMail"), organizer) {
 				found = e.ID()

@@ -63,6 +63,14 @@ func TestMeetingCopiesMakeOneAppointment(t *testing.T) {
 			if b[0].ID != a[0].ID || l.srv.Count("AppointmentCollection") != 1 {
 				t.Fatalf("copies made %d appointments (%s, %s), want one", l.srv.Count("AppointmentCollection"), a[0].ID, b[0].ID)
 			}
+			// The same user's look-alike meeting is a meeting of its own.
+			twin, err := first.Create(ctx, item.Event, []item.Record{firstCopy}, nil)
+			if err != nil || twin[0].Err != nil || twin[0].ID == a[0].ID {
+				t.Fatalf("a look-alike meeting of the same user: %v %+v (first %s)", err, twin, a[0].ID)
+			}
+			if res, err := first.Delete(ctx, item.Event, []string{twin[0].ID}); err != nil || res[0].Err != nil {
+				t.Fatal(err, res)
+			}
 			// Past the reconciliation interval, the second user's side
 			// still holds the appointment: not deleted, not out of scope.
 			l.clock.Add(10 * time.Minute)
