@@ -40,57 +40,67 @@ import (
 // no organizer party, so its copies are not recognised as one: each user
 // sharing it makes their own appointment.
 
-// adoptMeetings links the events of recs about to be created to the
-// appointment already holding their meeting, if any: results[i] gets its
-// ObjectID and bodies[i] is cleared. A failed lookup only logs; the copy is
-// then created.
+// adoptMeetings links the events of recs about to be created to a
+// colleague's appointment already holding their meeting, if any: results[i]
+// gets its ObjectID and bodies[i] is cleared. The lookups of one Create go
+// as GETs of one $batch (MaxBatch a call). A failed lookup only logs; the
+// copies are then created.
 func (s *Side) adoptMeetings(ctx context.Context, recs []item.Record, bodies []map[string]any, results []side.Result) {
+	if s.opts.Owner == "" {
+		return
+	}
+	var idx []int
+	var colls []string
+	var qs []url.Values
 	for i, r := range recs {
 		org := strings.ToLower(strings.TrimSpace(r.Fields[item.Organizer]))
-		if bodies[i] == nil || org == "" || s.opts.Owner == "" {
-			continue
-		}
 		start, err1 := time.Parse(time.RFC3339, r.Fields[item.Start])
 		end, err2 := time.Parse(time.RFC3339, r.Fields[item.End])
-		if err1 != nil || err2 != nil {
+		if bodies[i] == nil || org == "" || err1 != nil || err2 != nil {
 			continue
 		}
-		id, err := s.meetingOf(ctx, r.Fields[item.Subject], start, end, org)
-		if err != nil {
-			s.log.LogAttrs(ctx, slog.LevelWarn, "c4c: looking for the appointment of a meeting failed; creating one", slog.String("class", fault.ClassOf(err).String()))
-			continue
-		}
-		if id != "" {
+		idx = append(idx, i)
+		colls = append(colls, "AppointmentCollection")
+		qs = append(qs, url.Values{
+			"$filter": {"Subject eq " + Quote(r.Fields[item.Subject]) + " and StartDate eq " + Literal(start) + " and EndDate eq " + Literal(end)},
+			"$expand": {partiesNav}, "$top": {strconv.Itoa(10)},
+		})
+	}
+	if len(idx) == 0 {
+		return
+	}
+	organizerRole, _, err := s.roles(ctx)
+	var found [][]Entity
+	if err == nil {
+		found, err = s.queries(ctx, colls, qs)
+	}
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "c4c: looking for the appointments of meetings failed; creating them", slog.String("class", fault.ClassOf(err).String()))
+		return
+	}
+	for j, i := range idx {
+		org := strings.ToLower(strings.TrimSpace(recs[i].Fields[item.Organizer]))
+		if id := s.colleagues(found[j], organizerRole, org); id != "" {
 			results[i].ID = id
 			bodies[i] = nil
 		}
 	}
 }
 
-// meetingOf finds the appointment of the meeting with subject, start, end
-// and the organizer's address (lower case) on an organizer party.
-func (s *Side) meetingOf(ctx context.Context, subject string, start, end time.Time, organizer string) (string, error) {
-	organizerRole, _, err := s.roles(ctx)
-	if err != nil || organizerRole == "" {
-		return "", err
-	}
-	q := url.Values{
-		"$filter": {"Subject eq " + Quote(subject) + " and StartDate eq " + Literal(start) + " and EndDate eq " + Literal(end)},
-		"$expand": {partiesNav}, "$top": {strconv.Itoa(10)},
-	}
-	found := ""
-	err = s.c.List(ctx, "AppointmentCollection", q, func(e Entity) error {
+// colleagues picks, among appointments read with their parties, one another
+// employee owns with the organizer's address on an organizer party.
+func (s *Side) colleagues(appts []Entity, organizerRole, organizer string) string {
+	for _, e := range appts {
 		if e.String(ownerProps[item.Event]) == s.opts.Owner {
-			return nil // the user's own: never one of their copies
+			continue // the user's own: never one of their copies
 		}
 		for _, p := range children(e, partiesNav) {
-			if found == "" && p.String("RoleCode") == organizerRole && strings.EqualFold(p.String("EMail"), organizer) {
-				found = e.ID()
+			if organizerRole != "" && p.String("RoleCode") == organizerRole && strings.EqualFold(p.String("EMail"), organizer) {
+				return e.ID()
 			}
 		}
-		return nil
-	})
-	return found, err
+	}
+	return ""
 }
 
 // involved says whether the side's employee is an involved party of an

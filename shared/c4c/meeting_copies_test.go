@@ -100,3 +100,30 @@ func TestMeetingCopiesMakeOneAppointment(t *testing.T) {
 		})
 	}
 }
+
+// TestMeetingLookupsAreBatched: looking for colleagues' appointments of 30
+// meetings created at once costs one $batch, not a read per meeting.
+func TestMeetingLookupsAreBatched(t *testing.T) {
+	l := newLocal(t, fakec4c.Options{})
+	ctx := t.Context()
+	start := l.clock.Now().Add(24 * time.Hour).Truncate(time.Hour)
+	var recs []item.Record
+	for i := range 30 {
+		s := start.Add(time.Duration(i) * time.Hour)
+		recs = append(recs, item.Record{Kind: item.Event, Fields: map[string]string{item.Subject: "Meeting", item.Start: s.Format(time.RFC3339),
+			item.End: s.Add(time.Hour).Format(time.RFC3339), item.Organizer: "olivia@contoso.example"}})
+	}
+	before := l.srv.Calls("POST", "$batch")
+	res, err := l.side.Create(ctx, item.Event, recs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Err != nil || r.ID == "" {
+			t.Fatalf("create: %+v", r)
+		}
+	}
+	if n := l.srv.Calls("POST", "$batch") - before; n != 2 {
+		t.Errorf("creating 30 meetings took %d $batch calls, want 2 (the lookups, the creates)", n)
+	}
+}
