@@ -60,6 +60,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if strings.EqualFold(r.Header.Get("x-csrf-token"), "fetch") {
+		s.calls[csrfFetch]++
 		tok, cookie := randToken(), randToken()
 		s.tokens[cookie] = tok
 		w.Header().Set("x-csrf-token", tok)
@@ -107,6 +108,9 @@ func randToken() string {
 
 // do runs one request against the store (lock held): the route table.
 func (s *Server) do(method, path string, q url.Values, h http.Header, body []byte, base string) reply {
+	if path == "$metadata" && method == http.MethodGet {
+		return reply{status: 200, header: http.Header{"Content-Type": {"application/xml"}}, body: metadataXML()}
+	}
 	if path == "" || path == "$metadata" {
 		if method != http.MethodGet {
 			return errReply(errf(405, "", "method not allowed"))
@@ -117,6 +121,9 @@ func (s *Server) do(method, path string, q url.Values, h http.Header, body []byt
 		}
 		sort.Strings(names)
 		return jsonReply(200, map[string]any{"d": map[string]any{"EntitySets": names}})
+	}
+	if rep, ok := s.doChild(method, path, h, body, base); ok {
+		return rep
 	}
 	coll, key, rest, e := parsePath(path)
 	if e != nil {
@@ -161,7 +168,11 @@ func (s *Server) do(method, path string, q url.Values, h http.Header, body []byt
 		if !ok {
 			return errReply(errf(404, "", "Resource not found for segment '%s('%s')'", coll.name, key))
 		}
-		rep := jsonReply(200, map[string]any{"d": render(coll, ent, base, selected(q))})
+		d := render(coll, ent, base, selected(q))
+		if e := expand(coll, ent, d, q, base); e != nil {
+			return errReply(e)
+		}
+		rep := jsonReply(200, map[string]any{"d": d})
 		rep.header.Set("etag", etag(ent.changed))
 		return rep
 	case key != "" && (method == http.MethodPatch || method == "MERGE" || method == http.MethodPut):
@@ -336,6 +347,7 @@ func (s *Server) create(name string, props map[string]any) (*entity, *odataErr) 
 				}
 				c := &entity{id: newObjectID(), props: kid}
 				c.props["ParentObjectID"] = ent.id
+				s.fillChild(k, c)
 				ent.children[k] = append(ent.children[k], c)
 			}
 			continue
@@ -344,11 +356,18 @@ func (s *Server) create(name string, props map[string]any) (*entity, *odataErr) 
 	}
 	ent.changed = s.stamp()
 	ent.props["CreatedOn"] = ent.changed
+	for _, kids := range ent.children {
+		for _, c := range kids {
+			c.changed = ent.changed
+		}
+	}
 	switch name {
 	case "ContactCollection":
 		ent.props["ContactID"] = strconv.FormatInt(1000000+s.seq, 10)
 	case "CorporateAccountCollection":
 		ent.props["AccountID"] = strconv.FormatInt(1000000+s.seq, 10)
+	case "EmployeeCollection":
+		ent.props["EmployeeID"] = strconv.FormatInt(8000000000+s.seq, 10)
 	default:
 		if _, ok := coll.props["ID"]; ok {
 			ent.props["ID"] = strconv.FormatInt(s.seq, 10)
@@ -361,6 +380,9 @@ func (s *Server) create(name string, props map[string]any) (*entity, *odataErr) 
 // partyExists says whether a business partner has id as its business ID
 // (a contact's ContactID or an account's AccountID).
 func (s *Server) partyExists(id string) bool {
+	if _, _, ok := s.party(id); ok {
+		return true
+	}
 	for _, coll := range []string{"ContactCollection", "CorporateAccountCollection"} {
 		key := "ContactID"
 		if coll == "CorporateAccountCollection" {
@@ -529,7 +551,11 @@ func (s *Server) list(coll *collection, q url.Values, base string) reply {
 	sel := selected(q)
 	results := make([]any, len(rows))
 	for i, r := range rows {
-		results[i] = render(coll, r, base, sel)
+		d := render(coll, r, base, sel)
+		if e := expand(coll, r, d, q, base); e != nil {
+			return errReply(e)
+		}
+		results[i] = d
 	}
 	d := map[string]any{"results": results}
 	if q.Get("$inlinecount") == "allpages" {
