@@ -4,19 +4,40 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"os"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
 )
 
-var initialContacts = flag.Int("sides.initial.contacts", 10_000, "contacts in BenchmarkInitialSync's world (the issue's heap figure is at 50000)")
+var (
+	initialContacts = flag.Int("sides.initial.contacts", 10_000, "contacts in BenchmarkInitialSync's world (the issue's heap figure is at 50000)")
+	fakesInProcess  = flag.Bool("sides.fakes.inprocess", false, "initial-sync benchmarks run the local Salesforce and Graph in the benchmark's process, so the peak heap counts them too")
+	heapProfile     = flag.String("sides.heapprofile", "", "write a heap profile (in-use as of the last GC) to this file each time the initial sync's heap reaches a new peak")
+)
+
+// initialWorld is the world of the initial-sync benchmarks: the local
+// servers in a child process (newWorldApart), seeded with the records, so
+// that the peak heap measured here is what crmsync itself needs; with
+// -sides.fakes.inprocess, in this process as every test has them.
+func initialWorld(b *testing.B, contacts, tasks, events int) *world {
+	if *fakesInProcess {
+		w := newWorld(b)
+		w.seedSalesforce(contacts, tasks, events)
+		return w
+	}
+	return newWorldApart(b, contacts, tasks, events)
+}
 
 // watchHeap samples the live heap until the returned function is called,
 // which returns the peak above the heap live at the start (after a GC).
-// It counts the whole process: the local Salesforce and Graph, which hold
-// every record the session reads and writes, are in it too.
+// It counts the whole process: with the local servers in a child process
+// (initialWorld), that is the session's runner, planner, vendor clients and
+// table store; with -sides.fakes.inprocess, the local Salesforce and Graph,
+// which hold every record the session reads and writes, are in it too.
 func watchHeap() func() uint64 {
 	runtime.GC()
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
@@ -36,7 +57,12 @@ func watchHeap() func() uint64 {
 				done <- max(peak, read()) - base
 				return
 			case <-t.C:
-				peak = max(peak, read())
+				if now := read(); now > peak {
+					if *heapProfile != "" && now > peak+peak/20 {
+						writeHeapProfile(*heapProfile)
+					}
+					peak = now
+				}
 			}
 		}
 	}()
@@ -44,6 +70,17 @@ func watchHeap() func() uint64 {
 		close(stop)
 		return <-done
 	}
+}
+
+// writeHeapProfile writes the heap profile to path (for pprof
+// -sample_index=inuse_space: what was live at the last collection).
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_ = pprof.Lookup("heap").WriteTo(f, 0)
 }
 
 // reportInitialBounds reports the initial sync's table transactions against
@@ -79,9 +116,8 @@ func BenchmarkInitialSyncGrowth(b *testing.B) {
 			var total time.Duration
 			for range b.N {
 				b.StopTimer()
-				w := newWorld(b)
+				w := initialWorld(b, n, 0, 0)
 				w.logs = &strings.Builder{}
-				w.seedSalesforce(n, 0, 0)
 				peak := watchHeap()
 				b.StartTimer()
 				start := time.Now()
