@@ -1,0 +1,139 @@
+package session_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/session/memside"
+	"github.com/crmsync/crmsync/shared/side"
+)
+
+// pagedCRM is a memside CRM that lists a first sync in pages of size
+// (side.PageLister), counting the pages it handed over.
+type pagedCRM struct {
+	*memside.Side
+	size  int
+	pages int
+}
+
+func (p *pagedCRM) ListPages(ctx context.Context, scope item.Scope, page func([]item.Record) error) (item.Changes, error) {
+	ch, err := p.Changes(ctx, scope, "")
+	if err != nil {
+		return item.Changes{}, err
+	}
+	for start := 0; start < len(ch.Records); start += p.size {
+		p.pages++
+		batch := slices.Clone(ch.Records[start:min(start+p.size, len(ch.Records))])
+		if err := page(batch); err != nil {
+			return item.Changes{}, err
+		}
+		clear(batch) // a page is the runner's only while it is handed over
+	}
+	ch.Records = nil
+	return ch, nil
+}
+
+// pagedFixture is newFixture with the CRM listing first syncs in pages of 4.
+func pagedFixture(t *testing.T) (*fixture, *pagedCRM) {
+	f := newFixture(t)
+	p := &pagedCRM{Side: f.crm, size: 4}
+	f.r.Opener = staticOpener{side.Sides{CRM: p, Mailbox: f.mbx}}
+	return f, p
+}
+
+// seedFirstSync puts 13 contacts and 6 tasks (due today) in the CRM of f.
+func seedFirstSync(f *fixture) {
+	for i := range 13 {
+		f.crm.Put(contact("Person", fmt.Sprint(i), fmt.Sprintf("p%d@acme.com", i)))
+	}
+	for i := range 6 {
+		f.crm.Put(item.Record{Kind: item.Task, Fields: map[string]string{item.Subject: fmt.Sprint("Task ", i),
+			item.DueDate: f.now.Format("2006-01-02"), item.Status: "NotStarted"}})
+	}
+}
+
+// mailboxFields lists the mailbox's records of kind by their fields, sorted.
+func mailboxFields(f *fixture, kind item.Kind) []string {
+	var out []string
+	for _, r := range f.mbx.Records(kind) {
+		keys := slices.Sorted(maps.Keys(r.Fields))
+		s := ""
+		for _, k := range keys {
+			s += k + "=" + r.Fields[k] + ";"
+		}
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestFirstSyncInPagesIsTheWholePlan: a first sync into an empty mailbox,
+// listed in pages, plans and applies page by page and ends where the whole
+// listing's session ends: the same records in the mailbox, the same counts,
+// and a second session with nothing to do.
+func TestFirstSyncInPagesIsTheWholePlan(t *testing.T) {
+	whole := newFixture(t)
+	seedFirstSync(whole)
+	wantRep := whole.run(t)
+	paged, lister := pagedFixture(t)
+	seedFirstSync(paged)
+	rep := paged.run(t)
+	if lister.pages < 4 {
+		t.Fatalf("the CRM handed over %d pages, want the contacts and tasks in pages of 4", lister.pages)
+	}
+	if rep.Outcome != "ok" || !maps.Equal(rep.Counts, wantRep.Counts) {
+		t.Errorf("paged first sync: %s %v, want %s %v", rep.Outcome, rep.Counts, wantRep.Outcome, wantRep.Counts)
+	}
+	for _, kind := range []item.Kind{item.Contact, item.Task} {
+		if got, want := mailboxFields(paged, kind), mailboxFields(whole, kind); !slices.Equal(got, want) {
+			t.Errorf("%s in the mailbox after a paged first sync:\n%v\nwant\n%v", kind, got, want)
+		}
+	}
+	if second := paged.run(t); len(second.Counts) != 0 || second.Outcome != "ok" {
+		t.Errorf("the session after a paged first sync: %s %v, want nothing to do", second.Outcome, second.Counts)
+	}
+	paged.crm.Edit(item.Contact, paged.crm.Records(item.Contact)[0].ID, map[string]string{item.Title: "CTO"})
+	if rep := paged.run(t); rep.Counts["contact|to-mailbox|update"] != 1 {
+		t.Errorf("an edit after the paged first sync: %v, want one update", rep.Counts)
+	}
+}
+
+// TestFirstSyncPagedOnlyWhenNothingToMatch: a mailbox that already holds a
+// contact of the CRM's needs the whole listing to match it, so the session
+// does not page; the contact is matched, not duplicated.
+func TestFirstSyncPagedOnlyWhenNothingToMatch(t *testing.T) {
+	f, lister := pagedFixture(t)
+	seedFirstSync(f)
+	f.mbx.Put(contact("Person", "7", "p7@acme.com"))
+	rep := f.run(t)
+	if got := rep.Counts["contact|to-mailbox|create"]; got != 12 {
+		t.Errorf("created %d contacts in the mailbox, want 12 (one matched): %v", got, rep.Counts)
+	}
+	if n := len(f.mbx.Records(item.Contact)); n != 13 {
+		t.Errorf("the mailbox holds %d contacts, want 13", n)
+	}
+	// Tasks: the mailbox holds none, so they still come in pages.
+	if lister.pages != 2 {
+		t.Errorf("the CRM handed over %d pages, want 2 (the 6 tasks; contacts read whole)", lister.pages)
+	}
+}
+
+// TestFirstSyncInPagesKeepsThePlanCap: the plan's record cap counts the
+// creates of earlier pages, so a paged first sync leaves out what the whole
+// plan would, each left-out record with its issue.
+func TestFirstSyncInPagesKeepsThePlanCap(t *testing.T) {
+	f, _ := pagedFixture(t)
+	f.setMaxRecords(6)
+	seedFirstSync(f)
+	f.run(t)
+	if n := len(f.mbx.Records(item.Contact)); n != 6 {
+		t.Errorf("the mailbox holds %d contacts under a cap of 6, want 6", n)
+	}
+	if is := issuesWith(t, f, "plan-limit"); len(is) != 7 {
+		t.Errorf("%d plan-limit issues, want the 7 contacts left out", len(is))
+	}
+}
