@@ -81,6 +81,9 @@ func (s *run) syncPaged(ctx context.Context, kind item.Kind, pol reconcile.Polic
 		r, err := s.apply(ctx, kind, out.Actions)
 		retry = retry || r
 		applyErr = err
+		// Nothing later in this sync writes the page's links again (a
+		// failed one is read again if it is): hold their IDs alone.
+		s.st.ReleaseLinkRows(kind)
 		return err
 	})
 	if applyErr != nil {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/reconcile"
+	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/session/memside"
 	"github.com/crmsync/crmsync/shared/side"
 )
@@ -135,5 +137,40 @@ func TestFirstSyncInPagesKeepsThePlanCap(t *testing.T) {
 	}
 	if is := issuesWith(t, f, "plan-limit"); len(is) != 7 {
 		t.Errorf("%d plan-limit issues, want the 7 contacts left out", len(is))
+	}
+}
+
+// TestReleasedLinkRowsAreReadBeforeWritten: link rows a State let go of
+// (ReleaseLinkRows, after each page of a streamed first sync) are point-read
+// again before a later write in the same State, so the write is made under
+// the row's real state: the mailbox index moves with the link and the
+// counts stay true.
+func TestReleasedLinkRowsAreReadBeforeWritten(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	st := session.NewState(f.store, "u1")
+	if _, _, err := st.LinksFor(ctx, item.Contact, item.Changes{Kind: item.Contact, Full: true}, item.Changes{}); err != nil {
+		t.Fatal(err) // counts the kind (no links yet), as a first sync does
+	}
+	l := reconcile.Link{Kind: item.Contact, CRMID: "c1", MailboxID: "m1", Fingerprints: map[string]string{}}
+	if err := st.CommitLinks(ctx, item.Contact, []session.LinkChange{{Link: l}}); err != nil {
+		t.Fatal(err)
+	}
+	st.ReleaseLinkRows(item.Contact)
+	l.MailboxID = "m2"
+	before := st.Writes()
+	if err := st.CommitLinks(ctx, item.Contact, []session.LinkChange{{Link: l}}); err != nil {
+		t.Fatalf("updating a released link row: %v", err)
+	}
+	if n := st.Writes() - before; n != 1 {
+		t.Errorf("updating a released link row took %d transactions, want 1 (read first, not refused and retried)", n)
+	}
+	st.ReleaseLinkRows(item.Contact)
+	if err := st.CommitLinks(ctx, item.Contact, []session.LinkChange{{Link: reconcile.Link{Kind: item.Contact, CRMID: "c2", MailboxID: "m3"}}}); err != nil {
+		t.Fatalf("inserting beside released rows: %v", err)
+	}
+	checkLinkIndex(t, f.store, item.Contact)
+	if c, _, _ := session.NewState(f.store, "u1").LinkCounts(ctx, item.Contact); c != (reconcile.LinkCounts{All: 2, Live: 2}) {
+		t.Errorf("counts %+v, want 2 links, both live", c)
 	}
 }
