@@ -104,21 +104,59 @@ func TestFirstSyncInPagesIsTheWholePlan(t *testing.T) {
 	}
 }
 
-// TestFirstSyncPagedOnlyWhenNothingToMatch: a mailbox that already holds a
-// contact of the CRM's needs the whole listing to match it, so the session
-// does not page; the contact is matched, not duplicated.
-func TestFirstSyncPagedOnlyWhenNothingToMatch(t *testing.T) {
+// TestFirstSyncInPagesMatchesTheMailbox: a mailbox that already holds
+// contacts is matched page by page — a contact of the CRM's on a later page
+// pairs with its mailbox copy, not duplicated — and the mailbox's own
+// contacts are created in the CRM once every page is done, as the whole
+// listing's session does.
+func TestFirstSyncInPagesMatchesTheMailbox(t *testing.T) {
+	seed := func(f *fixture) {
+		seedFirstSync(f)
+		f.mbx.Put(contact("Person", "11", "p11@acme.com"))
+		f.mbx.Put(contact("Person", "2", "P2@Acme.com"))
+		grace := contact("Grace", "Hopper", "grace@navy.mil")
+		f.mbx.Put(grace)
+	}
+	whole := newFixture(t)
+	seed(whole)
+	wantRep := whole.run(t)
+	paged, lister := pagedFixture(t)
+	seed(paged)
+	rep := paged.run(t)
+	if lister.pages < 4 {
+		t.Errorf("the CRM handed over %d pages, want the contacts in pages of 4 beside the mailbox's", lister.pages)
+	}
+	if got := rep.Counts["contact|to-mailbox|create"]; got != 11 {
+		t.Errorf("created %d contacts in the mailbox, want 11 (two matched): %v", got, rep.Counts)
+	}
+	if rep.Outcome != "ok" || !maps.Equal(rep.Counts, wantRep.Counts) {
+		t.Errorf("paged first sync: %s %v, want %s %v", rep.Outcome, rep.Counts, wantRep.Outcome, wantRep.Counts)
+	}
+	for _, kind := range []item.Kind{item.Contact, item.Task} {
+		if got, want := mailboxFields(paged, kind), mailboxFields(whole, kind); !slices.Equal(got, want) {
+			t.Errorf("%s in the mailbox after a paged first sync:\n%v\nwant\n%v", kind, got, want)
+		}
+	}
+	if n := len(paged.crm.Records(item.Contact)); n != 14 {
+		t.Errorf("the CRM holds %d contacts, want 14 (Grace created once)", n)
+	}
+	if second := paged.run(t); len(second.Counts) != 0 {
+		t.Errorf("the session after: %v, want nothing to do", second.Counts)
+	}
+}
+
+// TestFirstSyncWholeUnderCapWithMailboxItems: under a plan's record cap, a
+// whole plan creates the mailbox's items in the CRM before the CRM's in the
+// mailbox; paging would do the reverse, so the contacts are read whole.
+func TestFirstSyncWholeUnderCapWithMailboxItems(t *testing.T) {
 	f, lister := pagedFixture(t)
+	f.setMaxRecords(100)
 	seedFirstSync(f)
-	f.mbx.Put(contact("Person", "7", "p7@acme.com"))
+	f.mbx.Put(contact("Grace", "Hopper", "grace@navy.mil"))
 	rep := f.run(t)
-	if got := rep.Counts["contact|to-mailbox|create"]; got != 12 {
-		t.Errorf("created %d contacts in the mailbox, want 12 (one matched): %v", got, rep.Counts)
+	if rep.Counts["contact|to-mailbox|create"] != 13 || rep.Counts["contact|to-crm|create"] != 1 {
+		t.Errorf("counts %v, want 13 contacts to the mailbox and Grace to the CRM", rep.Counts)
 	}
-	if n := len(f.mbx.Records(item.Contact)); n != 13 {
-		t.Errorf("the mailbox holds %d contacts, want 13", n)
-	}
-	// Tasks: the mailbox holds none, so they still come in pages.
 	if lister.pages != 2 {
 		t.Errorf("the CRM handed over %d pages, want 2 (the 6 tasks; contacts read whole)", lister.pages)
 	}
