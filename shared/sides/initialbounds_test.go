@@ -1,6 +1,7 @@
 package sides_test
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"math"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crmsync/crmsync/shared/item"
 )
 
 var (
@@ -135,5 +138,62 @@ func BenchmarkInitialSyncGrowth(b *testing.B) {
 				b.ReportMetric(math.Log(secs[n]/secs[sizes[0]])/math.Log(float64(n)/float64(sizes[0])), "growth-exponent")
 			}
 		})
+	}
+}
+
+// BenchmarkInitialSyncIntoMailbox is BenchmarkInitialSyncGrowth at 10,000
+// contacts (50,000 with -sides.large) into a mailbox that already holds a
+// tenth of them (the same names and e-mails: they pair, not duplicate) and
+// 200 contacts of its own (created in Salesforce): a first sync that matches
+// as it streams the CRM listing, with the same metrics.
+func BenchmarkInitialSyncIntoMailbox(b *testing.B) {
+	n := 10_000
+	if *sidesLarge {
+		n = 50_000
+	}
+	matched, own := n/10, 200
+	for range b.N {
+		b.StopTimer()
+		w := initialWorld(b, n, 0, 0)
+		w.logs = &strings.Builder{}
+		w.seedMailboxContacts(matched, own)
+		peak := watchHeap()
+		b.StartTimer()
+		start := time.Now()
+		rep := w.session()
+		elapsed := time.Since(start)
+		b.StopTimer()
+		reportInitialBounds(b, peak(), rep.TableWrites, n+own)
+		b.ReportMetric(elapsed.Seconds(), "wall-s")
+		if got := rep.Counts["contact|to-mailbox|create"]; got != n-matched {
+			b.Fatalf("created %d contacts in the mailbox, want %d (%v)", got, n-matched, rep.Counts)
+		}
+		if got := rep.Counts["contact|to-crm|create"]; got != own {
+			b.Fatalf("created %d contacts in Salesforce, want the mailbox's %d (%v)", got, own, rep.Counts)
+		}
+	}
+}
+
+// seedMailboxContacts creates, through Graph as Outlook would, the first
+// matched of seedSalesforce's contacts and own contacts of the mailbox's own.
+func (w *world) seedMailboxContacts(matched, own int) {
+	w.t.Helper()
+	var recs []item.Record
+	for j := range matched {
+		recs = append(recs, item.Record{Kind: item.Contact, Fields: map[string]string{item.FirstName: "C", item.LastName: fmt.Sprint(j),
+			item.Email: fmt.Sprintf("c%d@acme.example", j), item.Title: "Buyer"}})
+	}
+	for j := range own {
+		recs = append(recs, item.Record{Kind: item.Contact, Fields: map[string]string{item.FirstName: "M", item.LastName: fmt.Sprint(j),
+			item.Email: fmt.Sprintf("m%d@globex.example", j)}})
+	}
+	res, err := w.mailbox.Create(context.Background(), item.Contact, recs, make([]string, len(recs)))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			w.t.Fatal(r.Err)
+		}
 	}
 }
