@@ -9,9 +9,9 @@ import (
 // PageLister is an optional Side ability: a full listing handed over page by
 // page, so that a first sync over a large scope need not hold every record
 // at once. The engine uses it for a kind's first listing (no cursor) when
-// nothing else needs the whole listing at hand: no stored links to find
-// absent, nothing on the other side to match against. Sides without it are
-// read with Changes as before.
+// the kind has no stored links (none to find absent from the listing),
+// matching each page against the other side's records. Sides without it
+// are read with Changes as before.
 type PageLister interface {
 	// ListPages reads every record in scope, as Changes with cursor "" would,
 	// and calls page with them a batch at a time, in the side's own order;
