@@ -260,7 +260,7 @@ func (d *Detector) Poll(ctx context.Context, org string, q Querier, now time.Tim
 			return rep, fmt.Errorf("orgwatch: session of %s not requested: %w", u, err)
 		}
 	}
-	if err := d.saveWatermarks(ctx, org, next, nextSeen); err != nil {
+	if err := d.saveWatermarks(ctx, org, next, nextSeen, polled{at: now.UTC(), covered: ripe}); err != nil {
 		return rep, err
 	}
 	return rep, d.setUp(ctx, org, true, up, everyone(), now)
@@ -289,7 +289,9 @@ func (d *Detector) setUp(ctx context.Context, org string, up bool, was *bool, us
 	}
 	// Recorded after the users were told: a failure part-way tells them all
 	// again next time.
-	_, err := d.Store.Upsert(ctx, Table, tablestore.Entity{PartitionKey: org, RowKey: stateKey, Properties: map[string]any{"Up": up}})
+	// Merged: the row's last poll (see polled) stays.
+	_, err := d.Store.Batch(ctx, Table, []tablestore.Op{{Kind: tablestore.OpMerge,
+		Entity: tablestore.Entity{PartitionKey: org, RowKey: stateKey, Properties: map[string]any{"Up": up}}}})
 	return err
 }
 
@@ -348,11 +350,14 @@ func (d *Detector) watermarks(ctx context.Context, org string) (map[string]time.
 	return out, seen, up, nil
 }
 
-func (d *Detector) saveWatermarks(ctx context.Context, org string, next map[string]time.Time, seen map[string][]string) error {
-	if len(next) == 0 {
-		return nil
-	}
-	var ops []tablestore.Op
+// polled is what a successful poll records in the state row, for the org
+// admin's page: when it ran, and up to when it saw changes.
+type polled struct{ at, covered time.Time }
+
+func (d *Detector) saveWatermarks(ctx context.Context, org string, next map[string]time.Time, seen map[string][]string, p polled) error {
+	// In the same batch as the watermarks: one write a poll.
+	ops := []tablestore.Op{{Kind: tablestore.OpMerge, Entity: tablestore.Entity{PartitionKey: org, RowKey: stateKey,
+		Properties: map[string]any{"LastPoll": p.at, "Covered": p.covered}}}}
 	for _, obj := range slices.Sorted(maps.Keys(next)) {
 		props := map[string]any{"Since": next[obj].UTC()}
 		keys := slices.Sorted(slices.Values(seen[obj]))
