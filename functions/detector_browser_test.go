@@ -86,7 +86,7 @@ func TestBrowserIntegrationConnection(t *testing.T) {
 
 			b.TypeInto("#integration-username", "nobody@world.example")
 			b.ClickExpectingError("#set-up-integration")
-			b.Expect("Change detection", []string{"The integration connection was not set up:", "not pre-authorized for crmsync's connected app", "(invalid_grant)"})
+			b.Expect("Change detection", []string{"The integration connection was not set up:", "not pre-authorized for crmsync's app in Salesforce", "(invalid_grant)"})
 			if got := b.Text("#integration-username"); got != "" && !strings.Contains(got, "nobody") {
 				t.Errorf("the username typed is not given back: %q", got)
 			}

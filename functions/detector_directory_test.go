@@ -105,7 +105,7 @@ func TestDirectoryKeptWhereInputsChange(t *testing.T) {
 		t.Errorf("after a session: %v table reads, want the subscriptions' %v and nothing more", after, subs)
 	}
 
-	// The detector's timer, at second 5 of each minute.
+	// The detector's timer, as each minute turns (orgwatch.TickOffset).
 	var timer funchost.Function
 	for _, f := range w.fns {
 		if f.Name == "detector" {
@@ -139,7 +139,7 @@ func TestDirectoryKeptWhereInputsChange(t *testing.T) {
 	// Past the query's overlap from the sessions' own writes in Salesforce
 	// (Wendy's records, which would request her anyway).
 	now := clock.now().Add(3 * time.Minute)
-	clock.advance(now.Truncate(time.Minute).Add(65 * time.Second).Sub(clock.now()))
+	clock.advance(now.Truncate(time.Minute).Add(time.Minute + orgwatch.TickOffset).Sub(clock.now()))
 	requested() // the first poll sets the watermarks
 	otherChange := func(name string) []schedule.Request {
 		t.Helper()

@@ -193,9 +193,9 @@ func TestSalesforceChangeReachesMailboxThroughDetectorTimer(t *testing.T) {
 		return out
 	}
 	sessions() // what connecting requested; the first session stood for it
-	// The timer fires at second 5 of each minute.
+	// The timer fires as each minute turns (orgwatch.TickOffset).
 	now := clock.now()
-	clock.advance(now.Truncate(time.Minute).Add(65 * time.Second).Sub(now))
+	clock.advance(now.Truncate(time.Minute).Add(time.Minute + orgwatch.TickOffset).Sub(now))
 	tick() // sets the watermarks
 	if got := sessions(); len(got) != 0 {
 		t.Fatalf("the first tick requested %v", got)

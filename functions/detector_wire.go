@@ -294,7 +294,7 @@ func (v integrationView) RemoveIntegration(ctx context.Context, tenant, sfOrg st
 func (integrationView) IntegrationNeeds() []string {
 	return []string{
 		"the API Enabled and View All Data permissions (from its profile or a permission set), so one query sees every user's records;",
-		"to be pre-authorized for crmsync's connected app: in the app's policies, Permitted Users is “Admin approved users are pre-authorized”, and the user's profile or permission set is added to the app;",
-		"crmsync's connected app to hold the certificate of this deployment's signing key (CRMSYNC_SALESFORCE_JWT_KEY), with Use digital signatures on.",
+		"to be pre-authorized for crmsync's app in Salesforce: in the app's policies, Permitted Users is “Admin approved users are pre-authorized”, and the user's profile or permission set is added to the app;",
+		"crmsync's app in Salesforce to hold the certificate of this deployment's signing key (CRMSYNC_SALESFORCE_JWT_KEY), with Use digital signatures on.",
 	}
 }

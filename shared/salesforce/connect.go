@@ -419,11 +419,11 @@ func jwtRefusal(err error) string {
 	var msg string
 	switch {
 	case code == "invalid_client_id":
-		msg = "Salesforce does not know crmsync's consumer key: the connected app whose key this deployment uses (CRMSYNC_SALESFORCE_CLIENT_ID) is not in that organisation, or the key was copied wrong"
+		msg = "Salesforce does not know crmsync's consumer key: the External Client App (or connected app) whose consumer key this deployment uses (CRMSYNC_SALESFORCE_CLIENT_ID) is not in that organisation, or the key was copied wrong"
 	case code == "invalid_grant" && desc == "user hasn't approved this consumer":
-		msg = "that user is not pre-authorized for crmsync's connected app (or no active user has that username): set the app's Permitted Users to \"Admin approved users are pre-authorized\" and add the user's profile or permission set to it"
+		msg = "that user is not pre-authorized for crmsync's app in Salesforce (or no active user has that username): set the app's Permitted Users to \"Admin approved users are pre-authorized\" and add the user's profile or permission set to it"
 	case code == "invalid_grant" && desc == "invalid assertion":
-		msg = "Salesforce could not verify the signature: the certificate in crmsync's connected app is not the one of this deployment's signing key (CRMSYNC_SALESFORCE_JWT_KEY); upload the matching certificate"
+		msg = "Salesforce could not verify the signature: the certificate in crmsync's app in Salesforce is not the one of this deployment's signing key (CRMSYNC_SALESFORCE_JWT_KEY); upload the matching certificate"
 	case code == "invalid_grant" && desc == "audience is invalid":
 		msg = "the token was meant for another Salesforce login host: check CRMSYNC_SALESFORCE_LOGIN_URL (login.salesforce.com or test.salesforce.com for a sandbox)"
 	default:
