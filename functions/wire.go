@@ -126,6 +126,9 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	if a.store, a.queue, err = openStorage(cfg, cred, a); err != nil {
 		return nil, err
 	}
+	if storeWrap != nil {
+		a.store = storeWrap(a.store)
+	}
 	if a.ring, err = keyring.Open(cfg.KeyRing, cred); err != nil {
 		a.Close()
 		return nil, err
@@ -214,7 +217,8 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		Connections: a.conns, Identities: a.users, Directory: a.users,
 		Forget: []account.Deleter{account.DeleterFunc(a.subs.Forget), account.DeleterFunc(orgwatch.Index{Store: a.store}.ForgetUser)},
 		CRM:    a.crmConnector, Mailbox: a.mailboxConnector,
-		Now: now, Log: log,
+		Saved: []account.SettingsListener{account.SettingsListenerFunc(a.settingsSaved)},
+		Now:   now, Log: log,
 	})
 	if err != nil {
 		a.Close()
@@ -538,7 +542,7 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *salesforce.
 			OnConnected: a.onConnected,
 			ResolveUser: a.accounts.ClaimInvite,
 			Now:         a.now, Logger: a.log,
-			Integrations: a.integrations(),
+			Integrations: integrationRegistrar{a},
 		})
 		if err != nil {
 			return nil, err
@@ -553,6 +557,7 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *salesforce.
 		CRM: a.crmConnector, Mailbox: a.mailboxConnector, AdminRights: sides.AdminRights{Opener: a.opener},
 		Insight: a.insight, Notices: a.notifier, Names: salesforce.RecordNames{Client: a.salesforceClient},
 		Tracking: a.tracker, Subjects: msgraph.SentSubjects{Client: a.graphClient, Hash: a.tracker.MessageHash}, Welcome: a.insight, Log: a.log, Now: a.now,
+		Integrations: a.integrationPage(),
 	})
 	if err != nil {
 		return nil, err

@@ -99,6 +99,12 @@ func (h *Handler) Routes() []access.Route {
 		route(post, P+"/orgs/{org}/grants", access.GrantsWrite, access.PathOrg, h.grantForm),
 		route(get, P+"/users/{user}", access.StatusRead, access.PathUser, h.userPage),
 		route(get, P+"/orgs/{org}/history", access.StatusRead, access.PathOrg, h.orgHistoryPage),
+		// The organisation's integration connection for the change
+		// detector: provisioning-level, like the connect admin route that
+		// sets it up (support does not see it).
+		route(get, P+"/orgs/{org}/integration", access.UsersProvision, access.PathOrg, h.integrationPage),
+		route(post, P+"/orgs/{org}/integration", access.UsersProvision, access.PathOrg, h.integrationForm),
+		route(post, P+"/orgs/{org}/integration/remove", access.UsersProvision, access.PathOrg, h.integrationRemoveForm),
 		route(get, P+"/users/{user}/history", access.StatusRead, access.PathUser, h.userHistoryPage),
 		// An admin's actions on one user's page.
 		route(post, P+"/users/{user}/sync-now", access.SyncWrite, access.PathUser, h.syncNowForm),
