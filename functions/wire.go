@@ -177,7 +177,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		a.opener.CRM = &c4c.Opener{Tables: a.store, Log: log}
 	}
 	if cfg.Mailbox == settings.MailboxGoogle {
-		a.google = googleOpener(cfg, log)
+		a.google = googleOpener(cfg, log, subKey(secret, "google-channel-token"), now)
 		a.opener.Mailbox = a.google
 	}
 	if cfg.SalesforceUserShare > 0 {
@@ -612,7 +612,7 @@ func anyOf(list []string) bool {
 func (a *app) ensureSubscriptions(ctx context.Context, user string) error {
 	if a.google != nil {
 		// Graph subscriptions are Microsoft's; a Google mailbox's sessions
-		// poll (Calendar watch channels are not wired yet).
+		// keep their own watch channels (google.WatchOptions).
 		return nil
 	}
 	return msgraph.EnsureSubscriptions(ctx, a.subs, a.graphClient, user, a.now())

@@ -1,13 +1,20 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"log/slog"
+	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/dashboard"
 	"github.com/crmsync/crmsync/shared/google"
+	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/settings"
+	"github.com/crmsync/crmsync/shared/side"
 )
 
 // googleOAuth is the Google OAuth client of a CRMSYNC_MAILBOX=google
@@ -24,11 +31,33 @@ func googleOAuth(cfg settings.Settings) *oauth2.Config {
 }
 
 // googleOpener opens users' Google mailboxes with their own OAuth tokens.
-// Domain-wide delegation and Calendar push are not wired yet: an
-// admin-onboarded (jwt_bearer) connection fails to open naming the missing
-// service account, and events are polled.
-func googleOpener(cfg settings.Settings, log *slog.Logger) *google.Opener {
-	return &google.Opener{OAuth: googleOAuth(cfg), BaseURL: cfg.GoogleBaseURL, Log: log.With("mailbox", google.Provider)}
+// Each opened side keeps a Calendar watch channel per synced calendar
+// calling the notifications function (pushKey signs the channel tokens),
+// when Google can reach it: over HTTPS, or the local Google at any URL.
+func googleOpener(cfg settings.Settings, log *slog.Logger, pushKey []byte, now func() time.Time) *google.Opener {
+	o := &google.Opener{OAuth: googleOAuth(cfg), BaseURL: cfg.GoogleBaseURL, Log: log.With("mailbox", google.Provider)}
+	if strings.HasPrefix(cfg.PublicURL, "https://") || cfg.GoogleBaseURL != "" {
+		o.Push = &google.WatchOptions{Address: cfg.PublicURL + "/api/notifications", Key: pushKey, Now: now}
+	}
+	return o
+}
+
+// pusher is the notifications function's side.Pusher: the Google
+// connector's (watch channels) when the mailbox is Google, Graph's
+// subscriptions otherwise.
+func (a *app) pusher() side.Pusher {
+	log := a.log.With("function", "notifications")
+	if a.google != nil {
+		var key []byte
+		if a.google.Push != nil {
+			key = a.google.Push.Key
+		}
+		return google.Push{Key: key, Logger: log, Connected: func(ctx context.Context, user string) bool {
+			_, err := a.conns.Get(ctx, user, google.Provider)
+			return !errors.Is(err, connection.ErrNotFound)
+		}}
+	}
+	return msgraph.Push{Subscriptions: a.subs, Now: a.now, Logger: log}
 }
 
 // googleConnect is the dashboard's Connect Google Workspace: the user OAuth

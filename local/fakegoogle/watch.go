@@ -141,3 +141,22 @@ func (s *Server) deliver() {
 		}
 	}
 }
+
+// Channel is a watch channel as a test sees it.
+type Channel struct {
+	ID, ResourceID, Token, Address, Calendar string
+	Expires                                  time.Time
+}
+
+// Channels lists the live watch channels on a user's calendars.
+func (s *Server) Channels(email string) []Channel {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Channel
+	for _, c := range s.channels {
+		if c.user == strings.ToLower(email) {
+			out = append(out, Channel{ID: c.id, ResourceID: c.resourceID, Token: c.token, Address: c.address, Calendar: c.cal, Expires: c.expires})
+		}
+	}
+	return out
+}

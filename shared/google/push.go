@@ -111,8 +111,13 @@ func (s *Side) renewWatch(ctx context.Context, cal string, cur watchState) watch
 // handshake that opens a channel is acknowledged and is no change.
 type Push struct {
 	// Key checks channel tokens (WatchOptions.Key).
-	Key    []byte
-	Logger *slog.Logger
+	Key []byte
+	// Connected, when set, says whether user still has a Google
+	// connection: a channel left by a deleted account (its token revoked,
+	// so it cannot be stopped) is acknowledged and starts nothing until it
+	// expires.
+	Connected func(ctx context.Context, user string) bool
+	Logger    *slog.Logger
 }
 
 var _ side.Pusher = Push{}
@@ -140,6 +145,10 @@ func (p Push) PushHandler(enqueue func(ctx context.Context, user string) error) 
 		case "sync":
 			// The handshake of a new channel: nothing changed.
 		case "exists", "not_exists":
+			if p.Connected != nil && !p.Connected(r.Context(), user) {
+				log.Info("google: push notification for a user no longer connected; ignored")
+				break
+			}
 			if err := enqueue(r.Context(), user); err != nil {
 				// Google retries a failed delivery with backoff.
 				http.Error(w, "try again", http.StatusServiceUnavailable)
