@@ -177,7 +177,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		a.opener.CRM = &c4c.Opener{Tables: a.store, Log: log}
 	}
 	if cfg.Mailbox == settings.MailboxGoogle {
-		a.google = googleOpener(cfg, log, subKey(secret, "google-channel-token"), now)
+		a.google = a.googleOpener(subKey(secret, "google-channel-token"))
 		a.opener.Mailbox = a.google
 	}
 	if cfg.SalesforceUserShare > 0 {
@@ -212,7 +212,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	a.accounts, err = account.New(account.Deps{
 		Tables: a.store, Sealer: account.KeysSealer{Keys: a.ring}, Scheduler: a.sched, Grants: a.grants,
 		Connections: a.conns, Identities: a.users, Directory: a.users,
-		Forget: []account.Deleter{account.DeleterFunc(a.subs.Forget), account.DeleterFunc(orgwatch.Index{Store: a.store}.ForgetUser)},
+		Forget: append([]account.Deleter{account.DeleterFunc(a.subs.Forget), account.DeleterFunc(orgwatch.Index{Store: a.store}.ForgetUser)}, a.googleForget()...),
 		CRM:    a.crmConnector, Mailbox: a.mailboxConnector,
 		Now: now, Log: log,
 	})

@@ -3,15 +3,15 @@ package main
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
-	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/crmsync/crmsync/shared/account"
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/dashboard"
 	"github.com/crmsync/crmsync/shared/google"
+	"github.com/crmsync/crmsync/shared/identity"
 	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/settings"
 	"github.com/crmsync/crmsync/shared/side"
@@ -34,12 +34,28 @@ func googleOAuth(cfg settings.Settings) *oauth2.Config {
 // Each opened side keeps a Calendar watch channel per synced calendar
 // calling the notifications function (pushKey signs the channel tokens),
 // when Google can reach it: over HTTPS, or the local Google at any URL.
-func googleOpener(cfg settings.Settings, log *slog.Logger, pushKey []byte, now func() time.Time) *google.Opener {
-	o := &google.Opener{OAuth: googleOAuth(cfg), BaseURL: cfg.GoogleBaseURL, Log: log.With("mailbox", google.Provider)}
+// With CRMSYNC_GOOGLE_PUBSUB_TOPIC each side also calls Gmail's users.watch
+// daily and indexes its address's fingerprint for the Pub/Sub push.
+func (a *app) googleOpener(pushKey []byte) *google.Opener {
+	cfg := a.settings
+	o := &google.Opener{OAuth: googleOAuth(cfg), BaseURL: cfg.GoogleBaseURL, Log: a.log.With("mailbox", google.Provider)}
 	if strings.HasPrefix(cfg.PublicURL, "https://") || cfg.GoogleBaseURL != "" {
-		o.Push = &google.WatchOptions{Address: cfg.PublicURL + "/api/notifications", Key: pushKey, Now: now}
+		o.Push = &google.WatchOptions{Address: cfg.PublicURL + "/api/notifications", Key: pushKey, Now: a.now}
+		if cfg.GooglePubSubTopic != "" {
+			o.Push.Topic = cfg.GooglePubSubTopic
+			o.Push.Mailboxes = &google.MailboxIndex{Store: a.store, Key: subKey(pushKey, "gmail-mailbox-index")}
+		}
 	}
 	return o
+}
+
+// googleForget removes what the Google connector keeps of a deleted user
+// in its own table (the Gmail mailbox index).
+func (a *app) googleForget() []account.Deleter {
+	if a.google == nil || a.google.Push == nil || a.google.Push.Mailboxes == nil {
+		return nil
+	}
+	return []account.Deleter{account.DeleterFunc(a.google.Push.Mailboxes.Forget)}
 }
 
 // pusher is the notifications function's side.Pusher: the Google
@@ -48,14 +64,23 @@ func googleOpener(cfg settings.Settings, log *slog.Logger, pushKey []byte, now f
 func (a *app) pusher() side.Pusher {
 	log := a.log.With("function", "notifications")
 	if a.google != nil {
-		var key []byte
-		if a.google.Push != nil {
-			key = a.google.Push.Key
-		}
-		return google.Push{Key: key, Logger: log, Connected: func(ctx context.Context, user string) bool {
+		p := google.Push{Logger: log, Connected: func(ctx context.Context, user string) bool {
 			_, err := a.conns.Get(ctx, user, google.Provider)
 			return !errors.Is(err, connection.ErrNotFound)
 		}}
+		if w := a.google.Push; w != nil {
+			p.Key = w.Key
+			if w.Topic != "" {
+				certs := google.CertsURL
+				if a.settings.GoogleBaseURL != "" {
+					certs = a.settings.GoogleBaseURL + "/oauth2/v3/certs"
+				}
+				p.Mailboxes = w.Mailboxes
+				p.PubSub = &google.PubSubAuth{Keys: identity.NewKeySet(certs, nil, a.now), Audience: w.Address,
+					ServiceAccount: a.settings.GooglePubSubServiceAccount, Now: a.now}
+			}
+		}
+		return p
 	}
 	return msgraph.Push{Subscriptions: a.subs, Now: a.now, Logger: log}
 }

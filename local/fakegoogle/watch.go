@@ -24,6 +24,7 @@ type channel struct {
 type delivery struct {
 	address string
 	header  http.Header
+	body    []byte // empty for Calendar's notifications
 }
 
 // watchEvents is events.watch: a web_hook channel that is first told "sync"
@@ -130,7 +131,7 @@ func (s *Server) deliver() {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
 	for _, d := range pending {
-		req, err := http.NewRequest(http.MethodPost, d.address, bytes.NewReader(nil))
+		req, err := http.NewRequest(http.MethodPost, d.address, bytes.NewReader(d.body))
 		if err != nil {
 			continue
 		}

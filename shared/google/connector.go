@@ -27,6 +27,9 @@ var Connector = side.Connector{
 	Name:     "Google Workspace",
 	Role:     side.MailboxRole,
 	Flows:    []string{string(connection.FlowAuthCode), string(connection.FlowJWTBearer)},
+	Tables: []side.Table{
+		{Name: MailboxTable, Why: "google.MailboxIndex.Forget: keyed fingerprints of Gmail addresses (Pub/Sub push) → user, plus a user row"},
+	},
 }
 
 // OAuthConfig is the user OAuth configuration of a Google client: Google's

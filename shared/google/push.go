@@ -32,6 +32,12 @@ type WatchOptions struct {
 	User string
 	// Now is the clock (nil = time.Now).
 	Now func() time.Time
+	// Topic, when set, is the Pub/Sub topic Gmail notifies
+	// ("projects/<project>/topics/<topic>"): each side calls users.watch on
+	// its share labels, renewed daily; without it Gmail is polled.
+	Topic string
+	// Mailboxes remembers each watched mailbox for the push handler.
+	Mailboxes *MailboxIndex
 }
 
 // channelToken is "v1.<user>.<mac>": the user (crmsync's opaque id, never an
@@ -117,7 +123,19 @@ type Push struct {
 	// so it cannot be stopped) is acknowledged and starts nothing until it
 	// expires.
 	Connected func(ctx context.Context, user string) bool
+	// PubSub, when set, accepts Gmail notifications pushed by Pub/Sub
+	// (requests without channel headers); Mailboxes maps their address to
+	// the user.
+	PubSub    *PubSubAuth
+	Mailboxes *MailboxIndex
 	Logger    *slog.Logger
+}
+
+func (p Push) logger() *slog.Logger {
+	if p.Logger == nil {
+		return slog.Default()
+	}
+	return p.Logger
 }
 
 var _ side.Pusher = Push{}
@@ -135,6 +153,10 @@ func (p Push) PushHandler(enqueue func(ctx context.Context, user string) error) 
 			return
 		}
 		id := r.Header.Get("X-Goog-Channel-ID")
+		if id == "" && p.PubSub != nil {
+			p.gmailPush(w, r, enqueue)
+			return
+		}
 		user, ok := tokenUser(p.Key, id, r.Header.Get("X-Goog-Channel-Token"))
 		if id == "" || !ok {
 			log.Warn("google: push notification with an unknown channel or a wrong token")
