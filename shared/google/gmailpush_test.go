@@ -81,4 +81,3 @@ func TestGmailWatchRenewedDaily(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
