@@ -524,7 +524,7 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *salesforce.
 	connectMS, vendors := ms, []connect.Provider(nil)
 	if a.google != nil {
 		// The mailbox users connect is Google; Microsoft stays a sign-in.
-		connectMS, vendors = nil, append(vendors, a.googleConnect())
+		connectMS, vendors = nil, append(vendors, a.googleConnect(csrf.Token))
 	}
 	if sf != nil || connectMS != nil || len(passwords) > 0 || len(vendors) > 0 {
 		h, err := connect.New(connect.Options{

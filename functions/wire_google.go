@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 
 	"golang.org/x/oauth2"
@@ -39,6 +40,13 @@ func googleOAuth(cfg settings.Settings) *oauth2.Config {
 func (a *app) googleOpener(pushKey []byte) *google.Opener {
 	cfg := a.settings
 	o := &google.Opener{OAuth: googleOAuth(cfg), BaseURL: cfg.GoogleBaseURL, Log: a.log.With("mailbox", google.Provider)}
+	// The service account keys org admins upload for their domains,
+	// sealed with the key ring, used for their onboarded users.
+	tokenURL := ""
+	if cfg.GoogleBaseURL != "" {
+		tokenURL = cfg.GoogleBaseURL + "/token"
+	}
+	o.Domains = &google.Delegations{Store: a.store, Sealer: account.KeysSealer{Keys: a.ring}, TokenURL: tokenURL, Now: a.now}
 	if strings.HasPrefix(cfg.PublicURL, "https://") || cfg.GoogleBaseURL != "" {
 		o.Push = &google.WatchOptions{Address: cfg.PublicURL + "/api/notifications", Key: pushKey, Now: a.now}
 		if cfg.GooglePubSubTopic != "" {
@@ -87,9 +95,15 @@ func (a *app) pusher() side.Pusher {
 
 // googleConnect is the dashboard's Connect Google Workspace: the user OAuth
 // flow with the opener's client, so the refresh tokens it stores are the
-// ones the opener refreshes.
-func (a *app) googleConnect() *google.ConnectProvider {
-	return &google.ConnectProvider{OAuth: a.google.OAuth, BaseURL: a.google.BaseURL, HTTPClient: a.google.HTTPClient}
+// ones the opener refreshes, and the org admin's domain-wide delegation
+// page over the opener's delegations (csrf: the session's form token).
+func (a *app) googleConnect(csrf func(*http.Request) string) *google.ConnectProvider {
+	p := &google.ConnectProvider{OAuth: a.google.OAuth, BaseURL: a.google.BaseURL, HTTPClient: a.google.HTTPClient}
+	if d, ok := a.google.Domains.(*google.Delegations); ok {
+		p.Delegation = &google.DelegationPage{Delegations: d, CSRFToken: csrf, Prefix: dashboard.Prefix + "/connect",
+			Overview: dashboard.Prefix + "/overview", Static: dashboard.Prefix + "/static"}
+	}
+	return p
 }
 
 // googleRevoker revokes a deleted account's Google refresh token, at the

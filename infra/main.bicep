@@ -109,6 +109,7 @@ var tables = [
   'connectstate'
   'conflicts'
   'cursors'
+  'googledelegation'
   'googlemailboxes'
   'grantindex'
   'grants'
