@@ -222,7 +222,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	}
 	a.users.AdoptProvisioned(a.accounts.ClaimInvite)
 	a.insight = insight.New(a.store, a.accounts.OrgOf, log.With("function", "syncworker"), now)
-	if a.notifier, err = notice.New(notice.Deps{Tables: a.store, Mailer: notifyMailer(ctx, cfg, ms, a.graphClient), Profiles: a.accounts,
+	if a.notifier, err = notice.New(notice.Deps{Tables: a.store, Mailer: a.noticeMailer(ctx, cfg, ms), Profiles: a.accounts,
 		Connections: a.conns, DashboardURL: cfg.PublicURL + dashboard.Prefix + "/", Log: log.With("function", "notice"), Now: now}); err != nil {
 		a.Close()
 		return nil, err

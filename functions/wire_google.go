@@ -14,6 +14,7 @@ import (
 	"github.com/crmsync/crmsync/shared/google"
 	"github.com/crmsync/crmsync/shared/identity"
 	"github.com/crmsync/crmsync/shared/msgraph"
+	"github.com/crmsync/crmsync/shared/notice"
 	"github.com/crmsync/crmsync/shared/settings"
 	"github.com/crmsync/crmsync/shared/side"
 )
@@ -114,4 +115,23 @@ func googleRevoker(cfg settings.Settings) *google.Revoker {
 		r.URL = cfg.GoogleBaseURL + "/revoke"
 	}
 	return r
+}
+
+// noticeMailer is how notices are sent: in a Google mailbox deployment
+// without SMTP or a Graph service mailbox, from each user's own Gmail to
+// themselves (users.messages.send, which gmail.modify allows); otherwise as
+// notifyMailer decides. Like Microsoft's own-mailbox sending, a Google
+// connection that itself needs reconnecting cannot send about itself (the
+// dashboard still shows it).
+func (a *app) noticeMailer(ctx context.Context, cfg settings.Settings, ms *msgraph.App) notice.Mailer {
+	if a.google != nil && cfg.SMTPAddr == "" && (cfg.NotifyMailbox == "" || ms == nil) {
+		return notice.OwnMailbox{Senders: func(ctx context.Context, user string) (notice.Sender, error) {
+			c, err := a.opener.Usable(ctx, user, google.Provider)
+			if err != nil {
+				return nil, err
+			}
+			return a.google.Client(ctx, a.conns, c)
+		}}
+	}
+	return notifyMailer(ctx, cfg, ms, a.graphClient)
 }

@@ -68,7 +68,7 @@ func newGoogleWorld(t *testing.T, env map[string]string, fo fakegoogle.Options) 
 	for k, v := range env {
 		all[k] = strings.ReplaceAll(v, "{google}", gs.URL)
 	}
-	w := newTestWorld(t, worldOptions{env: all})
+	w := newTestWorld(t, worldOptions{env: all, email: googleWorldUser})
 	late.set(w.srv.Client().Transport)
 	b := w.newBrowser()
 	w.signIn(t, b)

@@ -72,6 +72,8 @@ type Server struct {
 	// push tokens (pubsub.go).
 	gmailWatches map[string]*gmailWatch
 	pushKey      *pushKey
+	// sent are the messages users sent (send.go).
+	sent []SentMail
 	// The authorization endpoint's state (authorize.go).
 	signedIn  string
 	declined  map[string][]string
@@ -152,6 +154,7 @@ func (s *Server) routes() *http.ServeMux {
 	// Gmail v1.
 	m.HandleFunc("GET /gmail/v1/users/me/profile", s.api("gmail", s.profile))
 	m.HandleFunc("POST /gmail/v1/users/me/watch", s.api("gmail", s.watchGmail))
+	m.HandleFunc("POST /gmail/v1/users/me/messages/send", s.api("gmail", s.sendMessage))
 	m.HandleFunc("POST /gmail/v1/users/me/stop", s.api("gmail", s.stopGmail))
 	m.HandleFunc("GET /oauth2/v3/certs", s.certs)
 	m.HandleFunc("GET /gmail/v1/users/me/labels", s.api("gmail", s.listLabels))
