@@ -127,6 +127,8 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("POST /v1/people:createContact", s.api("people", s.createContact))
 	m.HandleFunc("POST /v1/people:batchCreateContacts", s.api("people", s.batchCreateContacts))
 	m.HandleFunc("POST /v1/people:batchDeleteContacts", s.api("people", s.batchDeleteContacts))
+	m.HandleFunc("POST /v1/people:batchUpdateContacts", s.api("people", s.batchUpdateContacts))
+	m.HandleFunc("GET /v1/people:batchGet", s.api("people", s.batchGetPeople))
 	m.HandleFunc("GET /v1/people/{id}", s.api("people", s.getPerson))
 	m.HandleFunc("PATCH /v1/people/{op}", s.api("people", s.updateContact))
 	m.HandleFunc("DELETE /v1/people/{op}", s.api("people", s.deleteContact))
