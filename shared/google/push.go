@@ -112,6 +112,19 @@ func (s *Side) renewWatch(ctx context.Context, cal string, cur watchState) watch
 	return watchState{ID: got.ID, ResourceID: got.ResourceID, Expires: exp}
 }
 
+// stopLeftWatches stops the channels of prev that kept does not hold.
+// Failures are logged: an unstopped channel lapses at its expiry.
+func (s *Side) stopLeftWatches(ctx context.Context, prev, kept map[string]watchState) {
+	for cal, w := range prev {
+		if _, ok := kept[cal]; ok || w.ID == "" {
+			continue
+		}
+		if err := s.c.do(ctx, "POST", s.c.cal+"/calendar/v3/channels/stop", map[string]string{"id": w.ID, "resourceId": w.ResourceID}, nil); err != nil {
+			s.c.log.Info("google: channels.stop failed; the channel lapses at its expiry", "err", err)
+		}
+	}
+}
+
 // Push is the Google connector's side.Pusher: Calendar watch notifications.
 // A notification whose token does not check is refused; the "sync"
 // handshake that opens a channel is acknowledged and is no change.
