@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"mime/multipart"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/crmsync/crmsync/local/fakegoogle"
+	"github.com/crmsync/crmsync/local/idp"
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/dashboard/browsertest"
 	"github.com/crmsync/crmsync/shared/google"
@@ -145,5 +150,75 @@ func TestBrowserGoogleDelegation(t *testing.T) {
 				t.Errorf("secrets in the log: %v", found)
 			}
 		})
+	}
+}
+
+// TestGoogleDelegationStaysInItsOrganisation: a Workspace domain's
+// delegation serves only the crmsync organisation whose admin uploaded it.
+// An admin of another organisation cannot upload a key for the same
+// domain (409), nor onboard an address of that domain — even one they
+// provisioned in their own organisation — through it: nothing is stored.
+func TestGoogleDelegationStaysInItsOrganisation(t *testing.T) {
+	dir := t.TempDir()
+	const sa, otherOID = "sync@acme-sync.iam.gserviceaccount.com", "0d000000-0000-4000-8000-0000000000b2"
+	keyFile, pub, _ := serviceAccountFile(t, dir, sa, "111111111111111111111")
+	fg := fakegoogle.New(fakegoogle.Options{Clients: map[string]string{"g-client": "g-secret-Kx9"},
+		ServiceAccounts: map[string]fakegoogle.ServiceAccount{sa: {Key: pub, Scopes: google.Scopes}}})
+	fg.AddUser("wendy@acme.example")
+	fg.AddUser("cole@acme.example")
+	gs := httptest.NewServer(fg)
+	t.Cleanup(gs.Close)
+	w := newTestWorld(t, worldOptions{email: "wendy@acme.example", authoritySegment: "organizations",
+		extraUsers: []idp.User{{ID: otherOID, Name: "Oscar Other", Tenant: "33333333-3333-4333-8333-333333333333", Email: "oscar@other.example"}},
+		env: map[string]string{settings.NameAdminEmails: "wendy@acme.example,oscar@other.example",
+			settings.NameMailbox: settings.MailboxGoogle, settings.NameGoogleClientID: "g-client", settings.NameGoogleClientSecret: "g-secret-Kx9",
+			settings.NameGoogleBaseURL: gs.URL}})
+	upload := func(b *browser) (int, string) {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		_ = mw.WriteField("csrf_token", w.csrf(t, b))
+		_ = mw.WriteField("check", "wendy@acme.example")
+		fw, _ := mw.CreateFormFile("key", "key.json")
+		raw, _ := os.ReadFile(keyFile)
+		_, _ = fw.Write(raw)
+		_ = mw.Close()
+		st, _, page := b.fetch(t, "POST", w.srv.URL+"/api/dashboard/connect/admin/google/delegation", &body,
+			map[string]string{"Content-Type": mw.FormDataContentType()})
+		return st, page
+	}
+	wendy := w.newBrowser()
+	w.signIn(t, wendy)
+	if st, page := upload(wendy); st != http.StatusOK || !strings.Contains(page, "Delegation saved for acme.example") {
+		t.Fatalf("Wendy's upload answered %d:\n%.800s", st, page)
+	}
+
+	oscar := w.newBrowser()
+	wendyOID := w.oid
+	w.oid = otherOID // signIn picks w.oid at the identity provider
+	w.signIn(t, oscar)
+	w.oid = wendyOID
+	sess, err := w.app.sessions.Decode(oscar.cookies()[0].Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, page := upload(oscar); st != http.StatusConflict || !strings.Contains(page, "Another crmsync organisation already delegated acme.example") {
+		t.Errorf("another org's upload of the domain answered %d:\n%.800s", st, page)
+	}
+	if st, _, body := oscar.fetch(t, "POST", w.srv.URL+"/api/dashboard/v1/orgs/"+sess.Org+"/users", strings.NewReader(`{"addresses":["cole@acme.example"]}`),
+		map[string]string{"Content-Type": "application/json", "X-CSRF-Token": w.csrf(t, oscar)}); st/100 != 2 {
+		t.Fatalf("Oscar provisioning cole answered %d: %s", st, body)
+	}
+	form := url.Values{"csrf_token": {w.csrf(t, oscar)}, "lines": {"cole@acme.example"}}
+	st, _, page := oscar.fetch(t, "POST", w.srv.URL+"/api/dashboard/connect/admin/google/users", strings.NewReader(form.Encode()),
+		map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	if st != http.StatusOK || !strings.Contains(page, "no delegation for acme.example in your organisation") || strings.Contains(page, ": connected") {
+		t.Errorf("Oscar onboarding an acme.example address answered %d:\n%.1200s", st, page)
+	}
+	cole, ok, err := w.app.accounts.ClaimInvite(t.Context(), sess.Org, "cole@acme.example")
+	if err != nil || !ok {
+		t.Fatalf("cole in Oscar's org: %v %v", ok, err)
+	}
+	if cs, _ := w.app.conns.List(t.Context(), cole); len(cs) != 0 {
+		t.Errorf("cole got connections through another org's delegation: %+v", cs)
 	}
 }

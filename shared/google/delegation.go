@@ -259,23 +259,30 @@ func (d *Delegations) Remove(ctx context.Context, org, domain string) error {
 // Config returns the delegation of domain for jwt.Config (Subject unset),
 // or nil when the domain has none.
 func (d *Delegations) Config(ctx context.Context, domain string) (*jwt.Config, error) {
+	cfg, _, err := d.ConfigOf(ctx, domain)
+	return cfg, err
+}
+
+// ConfigOf is Config with the crmsync organisation that owns the
+// delegation: only that organisation's admins may onboard its users.
+func (d *Delegations) ConfigOf(ctx context.Context, domain string) (*jwt.Config, string, error) {
 	domain = strings.ToLower(domain)
 	e, err := d.Store.Get(ctx, DelegationTable, "d|"+domain, "")
 	if errors.Is(err, tablestore.ErrNotFound) {
-		return nil, nil
+		return nil, "", nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	org, _ := e.Properties["Org"].(string)
 	sealed, _ := e.Properties["Key"].(string)
 	raw, err := d.Sealer.Open(sealed, org, "domain|"+domain, delegationPurpose)
 	if err != nil {
-		return nil, fmt.Errorf("google: opening the delegation of %s: %w", domain, err)
+		return nil, "", fmt.Errorf("google: opening the delegation of %s: %w", domain, err)
 	}
 	k, err := ParseServiceAccountKey(raw)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return d.jwtConfig(k, ""), nil
+	return d.jwtConfig(k, ""), org, nil
 }

@@ -192,7 +192,7 @@ func (dp *DelegationPage) onboard(w http.ResponseWriter, r *http.Request, h *con
 			res.User, reason = h.Resolve(ctx, org, l.Address)
 		}
 		if reason == "" {
-			reason = dp.onboardOne(r, h, res.User, strings.ToLower(l.Address))
+			reason = dp.onboardOne(r, h, org, res.User, strings.ToLower(l.Address))
 		}
 		res.Error = reason
 		if reason == "" {
@@ -208,15 +208,16 @@ func (dp *DelegationPage) onboard(w http.ResponseWriter, r *http.Request, h *con
 	dp.render(w, r, org, http.StatusOK, st)
 }
 
-func (dp *DelegationPage) onboardOne(r *http.Request, h *connect.Handler, user, address string) string {
+func (dp *DelegationPage) onboardOne(r *http.Request, h *connect.Handler, org, user, address string) string {
 	ctx := r.Context()
 	domain := address[strings.LastIndex(address, "@")+1:]
-	cfg, err := dp.Delegations.Config(ctx, domain)
+	cfg, owner, err := dp.Delegations.ConfigOf(ctx, domain)
 	if err != nil {
 		return "could not read the domain's delegation; try again"
 	}
-	if cfg == nil {
-		return "no delegation for " + domain + ": upload its key first"
+	if cfg == nil || owner != org {
+		// Another organisation's delegation never serves this one's users.
+		return "no delegation for " + domain + " in your organisation: upload its key first"
 	}
 	c := *cfg
 	c.Subject = address
