@@ -306,6 +306,7 @@ func authorizationMatrix() map[string]accesstest.Expect {
 		"POST " + P + "/connect/salesforce/password":   signedIn,
 		"POST " + P + "/connect/password/{provider}":   signedIn,
 		"POST " + P + "/connect/admin/{rest...}":       ownOrg,
+		"GET " + P + "/connect/admin/{rest...}":        ownOrg,
 		"GET " + P + "/overview":                       signedIn,
 		"POST " + P + "/sync-now":                      signedIn,
 		"POST " + P + "/pause":                         signedIn,

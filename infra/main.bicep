@@ -109,6 +109,8 @@ var tables = [
   'connectstate'
   'conflicts'
   'cursors'
+  'googledelegation'
+  'googlemailboxes'
   'grantindex'
   'grants'
   'historydays'

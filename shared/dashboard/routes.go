@@ -67,7 +67,11 @@ func (h *Handler) Routes() []access.Route {
 		route(post, P+"/connect/password/{provider}", access.ConnectionsWrite, access.OwnUser, func(w http.ResponseWriter, r *http.Request) {
 			orNotFound(h.d.Connect).ServeHTTP(w, r)
 		}),
-		// Admins onboard their org's users: JWT bearer and app-only mailboxes.
+		// Admins onboard their org's users: JWT bearer and app-only mailboxes,
+		// and a connector's admin pages (Google's domain-wide delegation).
+		route(get, P+"/connect/admin/{rest...}", access.UsersProvision, access.OwnOrg, func(w http.ResponseWriter, r *http.Request) {
+			orNotFound(h.d.Connect).ServeHTTP(w, r)
+		}),
 		route(post, P+"/connect/admin/{rest...}", access.UsersProvision, access.OwnOrg, func(w http.ResponseWriter, r *http.Request) {
 			orNotFound(h.d.Connect).ServeHTTP(w, r)
 		}),
