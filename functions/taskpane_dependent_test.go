@@ -20,7 +20,7 @@ func paneOptions(b *browsertest.Browser, sel string) string {
 // describe): the pane offers only the values valid for the controller's
 // value, follows the controller when it changes, clears a choice the new
 // value does not allow (saying so), starts the fields Salesforce defaults
-// on create at "Salesforce's default", and what is saved reaches the local
+// on create at their defaults, and what is saved reaches the local
 // Salesforce.
 func TestTaskPaneDependentPicklistsInHarness(t *testing.T) {
 	w := taskPaneWorld(t)
@@ -42,10 +42,11 @@ func TestTaskPaneDependentPicklistsInHarness(t *testing.T) {
 	if got := paneJS[string](b, `return document.getElementById("hint-Product_Detail__c").textContent`); got != "Choose Product Area first." {
 		t.Errorf("the hint before a product area: %q", got)
 	}
-	// Status and Priority are defaulted on create: the form starts there.
-	for _, f := range []string{"Status", "Priority"} {
-		if got := paneJS[string](b, `var s = document.getElementById("f-`+f+`"); return s.value + "|" + s.options[s.selectedIndex].text`); got != "|Salesforce's default" {
-			t.Errorf("%s starts at %q, want Salesforce's default", f, got)
+	// Status and Priority are defaulted on create: the form starts at
+	// their defaults (TestTaskPaneCreateStartsAtDefaultsInHarness).
+	for f, want := range map[string]string{"Status": "New", "Priority": "Medium"} {
+		if got := paneJS[string](b, `return document.getElementById("f-`+f+`").value`); got != want {
+			t.Errorf("%s starts at %q, want %q", f, got, want)
 		}
 	}
 
@@ -80,7 +81,7 @@ func TestTaskPaneDependentPicklistsInHarness(t *testing.T) {
 	clickPane(b, "#save-record")
 	waitPane(t, b, "the created Case", `document.getElementById("status").textContent.indexOf("Case created") >= 0 && document.querySelector("#edit")`)
 	if n := countWhere(t, w, "Case", "Subject = 'Dependent picklists' AND Product_Area__c = 'Software' AND Product_Detail__c = 'Upgrade' AND Onsite_Visit__c = true AND Visit_Window__c = 'Morning' AND Status = 'New' AND Priority = 'Medium'"); n != 1 {
-		t.Fatalf("%d Cases as chosen (with Salesforce's defaults), want 1", n)
+		t.Fatalf("%d Cases as chosen (with the defaults), want 1", n)
 	}
 
 	// Editing: Upgrade is valid for Services too and stays; Hardware
@@ -128,6 +129,57 @@ func TestTaskPaneDependentPicklistsInHarness(t *testing.T) {
 	waitPane(t, b, "the renamed Case", `document.querySelector("#record") && document.getElementById("view").innerText.indexOf("Odd combination, renamed") >= 0`)
 	if n := countWhere(t, w, "Case", "Subject = 'Odd combination, renamed' AND Product_Detail__c = 'Laptop'"); n != 1 {
 		t.Errorf("saving another field changed the odd detail (%d Cases kept it)", n)
+	}
+	if p := b.Problems(); len(p) > 0 {
+		t.Errorf("browser problems: %v", p)
+	}
+}
+
+// TestTaskPaneCreateStartsAtDefaultsInHarness creates a Case in the
+// harness: the describe gives Status's default (New) and Priority's
+// (Medium), so the form starts there instead of at a blank "Salesforce's
+// default"; the blank stays choosable. Priority changed to High reaches the
+// local Salesforce as High, Status left alone as New. A field without a
+// fixed default (Case Origin) starts blank. The demo org's Send Survey
+// checkbox starts checked; unchecked, it reaches Salesforce unchecked (left
+// out of the create, Salesforce's default would have checked it again).
+func TestTaskPaneCreateStartsAtDefaultsInHarness(t *testing.T) {
+	w := taskPaneWorld(t)
+	b := browsertest.New(t, w.srv.URL, 900, chromedp.Flag("ignore-certificate-errors", true),
+		chromedp.Flag("disable-web-security", true), chromedp.Flag("disable-site-isolation-trials", true))
+	b.Open("/api/taskpane/harness")
+	signInThroughDialog(t, b, w)
+	waitPane(t, b, "the create button", `document.querySelector("#create")`)
+	clickPane(b, "#create")
+	waitPane(t, b, "the objects", `document.querySelector("#create-object option[value=Case]")`)
+	setPane(b, "#create-object", "Case")
+	clickPane(b, "#create-go")
+	waitPane(t, b, "the Case form", `document.querySelector("#f-Priority")`)
+
+	selected := func(f string) string {
+		return paneJS[string](b, `var s = document.getElementById("f-`+f+`"); return s.value + "|" + s.options[s.selectedIndex].text`)
+	}
+	for f, want := range map[string]string{"Status": "New|New", "Priority": "Medium|Medium", "Origin": "|—"} {
+		if got := selected(f); got != want {
+			t.Errorf("%s starts at %q, want %q", f, got, want)
+		}
+	}
+	if got := paneOptions(b, "#f-Priority"); got != "|High|Medium|Low" {
+		t.Errorf("Priority offers %q", got)
+	}
+	if got := paneJS[string](b, `return document.querySelector("#f-Status option[value='']").text`); got != "Salesforce's default" {
+		t.Errorf("Status's blank reads %q, want Salesforce's default", got)
+	}
+	if !paneJS[bool](b, `return document.getElementById("f-Send_Survey__c").checked`) {
+		t.Error("Send Survey starts unchecked; its default is checked")
+	}
+	setPane(b, "#f-Priority", "High")
+	clickPane(b, "#f-Send_Survey__c")
+	setPane(b, "#f-Subject", "Started at the defaults")
+	clickPane(b, "#save-record")
+	waitPane(t, b, "the created Case", `document.getElementById("status").textContent.indexOf("Case created") >= 0 && document.querySelector("#edit")`)
+	if n := countWhere(t, w, "Case", "Subject = 'Started at the defaults' AND Status = 'New' AND Priority = 'High' AND Origin = null AND Send_Survey__c = false"); n != 1 {
+		t.Fatalf("%d Cases with Status New, Priority High, no Origin, no survey; want 1", n)
 	}
 	if p := b.Problems(); len(p) > 0 {
 		t.Errorf("browser problems: %v", p)

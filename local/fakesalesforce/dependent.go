@@ -90,7 +90,10 @@ func validForBits(c *Field, on []string) string {
 // area with a dependent product detail, and an on-site visit checkbox
 // with a dependent visit window, the two kinds of controller an org can
 // set up (Salesforce Help "Define Dependent Picklists": the controlling
-// field is a picklist or a checkbox).
+// field is a picklist or a checkbox); and a checkbox checked by default
+// (described as the recorded Checkbox_Field is: defaultValue true), so a
+// create form has a default to start at that leaving the field out would
+// not undo.
 func demoCaseFields() []Field {
 	return []Field{
 		{Name: "Product_Area__c", Type: typePicklist, Label: "Product Area", Length: 255, Picklist: []string{"Hardware", "Software", "Services"}},
@@ -101,6 +104,7 @@ func demoCaseFields() []Field {
 		{Name: "Visit_Window__c", Type: typePicklist, Label: "Visit Window", Length: 255, Controller: "Onsite_Visit__c",
 			Picklist: []string{"Morning", "Afternoon", "Remote only"},
 			ValidFor: map[string][]string{"Morning": {"true"}, "Afternoon": {"true"}, "Remote only": {"false"}}},
+		{Name: "Send_Survey__c", Type: typeBoolean, Label: "Send Survey", Default: true},
 	}
 }
 

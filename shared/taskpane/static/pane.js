@@ -630,7 +630,8 @@
     // Required: what a create must set. The describe's nillable=false also
     // marks fields the CRM fills itself (owner, defaulted picklists and
     // checkboxes): defaultedOnCreate says which, and those start at the
-    // CRM's default instead of asking.
+    // CRM's default (its value where the describe gives it, else the
+    // blank "Salesforce's default") instead of asking.
     var required = function (f) {
       return creating && f.createable && !f.nillable && f.type !== "boolean" && !f.defaultedOnCreate;
     };
@@ -652,16 +653,19 @@
     fields.slice(0, 150).forEach(function (f) {
       var id = "f-" + f.name, value = rec && rec.fields[f.name] != null ? String(rec.fields[f.name]) : "", input;
       var proposed = !rec && prefill && prefill[f.name] != null ? String(prefill[f.name]) : "";
+      // A new record starts at the CRM's own default where the describe
+      // knows it ("New", a checked box); the user can change it.
+      var shown = creating && f["default"] ? f["default"] : value;
       if (f.picklist && f.picklist.length && editable(f)) {
         input = el("select", { id: id, name: f.name });
-        fillPicklist(input, f, f.picklist, value, "", creating);
+        fillPicklist(input, f, f.picklist, shown, "", creating);
       } else if (f.type === "textarea") {
-        input = el("textarea", { id: id, name: f.name, rows: "3" }); input.value = value;
+        input = el("textarea", { id: id, name: f.name, rows: "3" }); input.value = shown;
       } else if (f.type === "boolean") {
-        input = el("input", { id: id, name: f.name, type: "checkbox" }); input.checked = value === "true";
+        input = el("input", { id: id, name: f.name, type: "checkbox" }); input.checked = shown === "true";
       } else {
         var types = { date: "date", email: "email", "double": "number", currency: "number", "int": "number", percent: "number", phone: "tel", url: "url" };
-        input = el("input", { id: id, name: f.name, type: types[f.type] || "text" }); input.value = value;
+        input = el("input", { id: id, name: f.name, type: types[f.type] || "text" }); input.value = shown;
         if (f.length) { input.setAttribute("maxlength", String(f.length)); }
       }
       if (!editable(f)) { input.setAttribute("readonly", "readonly"); input.setAttribute("disabled", "disabled"); input.className = "readonly"; }
@@ -692,7 +696,17 @@
         $("err-" + n).textContent = "";
         if (!editable(x.field)) { return; }
         var v = x.field.type === "boolean" ? x.input.checked : x.input.value.trim();
-        if (x.field.type === "boolean" ? String(v) === (x.original || "false") : v === x.original) { return; }
+        // A field that started at the CRM's default is sent as the form
+        // shows it, changed or not: what the user saw is what is saved.
+        // Leaving it out would mostly come to the same, but not always: a
+        // picklist's default can differ per record type (the describe
+        // gives the master's), and a default also fills a field left out,
+        // so an unchecked box or an emptied field would come back set.
+        // Only the blank that reads "Salesforce's default" is left out.
+        var started = creating && x.field["default"];
+        if (started) {
+          if (x.field.type !== "boolean" && v === "" && x.field.defaultedOnCreate) { return; }
+        } else if (x.field.type === "boolean" ? String(v) === (x.original || "false") : v === x.original) { return; }
         if (v !== "" && ["double", "currency", "int", "percent"].indexOf(x.field.type) >= 0) { v = Number(v); }
         body[n] = v === "" ? null : v;
       });
@@ -778,7 +792,11 @@
       var keep = current;
       // Opening an edit form keeps the record's value, marked; anything
       // else the controller does not allow is cleared, in words.
-      if (current && offered.indexOf(current) < 0 && !(first && !creating)) {
+      if (current && offered.indexOf(current) < 0 && first && creating && current === x.field["default"]) {
+        // The CRM's default, not valid for the controller's first value:
+        // the user chose nothing, so nothing is said.
+        keep = "";
+      } else if (current && offered.indexOf(current) < 0 && !(first && !creating)) {
         keep = "";
         x.note.textContent = "“" + current + "” was cleared: it is not offered when " + ctl.field.label + " is " + what + ".";
       } else if (!first) {
