@@ -25,7 +25,14 @@ import (
 // (crmsync-addin, PKCE) as the Entra app the pane's sign-in dialog uses.
 func taskPaneWorld(t testing.TB, colleagues ...idp.User) *testWorld {
 	t.Helper()
-	w := newTestWorld(t, worldOptions{email: "wendy@world.example", extraUsers: colleagues, env: map[string]string{
+	return taskPaneWorldAt(t, nil, colleagues...)
+}
+
+// taskPaneWorldAt is taskPaneWorld on the clock now (the wall clock when
+// nil), which the app, the local Salesforce and the identity provider share.
+func taskPaneWorldAt(t testing.TB, now func() time.Time, colleagues ...idp.User) *testWorld {
+	t.Helper()
+	w := newTestWorld(t, worldOptions{email: "wendy@world.example", extraUsers: colleagues, now: now, env: map[string]string{
 		settings.NameDemo: "true", settings.NameEntraClientID: "crmsync-addin"}})
 	w.paneUser = connectTaskPaneUser(t, w, w.oid, "wendy@world.example")
 	for _, c := range colleagues {

@@ -126,6 +126,9 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	if a.store, a.queue, err = openStorage(cfg, cred, a); err != nil {
 		return nil, err
 	}
+	if storeWrap != nil {
+		a.store = storeWrap(a.store)
+	}
 	if a.ring, err = keyring.Open(cfg.KeyRing, cred); err != nil {
 		a.Close()
 		return nil, err
@@ -180,7 +183,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 			OrgOf: func(ctx context.Context, user string) (string, error) { return a.accounts.OrgOf(ctx, user) }}
 	}
 	if cfg.Mailbox == settings.MailboxGoogle {
-		a.google = googleOpener(cfg, log)
+		a.google = a.googleOpener(subKey(secret, "google-channel-token"))
 		a.opener.Mailbox = a.google
 	}
 	if cfg.SalesforceUserShare > 0 {
@@ -215,9 +218,10 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	a.accounts, err = account.New(account.Deps{
 		Tables: a.store, Sealer: account.KeysSealer{Keys: a.ring}, Scheduler: a.sched, Grants: a.grants,
 		Connections: a.conns, Identities: a.users, Directory: a.users,
-		Forget: []account.Deleter{account.DeleterFunc(a.subs.Forget), account.DeleterFunc(orgwatch.Index{Store: a.store}.ForgetUser)},
+		Forget: append([]account.Deleter{account.DeleterFunc(a.subs.Forget), account.DeleterFunc(orgwatch.Index{Store: a.store}.ForgetUser)}, a.googleForget()...),
 		CRM:    a.crmConnector, Mailbox: a.mailboxConnector,
-		Now: now, Log: log,
+		Saved: []account.SettingsListener{account.SettingsListenerFunc(a.settingsSaved)},
+		Now:   now, Log: log,
 	})
 	if err != nil {
 		a.Close()
@@ -225,7 +229,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	}
 	a.users.AdoptProvisioned(a.accounts.ClaimInvite)
 	a.insight = insight.New(a.store, a.accounts.OrgOf, log.With("function", "syncworker"), now)
-	if a.notifier, err = notice.New(notice.Deps{Tables: a.store, Mailer: notifyMailer(ctx, cfg, ms, a.graphClient), Profiles: a.accounts,
+	if a.notifier, err = notice.New(notice.Deps{Tables: a.store, Mailer: a.noticeMailer(ctx, cfg, ms), Profiles: a.accounts,
 		Connections: a.conns, DashboardURL: cfg.PublicURL + dashboard.Prefix + "/", Log: log.With("function", "notice"), Now: now}); err != nil {
 		a.Close()
 		return nil, err
@@ -532,7 +536,7 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *salesforce.
 	}
 	if a.google != nil {
 		// The mailbox users connect is Google; Microsoft stays a sign-in.
-		connectMS, vendors = nil, append(vendors, a.googleConnect())
+		connectMS, vendors = nil, append(vendors, a.googleConnect(csrf.Token))
 	}
 	if sf != nil || connectMS != nil || len(passwords) > 0 || len(vendors) > 0 {
 		h, err := connect.New(connect.Options{
@@ -546,7 +550,7 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *salesforce.
 			OnConnected: a.onConnected,
 			ResolveUser: a.accounts.ClaimInvite,
 			Now:         a.now, Logger: a.log,
-			Integrations: a.integrations(),
+			Integrations: integrationRegistrar{a},
 		})
 		if err != nil {
 			return nil, err
@@ -561,6 +565,7 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *salesforce.
 		CRM: a.crmConnector, Mailbox: a.mailboxConnector, AdminRights: sides.AdminRights{Opener: a.opener},
 		Insight: a.insight, Notices: a.notifier, Names: salesforce.RecordNames{Client: a.salesforceClient},
 		Tracking: a.tracker, Subjects: msgraph.SentSubjects{Client: a.graphClient, Hash: a.tracker.MessageHash}, Welcome: a.insight, Log: a.log, Now: a.now,
+		Integrations: a.integrationPage(),
 	})
 	if err != nil {
 		return nil, err
@@ -620,7 +625,7 @@ func anyOf(list []string) bool {
 func (a *app) ensureSubscriptions(ctx context.Context, user string) error {
 	if a.google != nil {
 		// Graph subscriptions are Microsoft's; a Google mailbox's sessions
-		// poll (Calendar watch channels are not wired yet).
+		// keep their own watch channels (google.WatchOptions).
 		return nil
 	}
 	return msgraph.EnsureSubscriptions(ctx, a.subs, a.graphClient, user, a.now())

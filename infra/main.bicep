@@ -110,6 +110,8 @@ var tables = [
   'connectstate'
   'conflicts'
   'cursors'
+  'googledelegation'
+  'googlemailboxes'
   'grantindex'
   'grants'
   'historydays'

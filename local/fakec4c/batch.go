@@ -109,6 +109,8 @@ func (s *Server) changeset(mr *multipart.Reader, base string) ([]reply, *odataEr
 		coll, key, _, pe := parsePath(req.path)
 		if pe == nil {
 			undos = append(undos, undo{coll: coll.name, id: key, prev: s.data[coll.name][key]})
+		} else if u, ok := s.undoFor(req.method, req.path, req.body); ok {
+			undos = append(undos, u)
 		}
 		rep := s.do(req.method, req.path, req.query, req.header, req.body, base)
 		if rep.status == 201 && pe == nil {

@@ -16,25 +16,33 @@ type Code struct {
 	Code, Description string
 }
 
-// valueHelp names, per collection and property, the code list entity set
+// valueHelp names, per entity set and property, the code list entity set
 // that holds the property's valid codes: the `c4c:value-help` annotation of
 // the property in $metadata. Names follow c4codataapi's pattern
 // <EntityType><Property>Collection (TasksStatusCollection,
-// TasksPriorityCodeCollection, AppointmentLifeCycleStatusCodeCollection).
+// TasksPriorityCodeCollection, AppointmentLifeCycleStatusCodeCollection,
+// AppointmentInvolvedPartiesRoleCodeCollection,
+// ServiceRequestServiceRequestLifeCycleStatusCodeCollection).
 var valueHelp = map[string]map[string]string{
-	"TasksCollection":       {"Status": "TasksStatusCollection", "PriorityCode": "TasksPriorityCodeCollection"},
-	"AppointmentCollection": {"LifeCycleStatusCode": "AppointmentLifeCycleStatusCodeCollection"},
+	"TasksCollection":                      {"Status": "TasksStatusCollection", "PriorityCode": "TasksPriorityCodeCollection"},
+	"AppointmentCollection":                {"LifeCycleStatusCode": "AppointmentLifeCycleStatusCodeCollection"},
+	"AppointmentInvolvedPartiesCollection": {"RoleCode": "AppointmentInvolvedPartiesRoleCodeCollection"},
+	"ServiceRequestCollection":             {"ServiceRequestLifeCycleStatusCode": "ServiceRequestServiceRequestLifeCycleStatusCodeCollection"},
 }
 
 // DefaultCodeLists are the code lists of a new local tenant. The codes and
 // descriptions are those crmsync assumed before it read code lists; no SAP
-// source read states a standard tenant's task status codes, so a test that
-// cares gives its own (Options.CodeLists).
+// source read states a standard tenant's codes, so a test that cares gives
+// its own (Options.CodeLists). The role and service request status codes
+// are this fake's own: clients find them by description (Organizer,
+// Attendee; Completed, Closed).
 func DefaultCodeLists() map[string][]Code {
 	return map[string][]Code{
-		"TasksStatusCollection":                    {{"1", "Open"}, {"2", "In Process"}, {"3", "Completed"}, {"4", "Waiting"}, {"5", "Deferred"}},
-		"TasksPriorityCodeCollection":              {{"1", "Immediate"}, {"2", "Urgent"}, {"3", "Normal"}, {"7", "Low"}},
-		"AppointmentLifeCycleStatusCodeCollection": {{"1", "Open"}, {"2", "In Process"}, {"3", "Completed"}, {"4", "Canceled"}},
+		"TasksStatusCollection":                                     {{"1", "Open"}, {"2", "In Process"}, {"3", "Completed"}, {"4", "Waiting"}, {"5", "Deferred"}},
+		"TasksPriorityCodeCollection":                               {{"1", "Immediate"}, {"2", "Urgent"}, {"3", "Normal"}, {"7", "Low"}},
+		"AppointmentLifeCycleStatusCodeCollection":                  {{"1", "Open"}, {"2", "In Process"}, {"3", "Completed"}, {"4", "Canceled"}},
+		"AppointmentInvolvedPartiesRoleCodeCollection":              {{"22", "Organizer"}, {"27", "Attendee"}, {"55", "Employee Responsible"}},
+		"ServiceRequestServiceRequestLifeCycleStatusCodeCollection": {{"1", "Open"}, {"2", "In Process"}, {"3", "Customer Action"}, {"5", "Completed"}, {"6", "Closed"}},
 	}
 }
 
@@ -96,7 +104,23 @@ type xAttr = xml.Attr
 
 func attr(name, v string) xAttr { return xAttr{Name: xml.Name{Local: name}, Value: v} }
 
-// metadata renders $metadata from the collection table.
+// entitySets are the entity sets $metadata declares: the collections and
+// the child entity sets of their navigations, by name.
+func entitySets() map[string]*collection {
+	sets := map[string]*collection{}
+	for n, c := range collections {
+		sets[n] = c
+	}
+	for n, cs := range childSets {
+		sets[n] = collections[cs.parent].navs[cs.nav]
+	}
+	return sets
+}
+
+// metadata renders $metadata from the collection table: one EntityType per
+// entity set (collections and child sets), each property with its type,
+// Nullable="false" when mandatory, sap:creatable/updatable/filterable and,
+// when coded, c4c:value-help; then the entity sets and the code list sets.
 func (s *Server) metadata() reply {
 	var b bytes.Buffer
 	b.WriteString(xml.Header)
@@ -108,8 +132,9 @@ func (s *Server) metadata() reply {
 	start("edmx:Edmx", attr("Version", "1.0"), attr("xmlns:edmx", nsEdmx), attr("xmlns:m", nsM), attr("xmlns:sap", nsSAP), attr("xmlns:c4c", nsC4C))
 	start("edmx:DataServices", attr("m:DataServiceVersion", "2.0"))
 	start("Schema", attr("Namespace", "c4codataapi"), attr("xmlns", nsEdm))
-	names := make([]string, 0, len(collections))
-	for n := range collections {
+	sets := entitySets()
+	names := make([]string, 0, len(sets))
+	for n := range sets {
 		names = append(names, n)
 	}
 	sort.Strings(names)
@@ -120,8 +145,9 @@ func (s *Server) metadata() reply {
 		return "false"
 	}
 	typeName := func(c *collection) string { return c.typ[len("c4codataapi."):] }
+	edm := map[propKind]string{str: "Edm.String", date: "Edm.DateTimeOffset", boolean: "Edm.Boolean"}
 	for _, n := range names {
-		c := collections[n]
+		c := sets[n]
 		start("EntityType", attr("Name", typeName(c)))
 		start("Key")
 		start("PropertyRef", attr("Name", "ObjectID"))
@@ -134,14 +160,7 @@ func (s *Server) metadata() reply {
 		sort.Strings(props)
 		for _, p := range props {
 			pr := c.props[p]
-			typ := "Edm.String"
-			switch {
-			case pr.kind == date:
-				typ = "Edm.DateTimeOffset"
-			case pr.kind == boolean:
-				typ = "Edm.Boolean"
-			}
-			as := []xAttr{attr("Name", p), attr("Type", typ), attr("Nullable", tf(p != "ObjectID")),
+			as := []xAttr{attr("Name", p), attr("Type", edm[pr.kind]), attr("Nullable", tf(!pr.required && p != "ObjectID")),
 				attr("sap:creatable", tf(!pr.readOnly)), attr("sap:updatable", tf(!pr.readOnly)), attr("sap:filterable", tf(pr.filterable))}
 			if vh := valueHelp[n][p]; vh != "" {
 				as = append(as, attr("c4c:value-help", vh))
@@ -157,23 +176,16 @@ func (s *Server) metadata() reply {
 	end("PropertyRef")
 	end("Key")
 	for _, p := range []string{"Code", "Description"} {
-		start("Property", attr("Name", p), attr("Type", "Edm.String"), attr("Nullable", "false"), attr("sap:creatable", "false"), attr("sap:updatable", "false"), attr("sap:filterable", "true"))
+		start("Property", attr("Name", p), attr("Type", "Edm.String"), attr("Nullable", tf(p != "Code")), attr("sap:creatable", "false"), attr("sap:updatable", "false"), attr("sap:filterable", "true"))
 		end("Property")
 	}
 	end("EntityType")
 	start("EntityContainer", attr("Name", "c4codataapi"), attr("m:IsDefaultEntityContainer", "true"))
 	for _, n := range names {
-		start("EntitySet", attr("Name", n), attr("EntityType", collections[n].typ))
+		start("EntitySet", attr("Name", n), attr("EntityType", sets[n].typ))
 		end("EntitySet")
 	}
-	var lists []string
-	for _, m := range valueHelp {
-		for _, l := range m {
-			lists = append(lists, l)
-		}
-	}
-	sort.Strings(lists)
-	for _, l := range lists {
+	for _, l := range codeListNames() {
 		start("EntitySet", attr("Name", l), attr("EntityType", "c4codataapi.CodeList"), attr("sap:semantics", "fixed-values"),
 			attr("sap:creatable", "false"), attr("sap:updatable", "false"), attr("sap:deletable", "false"))
 		end("EntitySet")
@@ -184,6 +196,23 @@ func (s *Server) metadata() reply {
 	end("edmx:Edmx")
 	_ = enc.Flush()
 	return reply{status: 200, header: http.Header{"Content-Type": {"application/xml"}}, body: b.Bytes()}
+}
+
+// codeListNames are the code list entity sets some property names as its
+// value help, sorted.
+func codeListNames() []string {
+	seen := map[string]bool{}
+	var lists []string
+	for _, m := range valueHelp {
+		for _, l := range m {
+			if !seen[l] {
+				seen[l] = true
+				lists = append(lists, l)
+			}
+		}
+	}
+	sort.Strings(lists)
+	return lists
 }
 
 // isCodeList says whether name is a code list entity set of the service.

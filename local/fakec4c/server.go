@@ -64,6 +64,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if strings.EqualFold(r.Header.Get("x-csrf-token"), "fetch") {
+		s.calls[csrfFetch]++
 		tok, cookie := randToken(), randToken()
 		s.tokens[cookie] = tok
 		w.Header().Set("x-csrf-token", tok)
@@ -132,6 +133,9 @@ func (s *Server) do(method, path string, q url.Values, h http.Header, body []byt
 		sort.Strings(names)
 		return jsonReply(200, map[string]any{"d": map[string]any{"EntitySets": names}})
 	}
+	if rep, ok := s.doChild(method, path, h, body, base); ok {
+		return rep
+	}
 	coll, key, rest, e := parsePath(path)
 	if e != nil {
 		return errReply(e)
@@ -175,7 +179,11 @@ func (s *Server) do(method, path string, q url.Values, h http.Header, body []byt
 		if !ok {
 			return errReply(errf(404, "", "Resource not found for segment '%s('%s')'", coll.name, key))
 		}
-		rep := jsonReply(200, map[string]any{"d": render(coll, ent, base, selected(q))})
+		d := render(coll, ent, base, selected(q))
+		if e := expand(coll, ent, d, q, base); e != nil {
+			return errReply(e)
+		}
+		rep := jsonReply(200, map[string]any{"d": d})
 		rep.header.Set("etag", etag(ent.changed))
 		return rep
 	case key != "" && (method == http.MethodPatch || method == "MERGE" || method == http.MethodPut):
@@ -331,6 +339,15 @@ func (s *Server) create(name string, props map[string]any) (*entity, *odataErr) 
 		if e := s.checkCode(name, k, v); e != nil {
 			return nil, e
 		}
+		if _, ok := coll.navs[k]; ok {
+			for _, kid := range v.([]map[string]any) {
+				for kp, kv := range kid {
+					if e := s.checkCode(childSetOf(name, k), kp, kv); e != nil {
+						return nil, e
+					}
+				}
+			}
+		}
 	}
 	if coll.parent != "" {
 		if _, ok := s.data[coll.parent][props["ParentObjectID"].(string)]; !ok {
@@ -355,6 +372,7 @@ func (s *Server) create(name string, props map[string]any) (*entity, *odataErr) 
 				}
 				c := &entity{id: newObjectID(), props: kid}
 				c.props["ParentObjectID"] = ent.id
+				s.fillChild(k, c)
 				ent.children[k] = append(ent.children[k], c)
 			}
 			continue
@@ -363,6 +381,11 @@ func (s *Server) create(name string, props map[string]any) (*entity, *odataErr) 
 	}
 	ent.changed = s.stamp()
 	ent.props["CreatedOn"] = ent.changed
+	for _, kids := range ent.children {
+		for _, c := range kids {
+			c.changed = ent.changed
+		}
+	}
 	switch name {
 	case "ContactCollection":
 		ent.props["ContactID"] = strconv.FormatInt(1000000+s.seq, 10)
@@ -387,6 +410,9 @@ func (s *Server) create(name string, props map[string]any) (*entity, *odataErr) 
 // partyExists says whether a business partner has id as its business ID
 // (a contact's ContactID or an account's AccountID).
 func (s *Server) partyExists(id string) bool {
+	if _, _, ok := s.party(id); ok {
+		return true
+	}
 	for _, coll := range []string{"ContactCollection", "CorporateAccountCollection"} {
 		key := "ContactID"
 		if coll == "CorporateAccountCollection" {
@@ -558,7 +584,11 @@ func (s *Server) list(coll *collection, q url.Values, base string) reply {
 	sel := selected(q)
 	results := make([]any, len(rows))
 	for i, r := range rows {
-		results[i] = render(coll, r, base, sel)
+		d := render(coll, r, base, sel)
+		if e := expand(coll, r, d, q, base); e != nil {
+			return errReply(e)
+		}
+		results[i] = d
 	}
 	d := map[string]any{"results": results}
 	if q.Get("$inlinecount") == "allpages" {

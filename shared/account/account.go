@@ -83,8 +83,13 @@ type Deps struct {
 	// CRM and Mailbox are the connectors of the two sides, whose custom
 	// field checks settings pass (zero: no vendor checks).
 	CRM, Mailbox side.Connector
-	Now          func() time.Time
-	Log          *slog.Logger
+	// Saved hear of each user's settings once stored (nil: nobody), for
+	// what is kept elsewhere from them: the change detector's directory
+	// keeps whether a list view scopes the user, so it is kept up to date
+	// where the setting changes rather than checked after every session.
+	Saved []SettingsListener
+	Now   func() time.Time
+	Log   *slog.Logger
 }
 
 // Accounts manages users' accounts. Construct with New.

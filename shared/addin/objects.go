@@ -14,8 +14,9 @@ import (
 // namespaced ns__Name__c); anything else never reaches the CRM.
 var objectName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,79}$`)
 
-// recordID is a Salesforce id: 15 or 18 alphanumerics.
-var recordID = regexp.MustCompile(`^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$`)
+// recordID is a Salesforce id (15 or 18 alphanumerics) or an SAP Cloud for
+// Customer ObjectID (32 hex digits).
+var recordID = regexp.MustCompile(`^(?:[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?|[0-9A-Fa-f]{32})$`)
 
 // ObjectsAnswer lists the objects the user may create.
 type ObjectsAnswer struct {

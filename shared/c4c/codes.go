@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -22,34 +23,60 @@ import (
 // maps its canonical values (item.Status, item.Priority) to codes by their
 // meaning, the description, never by a fixed table.
 
-const nsC4CData = "http://www.sap.com/Protocols/C4CData"
-
-// Metadata is what the connector reads from $metadata: per entity set, the
-// code list of each property that has one.
+// Metadata is the service's $metadata as the connector reads it, once per
+// connection (CodeCache): the entity sets with SAP's capabilities, their
+// entity types' properties (type, Nullable, sap:creatable/updatable/label,
+// c4c:value-help), which both the sync (code lists) and the add-in's
+// Describe use.
 type Metadata struct {
 	// ValueHelp maps entity set → property → code list entity set.
 	ValueHelp map[string]map[string]string
+	sets      map[string]edmxSet
+	types     map[string][]edmxProp // "ns.Type" → properties
 }
 
-// edmx is the part of an EDMX document the connector reads.
+// edmx is the part of an OData v2 EDMX document the connector reads, with
+// SAP's annotations (http://www.sap.com/Protocols/SAPData) and C4C's
+// (http://www.sap.com/Protocols/C4CData).
 type edmx struct {
 	Schemas []struct {
-		Namespace   string `xml:"Namespace,attr"`
-		EntityTypes []struct {
-			Name       string `xml:"Name,attr"`
-			Properties []struct {
-				Name  string     `xml:"Name,attr"`
-				Attrs []xml.Attr `xml:",any,attr"`
-			} `xml:"Property"`
+		Namespace string `xml:"Namespace,attr"`
+		Types     []struct {
+			Name  string     `xml:"Name,attr"`
+			Props []edmxProp `xml:"Property"`
 		} `xml:"EntityType"`
 		Containers []struct {
-			Sets []struct {
-				Name       string `xml:"Name,attr"`
-				EntityType string `xml:"EntityType,attr"`
-			} `xml:"EntitySet"`
+			Sets []edmxSet `xml:"EntitySet"`
 		} `xml:"EntityContainer"`
 	} `xml:"DataServices>Schema"`
 }
+
+type edmxProp struct {
+	Name      string `xml:"Name,attr"`
+	Type      string `xml:"Type,attr"`
+	Nullable  string `xml:"Nullable,attr"`
+	MaxLength string `xml:"MaxLength,attr"`
+	Label     string `xml:"http://www.sap.com/Protocols/SAPData label,attr"`
+	Creatable string `xml:"http://www.sap.com/Protocols/SAPData creatable,attr"`
+	Updatable string `xml:"http://www.sap.com/Protocols/SAPData updatable,attr"`
+	ValueHelp string `xml:"http://www.sap.com/Protocols/C4CData value-help,attr"`
+}
+
+type edmxSet struct {
+	Name       string `xml:"Name,attr"`
+	EntityType string `xml:"EntityType,attr"`
+	Creatable  string `xml:"http://www.sap.com/Protocols/SAPData creatable,attr"`
+	Updatable  string `xml:"http://www.sap.com/Protocols/SAPData updatable,attr"`
+}
+
+// set returns the entity set name.
+func (m *Metadata) set(name string) (edmxSet, bool) {
+	s, ok := m.sets[name]
+	return s, ok
+}
+
+// props returns the properties of an entity set's type.
+func (m *Metadata) props(set edmxSet) []edmxProp { return m.types[set.EntityType] }
 
 // Metadata reads the service's $metadata (one call; XML, the only format
 // OData v2 serves it in).
@@ -69,26 +96,24 @@ func parseMetadata(b []byte) (*Metadata, error) {
 	if err := xml.Unmarshal(b, &doc); err != nil {
 		return nil, fault.Wrap(fault.Temporary, fmt.Errorf("c4c: reading $metadata: %w", err))
 	}
-	types := map[string]map[string]string{} // "ns.Type" → property → value help
+	md := &Metadata{ValueHelp: map[string]map[string]string{}, sets: map[string]edmxSet{}, types: map[string][]edmxProp{}}
 	for _, s := range doc.Schemas {
-		for _, t := range s.EntityTypes {
-			vh := map[string]string{}
-			for _, p := range t.Properties {
-				for _, a := range p.Attrs {
-					if a.Name.Space == nsC4CData && a.Name.Local == "value-help" && a.Value != "" {
-						vh[p.Name] = a.Value
-					}
-				}
-			}
-			types[s.Namespace+"."+t.Name] = vh
+		for _, t := range s.Types {
+			md.types[s.Namespace+"."+t.Name] = t.Props
 		}
 	}
-	md := &Metadata{ValueHelp: map[string]map[string]string{}}
 	for _, s := range doc.Schemas {
 		for _, ct := range s.Containers {
 			for _, set := range ct.Sets {
-				if vh := types[set.EntityType]; len(vh) > 0 {
-					md.ValueHelp[set.Name] = vh
+				md.sets[set.Name] = set
+				for _, p := range md.types[set.EntityType] {
+					if p.ValueHelp == "" {
+						continue
+					}
+					if md.ValueHelp[set.Name] == nil {
+						md.ValueHelp[set.Name] = map[string]string{}
+					}
+					md.ValueHelp[set.Name][p.Name] = p.ValueHelp
 				}
 			}
 		}
@@ -178,10 +203,59 @@ func (m codeMap) code(canonical, v string) (string, error) {
 	return "", fmt.Errorf("%s %q has no code in C4C's code list %s (its entries: %s)", canonical, v, m.list, strings.Join(m.descs, ", "))
 }
 
-// Codes are a tenant's code lists for the coded properties crmsync maps,
-// by collection and property.
+// Codes are a tenant's $metadata and code lists: the mappings of the coded
+// properties crmsync syncs, by collection and property, and the entries of
+// every list read so far, by code list entity set (the add-in's picklists,
+// the appointment party roles). One Codes serves a connection's sides while
+// cached (CodeCache), so lists read for one side serve the next.
 type Codes struct {
+	md    *Metadata
 	props map[string]codeMap // "Collection.Property"
+
+	mu    sync.Mutex
+	lists map[string][]Code // code list entity set → entries
+}
+
+// list returns the entries of a code list entity set read so far.
+func (cs *Codes) list(name string) ([]Code, bool) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	l, ok := cs.lists[name]
+	return l, ok
+}
+
+// readLists reads the code list entity sets not yet held, in one $batch
+// (one call; none when all are held), and keeps them. A list that cannot be
+// read is an error naming it.
+func (cs *Codes) readLists(ctx context.Context, c *Client, names []string) error {
+	var ops []Op
+	var want []string
+	for _, n := range names {
+		if _, ok := cs.list(n); !ok && !slices.Contains(want, n) {
+			want = append(want, n)
+			ops = append(ops, Op{Method: http.MethodGet, Path: n})
+		}
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	res, err := c.Batch(ctx, ops)
+	if err != nil {
+		return err
+	}
+	got := map[string][]Code{}
+	for i, n := range want {
+		if res[i].Err != nil {
+			return fmt.Errorf("c4c: reading code list %s: %w", n, res[i].Err)
+		}
+		got[n] = codesOf(res[i].Entity)
+	}
+	cs.mu.Lock()
+	for n, l := range got {
+		cs.lists[n] = l
+	}
+	cs.mu.Unlock()
+	return nil
 }
 
 func (cs *Codes) lookup(coll, prop string) (codeMap, bool) {
@@ -218,35 +292,42 @@ func codedFields() (out []struct {
 	return out
 }
 
-// LoadCodes reads the code lists of the coded properties crmsync maps: the
-// $metadata (1 call), then every list in one $batch of GETs (1 call). A
-// property without a c4c:value-help, or a list that cannot be read, is an
-// error naming it.
+// roleCodeSet and roleCodeProp name the property whose value help lists
+// the appointment party role codes (appointment_parties.go).
+const (
+	roleCodeSet  = "AppointmentInvolvedPartiesCollection"
+	roleCodeProp = "RoleCode"
+)
+
+// LoadCodes reads the $metadata (1 call), then the code lists of the coded
+// properties crmsync maps, with the appointment party role codes, in one
+// $batch of GETs (1 call). A coded property without a c4c:value-help, or a
+// list that cannot be read, is an error naming it; a tenant whose metadata
+// names no role code list only relates no attendees.
 func LoadCodes(ctx context.Context, c *Client) (*Codes, error) {
 	md, err := c.Metadata(ctx)
 	if err != nil {
 		return nil, err
 	}
 	fields := codedFields()
-	ops := make([]Op, len(fields))
 	lists := make([]string, len(fields))
 	for i, f := range fields {
 		lists[i] = md.ValueHelp[f.coll][f.prop]
 		if lists[i] == "" {
 			return nil, fault.New(fault.Permanent, "no_code_list", fmt.Sprintf("C4C's $metadata names no code list (c4c:value-help) for %s.%s", f.coll, f.prop))
 		}
-		ops[i] = Op{Method: http.MethodGet, Path: lists[i]}
 	}
-	res, err := c.Batch(ctx, ops)
-	if err != nil {
+	cs := &Codes{md: md, props: map[string]codeMap{}, lists: map[string][]Code{}}
+	want := lists
+	if roles := md.ValueHelp[roleCodeSet][roleCodeProp]; roles != "" {
+		want = append(want[:len(want):len(want)], roles)
+	}
+	if err := cs.readLists(ctx, c, want); err != nil {
 		return nil, err
 	}
-	cs := &Codes{props: map[string]codeMap{}}
 	for i, f := range fields {
-		if res[i].Err != nil {
-			return nil, fmt.Errorf("c4c: reading code list %s: %w", lists[i], res[i].Err)
-		}
-		cs.props[f.coll+"."+f.prop] = newCodeMap(lists[i], f.kind, codesOf(res[i].Entity))
+		l, _ := cs.list(lists[i])
+		cs.props[f.coll+"."+f.prop] = newCodeMap(lists[i], f.kind, l)
 	}
 	return cs, nil
 }
@@ -320,11 +401,21 @@ func (s *Side) needCodes(ctx context.Context, kind item.Kind) error {
 	for _, f := range maps[kind].fields {
 		coded = coded || f.kind == status || f.kind == priority
 	}
-	s.mu.Lock()
-	have := s.codes != nil
-	s.mu.Unlock()
-	if !coded || have {
+	if !coded {
 		return nil
+	}
+	_, err := s.loadCodes(ctx)
+	return err
+}
+
+// loadCodes returns the side's $metadata and code lists, from the
+// connection's CodeCache when it has one, read once per side otherwise.
+func (s *Side) loadCodes(ctx context.Context) (*Codes, error) {
+	s.mu.Lock()
+	have := s.codes
+	s.mu.Unlock()
+	if have != nil {
+		return have, nil
 	}
 	var codes *Codes
 	var err error
@@ -334,12 +425,12 @@ func (s *Side) needCodes(ctx context.Context, kind item.Kind) error {
 		codes, err = LoadCodes(ctx, s.c)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.mu.Lock()
 	s.codes = codes
 	s.mu.Unlock()
-	return nil
+	return codes, nil
 }
 
 // tenantCodes are the side's code lists (nil before needCodes).

@@ -68,7 +68,7 @@ type Side struct {
 	// emailContact maps the e-mails LogEmail created to their main
 	// contact's ObjectID, where AttachFile puts their files.
 	emailContact map[string]string
-	// codes are the tenant's code lists (needCodes).
+	// codes are the tenant's $metadata and code lists (loadCodes).
 	codes *Codes
 }
 
@@ -130,7 +130,7 @@ func decodeCursor(s string) (cursorState, bool) {
 
 // inScope says whether a record belongs to the sync of scope.
 func (s *Side) inScope(sc item.Scope, e Entity) bool {
-	if prop, owner := ownerProps[sc.Kind], s.owner(sc.Kind); owner != "" && e.String(prop) != owner {
+	if prop, owner := ownerProps[sc.Kind], s.owner(sc.Kind); owner != "" && e.String(prop) != owner && !(sc.Kind == item.Event && s.involved(e)) {
 		return false
 	}
 	switch sc.Kind {
@@ -232,6 +232,9 @@ func (s *Side) Changes(ctx context.Context, sc item.Scope, cursor string) (item.
 		start = st.Since.Truncate(time.Millisecond).Add(time.Millisecond)
 	}
 	q := url.Values{"$filter": {"EntityLastChangedOn ge " + Literal(start) + s.ownerFilter(sc.Kind)}}
+	if x := expandOf(sc.Kind); x != "" {
+		q.Set("$expand", x)
+	}
 	since := st.Since
 	dirty := false
 	reported := map[string]bool{}
@@ -252,7 +255,7 @@ func (s *Side) Changes(ctx context.Context, sc item.Scope, cursor string) (item.
 		if isKnown && old == h {
 			return nil // reported already (the overlap reads it again)
 		}
-		s.report(&out, sc.Kind, e)
+		s.report(ctx, &out, sc.Kind, e)
 		known[id] = h
 		reported[id] = true
 		dirty = true
@@ -309,7 +312,7 @@ func etagTime(et string) (time.Time, bool) {
 	return t, err == nil
 }
 
-func (s *Side) report(out *item.Changes, kind item.Kind, e Entity) {
+func (s *Side) report(ctx context.Context, out *item.Changes, kind item.Kind, e Entity) {
 	rec, err := toItem(kind, e, s.tenantCodes())
 	if err != nil {
 		code := "unreadable"
@@ -322,6 +325,11 @@ func (s *Side) report(out *item.Changes, kind item.Kind, e Entity) {
 		}
 		out.Problems = append(out.Problems, item.Problem{ID: e.ID(), Name: rec.Name(), Code: code, Reason: err.Error()})
 		return
+	}
+	readNote(kind, e, &rec)
+	if kind == item.Event {
+		rec.Fields[item.Recurrence] = "" // C4C has no recurring appointments (recurrence.go)
+		s.readAttendees(ctx, e, &rec)
 	}
 	out.Records = append(out.Records, rec)
 }
@@ -336,6 +344,9 @@ func (s *Side) full(ctx context.Context, sc item.Scope, m kindMap, keep string) 
 	if f := s.scopeFilter(sc); f != "" {
 		q.Set("$filter", f)
 	}
+	if x := expandOf(sc.Kind); x != "" {
+		q.Set("$expand", x)
+	}
 	err := s.c.List(ctx, m.coll, q, func(e Entity) error {
 		if changed := e.Time("EntityLastChangedOn"); changed.After(st.Since) {
 			st.Since = changed
@@ -344,7 +355,7 @@ func (s *Side) full(ctx context.Context, sc item.Scope, m kindMap, keep string) 
 			return nil
 		}
 		known[e.ID()] = etagHash(e.ETag())
-		s.report(&out, sc.Kind, e)
+		s.report(ctx, &out, sc.Kind, e)
 		return nil
 	})
 	if err != nil {
@@ -395,8 +406,17 @@ func (s *Side) reconcile(ctx context.Context, sc item.Scope, m kindMap, known Kn
 	sort.Strings(missing)
 	sort.Strings(added)
 	var ops []Op
-	for _, id := range append(append([]string{}, missing...), added...) {
-		ops = append(ops, Op{Method: http.MethodGet, Path: m.coll + "('" + id + "')"})
+	expand := ""
+	if x := expandOf(sc.Kind); x != "" {
+		expand = "?$expand=" + x
+	}
+	for _, id := range missing {
+		// Expanded too: a colleague's appointment stays in scope while the
+		// user's employee is one of its parties (meeting_copies.go).
+		ops = append(ops, Op{Method: http.MethodGet, Path: m.coll + "('" + id + "')" + expand})
+	}
+	for _, id := range added {
+		ops = append(ops, Op{Method: http.MethodGet, Path: m.coll + "('" + id + "')" + expand})
 	}
 	if len(ops) == 0 {
 		return false, nil
@@ -420,7 +440,7 @@ func (s *Side) reconcile(ctx context.Context, sc item.Scope, m kindMap, known Kn
 	}
 	for i, id := range added {
 		if r := res[len(missing)+i]; r.Err == nil && r.Entity != nil && s.inScope(sc, r.Entity) {
-			s.report(out, sc.Kind, r.Entity)
+			s.report(ctx, out, sc.Kind, r.Entity)
 			known[id] = etagHash(r.Entity.ETag())
 			changed = true
 		}
@@ -457,9 +477,12 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 		return nil, err
 	}
 	results := make([]side.Result, len(recs))
-	var ops []Op
-	var idx []int
+	bodies := make([]map[string]any, len(recs))
 	for i, r := range recs {
+		if err := refuseSeries(kind, r); err != nil {
+			results[i].Err = err
+			continue
+		}
 		body, err := fromItem(kind, r, s.tenantCodes())
 		if err != nil {
 			results[i].Err = fault.Wrap(fault.Permanent, err)
@@ -468,8 +491,20 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 		if s.opts.Owner != "" {
 			body[ownerProps[kind]] = s.owner(kind)
 		}
-		ops = append(ops, Op{Method: http.MethodPost, Path: m.coll, Body: body})
-		idx = append(idx, i)
+		insertNote(kind, r, body)
+		bodies[i] = body
+	}
+	if kind == item.Event {
+		s.adoptMeetings(ctx, recs, bodies, results)
+		s.insertParties(ctx, recs, bodies)
+	}
+	var ops []Op
+	var idx []int
+	for i, body := range bodies {
+		if body != nil {
+			ops = append(ops, Op{Method: http.MethodPost, Path: m.coll, Body: body})
+			idx = append(idx, i)
+		}
 	}
 	res, err := s.c.Batch(ctx, ops)
 	if err != nil {
@@ -535,6 +570,10 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 	pending := []int{}
 	for i, r := range recs {
 		results[i].ID = r.ID
+		if err := refuseSeries(kind, item.Record{Fields: map[string]string{item.Subject: r.Fields[item.Subject], item.Recurrence: r.Fields[item.Recurrence]}}); err != nil {
+			results[i].Err = err
+			continue
+		}
 		b, err := fromItem(kind, r, s.tenantCodes())
 		if err != nil {
 			results[i].Err = fault.Wrap(fault.Permanent, err)
@@ -547,6 +586,10 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 		reads := make([]Op, len(pending))
 		for j, i := range pending {
 			reads[j] = Op{Method: http.MethodGet, Path: m.coll + "('" + recs[i].ID + "')?$select=ObjectID"}
+			if _, ok := recs[i].Fields[item.Description]; ok && textNavs[kind] != "" {
+				// The note is its own entity: read it with the header.
+				reads[j].Path = m.coll + "('" + recs[i].ID + "')?$expand=" + textNavs[kind]
+			}
 		}
 		got, err := s.c.Batch(ctx, reads)
 		if err != nil {
@@ -554,29 +597,53 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 		}
 		var writes []Op
 		var widx []int
+		var notes []Op
+		var nidx []int
 		for j, i := range pending {
+			results[i].Err = nil
 			if got[j].Err != nil {
 				results[i].Err = got[j].Err // 404: Gone
 				continue
 			}
-			writes = append(writes, Op{Method: http.MethodPatch, Path: m.coll + "('" + recs[i].ID + "')", IfMatch: got[j].Entity.ETag(), Body: bodies[i]})
-			widx = append(widx, i)
+			if len(bodies[i]) > 0 { // a change of the note alone leaves the header be
+				writes = append(writes, Op{Method: http.MethodPatch, Path: m.coll + "('" + recs[i].ID + "')", IfMatch: got[j].Entity.ETag(), Body: bodies[i]})
+				widx = append(widx, i)
+			}
+			if op, ok := noteOp(kind, got[j].Entity, recs[i]); ok {
+				notes = append(notes, op)
+				nidx = append(nidx, i)
+			}
 		}
+		// The notes go after the headers, in the same $batch: a note
+		// written bumps the header's ETag, which the header's If-Match
+		// must not see.
+		writes = append(writes, notes...)
 		res, err := s.c.Batch(ctx, writes)
 		if err != nil {
 			return nil, err
 		}
-		pending = pending[:0]
+		// A 412 of the header or of the note (changed meanwhile) reads
+		// again and writes again; any other failure is the record's.
+		again := map[int]bool{}
 		for j, r := range res {
-			i := widx[j]
-			results[i].Err = nil
-			if r.Status == http.StatusPreconditionFailed {
-				pending = append(pending, i)
-				results[i].Err = withFields(kind, r.Err)
+			var i int
+			if j < len(widx) {
+				i = widx[j]
+			} else {
+				i = nidx[j-len(widx)]
+			}
+			if r.Err == nil || results[i].Err != nil {
 				continue
 			}
-			if r.Err != nil {
-				results[i].Err = withFields(kind, r.Err)
+			results[i].Err = withFields(kind, r.Err)
+			if r.Status == http.StatusPreconditionFailed {
+				again[i] = true
+			}
+		}
+		pending = pending[:0]
+		for i := range recs {
+			if again[i] {
+				pending = append(pending, i)
 			}
 		}
 	}
@@ -589,21 +656,34 @@ func (s *Side) Delete(ctx context.Context, kind item.Kind, ids []string) ([]side
 	if !ok {
 		return nil, fault.New(fault.Permanent, "kind", fmt.Sprintf("C4C side does not sync %s", kind))
 	}
-	ops := make([]Op, len(ids))
+	out := make([]side.Result, len(ids))
+	keep := map[string]bool{}
+	if kind == item.Event {
+		// A colleague's appointment only unlinks (meeting_copies.go).
+		var err error
+		if keep, err = s.othersAppointments(ctx, ids); err != nil {
+			return nil, err
+		}
+	}
+	var ops []Op
+	var idx []int
 	for i, id := range ids {
+		out[i].ID = id
+		if keep[id] {
+			continue
+		}
+		idx = append(idx, i)
 		// If-Match "*": the ETag property is ConcurrencyMode="Fixed" (KBA
 		// 2789959), so a tenant may require the header; any version goes.
-		ops[i] = Op{Method: http.MethodDelete, Path: m.coll + "('" + id + "')", IfMatch: "*"}
+		ops = append(ops, Op{Method: http.MethodDelete, Path: m.coll + "('" + id + "')", IfMatch: "*"})
 	}
 	res, err := s.c.Batch(ctx, ops)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]side.Result, len(ids))
-	for i, r := range res {
-		out[i].ID = ids[i]
+	for j, r := range res {
 		if r.Err != nil && r.Status != http.StatusNotFound {
-			out[i].Err = r.Err
+			out[idx[j]].Err = r.Err
 		}
 	}
 	return out, nil

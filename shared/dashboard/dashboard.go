@@ -129,6 +129,10 @@ type Deps struct {
 	Welcome Welcomer
 	// Notices stores which e-mails a user gets (nil: no notifications page).
 	Notices NoticePrefs
+	// Integrations reads and removes the organisation's integration
+	// connections for the change detector; their set-up is Connect's admin
+	// route (nil: no change detection page).
+	Integrations Integrations
 	// Providers are the sign-in buttons, in order (default Microsoft, Salesforce).
 	Providers []Provider
 	Log       *slog.Logger

@@ -145,6 +145,9 @@ type pageData struct {
 	Members      []Member
 	CanProvision bool
 	CanGrant     bool
+	// CanIntegrate links the change detector's page (an admin who may
+	// provision, with the detector configured).
+	CanIntegrate bool
 	Results      []account.Provisioned
 	Plans        []string
 	Grants       []access.Grant
@@ -551,6 +554,7 @@ func (h *Handler) orgData(r *http.Request) (*pageData, error) {
 	res := access.Org(org)
 	d.CanProvision = h.allowed(r.Context(), access.UsersProvision, res)
 	d.CanGrant = h.allowed(r.Context(), access.GrantsWrite, res) && h.d.Grants != nil
+	d.CanIntegrate = d.CanProvision && h.d.Integrations != nil
 	for name := range schedule.Plans {
 		d.Plans = append(d.Plans, name)
 	}

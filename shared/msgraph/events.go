@@ -15,6 +15,7 @@ import (
 //	AllDay  isAllDay           Location location.displayName
 //	Description body (text)    Attendees attendees[].emailAddress.address (read only)
 //	Recurrence recurrence (RRULE ↔ patternedRecurrence, on the series master)
+//	Cancelled  the pattern's dates with no instance (cancel.go)
 //
 // Occurrences are folded into their series master's record; exceptions are
 // records of their own with SeriesID (the master's id) and OriginalStart.
@@ -168,7 +169,7 @@ const joinLabel = "Join the online meeting: "
 // organizerFields are the event fields only the organizer changes: never
 // written to an invitation.
 var organizerFields = []string{item.Subject, item.Start, item.End, item.AllDay, item.Location, item.Description,
-	item.Recurrence, item.Attendees}
+	item.Recurrence, item.Cancelled, item.Attendees}
 
 // eventBody maps the fields present in f to a Graph event body. start is the
 // event's start (needed for the recurrence's start date) when f lacks Start.

@@ -483,6 +483,9 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 	for _, i := range exceptions {
 		out[i] = s.createException(ctx, recs[i], markers[i])
 	}
+	if kind == item.Event {
+		return out, s.writeCancellations(ctx, recs, out, nil)
+	}
 	return out, nil
 }
 
@@ -669,7 +672,11 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 		}
 		parts[i] = part{method: http.MethodPatch, path: path, body: body}
 	}
-	return s.runParts(ctx, parts, pre, ids)
+	out, err := s.runParts(ctx, parts, pre, ids)
+	if err == nil && kind == item.Event {
+		err = s.writeCancellations(ctx, recs, out, invites)
+	}
+	return out, err
 }
 
 // currentFor reads the records whose update needs values it was not given:

@@ -142,6 +142,7 @@ func (s *Side) toItem(kind item.Kind, m Mapping, r Record) item.Record {
 	rec := item.Record{Kind: kind, ID: r.ID(), Version: r.String("SystemModstamp"), Fields: fields}
 	if kind == item.Event {
 		seriesItem(rec, r)
+		rec.Version = cancelledVersion(rec.Version, rec.Fields[item.Cancelled])
 	}
 	if t, err := ParseTime(r.String("LastModifiedDate")); err == nil {
 		rec.Modified = t
@@ -293,6 +294,9 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 	if kind == item.Event && err == nil {
 		s.invite(ctx, recs, out)
 		err = s.writeExceptions(ctx, m, recs, out)
+		if err == nil {
+			err = s.writeCancellations(ctx, m, recs, out)
+		}
 	}
 	return out, err
 }
@@ -336,6 +340,10 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 			}
 			rec = withoutRecurrence(rec)
 		}
+		if onlyCancelled(rec) {
+			out[i].ID = rec.ID // writeCancellations deletes occurrences; the series record stays as it is
+			continue
+		}
 		r, err := s.fromItem(kind, m, rec, allDay[rec.ID])
 		if err != nil {
 			out[i].Err = err
@@ -365,6 +373,9 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 				break
 			}
 		}
+	}
+	if err == nil && kind == item.Event {
+		err = s.writeCancellations(ctx, m, recs, out)
 	}
 	return out, err
 }

@@ -79,6 +79,9 @@ func (a *c4cAdmin) create(kind item.Kind, f map[string]string) (string, error) {
 		}
 		in = map[string]any{"Subject": f[item.Subject], "DueDateTime": c4c.FormatDate(due), "PriorityCode": c4cPriority[f[item.Priority]],
 			"Status": "1", "ProcessorPartyID": c4cDana}
+		if d := f[item.Description]; d != "" {
+			in["TasksTextCollection"] = []map[string]any{{"Text": d, "TypeCode": c4c.NoteTypeCode}}
+		}
 	default:
 		start, err := time.Parse(time.RFC3339, f[item.Start])
 		if err != nil {
@@ -90,11 +93,17 @@ func (a *c4cAdmin) create(kind item.Kind, f map[string]string) (string, error) {
 		}
 		in = map[string]any{"Subject": f[item.Subject], "StartDate": c4c.FormatDate(start), "EndDate": c4c.FormatDate(end),
 			"StartDatetimeZoneCode": "UTC", "EnddatetimeZoneCode": "UTC", "Location": f[item.Location], "OwnerPartyID": c4cDana}
+		if d := f[item.Description]; d != "" {
+			in["AppointmentTextCollection"] = []map[string]any{{"Text": d, "TypeCode": c4c.NoteTypeCode}}
+		}
 	}
 	return a.srv.Insert(c4cColl[kind], in)
 }
 
 func (a *c4cAdmin) edit(kind item.Kind, id, field, v string) error {
+	if field == item.Description {
+		return a.editNote(kind, id, v)
+	}
 	prop := map[string]string{item.Title: "JobTitle", item.Department: "Department", item.Priority: "PriorityCode", item.Location: "Location"}[field]
 	if field == item.Priority {
 		v = c4cPriority[v]
@@ -103,6 +112,36 @@ func (a *c4cAdmin) edit(kind item.Kind, id, field, v string) error {
 		return fmt.Errorf("no C4C property for %s %s=%q", kind, field, v)
 	}
 	return a.srv.Update(c4cColl[kind], id, map[string]any{prop: v})
+}
+
+// editNote changes a task's or appointment's note as a user in C4C would:
+// the body-text entry of its text collection, changed in place or added.
+func (a *c4cAdmin) editNote(kind item.Kind, id, v string) error {
+	nav := map[item.Kind]string{item.Task: "TasksTextCollection", item.Event: "AppointmentTextCollection"}[kind]
+	ctx := context.Background()
+	res, err := a.client.Batch(ctx, []c4c.Op{{Method: "GET", Path: c4cColl[kind] + "('" + id + "')?$expand=" + nav}})
+	if err != nil {
+		return err
+	}
+	if res[0].Err != nil {
+		return res[0].Err
+	}
+	var op c4c.Op
+	list, _ := res[0].Entity[nav].(map[string]any)
+	entries, _ := list["results"].([]any)
+	for _, x := range entries {
+		if n, _ := x.(map[string]any); n["TypeCode"] == c4c.NoteTypeCode && op.Method == "" {
+			op = c4c.Op{Method: "PATCH", Path: nav + "Collection('" + n["ObjectID"].(string) + "')", Body: map[string]any{"Text": v}}
+		}
+	}
+	if op.Method == "" {
+		op = c4c.Op{Method: "POST", Path: nav + "Collection", Body: map[string]any{"ParentObjectID": id, "Text": v, "TypeCode": c4c.NoteTypeCode}}
+	}
+	res, err = a.client.Batch(ctx, []c4c.Op{op})
+	if err != nil {
+		return err
+	}
+	return res[0].Err
 }
 
 // c4cUnreported counts the deletions and owner changes the scenarios made
@@ -193,17 +232,17 @@ func (a *c4cAdmin) fault(rng *rand.Rand) string {
 
 func (a *c4cAdmin) user() side.CRM { return a.side }
 
-// editable and checked leave out task and appointment notes, which the C4C
-// connector does not map (their own text collections).
+// editable and checked include task and appointment notes, which live in
+// their own text collections (edited there, as a user does in C4C).
 func (a *c4cAdmin) editable(kind item.Kind) []string {
-	return map[item.Kind][]string{item.Contact: {item.Title, item.Department}, item.Task: {item.Priority}, item.Event: {item.Location}}[kind]
+	return map[item.Kind][]string{item.Contact: {item.Title, item.Department}, item.Task: {item.Priority, item.Description}, item.Event: {item.Location, item.Description}}[kind]
 }
 
 func (a *c4cAdmin) checked(kind item.Kind) []string {
 	return map[item.Kind][]string{
 		item.Contact: {item.FirstName, item.LastName, item.Email, item.Title, item.Department},
-		item.Task:    {item.Subject, item.DueDate, item.Priority},
-		item.Event:   {item.Subject, item.Start, item.End, item.Location},
+		item.Task:    {item.Subject, item.DueDate, item.Priority, item.Description},
+		item.Event:   {item.Subject, item.Start, item.End, item.Location, item.Description},
 	}[kind]
 }
 

@@ -75,6 +75,42 @@
 
   var current = "email";
   var dialog = null;
+  // ?naa=on: an Outlook with nested app authentication (NestedAppAuth 1.1).
+  // Its bridge answers MSAL's GetInitContext and GetToken with the token
+  // and id token the page's HarnessNAA holds (set by the tests, which mint
+  // them at the local identity provider), and fails as Outlook does when it
+  // has none; HarnessNAA.requests keeps what was asked.
+  var naaOn = new URLSearchParams(location.search).get("naa") === "on";
+  window.HarnessNAA = { token: null, idToken: null, requests: [] };
+  window.HarnessNAABridge = naaOn ? (function () {
+    var listeners = [];
+    function answer(req) {
+      var a = window.HarnessNAA, out = { messageType: "NestedAppAuthResponse", requestId: req.requestId };
+      a.requests.push({ method: req.method, forceRefresh: !!(req.tokenParams && req.tokenParams.forceRefresh) });
+      if (req.method === "GetInitContext") {
+        out.success = true;
+        out.initContext = { sdkName: "harness", sdkVersion: "1.0", capabilities: {}, accountContext: null };
+      } else if (a.token && a.idToken) {
+        var claims = JSON.parse(atob(a.idToken.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+        out.success = true;
+        out.token = { access_token: a.token, id_token: a.idToken, expires_in: 3600, scope: req.tokenParams && req.tokenParams.scope };
+        out.account = { environment: "login.microsoftonline.com", homeAccountId: claims.oid + "." + claims.tid, tenantId: claims.tid,
+          localAccountId: claims.oid, username: claims.preferred_username || "", name: claims.name || "" };
+      } else {
+        out.success = false;
+        out.error = { status: "ACCOUNT_UNAVAILABLE", code: "ACCOUNT_UNAVAILABLE", description: "No account is signed in to Outlook." };
+      }
+      return out;
+    }
+    return {
+      addEventListener: function (type, fn) { if (type === "message") { listeners.push(fn); } },
+      removeEventListener: function (type, fn) { listeners = listeners.filter(function (l) { return l !== fn; }); },
+      postMessage: function (msg) {
+        var out = JSON.stringify(answer(JSON.parse(msg)));
+        setTimeout(function () { listeners.forEach(function (l) { l(out); }); }, 0);
+      }
+    };
+  })() : null;
   var Office = {
     CoercionType: { Html: "html", Text: "text" },
     AsyncResultStatus: { Succeeded: "succeeded", Failed: "failed" },
@@ -83,7 +119,7 @@
     onReady: function (cb) { var p = Promise.resolve({ host: "Outlook", platform: "Harness" }); if (cb) { p.then(cb); } return p; },
     context: {
       requirements: { isSetSupported: function (name, v) {
-        var have = { Mailbox: 13, DialogApi: 1 }[name];
+        var have = { Mailbox: 13, DialogApi: 1, NestedAppAuth: naaOn ? 1 : undefined }[name];
         return have !== undefined && parseInt(String(v || "1.1").split(".")[1] || "0", 10) <= have;
       } },
       mailbox: {
@@ -98,7 +134,14 @@
           dialog = {
             addEventHandler: function (type, fn) { handlers[type] = fn; },
             close: function () { document.getElementById("dialog").hidden = true; document.getElementById("dialog-frame").src = "about:blank"; dialog = null; },
-            deliver: function (msg) { if (handlers.dialogMessageReceived) { handlers.dialogMessageReceived({ message: msg, origin: location.origin }); } }
+            deliver: function (msg) { if (handlers.dialogMessageReceived) { handlers.dialogMessageReceived({ message: msg, origin: location.origin }); } },
+            // The user closing the window: Office tells the pane with
+            // DialogEventReceived, error 12006.
+            closedByUser: function () {
+              var h = handlers.dialogEventReceived;
+              dialog.close();
+              if (h) { h({ error: 12006 }); }
+            }
           };
           document.getElementById("dialog-frame").src = url;
           document.getElementById("dialog").hidden = false;
@@ -140,6 +183,7 @@
     document.querySelectorAll("[data-item]").forEach(function (b) {
       b.addEventListener("click", function () { open(b.getAttribute("data-item")); });
     });
+    document.getElementById("dialog-close").addEventListener("click", function () { if (dialog) { dialog.closedByUser(); } });
     document.getElementById("width").addEventListener("change", function (e) {
       document.getElementById("pane").style.width = e.target.value + "px";
     });

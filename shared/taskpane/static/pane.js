@@ -59,15 +59,20 @@
       document.head.appendChild(s);
     });
   }
-  function naa(interactive) {
+  // naa gets a token through Outlook's sign-in. fresh asks past MSAL's
+  // cache: after the API refused a token, the cache would hand the same
+  // token back.
+  function naa(interactive, fresh) {
     var clientId = document.body.getAttribute("data-client-id"), scope = document.body.getAttribute("data-scope");
     if (!clientId || !supported("NestedAppAuth", "1.1")) { return Promise.reject(new Error("no naa")); }
+    // The simulated Outlook's stand-in for Outlook's NAA bridge.
+    if (!window.nestedAppAuthBridge && window.parent !== window && window.parent.HarnessNAABridge) { window.nestedAppAuthBridge = window.parent.HarnessNAABridge; }
     var ready = naaClient ? Promise.resolve(naaClient) : loadScript("/api/taskpane/static/msal-browser.min.js").then(function () {
       return window.msal.createNestablePublicClientApplication({ auth: { clientId: clientId, authority: document.body.getAttribute("data-authority") || "https://login.microsoftonline.com/common" } });
     }).then(function (pca) { naaClient = pca; return pca; });
     return ready.then(function (pca) {
       var req = { scopes: [scope] };
-      return pca.acquireTokenSilent(req).catch(function (e) {
+      return pca.acquireTokenSilent(fresh ? { scopes: [scope], forceRefresh: true } : req).catch(function (e) {
         if (!interactive) { throw e; }
         return pca.acquireTokenPopup(req);
       });
@@ -82,8 +87,24 @@
       if (!supported("DialogApi", "1.1")) { reject(new Error("dialog")); return; }
       var url = location.origin + "/api/taskpane/signin" + (document.body.getAttribute("data-harness") === "true" ? "?host=harness" : "");
       O.context.ui.displayDialogAsync(url, { height: 60, width: 30, displayInIframe: false }, function (r) {
-        if (r.status === "failed") { reject(new Error("dialog")); return; }
+        if (r.status === "failed") {
+          // 12009: the user declined the window (Outlook on the web);
+          // 12011: the browser blocks pop-ups; 12007: one is open already.
+          var code = r.error && r.error.code;
+          if (code === 12009 || code === 12011) { reject(new Error("Outlook or the browser blocked the sign-in window. Allow pop-ups for Outlook, then press Sign in again.")); return; }
+          if (code === 12007) { reject(new Error("A sign-in window is open already. Finish or close it, then press Sign in again.")); return; }
+          reject(new Error("dialog"));
+          return;
+        }
         var d = r.value;
+        // Events from the open window: 12006 the user closed it; 12002 and
+        // 12003 it could not show the sign-in page (Office's "Handle errors
+        // and events in the Office dialog box").
+        d.addEventHandler(O.EventType.DialogEventReceived, function (arg) {
+          var code = arg && arg.error;
+          reject(new Error(code === 12006 ? "The sign-in window was closed before you signed in." :
+            "The sign-in window could not show crmsync's sign-in page (Outlook's code " + code + ")."));
+        });
         d.addEventHandler(O.EventType.DialogMessageReceived, function (arg) {
           d.close();
           var m = {};
@@ -105,7 +126,12 @@
         return signIn();
       }).then(function () { problem(""); then(); }, function (e) {
         b.disabled = false;
-        problem(e.message === "dialog" ? "This Outlook cannot open the sign-in window. Use Outlook on the web or a current Outlook." : e.message, b);
+        var words = e.message === "dialog" ? "This Outlook cannot open the sign-in window. Use Outlook on the web or a current Outlook." : e.message;
+        // Signing in failed: say so, with the way forward; a form the
+        // user was filling stays as it is.
+        if (e.message !== "dialog" && !/press sign in/i.test(words)) { words += " Press Sign in to try again."; }
+        if (typing()) { words += " What you typed is kept."; }
+        problem(words, b);
       });
     });
     problem(why || "Sign in to crmsync to see the CRM records of this item's people.", b);
@@ -134,6 +160,7 @@
         var data = null;
         try { data = t ? JSON.parse(t) : null; } catch (e) { data = null; }
         if (resp.status === 401) { token = null; try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* none */ } throw { auth: true }; }
+        renewals = 0;
         if (!resp.ok) { throw { status: resp.status, code: data && data.error, message: data && data.message, data: data }; }
         return data;
       });
@@ -141,12 +168,27 @@
   }
   // fail shows a failure in plain words with the way forward; retry runs
   // again after signing in (what the user typed stays in the form).
+  // typing says a form is open: after a failure it stays as the user left it.
+  function typing() { return !!document.querySelector("#view form"); }
+  // renewals counts silent renewals since the API last said yes: one is
+  // tried after a refusal, a second refusal asks the user (no loop).
+  var renewals = 0;
   function fail(e, retry) {
     status("");
     if (e && e.auth) {
       // A silent NAA renewal first; the button (NAA interactively, else the
       // dialog) when that fails. What the user typed stays in the form.
-      naa(false).then(retry, function () { signInButton(retry, "Your crmsync sign-in has expired. Sign in again; what you typed is kept."); });
+      // A retry that fails again is explained like the first failure.
+      var again = function () {
+        var p = retry ? retry() : null;
+        if (p && typeof p.catch === "function") { p.catch(function (e2) { fail(e2); }); }
+      };
+      var ask = function () {
+        signInButton(again, "Your crmsync sign-in has expired. Sign in again" +
+          (!typing() ? "." : retry ? "; what you typed is kept and saved once you are signed in." : "; what you typed is kept."));
+      };
+      if (renewals++ > 0) { ask(); return; }
+      naa(false, true).then(again, ask);
       return;
     }
     if (e && e.network) { problem("crmsync cannot be reached. Check your connection and try again."); return; }
@@ -195,15 +237,57 @@
   }
 
   // ---- views ----
+  // Focus follows the user: a view opened from another gets the focus on
+  // its heading (keyboard and screen-reader users start there, not at the
+  // top of the page), and Back returns it to the control that opened the
+  // view. origins[i] remembers that control for the view at stack depth i;
+  // views render after their data arrives, so the focus waits for them.
+  var origins = [], pendingFocus = null;
+  function focusKey(e) {
+    var v = $("view");
+    if (!e || !v.contains(e)) { return null; }
+    var sel = e.id ? "#" + e.id : e.getAttribute("data-record") ? '[data-record="' + e.getAttribute("data-record") + '"]' : null;
+    if (!sel) { return null; }
+    return { sel: sel, index: Array.prototype.indexOf.call(v.querySelectorAll(sel), e) };
+  }
+  function settleFocus() {
+    if (!pendingFocus) { return; }
+    var v = $("view"), a = document.activeElement;
+    // The user went on meanwhile (typing a search, say): leave them there.
+    if (a && a !== document.body && !v.contains(a) && a.id !== "back" && a.id !== "search-go") { pendingFocus = null; return; }
+    if (pendingFocus.sel) {
+      var target = v.querySelectorAll(pendingFocus.sel)[pendingFocus.index];
+      if (target) { target.focus(); pendingFocus = null; return; }
+    }
+    var h = v.querySelector("h2");
+    if (h) { h.setAttribute("tabindex", "-1"); h.focus(); pendingFocus = null; }
+  }
   function show(render, push) {
-    if (push && stack.length) { /* keep the stack */ }
-    if (push !== false) { stack.push(render); }
+    if (push !== false) {
+      // The first view of an item takes no focus: the pane just opened.
+      if (stack.length) { origins[stack.length - 1] = focusKey(document.activeElement); pendingFocus = { heading: true }; } else { pendingFocus = null; }
+      stack.push(render);
+    }
     $("back").hidden = stack.length < 2;
     problem("");
     render();
   }
-  function back() { if (stack.length > 1) { stack.pop(); var r = stack[stack.length - 1]; $("back").hidden = stack.length < 2; problem(""); r(); } }
-  function view(nodes) { var v = $("view"); v.textContent = ""; nodes.forEach(function (n) { if (n) { v.appendChild(typeof n === "string" ? document.createTextNode(n) : n); } }); }
+  function back() {
+    if (stack.length > 1) {
+      stack.pop();
+      var r = stack[stack.length - 1];
+      pendingFocus = origins[stack.length - 1] || { heading: true };
+      $("back").hidden = stack.length < 2;
+      problem("");
+      r();
+    }
+  }
+  function view(nodes) {
+    var v = $("view");
+    v.textContent = "";
+    nodes.forEach(function (n) { if (n) { v.appendChild(typeof n === "string" ? document.createTextNode(n) : n); } });
+    settleFocus();
+  }
   function recordLink(object, id, name) {
     return el("button", { type: "button", "class": "link", "data-record": id, text: name || id, on: function () { openRecord(object, id); } });
   }
@@ -439,6 +523,11 @@
     var go = el("button", { type: "button", id: "find-go-" + f.name, text: "Find" });
     var chosen = el("span", { id: "chosen-" + f.name, "class": "muted" });
     var hits = el("ul", { id: "found-" + f.name });
+    // Enter in the search box searches; it must not submit the record's
+    // form around it (a browser's implicit submission would save the
+    // record before an account was chosen).
+    q.addEventListener("keydown", function (ev) { if (ev.key === "Enter") { ev.preventDefault(); go.click(); } });
+    q.addEventListener("keypress", function (ev) { if (ev.key === "Enter") { ev.preventDefault(); } });
     go.addEventListener("click", function () {
       var text = q.value.trim();
       if (text.length < 2) { problem("Search for at least 2 characters."); return; }
@@ -447,7 +536,8 @@
         if (!ans.hits.length) { hits.appendChild(el("li", { text: "Nothing found." })); }
         ans.hits.forEach(function (h) {
           hits.appendChild(el("li", {}, [el("button", { type: "button", "class": "link", "data-pick": h.id, text: h.name + " (" + h.object + ")", on: function () {
-            input.value = h.id; chosen.textContent = h.name; hits.textContent = "";
+            // The list goes; the focus goes back to the search box.
+            input.value = h.id; chosen.textContent = h.name; hits.textContent = ""; q.focus();
           } })]));
         });
       }, function (e) { fail(e); });
@@ -538,56 +628,96 @@
     var inputs = {};
     var editable = function (f) { return creating ? f.createable : f.updateable; };
     // Required: what a create must set. The describe's nillable=false also
-    // marks fields Salesforce fills itself (owner, defaulted picklists and
-    // checkboxes); the API does not pass defaultedOnCreate on, so those are
-    // left to Salesforce, whose refusal names the field.
+    // marks fields the CRM fills itself (owner, defaulted picklists and
+    // checkboxes): defaultedOnCreate says which, and those start at the
+    // CRM's default (its value where the describe gives it, else the
+    // blank "Salesforce's default") instead of asking.
     var required = function (f) {
-      return creating && f.createable && !f.nillable && f.type !== "boolean" && f.type !== "picklist" && f.type !== "reference" && !f.defaultedOnCreate;
+      return creating && f.createable && !f.nillable && f.type !== "boolean" && !f.defaultedOnCreate;
     };
     var fields = desc.fields.filter(function (f) { return editable(f) || (!creating && rec.fields[f.name] != null && f.name !== "Id"); });
     var chosen = layoutFields(object);
-    if (chosen) { fields = fields.filter(function (f) { return required(f) || chosen.indexOf(f.name) >= 0; }); }
+    if (chosen) {
+      // A dependent picklist shown brings its controller along: its values
+      // mean nothing without it.
+      var wanted = chosen.slice();
+      fields.forEach(function (f) { if (f.controllerName && wanted.indexOf(f.name) >= 0 && wanted.indexOf(f.controllerName) < 0) { wanted.push(f.controllerName); } });
+      fields = fields.filter(function (f) { return required(f) || wanted.indexOf(f.name) >= 0; });
+    }
     fields.sort(function (a, b) { return (required(b) ? 1 : 0) - (required(a) ? 1 : 0); });
+    // A controller comes before the picklists that depend on it.
+    for (var i = 0; i < fields.length; i++) {
+      var ci = fields[i].controllerName ? fields.map(function (f) { return f.name; }).indexOf(fields[i].controllerName) : -1;
+      if (ci > i) { fields.splice(i, 0, fields.splice(ci, 1)[0]); i--; }
+    }
     fields.slice(0, 150).forEach(function (f) {
       var id = "f-" + f.name, value = rec && rec.fields[f.name] != null ? String(rec.fields[f.name]) : "", input;
       var proposed = !rec && prefill && prefill[f.name] != null ? String(prefill[f.name]) : "";
+      // A new record starts at the CRM's own default where the describe
+      // knows it ("New", a checked box); the user can change it.
+      var shown = creating && f["default"] ? f["default"] : value;
       if (f.picklist && f.picklist.length && editable(f)) {
-        input = el("select", { id: id, name: f.name }, [el("option", { value: "", text: "—" })].concat(f.picklist.map(function (p) { return el("option", { value: p, text: p }); })));
-        input.value = value;
+        input = el("select", { id: id, name: f.name });
+        fillPicklist(input, f, f.picklist, shown, "", creating);
       } else if (f.type === "textarea") {
-        input = el("textarea", { id: id, name: f.name, rows: "3" }); input.value = value;
+        input = el("textarea", { id: id, name: f.name, rows: "3" }); input.value = shown;
       } else if (f.type === "boolean") {
-        input = el("input", { id: id, name: f.name, type: "checkbox" }); input.checked = value === "true";
+        input = el("input", { id: id, name: f.name, type: "checkbox" }); input.checked = shown === "true";
       } else {
         var types = { date: "date", email: "email", "double": "number", currency: "number", "int": "number", percent: "number", phone: "tel", url: "url" };
-        input = el("input", { id: id, name: f.name, type: types[f.type] || "text" }); input.value = value;
+        input = el("input", { id: id, name: f.name, type: types[f.type] || "text" }); input.value = shown;
         if (f.length) { input.setAttribute("maxlength", String(f.length)); }
       }
       if (!editable(f)) { input.setAttribute("readonly", "readonly"); input.setAttribute("disabled", "disabled"); input.className = "readonly"; }
       if (required(f)) { input.setAttribute("required", "required"); }
       if (proposed && editable(f)) { if (f.type === "boolean") { input.checked = proposed === "true"; } else { input.value = proposed; } }
-      inputs[f.name] = { input: input, field: f, original: value };
+      var note = el("div", { "class": "field-error", id: "err-" + f.name });
+      // What is said about a field (required, cleared, refused) is read
+      // out with it.
+      input.setAttribute("aria-describedby", "err-" + f.name);
+      inputs[f.name] = { input: input, field: f, original: value, note: note };
       form.appendChild(el("label", { "for": id, text: f.label + (required(f) ? " *" : "") + (editable(f) ? "" : " (read-only)") }));
       form.appendChild(input);
       if (f.type === "reference" && editable(f) && f.referenceTo && f.referenceTo.length) { form.appendChild(lookup(f, input)); }
-      form.appendChild(el("div", { "class": "field-error", id: "err-" + f.name }));
+      form.appendChild(note);
     });
+    Object.keys(inputs).forEach(function (n) { dependOn(inputs, n, creating); });
     var save = el("button", { type: "submit", id: "save-record", text: creating ? "Create" : "Save" });
     form.appendChild(el("div", { "class": "actions" }, [save]));
-    form.addEventListener("submit", function (ev) {
-      ev.preventDefault();
+    form.addEventListener("submit", function (ev) { ev.preventDefault(); trySave(); });
+    // trySave reads the form and saves it. After a lost sign-in it runs
+    // again once the user is signed in (with what the form holds then),
+    // unless the user has left the form meanwhile.
+    function trySave() {
+      if (!document.body.contains(form)) { return; }
       var body = {}, missing = [];
       Object.keys(inputs).forEach(function (n) {
         var x = inputs[n];
         $("err-" + n).textContent = "";
         if (!editable(x.field)) { return; }
         var v = x.field.type === "boolean" ? x.input.checked : x.input.value.trim();
-        if (x.field.type === "boolean" ? String(v) === (x.original || "false") : v === x.original) { return; }
+        // A field that started at the CRM's default is sent as the form
+        // shows it, changed or not: what the user saw is what is saved.
+        // Leaving it out would mostly come to the same, but not always: a
+        // picklist's default can differ per record type (the describe
+        // gives the master's), and a default also fills a field left out,
+        // so an unchecked box or an emptied field would come back set.
+        // Only the blank that reads "Salesforce's default" is left out.
+        var started = creating && x.field["default"];
+        if (started) {
+          if (x.field.type !== "boolean" && v === "" && x.field.defaultedOnCreate) { return; }
+        } else if (x.field.type === "boolean" ? String(v) === (x.original || "false") : v === x.original) { return; }
         if (v !== "" && ["double", "currency", "int", "percent"].indexOf(x.field.type) >= 0) { v = Number(v); }
         body[n] = v === "" ? null : v;
       });
-      Object.keys(inputs).forEach(function (n) { if (required(inputs[n].field) && (body[n] == null || body[n] === "")) { missing.push(inputs[n].field.label); $("err-" + n).textContent = "Required"; } });
-      if (missing.length) { problem("Fill in " + missing.join(", ") + " first."); return; }
+      var firstMissing = null;
+      Object.keys(inputs).forEach(function (n) {
+        var x = inputs[n], empty = required(x.field) && (body[n] == null || body[n] === "");
+        if (empty) { missing.push(x.field.label); $("err-" + n).textContent = "Required"; firstMissing = firstMissing || x.input; }
+        if (empty) { x.input.setAttribute("aria-invalid", "true"); } else { x.input.removeAttribute("aria-invalid"); }
+      });
+      // The keyboard goes where the work is: the first field to fill in.
+      if (missing.length) { problem("Fill in " + missing.join(", ") + " first."); firstMissing.focus(); return; }
       if (!creating && !Object.keys(body).length) { status("Nothing changed."); return; }
       save.disabled = true;
       var go = function () {
@@ -602,6 +732,7 @@
           if (creating) { stack.pop(); stack.push(function () { recordView(object, id); }); }
           $("back").hidden = stack.length < 2;
           problem("");
+          pendingFocus = { heading: true };
           recordView(object, id);
           status(creating ? desc.label + " created." : "Saved.");
         });
@@ -609,11 +740,77 @@
       go().catch(function (e) {
         save.disabled = false;
         if (e && e.data && e.data.fields) { e.data.fields.forEach(function (n) { var x = $("err-" + n); if (x) { x.textContent = (e.data.problems && e.data.problems[n]) || "Check this field"; } }); }
-        fail(e, go);
+        fail(e, trySave);
       });
-    });
+    }
     view([el("h2", { text: (creating ? "New " : "Edit ") + desc.label }), form]);
   }
+  // ---- dependent picklists ----
+  // A dependent picklist offers only the values valid for its controller's
+  // value. The describe gives each value's validFor: base64 of a bit set
+  // whose bit i (most significant bit of each byte first) is the
+  // controller's i-th picklist value; for a checkbox controller bit 0 is
+  // unchecked and bit 1 checked (Salesforce's DescribeSObjectResult).
+  function validForBit(b64, i) {
+    if (!b64 || i < 0) { return false; }
+    var s;
+    try { s = atob(b64); } catch (e) { return false; }
+    return (i >> 3) < s.length && (s.charCodeAt(i >> 3) & (0x80 >> (i & 7))) !== 0;
+  }
+  // controllerIndex is the bit the controller's current value stands for
+  // (-1: no value chosen).
+  function controllerIndex(ctl) {
+    if (ctl.field.type === "boolean") { return ctl.input.checked ? 1 : 0; }
+    return (ctl.field.picklist || []).indexOf(ctl.input.value);
+  }
+  // fillPicklist puts values into a select, with the blank choice first:
+  // "Salesforce's default" on create for a field the CRM fills itself,
+  // else "—". A value the record holds that is not offered stays, marked,
+  // so opening a form never changes a record by itself.
+  function fillPicklist(sel, f, values, keep, why, creating) {
+    sel.textContent = "";
+    sel.appendChild(el("option", { value: "", text: creating && f.defaultedOnCreate ? "Salesforce's default" : "—" }));
+    values.forEach(function (p) { sel.appendChild(el("option", { value: p, text: p })); });
+    if (keep && values.indexOf(keep) < 0) { sel.appendChild(el("option", { value: keep, text: keep + (why ? " (" + why + ")" : "") })); }
+    sel.value = keep || "";
+  }
+  // dependOn wires the field n to its controller when both are in the
+  // form: its values follow the controller's, and a choice the new
+  // controller value does not allow is cleared, saying so.
+  function dependOn(inputs, n, creating) {
+    var x = inputs[n], ctl = x.field.controllerName && inputs[x.field.controllerName];
+    if (!ctl || x.input.tagName !== "SELECT") { return; }
+    x.input.setAttribute("data-controller", ctl.field.name);
+    var hint = el("div", { "class": "muted hint", id: "hint-" + n });
+    x.input.setAttribute("aria-describedby", "hint-" + n + " err-" + n);
+    x.note.parentNode.insertBefore(hint, x.note);
+    var refill = function (first) {
+      var i = controllerIndex(ctl), vf = x.field.validFor || {};
+      var offered = x.field.picklist.filter(function (p) { return validForBit(vf[p], i); });
+      var current = x.input.value;
+      var what = ctl.field.type === "boolean" ? (ctl.input.checked ? "checked" : "not checked") : "“" + ctl.input.value + "”";
+      var keep = current;
+      // Opening an edit form keeps the record's value, marked; anything
+      // else the controller does not allow is cleared, in words.
+      if (current && offered.indexOf(current) < 0 && first && creating && current === x.field["default"]) {
+        // The CRM's default, not valid for the controller's first value:
+        // the user chose nothing, so nothing is said.
+        keep = "";
+      } else if (current && offered.indexOf(current) < 0 && !(first && !creating)) {
+        keep = "";
+        x.note.textContent = "“" + current + "” was cleared: it is not offered when " + ctl.field.label + " is " + what + ".";
+      } else if (!first) {
+        x.note.textContent = "";
+      }
+      fillPicklist(x.input, x.field, offered, keep, "not offered when " + ctl.field.label + " is " + what, creating);
+      x.input.disabled = x.input.hasAttribute("readonly") || (!offered.length && !keep);
+      hint.textContent = offered.length ? "" : (i < 0 ? "Choose " + ctl.field.label + " first." : "Nothing to choose when " + ctl.field.label + " is " + what + ".");
+      if (current !== x.input.value) { x.input.dispatchEvent(new Event("change")); }
+    };
+    ctl.input.addEventListener("change", function () { refill(false); });
+    refill(true);
+  }
+
   function layoutView() {
     view([el("p", { "class": "muted", text: "Loading the layout…" })]);
     layoutAnswer = null;
