@@ -76,6 +76,10 @@ func (s *Server) checkCode(coll, prop string, v any) *odataErr {
 // serveCodeList answers a read of a code list entity set: every entry,
 // JSON, with __metadata (they are never paged: code lists are small).
 func (s *Server) serveCodeList(name string, q url.Values, base string) reply {
+	if st := s.nextErr[name]; st != 0 {
+		delete(s.nextErr, name)
+		return errReply(errf(st, "", "Internal server error"))
+	}
 	codes, _ := s.codeList(name)
 	results := make([]any, 0, len(codes))
 	for _, c := range codes {

@@ -225,12 +225,13 @@ func (cs *Codes) list(name string) ([]Code, bool) {
 }
 
 // readLists reads the code list entity sets not yet held, in one $batch
-// (one call; none when all are held), and keeps them. A list that cannot be
-// read is an error naming it.
-func (cs *Codes) readLists(ctx context.Context, c *Client, names []string) error {
+// (one call; none when all are held), and keeps them. A list of names that
+// cannot be read is an error naming it; one of optional is left unread (its
+// user asks again and reports the error then).
+func (cs *Codes) readLists(ctx context.Context, c *Client, names []string, optional ...string) error {
 	var ops []Op
 	var want []string
-	for _, n := range names {
+	for _, n := range append(names[:len(names):len(names)], optional...) {
 		if _, ok := cs.list(n); !ok && !slices.Contains(want, n) {
 			want = append(want, n)
 			ops = append(ops, Op{Method: http.MethodGet, Path: n})
@@ -246,6 +247,9 @@ func (cs *Codes) readLists(ctx context.Context, c *Client, names []string) error
 	got := map[string][]Code{}
 	for i, n := range want {
 		if res[i].Err != nil {
+			if !slices.Contains(names, n) {
+				continue
+			}
 			return fmt.Errorf("c4c: reading code list %s: %w", n, res[i].Err)
 		}
 		got[n] = codesOf(res[i].Entity)
@@ -302,8 +306,9 @@ const (
 // LoadCodes reads the $metadata (1 call), then the code lists of the coded
 // properties crmsync maps, with the appointment party role codes, in one
 // $batch of GETs (1 call). A coded property without a c4c:value-help, or a
-// list that cannot be read, is an error naming it; a tenant whose metadata
-// names no role code list only relates no attendees.
+// list of one that cannot be read, is an error naming it; the role codes
+// are not needed for tasks, so a tenant whose role code list is missing or
+// unreadable only relates no attendees (roles says why).
 func LoadCodes(ctx context.Context, c *Client) (*Codes, error) {
 	md, err := c.Metadata(ctx)
 	if err != nil {
@@ -318,11 +323,11 @@ func LoadCodes(ctx context.Context, c *Client) (*Codes, error) {
 		}
 	}
 	cs := &Codes{md: md, props: map[string]codeMap{}, lists: map[string][]Code{}}
-	want := lists
+	var optional []string
 	if roles := md.ValueHelp[roleCodeSet][roleCodeProp]; roles != "" {
-		want = append(want[:len(want):len(want)], roles)
+		optional = append(optional, roles)
 	}
-	if err := cs.readLists(ctx, c, want); err != nil {
+	if err := cs.readLists(ctx, c, lists, optional...); err != nil {
 		return nil, err
 	}
 	for i, f := range fields {

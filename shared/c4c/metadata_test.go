@@ -131,3 +131,32 @@ func TestRoleCodesFromTenant(t *testing.T) {
 		t.Errorf("attendees read back %q (found %v)", got.Fields[item.Attendees], ok)
 	}
 }
+
+// TestUnreadRoleCodesDoNotStopTasks: the role code list rides in the code
+// lists' $batch but only appointments need it: when it cannot be read, tasks
+// still sync, and the next appointment create reads it again and relates
+// its parties.
+func TestUnreadRoleCodesDoNotStopTasks(t *testing.T) {
+	l := newLocal(t, fakec4c.Options{})
+	ctx := t.Context()
+	if _, err := l.srv.Insert("ContactCollection", map[string]any{"LastName": "Anders", "Email": "alice@acme.example", "ContactOwnerID": syncOwner}); err != nil {
+		t.Fatal(err)
+	}
+	l.srv.FailNextRead("AppointmentInvolvedPartiesRoleCodeCollection", 500)
+	if _, err := l.side.Changes(ctx, item.Scope{Kind: item.Task}, ""); err != nil {
+		t.Fatalf("a task read failed with the role codes unread: %v", err)
+	}
+	start := l.clock.Now().Add(24 * time.Hour).Truncate(time.Hour)
+	res, err := l.side.Create(ctx, item.Event, []item.Record{{Kind: item.Event, Fields: map[string]string{
+		item.Subject: "Review", item.Start: start.Format(time.RFC3339), item.End: start.Add(time.Hour).Format(time.RFC3339), item.Attendees: "alice@acme.example",
+	}}}, nil)
+	if err != nil || res[0].Err != nil {
+		t.Fatalf("Create: %v %+v", err, res)
+	}
+	if kids := l.srv.Children("AppointmentCollection", res[0].ID, "AppointmentInvolvedParties"); len(kids) != 1 || kids[0]["RoleCode"] != "27" {
+		t.Errorf("parties %v, want alice as attendee (27)", kids)
+	}
+	if n := l.srv.Calls("GET", "AppointmentInvolvedPartiesRoleCodeCollection"); n != 2 {
+		t.Errorf("role code list read %d times, want 2 (failed, then again when needed)", n)
+	}
+}
