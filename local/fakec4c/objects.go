@@ -54,24 +54,12 @@ func init() {
 	for k, p := range map[string]prop{"OrganizerPartyID": f, "OccurrenceDate": {kind: date}, "RecurrenceActGroupwareID": f} {
 		appt.props[k] = p
 	}
-	if _, ok := collections["EmployeeCollection"]; !ok {
-		collections["EmployeeCollection"] = &collection{name: "EmployeeCollection", typ: "c4codataapi.Employee", props: with(map[string]prop{
-			"EmployeeID": {kind: str, filterable: true, readOnly: true}, "FirstName": f, "LastName": {kind: str, filterable: true, required: true},
-			"Email": f,
-		})}
-	}
-	for k, p := range map[string]prop{"EmployeeID": {kind: str, filterable: true, readOnly: true}, "Email": f} {
-		if _, ok := collections["EmployeeCollection"].props[k]; !ok {
-			collections["EmployeeCollection"].props[k] = p
-		}
-	}
 }
 
 // party finds a business partner by business ID: a contact (ContactID),
 // an employee (BusinessPartnerID: an involved party names an employee by its
 // business partner, as OwnerPartyID does) or an account (AccountID); it
-// answers its e-mail
-// address and name.
+// answers its e-mail address and name.
 func (s *Server) party(id string) (email, name string, ok bool) {
 	for coll, key := range map[string]string{"ContactCollection": "ContactID", "EmployeeCollection": "BusinessPartnerID", "CorporateAccountCollection": "AccountID"} {
 		for _, e := range s.data[coll] {
