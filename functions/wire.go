@@ -527,9 +527,12 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *salesforce.
 			}})
 	}
 	connectMS, vendors := ms, []connect.Provider(nil)
+	var adminPages []dashboard.AdminPage
 	if a.google != nil {
 		// The mailbox users connect is Google; Microsoft stays a sign-in.
-		connectMS, vendors = nil, append(vendors, a.googleConnect(csrf.Token))
+		gc := a.googleConnect(csrf.Token)
+		connectMS, vendors = nil, append(vendors, gc)
+		adminPages = googleAdminPages(gc)
 	}
 	if sf != nil || connectMS != nil || len(passwords) > 0 || len(vendors) > 0 {
 		h, err := connect.New(connect.Options{
@@ -558,7 +561,7 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *salesforce.
 		CRM: a.crmConnector, Mailbox: a.mailboxConnector, AdminRights: sides.AdminRights{Opener: a.opener},
 		Insight: a.insight, Notices: a.notifier, Names: salesforce.RecordNames{Client: a.salesforceClient},
 		Tracking: a.tracker, Subjects: msgraph.SentSubjects{Client: a.graphClient, Hash: a.tracker.MessageHash}, Welcome: a.insight, Log: a.log, Now: a.now,
-		Integrations: a.integrationPage(),
+		Integrations: a.integrationPage(), AdminPages: adminPages,
 	})
 	if err != nil {
 		return nil, err

@@ -138,6 +138,16 @@ func (a *app) googleConnect(csrf func(*http.Request) string) *google.ConnectProv
 	return p
 }
 
+// googleAdminPages are the Google provider's admin pages for the
+// dashboard's organisation page.
+func googleAdminPages(p *google.ConnectProvider) []dashboard.AdminPage {
+	var out []dashboard.AdminPage
+	for _, ap := range p.AdminPages() {
+		out = append(out, dashboard.AdminPage{Title: ap.Title, Path: ap.Path})
+	}
+	return out
+}
+
 // googleRevoker revokes a deleted account's Google refresh token, at the
 // local Google under CRMSYNC_GOOGLE_BASE_URL.
 func googleRevoker(cfg settings.Settings) *google.Revoker {
