@@ -151,9 +151,9 @@ type pageData struct {
 	// AdminPages are the connectors' admin pages linked from the
 	// organisation page (its admins', for their own organisation).
 	AdminPages []AdminPage
-	Results      []account.Provisioned
-	Plans        []string
-	Grants       []access.Grant
+	Results    []account.Provisioned
+	Plans      []string
+	Grants     []access.Grant
 	// Roles are the roles an admin may grant (the User role is automatic).
 	Roles []option
 	// Names maps the org's user ids to their addresses, for the role list.
