@@ -182,4 +182,3 @@ func TestBadInputGmailBatchPartFails(t *testing.T) {
 		t.Errorf("the read again reported %d messages (%d distinct of %d): want each exactly once", len(got), len(slices.Compact(slices.Clone(got))), n)
 	}
 }
-
