@@ -728,9 +728,11 @@
       var all = el("button", { type: "button", id: "all-fields", text: "Show all " + fields.length + " fields" });
       var told = el("p", { "class": "muted", id: "fields-shown", text: "Showing " + first.length + " of " + fields.length + " fields. Choose which in Layout, or show all." });
       all.addEventListener("click", function () {
+        var t1 = performance.now();
         rest.forEach(function (f) { addField(f, more); });
         rest.forEach(function (f) { dependOn(inputs, f.name, creating); });
         told.remove(); all.remove();
+        document.body.setAttribute("data-all-fields-ms", String(performance.now() - t1));
         var x = rest[0] && $("f-" + rest[0].name);
         if (x) { x.focus(); }
       });
