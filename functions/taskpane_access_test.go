@@ -67,8 +67,17 @@ func TestTaskPaneNoRecipientsInHarness(t *testing.T) {
 	if paneJS[bool](b, `return document.documentElement.scrollWidth > window.innerWidth`) {
 		t.Error("the draft's people overflow the pane")
 	}
+	// A recipient added while the user is in a record leaves them there;
+	// Back shows the people as they are now.
+	clickPane(b, "#people li.person button[data-record]")
+	waitPane(t, b, "Alice's record", `document.querySelector("#record")`)
 	addRecipient(b, "bob@acme.example", "Bob Brown")
-	waitPane(t, b, "Bob, added next", `document.querySelectorAll("#people li.person").length == 2`)
+	waitPane(t, b, "Bob read", `document.body.getAttribute("data-recipients") === "2"`)
+	if !paneJS[bool](b, `return !!document.querySelector("#record")`) {
+		t.Error("a new recipient took the user out of the record they opened")
+	}
+	clickPane(b, "#back")
+	waitPane(t, b, "Bob, added meanwhile", `document.querySelectorAll("#people li.person").length == 2`)
 
 	// An Outlook with Mailbox 1.6: no RecipientsChanged.
 	b.Open("/api/taskpane/harness?item=blank&mailbox=6")
@@ -127,9 +136,16 @@ func TestTaskPaneRecordNotSharedInHarness(t *testing.T) {
 	waitPane(t, b, "the account's form", `document.getElementById("f-Phone")`)
 	setPane(b, "#f-Phone", "+1 415 555 0199")
 	setPane(b, "#f-Website", "https://acme.example/new")
+	// Reassigned to the colleague: not shared with the user at all.
 	if err := w.sf.Update(w.sfUser, acc, map[string]any{"OwnerId": colleague}); err != nil {
 		t.Fatal(err)
 	}
+	clickPane(b, "#save-record")
+	waitPane(t, b, "the refusal of a record not shared", `document.getElementById("problem").textContent.indexOf("no longer shared") >= 0`)
+	if got := paneJS[string](b, `return document.getElementById("problem").textContent`); got != "Salesforce did not save your changes: this Account no longer exists or is no longer shared with you. Ask its owner or your Salesforce admin to share it with you. What you typed is kept." {
+		t.Errorf("the refusal of a record not shared: %q", got)
+	}
+	// The colleague shares it read-only.
 	if err := w.sf.ShareRecord(acc, w.sfUser, fakesalesforce.AccessRead); err != nil {
 		t.Fatal(err)
 	}
@@ -137,6 +153,9 @@ func TestTaskPaneRecordNotSharedInHarness(t *testing.T) {
 	waitPane(t, b, "the refusal", `document.getElementById("problem").textContent.indexOf("read-only") >= 0`)
 	if got := paneJS[string](b, `return document.getElementById("problem").textContent`); got != "Salesforce did not save your changes: this Account is shared with you read-only. Ask its owner or your Salesforce admin for edit access, then press Save again. What you typed is kept." {
 		t.Errorf("the refusal: %q", got)
+	}
+	if got := paneJS[string](b, `return document.getElementById("problem").textContent`); strings.Contains(got, "no longer shared") {
+		t.Errorf("the earlier refusal is still shown: %q", got)
 	}
 	typed := func() string {
 		return paneJS[string](b, `return document.getElementById("f-Phone").value + "|" + document.getElementById("f-Website").value`)

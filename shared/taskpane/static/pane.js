@@ -7,7 +7,9 @@
 //     body.prependAsync, HTML bodies only) — the pixel is inserted where the user sees
 //     it; prependOnSendAsync (1.13) would need the AppendOnSend permission, not asked for;
 //   Share when sent: Mailbox 1.8 (categories.addAsync, internetHeaders.setAsync);
-//   sign-in dialog: DialogApi 1.1.
+//   sign-in dialog: DialogApi 1.1;
+//   a draft's people as recipients are added: Mailbox 1.7 (Item.addHandlerAsync,
+//     RecipientsChanged); below 1.7 the pane offers "Look up recipients".
 (function () {
   "use strict";
   var O = window.Office || (window.parent !== window && window.parent.HarnessOffice) || null;
@@ -141,6 +143,7 @@
   var words = {
     reconnect: "Salesforce needs you to sign in again: open the crmsync dashboard and press Reconnect.",
     forbidden: "Your Salesforce permissions do not allow this. Ask your Salesforce admin for access.",
+    forbidden_related: "A record this one points to is not shared with you in Salesforce. Choose another, or ask its owner or your Salesforce admin to share it with you.",
     not_found: "That record does not exist or you cannot see it in Salesforce.",
     throttled: "Salesforce is busy right now. Wait a minute and try again.",
     quota: "Your organisation has used up today's Salesforce API allowance. Try again tomorrow, or ask your admin to raise the limit.",
@@ -218,6 +221,8 @@
     if (composing()) {
       return Promise.all([async(function (cb) { item.to.getAsync(cb); }), async(function (cb) { item.cc.getAsync(cb); }),
         async(function (cb) { item.subject.getAsync(cb); })]).then(function (v) {
+        // How many recipients the pane last read (tests wait for it).
+        document.body.setAttribute("data-recipients", String(v[0].length + v[1].length));
         return { compose: true, me: me, subject: v[2], people: v[0].concat(v[1]).map(addr), recipients: v[0].length + v[1].length };
       });
     }
@@ -244,8 +249,9 @@
       // Typing addresses fires one event each: look up once they settle.
       clearTimeout(recheckTimer);
       recheckTimer = setTimeout(function () {
-        // A form being filled stays: the people show when the user is back.
-        if (typing()) { readInfo().then(function (i) { info = i; }); return; }
+        // A record or form the user went to stays: the people are read
+        // now and show when they are back.
+        if (stack.length > 1 || typing()) { readInfo().then(function (i) { info = i; }); return; }
         recheck();
       }, 300);
     }, function (r) { if (r && r.status === "failed") { watchingRecipients = false; } });
