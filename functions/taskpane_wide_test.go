@@ -91,8 +91,19 @@ func TestTaskPaneWideObjectInHarness(t *testing.T) {
 	setPane(b, "#f-Region__c", "EMEA")
 	setPane(b, "#f-F497__c", "the last")
 	setPane(b, "#f-Tier__c", "Gold")
+	paneJS[bool](b, `for (var i = 0; i < 50; i++) { var e = document.getElementById("f-F0" + (i < 10 ? "0" : "") + i + "__c"); e.value = "v" + i; } return true`)
 	clickPane(b, "#save-record")
-	waitPane(t, b, "the created record", `document.getElementById("status").textContent.indexOf("Wide created") >= 0`)
+	waitPane(t, b, "the created record", `document.getElementById("status").textContent.indexOf("Wide created") >= 0 && document.querySelector("#record")`)
+	// Its view shows 40 of its values, and says so.
+	if got := paneJS[int](b, `return document.querySelectorAll("#record dt").length`); got != 40 {
+		t.Errorf("the record shows %d fields, want 40", got)
+	}
+	if got := paneJS[string](b, `var e = document.getElementById("record-more"); return e ? e.textContent : ""`); !strings.HasPrefix(got, "Showing 40 of the ") {
+		t.Errorf("the record's view says %q", got)
+	}
+	if n := countWhere(t, w, "Wide__c", "F049__c = 'v49' AND F000__c = 'v0'"); n != 1 {
+		t.Errorf("%d Wide records with the values filled in, want 1", n)
+	}
 	if n := countWhere(t, w, "Wide__c", "Name = 'Widest' AND Region__c = 'EMEA' AND F497__c = 'the last' AND Tier__c = 'Gold'"); n != 1 {
 		t.Errorf("%d Wide records as typed, want 1", n)
 	}

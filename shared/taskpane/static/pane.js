@@ -597,7 +597,8 @@
       var chosen = layoutFields(object);
       if (chosen) { fields = chosen.map(function (n) { return fields.filter(function (f) { return f.name === n; })[0]; }).filter(Boolean); }
       fields.slice(0, 40).forEach(function (f) { dl.appendChild(el("dt", { text: f.label })); dl.appendChild(el("dd", { text: String(rec.fields[f.name]) })); });
-      var nodes = [el("h2", { text: desc.label + ": " + (rec.fields.Name || rec.fields.Subject || rec.fields.CaseNumber || id) }), dl,
+      var more = fields.length > 40 ? el("p", { "class": "muted", id: "record-more", text: "Showing 40 of the " + fields.length + " fields with a value. Choose which in Layout." }) : null;
+      var nodes = [el("h2", { text: desc.label + ": " + (rec.fields.Name || rec.fields.Subject || rec.fields.CaseNumber || id) }), dl, more,
         el("div", { "class": "actions" }, [
           desc.updateable ? el("button", { type: "button", id: "edit", text: "Edit", on: function () { show(function () { recordForm(object, desc, rec); }); } }) : null
         ])];
