@@ -97,6 +97,8 @@ type Server struct {
 	detached    map[string]bool      // occurrences changed on their own (series.go)
 	children    map[string][]string  // child copies of events by parent id
 	compositeMu sync.Mutex
+	// shares are manual sharing rows: access level by user by record (sharing.go).
+	shares map[string]map[string]string
 }
 
 type account struct {
