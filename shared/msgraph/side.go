@@ -688,7 +688,7 @@ func (s *Side) currentFor(ctx context.Context, kind item.Kind, recs []item.Recor
 		switch {
 		case kind == item.Contact && hasAny(r.Fields, addressFields) && !hasAll(r.Fields, addressFields):
 			need = append(need, r)
-		case kind == item.Event && hasAny(r.Fields, []string{item.Recurrence}) && !hasAny(r.Fields, []string{item.Start}):
+		case kind == item.Event && hasAny(r.Fields, seriesTiming[3:]) && !hasAll(r.Fields, seriesTiming):
 			need = append(need, r)
 		}
 	}
@@ -735,10 +735,23 @@ func (s *Side) currentFor(ctx context.Context, kind item.Kind, recs []item.Recor
 }
 
 // merged fills the address (or start) fields that upd lacks from cur.
+// seriesTiming are the fields a series' times are written from: a write of
+// its pattern or zone (the last two) needs the others too.
+var seriesTiming = []string{item.Start, item.End, item.AllDay, item.Recurrence, item.TimeZone}
+
 func merged(cur, upd map[string]string) map[string]string {
 	f := make(map[string]string, len(upd)+5)
 	for k, v := range upd {
 		f[k] = v
+	}
+	if hasAny(upd, seriesTiming[3:]) && (cur[item.Recurrence] != "" || upd[item.Recurrence] != "") {
+		// A series' pattern or zone moves its start and end with it: all
+		// are written in the series' zone together.
+		for _, k := range seriesTiming {
+			if _, ok := f[k]; !ok {
+				f[k] = cur[k]
+			}
+		}
 	}
 	if hasAny(upd, addressFields) {
 		for _, k := range addressFields {
