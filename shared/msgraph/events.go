@@ -136,6 +136,9 @@ func eventRecord(w wireEvent) (item.Record, error) {
 			return item.Record{}, err
 		}
 		f[item.TimeZone] = loc.String()
+		if !start.IsZero() {
+			f[item.Recurrence] = utcUntil(rule, start, loc)
+		}
 	}
 	if w.Type == "exception" && w.SeriesMasterID != "" {
 		f[item.SeriesID] = w.SeriesMasterID

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	rrulego "github.com/teambition/rrule-go"
+
 	"github.com/crmsync/crmsync/shared/fault"
 )
 
@@ -281,4 +283,40 @@ func recurrenceIn(rule string, start time.Time, loc *time.Location) (*wireRecurr
 func clock(t time.Time) time.Duration {
 	h, m, s := t.Clock()
 	return time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second + time.Duration(t.Nanosecond())
+}
+
+// utcUntil spells a series' end (UNTIL) as the end of the UTC day of its last
+// meeting, as Salesforce reads a classic series' end and as a series kept in
+// UTC reads here (salesforce canonicalUntil): a series kept in another zone
+// ends at the end of its last day there, which is the same meetings said
+// otherwise, and would otherwise update the other side every session. A
+// rule that does not expand is left as it is.
+func utcUntil(rule string, start time.Time, loc *time.Location) string {
+	if !strings.Contains(rule, "UNTIL=") || loc == time.UTC {
+		return rule
+	}
+	opt, err := rrulego.StrToROption(rule)
+	if err != nil {
+		return rule
+	}
+	opt.Dtstart = start.In(loc)
+	r, err := rrulego.NewRRule(*opt)
+	if err != nil {
+		return rule
+	}
+	var last time.Time
+	it := r.Iterator()
+	for t, ok := it(); ok; t, ok = it() {
+		last = t
+	}
+	if last.IsZero() {
+		return rule
+	}
+	parts := strings.Split(rule, ";")
+	for i, p := range parts {
+		if strings.HasPrefix(p, "UNTIL=") {
+			parts[i] = "UNTIL=" + last.UTC().Format("20060102") + "T235959Z"
+		}
+	}
+	return strings.Join(parts, ";")
 }

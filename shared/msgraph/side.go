@@ -639,8 +639,17 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 			return nil, err
 		}
 		f := r.Fields
+		if _, ok := f[item.TimeZone]; ok && kind == item.Event {
+			// An update never moves a series to another zone: Outlook
+			// counts its cancelled and moved meetings in the zone it was
+			// made in, and another zone would bring them back or lose
+			// them. A new pattern is written in the series' own zone
+			// (merged); the other side keeps its own.
+			f = maps.Clone(f)
+			delete(f, item.TimeZone)
+		}
 		if cur, ok := current[r.ID]; ok {
-			f = merged(cur.Fields, r.Fields)
+			f = merged(cur.Fields, f)
 		}
 		if invites[r.ID] {
 			f = maps.Clone(f)
@@ -688,7 +697,7 @@ func (s *Side) currentFor(ctx context.Context, kind item.Kind, recs []item.Recor
 		switch {
 		case kind == item.Contact && hasAny(r.Fields, addressFields) && !hasAll(r.Fields, addressFields):
 			need = append(need, r)
-		case kind == item.Event && hasAny(r.Fields, seriesTiming[3:]) && !hasAll(r.Fields, seriesTiming):
+		case kind == item.Event && hasAny(r.Fields, []string{item.Recurrence}):
 			need = append(need, r)
 		}
 	}
@@ -736,7 +745,7 @@ func (s *Side) currentFor(ctx context.Context, kind item.Kind, recs []item.Recor
 
 // merged fills the address (or start) fields that upd lacks from cur.
 // seriesTiming are the fields a series' times are written from: a write of
-// its pattern or zone (the last two) needs the others too.
+// its pattern needs the others too.
 var seriesTiming = []string{item.Start, item.End, item.AllDay, item.Recurrence, item.TimeZone}
 
 func merged(cur, upd map[string]string) map[string]string {
@@ -744,9 +753,9 @@ func merged(cur, upd map[string]string) map[string]string {
 	for k, v := range upd {
 		f[k] = v
 	}
-	if hasAny(upd, seriesTiming[3:]) && (cur[item.Recurrence] != "" || upd[item.Recurrence] != "") {
-		// A series' pattern or zone moves its start and end with it: all
-		// are written in the series' zone together.
+	if hasAny(upd, []string{item.Recurrence}) && (cur[item.Recurrence] != "" || upd[item.Recurrence] != "") {
+		// A series' pattern is written with its start and end, all in
+		// the series' own zone.
 		for _, k := range seriesTiming {
 			if _, ok := f[k]; !ok {
 				f[k] = cur[k]
