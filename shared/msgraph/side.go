@@ -484,9 +484,29 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 		out[i] = s.createException(ctx, recs[i], markers[i])
 	}
 	if kind == item.Event {
-		return out, s.writeCancellations(ctx, recs, out, nil)
+		if err := s.writeCancellations(ctx, recs, out, nil); err != nil {
+			s.unmake(ctx, recs, out, err)
+			return out, err
+		}
 	}
 	return out, nil
+}
+
+// unmake deletes the series this create made whose cancellations failed
+// (why), so that the create fails as a whole with nothing half-written: a
+// series left behind would be adopted by its marker next time with all its
+// meetings, and, being newer than its source, would win the cancelled dates
+// back from it. The next session makes it again. A series that cannot be
+// deleted either stays, as before.
+func (s *Side) unmake(ctx context.Context, recs []item.Record, out []side.Result, why error) {
+	for i, r := range recs {
+		if r.Fields[item.Cancelled] == "" || r.Fields[item.SeriesID] != "" || out[i].Err != nil || out[i].ID == "" {
+			continue
+		}
+		if err := s.c.sendJSON(ctx, http.MethodDelete, s.c.mailbox()+"/events/"+out[i].ID, nil, nil); err == nil || fault.Is(err, fault.Gone) {
+			out[i] = side.Result{Err: why}
+		}
+	}
 }
 
 // runParts sends the non-empty parts and merges their results with pre

@@ -273,3 +273,62 @@ func lightningSeriesIDs(t *testing.T, w *world) []string {
 	}
 	return out
 }
+
+// TestCancellationFailedDuringSeriesCreateConverges: a Salesforce series
+// whose 31 March meeting was deleted reaches the mailbox while the mailbox
+// refuses the cancellation (its $batch DELETE parts answer 500): the create
+// fails as a whole and takes back the series it made (nothing
+// half-written). The next session makes the series again with 31 March
+// cancelled (the previous code left the series uncancelled, the next
+// session adopted it by its marker and, the mailbox series being newer,
+// took its meetings for the synced state: the cancellation was lost for
+// good), one series on each side, Salesforce's five meetings untouched, and
+// the sessions after move nothing.
+func TestCancellationFailedDuringSeriesCreateConverges(t *testing.T) {
+	w := cancelWorld(t, false)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	first := time.Date(2026, 3, 24, 10, 0, 0, 0, berlin)
+	series, err := w.sf.Insert(w.sfID, "Event", map[string]any{"Subject": "Pipeline review", "StartDateTime": first.UTC().Format(time.RFC3339),
+		"EndDateTime": first.Add(time.Hour).UTC().Format(time.RFC3339), "IsRecurrence2": true, "Recurrence2PatternText": "RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=6"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	occ, err := w.sfClient(t).Collect(context.Background(), "SELECT Id FROM Event WHERE ActivityRecurrence2Id = '"+
+		w.sf.Record(series)["ActivityRecurrence2Id"].(string)+"' AND Id != '"+series+"' ORDER BY StartDateTime")
+	if err != nil || len(occ) != 6 {
+		t.Fatalf("occurrences: %v %d", err, len(occ))
+	}
+	if err := w.sf.Delete(w.sfID, occ[1].ID()); err != nil { // 31 March
+		t.Fatal(err)
+	}
+	w.graph.FailDeletes(upn, 100)
+	w.now = w.now.Add(5 * time.Minute)
+	if rep, err := w.runner.Run(context.Background(), w.user, "test"); err == nil && rep.Outcome == "ok" {
+		t.Fatalf("session with the mailbox refusing deletes: %v, want it to fail", rep.Counts)
+	}
+	w.graph.FailDeletes(upn, 0)
+	if mb := w.mailboxEvents(t); len(mb) != 0 {
+		t.Fatalf("mailbox after the failed cancellation:\n%s\nwant nothing half-written (the series taken back)", describe(mb))
+	}
+	w.now = w.now.Add(time.Minute)
+	w.session()
+	mb := w.mailboxEvents(t)
+	if len(mb) != 1 {
+		t.Fatalf("mailbox after the next session:\n%s\nwant the one series", describe(mb))
+	}
+	master := mb[0].ID
+	want := []string{"2026-03-24", "2026-04-07", "2026-04-14", "2026-04-21", "2026-04-28"}
+	if got := dates(mailboxInstances(t, w, master)); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("mailbox meetings %v, want %v (31 March cancelled)\nlogs:\n%s", got, want, w.logs.String())
+	}
+	if mb := w.mailboxEvents(t); len(mb) != 1 || mb[0].ID != master {
+		t.Errorf("mailbox events:\n%s\nwant the one series", describe(mb))
+	}
+	if n, got := w.sfMeetings(t, "Pipeline review"); n != 1 || strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("Salesforce: %d series records, meetings %v; want 1 and %v", n, got, want)
+	}
+	settled(t, w)
+	if got := dates(mailboxInstances(t, w, master)); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("mailbox meetings after the sessions %v, want %v", got, want)
+	}
+}
