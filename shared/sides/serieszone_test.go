@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/local/fakesalesforce"
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/salesforce"
 )
@@ -330,5 +331,57 @@ func TestCancellationFailedDuringSeriesCreateConverges(t *testing.T) {
 	settled(t, w)
 	if got := dates(mailboxInstances(t, w, master)); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("mailbox meetings after the sessions %v, want %v", got, want)
+	}
+}
+
+// TestSalesforceCancellationFailedDuringSeriesCreateConverges is the same
+// the other way: a mailbox series whose 1 April meeting was cancelled
+// reaches Salesforce while Salesforce refuses the occurrence's delete once
+// (500 UNKNOWN_EXCEPTION, every try): the create fails as a whole and takes back the
+// series record it made with its occurrences (nothing half-written); the
+// next session makes the series again without 1 April, one series on each
+// side, and the sessions after move nothing. Against the previous code the
+// series stayed with all six meetings, was paired by its marker and, being
+// newer, won: 1 April was never deleted in Salesforce.
+func TestSalesforceCancellationFailedDuringSeriesCreateConverges(t *testing.T) {
+	for _, model := range []string{"lightning", "classic"} {
+		t.Run(model, func(t *testing.T) {
+			w := cancelWorld(t, model == "classic")
+			berlin, _ := time.LoadLocation("Europe/Berlin")
+			first := time.Date(2026, 3, 25, 10, 0, 0, 0, berlin) // kept in Berlin, as Outlook keeps the user's series
+			res, err := w.mailbox.Create(context.Background(), item.Event, []item.Record{{Kind: item.Event, Fields: map[string]string{
+				item.Subject: "Design sync", item.Start: first.Format(time.RFC3339), item.End: first.Add(time.Hour).Format(time.RFC3339),
+				item.AllDay: "false", item.Recurrence: "FREQ=WEEKLY;BYDAY=WE;COUNT=6", item.TimeZone: "Europe/Berlin"}}}, []string{""})
+			if err != nil || res[0].Err != nil {
+				t.Fatalf("mailbox series: %v %v", err, res)
+			}
+			master := res[0].ID
+			graphDo(t, w, http.MethodDelete, "events/"+mailboxInstances(t, w, master)["2026-04-01"], nil)
+			// The client tries a DELETE four times: all four refused, the next one (taking the series back) answered.
+			w.sf.Inject(fakesalesforce.Fault{Resource: "collections", Method: http.MethodDelete, Times: 4, Status: 500, ErrorCode: "UNKNOWN_EXCEPTION", Message: "An unexpected error occurred."})
+			w.now = w.now.Add(5 * time.Minute)
+			if rep, err := w.runner.Run(context.Background(), w.user, "test"); err == nil && rep.Outcome == "ok" {
+				t.Fatalf("session with Salesforce refusing the delete: %v, want it to fail", rep.Counts)
+			}
+			if n, got := w.sfMeetings(t, "Design sync"); n != 0 || len(got) != 0 {
+				t.Fatalf("Salesforce after the failed cancellation: %d series records, meetings %v; want nothing half-written", n, got)
+			}
+			w.now = w.now.Add(time.Minute)
+			w.session()
+			want := []string{"2026-03-25", "2026-04-08", "2026-04-15", "2026-04-22", "2026-04-29"}
+			if n, got := w.sfMeetings(t, "Design sync"); n != 1 || strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("Salesforce: %d series records, meetings %v; want 1 and %v (1 April cancelled)\nlogs:\n%s", n, got, want, w.logs.String())
+			}
+			if got := dates(mailboxInstances(t, w, master)); strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("mailbox meetings %v, want %v", got, want)
+			}
+			if mb := w.mailboxEvents(t); len(mb) != 1 || mb[0].ID != master {
+				t.Errorf("mailbox events:\n%s\nwant the one series", describe(mb))
+			}
+			settled(t, w)
+			if n, got := w.sfMeetings(t, "Design sync"); n != 1 || strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("Salesforce after the sessions: %d series records, meetings %v; want 1 and %v", n, got, want)
+			}
+		})
 	}
 }
