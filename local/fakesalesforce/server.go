@@ -193,7 +193,7 @@ func (s *Server) routes() *http.ServeMux {
 // carries no Sforce-Limit-Info.
 func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	f := s.takeFault("versions")
+	f := s.takeFault("versions", r.Method)
 	s.mu.Unlock()
 	if f != nil && f.Status != 0 {
 		f.write(w)
@@ -239,7 +239,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	f := s.takeFault(resource)
+	f := s.takeFault(resource, r.Method)
 	if s.used >= s.opts.DailyLimit {
 		s.setLimitHeader(w)
 		s.mu.Unlock()
