@@ -396,7 +396,7 @@ func TestTaskPaneCreateEditInHarness(t *testing.T) {
 	waitPane(t, b, "the people", `document.querySelector("#people .person button[data-record]")`)
 	w.sf.Inject(fakesalesforce.Fault{Resource: "sobject", Status: 404, ErrorCode: "NOT_FOUND", Message: "The requested resource does not exist"})
 	clickPane(b, "#people .person button[data-record]")
-	waitPane(t, b, "the refusal in words", `document.getElementById("problem").textContent.indexOf("does not exist or you cannot see it") >= 0`)
+	waitPane(t, b, "the refusal in words", `document.getElementById("no-access") && document.getElementById("no-access").textContent.indexOf("does not exist, or it is not shared with you") >= 0`)
 
 	// A Salesforce limit, in words.
 	w.sf.Inject(fakesalesforce.Fault{Resource: "search", Status: 403, ErrorCode: "REQUEST_LIMIT_EXCEEDED", Message: "TotalRequests Limit exceeded."})

@@ -219,6 +219,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		Tables: a.store, Sealer: account.KeysSealer{Keys: a.ring}, Scheduler: a.sched, Grants: a.grants,
 		Connections: a.conns, Identities: a.users, Directory: a.users,
 		Forget: append([]account.Deleter{account.DeleterFunc(a.subs.Forget), account.DeleterFunc(orgwatch.Index{Store: a.store}.ForgetUser)}, a.googleForget()...),
+		Unhook: []account.Deleter{account.DeleterFunc(a.mailboxUnhook)},
 		CRM:    a.crmConnector, Mailbox: a.mailboxConnector,
 		Saved: []account.SettingsListener{account.SettingsListenerFunc(a.settingsSaved)},
 		Now:   now, Log: log,
@@ -534,9 +535,12 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *salesforce.
 		// Org admins set C4C's SAML bearer assertion up and connect users.
 		vendors = append(vendors, c4c.SAMLAdmin{Connections: a.conns})
 	}
+	var adminPages []dashboard.AdminPage
 	if a.google != nil {
 		// The mailbox users connect is Google; Microsoft stays a sign-in.
-		connectMS, vendors = nil, append(vendors, a.googleConnect(csrf.Token))
+		gc := a.googleConnect(csrf.Token)
+		connectMS, vendors = nil, append(vendors, gc)
+		adminPages = googleAdminPages(gc)
 	}
 	if sf != nil || connectMS != nil || len(passwords) > 0 || len(vendors) > 0 {
 		h, err := connect.New(connect.Options{
@@ -565,7 +569,7 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *salesforce.
 		CRM: a.crmConnector, Mailbox: a.mailboxConnector, AdminRights: sides.AdminRights{Opener: a.opener},
 		Insight: a.insight, Notices: a.notifier, Names: salesforce.RecordNames{Client: a.salesforceClient},
 		Tracking: a.tracker, Subjects: msgraph.SentSubjects{Client: a.graphClient, Hash: a.tracker.MessageHash}, Welcome: a.insight, Log: a.log, Now: a.now,
-		Integrations: a.integrationPage(),
+		Integrations: a.integrationPage(), AdminPages: adminPages,
 	})
 	if err != nil {
 		return nil, err
@@ -639,6 +643,24 @@ func (a *app) graphClient(ctx context.Context, user string) (*msgraph.Client, er
 		return nil, err
 	}
 	return a.mbx.Client(ctx, a.conns, c)
+}
+
+// mailboxUnhook stops a deleted user's push at the mailbox's provider
+// before deletion revokes the token (account.Deps.Unhook): Google's watch
+// channels, or Graph's subscriptions (deleted at Graph, not only forgotten
+// here, so Graph stops calling until they would have expired).
+func (a *app) mailboxUnhook(ctx context.Context, user string) error {
+	if a.google != nil {
+		return a.googleUnhook(ctx, user)
+	}
+	if _, err := a.conns.Get(ctx, user, connection.Provider(a.mbx.Connector().Provider)); errors.Is(err, connection.ErrNotFound) {
+		return nil
+	}
+	c, err := a.graphClient(ctx, user)
+	if err != nil {
+		return err
+	}
+	return a.subs.Delete(ctx, c, user)
 }
 
 // salesforceSide opens the user's Salesforce side for the add-in.

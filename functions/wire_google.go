@@ -13,8 +13,11 @@ import (
 	"github.com/crmsync/crmsync/shared/dashboard"
 	"github.com/crmsync/crmsync/shared/google"
 	"github.com/crmsync/crmsync/shared/identity"
+	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/notice"
+	"github.com/crmsync/crmsync/shared/reconcile"
+	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/settings"
 	"github.com/crmsync/crmsync/shared/side"
 )
@@ -67,6 +70,34 @@ func (a *app) googleForget() []account.Deleter {
 	return []account.Deleter{account.DeleterFunc(a.google.Push.Mailboxes.Forget)}
 }
 
+// googleUnhook stops a deleted user's push at Google — the Calendar watch
+// channels and Gmail watch their cursors hold — while the user's token
+// still works: account deletion runs it before revoking the token
+// (account.Deps.Unhook). A user without a Google connection has none.
+func (a *app) googleUnhook(ctx context.Context, user string) error {
+	if _, err := a.conns.Get(ctx, user, google.Provider); errors.Is(err, connection.ErrNotFound) {
+		return nil
+	}
+	st := session.NewState(a.store, user)
+	events, err := st.LoadCursors(ctx, item.Event)
+	if err != nil {
+		return err
+	}
+	mail, err := st.LoadCursors(ctx, item.SharedEmail)
+	if err != nil {
+		return err
+	}
+	c, err := a.opener.Usable(ctx, user, google.Provider)
+	if err != nil {
+		return err
+	}
+	client, err := a.google.Client(ctx, a.conns, c)
+	if err != nil {
+		return err
+	}
+	return client.StopPush(ctx, events.Old[reconcile.Mailbox], mail.Old[reconcile.Mailbox])
+}
+
 // pusher is the notifications function's side.Pusher: the Google
 // connector's (watch channels) when the mailbox is Google, Graph's
 // subscriptions otherwise.
@@ -105,6 +136,16 @@ func (a *app) googleConnect(csrf func(*http.Request) string) *google.ConnectProv
 			Overview: dashboard.Prefix + "/overview", Static: dashboard.Prefix + "/static"}
 	}
 	return p
+}
+
+// googleAdminPages are the Google provider's admin pages for the
+// dashboard's organisation page.
+func googleAdminPages(p *google.ConnectProvider) []dashboard.AdminPage {
+	var out []dashboard.AdminPage
+	for _, ap := range p.AdminPages() {
+		out = append(out, dashboard.AdminPage{Title: ap.Title, Path: ap.Path})
+	}
+	return out
 }
 
 // googleRevoker revokes a deleted account's Google refresh token, at the

@@ -50,7 +50,8 @@ func serviceAccountFile(t *testing.T, dir, email, clientID string) (string, *rsa
 
 // TestBrowserGoogleDelegation: an organisation admin of a
 // CRMSYNC_MAILBOX=google deployment signs in (the local identity
-// provider), adds a colleague, opens Google Workspace delegation and, by
+// provider), adds a colleague, opens Google Workspace delegation through
+// the organisation page's link and, by
 // clicking in Chromium at 1280 and 390 px, uploads files that are not a
 // service account key (a P12 file: not JSON; a user credential: wrong
 // type), a key whose client the Workspace admin did not authorize for
@@ -98,7 +99,8 @@ func TestBrowserGoogleDelegation(t *testing.T) {
 			b.Click("#add-users")
 			b.Expect("Organisation", []string{cole, "Added"})
 
-			b.Open(P + "/connect/admin/google")
+			// The organisation page links the connector's admin page.
+			b.Click(`a.org-admin-page[href="` + P + `/connect/admin/google"]`)
 			b.Expect("Google Workspace delegation", []string{"No domain is delegated yet", "Manage domain-wide delegation"})
 			if got := browsertest.Eval[string](b, `document.getElementById("scopes").value`); got != strings.Join(google.Scopes, ",") {
 				t.Errorf("the scopes to authorize read %q", got)

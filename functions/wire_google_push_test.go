@@ -47,6 +47,7 @@ type googleWorld struct {
 	user   string
 	access string // the Google user's access token at the local Google
 	b      *browser
+	calls  *requestLog // every request the local Google served
 }
 
 const googleWorldUser = "dana@acme.example"
@@ -61,7 +62,8 @@ func newGoogleWorld(t *testing.T, env map[string]string, fo fakegoogle.Options) 
 	fg := fakegoogle.New(fo)
 	access, _ := fg.AddUser(googleWorldUser)
 	fg.SignIn(googleWorldUser)
-	gs := httptest.NewServer(fg)
+	calls := &requestLog{}
+	gs := httptest.NewServer(calls.wrap(fg))
 	t.Cleanup(gs.Close)
 	all := map[string]string{settings.NameMailbox: settings.MailboxGoogle,
 		settings.NameGoogleClientID: "g-client", settings.NameGoogleClientSecret: "g-secret-Kx9", settings.NameGoogleBaseURL: gs.URL}
@@ -93,7 +95,7 @@ func newGoogleWorld(t *testing.T, env map[string]string, fo fakegoogle.Options) 
 	if at, _ := url.Parse(resp.Header.Get("Location")); at == nil || at.Query().Get("result") != "ok" {
 		t.Fatalf("connecting Google ended at %q", resp.Header.Get("Location"))
 	}
-	return &googleWorld{testWorld: w, fg: fg, gs: gs, user: user, access: access, b: b}
+	return &googleWorld{testWorld: w, fg: fg, gs: gs, user: user, access: access, b: b, calls: calls}
 }
 
 // google calls the local Google's API as the user.
@@ -308,9 +310,10 @@ func TestCalendarPushReachesSalesforce(t *testing.T) {
 		t.Errorf("a genuine notification enqueued %v, want one request", q)
 	}
 
-	// Deleting the account revokes the token (the channel cannot be
-	// stopped with it any more): its genuine notifications are
-	// acknowledged and start nothing.
+	// Deleting the account stops the channel before revoking the token
+	// (TestAccountDeletionStopsGooglePush); a notification that still
+	// comes (a stop that failed, one already in flight) is acknowledged
+	// and starts nothing.
 	g.queued(t)
 	if status, _, body := g.b.fetch(t, "DELETE", g.srv.URL+"/api/dashboard/v1/me", nil, map[string]string{"X-CSRF-Token": g.csrf(t, g.b)}); status/100 != 2 {
 		t.Fatalf("account deletion answered %d: %s", status, body)

@@ -77,6 +77,14 @@ type Deps struct {
 	// tables that deletion cannot sweep by partition (the mailbox's push
 	// subscriptions: msgraph.Subscriptions.Forget via DeleterFunc).
 	Forget []Deleter
+	// Unhook undo what the connectors hold at their providers for the user
+	// and can only undo with the user's tokens (Calendar watch channels,
+	// Gmail's users.watch, Graph subscriptions): Delete runs them before the
+	// connections go, since that revokes the tokens. A failure is logged and
+	// deletion goes on: what is left lapses at its expiry, and its
+	// notifications name a user who no longer exists, which the push
+	// handlers acknowledge and ignore.
+	Unhook []Deleter
 	// Directory answers OrgOf for users who signed in but were never
 	// provisioned (identity.Users); Accounts.OrgOf asks it after the profiles.
 	Directory access.Directory

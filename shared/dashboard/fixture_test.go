@@ -306,6 +306,7 @@ func newFixtureOver(t testing.TB, wrap func(tablestore.Store) tablestore.Store) 
 			io.WriteString(w, "connect flow")
 		}),
 		Integrations: f.integrations,
+		AdminPages:   []dashboard.AdminPage{{Title: "The vendor's delegation page", Path: "/admin/vendor"}}, // adminpages_test.go
 		CRM:          salesforce.Connector, Mailbox: msgraph.Connector,
 		Log: slog.New(slog.DiscardHandler), Now: clock,
 	})

@@ -38,6 +38,24 @@ type DelegationPage struct {
 // maxKeyFile bounds an uploaded key file (Google's are about 2.3 KB).
 const maxKeyFile = 16 << 10
 
+// AdminPage is an organisation admin page the provider serves: Path is
+// under the connect prefix, Title names it where the dashboard links it.
+type AdminPage struct {
+	Title, Path string
+}
+
+// delegationPath is the delegation page's GET route.
+const delegationPath = "/admin/google"
+
+// AdminPages lists the provider's organisation admin pages: the domain-wide
+// delegation page, when delegation is configured.
+func (p *ConnectProvider) AdminPages() []AdminPage {
+	if p.Delegation == nil || p.Delegation.Delegations == nil {
+		return nil
+	}
+	return []AdminPage{{Title: "Google Workspace delegation: onboard your domain's users without their consent", Path: delegationPath}}
+}
+
 func (p *ConnectProvider) delegationRoutes(h *connect.Handler) []connect.Route {
 	dp := p.Delegation
 	if dp == nil || dp.Delegations == nil {
@@ -45,7 +63,7 @@ func (p *ConnectProvider) delegationRoutes(h *connect.Handler) []connect.Route {
 	}
 	log := h.Logger()
 	return []connect.Route{
-		{Method: "GET", Path: "/admin/google", Admin: true, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		{Method: "GET", Path: delegationPath, Admin: true, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s, ok := identity.From(r.Context())
 			if !ok {
 				http.Error(w, "sign in first", http.StatusUnauthorized)

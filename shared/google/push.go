@@ -132,9 +132,9 @@ type Push struct {
 	// Key checks channel tokens (WatchOptions.Key).
 	Key []byte
 	// Connected, when set, says whether user still has a Google
-	// connection: a channel left by a deleted account (its token revoked,
-	// so it cannot be stopped) is acknowledged and starts nothing until it
-	// expires.
+	// connection: a channel account deletion could not stop (StopPush
+	// failed before the token was revoked) is acknowledged and starts
+	// nothing until it expires.
 	Connected func(ctx context.Context, user string) bool
 	// PubSub, when set, accepts Gmail notifications pushed by Pub/Sub
 	// (requests without channel headers); Mailboxes maps their address to

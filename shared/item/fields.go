@@ -53,6 +53,12 @@ const (
 	// for the dates within the scope's window (a side reads no further). A
 	// write cancels the meetings named and never brings one back: a
 	// cancelled meeting cannot be restored on either side.
+	//
+	// TimeZone is the IANA zone a series keeps its wall-clock times in
+	// ("Europe/Berlin", "UTC"), "" for a single event or an exception: a
+	// weekly 09:00 meeting stays at 09:00 there across a daylight-saving
+	// change, so the sides write a series in it where they can (the
+	// mailbox), or keep it in the user's own zone (Salesforce).
 	Start         = "Start"
 	End           = "End"
 	AllDay        = "AllDay"
@@ -62,6 +68,7 @@ const (
 	SeriesID      = "SeriesID"
 	OriginalStart = "OriginalStart"
 	Cancelled     = "Cancelled"
+	TimeZone      = "TimeZone"
 
 	// Meeting fields the mailbox reports and never takes back: Organizer is
 	// the organizer's address; Invitation is "true" for an event someone
@@ -97,5 +104,5 @@ var DefaultFields = map[Kind][]string{
 	Contact: {FirstName, LastName, Email, Phone, MobilePhone, Title, Department,
 		MailingStreet, MailingCity, MailingState, MailingPostalCode, MailingCountry},
 	Task:  {Subject, DueDate, Status, Priority, Description},
-	Event: {Subject, Start, End, AllDay, Location, Description, Recurrence, Cancelled},
+	Event: {Subject, Start, End, AllDay, Location, Description, Recurrence, Cancelled, TimeZone},
 }

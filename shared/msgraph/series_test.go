@@ -54,8 +54,14 @@ func TestSeriesFromTheDelta(t *testing.T) {
 	for _, r := range ch.Records {
 		got[r.Fields[item.Subject]] = r
 	}
-	if rule := got["Standup"].Fields[item.Recurrence]; rule != "FREQ=DAILY;INTERVAL=1;UNTIL=20260331T215959Z" {
-		t.Errorf("series rule %q, want it to end at the end of 31 March in Berlin (21:59:59Z)", rule)
+	// The series ends on 31 March in Berlin; its end reads as the end of
+	// the UTC day of that last meeting (07:00Z), as Salesforce reads a
+	// classic series' end: the same five meetings, one spelling.
+	if rule := got["Standup"].Fields[item.Recurrence]; rule != "FREQ=DAILY;INTERVAL=1;UNTIL=20260331T235959Z" {
+		t.Errorf("series rule %q, want it to end with the meeting of 31 March (20260331T235959Z)", rule)
+	}
+	if got["Standup"].Fields[item.TimeZone] != "Europe/Berlin" {
+		t.Errorf("series zone %q, want Europe/Berlin (from W. Europe Standard Time)", got["Standup"].Fields[item.TimeZone])
 	}
 	exc := got["Standup (late)"]
 	if exc.Fields[item.SeriesID] != m.ID || exc.Fields[item.OriginalStart] != "2026-03-30T07:00:00Z" {

@@ -229,8 +229,14 @@ func badCancel(why string) error {
 // onlyCancelled reports whether an update carries nothing but cancelled
 // dates, which change no field of the series record.
 func onlyCancelled(rec item.Record) bool {
-	_, ok := rec.Fields[item.Cancelled]
-	return ok && len(rec.Fields) == 1
+	for f := range rec.Fields {
+		// TimeZone is never written: Salesforce keeps a series in the
+		// user's own zone (User.TimeZoneSidKey).
+		if f != item.Cancelled && f != item.TimeZone {
+			return false
+		}
+	}
+	return len(rec.Fields) > 0
 }
 
 // cancelledVersion is a series' version with its cancelled dates: deleting

@@ -43,6 +43,7 @@ const (
 	keySeriesID      = "crmsync:SeriesID"
 	keyOriginalStart = "crmsync:OriginalStart"
 	keyCancelled     = "crmsync:Cancelled"
+	keyTimeZone      = "crmsync:TimeZone"
 )
 
 // maxSeriesOccurrences bounds an expansion (Salesforce stops classic series
@@ -237,6 +238,9 @@ func (r *reader) seriesRecords(head Record, occs []Record, history time.Time) []
 	end, _ := ParseTime(head.String("EndDateTime"))
 	head = cloneRecord(head)
 	head[keyRecurrence] = rule
+	if rule != "" {
+		head[keyTimeZone] = loc.String()
+	}
 	if err != nil || rule == "" {
 		return []Record{head}
 	}
@@ -421,10 +425,22 @@ func seriesItem(rec item.Record, r Record) {
 	if v, ok := r[keyCancelled].(string); ok {
 		rec.Fields[item.Cancelled] = v
 	}
+	rec.Fields[item.TimeZone] = ""
+	if rec.Fields[item.Recurrence] != "" {
+		// The series' own zone; a series record fold did not see (a
+		// write's answer) has it on the record.
+		zone, _ := r[keyTimeZone].(string)
+		if zone == "" {
+			_, loc := seriesRule(r)
+			zone = loc.String()
+		}
+		rec.Fields[item.TimeZone] = zone
+	}
 	if v, ok := r[keySeriesID].(string); ok {
 		rec.Fields[item.SeriesID] = v
 		rec.Fields[item.OriginalStart], _ = r[keyOriginalStart].(string)
 		rec.Fields[item.Recurrence] = ""
+		rec.Fields[item.TimeZone] = ""
 	}
 }
 

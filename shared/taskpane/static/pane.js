@@ -7,7 +7,9 @@
 //     body.prependAsync, HTML bodies only) — the pixel is inserted where the user sees
 //     it; prependOnSendAsync (1.13) would need the AppendOnSend permission, not asked for;
 //   Share when sent: Mailbox 1.8 (categories.addAsync, internetHeaders.setAsync);
-//   sign-in dialog: DialogApi 1.1.
+//   sign-in dialog: DialogApi 1.1;
+//   a draft's people as recipients are added: Mailbox 1.7 (Item.addHandlerAsync,
+//     RecipientsChanged); below 1.7 the pane offers "Look up recipients".
 (function () {
   "use strict";
   var O = window.Office || (window.parent !== window && window.parent.HarnessOffice) || null;
@@ -141,6 +143,7 @@
   var words = {
     reconnect: "Salesforce needs you to sign in again: open the crmsync dashboard and press Reconnect.",
     forbidden: "Your Salesforce permissions do not allow this. Ask your Salesforce admin for access.",
+    forbidden_related: "A record this one points to is not shared with you in Salesforce. Choose another, or ask its owner or your Salesforce admin to share it with you.",
     not_found: "That record does not exist or you cannot see it in Salesforce.",
     throttled: "Salesforce is busy right now. Wait a minute and try again.",
     quota: "Your organisation has used up today's Salesforce API allowance. Try again tomorrow, or ask your admin to raise the limit.",
@@ -218,6 +221,8 @@
     if (composing()) {
       return Promise.all([async(function (cb) { item.to.getAsync(cb); }), async(function (cb) { item.cc.getAsync(cb); }),
         async(function (cb) { item.subject.getAsync(cb); })]).then(function (v) {
+        // How many recipients the pane last read (tests wait for it).
+        document.body.setAttribute("data-recipients", String(v[0].length + v[1].length));
         return { compose: true, me: me, subject: v[2], people: v[0].concat(v[1]).map(addr), recipients: v[0].length + v[1].length };
       });
     }
@@ -229,6 +234,35 @@
     }
     return Promise.resolve({ compose: false, me: me, subject: item.subject, people: people.map(addr), from: addr(item.from || item.organizer),
       to: (item.to || item.requiredAttendees || []).map(addr), cc: (item.cc || item.optionalAttendees || []).map(addr) });
+  }
+  // ---- a draft's recipients ----
+  // watchingRecipients: Outlook tells the pane when a draft's recipients
+  // change (Office.EventType.RecipientsChanged, "olkRecipientsChanged",
+  // Item.addHandlerAsync: Mailbox 1.7). Below 1.7 there is no such event;
+  // the pane offers "Look up recipients" instead.
+  var watchingRecipients = false, recheckTimer = null;
+  function watchRecipients() {
+    watchingRecipients = false;
+    if (!composing() || !supported("Mailbox", "1.7") || !item.addHandlerAsync || !O.EventType.RecipientsChanged) { return; }
+    watchingRecipients = true;
+    item.addHandlerAsync(O.EventType.RecipientsChanged, function () {
+      // Typing addresses fires one event each: look up once they settle.
+      clearTimeout(recheckTimer);
+      recheckTimer = setTimeout(function () {
+        // A record or form the user went to stays: the people are read
+        // now and show when they are back.
+        if (stack.length > 1 || typing()) { readInfo().then(function (i) { info = i; }); return; }
+        recheck();
+      }, 300);
+    }, function (r) { if (r && r.status === "failed") { watchingRecipients = false; } });
+  }
+  // recheck reads the item's people again and shows them afresh.
+  function recheck() {
+    readInfo().then(function (i) {
+      info = i;
+      if (!token) { return; }
+      stack = []; show(home);
+    }, function () { problem("Outlook did not give this item's recipients. Try again."); });
   }
   function others(list, me) {
     var seen = {}, out = [];
@@ -296,8 +330,16 @@
     view([el("p", { "class": "muted", text: "Looking up this item's people…" })]);
     var list = others(info.people, info.me);
     if (!list.length) {
-      view([el("h2", { text: info.subject || "(no subject)" }), el("p", { id: "no-people", text: "Nobody but you is on this item, so there is nobody to look up." }),
-        info.compose ? composeTools() : itemTools()]);
+      // Nothing to look up, so nothing is asked of Salesforce. A draft
+      // gets its people as they are added: Outlook tells the pane
+      // (RecipientsChanged, Mailbox 1.7); older Outlooks cannot, so the
+      // pane offers to look again.
+      var nodes0 = [el("h2", { text: info.subject || "(no subject)" }), el("p", { id: "no-people", text: info.compose ?
+        "No recipients yet. Add people to To or Cc" + (watchingRecipients ? " and their Salesforce records show here." : ", then press Look up recipients.") :
+        "Nobody but you is on this item, so there is nobody to look up." })];
+      if (info.compose && !watchingRecipients) { nodes0.push(el("button", { type: "button", id: "recheck", text: "Look up recipients", on: recheck })); }
+      nodes0.push(info.compose ? composeTools() : itemTools());
+      view(nodes0);
       return;
     }
     var shown = list.slice(0, 500);
@@ -330,6 +372,7 @@
         });
       });
       nodes.push(ul);
+      if (info.compose && !watchingRecipients) { nodes.push(el("button", { type: "button", id: "recheck", text: "Look up recipients again", on: recheck })); }
       found = ans;
       nodes.push(info.compose ? composeTools() : itemTools());
       view(nodes);
@@ -554,7 +597,8 @@
       var chosen = layoutFields(object);
       if (chosen) { fields = chosen.map(function (n) { return fields.filter(function (f) { return f.name === n; })[0]; }).filter(Boolean); }
       fields.slice(0, 40).forEach(function (f) { dl.appendChild(el("dt", { text: f.label })); dl.appendChild(el("dd", { text: String(rec.fields[f.name]) })); });
-      var nodes = [el("h2", { text: desc.label + ": " + (rec.fields.Name || rec.fields.Subject || rec.fields.CaseNumber || id) }), dl,
+      var more = fields.length > 40 ? el("p", { "class": "muted", id: "record-more", text: "Showing 40 of the " + fields.length + " fields with a value. Choose which in Layout." }) : null;
+      var nodes = [el("h2", { text: desc.label + ": " + (rec.fields.Name || rec.fields.Subject || rec.fields.CaseNumber || id) }), dl, more,
         el("div", { "class": "actions" }, [
           desc.updateable ? el("button", { type: "button", id: "edit", text: "Edit", on: function () { show(function () { recordForm(object, desc, rec); }); } }) : null
         ])];
@@ -562,12 +606,39 @@
       var atts = (item && item.attachments || []).filter(function (a) { return !a.isInline && a.attachmentType === "file"; });
       if (atts.length) { nodes.push(fileBox(id, atts)); }
       view(nodes);
-    }, function (e) { fail(e, function () { recordView(object, id); }); });
+    }, function (e) {
+      // A record the user may not see: Salesforce answers as if it did not
+      // exist (404 NOT_FOUND). The view says so, with the way forward.
+      if (e && (e.code === "not_found" || e.code === "forbidden")) {
+        view([el("h2", { text: "Record not available" }), el("p", { id: "no-access", text: e.code === "not_found" ?
+          "This record does not exist, or it is not shared with you in Salesforce. If a colleague owns it, ask them or your Salesforce admin to share it with you." :
+          "Your Salesforce access does not let you open this record. Ask the record's owner or your Salesforce admin to share it with you." })]);
+        return;
+      }
+      fail(e, function () { recordView(object, id); });
+    });
   }
   var describes = {};
+  // FORM_FIELDS bounds a form without a layout of its own.
+  var FORM_FIELDS = 40;
+  // Describes are kept in the pane's session storage for a while (as the
+  // API keeps them per user), so a form opened in the next item's pane
+  // does not fetch a large describe again.
+  var DESCRIBE_TTL = 10 * 60e3;
+  function describeKey(object) { return "crmsync.taskpane.describe." + (info && info.me || "") + "." + object; }
   function describe(object) {
+    if (!describes[object]) {
+      try {
+        var kept = JSON.parse(sessionStorage.getItem(describeKey(object)) || "null");
+        if (kept && kept.at > Date.now() - DESCRIBE_TTL && kept.d && kept.d.fields) { describes[object] = kept.d; }
+      } catch (e) { /* nothing kept */ }
+    }
     if (describes[object]) { return Promise.resolve(describes[object]); }
-    return call("GET", API + "/objects/" + encodeURIComponent(object)).then(function (d) { describes[object] = d; return d; });
+    return call("GET", API + "/objects/" + encodeURIComponent(object)).then(function (d) {
+      describes[object] = d;
+      try { sessionStorage.setItem(describeKey(object), JSON.stringify({ at: Date.now(), d: d })); } catch (e) { /* storage full or off: memory only */ }
+      return d;
+    });
   }
   function chatterBox(id) {
     var ta = el("textarea", { id: "chatter-text", rows: "3", maxlength: "10000", "aria-label": "Chatter post" });
@@ -650,7 +721,32 @@
       var ci = fields[i].controllerName ? fields.map(function (f) { return f.name; }).indexOf(fields[i].controllerName) : -1;
       if (ci > i) { fields.splice(i, 0, fields.splice(ci, 1)[0]); i--; }
     }
-    fields.slice(0, 150).forEach(function (f) {
+    // A wide object (hundreds of fields) shows a bounded form: the layout's
+    // fields, else the required ones first and up to FORM_FIELDS in all;
+    // the rest come only when asked for ("Show all fields").
+    var t0 = performance.now();
+    var bound = chosen ? fields.length : Math.max(FORM_FIELDS, fields.filter(required).length);
+    var first = fields.slice(0, bound), rest = fields.slice(bound);
+    var box = el("div", { id: "form-fields" });
+    form.appendChild(box);
+    first.forEach(function (f) { addField(f, box); });
+    if (rest.length) {
+      var more = el("div", { id: "more-fields" });
+      var all = el("button", { type: "button", id: "all-fields", text: "Show all " + fields.length + " fields" });
+      var told = el("p", { "class": "muted", id: "fields-shown", text: "Showing " + first.length + " of " + fields.length + " fields. Choose which in Layout, or show all." });
+      all.addEventListener("click", function () {
+        var t1 = performance.now();
+        rest.forEach(function (f) { addField(f, more); });
+        rest.forEach(function (f) { dependOn(inputs, f.name, creating); });
+        told.remove(); all.remove();
+        document.body.setAttribute("data-all-fields-ms", String(performance.now() - t1));
+        var x = rest[0] && $("f-" + rest[0].name);
+        if (x) { x.focus(); }
+      });
+      form.appendChild(more);
+      form.appendChild(el("div", { "class": "actions" }, [told, all]));
+    }
+    function addField(f, parent) {
       var id = "f-" + f.name, value = rec && rec.fields[f.name] != null ? String(rec.fields[f.name]) : "", input;
       var proposed = !rec && prefill && prefill[f.name] != null ? String(prefill[f.name]) : "";
       // A new record starts at the CRM's own default where the describe
@@ -676,11 +772,11 @@
       // out with it.
       input.setAttribute("aria-describedby", "err-" + f.name);
       inputs[f.name] = { input: input, field: f, original: value, note: note };
-      form.appendChild(el("label", { "for": id, text: f.label + (required(f) ? " *" : "") + (editable(f) ? "" : " (read-only)") }));
-      form.appendChild(input);
-      if (f.type === "reference" && editable(f) && f.referenceTo && f.referenceTo.length) { form.appendChild(lookup(f, input)); }
-      form.appendChild(note);
-    });
+      parent.appendChild(el("label", { "for": id, text: f.label + (required(f) ? " *" : "") + (editable(f) ? "" : " (read-only)") }));
+      parent.appendChild(input);
+      if (f.type === "reference" && editable(f) && f.referenceTo && f.referenceTo.length) { parent.appendChild(lookup(f, input)); }
+      parent.appendChild(note);
+    }
     Object.keys(inputs).forEach(function (n) { dependOn(inputs, n, creating); });
     var save = el("button", { type: "submit", id: "save-record", text: creating ? "Create" : "Save" });
     form.appendChild(el("div", { "class": "actions" }, [save]));
@@ -740,10 +836,23 @@
       go().catch(function (e) {
         save.disabled = false;
         if (e && e.data && e.data.fields) { e.data.fields.forEach(function (n) { var x = $("err-" + n); if (x) { x.textContent = (e.data.problems && e.data.problems[n]) || "Check this field"; } }); }
+        // Refused for want of access: nothing was saved; the form stays
+        // as typed, and Save works again once access is given.
+        if (e && e.code === "forbidden") {
+          problem(creating ? "Salesforce did not create the " + desc.label + ": your Salesforce permissions do not allow it. Ask your Salesforce admin for access. What you typed is kept." :
+            "Salesforce did not save your changes: this " + desc.label + " is shared with you read-only. Ask its owner or your Salesforce admin for edit access, then press Save again. What you typed is kept.");
+          return;
+        }
+        if (e && e.code === "not_found" && !creating) {
+          problem("Salesforce did not save your changes: this " + desc.label + " no longer exists or is no longer shared with you. Ask its owner or your Salesforce admin to share it with you. What you typed is kept.");
+          return;
+        }
         fail(e, trySave);
       });
     }
     view([el("h2", { text: (creating ? "New " : "Edit ") + desc.label }), form]);
+    // For the benchmark: how long the form took to build and show, in ms.
+    document.body.setAttribute("data-form-ms", String(performance.now() - t0));
   }
   // ---- dependent picklists ----
   // A dependent picklist offers only the values valid for its controller's
@@ -913,9 +1022,11 @@
       O.context.mailbox.addHandlerAsync(O.EventType.ItemChanged, function () {
         item = O.context.mailbox.item;
         if (!item) { problem("Select an e-mail or a meeting to see its people."); view([]); return; }
+        watchRecipients();
         readInfo().then(function (i) { info = i; stack = []; if (token) { show(home); } else { signInButton(function () { stack = []; show(home); }); } });
       });
     }
+    watchRecipients();
     readInfo().then(function (i) {
       info = i;
       var go = function () { stack = []; show(home); };
