@@ -531,16 +531,17 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *salesforce.
 			}})
 	}
 	connectMS, vendors := ms, []connect.Provider(nil)
+	var adminPages []dashboard.AdminPage
 	if cfg.CRM == settings.CRMC4C {
 		// Org admins set C4C's SAML bearer assertion up and connect users.
-		vendors = append(vendors, c4c.SAMLAdmin{Connections: a.conns})
+		sa := c4cSAMLAdmin(a.conns, csrf.Token)
+		vendors, adminPages = append(vendors, sa), c4cAdminPages(sa)
 	}
-	var adminPages []dashboard.AdminPage
 	if a.google != nil {
 		// The mailbox users connect is Google; Microsoft stays a sign-in.
 		gc := a.googleConnect(csrf.Token)
 		connectMS, vendors = nil, append(vendors, gc)
-		adminPages = googleAdminPages(gc)
+		adminPages = append(adminPages, googleAdminPages(gc)...)
 	}
 	if sf != nil || connectMS != nil || len(passwords) > 0 || len(vendors) > 0 {
 		h, err := connect.New(connect.Options{

@@ -126,6 +126,11 @@ func TestSAMLAdminFlow(t *testing.T) {
 			}
 		}
 	}
+	// Ada's records are her employee's: she is connected once C4C has one
+	// with her address.
+	if _, err := w.srv.Insert("EmployeeCollection", map[string]any{"LastName": "Lovelace", "Email": "ada@acme.example", "EmployeeID": "2001", "BusinessPartnerID": "8000002001"}); err != nil {
+		t.Fatal(err)
+	}
 	status, out := post("/admin/c4c/saml/users", map[string]any{"lines": []string{"ada@acme.example", "bob@acme.example, BOB01", "carol@acme.example"}})
 	if status != 200 || out["connected"].(float64) != 1 {
 		t.Fatalf("connect users: %d %v", status, out)
