@@ -191,12 +191,17 @@ func (a SAMLAdmin) configure(ctx context.Context, h *connect.Handler, org string
 	req.Host = strings.TrimRight(strings.TrimSpace(req.Host), "/")
 	req.ClientID, req.Issuer, req.CheckUser = strings.TrimSpace(req.ClientID), strings.TrimSpace(req.Issuer), strings.TrimSpace(req.CheckUser)
 	pending := false
+	_, curCred, cur, curErr := a.storedSecret(ctx, SAMLSetupUser(org))
 	if strings.TrimSpace(req.Key) == "" && strings.TrimSpace(req.Cert) == "" {
 		if _, _, sec, err := a.storedSecret(ctx, PendingSAMLUser(org)); err == nil {
 			req.Key, req.Cert, pending = sec.Key, sec.Cert, true
-		} else if _, _, sec, err := a.storedSecret(ctx, SAMLSetupUser(org)); err == nil {
-			req.Key, req.Cert = sec.Key, sec.Cert
+		} else if curErr == nil {
+			req.Key, req.Cert = cur.Key, cur.Cert
 		}
+	}
+	if req.ClientSecret == "" && curErr == nil && req.ClientID == curCred.Username {
+		// A replace of the key pair keeps the same client's secret.
+		req.ClientSecret = cur.ClientSecret
 	}
 	var missing []string
 	for name, v := range map[string]string{"host": req.Host, "client_id": req.ClientID, "client_secret": req.ClientSecret, "issuer": req.Issuer,

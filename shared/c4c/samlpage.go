@@ -167,7 +167,7 @@ crmsync is the identity provider: it signs an assertion naming the user, and you
 {{with .Message}}<p class="flash" role="status" id="message">{{.}}</p>{{end}}
 {{with .Error}}<p class="error" role="alert" id="error">{{.}}</p>{{end}}
 <h2>Status</h2>
-{{with .Setup}}<dl id="status">
+{{with .Setup}}<dl id="status" class="facts">
 <dt>Tenant</dt><dd>{{.Host}}</dd>
 <dt>OAuth client ID</dt><dd id="client-id">{{.ClientID}}</dd>
 <dt>Identity provider (issuing entity name)</dt><dd id="issuer">{{.Issuer}}</dd>
@@ -175,6 +175,7 @@ crmsync is the identity provider: it signs an assertion naming the user, and you
 <dt>Certificate expires</dt><dd id="expires">{{date .Expires}}{{if .Expired}} — <strong>expired: tokens are refused; generate a new key pair and register it</strong>{{else if .ExpiresSoon}} — <strong>soon: generate a new key pair and register it before then</strong>{{end}}</dd>{{end}}
 <dt>Set up</dt><dd>{{date .Updated}}</dd>
 </dl>
+{{if not $.Pending}}<p><a href="{{$.Action}}/certificate" download="crmsync-saml-idp.cer">Download the registered certificate</a></p>{{end}}
 <form method="post" action="{{$.Action}}/remove" class="inline"><input type="hidden" name="csrf_token" value="{{$.CSRF}}">
 <p>Removing the setup stops sync for every user connected through it until it is set up again.</p>
 <button type="submit" class="danger" id="remove">Remove the setup</button></form>
@@ -184,7 +185,7 @@ crmsync is the identity provider: it signs an assertion naming the user, and you
 <h3>1. crmsync's certificate</h3>
 {{with .Pending}}<p>crmsync generated a key pair for your tenant. Its private key stays sealed in crmsync. Register this certificate in SAP Cloud for Customer:
 Administrator → Common Tasks → <em>Configure OAuth 2.0 Identity Provider</em> → New OAuth 2.0 Provider, with the issuing entity name you enter below, and this certificate as its primary signing certificate.</p>
-<p>SHA-256 fingerprint <code id="pending-fingerprint">{{.Fingerprint}}</code>, valid until {{date .Expires}}.</p>
+<dl class="facts"><dt>SHA-256 fingerprint</dt><dd><code id="pending-fingerprint">{{.Fingerprint}}</code></dd><dt>Valid until</dt><dd>{{date .Expires}}</dd></dl>
 <p><label>Certificate (PEM)<br><textarea id="certificate" readonly rows="8" cols="40">{{.PEM}}</textarea></label></p>
 <p><a href="{{$.Action}}/certificate" download="crmsync-saml-idp.cer">Download the certificate</a></p>
 {{else}}<p>crmsync can generate the identity provider's key pair: you register its certificate in SAP Cloud for Customer, and the private key never leaves crmsync.
@@ -197,7 +198,7 @@ Administrator → Common Tasks → <em>Configure OAuth 2.0 Identity Provider</em
 <input type="hidden" name="csrf_token" value="{{.CSRF}}">
 <p><label>Tenant URL <input type="url" id="host" name="host" required placeholder="https://my000000.crm.ondemand.com" value="{{.Form.Host}}"></label></p>
 <p><label>OAuth client ID <input type="text" id="client-id-input" name="client_id" required autocomplete="off" value="{{.Form.ClientID}}"></label></p>
-<p><label>OAuth client secret <input type="password" id="client-secret" name="client_secret" required autocomplete="new-password"></label></p>
+<p><label>OAuth client secret <input type="password" id="client-secret" name="client_secret"{{if not .Setup}} required{{end}} autocomplete="new-password"></label>{{if .Setup}} (leave empty to keep the current client's secret){{end}}</p>
 <p><label>Issuing entity name of the identity provider <input type="text" id="issuer-input" name="issuer" required autocomplete="off" value="{{.Form.Issuer}}"></label></p>
 <p><label>Your own SAP Cloud for Customer user (its e-mail address or user ID), to prove the setup with <input type="text" id="check-user" name="check_user" required autocomplete="off" value="{{.Form.CheckUser}}"></label></p>
 <details{{if not .Pending}}{{if not .Setup}} open{{end}}{{end}}><summary>Or use your own identity provider key pair</summary>
