@@ -336,6 +336,13 @@ func init() {
 	// names code list sets: <EntityType><Property>Collection.
 	codeLists["TasksStatusCollection"] = [][2]string{{"1", "Open"}, {"2", "In Process"}, {"3", "Completed"}, {"4", "Waiting"}, {"5", "Deferred"}}
 	codeLists["TasksPriorityCodeCollection"] = [][2]string{{"1", "Immediate"}, {"2", "Urgent"}, {"3", "Normal"}, {"7", "Low"}}
+	// A contact's status (StatusCode with its …Text twin, c4c.md "Code
+	// fields come with a …Text twin"), a code list the add-in's Contact form
+	// offers as a picklist; the codes are the business partner life cycle's
+	// (1 In Preparation, 2 Active, 3 Blocked), the fake's own choice.
+	collections["ContactCollection"].props["StatusCode"] = f
+	collections["ContactCollection"].props["StatusCodeText"] = prop{kind: str, readOnly: true}
+	codeLists["ContactStatusCodeCollection"] = [][2]string{{"1", "In Preparation"}, {"2", "Active"}, {"3", "Blocked"}}
 }
 
 // metadataXML is the service's $metadata: an EDMX document with SAP's
