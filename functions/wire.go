@@ -679,7 +679,7 @@ func (a *app) buildTracker(secret []byte) (*tracking.Tracker, error) {
 func (a *app) buildAddin(secret []byte) (http.Handler, http.Handler, error) {
 	cfg := a.settings
 	tracker := a.tracker
-	api, err := addin.New(addin.Config{Auth: addin.FromPrincipal, CRM: addin.SideOpener(a.addinCRM),
+	api, err := addin.New(addin.Config{Auth: addin.FromPrincipal, CRM: addin.SideOpener(a.addinCRM), CRMName: a.crmConnector.Name,
 		Store: a.store, ShareKey: subKey(secret, "addin-share"), Now: a.now, Log: a.log})
 	if err != nil {
 		return nil, nil, err

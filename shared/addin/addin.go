@@ -56,6 +56,9 @@ const (
 type Config struct {
 	Auth Authenticator
 	CRM  CRMOpener
+	// CRMName is the CRM's display name the pane words itself with
+	// (side.Connector.Name; "" = "the CRM").
+	CRMName string
 	// Store holds the share idempotency rows (table SharesTable).
 	Store tablestore.Store
 	// ShareKey keys the hash of shared message ids (at least 16 bytes), so

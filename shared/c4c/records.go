@@ -35,6 +35,9 @@ var recordObjects = map[string]recordObject{
 	"Opportunity": {"OpportunityCollection", "Opportunity", "Name"},
 	"Task":        {"TasksCollection", "Task", "Subject"},
 	"Appointment": {"AppointmentCollection", "Appointment", "Subject"},
+	// The pane lists an account's open service tickets as its Cases
+	// (Accounts) and opens them by that name.
+	"Case": {"ServiceRequestCollection", "Ticket", "Name"},
 }
 
 func objectOf(name string) (recordObject, error) {
@@ -500,4 +503,20 @@ const CodeNoChatter = "NOT_SUPPORTED"
 // a Permanent fault whose message the pane shows as it is.
 func (s *Side) PostChatter(ctx context.Context, subjectID, text string) (string, error) {
 	return "", fault.New(fault.Permanent, CodeNoChatter, "SAP Cloud for Customer has no Chatter feed; add a note to the record in C4C instead")
+}
+
+// HasFeed tells the add-in that C4C has no record feed to post to, so the
+// pane offers no Chatter post (addin.FeedTeller).
+func (s *Side) HasFeed() bool { return false }
+
+// ObjectLabels are C4C's words for the add-in's objects where they differ
+// from the object names: its Cases are service tickets (addin.Labeler).
+func (s *Side) ObjectLabels() map[string]string {
+	out := map[string]string{}
+	for name, o := range recordObjects {
+		if o.label != name {
+			out[name] = o.label
+		}
+	}
+	return out
 }

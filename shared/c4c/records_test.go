@@ -123,7 +123,12 @@ func TestRecordOperations(t *testing.T) {
 	if _, err := rc.PostChatter(ctx, tid, "hello"); !fault.Is(err, fault.Permanent) || codeOf(err) != CodeNoChatter {
 		t.Errorf("PostChatter: %v, want Permanent %s", err, CodeNoChatter)
 	}
-	if _, err := rc.Describe(ctx, "Case"); !fault.Is(err, fault.Permanent) {
-		t.Errorf("Describe(Case): %v, want Permanent", err)
+	// An object the add-in does not map is refused; Case is the service
+	// ticket the account pane lists.
+	if _, err := rc.Describe(ctx, "Campaign"); !fault.Is(err, fault.Permanent) {
+		t.Errorf("Describe(Campaign): %v, want Permanent", err)
+	}
+	if d, err := rc.Describe(ctx, "Case"); err != nil || d.Label != "Ticket" {
+		t.Errorf("Describe(Case): %+v, %v", d.ObjectInfo, err)
 	}
 }

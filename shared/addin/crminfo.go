@@ -1,0 +1,52 @@
+package addin
+
+import "net/http"
+
+// CRMInfo answers GET /crm: what the pane needs to know of the caller's CRM
+// to word itself and to offer only what the CRM can do.
+type CRMInfo struct {
+	// Name is the CRM's display name ("Salesforce", "SAP Cloud for
+	// Customer"), as the connector names its vendor.
+	Name string `json:"name"`
+	// Feed says the CRM has a record feed the pane can post to (Salesforce's
+	// Chatter); without one the pane offers no post.
+	Feed bool `json:"feed"`
+	// Labels are the CRM's own words for the add-in's objects where they
+	// differ from the object name (C4C calls its Cases tickets).
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// FeedTeller is implemented by a CRM that can say whether it has a record
+// feed; a CRM without the method has one (Salesforce's Chatter).
+type FeedTeller interface {
+	HasFeed() bool
+}
+
+// Labeler is implemented by a CRM whose words for the add-in's objects
+// differ from the object names (object name → label).
+type Labeler interface {
+	ObjectLabels() map[string]string
+}
+
+// defaultCRMName is CRMInfo.Name when Config.CRMName is unset.
+const defaultCRMName = "the CRM"
+
+// crmInfo answers GET /crm. It opens the caller's CRM (so a missing
+// connection answers as every CRM route does) but calls it for nothing.
+func (a *API) crmInfo(w http.ResponseWriter, r *http.Request) {
+	crm, ok := a.openCRM(w, r)
+	if !ok {
+		return
+	}
+	info := CRMInfo{Name: a.cfg.CRMName, Feed: true}
+	if info.Name == "" {
+		info.Name = defaultCRMName
+	}
+	if f, ok := crm.(FeedTeller); ok {
+		info.Feed = f.HasFeed()
+	}
+	if l, ok := crm.(Labeler); ok {
+		info.Labels = l.ObjectLabels()
+	}
+	writeJSON(w, http.StatusOK, info)
+}

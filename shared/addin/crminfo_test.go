@@ -1,0 +1,61 @@
+package addin
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"testing"
+)
+
+// feedlessCRM is a CRM without a record feed whose Cases are tickets.
+type feedlessCRM struct{ *fakeCRM }
+
+func (feedlessCRM) HasFeed() bool                   { return false }
+func (feedlessCRM) ObjectLabels() map[string]string { return map[string]string{"Case": "Ticket"} }
+
+type feedlessOpener struct{ crm *fakeCRM }
+
+func (o feedlessOpener) OpenCRM(ctx context.Context, user string) (CRM, error) {
+	return feedlessCRM{o.crm}, nil
+}
+
+// TestCRMInfo: GET /crm names the deployment's CRM and says whether it has
+// a feed to post to and what it calls the add-in's objects; a CRM that
+// says nothing has a feed (Salesforce); anonymous callers get nothing.
+func TestCRMInfo(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mod  func(*Config)
+		want CRMInfo
+	}{
+		{"unnamed", nil, CRMInfo{Name: "the CRM", Feed: true}},
+		{"named", func(c *Config) { c.CRMName = "Salesforce" }, CRMInfo{Name: "Salesforce", Feed: true}},
+		{"feedless", func(c *Config) {
+			c.CRMName = "SAP Cloud for Customer"
+			c.CRM = feedlessOpener{newFakeCRM()}
+		}, CRMInfo{Name: "SAP Cloud for Customer", Labels: map[string]string{"Case": "Ticket"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mods []func(*Config)
+			if tc.mod != nil {
+				mods = append(mods, tc.mod)
+			}
+			f := newFixture(t, mods...)
+			rec := f.json("u1", http.MethodGet, Prefix+"/crm", "")
+			if rec.Code != http.StatusOK {
+				t.Fatalf("GET /crm: %d %s", rec.Code, rec.Body)
+			}
+			var got CRMInfo
+			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("GET /crm = %+v, want %+v", got, tc.want)
+			}
+			if rec := f.json("", http.MethodGet, Prefix+"/crm", ""); rec.Code != http.StatusUnauthorized {
+				t.Errorf("anonymous GET /crm: %d", rec.Code)
+			}
+		})
+	}
+}
