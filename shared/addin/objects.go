@@ -14,9 +14,10 @@ import (
 // namespaced ns__Name__c); anything else never reaches the CRM.
 var objectName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,79}$`)
 
-// recordID is a Salesforce id (15 or 18 alphanumerics) or an SAP Cloud for
-// Customer ObjectID (32 hex digits).
-var recordID = regexp.MustCompile(`^(?:[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?|[0-9A-Fa-f]{32})$`)
+// recordID is a Salesforce id (15 or 18 alphanumerics), an SAP Cloud for
+// Customer ObjectID (32 hex digits) or a C4C business ID (up to 10
+// alphanumerics: the account pane names accounts by their AccountID).
+var recordID = regexp.MustCompile(`^(?:[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?|[0-9A-Fa-f]{32}|[A-Za-z0-9]{1,10})$`)
 
 // ObjectsAnswer lists the objects the user may create.
 type ObjectsAnswer struct {

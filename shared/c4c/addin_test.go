@@ -105,6 +105,17 @@ func TestAddinWithC4C(t *testing.T) {
 	if rec := call("GET", addin.Prefix+"/records/Case/"+ticket, ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), "Sensor drift") {
 		t.Errorf("the ticket as a Case: status %d: %s", rec.Code, rec.Body)
 	}
+	// The account pane names an account by its business ID: it opens, and
+	// an edit reaches it (with its ETag).
+	if rec := call("GET", addin.Prefix+"/records/Account/"+acctID, ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"Name":"Acme"`) {
+		t.Errorf("the account by its AccountID: status %d: %s", rec.Code, rec.Body)
+	}
+	if rec := call("PATCH", addin.Prefix+"/records/Account/"+acctID, `{"Name":"Acme Inc."}`); rec.Code/100 != 2 {
+		t.Errorf("editing the account by its AccountID: status %d: %s", rec.Code, rec.Body)
+	}
+	if rec := call("GET", addin.Prefix+"/records/Account/9999999", ""); rec.Code != 404 {
+		t.Errorf("an account that is not there: status %d: %s", rec.Code, rec.Body)
+	}
 	// Chatter: C4C has none; a post that comes anyway gets a message the
 	// pane can show.
 	rec = call("POST", addin.Prefix+"/records/"+created.ID+"/chatter", `{"text":"hello"}`)

@@ -416,15 +416,48 @@ func (s *Side) Describe(ctx context.Context, object string) (side.Object, error)
 	return out, nil
 }
 
-// GetRecord implements side.RecordCRM.
+// GetRecord implements side.RecordCRM. An account may be named by its
+// business ID (AccountID), as the account pane names it.
 func (s *Side) GetRecord(ctx context.Context, object, id string, fields []string) (map[string]any, error) {
+	var sel []string
+	if len(fields) > 0 {
+		sel = append([]string{"ObjectID"}, fields...)
+	}
+	e, err := s.readRecord(ctx, object, id, sel)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any(e)
+	delete(out, "__metadata")
+	return out, nil
+}
+
+// businessKeys are the properties by which the add-in may name a record
+// instead of its ObjectID: the account pane names accounts by AccountID.
+var businessKeys = map[string]string{"Account": "AccountID"}
+
+// readRecord reads one record by ObjectID, or by its business ID where the
+// object has one (businessKeys), in one $batch; sel limits the properties
+// (nil: all). A record that is not there is a Gone fault.
+func (s *Side) readRecord(ctx context.Context, object, id string, sel []string) (Entity, error) {
 	o, err := objectOf(object)
 	if err != nil {
 		return nil, err
 	}
+	q := url.Values{}
+	if len(sel) > 0 {
+		q.Set("$select", strings.Join(sel, ","))
+	}
 	path := o.coll + "('" + id + "')"
-	if len(fields) > 0 {
-		path += "?" + encode(url.Values{"$select": {strings.Join(append([]string{"ObjectID"}, fields...), ",")}})
+	key, byKey := businessKeys[object]
+	byKey = byKey && !isObjectID(id)
+	if byKey {
+		q.Set("$filter", key+" eq "+Quote(id))
+		q.Set("$top", "1")
+		path = o.coll
+	}
+	if len(q) > 0 {
+		path += "?" + encode(q)
 	}
 	res, err := s.c.Batch(ctx, []Op{{Method: http.MethodGet, Path: path}})
 	if err != nil {
@@ -433,9 +466,27 @@ func (s *Side) GetRecord(ctx context.Context, object, id string, fields []string
 	if res[0].Err != nil {
 		return nil, res[0].Err
 	}
-	out := map[string]any(res[0].Entity)
-	delete(out, "__metadata")
-	return out, nil
+	if !byKey {
+		return res[0].Entity, nil
+	}
+	found := children(res[0].Entity, "results")
+	if len(found) == 0 {
+		return nil, fault.New(fault.Gone, "NOT_FOUND", fmt.Sprintf("no %s with %s %s", o.label, key, id))
+	}
+	return found[0], nil
+}
+
+// isObjectID says whether id looks like an ObjectID (32 hex digits).
+func isObjectID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	for _, r := range id {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
 }
 
 // CreateRecord implements side.RecordCRM: the server assigns the ObjectID,
@@ -458,7 +509,8 @@ func (s *Side) CreateRecord(ctx context.Context, object string, fields map[strin
 	return res[0].Entity.ID(), nil
 }
 
-// UpdateRecord implements side.RecordCRM: the ETag is read and sent back in
+// UpdateRecord implements side.RecordCRM (an account named by its business
+// ID as in GetRecord): the ETag is read and sent back in
 // If-Match with the change in one $batch; a change by someone else in
 // between answers 412, which the pane shows as a failed save.
 func (s *Side) UpdateRecord(ctx context.Context, object, id string, fields map[string]any) error {
@@ -466,14 +518,11 @@ func (s *Side) UpdateRecord(ctx context.Context, object, id string, fields map[s
 	if err != nil {
 		return err
 	}
-	got, err := s.c.Batch(ctx, []Op{{Method: http.MethodGet, Path: o.coll + "('" + id + "')?$select=ObjectID"}})
+	got, err := s.readRecord(ctx, object, id, []string{"ObjectID"})
 	if err != nil {
 		return err
 	}
-	if got[0].Err != nil {
-		return got[0].Err
-	}
-	res, err := s.c.Batch(ctx, []Op{{Method: http.MethodPatch, Path: o.coll + "('" + id + "')", IfMatch: got[0].Entity.ETag(), Body: fields}})
+	res, err := s.c.Batch(ctx, []Op{{Method: http.MethodPatch, Path: o.coll + "('" + got.ID() + "')", IfMatch: got.ETag(), Body: fields}})
 	if err != nil {
 		return err
 	}

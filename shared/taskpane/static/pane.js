@@ -112,16 +112,32 @@
   }
 
   // ---- API ----
-  var words = {
-    reconnect: "Salesforce needs you to sign in again: open the crmsync dashboard and press Reconnect.",
-    forbidden: "Your Salesforce permissions do not allow this. Ask your Salesforce admin for access.",
-    not_found: "That record does not exist or you cannot see it in Salesforce.",
-    throttled: "Salesforce is busy right now. Wait a minute and try again.",
-    quota: "Your organisation has used up today's Salesforce API allowance. Try again tomorrow, or ask your admin to raise the limit.",
-    crm_unavailable: "Salesforce did not answer. Try again in a minute.",
-    in_progress: "This e-mail is being shared already.",
-    not_configured: "The add-in is not set up on this crmsync yet. Ask your crmsync admin."
-  };
+  // crm is what the API says of the user's CRM (GET /crm): its name for
+  // the pane's words, whether it has a feed to post to, its words for
+  // objects. Until it answers (or when it cannot), the pane says "the CRM".
+  var crm = { name: "the CRM", feed: true, labels: {} }, crmAsked = null;
+  function crmInfo() {
+    if (!crmAsked) {
+      crmAsked = call("GET", API + "/crm").then(function (c) { crm = { name: c.name, feed: !!c.feed, labels: c.labels || {} }; return crm; },
+        function (e) { crmAsked = null; if (e && e.auth) { throw e; } return crm; });
+    }
+    return crmAsked;
+  }
+  function label(object) { return crm.labels[object] || object; }
+  function upper(t) { return t.charAt(0).toUpperCase() + t.slice(1); }
+  function words(code) {
+    var n = crm.name;
+    return {
+      reconnect: upper(n) + " needs you to sign in again: open the crmsync dashboard and press Reconnect.",
+      forbidden: "Your " + n + " permissions do not allow this. Ask your " + n + " admin for access.",
+      not_found: "That record does not exist or you cannot see it in " + n + ".",
+      throttled: upper(n) + " is busy right now. Wait a minute and try again.",
+      quota: "Your organisation has used up today's " + n + " API allowance. Try again tomorrow, or ask your admin to raise the limit.",
+      crm_unavailable: upper(n) + " did not answer. Try again in a minute.",
+      in_progress: "This e-mail is being shared already.",
+      not_configured: "The add-in is not set up on this crmsync yet. Ask your crmsync admin."
+    }[code];
+  }
   function call(method, path, body, raw) {
     if (!token || Date.now() > tokenExpires) {
       token = null;
@@ -151,10 +167,10 @@
     }
     if (e && e.network) { problem("crmsync cannot be reached. Check your connection and try again."); return; }
     if (e && e.code === "validation" || (e && e.data && e.data.fields)) {
-      problem("Salesforce refused the record: " + (e.message || "check the highlighted fields") + ".");
+      problem(upper(crm.name) + " refused the record: " + (e.message || "check the highlighted fields") + ".");
       return;
     }
-    problem((e && words[e.code]) || (e && e.message ? e.message.charAt(0).toUpperCase() + e.message.slice(1) + "." : "Something went wrong. Try again."));
+    problem((e && e.code && words(e.code)) || (e && e.message ? e.message.charAt(0).toUpperCase() + e.message.slice(1) + "." : "Something went wrong. Try again."));
   }
 
   // ---- layout: what the pane shows (the user's own, else the organisation's) ----
@@ -219,13 +235,14 @@
     var shown = list.slice(0, 500);
     var qs = shown.map(function (a) { return "email=" + encodeURIComponent(a); }).join("&");
     var t0 = performance.now();
-    call("GET", API + "/people?" + qs).then(function (ans) {
+    Promise.all([call("GET", API + "/people?" + qs), crmInfo()]).then(function (v) {
+      var ans = v[0];
       var nodes = [el("h2", { text: info.subject || "(no subject)" })];
       if (list.length > shown.length) { nodes.push(el("p", { "class": "muted", text: "Showing the first 500 of " + list.length + " people." })); }
       var ul = el("ul", { id: "people" });
       shown.forEach(function (a) {
         var recs = ans.people[a] || [];
-        if (!recs.length) { ul.appendChild(el("li", { "class": "card unknown", text: a + " — not in Salesforce" })); return; }
+        if (!recs.length) { ul.appendChild(el("li", { "class": "card unknown", text: a + " — not in " + crm.name })); return; }
         recs.forEach(function (p) {
           var card = el("li", { "class": "card person" }, [recordLink(p.object, p.id, p.name), el("span", { "class": "muted", text: " " + p.object + (p.title ? ", " + p.title : "") })]);
           var acc = p.accountId && ans.accounts[p.accountId];
@@ -236,7 +253,7 @@
               card.appendChild(el("ul", {}, acc.opportunities.map(function (o) { return el("li", {}, [recordLink("Opportunity", o.id, o.name), " " + [o.status, o.amount].filter(Boolean).join(", ")]); })));
             }
             if (acc.cases && acc.cases.length) {
-              card.appendChild(el("h3", { text: "Open cases" }));
+              card.appendChild(el("h3", { text: "Open " + label("Case").toLowerCase() + "s" }));
               card.appendChild(el("ul", {}, acc.cases.map(function (c) { return el("li", {}, [recordLink("Case", c.id, c.name), " " + (c.status || "")]); })));
             }
           } else if (p.company) {
@@ -276,7 +293,7 @@
         var a = found.accounts[k];
         opts.push(el("option", { value: a.id, text: "Account: " + a.name }));
         (a.opportunities || []).forEach(function (o) { opts.push(el("option", { value: o.id, text: "Opportunity: " + o.name })); });
-        (a.cases || []).forEach(function (c) { opts.push(el("option", { value: c.id, text: "Case: " + c.name })); });
+        (a.cases || []).forEach(function (c) { opts.push(el("option", { value: c.id, text: label("Case") + ": " + c.name })); });
       });
       if (opts.length > 1) {
         related = el("select", { id: "share-related" }, opts);
@@ -336,7 +353,7 @@
           // editable: the API's record update does it).
           var relate = what && !ans.alreadyShared ? call("PATCH", API + "/records/Task/" + encodeURIComponent(ans.taskId), { WhatId: what }) : Promise.resolve();
           return relate.then(function () { return uploadAll(atts, ans); }).then(function () {
-            status(ans.alreadyShared ? "Already shared: this e-mail is in Salesforce once." : "Shared with " + ans.people + " Salesforce " + (ans.people === 1 ? "person" : "people") + ".");
+            status(ans.alreadyShared ? "Already shared: this e-mail is in " + crm.name + " once." : "Shared with " + ans.people + " " + crm.name + " " + (ans.people === 1 ? "person" : "people") + ".");
             btn.textContent = "Shared";
           });
         });
@@ -353,14 +370,14 @@
     if (!supported("Mailbox", "1.8") || !item.categories) { problem("This Outlook cannot mark the meeting (it needs Mailbox 1.8). Give it the Salesforce category in Outlook instead."); return; }
     btn.disabled = true;
     async(function (cb) { item.categories.addAsync(["Salesforce"], cb); }).then(function () {
-      status("This meeting will be in Salesforce after the next sync, within minutes, and stays in sync.");
+      status("This meeting will be in " + crm.name + " after the next sync, within minutes, and stays in sync.");
       btn.textContent = "Shared";
     }, function () { btn.disabled = false; problem("Outlook did not let crmsync mark this meeting. Try again."); });
   }
   function attachmentBlob(a) {
     if (!supported("Mailbox", "1.8")) { return Promise.reject({ message: "This Outlook cannot hand attachments to add-ins (it needs Mailbox 1.8). Use Outlook on the web" }); }
     return async(function (cb) { item.getAttachmentContentAsync(a.id, cb); }).then(function (c) {
-      if (c.format !== "base64") { throw { message: a.name + " is not a file Salesforce can keep" }; }
+      if (c.format !== "base64") { throw { message: a.name + " is not a file " + crm.name + " can keep" }; }
       var bin = atob(c.content), bytes = new Uint8Array(bin.length);
       for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }
       return new Blob([bytes], { type: a.contentType || "application/octet-stream" });
@@ -390,7 +407,7 @@
     var later = el("button", { type: "button", id: "share-when-sent", text: "Share when sent" });
     later.addEventListener("click", function () { shareWhenSent(later); });
     box.appendChild(el("div", { "class": "actions" }, [track, later]));
-    box.appendChild(el("p", { "class": "muted", text: "Share when sent files the e-mail in Salesforce, linked to the people above, once it is sent." }));
+    box.appendChild(el("p", { "class": "muted", text: "Share when sent files the e-mail in " + crm.name + ", linked to the people above, once it is sent." }));
     return box;
   }
   function trackOpens(btn) {
@@ -426,7 +443,7 @@
     async(function (cb) { item.categories.addAsync(["Salesforce"], cb); }).then(function () {
       return async(function (cb) { item.internetHeaders.setAsync({ "x-crmsync-share": "1" }, cb); });
     }).then(function () {
-      status("This e-mail will be shared into Salesforce once it is sent.");
+      status("This e-mail will be shared into " + crm.name + " once it is sent.");
       btn.textContent = "Will be shared";
     }, function () { btn.disabled = false; problem("Outlook did not let crmsync mark this e-mail. Try again."); });
   }
@@ -458,7 +475,7 @@
   function openRecord(object, id) { show(function () { recordView(object, id); }); }
   function recordView(object, id) {
     view([el("p", { "class": "muted", text: "Opening…" })]);
-    Promise.all([call("GET", API + "/records/" + encodeURIComponent(object) + "/" + encodeURIComponent(id)), describe(object), getLayout()]).then(function (v) {
+    Promise.all([call("GET", API + "/records/" + encodeURIComponent(object) + "/" + encodeURIComponent(id)), describe(object), getLayout(), crmInfo()]).then(function (v) {
       var rec = v[0], desc = v[1], dl = el("dl", { id: "record" });
       var fields = desc.fields.filter(function (f) { return rec.fields && rec.fields[f.name] !== undefined && rec.fields[f.name] !== null && f.name !== "Id"; });
       var chosen = layoutFields(object);
@@ -468,7 +485,9 @@
         el("div", { "class": "actions" }, [
           desc.updateable ? el("button", { type: "button", id: "edit", text: "Edit", on: function () { show(function () { recordForm(object, desc, rec); }); } }) : null
         ])];
-      nodes.push(chatterBox(id));
+      // A CRM without a feed (C4C) gets no post box: nothing offered that
+      // could only fail.
+      if (crm.feed) { nodes.push(chatterBox(id)); }
       var atts = (item && item.attachments || []).filter(function (a) { return !a.isInline && a.attachmentType === "file"; });
       if (atts.length) { nodes.push(fileBox(id, atts)); }
       view(nodes);
@@ -496,7 +515,7 @@
     btn.addEventListener("click", function () {
       var a = atts.filter(function (x) { return x.id === sel.value; })[0];
       btn.disabled = true;
-      var go = function () { return upload(API + "/records/" + encodeURIComponent(id) + "/files", a).then(function () { status(a.name + " filed in Salesforce."); btn.disabled = false; }); };
+      var go = function () { return upload(API + "/records/" + encodeURIComponent(id) + "/files", a).then(function () { status(a.name + " filed in " + crm.name + "."); btn.disabled = false; }); };
       go().catch(function (e) { btn.disabled = false; fail(e, go); });
     });
     return el("section", { "class": "card" }, [el("h3", { text: "Attachments" }), sel, " ", btn]);
