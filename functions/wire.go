@@ -637,8 +637,12 @@ func (a *app) salesforceSide(ctx context.Context, user string) (*salesforce.Side
 	return a.crm.OpenSide(ctx, a.conns, c)
 }
 
-// addinCRM opens the user's CRM side for the add-in.
+// addinCRM opens the user's CRM side for the add-in: the deployment's CRM
+// (a C4C deployment's pane reads C4C, not Salesforce).
 func (a *app) addinCRM(ctx context.Context, user string) (side.CRM, error) {
+	if a.crmConnector.Provider != salesforce.Connector.Provider {
+		return a.opener.OpenCRM(ctx, user, nil)
+	}
 	s, err := a.salesforceSide(ctx, user)
 	if err != nil {
 		return nil, err
