@@ -150,8 +150,9 @@ func TestTaskPaneC4CInHarness(t *testing.T) {
 	setPane(b, "#create-object", "Contact")
 	clickPane(b, "#create-go")
 	waitPane(t, b, "the Contact form", `document.querySelector("#f-LastName")`)
-	if got := paneJS[string](b, `return Array.from(document.querySelectorAll("#f-StatusCode option")).map(function(o){return o.value}).join(",")`); got != ",1,2,3" {
-		t.Errorf("the status picklist offers %q, want the code list's codes", got)
+	// The codes go to C4C; the person reads their descriptions.
+	if got := paneJS[string](b, `return Array.from(document.querySelectorAll("#f-StatusCode option")).map(function(o){return o.value + "=" + o.textContent}).join(",")`); got != "=—,1=In Preparation,2=Active,3=Blocked" {
+		t.Errorf("the status picklist offers %q, want the code list in words", got)
 	}
 	setPane(b, "#f-LastName", "")
 	clickPane(b, "#save-record")
@@ -162,6 +163,9 @@ func TestTaskPaneC4CInHarness(t *testing.T) {
 	setPane(b, "#f-StatusCode", "2")
 	clickPane(b, "#save-record")
 	waitPane(t, b, "the created Contact", `document.getElementById("status").textContent.indexOf("Contact created") >= 0 && document.querySelector("#record")`)
+	if got := paneJS[string](b, `return document.getElementById("record").innerText`); !strings.Contains(got, "Active") {
+		t.Errorf("the created Contact shows its status as: %s", got)
+	}
 	got := c4cContacts(t, hs, "LastName eq 'Zed'")
 	if len(got) != 1 || got[0]["StatusCode"] != "2" || got[0]["Email"] != "zoe@zenith.example" {
 		t.Fatalf("the C4C contacts named Zed: %v", got)

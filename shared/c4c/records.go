@@ -346,7 +346,8 @@ var edmTypes = map[string]string{
 // createable and updateable unless sap:creatable / sap:updatable say
 // "false", required when Nullable="false" and creatable. A property whose
 // code list the service serves as an entity set named <EntityType><Property>Collection
-// (AppointmentPriorityCollection, …) is a restricted picklist of its codes.
+// (AppointmentPriorityCollection, …) is a restricted picklist of its codes,
+// each labelled with its description.
 func (s *Side) Describe(ctx context.Context, object string) (side.Object, error) {
 	o, err := objectOf(object)
 	if err != nil {
@@ -410,6 +411,12 @@ func (s *Side) Describe(ctx context.Context, object string) (side.Object, error)
 			f := &out.Fields[listProps[i]]
 			for _, c := range codes {
 				f.Picklist = append(f.Picklist, c.String("Code"))
+				if d := c.String("Description"); d != "" {
+					if f.PicklistLabels == nil {
+						f.PicklistLabels = map[string]string{}
+					}
+					f.PicklistLabels[c.String("Code")] = d
+				}
 			}
 		}
 	}

@@ -93,7 +93,7 @@ func TestRecordOperations(t *testing.T) {
 	if subject.Nillable || !subject.Createable || id.Createable || id.Updateable {
 		t.Errorf("Describe: Subject %+v, ID %+v", subject, id)
 	}
-	if status.Type != "picklist" || len(status.Picklist) != 5 || status.Picklist[2] != "3" {
+	if status.Type != "picklist" || len(status.Picklist) != 5 || status.Picklist[2] != "3" || status.PicklistLabels["3"] != "Completed" {
 		t.Errorf("Describe: Status %+v, want the status code list", status)
 	}
 	objs, err := rc.Objects(ctx)

@@ -480,7 +480,11 @@
       var fields = desc.fields.filter(function (f) { return rec.fields && rec.fields[f.name] !== undefined && rec.fields[f.name] !== null && f.name !== "Id"; });
       var chosen = layoutFields(object);
       if (chosen) { fields = chosen.map(function (n) { return fields.filter(function (f) { return f.name === n; })[0]; }).filter(Boolean); }
-      fields.slice(0, 40).forEach(function (f) { dl.appendChild(el("dt", { text: f.label })); dl.appendChild(el("dd", { text: String(rec.fields[f.name]) })); });
+      fields.slice(0, 40).forEach(function (f) {
+        var v = String(rec.fields[f.name]);
+        dl.appendChild(el("dt", { text: f.label }));
+        dl.appendChild(el("dd", { text: (f.picklistLabels && f.picklistLabels[v]) || v }));
+      });
       var nodes = [el("h2", { text: desc.label + ": " + (rec.fields.Name || rec.fields.Subject || rec.fields.CaseNumber || id) }), dl,
         el("div", { "class": "actions" }, [
           desc.updateable ? el("button", { type: "button", id: "edit", text: "Edit", on: function () { show(function () { recordForm(object, desc, rec); }); } }) : null
@@ -571,7 +575,7 @@
       var id = "f-" + f.name, value = rec && rec.fields[f.name] != null ? String(rec.fields[f.name]) : "", input;
       var proposed = !rec && prefill && prefill[f.name] != null ? String(prefill[f.name]) : "";
       if (f.picklist && f.picklist.length && editable(f)) {
-        input = el("select", { id: id, name: f.name }, [el("option", { value: "", text: "—" })].concat(f.picklist.map(function (p) { return el("option", { value: p, text: p }); })));
+        input = el("select", { id: id, name: f.name }, [el("option", { value: "", text: "—" })].concat(f.picklist.map(function (p) { return el("option", { value: p, text: (f.picklistLabels && f.picklistLabels[p]) || p }); })));
         input.value = value;
       } else if (f.type === "textarea") {
         input = el("textarea", { id: id, name: f.name, rows: "3" }); input.value = value;
