@@ -22,7 +22,7 @@ import (
 // c4cTaskPaneWorld is taskPaneWorld with SAP Cloud for Customer as the
 // CRM: the demo C4C tenant (SeedDemo) serves, and the pane's user is
 // connected to it with the demo communication user.
-func c4cTaskPaneWorld(t *testing.T) (*testWorld, *httptest.Server) {
+func c4cTaskPaneWorld(t *testing.T) (*testWorld, *fakec4c.Server, *httptest.Server) {
 	t.Helper()
 	srv := fakec4c.New(fakec4c.Options{})
 	if err := fakec4c.SeedDemo(srv, time.Now()); err != nil {
@@ -52,14 +52,14 @@ func c4cTaskPaneWorld(t *testing.T) (*testWorld, *httptest.Server) {
 		t.Fatal(err)
 	}
 	w.paneUser = p.User
-	return w, hs
+	return w, srv, hs
 }
 
-// c4cContacts reads the local C4C's contacts matching a $filter, as the
-// demo communication user would.
-func c4cContacts(t *testing.T, hs *httptest.Server, filter string) []map[string]any {
+// c4cRead reads the local C4C's records of a collection matching a
+// $filter, as the demo communication user would.
+func c4cRead(t *testing.T, hs *httptest.Server, coll, filter string) []map[string]any {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, hs.URL+"/sap/c4c/odata/v1/c4codataapi/ContactCollection?$filter="+url.QueryEscape(filter), nil)
+	req, _ := http.NewRequest(http.MethodGet, hs.URL+"/sap/c4c/odata/v1/c4codataapi/"+coll+"?$filter="+url.QueryEscape(filter), nil)
 	req.SetBasicAuth(fakec4c.DemoUser, fakec4c.DemoPassword)
 	req.Header.Set("Accept", "application/json")
 	resp, err := http.DefaultClient.Do(req)
@@ -73,7 +73,7 @@ func c4cContacts(t *testing.T, hs *httptest.Server, filter string) []map[string]
 		} `json:"d"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("reading C4C contacts: %v (%s)", err, resp.Status)
+		t.Fatalf("reading C4C %s: %v (%s)", coll, err, resp.Status)
 	}
 	return ans.D.Results
 }
@@ -82,12 +82,13 @@ func c4cContacts(t *testing.T, hs *httptest.Server, filter string) []map[string]
 // Outlook with SAP Cloud for Customer as the CRM, by clicking: sign in
 // through the dialog; the e-mail's people with their account, its open
 // opportunity (not the won one) and its open ticket (not the completed
-// one); the account opened and back; search; a Contact created from C4C's
+// one); the account opened (the attachment filed on it) and back; the
+// e-mail shared once (no "Related to" C4C cannot keep); search; a Contact created from C4C's
 // $metadata (the required last name refused empty, the status offered from
 // its code list) and edited (the ETag round trip); no Chatter offered, and
 // no word of Salesforce anywhere.
 func TestTaskPaneC4CInHarness(t *testing.T) {
-	w, hs := c4cTaskPaneWorld(t)
+	w, srv, hs := c4cTaskPaneWorld(t)
 	b := browsertest.New(t, w.srv.URL, 900, chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.Flag("disable-web-security", true), chromedp.Flag("disable-site-isolation-trials", true))
 	b.Open("/api/taskpane/harness")
@@ -118,13 +119,19 @@ func TestTaskPaneC4CInHarness(t *testing.T) {
 		t.Error("the pane overflows 350 px")
 	}
 
-	// The account, then back; no Chatter box, since C4C has no feed.
+	// The account, then back; no Chatter box, since C4C has no feed; the
+	// e-mail's attachment filed on it.
 	clickPane(b, `#people .person div button[data-record]`)
 	waitPane(t, b, "the account", `document.querySelector("#record") && document.querySelector("h2").textContent.indexOf("Acme Corporation") >= 0`)
 	if paneJS[bool](b, `return !!document.getElementById("chatter-text") || !!document.getElementById("chatter-post")`) {
 		t.Error("the account offers a Chatter post with C4C as the CRM")
 	}
 	noSalesforce("the account")
+	clickPane(b, "#file-attach")
+	waitPane(t, b, "the filed attachment", `document.getElementById("status").textContent.indexOf("proposal.txt filed in SAP Cloud for Customer") >= 0`)
+	if got := srv.Count("AccountAttachmentCollection"); got != 1 {
+		t.Errorf("filing on the account made %d account attachments, want 1", got)
+	}
 	clickPane(b, "#back")
 	waitPane(t, b, "the people again", `document.querySelector("#people .person")`)
 
@@ -143,6 +150,25 @@ func TestTaskPaneC4CInHarness(t *testing.T) {
 	}
 	clickPane(b, "#back")
 	waitPane(t, b, "the people again", `document.querySelector("#create")`)
+
+	// Share: pressing twice makes one C4C e-mail activity, related to the
+	// people's account. C4C's e-mail has no place for an opportunity, so
+	// the pane offers no "Related to" that could only fail.
+	if paneJS[bool](b, `return !!document.getElementById("share-related")`) {
+		t.Error("the share offers Related to with C4C as the CRM")
+	}
+	before := srv.Count("EMailCollection")
+	paneJS[bool](b, `var s = document.getElementById("share-now"); s.click(); s.click(); return true`)
+	waitPane(t, b, "the share", `document.getElementById("status").textContent.indexOf("Shared with 2 SAP Cloud for Customer people") >= 0`)
+	if got := srv.Count("EMailCollection") - before; got != 1 {
+		t.Errorf("pressing Share twice made %d C4C e-mails, want 1", got)
+	}
+	if got := srv.Count("ContactAttachmentFolder"); got != 1 {
+		t.Errorf("the shared e-mail's attachment made %d C4C attachments, want 1", got)
+	}
+	if got := c4cRead(t, hs, "EMailCollection", "Subject eq 'Renewal questions'"); len(got) != 1 || got[0]["MainAccountPartyID"] == "" || got[0]["MainAccountPartyID"] == nil {
+		t.Errorf("the shared e-mail in C4C: %v", got)
+	}
 
 	// A Contact from C4C's $metadata.
 	clickPane(b, "#create")
@@ -166,7 +192,7 @@ func TestTaskPaneC4CInHarness(t *testing.T) {
 	if got := paneJS[string](b, `return document.getElementById("record").innerText`); !strings.Contains(got, "Active") {
 		t.Errorf("the created Contact shows its status as: %s", got)
 	}
-	got := c4cContacts(t, hs, "LastName eq 'Zed'")
+	got := c4cRead(t, hs, "ContactCollection", "LastName eq 'Zed'")
 	if len(got) != 1 || got[0]["StatusCode"] != "2" || got[0]["Email"] != "zoe@zenith.example" {
 		t.Fatalf("the C4C contacts named Zed: %v", got)
 	}
@@ -177,7 +203,7 @@ func TestTaskPaneC4CInHarness(t *testing.T) {
 	setPane(b, "#f-JobTitle", "CEO")
 	clickPane(b, "#save-record")
 	waitPane(t, b, "the saved Contact", `document.getElementById("status").textContent.indexOf("Saved") >= 0 && document.querySelector("#record") && document.body.innerText.indexOf("CEO") >= 0`)
-	got = c4cContacts(t, hs, "LastName eq 'Zed'")
+	got = c4cRead(t, hs, "ContactCollection", "LastName eq 'Zed'")
 	if len(got) != 1 || got[0]["JobTitle"] != "CEO" || got[0]["ETag"] == etag {
 		t.Errorf("after the edit: %v (ETag before %v)", got, etag)
 	}

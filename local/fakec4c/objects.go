@@ -340,6 +340,10 @@ func init() {
 	// fields come with a …Text twin"), a code list the add-in's Contact form
 	// offers as a picklist; the codes are the business partner life cycle's
 	// (1 In Preparation, 2 Active, 3 Blocked), the fake's own choice.
+	// An account's files (c4c.md §9: AccountAttachmentCollection, the
+	// same properties as a contact's ContactAttachmentFolder).
+	collections["AccountAttachmentCollection"] = &collection{name: "AccountAttachmentCollection", typ: "c4codataapi.AccountAttachment",
+		parent: "CorporateAccountCollection", props: collections["ContactAttachmentFolder"].props}
 	collections["ContactCollection"].props["StatusCode"] = f
 	collections["ContactCollection"].props["StatusCodeText"] = prop{kind: str, readOnly: true}
 	codeLists["ContactStatusCodeCollection"] = [][2]string{{"1", "In Preparation"}, {"2", "Active"}, {"3", "Blocked"}}

@@ -11,6 +11,10 @@ type CRMInfo struct {
 	// Feed says the CRM has a record feed the pane can post to (Salesforce's
 	// Chatter); without one the pane offers no post.
 	Feed bool `json:"feed"`
+	// Relate says a shared e-mail can be related to a record the user
+	// picks (the pane's "Related to": Salesforce's Task.WhatId); without it
+	// the pane offers no choice and the CRM relates the e-mail itself.
+	Relate bool `json:"relate"`
 	// Labels are the CRM's own words for the add-in's objects where they
 	// differ from the object name (C4C calls its Cases tickets).
 	Labels map[string]string `json:"labels,omitempty"`
@@ -20,6 +24,13 @@ type CRMInfo struct {
 // feed; a CRM without the method has one (Salesforce's Chatter).
 type FeedTeller interface {
 	HasFeed() bool
+}
+
+// RelateTeller is implemented by a CRM that can say whether a shared
+// e-mail can be related to a record the user picks; a CRM without the
+// method can (Salesforce).
+type RelateTeller interface {
+	RelatesShares() bool
 }
 
 // Labeler is implemented by a CRM whose words for the add-in's objects
@@ -38,12 +49,15 @@ func (a *API) crmInfo(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	info := CRMInfo{Name: a.cfg.CRMName, Feed: true}
+	info := CRMInfo{Name: a.cfg.CRMName, Feed: true, Relate: true}
 	if info.Name == "" {
 		info.Name = defaultCRMName
 	}
 	if f, ok := crm.(FeedTeller); ok {
 		info.Feed = f.HasFeed()
+	}
+	if r, ok := crm.(RelateTeller); ok {
+		info.Relate = r.RelatesShares()
 	}
 	if l, ok := crm.(Labeler); ok {
 		info.Labels = l.ObjectLabels()

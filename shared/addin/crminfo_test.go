@@ -8,10 +8,12 @@ import (
 	"testing"
 )
 
-// feedlessCRM is a CRM without a record feed whose Cases are tickets.
+// feedlessCRM is a CRM without a record feed, whose shared e-mails cannot
+// be related to a picked record, and whose Cases are tickets.
 type feedlessCRM struct{ *fakeCRM }
 
 func (feedlessCRM) HasFeed() bool                   { return false }
+func (feedlessCRM) RelatesShares() bool             { return false }
 func (feedlessCRM) ObjectLabels() map[string]string { return map[string]string{"Case": "Ticket"} }
 
 type feedlessOpener struct{ crm *fakeCRM }
@@ -21,7 +23,8 @@ func (o feedlessOpener) OpenCRM(ctx context.Context, user string) (CRM, error) {
 }
 
 // TestCRMInfo: GET /crm names the deployment's CRM and says whether it has
-// a feed to post to and what it calls the add-in's objects; a CRM that
+// a feed to post to, whether a shared e-mail can be related to a picked
+// record, and what it calls the add-in's objects; a CRM that
 // says nothing has a feed (Salesforce); anonymous callers get nothing.
 func TestCRMInfo(t *testing.T) {
 	for _, tc := range []struct {
@@ -29,8 +32,8 @@ func TestCRMInfo(t *testing.T) {
 		mod  func(*Config)
 		want CRMInfo
 	}{
-		{"unnamed", nil, CRMInfo{Name: "the CRM", Feed: true}},
-		{"named", func(c *Config) { c.CRMName = "Salesforce" }, CRMInfo{Name: "Salesforce", Feed: true}},
+		{"unnamed", nil, CRMInfo{Name: "the CRM", Feed: true, Relate: true}},
+		{"named", func(c *Config) { c.CRMName = "Salesforce" }, CRMInfo{Name: "Salesforce", Feed: true, Relate: true}},
 		{"feedless", func(c *Config) {
 			c.CRMName = "SAP Cloud for Customer"
 			c.CRM = feedlessOpener{newFakeCRM()}
@@ -57,5 +60,20 @@ func TestCRMInfo(t *testing.T) {
 				t.Errorf("anonymous GET /crm: %d", rec.Code)
 			}
 		})
+	}
+}
+
+// TestBusinessIDPaths: a record path may name a C4C account by its
+// business ID (digits), as the account pane does; other short ids stay
+// refused before any CRM call.
+func TestBusinessIDPaths(t *testing.T) {
+	f := newFixture(t)
+	if rec := f.json("u1", http.MethodGet, Prefix+"/records/Account/1000001", ""); rec.Code == http.StatusBadRequest {
+		t.Errorf("a business ID in the path: %d %s", rec.Code, rec.Body)
+	}
+	for _, id := range []string{"short", "12345678901", "1000001%27"} {
+		if rec := f.json("u1", http.MethodGet, Prefix+"/records/Account/"+id, ""); rec.Code != http.StatusBadRequest {
+			t.Errorf("id %q: %d, want 400", id, rec.Code)
+		}
 	}
 }

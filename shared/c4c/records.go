@@ -565,6 +565,12 @@ func (s *Side) PostChatter(ctx context.Context, subjectID, text string) (string,
 // pane offers no Chatter post (addin.FeedTeller).
 func (s *Side) HasFeed() bool { return false }
 
+// RelatesShares tells the add-in that a shared e-mail cannot be related to
+// a record the user picks: C4C's e-mail activity names its account
+// (MainAccountPartyID, set by LogEmail) and parties, and has no "what" to
+// point at an opportunity or ticket (addin.RelateTeller).
+func (s *Side) RelatesShares() bool { return false }
+
 // ObjectLabels are C4C's words for the add-in's objects where they differ
 // from the object names: its Cases are service tickets (addin.Labeler).
 func (s *Side) ObjectLabels() map[string]string {

@@ -115,10 +115,10 @@
   // crm is what the API says of the user's CRM (GET /crm): its name for
   // the pane's words, whether it has a feed to post to, its words for
   // objects. Until it answers (or when it cannot), the pane says "the CRM".
-  var crm = { name: "the CRM", feed: true, labels: {} }, crmAsked = null;
+  var crm = { name: "the CRM", feed: true, relate: true, labels: {} }, crmAsked = null;
   function crmInfo() {
     if (!crmAsked) {
-      crmAsked = call("GET", API + "/crm").then(function (c) { crm = { name: c.name, feed: !!c.feed, labels: c.labels || {} }; return crm; },
+      crmAsked = call("GET", API + "/crm").then(function (c) { crm = { name: c.name, feed: !!c.feed, relate: !!c.relate, labels: c.labels || {} }; return crm; },
         function (e) { crmAsked = null; if (e && e.auth) { throw e; } return crm; });
     }
     return crmAsked;
@@ -287,7 +287,7 @@
     // Related to: the Task is linked to the people found (the API does that)
     // and, when chosen, to one account, opportunity or case of theirs.
     var related = null;
-    if (isMail && found) {
+    if (isMail && found && crm.relate) {
       var opts = [el("option", { value: "", text: "Nothing else" })];
       Object.keys(found.accounts || {}).forEach(function (k) {
         var a = found.accounts[k];
