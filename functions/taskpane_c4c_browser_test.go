@@ -104,7 +104,7 @@ func TestTaskPaneC4CInHarness(t *testing.T) {
 	signInThroughDialog(t, b, w)
 	waitPane(t, b, "the e-mail's people", `document.querySelector("#people .person")`)
 	text := paneJS[string](b, `return document.body.innerText`)
-	for _, want := range []string{"Alice Anders", "Bob Brown", "Acme Corporation", "Acme renewal", "Open tickets", "Sensor readings drift", "In Process", "Share this e-mail"} {
+	for _, want := range []string{"Alice Anders", "Bob Brown", "Acme Corporation", "Acme renewal", "In Process, 25000.00", "Open tickets", "Sensor readings drift", "Share this e-mail"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the pane lacks %q:\n%s", want, text)
 		}

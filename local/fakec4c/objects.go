@@ -331,6 +331,7 @@ func init() {
 		"BuyerPartyID": f, "ServiceRequestLifeCycleStatusCode": f, "ServiceRequestLifeCycleStatusCodeText": {kind: str, readOnly: true},
 		"CreationDateTime": {kind: date, filterable: true},
 	})}
+	codeLists["OpportunityLifeCycleStatusCodeCollection"] = [][2]string{{"1", "Open"}, {"2", "In Process"}, {"3", "Won"}, {"4", "Lost"}, {"5", "Stopped"}}
 	codeLists["ServiceRequestServiceRequestLifeCycleStatusCodeCollection"] = [][2]string{{"1", "Open"}, {"2", "In Process"}, {"3", "Customer Action"}, {"5", "Completed"}, {"6", "Closed"}}
 	// The code lists of task status and priority, named as the service
 	// names code list sets: <EntityType><Property>Collection.

@@ -34,6 +34,14 @@ func TestSeedDemo(t *testing.T) {
 	if linked != 2 {
 		t.Errorf("%d contacts at Acme, want 2 (Alice and Bob)", linked)
 	}
+	// A code field answers its …Text twin from its code list.
+	for _, e := range s.data["OpportunityCollection"] {
+		if e.props["Name"] == "Acme renewal" {
+			if got := render(collections["OpportunityCollection"], e, "", nil)["LifeCycleStatusCodeText"]; got != "In Process" {
+				t.Errorf("Acme renewal's LifeCycleStatusCodeText = %v, want In Process", got)
+			}
+		}
+	}
 	notes := 0
 	for _, coll := range []string{"TasksCollection", "AppointmentCollection"} {
 		for id := range s.data[coll] {

@@ -455,11 +455,31 @@ func render(coll *collection, e *entity, base string, sel map[string]bool) map[s
 				if v == nil {
 					v = ""
 				}
+				if v == "" && strings.HasSuffix(k, "Text") {
+					v = codeText(coll, e, strings.TrimSuffix(k, "Text"))
+				}
 			}
 		}
 		out[k] = v
 	}
 	return out
+}
+
+// codeText is the description of the code in e's property prop, from the
+// code list the service names <EntityType><Property>Collection: a code
+// field's …Text twin (c4c.md "Code fields come with a …Text twin"). ""
+// when the field holds no code or has no code list.
+func codeText(coll *collection, e *entity, prop string) string {
+	code, _ := e.props[prop].(string)
+	if code == "" {
+		return ""
+	}
+	for _, c := range codeLists[strings.TrimPrefix(coll.typ, "c4codataapi.")+prop+"Collection"] {
+		if c[0] == code {
+			return c[1]
+		}
+	}
+	return ""
 }
 
 func selected(q url.Values) map[string]bool {
