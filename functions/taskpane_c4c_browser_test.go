@@ -189,6 +189,9 @@ func TestTaskPaneC4CInHarness(t *testing.T) {
 	setPane(b, "#f-StatusCode", "2")
 	clickPane(b, "#save-record")
 	waitPane(t, b, "the created Contact", `document.getElementById("status").textContent.indexOf("Contact created") >= 0 && document.querySelector("#record")`)
+	if got := paneJS[string](b, `return document.querySelector("h2").textContent`); got != "Contact: Zoe Zed" {
+		t.Errorf("the created Contact is titled %q", got)
+	}
 	if got := paneJS[string](b, `return document.getElementById("record").innerText`); !strings.Contains(got, "Active") {
 		t.Errorf("the created Contact shows its status as: %s", got)
 	}
@@ -211,6 +214,23 @@ func TestTaskPaneC4CInHarness(t *testing.T) {
 		t.Error("the created Contact offers a Chatter post")
 	}
 	noSalesforce("the created Contact")
+
+	// The meeting's people: a contact of Globex with its open opportunity
+	// and ticket, and a lead.
+	b.Open("/api/taskpane/harness?item=meeting")
+	waitPane(t, b, "the meeting's people", `document.body.innerText.indexOf("Frank Fischer") >= 0 && document.body.innerText.indexOf("Globex expansion") >= 0`)
+	text = paneJS[string](b, `return document.body.innerText`)
+	for _, want := range []string{"Chloé Dubois", "Lead", "Portal login fails", "Open, 80000.00"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the meeting's pane lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "Globex pilot") {
+		t.Errorf("the meeting's pane lists the lost Globex pilot:\n%s", text)
+	}
+	clickPane(b, "#share-now")
+	waitPane(t, b, "the shared meeting", `document.getElementById("status").textContent.indexOf("in SAP Cloud for Customer after the next sync") >= 0`)
+	noSalesforce("the meeting")
 	if p := b.Problems(); len(p) > 0 {
 		t.Errorf("browser problems: %v", p)
 	}

@@ -485,7 +485,7 @@
         dl.appendChild(el("dt", { text: f.label }));
         dl.appendChild(el("dd", { text: (f.picklistLabels && f.picklistLabels[v]) || v }));
       });
-      var nodes = [el("h2", { text: desc.label + ": " + (rec.fields.Name || rec.fields.Subject || rec.fields.CaseNumber || id) }), dl,
+      var nodes = [el("h2", { text: desc.label + ": " + (rec.fields.Name || rec.fields.Subject || rec.fields.CaseNumber || [rec.fields.FirstName, rec.fields.LastName].filter(Boolean).join(" ") || id) }), dl,
         el("div", { "class": "actions" }, [
           desc.updateable ? el("button", { type: "button", id: "edit", text: "Edit", on: function () { show(function () { recordForm(object, desc, rec); }); } }) : null
         ])];
@@ -715,7 +715,7 @@
         var objs = l.layout.search || [];
         return call("GET", API + "/search?q=" + encodeURIComponent(q) + (objs.length ? "&objects=" + encodeURIComponent(objs.join(",")) : ""));
       }).then(function (ans) {
-        var ul = el("ul", { id: "hits" }, ans.hits.map(function (h) { return el("li", {}, [recordLink(h.object, h.id, h.name), el("span", { "class": "muted", text: " " + h.object })]); }));
+        var ul = el("ul", { id: "hits" }, ans.hits.map(function (h) { return el("li", {}, [recordLink(h.object, h.id, h.name), el("span", { "class": "muted", text: " " + label(h.object) })]); }));
         view([el("h2", { text: "Results for “" + q + "”" }), ans.hits.length ? ul : el("p", { text: "Nothing found. Try fewer or other words." })]);
       }, function (e) { fail(e, function () { search(q); }); });
     });
