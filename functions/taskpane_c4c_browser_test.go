@@ -138,6 +138,9 @@ func TestTaskPaneC4CInHarness(t *testing.T) {
 	// The ticket opens too.
 	paneJS[bool](b, `var t = Array.from(document.querySelectorAll("#people button[data-record]")).filter(function(x){ return x.textContent.indexOf("Sensor readings drift") >= 0; })[0]; t.click(); return true`)
 	waitPane(t, b, "the ticket", `document.querySelector("#record") && document.querySelector("h2").textContent.indexOf("Ticket: ") === 0`)
+	if paneJS[bool](b, `return !!document.getElementById("file-attach")`) {
+		t.Error("the ticket offers to file the attachment, which C4C keeps on contacts and accounts only")
+	}
 	clickPane(b, "#back")
 	waitPane(t, b, "the people again", `document.querySelector("#people .person")`)
 

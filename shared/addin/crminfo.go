@@ -15,6 +15,9 @@ type CRMInfo struct {
 	// picks (the pane's "Related to": Salesforce's Task.WhatId); without it
 	// the pane offers no choice and the CRM relates the e-mail itself.
 	Relate bool `json:"relate"`
+	// FileOn lists the objects a file can be filed on (C4C: contacts and
+	// accounts); empty means any record.
+	FileOn []string `json:"fileOn,omitempty"`
 	// Labels are the CRM's own words for the add-in's objects where they
 	// differ from the object name (C4C calls its Cases tickets).
 	Labels map[string]string `json:"labels,omitempty"`
@@ -31,6 +34,12 @@ type FeedTeller interface {
 // method can (Salesforce).
 type RelateTeller interface {
 	RelatesShares() bool
+}
+
+// FileTeller is implemented by a CRM that keeps files on some objects
+// only; a CRM without the method files on any record (Salesforce).
+type FileTeller interface {
+	FileObjects() []string
 }
 
 // Labeler is implemented by a CRM whose words for the add-in's objects
@@ -58,6 +67,9 @@ func (a *API) crmInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	if r, ok := crm.(RelateTeller); ok {
 		info.Relate = r.RelatesShares()
+	}
+	if f, ok := crm.(FileTeller); ok {
+		info.FileOn = f.FileObjects()
 	}
 	if l, ok := crm.(Labeler); ok {
 		info.Labels = l.ObjectLabels()

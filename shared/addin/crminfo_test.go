@@ -14,6 +14,7 @@ type feedlessCRM struct{ *fakeCRM }
 
 func (feedlessCRM) HasFeed() bool                   { return false }
 func (feedlessCRM) RelatesShares() bool             { return false }
+func (feedlessCRM) FileObjects() []string           { return []string{"Contact", "Account"} }
 func (feedlessCRM) ObjectLabels() map[string]string { return map[string]string{"Case": "Ticket"} }
 
 type feedlessOpener struct{ crm *fakeCRM }
@@ -24,7 +25,7 @@ func (o feedlessOpener) OpenCRM(ctx context.Context, user string) (CRM, error) {
 
 // TestCRMInfo: GET /crm names the deployment's CRM and says whether it has
 // a feed to post to, whether a shared e-mail can be related to a picked
-// record, and what it calls the add-in's objects; a CRM that
+// record, which objects keep files, and what it calls the add-in's objects; a CRM that
 // says nothing has a feed (Salesforce); anonymous callers get nothing.
 func TestCRMInfo(t *testing.T) {
 	for _, tc := range []struct {
@@ -37,7 +38,7 @@ func TestCRMInfo(t *testing.T) {
 		{"feedless", func(c *Config) {
 			c.CRMName = "SAP Cloud for Customer"
 			c.CRM = feedlessOpener{newFakeCRM()}
-		}, CRMInfo{Name: "SAP Cloud for Customer", Labels: map[string]string{"Case": "Ticket"}}},
+		}, CRMInfo{Name: "SAP Cloud for Customer", FileOn: []string{"Contact", "Account"}, Labels: map[string]string{"Case": "Ticket"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var mods []func(*Config)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -95,7 +96,7 @@ func TestAddinWithC4C(t *testing.T) {
 	// Cases tickets; a ticket opens by that name.
 	rec = call("GET", addin.Prefix+"/crm", "")
 	var info addin.CRMInfo
-	if err := json.Unmarshal(rec.Body.Bytes(), &info); err != nil || rec.Code != 200 || info.Feed || info.Relate || info.Labels["Case"] != "Ticket" {
+	if err := json.Unmarshal(rec.Body.Bytes(), &info); err != nil || rec.Code != 200 || info.Feed || info.Relate || info.Labels["Case"] != "Ticket" || !slices.Equal(info.FileOn, []string{"Contact", "Account"}) {
 		t.Errorf("crm: status %d: %s", rec.Code, rec.Body)
 	}
 	ticket, err := l.srv.Insert("ServiceRequestCollection", map[string]any{"Name": "Sensor drift", "BuyerPartyID": acctID, "ServiceRequestLifeCycleStatusCode": "1"})

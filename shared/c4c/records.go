@@ -571,6 +571,11 @@ func (s *Side) HasFeed() bool { return false }
 // point at an opportunity or ticket (addin.RelateTeller).
 func (s *Side) RelatesShares() bool { return false }
 
+// FileObjects are the objects AttachFile files on (addin.FileTeller):
+// contacts and accounts keep attachments (e-mails' go to their main
+// contact).
+func (s *Side) FileObjects() []string { return []string{"Contact", "Account"} }
+
 // ObjectLabels are C4C's words for the add-in's objects where they differ
 // from the object names: its Cases are service tickets (addin.Labeler).
 func (s *Side) ObjectLabels() map[string]string {

@@ -115,10 +115,10 @@
   // crm is what the API says of the user's CRM (GET /crm): its name for
   // the pane's words, whether it has a feed to post to, its words for
   // objects. Until it answers (or when it cannot), the pane says "the CRM".
-  var crm = { name: "the CRM", feed: true, relate: true, labels: {} }, crmAsked = null;
+  var crm = { name: "the CRM", feed: true, relate: true, fileOn: [], labels: {} }, crmAsked = null;
   function crmInfo() {
     if (!crmAsked) {
-      crmAsked = call("GET", API + "/crm").then(function (c) { crm = { name: c.name, feed: !!c.feed, relate: !!c.relate, labels: c.labels || {} }; return crm; },
+      crmAsked = call("GET", API + "/crm").then(function (c) { crm = { name: c.name, feed: !!c.feed, relate: !!c.relate, fileOn: c.fileOn || [], labels: c.labels || {} }; return crm; },
         function (e) { crmAsked = null; if (e && e.auth) { throw e; } return crm; });
     }
     return crmAsked;
@@ -493,7 +493,8 @@
       // could only fail.
       if (crm.feed) { nodes.push(chatterBox(id)); }
       var atts = (item && item.attachments || []).filter(function (a) { return !a.isInline && a.attachmentType === "file"; });
-      if (atts.length) { nodes.push(fileBox(id, atts)); }
+      // Offered only where the CRM keeps files (C4C: contacts, accounts).
+      if (atts.length && (!crm.fileOn.length || crm.fileOn.indexOf(object) >= 0)) { nodes.push(fileBox(id, atts)); }
       view(nodes);
     }, function (e) { fail(e, function () { recordView(object, id); }); });
   }
