@@ -91,7 +91,13 @@ func TestTaskPaneC4CInHarness(t *testing.T) {
 	w, srv, hs := c4cTaskPaneWorld(t)
 	b := browsertest.New(t, w.srv.URL, 900, chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.Flag("disable-web-security", true), chromedp.Flag("disable-site-isolation-trials", true))
-	b.Open("/api/taskpane/harness")
+	// The way in: the add-in's page names C4C and promises no Chatter.
+	b.Open("/api/taskpane/")
+	b.Expect("crmsync for Outlook", []string{"against the local SAP Cloud for Customer"})
+	if body := browsertest.Eval[string](b, `document.body.innerText`); strings.Contains(body, "Chatter") || strings.Contains(body, "Salesforce") {
+		t.Errorf("the add-in's page for a C4C deployment: %s", body)
+	}
+	b.Click("#try-harness")
 	if got := browsertest.Eval[int](b, `document.getElementById("pane").getBoundingClientRect().width`); got != 350 {
 		t.Fatalf("the pane is %d px wide, want 350", got)
 	}
