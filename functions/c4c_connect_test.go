@@ -28,7 +28,9 @@ func TestConnectC4CThroughTheDashboard(t *testing.T) {
 	}
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
-	w := newTestWorld(t, worldOptions{env: map[string]string{settings.NameCRM: settings.CRMC4C}})
+	// The signed-in user's address is the demo employee's: the user syncs
+	// that employee's records.
+	w := newTestWorld(t, worldOptions{email: fakec4c.DemoEmployeeEmail, env: map[string]string{settings.NameCRM: settings.CRMC4C}})
 	w.secrets.add("C4C communication user's password", "demo-C4C-pw")
 	b := w.newBrowser()
 	w.signIn(t, b)

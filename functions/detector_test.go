@@ -193,9 +193,9 @@ func TestSalesforceChangeReachesMailboxThroughDetectorTimer(t *testing.T) {
 		return out
 	}
 	sessions() // what connecting requested; the first session stood for it
-	// The timer fires at second 5 of each minute.
+	// The timer fires as each minute turns (orgwatch.TickOffset).
 	now := clock.now()
-	clock.advance(now.Truncate(time.Minute).Add(65 * time.Second).Sub(now))
+	clock.advance(now.Truncate(time.Minute).Add(time.Minute + orgwatch.TickOffset).Sub(now))
 	tick() // sets the watermarks
 	if got := sessions(); len(got) != 0 {
 		t.Fatalf("the first tick requested %v", got)
@@ -285,16 +285,13 @@ func TestSalesforceChangeReachesMailboxThroughDetectorTimer(t *testing.T) {
 	}
 
 	// Scoped by a list view, the user is requested on any change: the
-	// directory says so after their next session.
+	// directory says so once the settings are saved.
 	st, err := w.app.accounts.Settings(ctx, user)
 	if err != nil {
 		t.Fatal(err)
 	}
 	st.ContactListView = "00B000000000001AAA"
 	if err := w.app.accounts.SaveSettings(ctx, user, st); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.app.afterSession(ctx, user); err != nil {
 		t.Fatal(err)
 	}
 	if byOwner, anyUsers, err := idx.Users(ctx, org); err != nil || len(byOwner) != 0 || len(anyUsers) != 1 || anyUsers[0] != user {

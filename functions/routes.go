@@ -12,7 +12,6 @@ import (
 	"github.com/crmsync/crmsync/functions/syncworker"
 	"github.com/crmsync/crmsync/functions/taskpane"
 	"github.com/crmsync/crmsync/shared/funchost"
-	"github.com/crmsync/crmsync/shared/msgraph"
 )
 
 // routes is the one table of crmsync's functions: name (= folder = package =
@@ -26,7 +25,7 @@ func routes(a *app) []funchost.Function {
 		{Name: "syncworker", Trigger: funchost.QueueTriggerOn(syncworker.Queue),
 			Queue: syncworker.New(a.log, a.runner, a.afterSession, a.sched, a.now).Handle},
 		{Name: "notifications", Trigger: funchost.HTTPTrigger("notifications", funchost.AuthAnonymous, "post"),
-			HTTP: notifications.New(msgraph.Push{Subscriptions: a.subs, Now: a.now, Logger: a.log.With("function", "notifications")}, a.sched, a.now)},
+			HTTP: notifications.New(a.pusher(), a.sched, a.now)},
 		{Name: "dashboard", Trigger: funchost.HTTPTrigger("dashboard/{*path}", funchost.AuthAnonymous, "get", "head", "post", "put", "delete"),
 			HTTP: dashboard.New(dashboard.Deps{
 				Info:      dashboard.Info{Service: "crmsync", Version: a.version, Storage: a.settings.Storage, Demo: a.settings.Demo},

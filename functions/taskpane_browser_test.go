@@ -25,7 +25,14 @@ import (
 // (crmsync-addin, PKCE) as the Entra app the pane's sign-in dialog uses.
 func taskPaneWorld(t testing.TB, colleagues ...idp.User) *testWorld {
 	t.Helper()
-	w := newTestWorld(t, worldOptions{email: "wendy@world.example", extraUsers: colleagues, env: map[string]string{
+	return taskPaneWorldAt(t, nil, colleagues...)
+}
+
+// taskPaneWorldAt is taskPaneWorld on the clock now (the wall clock when
+// nil), which the app, the local Salesforce and the identity provider share.
+func taskPaneWorldAt(t testing.TB, now func() time.Time, colleagues ...idp.User) *testWorld {
+	t.Helper()
+	w := newTestWorld(t, worldOptions{email: "wendy@world.example", extraUsers: colleagues, now: now, env: map[string]string{
 		settings.NameDemo: "true", settings.NameEntraClientID: "crmsync-addin"}})
 	w.paneUser = connectTaskPaneUser(t, w, w.oid, "wendy@world.example")
 	for _, c := range colleagues {
@@ -389,7 +396,7 @@ func TestTaskPaneCreateEditInHarness(t *testing.T) {
 	waitPane(t, b, "the people", `document.querySelector("#people .person button[data-record]")`)
 	w.sf.Inject(fakesalesforce.Fault{Resource: "sobject", Status: 404, ErrorCode: "NOT_FOUND", Message: "The requested resource does not exist"})
 	clickPane(b, "#people .person button[data-record]")
-	waitPane(t, b, "the refusal in words", `document.getElementById("problem").textContent.indexOf("does not exist or you cannot see it") >= 0`)
+	waitPane(t, b, "the refusal in words", `document.getElementById("no-access") && document.getElementById("no-access").textContent.indexOf("does not exist, or it is not shared with you") >= 0`)
 
 	// A Salesforce limit, in words.
 	w.sf.Inject(fakesalesforce.Fault{Resource: "search", Status: 403, ErrorCode: "REQUEST_LIMIT_EXCEEDED", Message: "TotalRequests Limit exceeded."})

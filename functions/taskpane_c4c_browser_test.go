@@ -21,7 +21,8 @@ import (
 
 // c4cTaskPaneWorld is taskPaneWorld with SAP Cloud for Customer as the
 // CRM: the demo C4C tenant (SeedDemo) serves, and the pane's user is
-// connected to it with the demo communication user.
+// connected to it with the demo communication user. The pane's user is the
+// demo employee (DemoEmployeeEmail), who owns the seeded records.
 func c4cTaskPaneWorld(t *testing.T) (*testWorld, *fakec4c.Server, *httptest.Server) {
 	t.Helper()
 	srv := fakec4c.New(fakec4c.Options{})
@@ -30,14 +31,14 @@ func c4cTaskPaneWorld(t *testing.T) (*testWorld, *fakec4c.Server, *httptest.Serv
 	}
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	w := newTestWorld(t, worldOptions{email: "wendy@world.example", env: map[string]string{
+	w := newTestWorld(t, worldOptions{email: fakec4c.DemoEmployeeEmail, env: map[string]string{
 		settings.NameDemo: "true", settings.NameEntraClientID: "crmsync-addin", settings.NameCRM: settings.CRMC4C}})
 	ctx := t.Context()
 	tenant, err := c4c.Check(ctx, c4c.Options{Host: hs.URL, User: fakec4c.DemoUser, Password: fakec4c.DemoPassword})
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := identity.Identity{Kind: identity.Entra, Org: w.tenant, Subject: w.oid, Email: "wendy@world.example"}
+	id := identity.Identity{Kind: identity.Entra, Org: w.tenant, Subject: w.oid, Email: fakec4c.DemoEmployeeEmail}
 	p, created, err := w.app.users.SignIn(ctx, id)
 	if err != nil {
 		t.Fatal(err)

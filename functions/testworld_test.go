@@ -279,7 +279,9 @@ func newTestWorld(t testing.TB, o worldOptions) *testWorld {
 	if o.authoritySegment == "" {
 		o.authoritySegment = w.tenant
 	}
-	w.provider, err = idp.New(idpSrv.URL, idp.WithUsers(users...),
+	// The identity provider keeps the world's time, so tokens expire when
+	// the app's clock says they do.
+	w.provider, err = idp.New(idpSrv.URL, idp.WithUsers(users...), idp.WithClock(o.now),
 		idp.WithClients(idp.Client{ID: w.entraClient, Secret: w.entraSecret, RedirectURIs: []string{public + "/api/dashboard/auth/microsoft/callback"}},
 			idp.Client{ID: "crmsync-addin"}))
 	if err != nil {

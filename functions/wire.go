@@ -126,6 +126,9 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	if a.store, a.queue, err = openStorage(cfg, cred, a); err != nil {
 		return nil, err
 	}
+	if storeWrap != nil {
+		a.store = storeWrap(a.store)
+	}
 	if a.ring, err = keyring.Open(cfg.KeyRing, cred); err != nil {
 		a.Close()
 		return nil, err
@@ -172,12 +175,15 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	a.mbx = &msgraph.Opener{BaseURL: cfg.GraphBaseURL, Log: log}
 	a.opener = &sides.Opener{Connections: a.conns, CRM: a.crm, Mailbox: a.mbx}
 	if cfg.CRM == settings.CRMC4C {
-		// Every record the communication user sees is the user's: one
-		// crmsync user per C4C tenant until employees are matched.
-		a.opener.CRM = &c4c.Opener{Tables: a.store, Log: log}
+		// SAML bearer connections open with their organisation's setup
+		// (a.accounts is built below; the opener asks it per session).
+		// Each user syncs their own C4C employee's records (found by their
+		// address, wire_c4c.go).
+		a.opener.CRM = &c4c.Opener{Tables: a.store, Log: log, Now: now, Email: a.c4cEmail,
+			OrgOf: func(ctx context.Context, user string) (string, error) { return a.accounts.OrgOf(ctx, user) }}
 	}
 	if cfg.Mailbox == settings.MailboxGoogle {
-		a.google = googleOpener(cfg, log)
+		a.google = a.googleOpener(subKey(secret, "google-channel-token"))
 		a.opener.Mailbox = a.google
 	}
 	if cfg.SalesforceUserShare > 0 {
@@ -212,9 +218,11 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	a.accounts, err = account.New(account.Deps{
 		Tables: a.store, Sealer: account.KeysSealer{Keys: a.ring}, Scheduler: a.sched, Grants: a.grants,
 		Connections: a.conns, Identities: a.users, Directory: a.users,
-		Forget: []account.Deleter{account.DeleterFunc(a.subs.Forget), account.DeleterFunc(orgwatch.Index{Store: a.store}.ForgetUser)},
+		Forget: append([]account.Deleter{account.DeleterFunc(a.subs.Forget), account.DeleterFunc(orgwatch.Index{Store: a.store}.ForgetUser)}, a.googleForget()...),
+		Unhook: []account.Deleter{account.DeleterFunc(a.mailboxUnhook)},
 		CRM:    a.crmConnector, Mailbox: a.mailboxConnector,
-		Now: now, Log: log,
+		Saved: []account.SettingsListener{account.SettingsListenerFunc(a.settingsSaved)},
+		Now:   now, Log: log,
 	})
 	if err != nil {
 		a.Close()
@@ -222,7 +230,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	}
 	a.users.AdoptProvisioned(a.accounts.ClaimInvite)
 	a.insight = insight.New(a.store, a.accounts.OrgOf, log.With("function", "syncworker"), now)
-	if a.notifier, err = notice.New(notice.Deps{Tables: a.store, Mailer: notifyMailer(ctx, cfg, ms, a.graphClient), Profiles: a.accounts,
+	if a.notifier, err = notice.New(notice.Deps{Tables: a.store, Mailer: a.noticeMailer(ctx, cfg, ms), Profiles: a.accounts,
 		Connections: a.conns, DashboardURL: cfg.PublicURL + dashboard.Prefix + "/", Log: log.With("function", "notice"), Now: now}); err != nil {
 		a.Close()
 		return nil, err
@@ -455,6 +463,7 @@ func (a *app) onSignIn(ctx context.Context, p access.Principal, id identity.Iden
 // onConnected resumes a user's sync once both sides are connected, and asks
 // for a session at once so the user sees the first sync without waiting.
 func (a *app) onConnected(ctx context.Context, user string) error {
+	a.matchC4CEmployee(ctx, user)
 	cs, err := a.conns.List(ctx, user)
 	if err != nil {
 		return err
@@ -522,9 +531,16 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *salesforce.
 			}})
 	}
 	connectMS, vendors := ms, []connect.Provider(nil)
+	if cfg.CRM == settings.CRMC4C {
+		// Org admins set C4C's SAML bearer assertion up and connect users.
+		vendors = append(vendors, c4c.SAMLAdmin{Connections: a.conns})
+	}
+	var adminPages []dashboard.AdminPage
 	if a.google != nil {
 		// The mailbox users connect is Google; Microsoft stays a sign-in.
-		connectMS, vendors = nil, append(vendors, a.googleConnect())
+		gc := a.googleConnect(csrf.Token)
+		connectMS, vendors = nil, append(vendors, gc)
+		adminPages = googleAdminPages(gc)
 	}
 	if sf != nil || connectMS != nil || len(passwords) > 0 || len(vendors) > 0 {
 		h, err := connect.New(connect.Options{
@@ -538,7 +554,7 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *salesforce.
 			OnConnected: a.onConnected,
 			ResolveUser: a.accounts.ClaimInvite,
 			Now:         a.now, Logger: a.log,
-			Integrations: a.integrations(),
+			Integrations: integrationRegistrar{a},
 		})
 		if err != nil {
 			return nil, err
@@ -553,6 +569,7 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *salesforce.
 		CRM: a.crmConnector, Mailbox: a.mailboxConnector, AdminRights: sides.AdminRights{Opener: a.opener},
 		Insight: a.insight, Notices: a.notifier, Names: salesforce.RecordNames{Client: a.salesforceClient},
 		Tracking: a.tracker, Subjects: msgraph.SentSubjects{Client: a.graphClient, Hash: a.tracker.MessageHash}, Welcome: a.insight, Log: a.log, Now: a.now,
+		Integrations: a.integrationPage(), AdminPages: adminPages,
 	})
 	if err != nil {
 		return nil, err
@@ -612,7 +629,7 @@ func anyOf(list []string) bool {
 func (a *app) ensureSubscriptions(ctx context.Context, user string) error {
 	if a.google != nil {
 		// Graph subscriptions are Microsoft's; a Google mailbox's sessions
-		// poll (Calendar watch channels are not wired yet).
+		// keep their own watch channels (google.WatchOptions).
 		return nil
 	}
 	return msgraph.EnsureSubscriptions(ctx, a.subs, a.graphClient, user, a.now())
@@ -626,6 +643,24 @@ func (a *app) graphClient(ctx context.Context, user string) (*msgraph.Client, er
 		return nil, err
 	}
 	return a.mbx.Client(ctx, a.conns, c)
+}
+
+// mailboxUnhook stops a deleted user's push at the mailbox's provider
+// before deletion revokes the token (account.Deps.Unhook): Google's watch
+// channels, or Graph's subscriptions (deleted at Graph, not only forgotten
+// here, so Graph stops calling until they would have expired).
+func (a *app) mailboxUnhook(ctx context.Context, user string) error {
+	if a.google != nil {
+		return a.googleUnhook(ctx, user)
+	}
+	if _, err := a.conns.Get(ctx, user, connection.Provider(a.mbx.Connector().Provider)); errors.Is(err, connection.ErrNotFound) {
+		return nil
+	}
+	c, err := a.graphClient(ctx, user)
+	if err != nil {
+		return err
+	}
+	return a.subs.Delete(ctx, c, user)
 }
 
 // salesforceSide opens the user's Salesforce side for the add-in.

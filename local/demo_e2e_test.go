@@ -267,7 +267,7 @@ func salesforceToMailbox(t *testing.T, out, data string, logs *lockedBuffer) {
 	waitFor(t, "a crm-change session, and the Salesforce contact in the mailbox", 150*time.Second, func() bool {
 		return strings.Count(logs.String(), `"reason":"crm-change"`) > requested && created() == before+1
 	}, logs)
-	t.Logf("Salesforce → mailbox through the change detector: the crm-change session ran %v after the change (the timer ticks at second 5; a change waits for the minute it was made in to end)",
+	t.Logf("Salesforce → mailbox through the change detector: the crm-change session ran %v after the change (the timer ticks as each minute turns; a change waits for the minute it was made in to end, and a change made before the organisation's first poll waits for the second)",
 		time.Since(start).Round(10*time.Millisecond))
 }
 

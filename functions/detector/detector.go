@@ -13,13 +13,12 @@ import (
 	"github.com/crmsync/crmsync/shared/orgwatch"
 )
 
-// Schedule is the function's NCRONTAB schedule: every minute, at second 5.
-// A poll sees the changes up to the last whole minute (see orgwatch.Poll),
-// so polling just after the minute turns makes a change wait 5–65 s, 35 s
-// on average (at second 30 it was 30–90 s); the 5 s keep it clear of the
-// scheduler's tick at second 0 and of a few seconds' difference between
-// our clock and Salesforce's.
-const Schedule = "5 * * * * *"
+// Schedule is the function's NCRONTAB schedule: every minute, as the minute
+// turns (orgwatch.TickOffset). A poll sees the changes up to the last whole
+// minute (see orgwatch.Poll), so a change waits at most 60 s to have its
+// session requested (at second 5 it was 65 s, at second 30 90 s).
+// TestScheduleIsTickOffset holds the two together.
+const Schedule = "0 * * * * *"
 
 // Poller polls every watched organisation once (orgwatch.Runner).
 type Poller interface {

@@ -311,8 +311,8 @@ func (w *World) provision(ctx context.Context, o Options) error {
 	// The organisation's change detector (Salesforce's alone): its
 	// integration connection, as the admin's POST
 	// connect/admin/salesforce/integration saves it, and the demo user's
-	// Salesforce user id in its directory (the first session would record
-	// it too).
+	// Salesforce user id in its directory (a connection made or an
+	// integration set up through the dashboard records it the same way).
 	if err := w.watchSalesforce(ctx, o, conns, p.User); err != nil {
 		return err
 	}

@@ -2,10 +2,8 @@ package fakec4c
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 )
 
@@ -38,13 +36,6 @@ var childSets = map[string]childSet{
 	"AppointmentInvolvedPartiesCollection": {parent: "AppointmentCollection", nav: "AppointmentInvolvedParties"},
 }
 
-// codeLists are the code list entity sets served ({Code, Description}).
-var codeLists = map[string][][2]string{
-	// Role codes of appointment parties; the codes are this fake's, a
-	// client must find them by their description.
-	"AppointmentInvolvedPartiesRoleCodeCollection": {{"22", "Organizer"}, {"27", "Attendee"}, {"55", "Employee Responsible"}},
-}
-
 func init() {
 	collections["TasksCollection"].navs = map[string]*collection{
 		"TasksTextCollection": {name: "TasksTextCollection", typ: "c4codataapi.TasksTextCollection", props: textProps()},
@@ -63,24 +54,14 @@ func init() {
 	for k, p := range map[string]prop{"OrganizerPartyID": f, "OccurrenceDate": {kind: date}, "RecurrenceActGroupwareID": f} {
 		appt.props[k] = p
 	}
-	if _, ok := collections["EmployeeCollection"]; !ok {
-		collections["EmployeeCollection"] = &collection{name: "EmployeeCollection", typ: "c4codataapi.Employee", props: with(map[string]prop{
-			"EmployeeID": {kind: str, filterable: true, readOnly: true}, "FirstName": f, "LastName": {kind: str, filterable: true, required: true},
-			"Email": f,
-		})}
-	}
-	for k, p := range map[string]prop{"EmployeeID": {kind: str, filterable: true, readOnly: true}, "Email": f} {
-		if _, ok := collections["EmployeeCollection"].props[k]; !ok {
-			collections["EmployeeCollection"].props[k] = p
-		}
-	}
 }
 
 // party finds a business partner by business ID: a contact (ContactID),
-// an employee (EmployeeID) or an account (AccountID); it answers its e-mail
-// address and name.
+// an employee (BusinessPartnerID: an involved party names an employee by its
+// business partner, as OwnerPartyID does) or an account (AccountID); it
+// answers its e-mail address and name.
 func (s *Server) party(id string) (email, name string, ok bool) {
-	for coll, key := range map[string]string{"ContactCollection": "ContactID", "EmployeeCollection": "EmployeeID", "CorporateAccountCollection": "AccountID"} {
+	for coll, key := range map[string]string{"ContactCollection": "ContactID", "EmployeeCollection": "BusinessPartnerID", "CorporateAccountCollection": "AccountID"} {
 		for _, e := range s.data[coll] {
 			if e.props[key] == id {
 				email, _ = e.props["Email"].(string)
@@ -108,24 +89,13 @@ func (s *Server) fillChild(nav string, c *entity) {
 	}
 }
 
-// doChild answers requests on a child entity set or a code list; ok is
+// doChild answers requests on a child entity set; ok is
 // false for every other path.
 func (s *Server) doChild(method, path string, h http.Header, body []byte, base string) (reply, bool) {
 	seg, _, _ := strings.Cut(path, "/")
 	name, key := seg, ""
 	if i := strings.IndexByte(seg, '('); i >= 0 && strings.HasSuffix(seg, ")") {
 		name, key = seg[:i], strings.Trim(seg[i+1:len(seg)-1], "'")
-	}
-	if codes, ok := codeLists[name]; ok {
-		s.calls[method+" "+name]++
-		if method != http.MethodGet || key != "" {
-			return errReply(errf(405, "", "code lists are read only")), true
-		}
-		var results []any
-		for _, c := range codes {
-			results = append(results, map[string]any{"__metadata": map[string]any{"type": "c4codataapi.CodeList"}, "Code": c[0], "Description": c[1]})
-		}
-		return jsonReply(200, map[string]any{"d": map[string]any{"results": results}}), true
 	}
 	cs, ok := childSets[name]
 	if !ok {
@@ -157,6 +127,11 @@ func (s *Server) doChild(method, path string, h http.Header, body []byte, base s
 		if !ok {
 			return errReply(errf(400, "", "Parent object %s does not exist", parentID)), true
 		}
+		for p, v := range props {
+			if e := s.checkCode(name, p, v); e != nil {
+				return errReply(e), true
+			}
+		}
 		if id, _ := props["PartyID"].(string); id != "" {
 			if _, _, ok := s.party(id); !ok {
 				return errReply(errf(400, "", "Party %s does not exist", id)), true
@@ -168,7 +143,7 @@ func (s *Server) doChild(method, path string, h http.Header, body []byte, base s
 		p := s.touch(cs.parent, parent)
 		kid.changed = p.changed
 		p.children[cs.nav] = append(p.children[cs.nav], kid)
-		rep := jsonReply(201, map[string]any{"d": render(nav, kid, base, nil)})
+		rep := jsonReply(201, map[string]any{"d": s.render(nav, kid, base, nil)})
 		rep.header.Set("location", base+name+"('"+kid.id+"')")
 		return rep, true
 	}
@@ -179,7 +154,7 @@ func (s *Server) doChild(method, path string, h http.Header, body []byte, base s
 	kid := parent.children[cs.nav][i]
 	switch method {
 	case http.MethodGet:
-		rep := jsonReply(200, map[string]any{"d": render(nav, kid, base, nil)})
+		rep := jsonReply(200, map[string]any{"d": s.render(nav, kid, base, nil)})
 		rep.header.Set("etag", etag(kid.changed))
 		return rep, true
 	case http.MethodPatch, "MERGE", http.MethodPut:
@@ -198,6 +173,9 @@ func (s *Server) doChild(method, path string, h http.Header, body []byte, base s
 			if nav.props[k].required && (v == nil || v == "") {
 				return errReply(errf(400, "", "Property '%s' is mandatory", k)), true
 			}
+			if e := s.checkCode(name, k, v); e != nil {
+				return errReply(e), true
+			}
 			next.props[k] = v
 		}
 		p := s.touch(cs.parent, parent)
@@ -213,6 +191,16 @@ func (s *Server) doChild(method, path string, h http.Header, body []byte, base s
 		return reply{status: 204, header: http.Header{}}, true
 	}
 	return errReply(errf(405, "", "method %s not allowed on %s", method, name)), true
+}
+
+// childSetOf names the child entity set of a collection's navigation.
+func childSetOf(coll, nav string) string {
+	for n, cs := range childSets {
+		if cs.parent == coll && cs.nav == nav {
+			return n
+		}
+	}
+	return ""
 }
 
 // findChild finds the parent holding child key of a child set, and its index.
@@ -272,7 +260,7 @@ func (s *Server) undoFor(method, path string, body []byte) (undo, bool) {
 
 // expand renders the navigations named in $expand inline, as
 // {"results": [...]} (OData v2 JSON); an unknown one is refused.
-func expand(coll *collection, e *entity, out map[string]any, q url.Values, base string) *odataErr {
+func (s *Server) expand(coll *collection, e *entity, out map[string]any, q url.Values, base string) *odataErr {
 	x := q.Get("$expand")
 	if x == "" {
 		return nil
@@ -285,7 +273,7 @@ func expand(coll *collection, e *entity, out map[string]any, q url.Values, base 
 		}
 		kids := make([]any, 0, len(e.children[name]))
 		for _, k := range e.children[name] {
-			kids = append(kids, render(nav, k, base, nil))
+			kids = append(kids, s.render(nav, k, base, nil))
 		}
 		out[name] = map[string]any{"results": kids}
 	}
@@ -331,73 +319,16 @@ func init() {
 		"BuyerPartyID": f, "ServiceRequestLifeCycleStatusCode": f, "ServiceRequestLifeCycleStatusCodeText": {kind: str, readOnly: true},
 		"CreationDateTime": {kind: date, filterable: true},
 	})}
-	codeLists["OpportunityLifeCycleStatusCodeCollection"] = [][2]string{{"1", "Open"}, {"2", "In Process"}, {"3", "Won"}, {"4", "Lost"}, {"5", "Stopped"}}
-	codeLists["ServiceRequestServiceRequestLifeCycleStatusCodeCollection"] = [][2]string{{"1", "Open"}, {"2", "In Process"}, {"3", "Customer Action"}, {"5", "Completed"}, {"6", "Closed"}}
-	// The code lists of task status and priority, named as the service
-	// names code list sets: <EntityType><Property>Collection.
-	codeLists["TasksStatusCollection"] = [][2]string{{"1", "Open"}, {"2", "In Process"}, {"3", "Completed"}, {"4", "Waiting"}, {"5", "Deferred"}}
-	codeLists["TasksPriorityCodeCollection"] = [][2]string{{"1", "Immediate"}, {"2", "Urgent"}, {"3", "Normal"}, {"7", "Low"}}
-	// A contact's status (StatusCode with its …Text twin, c4c.md "Code
-	// fields come with a …Text twin"), a code list the add-in's Contact form
-	// offers as a picklist; the codes are the business partner life cycle's
-	// (1 In Preparation, 2 Active, 3 Blocked), the fake's own choice.
 	// An account's files (c4c.md §9: AccountAttachmentCollection, the
 	// same properties as a contact's ContactAttachmentFolder).
 	collections["AccountAttachmentCollection"] = &collection{name: "AccountAttachmentCollection", typ: "c4codataapi.AccountAttachment",
 		parent: "CorporateAccountCollection", props: collections["ContactAttachmentFolder"].props}
+	// A contact's status (StatusCode with its …Text twin, c4c.md "Code
+	// fields come with a …Text twin"), coded by ContactStatusCodeCollection
+	// (valueHelp, DefaultCodeLists), which the add-in's Contact form offers
+	// as a picklist.
 	collections["ContactCollection"].props["StatusCode"] = f
 	collections["ContactCollection"].props["StatusCodeText"] = prop{kind: str, readOnly: true}
-	codeLists["ContactStatusCodeCollection"] = [][2]string{{"1", "In Preparation"}, {"2", "Active"}, {"3", "Blocked"}}
-}
-
-// metadataXML is the service's $metadata: an EDMX document with SAP's
-// annotations (sap:creatable, sap:updatable, sap:filterable on properties;
-// Nullable="false" on mandatory ones), entity sets for the collections and
-// the code lists (DEVGUIDE: the metadata carries these annotations).
-func metadataXML() []byte {
-	var b strings.Builder
-	b.WriteString(`<?xml version="1.0" encoding="utf-8"?><edmx:Edmx Version="1.0" xmlns:edmx="http://schemas.microsoft.com/ado/2007/06/edmx" xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata" xmlns:sap="http://www.sap.com/Protocols/SAPData"><edmx:DataServices m:DataServiceVersion="2.0"><Schema Namespace="c4codataapi" xmlns="http://schemas.microsoft.com/ado/2008/09/edm">`)
-	names := make([]string, 0, len(collections))
-	for n := range collections {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	edm := map[propKind]string{str: "Edm.String", date: "Edm.DateTimeOffset", boolean: "Edm.Boolean"}
-	for _, n := range names {
-		c := collections[n]
-		typ := strings.TrimPrefix(c.typ, "c4codataapi.")
-		fmt.Fprintf(&b, `<EntityType Name="%s"><Key><PropertyRef Name="ObjectID"/></Key>`, typ)
-		props := make([]string, 0, len(c.props))
-		for p := range c.props {
-			props = append(props, p)
-		}
-		slices.Sort(props)
-		for _, p := range props {
-			pr := c.props[p]
-			nullable := "true"
-			if pr.required || p == "ObjectID" {
-				nullable = "false"
-			}
-			fmt.Fprintf(&b, `<Property Name="%s" Type="%s" Nullable="%s" sap:creatable="%t" sap:updatable="%t" sap:filterable="%t"/>`,
-				p, edm[pr.kind], nullable, !pr.readOnly, !pr.readOnly, pr.filterable)
-		}
-		b.WriteString(`</EntityType>`)
-	}
-	b.WriteString(`<EntityType Name="CodeList"><Key><PropertyRef Name="Code"/></Key><Property Name="Code" Type="Edm.String" Nullable="false"/><Property Name="Description" Type="Edm.String"/></EntityType>`)
-	b.WriteString(`<EntityContainer Name="c4codataapi" m:IsDefaultEntityContainer="true">`)
-	for _, n := range names {
-		fmt.Fprintf(&b, `<EntitySet Name="%s" EntityType="%s"/>`, n, collections[n].typ)
-	}
-	lists := make([]string, 0, len(codeLists))
-	for n := range codeLists {
-		lists = append(lists, n)
-	}
-	slices.Sort(lists)
-	for _, n := range lists {
-		fmt.Fprintf(&b, `<EntitySet Name="%s" EntityType="c4codataapi.CodeList" sap:creatable="false" sap:updatable="false"/>`, n)
-	}
-	b.WriteString(`</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>`)
-	return []byte(b.String())
 }
 
 // csrfFetch counts requests that fetched a CSRF token (in Server.calls).

@@ -6,6 +6,14 @@ import (
 	"time"
 )
 
+// The demo tenant's employee: the demo user's (same address as the local
+// demo's signed-in user, demo@crmsync.local).
+const (
+	DemoEmployeeEmail   = "demo@crmsync.local"
+	DemoEmployeeID      = "1001"
+	DemoEmployeePartyID = "8000001001"
+)
+
 // SeedDemo fills s with the demo tenant of `make run CRM=c4c`: two
 // accounts with their contacts, open and closed opportunities and service
 // tickets, two leads, open tasks and appointments around now with notes —
@@ -27,6 +35,10 @@ func SeedDemo(s *Server, now time.Time) error {
 			firstErr = fmt.Errorf("fakec4c: seed %s: %w", coll, err)
 		}
 	}
+	// The demo user's employee owns every seeded record: crmsync syncs each
+	// user's own records, found by the user's address.
+	insert("EmployeeCollection", map[string]any{"FirstName": "Dana", "LastName": "Demo", "Email": DemoEmployeeEmail,
+		"EmployeeID": DemoEmployeeID, "BusinessPartnerID": DemoEmployeePartyID})
 	insert("CorporateAccountCollection", map[string]any{"Name": "Acme Corporation"})
 	insert("CorporateAccountCollection", map[string]any{"Name": "Globex"})
 	acme, globex := s.accountID("Acme Corporation"), s.accountID("Globex")
@@ -37,6 +49,7 @@ func SeedDemo(s *Server, now time.Time) error {
 		{"FirstName": "Dmitri", "LastName": "Ivanov", "Email": "dmitri@globex.example", "Phone": "+44 20 7946 0011", "AccountID": globex},
 		{"FirstName": "Eve", "LastName": "O'Neil", "Email": "eve@example.org", "JobTitle": "Consultant"},
 	} {
+		c["ContactOwnerID"] = DemoEmployeeID
 		insert("ContactCollection", c)
 	}
 	// Leads for the people no account knows yet (the meeting's Frank).
@@ -59,14 +72,14 @@ func SeedDemo(s *Server, now time.Time) error {
 	insert("ServiceRequestCollection", map[string]any{"Name": "Invoice address wrong", "BuyerPartyID": acme, "ServiceRequestLifeCycleStatusCode": "5", "CreationDateTime": at(-30, 9)})
 	insert("ServiceRequestCollection", map[string]any{"Name": "Portal login fails", "BuyerPartyID": globex, "ServiceRequestLifeCycleStatusCode": "1", "CreationDateTime": at(-1, 16)})
 	// Status 1 is open, priority 3 normal and 2 high (standard code lists).
-	insert("TasksCollection", map[string]any{"Subject": "Send the Acme proposal", "DueDateTime": day(2), "Status": "1", "PriorityCode": "2",
+	insert("TasksCollection", map[string]any{"Subject": "Send the Acme proposal", "DueDateTime": day(2), "Status": "1", "PriorityCode": "2", "ProcessorPartyID": DemoEmployeePartyID,
 		"TasksTextCollection": []map[string]any{{"Text": "Alice wants the price for three years, with the service contract.", "TypeCode": "10002"}}})
-	insert("TasksCollection", map[string]any{"Subject": "Call Globex about the renewal", "DueDateTime": day(5), "Status": "1", "PriorityCode": "3"})
+	insert("TasksCollection", map[string]any{"Subject": "Call Globex about the renewal", "DueDateTime": day(5), "Status": "1", "PriorityCode": "3", "ProcessorPartyID": DemoEmployeePartyID})
 	insert("AppointmentCollection", map[string]any{"Subject": "Acme quarterly review", "StartDate": at(1, 14), "EndDate": at(1, 15),
-		"StartDatetimeZoneCode": "UTC", "EnddatetimeZoneCode": "UTC", "Location": "Acme HQ",
+		"StartDatetimeZoneCode": "UTC", "EnddatetimeZoneCode": "UTC", "Location": "Acme HQ", "OwnerPartyID": DemoEmployeePartyID,
 		"AppointmentTextCollection": []map[string]any{{"Text": "Agenda: renewal, the drifting sensors, next year's volumes.", "TypeCode": "10002"}}})
 	insert("AppointmentCollection", map[string]any{"Subject": "Globex site visit", "StartDate": at(3, 9), "EndDate": at(3, 11),
-		"StartDatetimeZoneCode": "UTC", "EnddatetimeZoneCode": "UTC", "Location": "Paris"})
+		"StartDatetimeZoneCode": "UTC", "EnddatetimeZoneCode": "UTC", "Location": "Paris", "OwnerPartyID": DemoEmployeePartyID})
 	return firstErr
 }
 

@@ -37,7 +37,7 @@ func TestSeedDemo(t *testing.T) {
 	// A code field answers its …Text twin from its code list.
 	for _, e := range s.data["OpportunityCollection"] {
 		if e.props["Name"] == "Acme renewal" {
-			if got := render(collections["OpportunityCollection"], e, "", nil)["LifeCycleStatusCodeText"]; got != "In Process" {
+			if got := s.render(collections["OpportunityCollection"], e, "", nil)["LifeCycleStatusCodeText"]; got != "In Process" {
 				t.Errorf("Acme renewal's LifeCycleStatusCodeText = %v, want In Process", got)
 			}
 		}
@@ -50,5 +50,15 @@ func TestSeedDemo(t *testing.T) {
 	}
 	if notes != 2 {
 		t.Errorf("%d activity notes, want 2", notes)
+	}
+	// The demo user's employee owns every contact, task and appointment,
+	// so a sync scoped to the demo user (and its task pane) sees them.
+	for coll, owner := range map[string][2]string{"ContactCollection": {"ContactOwnerID", DemoEmployeeID},
+		"TasksCollection": {"ProcessorPartyID", DemoEmployeePartyID}, "AppointmentCollection": {"OwnerPartyID", DemoEmployeePartyID}} {
+		for id, e := range s.data[coll] {
+			if e.props[owner[0]] != owner[1] {
+				t.Errorf("%s %s: %s = %v, want the demo employee's %s", coll, id, owner[0], e.props[owner[0]], owner[1])
+			}
+		}
 	}
 }

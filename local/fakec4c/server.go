@@ -48,7 +48,11 @@ const xsrfCookie = "sap-XSRF_FAK_100" // KBA 3339155's cookie name shape; client
 
 // ServeHTTP serves the OData API: Basic auth, CSRF, then one route table.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if user, pass, ok := r.BasicAuth(); !ok || user != DemoUser || pass != DemoPassword {
+	if r.URL.Path == TokenPath {
+		write(w, s.token(r))
+		return
+	}
+	if !s.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="SAP NetWeaver Application Server"`)
 		http.Error(w, "Unauthorized", http.StatusUnauthorized)
 		return
@@ -108,10 +112,17 @@ func randToken() string {
 
 // do runs one request against the store (lock held): the route table.
 func (s *Server) do(method, path string, q url.Values, h http.Header, body []byte, base string) reply {
-	if path == "$metadata" && method == http.MethodGet {
-		return reply{status: 200, header: http.Header{"Content-Type": {"application/xml"}}, body: metadataXML()}
+	if path == "$metadata" || isCodeList(path) {
+		if method != http.MethodGet {
+			return errReply(errf(405, "", "method not allowed"))
+		}
+		s.calls[method+" "+path]++
+		if path == "$metadata" {
+			return s.metadata()
+		}
+		return s.serveCodeList(path, q, base)
 	}
-	if path == "" || path == "$metadata" {
+	if path == "" {
 		if method != http.MethodGet {
 			return errReply(errf(405, "", "method not allowed"))
 		}
@@ -144,7 +155,7 @@ func (s *Server) do(method, path string, q url.Values, h http.Header, body []byt
 		}
 		var results []any
 		for _, kid := range ent.children[rest] {
-			results = append(results, render(coll.navs[rest], kid, base, nil))
+			results = append(results, s.render(coll.navs[rest], kid, base, nil))
 		}
 		return jsonReply(200, map[string]any{"d": map[string]any{"results": results}})
 	case rest != "":
@@ -160,7 +171,7 @@ func (s *Server) do(method, path string, q url.Values, h http.Header, body []byt
 		if e != nil {
 			return errReply(e)
 		}
-		rep := jsonReply(201, map[string]any{"d": render(coll, ent, base, nil)})
+		rep := jsonReply(201, map[string]any{"d": s.render(coll, ent, base, nil)})
 		rep.header.Set("location", base+coll.name+"('"+ent.id+"')")
 		return rep
 	case key != "" && method == http.MethodGet:
@@ -168,8 +179,8 @@ func (s *Server) do(method, path string, q url.Values, h http.Header, body []byt
 		if !ok {
 			return errReply(errf(404, "", "Resource not found for segment '%s('%s')'", coll.name, key))
 		}
-		d := render(coll, ent, base, selected(q))
-		if e := expand(coll, ent, d, q, base); e != nil {
+		d := s.render(coll, ent, base, selected(q))
+		if e := s.expand(coll, ent, d, q, base); e != nil {
 			return errReply(e)
 		}
 		rep := jsonReply(200, map[string]any{"d": d})
@@ -324,6 +335,20 @@ func (s *Server) create(name string, props map[string]any) (*entity, *odataErr) 
 			return nil, errf(400, "", "Property '%s' is mandatory", k)
 		}
 	}
+	for k, v := range props {
+		if e := s.checkCode(name, k, v); e != nil {
+			return nil, e
+		}
+		if _, ok := coll.navs[k]; ok {
+			for _, kid := range v.([]map[string]any) {
+				for kp, kv := range kid {
+					if e := s.checkCode(childSetOf(name, k), kp, kv); e != nil {
+						return nil, e
+					}
+				}
+			}
+		}
+	}
 	if coll.parent != "" {
 		if _, ok := s.data[coll.parent][props["ParentObjectID"].(string)]; !ok {
 			return nil, errf(400, "", "Parent object %v does not exist", props["ParentObjectID"])
@@ -367,7 +392,12 @@ func (s *Server) create(name string, props map[string]any) (*entity, *odataErr) 
 	case "CorporateAccountCollection":
 		ent.props["AccountID"] = strconv.FormatInt(1000000+s.seq, 10)
 	case "EmployeeCollection":
-		ent.props["EmployeeID"] = strconv.FormatInt(8000000000+s.seq, 10)
+		if ent.props["EmployeeID"] == nil || ent.props["EmployeeID"] == "" {
+			ent.props["EmployeeID"] = strconv.FormatInt(s.seq, 10)
+		}
+		if ent.props["BusinessPartnerID"] == nil || ent.props["BusinessPartnerID"] == "" {
+			ent.props["BusinessPartnerID"] = strconv.FormatInt(8000000000+s.seq, 10)
+		}
 	default:
 		if _, ok := coll.props["ID"]; ok {
 			ent.props["ID"] = strconv.FormatInt(s.seq, 10)
@@ -417,6 +447,9 @@ func (s *Server) patch(name, id string, props map[string]any, ifMatch string) *o
 		if coll.props[k].required && (v == nil || v == "") {
 			return errf(400, "", "Property '%s' is mandatory", k)
 		}
+		if e := s.checkCode(name, k, v); e != nil {
+			return e
+		}
 		ent.props[k] = v
 	}
 	ent.changed = s.stamp()
@@ -426,7 +459,7 @@ func (s *Server) patch(name, id string, props map[string]any, ifMatch string) *o
 
 // render is an entity in the OData v2 JSON format: __metadata with uri,
 // type and etag; dates as "/Date(ms)/" even for DateTimeOffset (DEVGUIDE).
-func render(coll *collection, e *entity, base string, sel map[string]bool) map[string]any {
+func (s *Server) render(coll *collection, e *entity, base string, sel map[string]bool) map[string]any {
 	out := map[string]any{"__metadata": map[string]any{"uri": base + coll.name + "('" + e.id + "')", "type": coll.typ, "etag": etag(e.changed)}}
 	for k, p := range coll.props {
 		if sel != nil && !sel[k] {
@@ -456,30 +489,13 @@ func render(coll *collection, e *entity, base string, sel map[string]bool) map[s
 					v = ""
 				}
 				if v == "" && strings.HasSuffix(k, "Text") {
-					v = codeText(coll, e, strings.TrimSuffix(k, "Text"))
+					v = s.codeText(coll, e, strings.TrimSuffix(k, "Text"))
 				}
 			}
 		}
 		out[k] = v
 	}
 	return out
-}
-
-// codeText is the description of the code in e's property prop, from the
-// code list the service names <EntityType><Property>Collection: a code
-// field's …Text twin (c4c.md "Code fields come with a …Text twin"). ""
-// when the field holds no code or has no code list.
-func codeText(coll *collection, e *entity, prop string) string {
-	code, _ := e.props[prop].(string)
-	if code == "" {
-		return ""
-	}
-	for _, c := range codeLists[strings.TrimPrefix(coll.typ, "c4codataapi.")+prop+"Collection"] {
-		if c[0] == code {
-			return c[1]
-		}
-	}
-	return ""
 }
 
 func selected(q url.Values) map[string]bool {
@@ -571,8 +587,8 @@ func (s *Server) list(coll *collection, q url.Values, base string) reply {
 	sel := selected(q)
 	results := make([]any, len(rows))
 	for i, r := range rows {
-		d := render(coll, r, base, sel)
-		if e := expand(coll, r, d, q, base); e != nil {
+		d := s.render(coll, r, base, sel)
+		if e := s.expand(coll, r, d, q, base); e != nil {
 			return errReply(e)
 		}
 		results[i] = d
@@ -628,4 +644,15 @@ func compare(a, b any) int {
 		return -1
 	}
 	return 0
+}
+
+// authorized accepts the demo communication user (Basic) or an access
+// token of the SAML bearer grant (Bearer).
+func (s *Server) authorized(r *http.Request) bool {
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		_, valid := s.bearerUser(tok)
+		return valid
+	}
+	user, pass, ok := r.BasicAuth()
+	return ok && user == DemoUser && pass == DemoPassword
 }

@@ -78,7 +78,12 @@ var f, nf = prop{kind: str, filterable: true}, prop{kind: str}
 var collections = map[string]*collection{
 	"ContactCollection": {name: "ContactCollection", typ: "c4codataapi.Contact", props: with(map[string]prop{
 		"ContactID": {kind: str, filterable: true, readOnly: true}, "FirstName": f, "LastName": {kind: str, filterable: true, required: true},
-		"Email": f, "Phone": f, "Mobile": f, "JobTitle": nf, "Department": nf, "AccountID": f, "OwnerID": f,
+		"Email": f, "Phone": f, "Mobile": f, "JobTitle": nf, "Department": nf, "AccountID": f, "ContactOwnerID": f,
+	})},
+	// EmployeeCollection: employees by EmployeeID and business partner ID,
+	// found by Email (the server assigns both IDs when a create has none).
+	"EmployeeCollection": {name: "EmployeeCollection", typ: "c4codataapi.Employee", props: with(map[string]prop{
+		"EmployeeID": f, "BusinessPartnerID": f, "UserID": f, "FirstName": nf, "LastName": {kind: str, required: true}, "Email": f,
 	})},
 	"LeadCollection": {name: "LeadCollection", typ: "c4codataapi.Lead", props: with(map[string]prop{
 		"ID": {kind: str, filterable: true, readOnly: true}, "Name": {kind: str, filterable: true, required: true},
@@ -132,6 +137,12 @@ type Options struct {
 	// NoCSRF turns CSRF enforcement off (DEVGUIDE: not required for some
 	// server-to-server setups); by default it is enforced.
 	NoCSRF bool
+	// CodeLists replace code lists of DefaultCodeLists by name (a tenant
+	// whose codes differ from the defaults).
+	CodeLists map[string][]Code
+	// OAuth is the tenant's SAML bearer setup (nil: the token endpoint
+	// refuses every client).
+	OAuth *OAuth
 }
 
 // Server is the local C4C. It is an http.Handler.
@@ -145,6 +156,7 @@ type Server struct {
 	tokens  map[string]string // XSRF cookie value → CSRF token
 	calls   map[string]int    // requests by method and collection, for tests and benchmarks
 	nextErr map[string]int    // collection → status the next read of it answers (fault injection)
+	bearers map[string]bearer // access tokens issued by the token endpoint
 
 }
 
@@ -153,7 +165,7 @@ func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, data: map[string]map[string]*entity{}, tokens: map[string]string{}, calls: map[string]int{}, nextErr: map[string]int{}}
+	s := &Server{opts: opts, data: map[string]map[string]*entity{}, tokens: map[string]string{}, calls: map[string]int{}, nextErr: map[string]int{}, bearers: map[string]bearer{}}
 	for name := range collections {
 		s.data[name] = map[string]*entity{}
 	}

@@ -140,6 +140,7 @@ func (s *Server) insertMessage(w http.ResponseWriter, r *http.Request, u *user) 
 	g.messages[m.id] = m
 	g.order = append(g.order, m.id)
 	g.history = append(g.history, historyRecord{id: m.historyID, kind: "messagesAdded", msg: m.id, present: slices.Clone(m.labels)})
+	s.gmailChanged(u, g.history[len(g.history)-1])
 	writeJSON(w, http.StatusOK, map[string]any{"id": m.id, "threadId": m.threadID, "labelIds": m.labels})
 }
 
@@ -322,10 +323,12 @@ func (s *Server) modifyMessage(w http.ResponseWriter, r *http.Request, u *user) 
 	if len(added) > 0 {
 		m.historyID = s.next()
 		g.history = append(g.history, historyRecord{id: m.historyID, kind: "labelsAdded", msg: m.id, labels: added, present: slices.Clone(m.labels)})
+		s.gmailChanged(u, g.history[len(g.history)-1])
 	}
 	if len(removed) > 0 {
 		m.historyID = s.next()
 		g.history = append(g.history, historyRecord{id: m.historyID, kind: "labelsRemoved", msg: m.id, labels: removed, present: slices.Clone(m.labels)})
+		s.gmailChanged(u, g.history[len(g.history)-1])
 	}
 	writeJSON(w, http.StatusOK, g.view(m, "minimal", nil))
 }

@@ -48,6 +48,9 @@ type Options struct {
 	// ServiceAccounts are the service accounts granted domain-wide
 	// delegation, by e-mail (the JWT's iss).
 	ServiceAccounts map[string]ServiceAccount
+	// PubSub, when set, is the Pub/Sub topic users.watch accepts and the
+	// authenticated push subscription that delivers its notifications.
+	PubSub *PubSub
 }
 
 // Server is the local Google. It is an http.Handler, safe for concurrent use.
@@ -65,6 +68,12 @@ type Server struct {
 	failures map[string][]failure
 	channels []*channel
 	pending  []delivery
+	// Gmail watches by user address, and the key that signs Pub/Sub's
+	// push tokens (pubsub.go).
+	gmailWatches map[string]*gmailWatch
+	pushKey      *pushKey
+	// sent are the messages users sent (send.go).
+	sent []SentMail
 	// The authorization endpoint's state (authorize.go).
 	signedIn  string
 	declined  map[string][]string
@@ -99,7 +108,7 @@ func New(opts Options) *Server {
 		opts.Now = time.Now
 	}
 	s := &Server{opts: opts, users: map[string]*user{}, tokens: map[string]string{},
-		refresh: map[string]string{}, pages: map[string]*pageState{}, requests: map[string]int{}}
+		refresh: map[string]string{}, pages: map[string]*pageState{}, requests: map[string]int{}, pushKey: &pushKey{}}
 	s.mux = s.routes()
 	return s
 }
@@ -118,6 +127,8 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("POST /v1/people:createContact", s.api("people", s.createContact))
 	m.HandleFunc("POST /v1/people:batchCreateContacts", s.api("people", s.batchCreateContacts))
 	m.HandleFunc("POST /v1/people:batchDeleteContacts", s.api("people", s.batchDeleteContacts))
+	m.HandleFunc("POST /v1/people:batchUpdateContacts", s.api("people", s.batchUpdateContacts))
+	m.HandleFunc("GET /v1/people:batchGet", s.api("people", s.batchGetPeople))
 	m.HandleFunc("GET /v1/people/{id}", s.api("people", s.getPerson))
 	m.HandleFunc("PATCH /v1/people/{op}", s.api("people", s.updateContact))
 	m.HandleFunc("DELETE /v1/people/{op}", s.api("people", s.deleteContact))
@@ -144,6 +155,10 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("DELETE /tasks/v1/lists/{list}/tasks/{id}", s.api("tasks", s.deleteTask))
 	// Gmail v1.
 	m.HandleFunc("GET /gmail/v1/users/me/profile", s.api("gmail", s.profile))
+	m.HandleFunc("POST /gmail/v1/users/me/watch", s.api("gmail", s.watchGmail))
+	m.HandleFunc("POST /gmail/v1/users/me/messages/send", s.api("gmail", s.sendMessage))
+	m.HandleFunc("POST /gmail/v1/users/me/stop", s.api("gmail", s.stopGmail))
+	m.HandleFunc("GET /oauth2/v3/certs", s.certs)
 	m.HandleFunc("GET /gmail/v1/users/me/labels", s.api("gmail", s.listLabels))
 	m.HandleFunc("POST /gmail/v1/users/me/labels", s.api("gmail", s.createLabel))
 	m.HandleFunc("GET /gmail/v1/users/me/messages", s.api("gmail", s.listMessages))

@@ -24,6 +24,7 @@ type channel struct {
 type delivery struct {
 	address string
 	header  http.Header
+	body    []byte // empty for Calendar's notifications
 }
 
 // watchEvents is events.watch: a web_hook channel that is first told "sync"
@@ -130,7 +131,7 @@ func (s *Server) deliver() {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
 	for _, d := range pending {
-		req, err := http.NewRequest(http.MethodPost, d.address, bytes.NewReader(nil))
+		req, err := http.NewRequest(http.MethodPost, d.address, bytes.NewReader(d.body))
 		if err != nil {
 			continue
 		}
@@ -140,4 +141,23 @@ func (s *Server) deliver() {
 			resp.Body.Close()
 		}
 	}
+}
+
+// Channel is a watch channel as a test sees it.
+type Channel struct {
+	ID, ResourceID, Token, Address, Calendar string
+	Expires                                  time.Time
+}
+
+// Channels lists the live watch channels on a user's calendars.
+func (s *Server) Channels(email string) []Channel {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Channel
+	for _, c := range s.channels {
+		if c.user == strings.ToLower(email) {
+			out = append(out, Channel{ID: c.id, ResourceID: c.resourceID, Token: c.token, Address: c.address, Calendar: c.cal, Expires: c.expires})
+		}
+	}
+	return out
 }

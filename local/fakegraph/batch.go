@@ -59,6 +59,8 @@ func (s *Server) serveBatch(r *http.Request, who tokenInfo, base string, body []
 		switch {
 		case failedDep:
 			st, respBody = 424, (&apiError{status: 424, code: "FailedDependency", message: "Request failed due to a failed dependency."}).json()
+		case p.Method == http.MethodDelete && s.partFails(who, p.URL):
+			st, respBody = 500, (&apiError{status: 500, code: "ErrorInternalServerError", message: "An internal server error occurred. The operation failed."}).json()
 		case s.partThrottled(who, p.URL):
 			st, hdr = 429, map[string]string{"Retry-After": strconv.Itoa(int(s.retryAfterFor(who, p.URL) / time.Second))}
 			respBody = (&apiError{status: 429, code: "ApplicationThrottled", message: "Application is over its request limit."}).json()
@@ -126,6 +128,21 @@ func (s *Server) partThrottled(who tokenInfo, partURL string) bool {
 	defer s.mu.Unlock()
 	if m.throttlePt > 0 {
 		m.throttlePt--
+		return true
+	}
+	return false
+}
+
+// partFails consumes one injected DELETE failure (FailDeletes).
+func (s *Server) partFails(who tokenInfo, partURL string) bool {
+	m, _ := s.resolveMailbox(who, strings.TrimPrefix(partURL, "/"), nil)
+	if m == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m.failDeletes > 0 {
+		m.failDeletes--
 		return true
 	}
 	return false

@@ -293,6 +293,15 @@ func (c *call) instances(id string) response {
 	if aerr != nil {
 		return fail(aerr)
 	}
+	switch {
+	case c.q.top > 0:
+		// $top sizes the pages; @odata.nextLink still leads to the rest
+		// (graph/paging: client-side paging; Microsoft Q&A 1488109:
+		// "$top=200 … will return 200 items per page").
+		c.q.pageSize, c.q.top = c.q.top, 0
+	case c.q.pageSize == defaultPageSize:
+		c.q.pageSize = eventsPageSize
+	}
 	var items []map[string]any
 	for _, in := range c.s.expand(c.m, e, from, to, c.q) {
 		if !in.removed {
@@ -301,6 +310,11 @@ func (c *call) instances(id string) response {
 	}
 	return c.page(items)
 }
+
+// eventsPageSize is the page Exchange answers event lists in when the
+// request names none (Microsoft Q&A 1488109: "by default event api return
+// first 10 events", with @odata.nextLink to the rest).
+const eventsPageSize = 10
 
 // event serves /events/{id}, where id may name an occurrence: updating one
 // makes it an exception; deleting one cancels it.

@@ -176,6 +176,17 @@ func (s *Server) Throttle(upn string, n, parts int, retryAfter time.Duration) {
 	}
 }
 
+// FailDeletes makes the next n DELETE parts of $batch requests for the
+// mailbox answer 500 ErrorInternalServerError (a fault for tests: a write that
+// fails half-way, after the parts before it were done).
+func (s *Server) FailDeletes(upn string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.mailboxFor(upn); m != nil {
+		m.failDeletes = n
+	}
+}
+
 // ExpireDeltaTokens makes every delta and skip token of the mailbox invalid
 // (410 SyncStateNotFound), as when Exchange drops its sync state.
 func (s *Server) ExpireDeltaTokens(upn string) {

@@ -99,6 +99,7 @@ type mailbox struct {
 	requests    int
 	throttle    int // next n requests answer 429
 	throttlePt  int // next n batch parts answer 429
+	failDeletes int // next n DELETE batch parts answer 503
 	retryAfter  time.Duration
 }
 

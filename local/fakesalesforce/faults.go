@@ -13,6 +13,9 @@ import (
 // that names it.
 type Fault struct {
 	Resource string
+	// Method, when set, matches only calls with this HTTP method ("DELETE":
+	// a collections delete, not a create through the same resource).
+	Method string
 	// Skip lets this many matching calls through first.
 	Skip int
 	// Times is how many calls fail (0 means 1).
@@ -90,9 +93,12 @@ func (s *Server) ResetCalls() {
 }
 
 // takeFault returns the fault for this call, if any; s.mu is held.
-func (s *Server) takeFault(resource string) *Fault {
+func (s *Server) takeFault(resource, method string) *Fault {
 	for i, f := range s.faults {
 		if f.Resource != resource && (f.Resource != "" || resource == "versions") {
+			continue
+		}
+		if f.Method != "" && f.Method != method {
 			continue
 		}
 		if f.Skip > 0 {

@@ -269,7 +269,12 @@ func (s *Server) jwtBearer(w http.ResponseWriter, r *http.Request, assertion str
 		}
 		return client.JWTKey, nil
 	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithTimeFunc(s.now), jwt.WithExpirationRequired())
-	if err != nil || client == nil {
+	if client == nil {
+		// The iss claim names no connected app (a wrong consumer key).
+		oauthError(w, http.StatusBadRequest, "invalid_client_id", "client identifier invalid")
+		return
+	}
+	if err != nil {
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "invalid assertion")
 		return
 	}

@@ -157,6 +157,26 @@ func TestJWTBearer(t *testing.T) {
 	if status != 400 || body["error"] != "invalid_grant" {
 		t.Errorf("expired assertion: %d %v", status, body)
 	}
+	// The three refusals an admin setting up a JWT bearer connection meets,
+	// each told apart by its error and description.
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	signed := func(iss string, k *rsa.PrivateKey) string {
+		tk := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"iss": iss, "sub": "u@example.com", "aud": "https://login.salesforce.com", "exp": f.clock.Now().Add(2 * time.Minute).Unix()})
+		s, _ := tk.SignedString(k)
+		return s
+	}
+	for _, c := range []struct {
+		name, assertion, code, desc string
+	}{
+		{"a consumer key no app has", signed("not-an-app", key), "invalid_client_id", "client identifier invalid"},
+		{"a certificate the app does not hold", signed("server-app", other), "invalid_grant", "invalid assertion"},
+		{"a user not pre-authorized", assertion("nobody@example.com", 2*time.Minute), "invalid_grant", "user hasn't approved this consumer"},
+	} {
+		status, body := postForm(t, url0, url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {c.assertion}})
+		if status != 400 || body["error"] != c.code || body["error_description"] != c.desc {
+			t.Errorf("%s: %d %v, want 400 %s %q", c.name, status, body, c.code, c.desc)
+		}
+	}
 }
 
 func TestOwnerVisibility(t *testing.T) {

@@ -57,6 +57,13 @@ type Field struct {
 	// on create: Salesforce defaults or maintains them (OwnerId, system
 	// fields, checkboxes).
 	NotNull bool `json:"notNull,omitempty"`
+	// Controller makes a picklist dependent: it names the controlling
+	// field (a picklist or a checkbox of the same object), and ValidFor
+	// maps each dependent value to the controlling values it is offered
+	// for ("true"/"false" for a checkbox). The describe gives them as
+	// dependentPicklist, controllerName and each value's validFor bit set.
+	Controller string              `json:"controllerName,omitempty"`
+	ValidFor   map[string][]string `json:"validFor,omitempty"`
 	// AutoNumber fields are numbered by Salesforce on create (Case.CaseNumber).
 	AutoNumber bool `json:"-"`
 	custom     bool
@@ -217,6 +224,9 @@ func loadSchema(custom []byte) (map[string]*Object, error) {
 		}
 	}
 	for _, o := range objs {
+		if err := o.checkDependencies(); err != nil {
+			return nil, err
+		}
 		if o.Label == "" {
 			o.Label = o.Name
 		}

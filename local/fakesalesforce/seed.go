@@ -13,11 +13,15 @@ const (
 
 // SeedDemo fills s with a small demo org around now: the user
 // demo@crmsync.local (password DemoPassword), an admin, accounts, contacts,
-// leads, open and recent tasks, and meetings in the sync window. It returns
+// leads, open and recent tasks, meetings in the sync window, and custom
+// Case fields with dependent picklists (demoCaseFields). It returns
 // the demo user's id.
 func SeedDemo(s *Server, now time.Time) (string, error) {
 	demo, err := s.AddUser(User{Username: DemoUsername, Password: DemoPassword, Email: DemoUsername, FirstName: "Dana", LastName: "Demo"})
 	if err != nil {
+		return "", err
+	}
+	if err := s.addCustomFields("Case", demoCaseFields()); err != nil {
 		return "", err
 	}
 	if _, err := s.AddUser(User{Username: "admin@crmsync.local", Password: "admin-password", Email: "admin@crmsync.local", FirstName: "Ada", LastName: "Admin", Admin: true}); err != nil {

@@ -97,6 +97,8 @@ type Server struct {
 	detached    map[string]bool      // occurrences changed on their own (series.go)
 	children    map[string][]string  // child copies of events by parent id
 	compositeMu sync.Mutex
+	// shares are manual sharing rows: access level by user by record (sharing.go).
+	shares map[string]map[string]string
 }
 
 type account struct {
@@ -191,7 +193,7 @@ func (s *Server) routes() *http.ServeMux {
 // carries no Sforce-Limit-Info.
 func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	f := s.takeFault("versions")
+	f := s.takeFault("versions", r.Method)
 	s.mu.Unlock()
 	if f != nil && f.Status != 0 {
 		f.write(w)
@@ -237,7 +239,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	f := s.takeFault(resource)
+	f := s.takeFault(resource, r.Method)
 	if s.used >= s.opts.DailyLimit {
 		s.setLimitHeader(w)
 		s.mu.Unlock()

@@ -254,8 +254,17 @@ func (s *Server) describe(c *reqCtx, obj *Object) {
 			length = 18
 		}
 		picklist := []map[string]any{}
+		var controller any
+		ctl := obj.field(f.Controller)
+		if ctl != nil {
+			controller = ctl.Name
+		}
 		for _, v := range f.Picklist {
-			picklist = append(picklist, map[string]any{"value": v, "label": v, "active": true, "defaultValue": f.Default == v, "validFor": nil})
+			var validFor any
+			if ctl != nil {
+				validFor = validForBits(ctl, f.ValidFor[v])
+			}
+			picklist = append(picklist, map[string]any{"value": v, "label": v, "active": true, "defaultValue": f.Default == v, "validFor": validFor})
 		}
 		ref := f.ReferenceTo
 		if ref == nil {
@@ -273,9 +282,9 @@ func (s *Server) describe(c *reqCtx, obj *Object) {
 			"sortable": f.Type != typeTextArea && f.Type != typeBase64, "groupable": f.Type != typeTextArea, "unique": f.Unique,
 			"idLookup": f.Name == "Id" || f.Type == typeEmail, "externalId": false, "picklistValues": picklist,
 			"restrictedPicklist": f.Restricted, "referenceTo": ref, "relationshipName": rel, "polymorphicForeignKey": len(f.ReferenceTo) > 1,
-			"soapType": soapType(f.Type), "htmlFormatted": false, "dependentPicklist": false, "deprecatedAndHidden": false,
+			"soapType": soapType(f.Type), "htmlFormatted": false, "dependentPicklist": ctl != nil, "deprecatedAndHidden": false,
 			"caseSensitive": false, "nameField": f.Name == "Name" || f.AutoNumber && obj.field("Name") == nil, "autoNumber": f.AutoNumber, "precision": 0, "scale": 0, "digits": 0,
-			"inlineHelpText": nil, "controllerName": nil, "calculatedFormula": nil, "defaultValueFormula": nil,
+			"inlineHelpText": nil, "controllerName": controller, "calculatedFormula": nil, "defaultValueFormula": nil,
 			"writeRequiresMasterRead": false, "namePointing": len(f.ReferenceTo) > 1, "relationshipOrder": nil,
 		})
 	}

@@ -223,7 +223,7 @@ func (s *Server) canSee(u *account, r *record) bool {
 		d := s.records[r.str("ContentDocumentId")]
 		return d != nil && d.str("OwnerId") == u.id
 	}
-	if !r.obj.Owned || r.str("OwnerId") == u.id {
+	if !r.obj.Owned || r.str("OwnerId") == u.id || s.sharedAccess(u, r) != "" {
 		return true
 	}
 	if r.obj.Name == "Task" || r.obj.Name == "Event" {
@@ -245,7 +245,7 @@ func (s *Server) canEdit(u *account, r *record) bool {
 		parent := s.records[r.str(map[string]string{"TaskRelation": "TaskId", "EventRelation": "EventId"}[r.obj.Name])]
 		return parent != nil && s.canEdit(u, parent)
 	}
-	return !r.obj.Owned || r.str("OwnerId") == u.id
+	return !r.obj.Owned || r.str("OwnerId") == u.id || s.sharedAccess(u, r) == AccessEdit
 }
 
 // relations returns the live TaskRelation/EventRelation rows of an activity.

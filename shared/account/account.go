@@ -77,14 +77,27 @@ type Deps struct {
 	// tables that deletion cannot sweep by partition (the mailbox's push
 	// subscriptions: msgraph.Subscriptions.Forget via DeleterFunc).
 	Forget []Deleter
+	// Unhook undo what the connectors hold at their providers for the user
+	// and can only undo with the user's tokens (Calendar watch channels,
+	// Gmail's users.watch, Graph subscriptions): Delete runs them before the
+	// connections go, since that revokes the tokens. A failure is logged and
+	// deletion goes on: what is left lapses at its expiry, and its
+	// notifications name a user who no longer exists, which the push
+	// handlers acknowledge and ignore.
+	Unhook []Deleter
 	// Directory answers OrgOf for users who signed in but were never
 	// provisioned (identity.Users); Accounts.OrgOf asks it after the profiles.
 	Directory access.Directory
 	// CRM and Mailbox are the connectors of the two sides, whose custom
 	// field checks settings pass (zero: no vendor checks).
 	CRM, Mailbox side.Connector
-	Now          func() time.Time
-	Log          *slog.Logger
+	// Saved hear of each user's settings once stored (nil: nobody), for
+	// what is kept elsewhere from them: the change detector's directory
+	// keeps whether a list view scopes the user, so it is kept up to date
+	// where the setting changes rather than checked after every session.
+	Saved []SettingsListener
+	Now   func() time.Time
+	Log   *slog.Logger
 }
 
 // Accounts manages users' accounts. Construct with New.

@@ -110,7 +110,8 @@ const deletionHolder = "account-deletion"
 //
 // Order matters: the session lease is taken first so no sync session starts
 // or writes meanwhile (ErrBusy while one runs); the schedule goes next so
-// none is enqueued; connections go before state so the tokens are revoked
+// none is enqueued; push at the providers is stopped (Unhook) while the
+// tokens still work; connections go before state so the tokens are revoked
 // while they can still be found; the profile and identity rows go last since
 // they tell the user's org.
 func (a *Accounts) Delete(ctx context.Context, actor access.Principal, user string) error {
@@ -139,6 +140,7 @@ func (a *Accounts) Delete(ctx context.Context, actor access.Principal, user stri
 
 	steps := []step{
 		{"schedule", func() error { return a.d.Scheduler.Remove(ctx, user) }},
+		{"push", func() error { a.unhook(ctx, user); return nil }},
 		{"connections", func() error { return a.d.Connections.Delete(ctx, user) }},
 	}
 	for _, f := range a.d.Forget {
@@ -174,6 +176,16 @@ func (a *Accounts) Delete(ctx context.Context, actor access.Principal, user stri
 	}
 	a.d.Log.InfoContext(ctx, "account deleted", "user", user, "by", actor.User)
 	return nil
+}
+
+// unhook runs the Unhook deleters while the user's tokens still work. A
+// failure never blocks the deletion (see Deps.Unhook): it is logged.
+func (a *Accounts) unhook(ctx context.Context, user string) {
+	for _, u := range a.d.Unhook {
+		if err := u.Delete(ctx, user); err != nil {
+			a.d.Log.WarnContext(ctx, "account deletion: stopping push at the provider failed; it lapses at its expiry", "user", user, "err", err)
+		}
+	}
 }
 
 // step is one part of a deletion, named for the error message.

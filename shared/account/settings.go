@@ -306,7 +306,37 @@ func (a *Accounts) SaveSettings(ctx context.Context, user string, s Settings) er
 	if err := s.Validate(a.d.CRM, a.d.Mailbox); err != nil {
 		return err
 	}
-	return a.writeSettings(ctx, user, s, etag)
+	if err := a.writeSettings(ctx, user, s, etag); err != nil {
+		return err
+	}
+	// After the write: a listener that fails leaves the settings saved and
+	// says so; saving again (the same settings) tells it again.
+	var errs []error
+	for _, l := range a.d.Saved {
+		if err := l.SettingsSaved(ctx, user, cur, s); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("account: settings saved, but what depends on them was not updated (save again): %w", err)
+	}
+	return nil
+}
+
+// SettingsListener hears of a user's settings once saved: before (as they
+// were) and after. It is called on every save, so one that cares about a
+// single setting compares the two and does nothing when that one is
+// unchanged.
+type SettingsListener interface {
+	SettingsSaved(ctx context.Context, user string, before, after Settings) error
+}
+
+// SettingsListenerFunc adapts a function to SettingsListener.
+type SettingsListenerFunc func(ctx context.Context, user string, before, after Settings) error
+
+// SettingsSaved calls f.
+func (f SettingsListenerFunc) SettingsSaved(ctx context.Context, user string, before, after Settings) error {
+	return f(ctx, user, before, after)
 }
 
 // SetPlan puts a user on a plan (an admin action) by re-enrolling them in

@@ -43,6 +43,10 @@ var permanentCodes = []struct {
 	code    string
 	message string
 }{
+	// A record the request points at (a lookup's value, a Task's What) is
+	// not shared with the user: a different way forward than their own
+	// permissions, so its own code.
+	{"INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY", http.StatusForbidden, "forbidden_related", "a related record is not shared with you in the CRM"},
 	{"INSUFFICIENT_ACCESS", http.StatusForbidden, "forbidden", "your CRM permissions do not allow this"},
 	{"NOT_FOUND", http.StatusNotFound, "not_found", "the record does not exist or you cannot see it"},
 	{"ENTITY_IS_DELETED", http.StatusNotFound, "not_found", "the record does not exist or you cannot see it"},
@@ -57,6 +61,13 @@ func (a *API) crmError(w http.ResponseWriter, r *http.Request, op string, err er
 	errors.As(err, &fe)
 	a.log.InfoContext(r.Context(), "crm call failed", "op", op, "user", callerOf(r.Context()).user, "class", class.String(), "code", codeOf(fe))
 	if class == fault.Permanent && fe != nil {
+		// An id the request named (not a field's value: that names the
+		// field) that the CRM does not know for this user: a record gone or
+		// not shared with them.
+		if fe.Code == "INVALID_CROSS_REFERENCE_KEY" && len(fe.Fields) == 0 {
+			writeError(w, http.StatusNotFound, "not_found", "the record does not exist or you cannot see it")
+			return
+		}
 		for _, pc := range permanentCodes {
 			if strings.HasPrefix(fe.Code, pc.prefix) {
 				writeError(w, pc.status, pc.code, pc.message)

@@ -16,10 +16,11 @@ import (
 // AppointmentInvolvedParties to AppointmentInvolvedPartiesCollection, with
 // PartyID, RoleCode, PartyTypeCode, MainIndicator and the derived EMail and
 // PartyName). A party is a business partner named by business ID: a
-// contact's ContactID or an employee's EmployeeID, matched here by e-mail
+// contact's ContactID or an employee's BusinessPartnerID, matched by e-mail
 // address. Addresses with neither are left out: C4C cannot relate a bare
-// address. Role codes come from the tenant's code list
-// AppointmentInvolvedPartiesRoleCodeCollection, found by description.
+// address. Role codes come from the tenant's code list that $metadata names
+// as RoleCode's value help (AppointmentInvolvedPartiesRoleCodeCollection),
+// read with the other code lists (LoadCodes) and found by description.
 //
 // item.Attendees reads back as the addresses of the parties in the attendee
 // role; the organizer (item.Organizer) is related in the organizer role.
@@ -27,10 +28,7 @@ import (
 // afterwards: like the mailbox, which never writes attendees (that would
 // send invitations), C4C's party list is the CRM user's.
 
-const (
-	partiesNav   = "AppointmentInvolvedParties"
-	roleCodeList = "AppointmentInvolvedPartiesRoleCodeCollection"
-)
+const partiesNav = "AppointmentInvolvedParties"
 
 // Role descriptions of the code list entries crmsync uses.
 const (
@@ -38,34 +36,30 @@ const (
 	attendeeRole  = "Attendee"
 )
 
-// roles returns the role codes of the organizer and of an attendee, read
-// once per side from the tenant's code list.
+// roles returns the role codes of the organizer and of an attendee from
+// the tenant's code lists (cached with them per connection).
 func (s *Side) roles(ctx context.Context) (organizer, attendee string, err error) {
-	s.mu.Lock()
-	if s.roleCodes != nil {
-		o, a := s.roleCodes[organizerRole], s.roleCodes[attendeeRole]
-		s.mu.Unlock()
-		return o, a, nil
-	}
-	s.mu.Unlock()
-	codes := map[string]string{}
-	err = s.c.List(ctx, roleCodeList, nil, func(e Entity) error {
-		if d := e.String("Description"); d != "" {
-			if _, ok := codes[d]; !ok {
-				codes[d] = e.String("Code")
-			}
-		}
-		return nil
-	})
+	cs, err := s.loadCodes(ctx)
 	if err != nil {
 		return "", "", err
+	}
+	list := cs.md.ValueHelp[roleCodeSet][roleCodeProp]
+	if list == "" {
+		return "", "", fault.New(fault.Permanent, "no_role_codes", "C4C's $metadata names no code list (c4c:value-help) for "+roleCodeSet+"."+roleCodeProp)
+	}
+	if err := cs.readLists(ctx, s.c, []string{list}); err != nil {
+		return "", "", err
+	}
+	entries, _ := cs.list(list)
+	codes := map[string]string{}
+	for _, e := range entries {
+		if _, ok := codes[e.Description]; !ok && e.Description != "" {
+			codes[e.Description] = e.Code
+		}
 	}
 	if codes[attendeeRole] == "" {
 		return "", "", fault.New(fault.Permanent, "no_attendee_role", "the tenant's appointment party role codes have no \"Attendee\"")
 	}
-	s.mu.Lock()
-	s.roleCodes = codes
-	s.mu.Unlock()
 	return codes[organizerRole], codes[attendeeRole], nil
 }
 
@@ -95,12 +89,13 @@ func (s *Side) readAttendees(ctx context.Context, e Entity, rec *item.Record) {
 }
 
 // partiesByEmail maps addresses (lower case) to the business ID of the
-// contact or, failing that, the employee with that address: one read per
-// collection and 40 addresses.
+// contact or, failing that, the employee with that address (its business
+// partner ID, which OwnerPartyID also holds): one read per collection and
+// 40 addresses.
 func (s *Side) partiesByEmail(ctx context.Context, addrs []string) (map[string]string, error) {
 	out := map[string]string{}
 	addrs = slices.Compact(slices.Sorted(slices.Values(addrs)))
-	for _, src := range []struct{ coll, id string }{{"ContactCollection", "ContactID"}, {"EmployeeCollection", "EmployeeID"}} {
+	for _, src := range []struct{ coll, id string }{{"ContactCollection", "ContactID"}, {"EmployeeCollection", "BusinessPartnerID"}} {
 		for start := 0; start < len(addrs); start += chunk {
 			var terms []string
 			for _, a := range addrs[start:min(start+chunk, len(addrs))] {

@@ -14,7 +14,7 @@ func seeded(tb testing.TB, n int) (*local, string) {
 	tb.Helper()
 	l := newLocal(tb, fakec4c.Options{})
 	for i := range n {
-		if _, err := l.srv.Insert("ContactCollection", map[string]any{"FirstName": "F", "LastName": "L" + strconv.Itoa(i), "Email": "p" + strconv.Itoa(i) + "@example.com", "OwnerID": syncOwner}); err != nil {
+		if _, err := l.srv.Insert("ContactCollection", map[string]any{"FirstName": "F", "LastName": "L" + strconv.Itoa(i), "Email": "p" + strconv.Itoa(i) + "@example.com", "ContactOwnerID": syncOwner}); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -43,7 +43,7 @@ func calls(tb testing.TB, l *local, cursor string) (int64, item.Changes) {
 func TestCallBounds(t *testing.T) {
 	l := newLocal(t, fakec4c.Options{})
 	for i := range 10000 {
-		if _, err := l.srv.Insert("ContactCollection", map[string]any{"LastName": "L" + strconv.Itoa(i), "OwnerID": syncOwner}); err != nil {
+		if _, err := l.srv.Insert("ContactCollection", map[string]any{"LastName": "L" + strconv.Itoa(i), "ContactOwnerID": syncOwner}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -31,7 +31,13 @@ func Check(ctx context.Context, o Options) (tenant string, err error) {
 		}
 		return "", errors.New("SAP Cloud for Customer could not be reached at that host: " + err.Error())
 	}
-	u, err := url.Parse(o.Host)
+	return tenantOf(o.Host)
+}
+
+// tenantOf is the tenant of a host: its first label, or host:port of an
+// address without a domain.
+func tenantOf(h string) (string, error) {
+	u, err := url.Parse(h)
 	if err != nil {
 		return "", err
 	}

@@ -42,6 +42,9 @@ type Options struct {
 	Host string
 	// User and Password are the communication user's (Basic auth).
 	User, Password string
+	// SAML, when set, authenticates with OAuth 2.0 SAML bearer tokens
+	// instead of User and Password.
+	SAML *SAMLBearer
 	// HTTPClient carries the calls (nil = a default client); the client
 	// adds its own cookie jar to a copy of it.
 	HTTPClient *http.Client
@@ -52,9 +55,13 @@ type Options struct {
 type Client struct {
 	root       string
 	user, pass string
+	saml       *SAMLBearer
 	hc         *http.Client
 	log        *slog.Logger
 	calls      atomic.Int64
+
+	// codeKey names the connection in a CodeCache (tenant and user).
+	codeKey string
 
 	mu    sync.Mutex
 	token string // CSRF token, valid with the cookies in hc's jar
@@ -66,7 +73,7 @@ func New(o Options) (*Client, error) {
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("c4c: tenant URL %q is not an absolute URL such as https://my123456.crm.ondemand.com", o.Host)
 	}
-	if o.User == "" || o.Password == "" {
+	if o.SAML == nil && (o.User == "" || o.Password == "") {
 		return nil, errors.New("c4c: a communication user and password are needed")
 	}
 	hc := &http.Client{}
@@ -80,7 +87,7 @@ func New(o Options) (*Client, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Client{root: strings.TrimSuffix(o.Host, "/") + ServicePath, user: o.User, pass: o.Password, hc: hc, log: log}, nil
+	return &Client{root: strings.TrimSuffix(o.Host, "/") + ServicePath, user: o.User, pass: o.Password, saml: o.SAML, hc: hc, log: log}, nil
 }
 
 // Calls is the number of HTTP requests made ($batch counts once).
@@ -153,7 +160,9 @@ func (c *Client) send(ctx context.Context, method, target string, hdr http.Heade
 		for k, v := range hdr {
 			req.Header[k] = v
 		}
-		req.SetBasicAuth(c.user, c.pass)
+		if err := c.authorize(req); err != nil {
+			return nil, nil, err
+		}
 		req.Header.Set("Accept", "application/json")
 		if tok != "" {
 			req.Header.Set("x-csrf-token", tok)
@@ -161,6 +170,10 @@ func (c *Client) send(ctx context.Context, method, target string, hdr http.Heade
 		resp, b, err := c.roundTrip(req)
 		if err != nil {
 			return nil, nil, err
+		}
+		if c.saml != nil && resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
+			c.saml.invalidate() // revoked or expired early: one new token
+			continue
 		}
 		if write && resp.StatusCode == http.StatusForbidden && strings.EqualFold(resp.Header.Get("x-csrf-token"), "Required") && attempt == 0 {
 			c.log.Debug("c4c: CSRF token refused; fetching a new one")
@@ -199,7 +212,9 @@ func (c *Client) csrf(ctx context.Context, refresh bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	req.SetBasicAuth(c.user, c.pass)
+	if err := c.authorize(req); err != nil {
+		return "", err
+	}
 	req.Header.Set("x-csrf-token", "fetch")
 	resp, b, err := c.roundTrip(req)
 	if err != nil {
@@ -453,4 +468,19 @@ func readHTTP(b []byte) (OpResult, error) {
 		}
 	}
 	return r, nil
+}
+
+// authorize sets the request's credentials: a SAML bearer token, or the
+// communication user's Basic auth.
+func (c *Client) authorize(req *http.Request) error {
+	if c.saml == nil {
+		req.SetBasicAuth(c.user, c.pass)
+		return nil
+	}
+	tok, err := c.saml.Token(req.Context())
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	return nil
 }

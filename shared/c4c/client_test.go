@@ -300,7 +300,7 @@ func TestOwnerScopesRecords(t *testing.T) {
 	}
 	// The contact is handed to a colleague: it leaves scope, it is not deleted.
 	l.clock.Add(10 * time.Minute)
-	if err := l.srv.Update("ContactCollection", mine, map[string]any{"OwnerID": otherOwner}); err != nil {
+	if err := l.srv.Update("ContactCollection", mine, map[string]any{"ContactOwnerID": otherOwner}); err != nil {
 		t.Fatal(err)
 	}
 	ch, err = l.side.Changes(t.Context(), sc, ch.Cursor)

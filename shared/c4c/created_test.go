@@ -40,7 +40,7 @@ func TestCreatedThenGoneIsReported(t *testing.T) {
 				id := res[0].ID
 				l.clock.Add(time.Minute)
 				if how == "owner" {
-					err = l.srv.Update("ContactCollection", id, map[string]any{"OwnerID": otherOwner})
+					err = l.srv.Update("ContactCollection", id, map[string]any{"ContactOwnerID": otherOwner})
 				} else {
 					err = l.srv.Delete("ContactCollection", id)
 				}

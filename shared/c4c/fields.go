@@ -56,31 +56,9 @@ var maps = map[item.Kind]kindMap{
 	}},
 }
 
-// Task status and priority codes. The connector should read these code
-// lists from the tenant's value help ($metadata / code list collections);
-// until it does, these are the codes of a standard tenant (unverified
-// against a tenant; see the report).
-var (
-	statusCodes   = map[string]string{"NotStarted": "1", "InProgress": "2", "Completed": "3", "Waiting": "4", "Deferred": "5"}
-	priorityCodes = map[string]string{"High": "2", "Normal": "3", "Low": "7"}
-)
-
-func reverse(m map[string]string) map[string]string {
-	r := map[string]string{}
-	for k, v := range m {
-		r[v] = k
-	}
-	return r
-}
-
-var statusNames, priorityNames = reverse(statusCodes), reverse(priorityCodes)
-
-// completedStatus is the code of a completed task (out of scope once due
-// before the window).
-const completedStatus = "3"
-
-// toItem reads an entity into canonical fields.
-func toItem(kind item.Kind, e Entity) (item.Record, error) {
+// toItem reads an entity into canonical fields; codes are the tenant's
+// code lists (LoadCodes) for its coded properties.
+func toItem(kind item.Kind, e Entity, codes *Codes) (item.Record, error) {
 	m := maps[kind]
 	rec := item.Record{Kind: kind, ID: e.ID(), Version: e.ETag(), Modified: e.Time("EntityLastChangedOn"), Fields: map[string]string{}}
 	for _, f := range m.fields {
@@ -100,15 +78,14 @@ func toItem(kind item.Kind, e Entity) (item.Record, error) {
 			b, _ := e[f.prop].(bool)
 			v = fmt.Sprint(b)
 		case status, priority:
-			code := e.String(f.prop)
-			names := statusNames
-			if f.kind == priority {
-				names = priorityNames
-			}
-			if code != "" {
-				var ok bool
-				if v, ok = names[code]; !ok {
-					return rec, fmt.Errorf("unknown %s code %q", f.prop, code)
+			if code := e.String(f.prop); code != "" {
+				cm, ok := codes.lookup(m.coll, f.prop)
+				if !ok {
+					return rec, fmt.Errorf("the code list of %s.%s is not loaded", m.coll, f.prop)
+				}
+				var err error
+				if v, err = cm.name(f.prop, code); err != nil {
+					return rec, err
 				}
 			}
 		default:
@@ -130,8 +107,10 @@ func toItem(kind item.Kind, e Entity) (item.Record, error) {
 	return rec, nil
 }
 
-// fromItem writes the canonical fields present in rec as C4C properties.
-func fromItem(kind item.Kind, rec item.Record) (map[string]any, error) {
+// fromItem writes the canonical fields present in rec as C4C properties,
+// coded ones as the tenant's codes (a value whose meaning the tenant's
+// code list lacks is an error naming the list).
+func fromItem(kind item.Kind, rec item.Record, codes *Codes) (map[string]any, error) {
 	m := maps[kind]
 	out := map[string]any{}
 	for _, f := range m.fields {
@@ -164,17 +143,17 @@ func fromItem(kind item.Kind, rec item.Record) (map[string]any, error) {
 		case flag:
 			out[f.prop] = v == "true"
 		case status, priority:
-			codes := statusCodes
-			if f.kind == priority {
-				codes = priorityCodes
-			}
 			if v == "" {
 				out[f.prop] = ""
 				continue
 			}
-			code, ok := codes[v]
+			cm, ok := codes.lookup(m.coll, f.prop)
 			if !ok {
-				return nil, fmt.Errorf("%s %q has no C4C code", f.canonical, v)
+				return nil, fmt.Errorf("the code list of %s.%s is not loaded", m.coll, f.prop)
+			}
+			code, err := cm.code(f.canonical, v)
+			if err != nil {
+				return nil, err
 			}
 			out[f.prop] = code
 		default:

@@ -79,7 +79,7 @@ const syncOwner, otherOwner = "8000000001", "8000000002"
 
 func direct(t *testing.T, kind item.Kind, fields map[string]string) map[string]any {
 	t.Helper()
-	props, err := fromItem(kind, item.Record{Kind: kind, Fields: fields})
+	props, err := fromItem(kind, item.Record{Kind: kind, Fields: fields}, defaultCodes())
 	if err != nil {
 		t.Fatalf("direct %s: %v", kind, err)
 	}

@@ -18,7 +18,7 @@ import (
 func TestAttendeesBecomeInvolvedParties(t *testing.T) {
 	l := newLocal(t, fakec4c.Options{})
 	ctx := t.Context()
-	if _, err := l.srv.Insert("ContactCollection", map[string]any{"LastName": "Anders", "Email": "alice@acme.example", "OwnerID": syncOwner}); err != nil {
+	if _, err := l.srv.Insert("ContactCollection", map[string]any{"LastName": "Anders", "Email": "alice@acme.example", "ContactOwnerID": syncOwner}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := l.srv.Insert("EmployeeCollection", map[string]any{"FirstName": "Dana", "LastName": "Seller", "Email": "dana@contoso.example"}); err != nil {

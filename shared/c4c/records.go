@@ -7,7 +7,6 @@ package c4c
 
 import (
 	"context"
-	"encoding/xml"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -269,71 +268,15 @@ func (s *Side) Objects(ctx context.Context) ([]side.ObjectInfo, error) {
 	return out, nil
 }
 
-// edmx is the part of an OData v2 $metadata document Describe reads, with
-// SAP's annotations (namespace http://www.sap.com/Protocols/SAPData).
-type edmx struct {
-	Schemas []struct {
-		Types []struct {
-			Name  string `xml:"Name,attr"`
-			Props []struct {
-				Name      string `xml:"Name,attr"`
-				Type      string `xml:"Type,attr"`
-				Nullable  string `xml:"Nullable,attr"`
-				MaxLength string `xml:"MaxLength,attr"`
-				Label     string `xml:"http://www.sap.com/Protocols/SAPData label,attr"`
-				Creatable string `xml:"http://www.sap.com/Protocols/SAPData creatable,attr"`
-				Updatable string `xml:"http://www.sap.com/Protocols/SAPData updatable,attr"`
-			} `xml:"Property"`
-		} `xml:"EntityType"`
-		Containers []struct {
-			Sets []edmxSet `xml:"EntitySet"`
-		} `xml:"EntityContainer"`
-	} `xml:"DataServices>Schema"`
-}
-
-type edmxSet struct {
-	Name       string `xml:"Name,attr"`
-	EntityType string `xml:"EntityType,attr"`
-	Creatable  string `xml:"http://www.sap.com/Protocols/SAPData creatable,attr"`
-	Updatable  string `xml:"http://www.sap.com/Protocols/SAPData updatable,attr"`
-}
-
-func (m *edmx) set(name string) (edmxSet, bool) {
-	for _, sc := range m.Schemas {
-		for _, c := range sc.Containers {
-			for _, s := range c.Sets {
-				if s.Name == name {
-					return s, true
-				}
-			}
-		}
-	}
-	return edmxSet{}, false
-}
-
-// metadata reads the service's $metadata once per side.
-func (s *Side) metadata(ctx context.Context) (*edmx, error) {
-	s.mu.Lock()
-	md := s.md
-	s.mu.Unlock()
-	if md != nil {
-		return md, nil
-	}
-	resp, b, err := s.c.send(ctx, http.MethodGet, s.c.root+"$metadata", http.Header{"Accept": {"application/xml"}}, nil)
+// metadata returns the service's $metadata, read with the tenant's code
+// lists (loadCodes: once per connection with a CodeCache, once per side
+// without).
+func (s *Side) metadata(ctx context.Context) (*Metadata, error) {
+	cs, err := s.loadCodes(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, classify(resp.StatusCode, resp.Header, b)
-	}
-	md = &edmx{}
-	if err := xml.Unmarshal(b, md); err != nil {
-		return nil, fault.Wrap(fault.Temporary, fmt.Errorf("c4c: reading $metadata: %w", err))
-	}
-	s.mu.Lock()
-	s.md = md
-	s.mu.Unlock()
-	return md, nil
+	return cs.md, nil
 }
 
 // edmTypes maps EDM types to the add-in's field types.
@@ -344,79 +287,65 @@ var edmTypes = map[string]string{
 
 // Describe implements side.RecordCRM from $metadata: a property is
 // createable and updateable unless sap:creatable / sap:updatable say
-// "false", required when Nullable="false" and creatable. A property whose
-// code list the service serves as an entity set named <EntityType><Property>Collection
-// (AppointmentPriorityCollection, …) is a restricted picklist of its codes,
-// each labelled with its description.
+// "false", required when Nullable="false" and creatable. A writable property
+// with a c4c:value-help is a restricted picklist of the codes of that code
+// list, the tenant's own, read like the sync's code lists and cached with
+// them (one $batch for the lists not yet held), each code labelled with its
+// description.
 func (s *Side) Describe(ctx context.Context, object string) (side.Object, error) {
 	o, err := objectOf(object)
 	if err != nil {
 		return side.Object{}, err
 	}
-	md, err := s.metadata(ctx)
+	cs, err := s.loadCodes(ctx)
 	if err != nil {
 		return side.Object{}, err
 	}
+	md := cs.md
 	set, ok := md.set(o.coll)
 	if !ok {
 		return side.Object{}, fault.New(fault.Permanent, "NOT_FOUND", fmt.Sprintf("the tenant's $metadata has no %s", o.coll))
 	}
-	typeName := set.EntityType[strings.LastIndexByte(set.EntityType, '.')+1:]
 	out := side.Object{ObjectInfo: side.ObjectInfo{Name: object, Label: o.label, Createable: set.Creatable != "false", Updateable: set.Updatable != "false"}}
 	var lists []string
 	var listProps []int
-	for _, sc := range md.Schemas {
-		for _, t := range sc.Types {
-			if t.Name != typeName {
-				continue
-			}
-			for _, p := range t.Props {
-				if p.Name == "ObjectID" || p.Name == "ETag" {
-					continue
-				}
-				f := side.Field{Name: p.Name, Label: p.Label, Type: edmTypes[p.Type], Createable: p.Creatable != "false",
-					Updateable: p.Updatable != "false", Nillable: p.Nullable != "false"}
-				if f.Label == "" {
-					f.Label = p.Name
-				}
-				if f.Type == "" {
-					f.Type = "string"
-				}
-				f.Length, _ = strconv.Atoi(p.MaxLength)
-				if cl := typeName + p.Name + "Collection"; f.Createable || f.Updateable {
-					if _, ok := md.set(cl); ok {
-						lists = append(lists, cl)
-						listProps = append(listProps, len(out.Fields))
-						f.Type = "picklist"
-						f.Restricted = true
-					}
-				}
-				out.Fields = append(out.Fields, f)
-			}
+	for _, p := range md.props(set) {
+		if p.Name == "ObjectID" || p.Name == "ETag" {
+			continue
 		}
+		f := side.Field{Name: p.Name, Label: p.Label, Type: edmTypes[p.Type], Createable: p.Creatable != "false",
+			Updateable: p.Updatable != "false", Nillable: p.Nullable != "false"}
+		if f.Label == "" {
+			f.Label = p.Name
+		}
+		if f.Type == "" {
+			f.Type = "string"
+		}
+		f.Length, _ = strconv.Atoi(p.MaxLength)
+		if p.ValueHelp != "" && (f.Createable || f.Updateable) {
+			lists = append(lists, p.ValueHelp)
+			listProps = append(listProps, len(out.Fields))
+			f.Type = "picklist"
+			f.Restricted = true
+		}
+		out.Fields = append(out.Fields, f)
 	}
 	if len(out.Fields) == 0 {
-		return side.Object{}, fault.New(fault.Permanent, "NOT_FOUND", fmt.Sprintf("the tenant's $metadata has no entity type %s", typeName))
+		return side.Object{}, fault.New(fault.Permanent, "NOT_FOUND", fmt.Sprintf("the tenant's $metadata has no entity type %s", set.EntityType))
 	}
-	if len(lists) > 0 {
-		qs := make([]url.Values, len(lists))
-		for i := range qs {
-			qs[i] = url.Values{}
-		}
-		res, err := s.queries(ctx, lists, qs)
-		if err != nil {
-			return side.Object{}, err
-		}
-		for i, codes := range res {
-			f := &out.Fields[listProps[i]]
-			for _, c := range codes {
-				f.Picklist = append(f.Picklist, c.String("Code"))
-				if d := c.String("Description"); d != "" {
-					if f.PicklistLabels == nil {
-						f.PicklistLabels = map[string]string{}
-					}
-					f.PicklistLabels[c.String("Code")] = d
+	if err := cs.readLists(ctx, s.c, lists); err != nil {
+		return side.Object{}, err
+	}
+	for i, l := range lists {
+		codes, _ := cs.list(l)
+		f := &out.Fields[listProps[i]]
+		for _, c := range codes {
+			f.Picklist = append(f.Picklist, c.Code)
+			if c.Description != "" {
+				if f.PicklistLabels == nil {
+					f.PicklistLabels = map[string]string{}
 				}
+				f.PicklistLabels[c.Code] = c.Description
 			}
 		}
 	}

@@ -36,6 +36,14 @@ type SideOptions struct {
 	// contract), and records the side creates are given to it. "" reads
 	// every record the communication user sees.
 	Owner string
+	// OwnerEmployee is the same employee's employee ID, the owner of
+	// contacts (ContactOwnerID); "" = Owner.
+	OwnerEmployee string
+	// CodeCache keeps the tenant's code lists between sides, under
+	// CodeKey (nil: each side reads them, 2 calls, when a coded kind is
+	// first read or written).
+	CodeCache *CodeCache
+	CodeKey   string
 	// Known keeps the records reported per kind (nil = in memory, for one
 	// process: tests and the demo).
 	Known KnownStore
@@ -60,11 +68,8 @@ type Side struct {
 	// emailContact maps the e-mails LogEmail created to their main
 	// contact's ObjectID, where AttachFile puts their files.
 	emailContact map[string]string
-	// roleCodes are the appointment party role codes by description, read
-	// once (appointment_parties.go).
-	roleCodes map[string]string
-	// md is the service's $metadata, read once for the add-in (records.go).
-	md *edmx
+	// codes are the tenant's $metadata and code lists (loadCodes).
+	codes *Codes
 }
 
 var _ side.CRM = (*Side)(nil)
@@ -125,13 +130,13 @@ func decodeCursor(s string) (cursorState, bool) {
 
 // inScope says whether a record belongs to the sync of scope.
 func (s *Side) inScope(sc item.Scope, e Entity) bool {
-	if prop := ownerProps[sc.Kind]; s.opts.Owner != "" && e.String(prop) != s.opts.Owner && !(sc.Kind == item.Event && s.involved(e)) {
+	if prop, owner := ownerProps[sc.Kind], s.owner(sc.Kind); owner != "" && e.String(prop) != owner && !(sc.Kind == item.Event && s.involved(e)) {
 		return false
 	}
 	switch sc.Kind {
 	case item.Task:
 		// Open, or due on or after From.
-		if e.String("Status") != completedStatus {
+		if done := s.tenantCodes().completed(); done == "" || e.String("Status") != done {
 			return true
 		}
 		due := e.Time("DueDateTime")
@@ -154,10 +159,20 @@ func (s *Side) scopeFilter(sc item.Scope) string {
 	return strings.TrimPrefix(f, " and ")
 }
 
-// ownerProps are the properties naming a record's owner (the employee's
-// business partner ID): Contact OwnerID, Task ProcessorPartyID (LATONA
-// Tasks), Appointment OwnerPartyID (LATONA sandbox payload).
-var ownerProps = map[item.Kind]string{item.Contact: "OwnerID", item.Task: "ProcessorPartyID", item.Event: "OwnerPartyID"}
+// ownerProps are the properties naming a record's owner: Contact
+// ContactOwnerID (the employee ID: String(20) like other …EmployeeID
+// properties, with the navigation ContactOwnerEmployeeBasicData), Task
+// ProcessorPartyID (LATONA Tasks), Appointment OwnerPartyID (LATONA sandbox
+// payload); the last two are business partner IDs.
+var ownerProps = map[item.Kind]string{item.Contact: "ContactOwnerID", item.Task: "ProcessorPartyID", item.Event: "OwnerPartyID"}
+
+// owner is the value of kind's owner property for the side's employee.
+func (s *Side) owner(kind item.Kind) string {
+	if kind == item.Contact && s.opts.OwnerEmployee != "" {
+		return s.opts.OwnerEmployee
+	}
+	return s.opts.Owner
+}
 
 // ownerFilter is " and <owner> eq '<Owner>'", or "" when the side reads
 // every record the communication user sees.
@@ -165,7 +180,7 @@ func (s *Side) ownerFilter(kind item.Kind) string {
 	if s.opts.Owner == "" {
 		return ""
 	}
-	return " and " + ownerProps[kind] + " eq " + Quote(s.opts.Owner)
+	return " and " + ownerProps[kind] + " eq " + Quote(s.owner(kind))
 }
 
 // scopeSelect are the properties inScope reads.
@@ -192,6 +207,9 @@ func (s *Side) Changes(ctx context.Context, sc item.Scope, cursor string) (item.
 	m, ok := maps[sc.Kind]
 	if !ok {
 		return item.Changes{}, fault.New(fault.Permanent, "kind", fmt.Sprintf("C4C side does not sync %s", sc.Kind))
+	}
+	if err := s.needCodes(ctx, sc.Kind); err != nil {
+		return item.Changes{}, err
 	}
 	st, ok := decodeCursor(cursor)
 	if !ok {
@@ -295,11 +313,15 @@ func etagTime(et string) (time.Time, bool) {
 }
 
 func (s *Side) report(ctx context.Context, out *item.Changes, kind item.Kind, e Entity) {
-	rec, err := toItem(kind, e)
+	rec, err := toItem(kind, e, s.tenantCodes())
 	if err != nil {
 		code := "unreadable"
-		if strings.Contains(err.Error(), "time zone") {
+		switch {
+		case strings.Contains(err.Error(), "time zone"):
 			code = "unknown-time-zone"
+		case strings.Contains(err.Error(), "code list"):
+			code = "unknown-code"
+			s.staleCodes()
 		}
 		out.Problems = append(out.Problems, item.Problem{ID: e.ID(), Name: rec.Name(), Code: code, Reason: err.Error()})
 		return
@@ -451,6 +473,9 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 	if !ok {
 		return nil, fault.New(fault.Permanent, "kind", fmt.Sprintf("C4C side does not sync %s", kind))
 	}
+	if err := s.needCodes(ctx, kind); err != nil {
+		return nil, err
+	}
 	results := make([]side.Result, len(recs))
 	bodies := make([]map[string]any, len(recs))
 	for i, r := range recs {
@@ -458,13 +483,13 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 			results[i].Err = err
 			continue
 		}
-		body, err := fromItem(kind, r)
+		body, err := fromItem(kind, r, s.tenantCodes())
 		if err != nil {
 			results[i].Err = fault.Wrap(fault.Permanent, err)
 			continue
 		}
 		if s.opts.Owner != "" {
-			body[ownerProps[kind]] = s.opts.Owner
+			body[ownerProps[kind]] = s.owner(kind)
 		}
 		insertNote(kind, r, body)
 		bodies[i] = body
@@ -537,6 +562,9 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 	if !ok {
 		return nil, fault.New(fault.Permanent, "kind", fmt.Sprintf("C4C side does not sync %s", kind))
 	}
+	if err := s.needCodes(ctx, kind); err != nil {
+		return nil, err
+	}
 	results := make([]side.Result, len(recs))
 	bodies := make([]map[string]any, len(recs))
 	pending := []int{}
@@ -546,7 +574,7 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 			results[i].Err = err
 			continue
 		}
-		b, err := fromItem(kind, r)
+		b, err := fromItem(kind, r, s.tenantCodes())
 		if err != nil {
 			results[i].Err = fault.Wrap(fault.Permanent, err)
 			continue

@@ -67,6 +67,10 @@ const (
 	// FlowClientCredentials: Microsoft app-only access to chosen mailboxes;
 	// nothing per user is secret.
 	FlowClientCredentials Flow = "client_credentials"
+	// FlowSAMLBearer: an OAuth 2.0 SAML bearer assertion (SAP Cloud for
+	// Customer) for an admin-provisioned user; the user's name in the
+	// service is stored, the signing key is the organisation's setup.
+	FlowSAMLBearer Flow = "saml_bearer"
 )
 
 // Connection is one user's connection to one provider, without its secrets.
@@ -228,6 +232,10 @@ func validate(c Connection, cred Credentials, providers map[Provider][]Flow) err
 	case FlowJWTBearer:
 		if cred.Username == "" {
 			bad = append(bad, "jwt_bearer flow needs a username")
+		}
+	case FlowSAMLBearer:
+		if cred.Username == "" {
+			bad = append(bad, "saml_bearer flow needs a username")
 		}
 	case FlowClientCredentials:
 	default:
@@ -429,7 +437,7 @@ func reconnectError(c Connection, reason string) error {
 }
 
 // allFlows are the flows the store knows how to keep.
-var allFlows = []Flow{FlowAuthCode, FlowPassword, FlowJWTBearer, FlowClientCredentials}
+var allFlows = []Flow{FlowAuthCode, FlowPassword, FlowJWTBearer, FlowClientCredentials, FlowSAMLBearer}
 
 // joinProviders names providers for a message.
 func joinProviders(ps []Provider, sep string) string {

@@ -129,10 +129,29 @@ type Deps struct {
 	Welcome Welcomer
 	// Notices stores which e-mails a user gets (nil: no notifications page).
 	Notices NoticePrefs
+	// Integrations reads and removes the organisation's integration
+	// connections for the change detector; their set-up is Connect's admin
+	// route (nil: no change detection page).
+	Integrations Integrations
+	// AdminPages are the connectors' own organisation admin pages, served
+	// by Connect's admin route (Google's domain-wide delegation): the
+	// organisation page links them for its admins (nil: none).
+	AdminPages []AdminPage
 	// Providers are the sign-in buttons, in order (default Microsoft, Salesforce).
 	Providers []Provider
 	Log       *slog.Logger
 	Now       func() time.Time
+}
+
+// AdminPage is one organisation admin page a connector declares. The
+// dashboard names no vendor: the title is the connector's.
+type AdminPage struct {
+	// Title is the link's words.
+	Title string
+	// Path is the page's path under Prefix+"/connect" (its connect.Route
+	// Path, "/admin/…"). The page serves the signed-in admin's own
+	// organisation.
+	Path string
 }
 
 // SignInHandlers are shared/identity's sign-in handlers.

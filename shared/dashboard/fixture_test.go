@@ -95,6 +95,9 @@ type fixture struct {
 	// user's Sent Items (tracked_test.go).
 	tracker  *tracking.Tracker
 	subjects *fakeSubjects
+	// integrations stands in for the change detector's integration
+	// connections and the connect flow's admin route (integration_test.go).
+	integrations *fakeIntegrations
 }
 
 // postSeen is what a browser said about where a POST came from.
@@ -163,7 +166,7 @@ func newFixtureOver(t testing.TB, wrap func(tablestore.Store) tablestore.Store) 
 	}
 	// The clock starts at the real time (to the second): the browser test's
 	// Chromium drops a session cookie whose Expires lies in its past.
-	f := &fixture{tables: tables, q: q, now: time.Now().UTC().Truncate(time.Second)}
+	f := &fixture{tables: tables, q: q, now: time.Now().UTC().Truncate(time.Second), integrations: &fakeIntegrations{}}
 	var store tablestore.Store = tables
 	if wrap != nil {
 		store = wrap(tables)
@@ -295,8 +298,16 @@ func newFixtureOver(t testing.TB, wrap func(tablestore.Store) tablestore.Store) 
 		Tracking: f.tracker, Subjects: f.subjects, Welcome: f.insight,
 		EndSession: f.sessions.End,
 		SignIn:     dashboard.SignInHandlers{Login: signIn.Login(), Callback: signIn.Callback(), Logout: signIn.Logout()},
-		Connect:    http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "connect flow") }),
-		CRM:        salesforce.Connector, Mailbox: msgraph.Connector,
+		Connect: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/integration") {
+				f.integrations.connect(w, r) // integration_test.go
+				return
+			}
+			io.WriteString(w, "connect flow")
+		}),
+		Integrations: f.integrations,
+		AdminPages:   []dashboard.AdminPage{{Title: "The vendor's delegation page", Path: "/admin/vendor"}}, // adminpages_test.go
+		CRM:          salesforce.Connector, Mailbox: msgraph.Connector,
 		Log: slog.New(slog.DiscardHandler), Now: clock,
 	})
 	if err != nil {

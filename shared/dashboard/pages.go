@@ -145,9 +145,15 @@ type pageData struct {
 	Members      []Member
 	CanProvision bool
 	CanGrant     bool
-	Results      []account.Provisioned
-	Plans        []string
-	Grants       []access.Grant
+	// CanIntegrate links the change detector's page (an admin who may
+	// provision, with the detector configured).
+	CanIntegrate bool
+	// AdminPages are the connectors' admin pages linked from the
+	// organisation page (its admins', for their own organisation).
+	AdminPages []AdminPage
+	Results    []account.Provisioned
+	Plans      []string
+	Grants     []access.Grant
 	// Roles are the roles an admin may grant (the User role is automatic).
 	Roles []option
 	// Names maps the org's user ids to their addresses, for the role list.
@@ -551,6 +557,13 @@ func (h *Handler) orgData(r *http.Request) (*pageData, error) {
 	res := access.Org(org)
 	d.CanProvision = h.allowed(r.Context(), access.UsersProvision, res)
 	d.CanGrant = h.allowed(r.Context(), access.GrantsWrite, res) && h.d.Grants != nil
+	d.CanIntegrate = d.CanProvision && h.d.Integrations != nil
+	if d.CanProvision && h.d.Connect != nil && org == access.PrincipalFrom(r.Context()).Org {
+		// The pages serve the admin's own organisation (connect's OwnOrg).
+		for _, p := range h.d.AdminPages {
+			d.AdminPages = append(d.AdminPages, AdminPage{Title: p.Title, Path: Prefix + "/connect" + p.Path})
+		}
+	}
 	for name := range schedule.Plans {
 		d.Plans = append(d.Plans, name)
 	}

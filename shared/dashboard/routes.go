@@ -67,7 +67,11 @@ func (h *Handler) Routes() []access.Route {
 		route(post, P+"/connect/password/{provider}", access.ConnectionsWrite, access.OwnUser, func(w http.ResponseWriter, r *http.Request) {
 			orNotFound(h.d.Connect).ServeHTTP(w, r)
 		}),
-		// Admins onboard their org's users: JWT bearer and app-only mailboxes.
+		// Admins onboard their org's users: JWT bearer and app-only mailboxes,
+		// and a connector's admin pages (Google's domain-wide delegation).
+		route(get, P+"/connect/admin/{rest...}", access.UsersProvision, access.OwnOrg, func(w http.ResponseWriter, r *http.Request) {
+			orNotFound(h.d.Connect).ServeHTTP(w, r)
+		}),
 		route(post, P+"/connect/admin/{rest...}", access.UsersProvision, access.OwnOrg, func(w http.ResponseWriter, r *http.Request) {
 			orNotFound(h.d.Connect).ServeHTTP(w, r)
 		}),
@@ -99,6 +103,12 @@ func (h *Handler) Routes() []access.Route {
 		route(post, P+"/orgs/{org}/grants", access.GrantsWrite, access.PathOrg, h.grantForm),
 		route(get, P+"/users/{user}", access.StatusRead, access.PathUser, h.userPage),
 		route(get, P+"/orgs/{org}/history", access.StatusRead, access.PathOrg, h.orgHistoryPage),
+		// The organisation's integration connection for the change
+		// detector: provisioning-level, like the connect admin route that
+		// sets it up (support does not see it).
+		route(get, P+"/orgs/{org}/integration", access.UsersProvision, access.PathOrg, h.integrationPage),
+		route(post, P+"/orgs/{org}/integration", access.UsersProvision, access.PathOrg, h.integrationForm),
+		route(post, P+"/orgs/{org}/integration/remove", access.UsersProvision, access.PathOrg, h.integrationRemoveForm),
 		route(get, P+"/users/{user}/history", access.StatusRead, access.PathUser, h.userHistoryPage),
 		// An admin's actions on one user's page.
 		route(post, P+"/users/{user}/sync-now", access.SyncWrite, access.PathUser, h.syncNowForm),

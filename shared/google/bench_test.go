@@ -129,6 +129,8 @@ func BenchmarkInitialReadContacts(b *testing.B) {
 		n++
 	}
 	b.ReportMetric(float64(fg.Requests()["people"])/float64(n), "requests/op")
+	// The bound: PeoplePage to a page, and the group names once.
+	b.ReportMetric(float64(ceilDiv(benchContacts, PeoplePage)+1), "bound-requests/op")
 }
 
 func BenchmarkInitialReadEvents(b *testing.B) {
@@ -144,6 +146,7 @@ func BenchmarkInitialReadEvents(b *testing.B) {
 		n++
 	}
 	b.ReportMetric(float64(fg.Requests()["calendar"])/float64(n), "requests/op")
+	b.ReportMetric(float64(ceilDiv(benchEvents, EventsPage)), "bound-requests/op")
 }
 
 func BenchmarkIdleSession(b *testing.B) {
@@ -184,6 +187,8 @@ func BenchmarkIdleSession(b *testing.B) {
 		total += v
 	}
 	b.ReportMetric(float64(total)/float64(n), "requests/op")
+	// One request per resource: contacts, events, tasks, Gmail history.
+	b.ReportMetric(4, "bound-requests/op")
 }
 
 // TestInitialWriteBounds: an initial sync that writes the CRM's records into

@@ -26,6 +26,9 @@ type ConnectProvider struct {
 	BaseURL string
 	// HTTPClient carries the profile read (nil = http.DefaultClient).
 	HTTPClient *http.Client
+	// Delegation, when set, serves the organisation admin's domain-wide
+	// delegation page and its forms (delegationpage.go).
+	Delegation *DelegationPage
 }
 
 var _ connect.Provider = (*ConnectProvider)(nil)
@@ -101,9 +104,9 @@ func (p *ConnectProvider) Connection(ctx context.Context, _ *connect.Handler, us
 	return connection.Connection{User: user, Provider: Provider, Tenant: strings.ToLower(addr[at+1:]), Flow: connection.FlowAuthCode, Scopes: granted}, nil
 }
 
-// Routes implements connect.Provider: the user flow is all for now
-// (domain-wide delegation is configured by the admin in Google's console).
-func (p *ConnectProvider) Routes(*connect.Handler) []connect.Route { return nil }
+// Routes implements connect.Provider: the organisation admin's
+// domain-wide delegation page (the user flow is connect's own).
+func (p *ConnectProvider) Routes(h *connect.Handler) []connect.Route { return p.delegationRoutes(h) }
 
 // scopeOf is the scope a token response granted ("" when it says none).
 func scopeOf(tok *oauth2.Token) string {

@@ -27,6 +27,10 @@ var Connector = side.Connector{
 	Name:     "Google Workspace",
 	Role:     side.MailboxRole,
 	Flows:    []string{string(connection.FlowAuthCode), string(connection.FlowJWTBearer)},
+	Tables: []side.Table{
+		{Name: MailboxTable, Why: "google.MailboxIndex.Forget: keyed fingerprints of Gmail addresses (Pub/Sub push) → user, plus a user row"},
+		{Name: DelegationTable, Why: "no user rows: organisation admins' sealed service account keys per Workspace domain (google.Delegations), removed by the admin"},
+	},
 }
 
 // OAuthConfig is the user OAuth configuration of a Google client: Google's

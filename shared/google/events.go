@@ -169,6 +169,9 @@ func (s *Side) eventChanges(ctx context.Context, scope item.Scope, cursor string
 			full bool
 		}{cal, evs, tok == ""})
 	}
+	// Channels of calendars no longer synced (or all, with push off) stop:
+	// they would start sessions for nothing until they expire.
+	s.stopLeftWatches(ctx, prev.Watches, next.Watches)
 	// One calendar read in full makes the whole answer Full: the planner
 	// then matches on links instead of taking absence as deletion.
 	for _, r := range reads {

@@ -144,9 +144,11 @@ func (s *Side) shareLabels(ctx context.Context, scope item.Scope) ([]string, err
 // — reads in full again). Candidates are read as metadata first and in full
 // only when they are to be shared.
 //
-// The cursor is "gmail1|<historyId>|<hash of label name>=<id>,…": the label
-// ids it carries spare an idle session the label lookup.
+// The cursor is "gmail1|<historyId>|<hash of label name>=<id>,…[|w<unix>]":
+// the label ids it carries spare an idle session the label lookup; with
+// push, w is when users.watch was last called.
 func (s *Side) SharedEmails(ctx context.Context, scope item.Scope, cursor string) (item.Changes, error) {
+	cursor, watched := cutGmailWatch(cursor)
 	cursor = s.learnLabels(cursor)
 	share, err := s.shareLabels(ctx, scope)
 	if err != nil {
@@ -188,6 +190,12 @@ func (s *Side) SharedEmails(ctx context.Context, scope item.Scope, cursor string
 		}
 	}
 	ch := item.Changes{Kind: item.SharedEmail, Full: full, Cursor: gmailCursorPrefix + next + "|" + s.knownLabels()}
+	if s.watch != nil && s.watch.Topic != "" {
+		// Push: the time of the last users.watch rides in the cursor.
+		if watched = s.renewGmailWatch(ctx, share, watched); watched > 0 {
+			ch.Cursor += "|w" + strconv.FormatInt(watched, 10)
+		}
+	}
 	var unique []string
 	seen := map[string]bool{}
 	for _, id := range ids {

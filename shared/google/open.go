@@ -27,6 +27,10 @@ type Opener struct {
 	// to Scopes): mailboxes onboarded with the jwt_bearer flow act as their
 	// user through it (sub = the stored username).
 	Delegation *jwt.Config
+	// Domains, when set, are the service accounts organisation admins
+	// uploaded per Workspace domain (Delegations): a jwt_bearer mailbox
+	// whose domain (the connection's tenant) has one acts through it.
+	Domains DomainDelegations
 	// Push, when set, has each opened side keep Calendar watch channels
 	// calling Push.Address (User is filled per connection).
 	Push *WatchOptions
@@ -39,6 +43,12 @@ type Opener struct {
 
 	mu     sync.Mutex
 	writes map[string]*sync.Mutex
+}
+
+// DomainDelegations finds the delegated service account of a Workspace
+// domain (nil, nil: none).
+type DomainDelegations interface {
+	Config(ctx context.Context, domain string) (*jwt.Config, error)
 }
 
 // Connector is the connector Opener opens sides of.
@@ -99,14 +109,25 @@ func (o *Opener) Client(ctx context.Context, conns *connection.Store, c connecti
 		}
 		ts = uts
 	case connection.FlowJWTBearer:
-		if o.Delegation == nil {
-			return nil, fault.New(fault.Permanent, "delegation_not_configured", "mailbox onboarded by an admin, but no service account with domain-wide delegation is configured")
+		deleg := o.Delegation
+		if o.Domains != nil && c.Tenant != "" {
+			d, err := o.Domains.Config(ctx, c.Tenant)
+			if err != nil {
+				return nil, err
+			}
+			if d != nil {
+				deleg = d
+			}
+		}
+		if deleg == nil {
+			// The admin removed the domain's delegation (or never made one).
+			return nil, fault.New(fault.Reconnect, "delegation_not_configured", "mailbox onboarded by an admin, but no service account with domain-wide delegation is configured for "+c.Tenant)
 		}
 		cred, err := conns.Credentials(ctx, c.User, c.Provider)
 		if err != nil {
 			return nil, err
 		}
-		cfg := *o.Delegation
+		cfg := *deleg
 		// Without sub the service account would act as itself, with no
 		// mailbox (trap 10).
 		cfg.Subject = cred.Username

@@ -32,6 +32,12 @@ type WatchOptions struct {
 	User string
 	// Now is the clock (nil = time.Now).
 	Now func() time.Time
+	// Topic, when set, is the Pub/Sub topic Gmail notifies
+	// ("projects/<project>/topics/<topic>"): each side calls users.watch on
+	// its share labels, renewed daily; without it Gmail is polled.
+	Topic string
+	// Mailboxes remembers each watched mailbox for the push handler.
+	Mailboxes *MailboxIndex
 }
 
 // channelToken is "v1.<user>.<mac>": the user (crmsync's opaque id, never an
@@ -106,13 +112,43 @@ func (s *Side) renewWatch(ctx context.Context, cal string, cur watchState) watch
 	return watchState{ID: got.ID, ResourceID: got.ResourceID, Expires: exp}
 }
 
+// stopLeftWatches stops the channels of prev that kept does not hold.
+// Failures are logged: an unstopped channel lapses at its expiry.
+func (s *Side) stopLeftWatches(ctx context.Context, prev, kept map[string]watchState) {
+	for cal, w := range prev {
+		if _, ok := kept[cal]; ok || w.ID == "" {
+			continue
+		}
+		if err := s.c.do(ctx, "POST", s.c.cal+"/calendar/v3/channels/stop", map[string]string{"id": w.ID, "resourceId": w.ResourceID}, nil); err != nil {
+			s.c.log.Info("google: channels.stop failed; the channel lapses at its expiry", "err", err)
+		}
+	}
+}
+
 // Push is the Google connector's side.Pusher: Calendar watch notifications.
 // A notification whose token does not check is refused; the "sync"
 // handshake that opens a channel is acknowledged and is no change.
 type Push struct {
 	// Key checks channel tokens (WatchOptions.Key).
-	Key    []byte
-	Logger *slog.Logger
+	Key []byte
+	// Connected, when set, says whether user still has a Google
+	// connection: a channel account deletion could not stop (StopPush
+	// failed before the token was revoked) is acknowledged and starts
+	// nothing until it expires.
+	Connected func(ctx context.Context, user string) bool
+	// PubSub, when set, accepts Gmail notifications pushed by Pub/Sub
+	// (requests without channel headers); Mailboxes maps their address to
+	// the user.
+	PubSub    *PubSubAuth
+	Mailboxes *MailboxIndex
+	Logger    *slog.Logger
+}
+
+func (p Push) logger() *slog.Logger {
+	if p.Logger == nil {
+		return slog.Default()
+	}
+	return p.Logger
 }
 
 var _ side.Pusher = Push{}
@@ -130,6 +166,10 @@ func (p Push) PushHandler(enqueue func(ctx context.Context, user string) error) 
 			return
 		}
 		id := r.Header.Get("X-Goog-Channel-ID")
+		if id == "" && p.PubSub != nil {
+			p.gmailPush(w, r, enqueue)
+			return
+		}
 		user, ok := tokenUser(p.Key, id, r.Header.Get("X-Goog-Channel-Token"))
 		if id == "" || !ok {
 			log.Warn("google: push notification with an unknown channel or a wrong token")
@@ -140,6 +180,10 @@ func (p Push) PushHandler(enqueue func(ctx context.Context, user string) error) 
 		case "sync":
 			// The handshake of a new channel: nothing changed.
 		case "exists", "not_exists":
+			if p.Connected != nil && !p.Connected(r.Context(), user) {
+				log.Info("google: push notification for a user no longer connected; ignored")
+				break
+			}
 			if err := enqueue(r.Context(), user); err != nil {
 				// Google retries a failed delivery with backoff.
 				http.Error(w, "try again", http.StatusServiceUnavailable)

@@ -106,6 +106,17 @@ func TestWatchPush(t *testing.T) {
 	if n := fg.Requests()["calendar"]; n != 1 {
 		t.Errorf("a read with a live channel made %d Calendar requests, want 1", n)
 	}
+	// Push turned off: the next read stops the channel it no longer keeps.
+	if len(fg.Channels(testUser)) != 1 {
+		t.Fatalf("channels before push is turned off: %+v", fg.Channels(testUser))
+	}
+	plain := NewSide(c)
+	if _, err := plain.Changes(ctx, scope, next.Cursor); err != nil {
+		t.Fatal(err)
+	}
+	if chs := fg.Channels(testUser); len(chs) != 0 {
+		t.Errorf("after a read without push the channels are %+v, want none", chs)
+	}
 }
 
 // BenchmarkPushLatency is the time from an event written in Google to the

@@ -108,15 +108,7 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) ([]side.Result, error) {
 	switch kind {
 	case item.Contact:
-		out := make([]side.Result, len(recs))
-		for i, r := range recs {
-			err := s.updateContact(ctx, r.ID, r.Fields)
-			if wholeCall(err) {
-				return nil, err
-			}
-			out[i] = side.Result{ID: r.ID, Err: err}
-		}
-		return out, nil
+		return s.updateContacts(ctx, recs)
 	case item.Task:
 		path, err := s.taskPath(ctx, "")
 		if err != nil {

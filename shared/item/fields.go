@@ -42,6 +42,23 @@ const (
 	// "2026-08-11T00:00:00Z" from UTC−12 to UTC+14. Sides read and write them
 	// as dates (Salesforce: IsAllDayEvent with ActivityDate; Graph: isAllDay
 	// with midnight start and end), never converting them between zones.
+	//
+	// Cancelled is a series' cancelled (deleted) occurrences, like RFC 5545's
+	// EXDATE;VALUE=DATE: the original dates ("2006-01-02", in the series'
+	// own time zone), sorted, comma-separated, "" for none. A date, not an
+	// instant, because the two sides may keep one series in different zones
+	// (Salesforce in the user's, the mailbox in UTC), whose instants part
+	// across a daylight-saving change while the dates agree; each supported
+	// pattern has at most one meeting a day. Only series carry it, and only
+	// for the dates within the scope's window (a side reads no further). A
+	// write cancels the meetings named and never brings one back: a
+	// cancelled meeting cannot be restored on either side.
+	//
+	// TimeZone is the IANA zone a series keeps its wall-clock times in
+	// ("Europe/Berlin", "UTC"), "" for a single event or an exception: a
+	// weekly 09:00 meeting stays at 09:00 there across a daylight-saving
+	// change, so the sides write a series in it where they can (the
+	// mailbox), or keep it in the user's own zone (Salesforce).
 	Start         = "Start"
 	End           = "End"
 	AllDay        = "AllDay"
@@ -50,6 +67,8 @@ const (
 	Recurrence    = "Recurrence"
 	SeriesID      = "SeriesID"
 	OriginalStart = "OriginalStart"
+	Cancelled     = "Cancelled"
+	TimeZone      = "TimeZone"
 
 	// Meeting fields the mailbox reports and never takes back: Organizer is
 	// the organizer's address; Invitation is "true" for an event someone
@@ -85,5 +104,5 @@ var DefaultFields = map[Kind][]string{
 	Contact: {FirstName, LastName, Email, Phone, MobilePhone, Title, Department,
 		MailingStreet, MailingCity, MailingState, MailingPostalCode, MailingCountry},
 	Task:  {Subject, DueDate, Status, Priority, Description},
-	Event: {Subject, Start, End, AllDay, Location, Description, Recurrence},
+	Event: {Subject, Start, End, AllDay, Location, Description, Recurrence, Cancelled, TimeZone},
 }

@@ -17,7 +17,7 @@ import (
 func Normalize(field, value string) string {
 	if needsNoWork(value) {
 		switch field {
-		case Email, From, To, Cc, Attendees, AllDay, Start, End, Sent, OriginalStart, Recurrence:
+		case Email, From, To, Cc, Attendees, AllDay, Start, End, Sent, OriginalStart, Recurrence, Cancelled:
 		default:
 			return value
 		}
@@ -26,7 +26,7 @@ func Normalize(field, value string) string {
 	switch field {
 	case Email, From:
 		return strings.ToLower(v)
-	case To, Cc, Attendees:
+	case To, Cc, Attendees, Cancelled:
 		return normalizeList(v)
 	case AllDay:
 		if b, err := strconv.ParseBool(v); err == nil {

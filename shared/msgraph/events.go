@@ -15,6 +15,7 @@ import (
 //	AllDay  isAllDay           Location location.displayName
 //	Description body (text)    Attendees attendees[].emailAddress.address (read only)
 //	Recurrence recurrence (RRULE ↔ patternedRecurrence, on the series master)
+//	Cancelled  the pattern's dates with no instance (cancel.go)
 //
 // Occurrences are folded into their series master's record; exceptions are
 // records of their own with SeriesID (the master's id) and OriginalStart.
@@ -63,6 +64,15 @@ func formatDateTimeTZ(t time.Time) wireDateTimeTZ {
 	return wireDateTimeTZ{DateTime: t.UTC().Format(graphTime), TimeZone: "UTC"}
 }
 
+// formatDateTimeIn writes an instant as wall-clock time in loc: a series'
+// start and end go in its own zone, so that Outlook shows them there.
+func formatDateTimeIn(t time.Time, loc *time.Location) wireDateTimeTZ {
+	if loc == time.UTC {
+		return formatDateTimeTZ(t)
+	}
+	return wireDateTimeTZ{DateTime: t.In(loc).Format(graphTime), TimeZone: graphZone(loc)}
+}
+
 // eventRecord maps a Graph event (single, exception or series master).
 func eventRecord(w wireEvent) (item.Record, error) {
 	f := map[string]string{
@@ -74,6 +84,7 @@ func eventRecord(w wireEvent) (item.Record, error) {
 		item.Description: "",
 		item.Attendees:   "",
 		item.Recurrence:  "",
+		item.TimeZone:    "",
 	}
 	read := parseDateTimeTZ
 	if w.IsAllDay != nil && *w.IsAllDay {
@@ -117,6 +128,18 @@ func eventRecord(w wireEvent) (item.Record, error) {
 		return item.Record{}, err
 	}
 	f[item.Recurrence] = rule
+	if rule != "" {
+		// A series' zone: its recurrenceTimeZone (a Windows or IANA name),
+		// else the zone it was made in, read as an IANA name.
+		loc, err := location(seriesZone(w))
+		if err != nil {
+			return item.Record{}, err
+		}
+		f[item.TimeZone] = loc.String()
+		if !start.IsZero() {
+			f[item.Recurrence] = utcUntil(rule, start, loc)
+		}
+	}
 	if w.Type == "exception" && w.SeriesMasterID != "" {
 		f[item.SeriesID] = w.SeriesMasterID
 		if t := parseInstant(w.OriginalStart); !t.IsZero() {
@@ -168,7 +191,7 @@ const joinLabel = "Join the online meeting: "
 // organizerFields are the event fields only the organizer changes: never
 // written to an invitation.
 var organizerFields = []string{item.Subject, item.Start, item.End, item.AllDay, item.Location, item.Description,
-	item.Recurrence, item.Attendees}
+	item.Recurrence, item.Cancelled, item.TimeZone, item.Attendees}
 
 // eventBody maps the fields present in f to a Graph event body. start is the
 // event's start (needed for the recurrence's start date) when f lacks Start.
@@ -176,6 +199,16 @@ func eventBody(f map[string]string, start time.Time) (map[string]any, error) {
 	b := map[string]any{}
 	if v, ok := f[item.Subject]; ok {
 		b["subject"] = v
+	}
+	// A series is written in its own zone (item.TimeZone), so that its
+	// meetings keep their local time across a daylight-saving change the
+	// way the other side's do; anything else in UTC.
+	loc, err := seriesLocation(f)
+	if err != nil {
+		return nil, err
+	}
+	if f[item.SeriesID] != "" || f[item.AllDay] == "true" {
+		loc = time.UTC
 	}
 	for _, k := range []string{item.Start, item.End} {
 		v, ok := f[k]
@@ -191,7 +224,7 @@ func eventBody(f map[string]string, start time.Time) (map[string]any, error) {
 		}
 		// An all-day event's Start and End are dates (midnight UTC in
 		// canonical form): written as midnight UTC, read back by date.
-		b[strings.ToLower(k)] = formatDateTimeTZ(t)
+		b[strings.ToLower(k)] = formatDateTimeIn(t, loc)
 	}
 	if v, ok := f[item.AllDay]; ok {
 		b["isAllDay"] = v == "true"
@@ -206,7 +239,7 @@ func eventBody(f map[string]string, start time.Time) (map[string]any, error) {
 	// meeting invitations from the user's mailbox to those people.
 	if v, ok := f[item.Recurrence]; ok && f[item.SeriesID] == "" {
 		// An exception never carries a recurrence of its own.
-		r, err := recurrence(v, start)
+		r, err := recurrenceIn(v, start, loc)
 		if err != nil {
 			return nil, err
 		}

@@ -158,6 +158,11 @@ func (s *Side) eventChanges(ctx context.Context, scope item.Scope, cur string) (
 		}
 		rec.Fields[item.OriginalStart] = orig.Format(time.RFC3339)
 	}
+	// Series masters read this round (changed ones; all on a full
+	// round): their cancelled dates in the window, one instances read each.
+	if err := s.readCancellations(ctx, recs, zones, from, to); err != nil {
+		return item.Changes{}, err
+	}
 	series := map[string]bool{}
 	for _, id := range c.Series {
 		series[id] = true

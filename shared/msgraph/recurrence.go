@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	rrulego "github.com/teambition/rrule-go"
+
 	"github.com/crmsync/crmsync/shared/fault"
 )
 
@@ -131,6 +133,16 @@ func rrule(r *wireRecurrence) (string, error) {
 // recurrence parses an RRULE value into a Graph recurrence starting on the
 // date of start. Unsupported rule parts are a Permanent error on the field.
 func recurrence(rule string, start time.Time) (*wireRecurrence, error) {
+	return recurrenceIn(rule, start, time.UTC)
+}
+
+// recurrenceIn is recurrence kept in loc: the start date, the days the
+// pattern names by default and the end date are loc's, and so is the
+// range's recurrenceTimeZone (resources/recurrencerange: "Time zone for
+// the startDate and endDate properties"), in which Outlook counts the
+// occurrences: each keeps its local time across a daylight-saving change.
+func recurrenceIn(rule string, start time.Time, loc *time.Location) (*wireRecurrence, error) {
+	start = start.In(loc)
 	if rule == "" {
 		return nil, nil
 	}
@@ -145,7 +157,7 @@ func recurrence(rule string, start time.Time) (*wireRecurrence, error) {
 		}
 		kv[strings.ToUpper(k)] = v
 	}
-	r := &wireRecurrence{Range: wireRange{Type: "noEnd", StartDate: start.UTC().Format(time.DateOnly), RecurrenceTimeZone: "UTC"}}
+	r := &wireRecurrence{Range: wireRange{Type: "noEnd", StartDate: start.Format(time.DateOnly), RecurrenceTimeZone: graphZone(loc)}}
 	r.Pattern.Interval = 1
 	if v, ok := kv["INTERVAL"]; ok {
 		n, err := strconv.Atoi(v)
@@ -195,7 +207,7 @@ func recurrence(rule string, start time.Time) (*wireRecurrence, error) {
 	case "WEEKLY":
 		r.Pattern.Type = "weekly"
 		if len(days) == 0 {
-			days = []string{weekdays[start.UTC().Weekday()].graph}
+			days = []string{weekdays[start.Weekday()].graph}
 		}
 		r.Pattern.DaysOfWeek = days
 		r.Pattern.FirstDayOfWeek = "sunday"
@@ -204,13 +216,13 @@ func recurrence(rule string, start time.Time) (*wireRecurrence, error) {
 			r.Pattern.Type, r.Pattern.DaysOfWeek, r.Pattern.Index = "relativeMonthly", days, idx
 		} else {
 			r.Pattern.Type = "absoluteMonthly"
-			r.Pattern.DayOfMonth = start.UTC().Day()
+			r.Pattern.DayOfMonth = start.Day()
 			if _, ok := kv["BYMONTHDAY"]; ok {
 				r.Pattern.DayOfMonth, err = num("BYMONTHDAY")
 			}
 		}
 	case "YEARLY":
-		r.Pattern.Month = int(start.UTC().Month())
+		r.Pattern.Month = int(start.Month())
 		if _, ok := kv["BYMONTH"]; ok {
 			if r.Pattern.Month, err = num("BYMONTH"); err != nil {
 				return nil, err
@@ -220,7 +232,7 @@ func recurrence(rule string, start time.Time) (*wireRecurrence, error) {
 			r.Pattern.Type, r.Pattern.DaysOfWeek, r.Pattern.Index = "relativeYearly", days, idx
 		} else {
 			r.Pattern.Type = "absoluteYearly"
-			r.Pattern.DayOfMonth = start.UTC().Day()
+			r.Pattern.DayOfMonth = start.Day()
 			if _, ok := kv["BYMONTHDAY"]; ok {
 				r.Pattern.DayOfMonth, err = num("BYMONTHDAY")
 			}
@@ -247,10 +259,13 @@ func recurrence(rule string, start time.Time) (*wireRecurrence, error) {
 			return nil, bad("bad UNTIL")
 		}
 		if t, terr := time.Parse("20060102T150405Z", v); terr == nil {
-			// The series is written in UTC: its last day is the UTC date of
+			// The series is written in loc: its last day is loc's date of
 			// the last start at the series' time of day not after UNTIL.
-			tod := start.UTC().Sub(start.UTC().Truncate(24 * time.Hour))
-			d = t.Add(-tod).UTC().Truncate(24 * time.Hour)
+			u := t.In(loc)
+			d = time.Date(u.Year(), u.Month(), u.Day(), 0, 0, 0, 0, time.UTC)
+			if clock(u) < clock(start) {
+				d = d.AddDate(0, 0, -1)
+			}
 		}
 		r.Range.Type, r.Range.EndDate = "endDate", d.Format(time.DateOnly)
 	}
@@ -262,4 +277,46 @@ func recurrence(rule string, start time.Time) (*wireRecurrence, error) {
 		r.Range.Type, r.Range.NumberOfOccurrences = "numbered", n
 	}
 	return r, nil
+}
+
+// clock is the time of day of t, in t's own zone.
+func clock(t time.Time) time.Duration {
+	h, m, s := t.Clock()
+	return time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second + time.Duration(t.Nanosecond())
+}
+
+// utcUntil spells a series' end (UNTIL) as the end of the UTC day of its last
+// meeting, as Salesforce reads a classic series' end and as a series kept in
+// UTC reads here (salesforce canonicalUntil): a series kept in another zone
+// ends at the end of its last day there, which is the same meetings said
+// otherwise, and would otherwise update the other side every session. A
+// rule that does not expand is left as it is.
+func utcUntil(rule string, start time.Time, loc *time.Location) string {
+	if !strings.Contains(rule, "UNTIL=") || loc == time.UTC {
+		return rule
+	}
+	opt, err := rrulego.StrToROption(rule)
+	if err != nil {
+		return rule
+	}
+	opt.Dtstart = start.In(loc)
+	r, err := rrulego.NewRRule(*opt)
+	if err != nil {
+		return rule
+	}
+	var last time.Time
+	it := r.Iterator()
+	for t, ok := it(); ok; t, ok = it() {
+		last = t
+	}
+	if last.IsZero() {
+		return rule
+	}
+	parts := strings.Split(rule, ";")
+	for i, p := range parts {
+		if strings.HasPrefix(p, "UNTIL=") {
+			parts[i] = "UNTIL=" + last.UTC().Format("20060102") + "T235959Z"
+		}
+	}
+	return strings.Join(parts, ";")
 }

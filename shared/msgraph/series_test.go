@@ -2,7 +2,10 @@ package msgraph
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,8 +54,14 @@ func TestSeriesFromTheDelta(t *testing.T) {
 	for _, r := range ch.Records {
 		got[r.Fields[item.Subject]] = r
 	}
-	if rule := got["Standup"].Fields[item.Recurrence]; rule != "FREQ=DAILY;INTERVAL=1;UNTIL=20260331T215959Z" {
-		t.Errorf("series rule %q, want it to end at the end of 31 March in Berlin (21:59:59Z)", rule)
+	// The series ends on 31 March in Berlin; its end reads as the end of
+	// the UTC day of that last meeting (07:00Z), as Salesforce reads a
+	// classic series' end: the same five meetings, one spelling.
+	if rule := got["Standup"].Fields[item.Recurrence]; rule != "FREQ=DAILY;INTERVAL=1;UNTIL=20260331T235959Z" {
+		t.Errorf("series rule %q, want it to end with the meeting of 31 March (20260331T235959Z)", rule)
+	}
+	if got["Standup"].Fields[item.TimeZone] != "Europe/Berlin" {
+		t.Errorf("series zone %q, want Europe/Berlin (from W. Europe Standard Time)", got["Standup"].Fields[item.TimeZone])
 	}
 	exc := got["Standup (late)"]
 	if exc.Fields[item.SeriesID] != m.ID || exc.Fields[item.OriginalStart] != "2026-03-30T07:00:00Z" {
@@ -69,7 +78,13 @@ func TestSeriesBadInput(t *testing.T) {
 	 {"id":"m1","changeKey":"1","type":"seriesMaster","subject":"Series","start":{"dateTime":"2026-07-01T09:00:00","timeZone":"UTC"},"end":{"dateTime":"2026-07-01T10:00:00","timeZone":"UTC"},
 	  "recurrence":{"pattern":{"type":"daily","interval":1},"range":{"type":"noEnd","startDate":"2026-07-01","recurrenceTimeZone":"UTC"}}}]}`
 	batch := `{"responses":[{"id":"1","status":404,"body":{"error":{"code":"ErrorItemNotFound","message":"The specified object was not found in the store."}}}]}`
-	c, _ := scriptedClient(t, answer(200, page), answer(200, batch))
+	// The readable master's instances (its cancelled dates): none cancelled.
+	var days []string
+	for d := 1; d <= 17; d++ {
+		days = append(days, `{"id":"o`+strconv.Itoa(d)+`","type":"occurrence","originalStart":"2026-07-`+fmt.Sprintf("%02d", d)+`T09:00:00Z"}`)
+	}
+	instances := `{"responses":[{"id":"1","status":200,"body":{"value":[` + strings.Join(days, ",") + `]}}]}`
+	c, _ := scriptedClient(t, answer(200, page), answer(200, batch), answer(200, instances))
 	side := NewSide(c, SideOptions{})
 	scope := item.Scope{Kind: item.Event, From: time.Date(2026, 6, 28, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 7, 10, 0, 0, 0, 0, time.UTC)}
 	ch, err := side.eventChanges(t.Context(), scope, "")
@@ -83,7 +98,7 @@ func TestSeriesBadInput(t *testing.T) {
 	if codes["occ1"] != "series-missing" || codes["exc1"] != "unreadable-event" {
 		t.Errorf("problems = %+v, want the orphan occurrence and the undated exception", ch.Problems)
 	}
-	if len(ch.Records) != 1 || ch.Records[0].ID != "m1" {
+	if len(ch.Records) != 1 || ch.Records[0].ID != "m1" || ch.Records[0].Fields[item.Cancelled] != "" {
 		t.Errorf("records = %+v, want the readable master only", ch.Records)
 	}
 }

@@ -483,7 +483,30 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 	for _, i := range exceptions {
 		out[i] = s.createException(ctx, recs[i], markers[i])
 	}
+	if kind == item.Event {
+		if err := s.writeCancellations(ctx, recs, out, nil); err != nil {
+			s.unmake(ctx, recs, out, err)
+			return out, err
+		}
+	}
 	return out, nil
+}
+
+// unmake deletes the series this create made whose cancellations failed
+// (why), so that the create fails as a whole with nothing half-written: a
+// series left behind would be adopted by its marker next time with all its
+// meetings, and, being newer than its source, would win the cancelled dates
+// back from it. The next session makes it again. A series that cannot be
+// deleted either stays, as before.
+func (s *Side) unmake(ctx context.Context, recs []item.Record, out []side.Result, why error) {
+	for i, r := range recs {
+		if r.Fields[item.Cancelled] == "" || r.Fields[item.SeriesID] != "" || out[i].Err != nil || out[i].ID == "" {
+			continue
+		}
+		if err := s.c.sendJSON(ctx, http.MethodDelete, s.c.mailbox()+"/events/"+out[i].ID, nil, nil); err == nil || fault.Is(err, fault.Gone) {
+			out[i] = side.Result{Err: why}
+		}
+	}
 }
 
 // runParts sends the non-empty parts and merges their results with pre
@@ -636,8 +659,17 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 			return nil, err
 		}
 		f := r.Fields
+		if _, ok := f[item.TimeZone]; ok && kind == item.Event {
+			// An update never moves a series to another zone: Outlook
+			// counts its cancelled and moved meetings in the zone it was
+			// made in, and another zone would bring them back or lose
+			// them. A new pattern is written in the series' own zone
+			// (merged); the other side keeps its own.
+			f = maps.Clone(f)
+			delete(f, item.TimeZone)
+		}
 		if cur, ok := current[r.ID]; ok {
-			f = merged(cur.Fields, r.Fields)
+			f = merged(cur.Fields, f)
 		}
 		if invites[r.ID] {
 			f = maps.Clone(f)
@@ -669,7 +701,11 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 		}
 		parts[i] = part{method: http.MethodPatch, path: path, body: body}
 	}
-	return s.runParts(ctx, parts, pre, ids)
+	out, err := s.runParts(ctx, parts, pre, ids)
+	if err == nil && kind == item.Event {
+		err = s.writeCancellations(ctx, recs, out, invites)
+	}
+	return out, err
 }
 
 // currentFor reads the records whose update needs values it was not given:
@@ -681,7 +717,7 @@ func (s *Side) currentFor(ctx context.Context, kind item.Kind, recs []item.Recor
 		switch {
 		case kind == item.Contact && hasAny(r.Fields, addressFields) && !hasAll(r.Fields, addressFields):
 			need = append(need, r)
-		case kind == item.Event && hasAny(r.Fields, []string{item.Recurrence}) && !hasAny(r.Fields, []string{item.Start}):
+		case kind == item.Event && hasAny(r.Fields, []string{item.Recurrence}):
 			need = append(need, r)
 		}
 	}
@@ -728,10 +764,23 @@ func (s *Side) currentFor(ctx context.Context, kind item.Kind, recs []item.Recor
 }
 
 // merged fills the address (or start) fields that upd lacks from cur.
+// seriesTiming are the fields a series' times are written from: a write of
+// its pattern needs the others too.
+var seriesTiming = []string{item.Start, item.End, item.AllDay, item.Recurrence, item.TimeZone}
+
 func merged(cur, upd map[string]string) map[string]string {
 	f := make(map[string]string, len(upd)+5)
 	for k, v := range upd {
 		f[k] = v
+	}
+	if hasAny(upd, []string{item.Recurrence}) && (cur[item.Recurrence] != "" || upd[item.Recurrence] != "") {
+		// A series' pattern is written with its start and end, all in
+		// the series' own zone.
+		for _, k := range seriesTiming {
+			if _, ok := f[k]; !ok {
+				f[k] = cur[k]
+			}
+		}
 	}
 	if hasAny(upd, addressFields) {
 		for _, k := range addressFields {

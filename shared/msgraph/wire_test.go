@@ -85,7 +85,7 @@ func TestDecodeEventDeltaSample(t *testing.T) {
 	want := map[string]string{
 		item.Subject: "Plan summer company picnic", item.Start: "2016-12-12T02:00:00Z", item.End: "2016-12-12T03:00:00Z",
 		item.AllDay: "false", item.Location: "Conf Room 3", item.Description: "Let's kick-start this event planning!",
-		item.Attendees: "alexw@contoso.onmicrosoft.com,danas@contoso.onmicrosoft.com", item.Recurrence: "",
+		item.Attendees: "alexw@contoso.onmicrosoft.com,danas@contoso.onmicrosoft.com", item.Recurrence: "", item.TimeZone: "",
 		item.Invitation: "false", item.Organizer: "samanthab@contoso.onmicrosoft.com",
 	}
 	if d := cmp.Diff(want, single.Fields); d != "" {

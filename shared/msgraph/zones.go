@@ -2,10 +2,12 @@ package msgraph
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // every IANA zone the table names, whatever the host's zoneinfo holds
 
+	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/winzone"
 )
 
@@ -39,6 +41,43 @@ func location(name string) (*time.Location, error) {
 	loc, err := time.LoadLocation(n)
 	if err != nil {
 		return nil, &zoneError{name: name}
+	}
+	return loc, nil
+}
+
+// graphZone is the name crmsync writes for an IANA zone in a dateTimeTimeZone
+// or a recurrenceTimeZone: its Windows name where CLDR gives the zone one
+// (every Windows name is accepted on a write; IANA names only from the
+// calendar API's shorter list of "additional time zones",
+// resources/datetimetimezone), else the IANA name itself.
+func graphZone(loc *time.Location) string {
+	name := loc.String()
+	if loc == time.UTC || name == "UTC" {
+		return "UTC"
+	}
+	out := ""
+	for _, w := range winzone.Names() {
+		// The first name in order, should two Windows zones share it.
+		if iana, _ := winzone.IANA(w); iana == name && (out == "" || w < out) {
+			out = w
+		}
+	}
+	if out == "" {
+		return name
+	}
+	return out
+}
+
+// seriesLocation is the zone a series' fields ask for (item.TimeZone), UTC
+// when they name none.
+func seriesLocation(f map[string]string) (*time.Location, error) {
+	name := strings.TrimSpace(f[item.TimeZone])
+	if name == "" {
+		return time.UTC, nil
+	}
+	loc, err := location(name)
+	if err != nil {
+		return nil, badField(item.TimeZone, "unknown time zone "+strconv.Quote(name))
 	}
 	return loc, nil
 }

@@ -192,6 +192,8 @@ func providerName(p connection.Provider) string {
 		return "Salesforce"
 	case connection.Microsoft:
 		return "Microsoft 365"
+	case "google": // google.Provider (notice does not import connectors)
+		return "Google Workspace"
 	}
 	return string(p)
 }

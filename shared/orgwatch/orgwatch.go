@@ -71,6 +71,19 @@ type Watcher interface {
 	SetWatched(ctx context.Context, user string, watched bool, now time.Time) error
 }
 
+// TickOffset is when in each minute the detector's timer fires (the
+// detector function's NCRONTAB schedule says the same): as the minute turns.
+// A poll requests the changes made before the minute it runs in, so a
+// change waits at most a minute to be requested — 60 s for one made as a
+// minute began — and the session requested reads a getUpdated window ending
+// at that same minute, which holds it. It was second 5 (worst case 65 s),
+// a margin for a few seconds between our clock and Salesforce's that
+// correctness does not need: a change Salesforce stamps in a minute the
+// poll has not closed is read by a later poll (the overlap and Seen), so a
+// clock difference of k seconds delays such a change by at most k more,
+// and loses none. TestDetectionLatency measures it.
+const TickOffset = 0 * time.Second
+
 // Detector polls organisations. Set Store, Directory and Requester.
 type Detector struct {
 	Store     tablestore.Store
@@ -150,11 +163,14 @@ func (d *Detector) Poll(ctx context.Context, org string, q Querier, now time.Tim
 	}
 	// Changes of the current minute wait for the next poll: the session a
 	// change requests reads its user's feed with getUpdated, whose window
-	// ends at the last whole minute of Salesforce's clock, so a session
-	// requested for a change of this minute would not see it (and the
-	// watermark would have passed it). The timer runs at second 5, just
-	// after the minute ends but clear of its edge, so a few seconds between
-	// our clock and Salesforce's do not matter.
+	// ends at the last whole minute (the session's clock, truncated, as
+	// getUpdated truncates seconds), so a session requested for a change of
+	// this minute would not see it (and the watermark would have passed
+	// it). The poll's window ends where that session's will: the same
+	// clock, the same minute or a later one. The timer runs at TickOffset,
+	// second 0, as the minute turns: a change waits at most 60 s to be
+	// requested (see TickOffset for what a clock difference with
+	// Salesforce adds).
 	ripe := now.UTC().Truncate(time.Minute)
 	want := map[string]bool{}
 	next := map[string]time.Time{}
@@ -260,7 +276,7 @@ func (d *Detector) Poll(ctx context.Context, org string, q Querier, now time.Tim
 			return rep, fmt.Errorf("orgwatch: session of %s not requested: %w", u, err)
 		}
 	}
-	if err := d.saveWatermarks(ctx, org, next, nextSeen); err != nil {
+	if err := d.saveWatermarks(ctx, org, next, nextSeen, polled{at: now.UTC(), covered: ripe}); err != nil {
 		return rep, err
 	}
 	return rep, d.setUp(ctx, org, true, up, everyone(), now)
@@ -289,7 +305,9 @@ func (d *Detector) setUp(ctx context.Context, org string, up bool, was *bool, us
 	}
 	// Recorded after the users were told: a failure part-way tells them all
 	// again next time.
-	_, err := d.Store.Upsert(ctx, Table, tablestore.Entity{PartitionKey: org, RowKey: stateKey, Properties: map[string]any{"Up": up}})
+	// Merged: the row's last poll (see polled) stays.
+	_, err := d.Store.Batch(ctx, Table, []tablestore.Op{{Kind: tablestore.OpMerge,
+		Entity: tablestore.Entity{PartitionKey: org, RowKey: stateKey, Properties: map[string]any{"Up": up}}}})
 	return err
 }
 
@@ -348,11 +366,14 @@ func (d *Detector) watermarks(ctx context.Context, org string) (map[string]time.
 	return out, seen, up, nil
 }
 
-func (d *Detector) saveWatermarks(ctx context.Context, org string, next map[string]time.Time, seen map[string][]string) error {
-	if len(next) == 0 {
-		return nil
-	}
-	var ops []tablestore.Op
+// polled is what a successful poll records in the state row, for the org
+// admin's page: when it ran, and up to when it saw changes.
+type polled struct{ at, covered time.Time }
+
+func (d *Detector) saveWatermarks(ctx context.Context, org string, next map[string]time.Time, seen map[string][]string, p polled) error {
+	// In the same batch as the watermarks: one write a poll.
+	ops := []tablestore.Op{{Kind: tablestore.OpMerge, Entity: tablestore.Entity{PartitionKey: org, RowKey: stateKey,
+		Properties: map[string]any{"LastPoll": p.at, "Covered": p.covered}}}}
 	for _, obj := range slices.Sorted(maps.Keys(next)) {
 		props := map[string]any{"Since": next[obj].UTC()}
 		keys := slices.Sorted(slices.Values(seen[obj]))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -123,16 +122,11 @@ func (d *Detector) down(ctx context.Context, org string, cause error, now time.T
 	if err != nil {
 		return err
 	}
-	byOwner, anyUser, err := d.Directory.Users(ctx, org)
+	users, err := d.everyone(ctx, org)
 	if err != nil {
 		return err
 	}
-	users := slices.Clone(anyUser)
-	for _, us := range byOwner {
-		users = append(users, us...)
-	}
-	slices.Sort(users)
-	if werr := d.setUp(ctx, org, false, up, slices.Compact(users), now); werr != nil {
+	if werr := d.setUp(ctx, org, false, up, users, now); werr != nil {
 		return fmt.Errorf("%w: %w (and the users' schedules: %v)", ErrDown, cause, werr)
 	}
 	return fmt.Errorf("%w: %w", ErrDown, cause)

@@ -98,14 +98,20 @@ func (r *reader) full(ctx context.Context, now time.Time) (item.Changes, error) 
 	if err != nil {
 		return item.Changes{}, err
 	}
-	// Start the feeds a minute before the read so nothing committed during it
-	// is missed; re-reporting a record is harmless.
-	start := now.Add(-time.Minute).Truncate(time.Minute)
-	out := item.Changes{Kind: r.kind, Full: true, Cursor: r.cursor(start, start, start, now)}
+	out := r.fullTail(now)
 	for _, rec := range recs {
 		out.Records = append(out.Records, r.s.toItem(r.kind, r.m, rec))
 	}
 	return out, nil
+}
+
+// fullTail is a full listing's Changes without its records: the cursor of
+// a read that started at now.
+func (r *reader) fullTail(now time.Time) item.Changes {
+	// Start the feeds a minute before the read so nothing committed during it
+	// is missed; re-reporting a record is harmless.
+	start := now.Add(-time.Minute).Truncate(time.Minute)
+	return item.Changes{Kind: r.kind, Full: true, Cursor: r.cursor(start, start, start, now)}
 }
 
 // reread is the periodic full read (FullRereadEvery): the whole scope, plus
@@ -202,6 +208,17 @@ func (r *reader) incremental(ctx context.Context, cur cursorState, now time.Time
 			if !seen[del.ID] && !containsRemoval(out.Removed, del.ID) {
 				out.Removed = append(out.Removed, item.Removal{ID: del.ID, Reason: item.Deleted})
 			}
+		}
+		if len(dels) > 0 {
+			ids := make([]string, len(dels))
+			for i, del := range dels {
+				ids[i] = del.ID
+			}
+			recs, err := r.seriesOfDeleted(ctx, ids)
+			if err != nil {
+				return out, err
+			}
+			addRecs(recs)
 		}
 		u, d = latestU, latestD
 		if mod.Before(latestU) {
@@ -373,23 +390,32 @@ func (r *reader) and(conds ...Cond) Cond {
 // query runs a scope query of the reader's object, through the list view's
 // filter when the scope is a list view.
 func (r *reader) query(ctx context.Context, where Cond) ([]Record, error) {
+	q, err := r.soql(ctx, where)
+	if err != nil {
+		return nil, err
+	}
+	return r.s.c.Collect(ctx, q)
+}
+
+// soql is the query of the reader's object narrowed by where (see query).
+func (r *reader) soql(ctx context.Context, where Cond) (string, error) {
 	fields := r.s.selectFields(r.kind, r.m)
 	if r.kind == item.Event {
 		var err error
 		if fields, err = r.eventFields(ctx, fields); err != nil {
-			return nil, err
+			return "", err
 		}
 	}
 	q, err := r.s.c.Build(ctx, Select{Object: r.m.Object, Fields: fields, Where: where})
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	if r.kind == item.Contact && r.scope.ListView != "" {
 		if q, err = r.throughView(ctx, q); err != nil {
-			return nil, err
+			return "", err
 		}
 	}
-	return r.s.c.Collect(ctx, q)
+	return q, nil
 }
 
 // throughView rewrites "SELECT f FROM Contact [WHERE x]" into "SELECT f FROM

@@ -387,12 +387,7 @@ func (s *App) adminIntegration(h *connect.Handler, w http.ResponseWriter, r *htt
 	src := JWTBearerSource(h.OAuthContext(ctx), s, req.Username, s.JWTKey).WithClock(h.Clock())
 	tok, err := src.Token()
 	if err != nil {
-		var re *oauth2.RetrieveError
-		msg := "Salesforce refused the JWT bearer token (" + connect.ErrorCode(err) + ")"
-		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
-			msg = "Salesforce refused the JWT bearer token (invalid_grant): check that the integration user exists, is active and is pre-authorized for crmsync's app, and that the app holds the certificate"
-		}
-		h.Fail(w, r, admin, p, connect.Refuse(http.StatusBadGateway, "refused", msg, "integration jwt bearer: "+connect.ErrorCode(err)))
+		h.Fail(w, r, admin, p, connect.Refuse(http.StatusBadGateway, "refused", jwtRefusal(err), "integration jwt bearer: "+connect.ErrorCode(err)))
 		return
 	}
 	conn, err := s.connection("", tok, connection.FlowJWTBearer)
@@ -407,4 +402,32 @@ func (s *App) adminIntegration(h *connect.Handler, w http.ResponseWriter, r *htt
 	}
 	h.Logger().InfoContext(ctx, "connect: integration connection saved", "admin", admin, "org", org, "salesforceOrg", saved.Tenant)
 	connect.WriteJSON(w, http.StatusOK, map[string]any{"salesforceOrg": saved.Tenant, "status": string(saved.Status)})
+}
+
+// jwtRefusal words what Salesforce's token endpoint said to a JWT bearer
+// request, for the admin who set it up: by its error and error_description
+// (Salesforce's "OAuth 2.0 Authorization Errors" page; the descriptions as
+// Salesforce sends them, see local/fakesalesforce/FIDELITY.md), each with
+// what to change. The OAuth code stays at the end for support.
+func jwtRefusal(err error) string {
+	code := connect.ErrorCode(err)
+	var re *oauth2.RetrieveError
+	desc := ""
+	if errors.As(err, &re) {
+		desc = re.ErrorDescription
+	}
+	var msg string
+	switch {
+	case code == "invalid_client_id":
+		msg = "Salesforce does not know crmsync's consumer key: the External Client App (or connected app) whose consumer key this deployment uses (CRMSYNC_SALESFORCE_CLIENT_ID) is not in that organisation, or the key was copied wrong"
+	case code == "invalid_grant" && desc == "user hasn't approved this consumer":
+		msg = "that user is not pre-authorized for crmsync's app in Salesforce (or no active user has that username): set the app's Permitted Users to \"Admin approved users are pre-authorized\" and add the user's profile or permission set to it"
+	case code == "invalid_grant" && desc == "invalid assertion":
+		msg = "Salesforce could not verify the signature: the certificate in crmsync's app in Salesforce is not the one of this deployment's signing key (CRMSYNC_SALESFORCE_JWT_KEY); upload the matching certificate"
+	case code == "invalid_grant" && desc == "audience is invalid":
+		msg = "the token was meant for another Salesforce login host: check CRMSYNC_SALESFORCE_LOGIN_URL (login.salesforce.com or test.salesforce.com for a sandbox)"
+	default:
+		msg = "Salesforce refused the JWT bearer token; check that the integration user exists, is active and is pre-authorized for crmsync's app, and that the app holds this deployment's certificate"
+	}
+	return msg + " (" + code + ")"
 }

@@ -43,6 +43,10 @@ type Field struct {
 	Restricted bool
 	// DefaultedOnCreate says Salesforce fills the field on create.
 	DefaultedOnCreate bool
+	// Default is the field's fixed default as text ("New", "true", "23"),
+	// "" when it has none or its default is a formula to work out
+	// (fieldDefault).
+	Default string
 	// ControllerName is the controlling field of a dependent picklist.
 	ControllerName string
 	// ValidFor maps each active value of a dependent picklist to its
@@ -170,14 +174,19 @@ func objectFromWire(w wireDescribe) *Object {
 			f.RelationshipName = *wf.RelationshipName
 			o.relationships[strings.ToLower(f.RelationshipName)] = f
 		}
+		var picked []string
 		for _, p := range wf.PicklistValues {
 			if p.Active {
 				f.Picklist = append(f.Picklist, p.Value)
+				if p.DefaultValue {
+					picked = append(picked, p.Value)
+				}
 				if f.ValidFor != nil && p.ValidFor != nil {
 					f.ValidFor[p.Value] = *p.ValidFor
 				}
 			}
 		}
+		f.Default = fieldDefault(wf.Type, f.Picklist, picked, wf.DefaultValue, wf.DefaultValueFormula)
 		o.fields[strings.ToLower(f.Name)] = f
 	}
 	return o

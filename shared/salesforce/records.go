@@ -237,7 +237,7 @@ func (s *Side) Describe(ctx context.Context, object string) (side.Object, error)
 	for _, f := range o.Fields() {
 		out.Fields = append(out.Fields, side.Field{Name: f.Name, Label: f.Label, Type: f.Type, Length: f.Length, Createable: f.Createable,
 			Updateable: f.Updateable, Nillable: f.Nillable, Custom: f.Custom, Picklist: f.Picklist, Restricted: f.Restricted,
-			ReferenceTo: f.ReferenceTo, DefaultedOnCreate: f.DefaultedOnCreate, ControllerName: f.ControllerName, ValidFor: f.ValidFor})
+			ReferenceTo: f.ReferenceTo, DefaultedOnCreate: f.DefaultedOnCreate, Default: f.Default, ControllerName: f.ControllerName, ValidFor: f.ValidFor})
 	}
 	return out, nil
 }

@@ -175,6 +175,31 @@ func TestSalesforceAdapter(t *testing.T) {
 			t.Errorf("unknown field: status %d", rec.Code)
 		}
 	})
+	t.Run("describe defaults", func(t *testing.T) {
+		// The defaults of a new org reach the add-in's describe, so a create
+		// form starts at them: Case Status New and Priority Medium, Task
+		// Status Not Started; a field without one (Origin, OwnerId, filled
+		// by Salesforce but not with a fixed value) has none.
+		for object, want := range map[string]map[string]string{
+			"Case": {"Status": "New", "Priority": "Medium", "Origin": "", "OwnerId": "", "IsEscalated": "false"},
+			"Task": {"Status": "Not Started", "Priority": "Normal"},
+			"Lead": {"Status": "Open - Not Contacted", "LastName": ""},
+		} {
+			rec := l.fx.json("u1", "GET", addin.Prefix+"/objects/"+object, "")
+			if rec.Code != 200 {
+				t.Fatalf("describe %s: status %d: %s", object, rec.Code, rec.Body)
+			}
+			var desc addin.Object
+			if err := json.Unmarshal(rec.Body.Bytes(), &desc); err != nil {
+				t.Fatal(err)
+			}
+			for name, def := range want {
+				if f, ok := desc.Field(name); !ok || f.Default != def {
+					t.Errorf("%s.%s: default %q (found %v), want %q", object, name, f.Default, ok, def)
+				}
+			}
+		}
+	})
 	t.Run("objects", func(t *testing.T) {
 		rec := l.fx.json("u1", "GET", addin.Prefix+"/objects", "")
 		if rec.Code != 200 {

@@ -42,6 +42,8 @@ const (
 	keyRecurrence    = "crmsync:Recurrence"
 	keySeriesID      = "crmsync:SeriesID"
 	keyOriginalStart = "crmsync:OriginalStart"
+	keyCancelled     = "crmsync:Cancelled"
+	keyTimeZone      = "crmsync:TimeZone"
 )
 
 // maxSeriesOccurrences bounds an expansion (Salesforce stops classic series
@@ -181,9 +183,16 @@ func (r *reader) fold(ctx context.Context, recs []Record) ([]Record, error) {
 	}
 	series := map[string]Record{}
 	occurrences := map[string][]Record{}
+	history := map[string]time.Time{} // series key → its last meeting kept as history
 	for _, rec := range all {
 		if rec.String("IsRecurrence2Exclusion") == "true" {
-			continue // history that no longer follows the series
+			// History that no longer follows the series (its pattern
+			// changed): the new pattern's meetings up to it were never
+			// made, which is no cancellation.
+			if t, err := ParseTime(rec.String("StartDateTime")); err == nil && t.After(history[seriesKey(rec)]) {
+				history[seriesKey(rec)] = t
+			}
+			continue
 		}
 		k := seriesKey(rec)
 		if isSeriesRecord(rec) {
@@ -199,7 +208,7 @@ func (r *reader) fold(ctx context.Context, recs []Record) ([]Record, error) {
 			orphans += len(occurrences[k])
 			continue
 		}
-		out = append(out, r.seriesRecords(head, occurrences[k])...)
+		out = append(out, r.seriesRecords(head, occurrences[k], history[k])...)
 	}
 	if orphans > 0 {
 		r.s.log.LogAttrs(ctx, slog.LevelInfo, "salesforce occurrences whose series is gone; ignored", slog.Int("occurrences", orphans))
@@ -215,17 +224,23 @@ func prefixed(p string, ids []string) []string {
 	return out
 }
 
-// seriesRecords folds one series: the series record with its pattern, and
-// its exceptions. An occurrence at one of the pattern's instants with the
-// series' content folds away; one at an instant but changed keeps that
-// instant as its original start; one moved off the pattern takes the
-// nearest instant no other occurrence holds.
-func (r *reader) seriesRecords(head Record, occs []Record) []Record {
+// seriesRecords folds one series: the series record with its pattern and
+// its cancelled dates, and its exceptions. An occurrence at one of the
+// pattern's instants with the series' content folds away; one at an instant
+// but changed keeps that instant as its original start; one moved off the
+// pattern takes the nearest instant no other occurrence holds
+// (pairOccurrences). An instant no occurrence holds was deleted: a
+// cancelled date, within the scope's window and after history (the last
+// meeting a Lightning pattern change left behind).
+func (r *reader) seriesRecords(head Record, occs []Record, history time.Time) []Record {
 	rule, loc := seriesRule(head)
 	start, err := ParseTime(head.String("StartDateTime"))
 	end, _ := ParseTime(head.String("EndDateTime"))
 	head = cloneRecord(head)
 	head[keyRecurrence] = rule
+	if rule != "" {
+		head[keyTimeZone] = loc.String()
+	}
 	if err != nil || rule == "" {
 		return []Record{head}
 	}
@@ -234,11 +249,6 @@ func (r *reader) seriesRecords(head Record, occs []Record) []Record {
 	if err != nil {
 		r.s.log.Info("salesforce series pattern unreadable; read as its first meeting", slog.String("error", err.Error()))
 		return []Record{head}
-	}
-	used := map[time.Time]bool{}
-	onPattern := map[time.Time]bool{}
-	for _, t := range instants {
-		onPattern[t] = true
 	}
 	length := end.Sub(start)
 	same := func(o Record) bool {
@@ -261,28 +271,73 @@ func (r *reader) seriesRecords(head Record, occs []Record) []Record {
 		}
 		return true
 	}
+	paired, taken := pairOccurrences(instants, occs)
 	var out []Record
-	var moved []Record
-	for _, o := range occs {
+	for i, o := range occs {
+		at, ok := paired[i]
+		if !ok {
+			continue // more occurrences than instants: nothing to pair with
+		}
+		if t, _ := ParseTime(o.String("StartDateTime")); t.Equal(at) && same(o) {
+			continue
+		}
+		out = append(out, exception(o, head.ID(), at))
+	}
+	if !history.IsZero() {
+		// The new pattern's meetings start with the first the change made
+		// (Salesforce makes them from the change on): an instant between
+		// the history and the first of them is no cancellation either.
+		first := time.Time{}
+		for t := range taken {
+			if first.IsZero() || t.Before(first) {
+				first = t
+			}
+		}
+		if first.After(history) {
+			history = first.Add(-time.Nanosecond)
+		}
+	}
+	var cancelled []string
+	for _, t := range instants {
+		if _, ok := taken[t]; ok || !t.After(history) || !r.inWindow(t) {
+			continue
+		}
+		cancelled = append(cancelled, t.In(loc).Format(time.DateOnly))
+	}
+	head[keyCancelled] = strings.Join(cancelled, ",")
+	return append([]Record{head}, out...)
+}
+
+// pairOccurrences pairs a series' occurrences (by index) with the
+// pattern's instants: an occurrence at an instant no other holds takes it;
+// one moved off the pattern then takes the nearest instant still free.
+// Occurrences beyond the instants pair with nothing; instants left free
+// are the deleted meetings.
+func pairOccurrences(instants []time.Time, occs []Record) (map[int]time.Time, map[time.Time]int) {
+	onPattern := map[time.Time]bool{}
+	for _, t := range instants {
+		onPattern[t] = true
+	}
+	paired := map[int]time.Time{}
+	taken := map[time.Time]int{}
+	var moved []int
+	for i, o := range occs {
 		at, err := ParseTime(o.String("StartDateTime"))
 		if err != nil {
 			continue
 		}
 		at = at.UTC()
-		if onPattern[at] && !used[at] {
-			used[at] = true
-			if !same(o) {
-				out = append(out, exception(o, head.ID(), at))
-			}
+		if _, used := taken[at]; onPattern[at] && !used {
+			paired[i], taken[at] = at, i
 			continue
 		}
-		moved = append(moved, o)
+		moved = append(moved, i)
 	}
-	for _, o := range moved {
-		at, _ := ParseTime(o.String("StartDateTime"))
+	for _, i := range moved {
+		at, _ := ParseTime(occs[i].String("StartDateTime"))
 		var best time.Time
 		for _, t := range instants {
-			if used[t] {
+			if _, used := taken[t]; used {
 				continue
 			}
 			if best.IsZero() || absDuration(t.Sub(at)) < absDuration(best.Sub(at)) {
@@ -290,12 +345,17 @@ func (r *reader) seriesRecords(head Record, occs []Record) []Record {
 			}
 		}
 		if best.IsZero() {
-			continue // more occurrences than instants: nothing to pair with
+			continue
 		}
-		used[best] = true
-		out = append(out, exception(o, head.ID(), best))
+		paired[i], taken[best] = best, i
 	}
-	return append([]Record{head}, out...)
+	return paired, taken
+}
+
+// inWindow reports whether a meeting starting at t is within the scope's
+// window (an open bound is no bound).
+func (r *reader) inWindow(t time.Time) bool {
+	return (r.scope.From.IsZero() || !t.Before(r.scope.From)) && (r.scope.To.IsZero() || t.Before(r.scope.To))
 }
 
 // explicitRule spells out what a rule takes from its first meeting — the
@@ -362,10 +422,25 @@ func seriesItem(rec item.Record, r Record) {
 	if v, ok := r[keyRecurrence].(string); ok {
 		rec.Fields[item.Recurrence] = item.Normalize(item.Recurrence, v)
 	}
+	if v, ok := r[keyCancelled].(string); ok {
+		rec.Fields[item.Cancelled] = v
+	}
+	rec.Fields[item.TimeZone] = ""
+	if rec.Fields[item.Recurrence] != "" {
+		// The series' own zone; a series record fold did not see (a
+		// write's answer) has it on the record.
+		zone, _ := r[keyTimeZone].(string)
+		if zone == "" {
+			_, loc := seriesRule(r)
+			zone = loc.String()
+		}
+		rec.Fields[item.TimeZone] = zone
+	}
 	if v, ok := r[keySeriesID].(string); ok {
 		rec.Fields[item.SeriesID] = v
 		rec.Fields[item.OriginalStart], _ = r[keyOriginalStart].(string)
 		rec.Fields[item.Recurrence] = ""
+		rec.Fields[item.TimeZone] = ""
 	}
 }
 

@@ -388,6 +388,11 @@ func TestSeriesPatternChange(t *testing.T) {
 		if len(ch.Records) != 1 || ch.Records[0].ID != series || ch.Records[0].Fields[item.Recurrence] != "FREQ=WEEKLY;INTERVAL=1;BYDAY=TU,TH;COUNT=8" {
 			t.Errorf("after the change read %+v, want the one series with the new rule", ch.Records)
 		}
+		// The history the change left (IsRecurrence2Exclusion) and the new
+		// pattern's past meetings, never made, are no cancellations.
+		if got := ch.Records[0].Fields[item.Cancelled]; got != "" {
+			t.Errorf("after the change the series reads cancelled %q, want none", got)
+		}
 	})
 	t.Run("classic and single", func(t *testing.T) {
 		l, _ := seriesWorld(t, true)

@@ -142,6 +142,7 @@ func (s *Side) toItem(kind item.Kind, m Mapping, r Record) item.Record {
 	rec := item.Record{Kind: kind, ID: r.ID(), Version: r.String("SystemModstamp"), Fields: fields}
 	if kind == item.Event {
 		seriesItem(rec, r)
+		rec.Version = cancelledVersion(rec.Version, rec.Fields[item.Cancelled])
 	}
 	if t, err := ParseTime(r.String("LastModifiedDate")); err == nil {
 		rec.Modified = t
@@ -293,8 +294,46 @@ func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, m
 	if kind == item.Event && err == nil {
 		s.invite(ctx, recs, out)
 		err = s.writeExceptions(ctx, m, recs, out)
+		if err == nil {
+			if err = s.writeCancellations(ctx, m, recs, out); err != nil {
+				s.unmake(ctx, recs, out, err)
+			}
+		}
 	}
 	return out, err
+}
+
+// unmake deletes the series this create made whose cancellations failed
+// (why), so that the create fails as a whole with nothing half-written: a
+// series left behind would be paired with its source by its marker next
+// time with all its meetings and, being newer, would win the cancelled
+// dates back from it (a cancelled meeting is never restored, so the
+// cancellation would be lost). Deleting a series record deletes its
+// occurrences. The next session makes it again. A series that cannot be
+// deleted either stays, as before.
+func (s *Side) unmake(ctx context.Context, recs []item.Record, out []side.Result, why error) {
+	var ids []string
+	var at []int
+	for i, r := range recs {
+		if r.Fields[item.Cancelled] == "" || r.Fields[item.SeriesID] != "" || out[i].Err != nil || !validID(out[i].ID) {
+			continue
+		}
+		ids = append(ids, out[i].ID)
+		at = append(at, i)
+	}
+	if len(ids) == 0 {
+		return
+	}
+	res, err := s.c.Delete(ctx, ids)
+	if err != nil {
+		s.log.Warn("salesforce series whose cancellations failed not taken back", slog.String("error", err.Error()))
+		return
+	}
+	for j, r := range res {
+		if r.Err == nil {
+			out[at[j]] = side.Result{Err: why}
+		}
+	}
 }
 
 // Update writes the given fields of existing records.
@@ -336,6 +375,10 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 			}
 			rec = withoutRecurrence(rec)
 		}
+		if onlyCancelled(rec) {
+			out[i].ID = rec.ID // writeCancellations deletes occurrences; the series record stays as it is
+			continue
+		}
 		r, err := s.fromItem(kind, m, rec, allDay[rec.ID])
 		if err != nil {
 			out[i].Err = err
@@ -365,6 +408,9 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 				break
 			}
 		}
+	}
+	if err == nil && kind == item.Event {
+		err = s.writeCancellations(ctx, m, recs, out)
 	}
 	return out, err
 }

@@ -141,11 +141,19 @@ type wireDescribe struct {
 			// ValidFor is a dependent value's controlling values (base64
 			// bit set); null otherwise.
 			ValidFor *string `json:"validFor"`
+			// DefaultValue marks the picklist's default entry.
+			DefaultValue bool `json:"defaultValue"`
 		} `json:"picklistValues"`
 		RestrictedPicklist bool    `json:"restrictedPicklist"`
 		DefaultedOnCreate  bool    `json:"defaultedOnCreate"`
 		DependentPicklist  bool    `json:"dependentPicklist"`
 		ControllerName     *string `json:"controllerName"`
+
+		// DefaultValue is the field's default, typed as the field is
+		// (true, 23, "Yes!"), or null; DefaultValueFormula is a default
+		// given as a formula ("'New'", "TRUE", "TODAY()"), or null.
+		DefaultValue        json.RawMessage `json:"defaultValue"`
+		DefaultValueFormula *string         `json:"defaultValueFormula"`
 	} `json:"fields"`
 }
 

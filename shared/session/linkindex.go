@@ -53,8 +53,12 @@ type kindIndex struct {
 	// rows are the link rows known, by CRM ID.
 	rows map[string]linkRow
 	// complete: rows holds every link row (read in full, and kept since), so
-	// a CRM ID not in it has no link — no point read needed to know.
+	// a CRM ID not in it has no link — no point read needed to know —
+	// unless it is set aside.
 	complete bool
+	// aside are the CRM IDs of link rows let go of (ReleaseLinkRows): they
+	// exist, and their state is read again before they are written.
+	aside map[string]struct{}
 }
 
 // linkRow is a link row's state as last read or written.
@@ -96,6 +100,28 @@ func (s *State) loadCounts(ctx context.Context, kind item.Kind) (*kindIndex, err
 	}
 	ix.loaded = true
 	return ix, nil
+}
+
+// ReleaseLinkRows lets go of the link rows of kind that this State knows
+// (their ETags and mailbox IDs), keeping only the CRM IDs of those that
+// exist: a first sync streamed page by page (paged.go) would otherwise hold
+// a row per record it linked. A row let go of is point-read again before
+// it is written.
+func (s *State) ReleaseLinkRows(kind item.Kind) {
+	ix := s.kindIndex(kind)
+	if !ix.complete {
+		clear(ix.rows) // what is not known is read again anyway
+		return
+	}
+	if ix.aside == nil {
+		ix.aside = map[string]struct{}{}
+	}
+	for id, row := range ix.rows {
+		if row.exists {
+			ix.aside[id] = struct{}{}
+		}
+	}
+	clear(ix.rows)
 }
 
 // seenLink records a link row read from the store.
@@ -272,6 +298,7 @@ func (s *State) linkByMailbox(ctx context.Context, kind item.Kind, id string) (r
 func (s *State) backfill(ctx context.Context, kind item.Kind) ([]reconcile.Link, error) {
 	ix := s.kindIndex(kind)
 	clear(ix.rows)
+	clear(ix.aside)
 	ix.complete = false
 	pk := s.linkPartition(kind)
 	var links []reconcile.Link
@@ -478,7 +505,8 @@ func (s *State) commitChunk(ctx context.Context, kind item.Kind, ix *kindIndex, 
 	n := 0
 	for _, c := range todo {
 		old, known := ix.rows[c.Link.CRMID]
-		if !known && !ix.complete {
+		if _, aside := ix.aside[c.Link.CRMID]; !known && (!ix.complete || aside) {
+			delete(ix.aside, c.Link.CRMID)
 			if _, _, err := s.linkByCRM(ctx, kind, c.Link.CRMID); err != nil {
 				return n, err
 			}
@@ -586,6 +614,7 @@ func (s *State) commitPlain(ctx context.Context, kind item.Kind, changes []LinkC
 	ix := s.kindIndex(kind)
 	ix.loaded, ix.counted = true, false
 	clear(ix.rows)
+	clear(ix.aside)
 	ix.complete = false
 	return s.commitLinks(ctx, changes)
 }

@@ -57,6 +57,7 @@ func (s *State) Links(ctx context.Context, kind item.Kind) ([]reconcile.Link, er
 	var out []reconcile.Link
 	ix := s.kindIndex(kind)
 	clear(ix.rows)
+	clear(ix.aside)
 	ix.complete = false
 	err := s.scan(ctx, LinksTable, tablestore.Query{PartitionKey: s.linkPartition(kind), RowKeyTo: derivedFrom}, func(e tablestore.Entity) error {
 		l, err := linkFrom(kind, e)

@@ -70,6 +70,9 @@ const (
 	NameGoogleClientID     = "CRMSYNC_GOOGLE_CLIENT_ID"
 	NameGoogleClientSecret = "CRMSYNC_GOOGLE_CLIENT_SECRET"
 	NameGoogleBaseURL      = "CRMSYNC_GOOGLE_BASE_URL"
+	// Gmail push through Cloud Pub/Sub (shared/google gmailpush.go).
+	NameGooglePubSubTopic          = "CRMSYNC_GOOGLE_PUBSUB_TOPIC"
+	NameGooglePubSubServiceAccount = "CRMSYNC_GOOGLE_PUBSUB_SERVICE_ACCOUNT"
 
 	NameSalesforceLoginURL     = "CRMSYNC_SALESFORCE_LOGIN_URL"
 	NameSalesforceClientID     = "CRMSYNC_SALESFORCE_CLIENT_ID"
@@ -151,6 +154,8 @@ func Specs() []Spec {
 		{Name: NameMailbox, Description: "The mailbox users sync with: `microsoft` (Microsoft 365 through Graph) or `google` (Google Workspace: People, Calendar, Tasks and Gmail, connected per user with OAuth on the dashboard's Connections page).", Default: MailboxMicrosoft},
 		{Name: NameGoogleClientID, Description: "Client id of crmsync's Google OAuth client (a web application in Google Cloud, redirect URI `<CRMSYNC_PUBLIC_URL>/api/dashboard/connect/google/callback`).", RequiredWhen: "CRMSYNC_MAILBOX is `google`"},
 		{Name: NameGoogleClientSecret, Description: "Client secret of the Google OAuth client.", RequiredWhen: "CRMSYNC_GOOGLE_CLIENT_ID is set", Secret: true},
+		{Name: NameGooglePubSubTopic, Description: "Cloud Pub/Sub topic Gmail notifies (`projects/<project>/topics/<topic>`, publishable by gmail-api-push@system.gserviceaccount.com) with an authenticated push subscription to `<CRMSYNC_PUBLIC_URL>/api/notifications` (audience: that URL). Unset: Gmail is polled."},
+		{Name: NameGooglePubSubServiceAccount, Description: "Service account of that push subscription: the e-mail its OpenID Connect tokens must carry.", RequiredWhen: "CRMSYNC_GOOGLE_PUBSUB_TOPIC is set"},
 		{Name: NameGoogleBaseURL, Description: "Base URL replacing Google's API and OAuth hosts: the local Google's (`go run ./local fake-google`) in tests and the demo; unset in production.", Default: "Google's own hosts"},
 		{Name: NameSalesforceLoginURL, Description: "Salesforce login URL (`https://login.salesforce.com`, `https://test.salesforce.com` or a My Domain).", Default: DefaultSalesforceLoginURL},
 		{Name: NameSalesforceClientID, Description: "Consumer key of crmsync's Salesforce External Client App.", RequiredWhen: "Salesforce sign-in or connections are used"},
@@ -194,6 +199,10 @@ type Settings struct {
 	GoogleClientSecret string
 	// GoogleBaseURL replaces Google's API and OAuth hosts ("" = Google's).
 	GoogleBaseURL string
+	// GooglePubSubTopic and GooglePubSubServiceAccount turn on Gmail push:
+	// the topic users.watch names and the push subscription's service
+	// account ("" = Gmail is polled).
+	GooglePubSubTopic, GooglePubSubServiceAccount string
 	// ConnectionString is AzureWebJobsStorage; never log it.
 	ConnectionString string
 	// DataDir is CRMSYNC_DATA_DIR.
@@ -393,6 +402,15 @@ func Load(getenv func(string) string) (Settings, error) {
 	if s.GoogleBaseURL != "" {
 		if p, err := url.Parse(s.GoogleBaseURL); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
 			bad("%s=%q is not an absolute http(s) URL", NameGoogleBaseURL, s.GoogleBaseURL)
+		}
+	}
+	s.GooglePubSubTopic, s.GooglePubSubServiceAccount = get(NameGooglePubSubTopic), get(NameGooglePubSubServiceAccount)
+	if s.GooglePubSubTopic != "" {
+		if parts := strings.Split(s.GooglePubSubTopic, "/"); len(parts) != 4 || parts[0] != "projects" || parts[2] != "topics" || parts[1] == "" || parts[3] == "" {
+			bad("%s=%q is not a topic name (projects/<project>/topics/<topic>)", NameGooglePubSubTopic, s.GooglePubSubTopic)
+		}
+		if !strings.Contains(s.GooglePubSubServiceAccount, "@") {
+			bad("%s is missing or not an e-mail (required when %s is set: push tokens are checked against it)", NameGooglePubSubServiceAccount, NameGooglePubSubTopic)
 		}
 	}
 	s.SalesforceLoginURL = strings.TrimRight(orDefault(get(NameSalesforceLoginURL), DefaultSalesforceLoginURL), "/")

@@ -112,6 +112,13 @@ type Field struct {
 	// is created without one, so a form need not ask for it even when it
 	// is not nillable.
 	DefaultedOnCreate bool `json:"defaultedOnCreate"`
+	// Default is the value the CRM gives the field on create when it is
+	// known and fixed, written as the field's value would be ("New",
+	// "true", "23"), so a create form can start there. "" = none, or one
+	// the CRM works out itself (a formula): a form then leaves the field
+	// to the CRM. Optional: a connector that does not know defaults leaves
+	// it empty.
+	Default string `json:"default,omitempty"`
 	// ControllerName names the field a dependent picklist depends on ("" =
 	// not dependent).
 	ControllerName string `json:"controllerName,omitempty"`

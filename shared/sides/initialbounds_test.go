@@ -1,22 +1,46 @@
 package sides_test
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"math"
+	"os"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crmsync/crmsync/shared/item"
 )
 
-var initialContacts = flag.Int("sides.initial.contacts", 10_000, "contacts in BenchmarkInitialSync's world (the issue's heap figure is at 50000)")
+var (
+	initialContacts = flag.Int("sides.initial.contacts", 10_000, "contacts in BenchmarkInitialSync's world (the issue's heap figure is at 50000)")
+	fakesInProcess  = flag.Bool("sides.fakes.inprocess", false, "initial-sync benchmarks run the local Salesforce and Graph in the benchmark's process, so the peak heap counts them too")
+	heapProfile     = flag.String("sides.heapprofile", "", "write a heap profile (in-use as of the last GC) to this file each time the initial sync's heap reaches a new peak")
+)
+
+// initialWorld is the world of the initial-sync benchmarks: the local
+// servers in a child process (newWorldApart), seeded with the records, so
+// that the peak heap measured here is what crmsync itself needs; with
+// -sides.fakes.inprocess, in this process as every test has them.
+func initialWorld(b *testing.B, contacts, tasks, events int) *world {
+	if *fakesInProcess {
+		w := newWorld(b)
+		w.seedSalesforce(contacts, tasks, events)
+		return w
+	}
+	return newWorldApart(b, contacts, tasks, events)
+}
 
 // watchHeap samples the live heap until the returned function is called,
 // which returns the peak above the heap live at the start (after a GC).
-// It counts the whole process: the local Salesforce and Graph, which hold
-// every record the session reads and writes, are in it too.
+// It counts the whole process: with the local servers in a child process
+// (initialWorld), that is the session's runner, planner, vendor clients and
+// table store; with -sides.fakes.inprocess, the local Salesforce and Graph,
+// which hold every record the session reads and writes, are in it too.
 func watchHeap() func() uint64 {
 	runtime.GC()
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
@@ -36,7 +60,12 @@ func watchHeap() func() uint64 {
 				done <- max(peak, read()) - base
 				return
 			case <-t.C:
-				peak = max(peak, read())
+				if now := read(); now > peak {
+					if *heapProfile != "" && now > peak+peak/20 {
+						writeHeapProfile(*heapProfile)
+					}
+					peak = now
+				}
 			}
 		}
 	}()
@@ -44,6 +73,17 @@ func watchHeap() func() uint64 {
 		close(stop)
 		return <-done
 	}
+}
+
+// writeHeapProfile writes the heap profile to path (for pprof
+// -sample_index=inuse_space: what was live at the last collection).
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_ = pprof.Lookup("heap").WriteTo(f, 0)
 }
 
 // reportInitialBounds reports the initial sync's table transactions against
@@ -79,9 +119,8 @@ func BenchmarkInitialSyncGrowth(b *testing.B) {
 			var total time.Duration
 			for range b.N {
 				b.StopTimer()
-				w := newWorld(b)
+				w := initialWorld(b, n, 0, 0)
 				w.logs = &strings.Builder{}
-				w.seedSalesforce(n, 0, 0)
 				peak := watchHeap()
 				b.StartTimer()
 				start := time.Now()
@@ -99,5 +138,62 @@ func BenchmarkInitialSyncGrowth(b *testing.B) {
 				b.ReportMetric(math.Log(secs[n]/secs[sizes[0]])/math.Log(float64(n)/float64(sizes[0])), "growth-exponent")
 			}
 		})
+	}
+}
+
+// BenchmarkInitialSyncIntoMailbox is BenchmarkInitialSyncGrowth at 10,000
+// contacts (50,000 with -sides.large) into a mailbox that already holds a
+// tenth of them (the same names and e-mails: they pair, not duplicate) and
+// 200 contacts of its own (created in Salesforce): a first sync that matches
+// as it streams the CRM listing, with the same metrics.
+func BenchmarkInitialSyncIntoMailbox(b *testing.B) {
+	n := 10_000
+	if *sidesLarge {
+		n = 50_000
+	}
+	matched, own := n/10, 200
+	for range b.N {
+		b.StopTimer()
+		w := initialWorld(b, n, 0, 0)
+		w.logs = &strings.Builder{}
+		w.seedMailboxContacts(matched, own)
+		peak := watchHeap()
+		b.StartTimer()
+		start := time.Now()
+		rep := w.session()
+		elapsed := time.Since(start)
+		b.StopTimer()
+		reportInitialBounds(b, peak(), rep.TableWrites, n+own)
+		b.ReportMetric(elapsed.Seconds(), "wall-s")
+		if got := rep.Counts["contact|to-mailbox|create"]; got != n-matched {
+			b.Fatalf("created %d contacts in the mailbox, want %d (%v)", got, n-matched, rep.Counts)
+		}
+		if got := rep.Counts["contact|to-crm|create"]; got != own {
+			b.Fatalf("created %d contacts in Salesforce, want the mailbox's %d (%v)", got, own, rep.Counts)
+		}
+	}
+}
+
+// seedMailboxContacts creates, through Graph as Outlook would, the first
+// matched of seedSalesforce's contacts and own contacts of the mailbox's own.
+func (w *world) seedMailboxContacts(matched, own int) {
+	w.t.Helper()
+	var recs []item.Record
+	for j := range matched {
+		recs = append(recs, item.Record{Kind: item.Contact, Fields: map[string]string{item.FirstName: "C", item.LastName: fmt.Sprint(j),
+			item.Email: fmt.Sprintf("c%d@acme.example", j), item.Title: "Buyer"}})
+	}
+	for j := range own {
+		recs = append(recs, item.Record{Kind: item.Contact, Fields: map[string]string{item.FirstName: "M", item.LastName: fmt.Sprint(j),
+			item.Email: fmt.Sprintf("m%d@globex.example", j)}})
+	}
+	res, err := w.mailbox.Create(context.Background(), item.Contact, recs, make([]string, len(recs)))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			w.t.Fatal(r.Err)
+		}
 	}
 }

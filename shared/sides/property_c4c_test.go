@@ -71,7 +71,7 @@ func (a *c4cAdmin) create(kind item.Kind, f map[string]string) (string, error) {
 	switch kind {
 	case item.Contact:
 		in = map[string]any{"FirstName": f[item.FirstName], "LastName": f[item.LastName], "Email": f[item.Email],
-			"JobTitle": f[item.Title], "Department": f[item.Department], "OwnerID": c4cDana}
+			"JobTitle": f[item.Title], "Department": f[item.Department], "ContactOwnerID": c4cDana}
 	case item.Task:
 		due, err := time.Parse(time.DateOnly, f[item.DueDate])
 		if err != nil {
@@ -159,7 +159,7 @@ func (a *c4cAdmin) leaveScope(kind item.Kind, id string, completed bool, day tim
 		return true, a.srv.Update(c4cColl[kind], id, map[string]any{"Status": "3", "DueDateTime": c4c.FormatDate(day.AddDate(0, 0, -30))})
 	}
 	c4cUnreported.Add(1)
-	owner := map[item.Kind]string{item.Contact: "OwnerID", item.Task: "ProcessorPartyID", item.Event: "OwnerPartyID"}[kind]
+	owner := map[item.Kind]string{item.Contact: "ContactOwnerID", item.Task: "ProcessorPartyID", item.Event: "OwnerPartyID"}[kind]
 	return true, a.srv.Update(c4cColl[kind], id, map[string]any{owner: c4cWalter})
 }
 

@@ -84,6 +84,9 @@ type entity struct {
 	// on one side, each an item of its own on both sides.
 	series     bool
 	exceptions int
+	// cancelled: the date of the series' meeting cancelled on one side
+	// (propcancel_test.go), "" for none.
+	cancelled string
 }
 
 // editable are the fields the scenario edits, per kind, and checked the fields
@@ -171,7 +174,7 @@ func (s *scenario) initial(kind item.Kind, tok string) map[string]string {
 		start := s.day().AddDate(0, 0, s.rng.IntN(25)-5).Add(time.Duration(8+s.rng.IntN(9)) * time.Hour)
 		f := map[string]string{item.Subject: "Meet " + tok, item.Start: start.Format(time.RFC3339),
 			item.End: start.Add(time.Hour).Format(time.RFC3339), item.Location: "Room A", item.Description: "d0"}
-		if s.rng.IntN(4) == 0 && s.w.crm.series() {
+		if s.rng.IntN(2) == 0 && s.w.crm.series() {
 			f[item.Recurrence] = "FREQ=WEEKLY;INTERVAL=1;COUNT=3"
 		}
 		return f
@@ -269,6 +272,14 @@ func (s *scenario) act() {
 			}
 			touched[e] = true
 			s.ents = append(s.ents, e)
+		case kind == item.Event && (op >= 19 || op == 8) && s.cancellable() && s.has(func(e *entity) bool {
+			return isLinked(e) && e.series && e.cancelled == "" && s.lastMeetingInWindow(e)
+		}):
+			// A meeting of a linked series cancelled on one side (more
+			// often while there is such a series: few are linked at any time).
+			e := s.pick(func(e *entity) bool { return isLinked(e) && e.series && e.cancelled == "" && s.lastMeetingInWindow(e) })
+			touched[e] = true
+			s.cancelMeeting(e, where(s.rng.IntN(2)))
 		case kind == item.Event && (op < 6 || op < 9 && s.has(func(e *entity) bool { return isLinked(e) && e.series && e.exceptions == 0 })):
 			// A meeting of a linked series moved on one side (more often
 			// while there is such a series: few are linked at any time).
@@ -693,6 +704,7 @@ func (s *scenario) check() {
 			if e.series && (c.Fields[item.Recurrence] == "" || m.Fields[item.Recurrence] == "") {
 				s.fatalf("%s %s: a series reads as recurrence %q in the CRM and %q in the mailbox", kind, e.tok, c.Fields[item.Recurrence], m.Fields[item.Recurrence])
 			}
+			s.checkCancelled(e, c, m)
 			if e.crmID != "" && e.crmID != c.ID {
 				s.fatalf("%s %s: CRM id changed from %s to %s", kind, e.tok, e.crmID, c.ID)
 			}

@@ -99,6 +99,12 @@ func TestXMLSchemaRefusesMisorderedManifests(t *testing.T) {
 		"pinning in v1.0":        strings.Replace(s, `<SourceLocation resid="Pane.Url"/>`, `<SourceLocation resid="Pane.Url"/>`+pin, 1),
 		"unknown permission":     strings.Replace(s, "<Permissions>ReadWriteItem", "<Permissions>Everything", 1),
 		"resources before hosts": strings.Replace(s, "    <Hosts>\n      <Host xsi:type=\"MailHost\">", "    <Resources/>\n    <Hosts>\n      <Host xsi:type=\"MailHost\">", 1),
+		// The orders below are those of Microsoft's MailAppVersionOverridesV1_1.xsd.
+		"tooltip after supertip":        strings.Replace(s, "</Supertip>", "</Supertip><Tooltip resid=\"Button.Label\"/>", 1),
+		"pinning before its location":   strings.Replace(s, v11Pin, pin+`<SourceLocation resid="Pane.Url"/>`, 1),
+		"TaskpaneId in a mail add-in":   strings.Replace(s, `<SourceLocation resid="Pane.Url"/>`, `<TaskpaneId>Office.AutoShowTaskpaneWithDocument</TaskpaneId><SourceLocation resid="Pane.Url"/>`, 1),
+		"web app info before resources": beforeLast(s, "    <Resources>", webAppInfo),
+		"group label after its control": strings.Replace(strings.Replace(s, `<Label resid="Group.Label"/>`, "", 1), "</Control>", `</Control><Label resid="Group.Label"/>`, 1),
 	} {
 		t.Run(name, func(t *testing.T) {
 			if broken == s {
@@ -106,6 +112,50 @@ func TestXMLSchemaRefusesMisorderedManifests(t *testing.T) {
 			}
 			if validateXML(t, []byte(broken)) == "" {
 				t.Errorf("the schema accepted the broken manifest")
+			}
+		})
+	}
+}
+
+// v11Pin is the v1.1 ShowTaskpane's location and pinning, in their order.
+const v11Pin = "<SourceLocation resid=\"Pane.Url\"/>\n                      <SupportsPinning>true</SupportsPinning>"
+
+// webAppInfo is a VersionOverrides v1.1 WebApplicationInfo (Microsoft's
+// order: Id, Resource, Scopes).
+const webAppInfo = "<WebApplicationInfo><Id>00000000-0000-4000-8000-000000000001</Id><Resource>api://crmsync.example.com/00000000-0000-4000-8000-000000000001</Resource><Scopes><Scope>openid</Scope></Scopes></WebApplicationInfo>\n"
+
+// beforeLast puts add before the last occurrence of at in s (s unchanged
+// when at is absent).
+func beforeLast(s, at, add string) string {
+	i := strings.LastIndex(s, at)
+	if i < 0 {
+		return s
+	}
+	return s[:i] + add + s[i:]
+}
+
+// TestXMLSchemaAcceptsWhatMicrosoftsAllows: what Microsoft's
+// MailAppVersionOverridesV1_1.xsd allows and crmsync's manifest does not
+// use yet is accepted in its place, so the transcription is not narrower
+// there: a button's and a group's Tooltip after their Label, and v1.1's
+// WebApplicationInfo after its Resources.
+func TestXMLSchemaAcceptsWhatMicrosoftsAllows(t *testing.T) {
+	doc, err := XML(testDeployment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(doc)
+	for name, changed := range map[string]string{
+		"button tooltip": strings.Replace(s, "<Label resid=\"Button.Label\"/>\n", "<Label resid=\"Button.Label\"/><Tooltip resid=\"Button.Label\"/>\n", 1),
+		"group tooltip":  strings.Replace(s, `<Label resid="Group.Label"/>`, `<Label resid="Group.Label"/><Tooltip resid="Button.Tooltip"/>`, 1),
+		"web app info":   strings.Replace(s, "</Resources>\n    </VersionOverrides>", "</Resources>\n"+webAppInfo+"    </VersionOverrides>", 1),
+	} {
+		t.Run(name, func(t *testing.T) {
+			if changed == s {
+				t.Fatal("the edit changed nothing")
+			}
+			if problem := validateXML(t, []byte(changed)); problem != "" {
+				t.Errorf("refused:\n%s", problem)
 			}
 		})
 	}

@@ -7,7 +7,9 @@
 //     body.prependAsync, HTML bodies only) — the pixel is inserted where the user sees
 //     it; prependOnSendAsync (1.13) would need the AppendOnSend permission, not asked for;
 //   Share when sent: Mailbox 1.8 (categories.addAsync, internetHeaders.setAsync);
-//   sign-in dialog: DialogApi 1.1.
+//   sign-in dialog: DialogApi 1.1;
+//   a draft's people as recipients are added: Mailbox 1.7 (Item.addHandlerAsync,
+//     RecipientsChanged); below 1.7 the pane offers "Look up recipients".
 (function () {
   "use strict";
   var O = window.Office || (window.parent !== window && window.parent.HarnessOffice) || null;
@@ -59,15 +61,20 @@
       document.head.appendChild(s);
     });
   }
-  function naa(interactive) {
+  // naa gets a token through Outlook's sign-in. fresh asks past MSAL's
+  // cache: after the API refused a token, the cache would hand the same
+  // token back.
+  function naa(interactive, fresh) {
     var clientId = document.body.getAttribute("data-client-id"), scope = document.body.getAttribute("data-scope");
     if (!clientId || !supported("NestedAppAuth", "1.1")) { return Promise.reject(new Error("no naa")); }
+    // The simulated Outlook's stand-in for Outlook's NAA bridge.
+    if (!window.nestedAppAuthBridge && window.parent !== window && window.parent.HarnessNAABridge) { window.nestedAppAuthBridge = window.parent.HarnessNAABridge; }
     var ready = naaClient ? Promise.resolve(naaClient) : loadScript("/api/taskpane/static/msal-browser.min.js").then(function () {
       return window.msal.createNestablePublicClientApplication({ auth: { clientId: clientId, authority: document.body.getAttribute("data-authority") || "https://login.microsoftonline.com/common" } });
     }).then(function (pca) { naaClient = pca; return pca; });
     return ready.then(function (pca) {
       var req = { scopes: [scope] };
-      return pca.acquireTokenSilent(req).catch(function (e) {
+      return pca.acquireTokenSilent(fresh ? { scopes: [scope], forceRefresh: true } : req).catch(function (e) {
         if (!interactive) { throw e; }
         return pca.acquireTokenPopup(req);
       });
@@ -82,8 +89,24 @@
       if (!supported("DialogApi", "1.1")) { reject(new Error("dialog")); return; }
       var url = location.origin + "/api/taskpane/signin" + (document.body.getAttribute("data-harness") === "true" ? "?host=harness" : "");
       O.context.ui.displayDialogAsync(url, { height: 60, width: 30, displayInIframe: false }, function (r) {
-        if (r.status === "failed") { reject(new Error("dialog")); return; }
+        if (r.status === "failed") {
+          // 12009: the user declined the window (Outlook on the web);
+          // 12011: the browser blocks pop-ups; 12007: one is open already.
+          var code = r.error && r.error.code;
+          if (code === 12009 || code === 12011) { reject(new Error("Outlook or the browser blocked the sign-in window. Allow pop-ups for Outlook, then press Sign in again.")); return; }
+          if (code === 12007) { reject(new Error("A sign-in window is open already. Finish or close it, then press Sign in again.")); return; }
+          reject(new Error("dialog"));
+          return;
+        }
         var d = r.value;
+        // Events from the open window: 12006 the user closed it; 12002 and
+        // 12003 it could not show the sign-in page (Office's "Handle errors
+        // and events in the Office dialog box").
+        d.addEventHandler(O.EventType.DialogEventReceived, function (arg) {
+          var code = arg && arg.error;
+          reject(new Error(code === 12006 ? "The sign-in window was closed before you signed in." :
+            "The sign-in window could not show crmsync's sign-in page (Outlook's code " + code + ")."));
+        });
         d.addEventHandler(O.EventType.DialogMessageReceived, function (arg) {
           d.close();
           var m = {};
@@ -105,7 +128,12 @@
         return signIn();
       }).then(function () { problem(""); then(); }, function (e) {
         b.disabled = false;
-        problem(e.message === "dialog" ? "This Outlook cannot open the sign-in window. Use Outlook on the web or a current Outlook." : e.message, b);
+        var words = e.message === "dialog" ? "This Outlook cannot open the sign-in window. Use Outlook on the web or a current Outlook." : e.message;
+        // Signing in failed: say so, with the way forward; a form the
+        // user was filling stays as it is.
+        if (e.message !== "dialog" && !/press sign in/i.test(words)) { words += " Press Sign in to try again."; }
+        if (typing()) { words += " What you typed is kept."; }
+        problem(words, b);
       });
     });
     problem(why || "Sign in to crmsync to see the CRM records of this item's people.", b);
@@ -130,6 +158,7 @@
     return {
       reconnect: upper(n) + " needs you to sign in again: open the crmsync dashboard and press Reconnect.",
       forbidden: "Your " + n + " permissions do not allow this. Ask your " + n + " admin for access.",
+      forbidden_related: "A record this one points to is not shared with you in " + n + ". Choose another, or ask its owner or your " + n + " admin to share it with you.",
       not_found: "That record does not exist or you cannot see it in " + n + ".",
       throttled: upper(n) + " is busy right now. Wait a minute and try again.",
       quota: "Your organisation has used up today's " + n + " API allowance. Try again tomorrow, or ask your admin to raise the limit.",
@@ -150,6 +179,7 @@
         var data = null;
         try { data = t ? JSON.parse(t) : null; } catch (e) { data = null; }
         if (resp.status === 401) { token = null; try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* none */ } throw { auth: true }; }
+        renewals = 0;
         if (!resp.ok) { throw { status: resp.status, code: data && data.error, message: data && data.message, data: data }; }
         return data;
       });
@@ -157,12 +187,27 @@
   }
   // fail shows a failure in plain words with the way forward; retry runs
   // again after signing in (what the user typed stays in the form).
+  // typing says a form is open: after a failure it stays as the user left it.
+  function typing() { return !!document.querySelector("#view form"); }
+  // renewals counts silent renewals since the API last said yes: one is
+  // tried after a refusal, a second refusal asks the user (no loop).
+  var renewals = 0;
   function fail(e, retry) {
     status("");
     if (e && e.auth) {
       // A silent NAA renewal first; the button (NAA interactively, else the
       // dialog) when that fails. What the user typed stays in the form.
-      naa(false).then(retry, function () { signInButton(retry, "Your crmsync sign-in has expired. Sign in again; what you typed is kept."); });
+      // A retry that fails again is explained like the first failure.
+      var again = function () {
+        var p = retry ? retry() : null;
+        if (p && typeof p.catch === "function") { p.catch(function (e2) { fail(e2); }); }
+      };
+      var ask = function () {
+        signInButton(again, "Your crmsync sign-in has expired. Sign in again" +
+          (!typing() ? "." : retry ? "; what you typed is kept and saved once you are signed in." : "; what you typed is kept."));
+      };
+      if (renewals++ > 0) { ask(); return; }
+      naa(false, true).then(again, ask);
       return;
     }
     if (e && e.network) { problem("crmsync cannot be reached. Check your connection and try again."); return; }
@@ -192,6 +237,8 @@
     if (composing()) {
       return Promise.all([async(function (cb) { item.to.getAsync(cb); }), async(function (cb) { item.cc.getAsync(cb); }),
         async(function (cb) { item.subject.getAsync(cb); })]).then(function (v) {
+        // How many recipients the pane last read (tests wait for it).
+        document.body.setAttribute("data-recipients", String(v[0].length + v[1].length));
         return { compose: true, me: me, subject: v[2], people: v[0].concat(v[1]).map(addr), recipients: v[0].length + v[1].length };
       });
     }
@@ -204,6 +251,35 @@
     return Promise.resolve({ compose: false, me: me, subject: item.subject, people: people.map(addr), from: addr(item.from || item.organizer),
       to: (item.to || item.requiredAttendees || []).map(addr), cc: (item.cc || item.optionalAttendees || []).map(addr) });
   }
+  // ---- a draft's recipients ----
+  // watchingRecipients: Outlook tells the pane when a draft's recipients
+  // change (Office.EventType.RecipientsChanged, "olkRecipientsChanged",
+  // Item.addHandlerAsync: Mailbox 1.7). Below 1.7 there is no such event;
+  // the pane offers "Look up recipients" instead.
+  var watchingRecipients = false, recheckTimer = null;
+  function watchRecipients() {
+    watchingRecipients = false;
+    if (!composing() || !supported("Mailbox", "1.7") || !item.addHandlerAsync || !O.EventType.RecipientsChanged) { return; }
+    watchingRecipients = true;
+    item.addHandlerAsync(O.EventType.RecipientsChanged, function () {
+      // Typing addresses fires one event each: look up once they settle.
+      clearTimeout(recheckTimer);
+      recheckTimer = setTimeout(function () {
+        // A record or form the user went to stays: the people are read
+        // now and show when they are back.
+        if (stack.length > 1 || typing()) { readInfo().then(function (i) { info = i; }); return; }
+        recheck();
+      }, 300);
+    }, function (r) { if (r && r.status === "failed") { watchingRecipients = false; } });
+  }
+  // recheck reads the item's people again and shows them afresh.
+  function recheck() {
+    readInfo().then(function (i) {
+      info = i;
+      if (!token) { return; }
+      stack = []; show(home);
+    }, function () { problem("Outlook did not give this item's recipients. Try again."); });
+  }
   function others(list, me) {
     var seen = {}, out = [];
     list.forEach(function (a) { if (a && a !== me && !seen[a]) { seen[a] = true; out.push(a); } });
@@ -211,15 +287,57 @@
   }
 
   // ---- views ----
+  // Focus follows the user: a view opened from another gets the focus on
+  // its heading (keyboard and screen-reader users start there, not at the
+  // top of the page), and Back returns it to the control that opened the
+  // view. origins[i] remembers that control for the view at stack depth i;
+  // views render after their data arrives, so the focus waits for them.
+  var origins = [], pendingFocus = null;
+  function focusKey(e) {
+    var v = $("view");
+    if (!e || !v.contains(e)) { return null; }
+    var sel = e.id ? "#" + e.id : e.getAttribute("data-record") ? '[data-record="' + e.getAttribute("data-record") + '"]' : null;
+    if (!sel) { return null; }
+    return { sel: sel, index: Array.prototype.indexOf.call(v.querySelectorAll(sel), e) };
+  }
+  function settleFocus() {
+    if (!pendingFocus) { return; }
+    var v = $("view"), a = document.activeElement;
+    // The user went on meanwhile (typing a search, say): leave them there.
+    if (a && a !== document.body && !v.contains(a) && a.id !== "back" && a.id !== "search-go") { pendingFocus = null; return; }
+    if (pendingFocus.sel) {
+      var target = v.querySelectorAll(pendingFocus.sel)[pendingFocus.index];
+      if (target) { target.focus(); pendingFocus = null; return; }
+    }
+    var h = v.querySelector("h2");
+    if (h) { h.setAttribute("tabindex", "-1"); h.focus(); pendingFocus = null; }
+  }
   function show(render, push) {
-    if (push && stack.length) { /* keep the stack */ }
-    if (push !== false) { stack.push(render); }
+    if (push !== false) {
+      // The first view of an item takes no focus: the pane just opened.
+      if (stack.length) { origins[stack.length - 1] = focusKey(document.activeElement); pendingFocus = { heading: true }; } else { pendingFocus = null; }
+      stack.push(render);
+    }
     $("back").hidden = stack.length < 2;
     problem("");
     render();
   }
-  function back() { if (stack.length > 1) { stack.pop(); var r = stack[stack.length - 1]; $("back").hidden = stack.length < 2; problem(""); r(); } }
-  function view(nodes) { var v = $("view"); v.textContent = ""; nodes.forEach(function (n) { if (n) { v.appendChild(typeof n === "string" ? document.createTextNode(n) : n); } }); }
+  function back() {
+    if (stack.length > 1) {
+      stack.pop();
+      var r = stack[stack.length - 1];
+      pendingFocus = origins[stack.length - 1] || { heading: true };
+      $("back").hidden = stack.length < 2;
+      problem("");
+      r();
+    }
+  }
+  function view(nodes) {
+    var v = $("view");
+    v.textContent = "";
+    nodes.forEach(function (n) { if (n) { v.appendChild(typeof n === "string" ? document.createTextNode(n) : n); } });
+    settleFocus();
+  }
   function recordLink(object, id, name) {
     return el("button", { type: "button", "class": "link", "data-record": id, text: name || id, on: function () { openRecord(object, id); } });
   }
@@ -228,8 +346,19 @@
     view([el("p", { "class": "muted", text: "Looking up this item's people…" })]);
     var list = others(info.people, info.me);
     if (!list.length) {
-      view([el("h2", { text: info.subject || "(no subject)" }), el("p", { id: "no-people", text: "Nobody but you is on this item, so there is nobody to look up." }),
-        info.compose ? composeTools() : itemTools()]);
+      // Nothing to look up, so nothing is asked of the CRM (GET /crm asks
+      // crmsync only, for the CRM's name). A draft gets its people as they
+      // are added: Outlook tells the pane (RecipientsChanged, Mailbox 1.7);
+      // older Outlooks cannot, so the pane offers to look again.
+      var nobody = function () {
+        var nodes0 = [el("h2", { text: info.subject || "(no subject)" }), el("p", { id: "no-people", text: info.compose ?
+          "No recipients yet. Add people to To or Cc" + (watchingRecipients ? " and their " + crm.name + " records show here." : ", then press Look up recipients.") :
+          "Nobody but you is on this item, so there is nobody to look up." })];
+        if (info.compose && !watchingRecipients) { nodes0.push(el("button", { type: "button", id: "recheck", text: "Look up recipients", on: recheck })); }
+        nodes0.push(info.compose ? composeTools() : itemTools());
+        view(nodes0);
+      };
+      crmInfo().then(nobody, nobody);
       return;
     }
     var shown = list.slice(0, 500);
@@ -263,6 +392,7 @@
         });
       });
       nodes.push(ul);
+      if (info.compose && !watchingRecipients) { nodes.push(el("button", { type: "button", id: "recheck", text: "Look up recipients again", on: recheck })); }
       found = ans;
       nodes.push(info.compose ? composeTools() : itemTools());
       view(nodes);
@@ -456,6 +586,11 @@
     var go = el("button", { type: "button", id: "find-go-" + f.name, text: "Find" });
     var chosen = el("span", { id: "chosen-" + f.name, "class": "muted" });
     var hits = el("ul", { id: "found-" + f.name });
+    // Enter in the search box searches; it must not submit the record's
+    // form around it (a browser's implicit submission would save the
+    // record before an account was chosen).
+    q.addEventListener("keydown", function (ev) { if (ev.key === "Enter") { ev.preventDefault(); go.click(); } });
+    q.addEventListener("keypress", function (ev) { if (ev.key === "Enter") { ev.preventDefault(); } });
     go.addEventListener("click", function () {
       var text = q.value.trim();
       if (text.length < 2) { problem("Search for at least 2 characters."); return; }
@@ -464,7 +599,8 @@
         if (!ans.hits.length) { hits.appendChild(el("li", { text: "Nothing found." })); }
         ans.hits.forEach(function (h) {
           hits.appendChild(el("li", {}, [el("button", { type: "button", "class": "link", "data-pick": h.id, text: h.name + " (" + h.object + ")", on: function () {
-            input.value = h.id; chosen.textContent = h.name; hits.textContent = "";
+            // The list goes; the focus goes back to the search box.
+            input.value = h.id; chosen.textContent = h.name; hits.textContent = ""; q.focus();
           } })]));
         });
       }, function (e) { fail(e); });
@@ -485,7 +621,8 @@
         dl.appendChild(el("dt", { text: f.label }));
         dl.appendChild(el("dd", { text: (f.picklistLabels && f.picklistLabels[v]) || v }));
       });
-      var nodes = [el("h2", { text: desc.label + ": " + (rec.fields.Name || rec.fields.Subject || rec.fields.CaseNumber || [rec.fields.FirstName, rec.fields.LastName].filter(Boolean).join(" ") || id) }), dl,
+      var more = fields.length > 40 ? el("p", { "class": "muted", id: "record-more", text: "Showing 40 of the " + fields.length + " fields with a value. Choose which in Layout." }) : null;
+      var nodes = [el("h2", { text: desc.label + ": " + (rec.fields.Name || rec.fields.Subject || rec.fields.CaseNumber || [rec.fields.FirstName, rec.fields.LastName].filter(Boolean).join(" ") || id) }), dl, more,
         el("div", { "class": "actions" }, [
           desc.updateable ? el("button", { type: "button", id: "edit", text: "Edit", on: function () { show(function () { recordForm(object, desc, rec); }); } }) : null
         ])];
@@ -496,12 +633,41 @@
       // Offered only where the CRM keeps files (C4C: contacts, accounts).
       if (atts.length && (!crm.fileOn.length || crm.fileOn.indexOf(object) >= 0)) { nodes.push(fileBox(id, atts)); }
       view(nodes);
-    }, function (e) { fail(e, function () { recordView(object, id); }); });
+    }, function (e) {
+      // A record the user may not see: the CRM answers as if it did not
+      // exist (Salesforce: 404 NOT_FOUND). The view says so, with the way
+      // forward, in the CRM's name.
+      if (e && (e.code === "not_found" || e.code === "forbidden")) {
+        var n = crm.name;
+        view([el("h2", { text: "Record not available" }), el("p", { id: "no-access", text: e.code === "not_found" ?
+          "This record does not exist, or it is not shared with you in " + n + ". If a colleague owns it, ask them or your " + n + " admin to share it with you." :
+          "Your " + n + " access does not let you open this record. Ask the record's owner or your " + n + " admin to share it with you." })]);
+        return;
+      }
+      fail(e, function () { recordView(object, id); });
+    });
   }
   var describes = {};
+  // FORM_FIELDS bounds a form without a layout of its own.
+  var FORM_FIELDS = 40;
+  // Describes are kept in the pane's session storage for a while (as the
+  // API keeps them per user), so a form opened in the next item's pane
+  // does not fetch a large describe again.
+  var DESCRIBE_TTL = 10 * 60e3;
+  function describeKey(object) { return "crmsync.taskpane.describe." + (info && info.me || "") + "." + object; }
   function describe(object) {
+    if (!describes[object]) {
+      try {
+        var kept = JSON.parse(sessionStorage.getItem(describeKey(object)) || "null");
+        if (kept && kept.at > Date.now() - DESCRIBE_TTL && kept.d && kept.d.fields) { describes[object] = kept.d; }
+      } catch (e) { /* nothing kept */ }
+    }
     if (describes[object]) { return Promise.resolve(describes[object]); }
-    return call("GET", API + "/objects/" + encodeURIComponent(object)).then(function (d) { describes[object] = d; return d; });
+    return call("GET", API + "/objects/" + encodeURIComponent(object)).then(function (d) {
+      describes[object] = d;
+      try { sessionStorage.setItem(describeKey(object), JSON.stringify({ at: Date.now(), d: d })); } catch (e) { /* storage full or off: memory only */ }
+      return d;
+    });
   }
   function chatterBox(id) {
     var ta = el("textarea", { id: "chatter-text", rows: "3", maxlength: "10000", "aria-label": "Chatter post" });
@@ -562,56 +728,121 @@
     var inputs = {};
     var editable = function (f) { return creating ? f.createable : f.updateable; };
     // Required: what a create must set. The describe's nillable=false also
-    // marks fields Salesforce fills itself (owner, defaulted picklists and
-    // checkboxes); the API does not pass defaultedOnCreate on, so those are
-    // left to Salesforce, whose refusal names the field.
+    // marks fields the CRM fills itself (owner, defaulted picklists and
+    // checkboxes): defaultedOnCreate says which, and those start at the
+    // CRM's default (its value where the describe gives it, else the
+    // blank "Salesforce's default") instead of asking.
     var required = function (f) {
-      return creating && f.createable && !f.nillable && f.type !== "boolean" && f.type !== "picklist" && f.type !== "reference" && !f.defaultedOnCreate;
+      return creating && f.createable && !f.nillable && f.type !== "boolean" && !f.defaultedOnCreate;
     };
     var fields = desc.fields.filter(function (f) { return editable(f) || (!creating && rec.fields[f.name] != null && f.name !== "Id"); });
     var chosen = layoutFields(object);
-    if (chosen) { fields = fields.filter(function (f) { return required(f) || chosen.indexOf(f.name) >= 0; }); }
+    if (chosen) {
+      // A dependent picklist shown brings its controller along: its values
+      // mean nothing without it.
+      var wanted = chosen.slice();
+      fields.forEach(function (f) { if (f.controllerName && wanted.indexOf(f.name) >= 0 && wanted.indexOf(f.controllerName) < 0) { wanted.push(f.controllerName); } });
+      fields = fields.filter(function (f) { return required(f) || wanted.indexOf(f.name) >= 0; });
+    }
     fields.sort(function (a, b) { return (required(b) ? 1 : 0) - (required(a) ? 1 : 0); });
-    fields.slice(0, 150).forEach(function (f) {
+    // A controller comes before the picklists that depend on it.
+    for (var i = 0; i < fields.length; i++) {
+      var ci = fields[i].controllerName ? fields.map(function (f) { return f.name; }).indexOf(fields[i].controllerName) : -1;
+      if (ci > i) { fields.splice(i, 0, fields.splice(ci, 1)[0]); i--; }
+    }
+    // A wide object (hundreds of fields) shows a bounded form: the layout's
+    // fields, else the required ones first and up to FORM_FIELDS in all;
+    // the rest come only when asked for ("Show all fields").
+    var t0 = performance.now();
+    var bound = chosen ? fields.length : Math.max(FORM_FIELDS, fields.filter(required).length);
+    var first = fields.slice(0, bound), rest = fields.slice(bound);
+    var box = el("div", { id: "form-fields" });
+    form.appendChild(box);
+    first.forEach(function (f) { addField(f, box); });
+    if (rest.length) {
+      var more = el("div", { id: "more-fields" });
+      var all = el("button", { type: "button", id: "all-fields", text: "Show all " + fields.length + " fields" });
+      var told = el("p", { "class": "muted", id: "fields-shown", text: "Showing " + first.length + " of " + fields.length + " fields. Choose which in Layout, or show all." });
+      all.addEventListener("click", function () {
+        var t1 = performance.now();
+        rest.forEach(function (f) { addField(f, more); });
+        rest.forEach(function (f) { dependOn(inputs, f.name, creating); });
+        told.remove(); all.remove();
+        document.body.setAttribute("data-all-fields-ms", String(performance.now() - t1));
+        var x = rest[0] && $("f-" + rest[0].name);
+        if (x) { x.focus(); }
+      });
+      form.appendChild(more);
+      form.appendChild(el("div", { "class": "actions" }, [told, all]));
+    }
+    function addField(f, parent) {
       var id = "f-" + f.name, value = rec && rec.fields[f.name] != null ? String(rec.fields[f.name]) : "", input;
       var proposed = !rec && prefill && prefill[f.name] != null ? String(prefill[f.name]) : "";
+      // A new record starts at the CRM's own default where the describe
+      // knows it ("New", a checked box); the user can change it.
+      var shown = creating && f["default"] ? f["default"] : value;
       if (f.picklist && f.picklist.length && editable(f)) {
-        input = el("select", { id: id, name: f.name }, [el("option", { value: "", text: "—" })].concat(f.picklist.map(function (p) { return el("option", { value: p, text: (f.picklistLabels && f.picklistLabels[p]) || p }); })));
-        input.value = value;
+        input = el("select", { id: id, name: f.name });
+        fillPicklist(input, f, f.picklist, shown, "", creating);
       } else if (f.type === "textarea") {
-        input = el("textarea", { id: id, name: f.name, rows: "3" }); input.value = value;
+        input = el("textarea", { id: id, name: f.name, rows: "3" }); input.value = shown;
       } else if (f.type === "boolean") {
-        input = el("input", { id: id, name: f.name, type: "checkbox" }); input.checked = value === "true";
+        input = el("input", { id: id, name: f.name, type: "checkbox" }); input.checked = shown === "true";
       } else {
         var types = { date: "date", email: "email", "double": "number", currency: "number", "int": "number", percent: "number", phone: "tel", url: "url" };
-        input = el("input", { id: id, name: f.name, type: types[f.type] || "text" }); input.value = value;
+        input = el("input", { id: id, name: f.name, type: types[f.type] || "text" }); input.value = shown;
         if (f.length) { input.setAttribute("maxlength", String(f.length)); }
       }
       if (!editable(f)) { input.setAttribute("readonly", "readonly"); input.setAttribute("disabled", "disabled"); input.className = "readonly"; }
       if (required(f)) { input.setAttribute("required", "required"); }
       if (proposed && editable(f)) { if (f.type === "boolean") { input.checked = proposed === "true"; } else { input.value = proposed; } }
-      inputs[f.name] = { input: input, field: f, original: value };
-      form.appendChild(el("label", { "for": id, text: f.label + (required(f) ? " *" : "") + (editable(f) ? "" : " (read-only)") }));
-      form.appendChild(input);
-      if (f.type === "reference" && editable(f) && f.referenceTo && f.referenceTo.length) { form.appendChild(lookup(f, input)); }
-      form.appendChild(el("div", { "class": "field-error", id: "err-" + f.name }));
-    });
+      var note = el("div", { "class": "field-error", id: "err-" + f.name });
+      // What is said about a field (required, cleared, refused) is read
+      // out with it.
+      input.setAttribute("aria-describedby", "err-" + f.name);
+      inputs[f.name] = { input: input, field: f, original: value, note: note };
+      parent.appendChild(el("label", { "for": id, text: f.label + (required(f) ? " *" : "") + (editable(f) ? "" : " (read-only)") }));
+      parent.appendChild(input);
+      if (f.type === "reference" && editable(f) && f.referenceTo && f.referenceTo.length) { parent.appendChild(lookup(f, input)); }
+      parent.appendChild(note);
+    }
+    Object.keys(inputs).forEach(function (n) { dependOn(inputs, n, creating); });
     var save = el("button", { type: "submit", id: "save-record", text: creating ? "Create" : "Save" });
     form.appendChild(el("div", { "class": "actions" }, [save]));
-    form.addEventListener("submit", function (ev) {
-      ev.preventDefault();
+    form.addEventListener("submit", function (ev) { ev.preventDefault(); trySave(); });
+    // trySave reads the form and saves it. After a lost sign-in it runs
+    // again once the user is signed in (with what the form holds then),
+    // unless the user has left the form meanwhile.
+    function trySave() {
+      if (!document.body.contains(form)) { return; }
       var body = {}, missing = [];
       Object.keys(inputs).forEach(function (n) {
         var x = inputs[n];
         $("err-" + n).textContent = "";
         if (!editable(x.field)) { return; }
         var v = x.field.type === "boolean" ? x.input.checked : x.input.value.trim();
-        if (x.field.type === "boolean" ? String(v) === (x.original || "false") : v === x.original) { return; }
+        // A field that started at the CRM's default is sent as the form
+        // shows it, changed or not: what the user saw is what is saved.
+        // Leaving it out would mostly come to the same, but not always: a
+        // picklist's default can differ per record type (the describe
+        // gives the master's), and a default also fills a field left out,
+        // so an unchecked box or an emptied field would come back set.
+        // Only the blank that reads "Salesforce's default" is left out.
+        var started = creating && x.field["default"];
+        if (started) {
+          if (x.field.type !== "boolean" && v === "" && x.field.defaultedOnCreate) { return; }
+        } else if (x.field.type === "boolean" ? String(v) === (x.original || "false") : v === x.original) { return; }
         if (v !== "" && ["double", "currency", "int", "percent"].indexOf(x.field.type) >= 0) { v = Number(v); }
         body[n] = v === "" ? null : v;
       });
-      Object.keys(inputs).forEach(function (n) { if (required(inputs[n].field) && (body[n] == null || body[n] === "")) { missing.push(inputs[n].field.label); $("err-" + n).textContent = "Required"; } });
-      if (missing.length) { problem("Fill in " + missing.join(", ") + " first."); return; }
+      var firstMissing = null;
+      Object.keys(inputs).forEach(function (n) {
+        var x = inputs[n], empty = required(x.field) && (body[n] == null || body[n] === "");
+        if (empty) { missing.push(x.field.label); $("err-" + n).textContent = "Required"; firstMissing = firstMissing || x.input; }
+        if (empty) { x.input.setAttribute("aria-invalid", "true"); } else { x.input.removeAttribute("aria-invalid"); }
+      });
+      // The keyboard goes where the work is: the first field to fill in.
+      if (missing.length) { problem("Fill in " + missing.join(", ") + " first."); firstMissing.focus(); return; }
       if (!creating && !Object.keys(body).length) { status("Nothing changed."); return; }
       save.disabled = true;
       var go = function () {
@@ -626,6 +857,7 @@
           if (creating) { stack.pop(); stack.push(function () { recordView(object, id); }); }
           $("back").hidden = stack.length < 2;
           problem("");
+          pendingFocus = { heading: true };
           recordView(object, id);
           status(creating ? desc.label + " created." : "Saved.");
         });
@@ -633,11 +865,91 @@
       go().catch(function (e) {
         save.disabled = false;
         if (e && e.data && e.data.fields) { e.data.fields.forEach(function (n) { var x = $("err-" + n); if (x) { x.textContent = (e.data.problems && e.data.problems[n]) || "Check this field"; } }); }
-        fail(e, go);
+        // Refused for want of access: nothing was saved; the form stays
+        // as typed, and Save works again once access is given.
+        if (e && e.code === "forbidden") {
+          problem(creating ? upper(crm.name) + " did not create the " + desc.label + ": your " + crm.name + " permissions do not allow it. Ask your " + crm.name + " admin for access. What you typed is kept." :
+            upper(crm.name) + " did not save your changes: this " + desc.label + " is shared with you read-only. Ask its owner or your " + crm.name + " admin for edit access, then press Save again. What you typed is kept.");
+          return;
+        }
+        if (e && e.code === "not_found" && !creating) {
+          problem(upper(crm.name) + " did not save your changes: this " + desc.label + " no longer exists or is no longer shared with you. Ask its owner or your " + crm.name + " admin to share it with you. What you typed is kept.");
+          return;
+        }
+        fail(e, trySave);
       });
-    });
+    }
     view([el("h2", { text: (creating ? "New " : "Edit ") + desc.label }), form]);
+    // For the benchmark: how long the form took to build and show, in ms.
+    document.body.setAttribute("data-form-ms", String(performance.now() - t0));
   }
+  // ---- dependent picklists ----
+  // A dependent picklist offers only the values valid for its controller's
+  // value. The describe gives each value's validFor: base64 of a bit set
+  // whose bit i (most significant bit of each byte first) is the
+  // controller's i-th picklist value; for a checkbox controller bit 0 is
+  // unchecked and bit 1 checked (Salesforce's DescribeSObjectResult).
+  function validForBit(b64, i) {
+    if (!b64 || i < 0) { return false; }
+    var s;
+    try { s = atob(b64); } catch (e) { return false; }
+    return (i >> 3) < s.length && (s.charCodeAt(i >> 3) & (0x80 >> (i & 7))) !== 0;
+  }
+  // controllerIndex is the bit the controller's current value stands for
+  // (-1: no value chosen).
+  function controllerIndex(ctl) {
+    if (ctl.field.type === "boolean") { return ctl.input.checked ? 1 : 0; }
+    return (ctl.field.picklist || []).indexOf(ctl.input.value);
+  }
+  // fillPicklist puts values into a select, with the blank choice first:
+  // "Salesforce's default" on create for a field the CRM fills itself,
+  // else "—". A value the record holds that is not offered stays, marked,
+  // so opening a form never changes a record by itself.
+  function fillPicklist(sel, f, values, keep, why, creating) {
+    sel.textContent = "";
+    sel.appendChild(el("option", { value: "", text: creating && f.defaultedOnCreate ? upper(crm.name) + "'s default" : "—" }));
+    // A code list's values show their descriptions (C4C: "Active" for 2).
+    values.forEach(function (p) { sel.appendChild(el("option", { value: p, text: (f.picklistLabels && f.picklistLabels[p]) || p })); });
+    if (keep && values.indexOf(keep) < 0) { sel.appendChild(el("option", { value: keep, text: keep + (why ? " (" + why + ")" : "") })); }
+    sel.value = keep || "";
+  }
+  // dependOn wires the field n to its controller when both are in the
+  // form: its values follow the controller's, and a choice the new
+  // controller value does not allow is cleared, saying so.
+  function dependOn(inputs, n, creating) {
+    var x = inputs[n], ctl = x.field.controllerName && inputs[x.field.controllerName];
+    if (!ctl || x.input.tagName !== "SELECT") { return; }
+    x.input.setAttribute("data-controller", ctl.field.name);
+    var hint = el("div", { "class": "muted hint", id: "hint-" + n });
+    x.input.setAttribute("aria-describedby", "hint-" + n + " err-" + n);
+    x.note.parentNode.insertBefore(hint, x.note);
+    var refill = function (first) {
+      var i = controllerIndex(ctl), vf = x.field.validFor || {};
+      var offered = x.field.picklist.filter(function (p) { return validForBit(vf[p], i); });
+      var current = x.input.value;
+      var what = ctl.field.type === "boolean" ? (ctl.input.checked ? "checked" : "not checked") : "“" + ctl.input.value + "”";
+      var keep = current;
+      // Opening an edit form keeps the record's value, marked; anything
+      // else the controller does not allow is cleared, in words.
+      if (current && offered.indexOf(current) < 0 && first && creating && current === x.field["default"]) {
+        // The CRM's default, not valid for the controller's first value:
+        // the user chose nothing, so nothing is said.
+        keep = "";
+      } else if (current && offered.indexOf(current) < 0 && !(first && !creating)) {
+        keep = "";
+        x.note.textContent = "“" + current + "” was cleared: it is not offered when " + ctl.field.label + " is " + what + ".";
+      } else if (!first) {
+        x.note.textContent = "";
+      }
+      fillPicklist(x.input, x.field, offered, keep, "not offered when " + ctl.field.label + " is " + what, creating);
+      x.input.disabled = x.input.hasAttribute("readonly") || (!offered.length && !keep);
+      hint.textContent = offered.length ? "" : (i < 0 ? "Choose " + ctl.field.label + " first." : "Nothing to choose when " + ctl.field.label + " is " + what + ".");
+      if (current !== x.input.value) { x.input.dispatchEvent(new Event("change")); }
+    };
+    ctl.input.addEventListener("change", function () { refill(false); });
+    refill(true);
+  }
+
   function layoutView() {
     view([el("p", { "class": "muted", text: "Loading the layout…" })]);
     layoutAnswer = null;
@@ -740,9 +1052,11 @@
       O.context.mailbox.addHandlerAsync(O.EventType.ItemChanged, function () {
         item = O.context.mailbox.item;
         if (!item) { problem("Select an e-mail or a meeting to see its people."); view([]); return; }
+        watchRecipients();
         readInfo().then(function (i) { info = i; stack = []; if (token) { show(home); } else { signInButton(function () { stack = []; show(home); }); } });
       });
     }
+    watchRecipients();
     readInfo().then(function (i) {
       info = i;
       var go = function () { stack = []; show(home); };
