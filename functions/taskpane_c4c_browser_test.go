@@ -241,6 +241,11 @@ func TestTaskPaneC4CInHarness(t *testing.T) {
 	clickPane(b, "#share-now")
 	waitPane(t, b, "the shared meeting", `document.getElementById("status").textContent.indexOf("in SAP Cloud for Customer after the next sync") >= 0`)
 	noSalesforce("the meeting")
+	// The meeting carries the category a C4C deployment's sync looks for,
+	// the connector's, not Salesforce's.
+	if got := browsertest.Eval[string](b, `document.getElementById("reading").textContent`); !strings.Contains(got, "Categories: SAP C4C") {
+		t.Errorf("the meeting after Share: %s", got)
+	}
 	if p := b.Problems(); len(p) > 0 {
 		t.Errorf("browser problems: %v", p)
 	}

@@ -21,6 +21,9 @@ type CRMInfo struct {
 	// Labels are the CRM's own words for the add-in's objects where they
 	// differ from the object name (C4C calls its Cases tickets).
 	Labels map[string]string `json:"labels,omitempty"`
+	// Category is the mailbox category that shares an item into the CRM
+	// (Config.ShareCategory, "Salesforce" when unset).
+	Category string `json:"category"`
 }
 
 // FeedTeller is implemented by a CRM that can say whether it has a record
@@ -51,6 +54,10 @@ type Labeler interface {
 // defaultCRMName is CRMInfo.Name when Config.CRMName is unset.
 const defaultCRMName = "the CRM"
 
+// defaultShareCategory is CRMInfo.Category when Config.ShareCategory is
+// unset: the category sync looks for by default (reconcile.DefaultShareCategory).
+const defaultShareCategory = "Salesforce"
+
 // crmInfo answers GET /crm. It opens the caller's CRM (so a missing
 // connection answers as every CRM route does) but calls it for nothing.
 func (a *API) crmInfo(w http.ResponseWriter, r *http.Request) {
@@ -58,9 +65,12 @@ func (a *API) crmInfo(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	info := CRMInfo{Name: a.cfg.CRMName, Feed: true, Relate: true}
+	info := CRMInfo{Name: a.cfg.CRMName, Feed: true, Relate: true, Category: a.cfg.ShareCategory}
 	if info.Name == "" {
 		info.Name = defaultCRMName
+	}
+	if info.Category == "" {
+		info.Category = defaultShareCategory
 	}
 	if f, ok := crm.(FeedTeller); ok {
 		info.Feed = f.HasFeed()

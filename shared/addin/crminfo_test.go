@@ -25,7 +25,9 @@ func (o feedlessOpener) OpenCRM(ctx context.Context, user string) (CRM, error) {
 
 // TestCRMInfo: GET /crm names the deployment's CRM and says whether it has
 // a feed to post to, whether a shared e-mail can be related to a picked
-// record, which objects keep files, and what it calls the add-in's objects; a CRM that
+// record, which objects keep files, what it calls the add-in's objects and
+// which mailbox category shares an item into it (Salesforce's unless the
+// deployment's connector says otherwise); a CRM that
 // says nothing has a feed (Salesforce); anonymous callers get nothing.
 func TestCRMInfo(t *testing.T) {
 	for _, tc := range []struct {
@@ -33,12 +35,12 @@ func TestCRMInfo(t *testing.T) {
 		mod  func(*Config)
 		want CRMInfo
 	}{
-		{"unnamed", nil, CRMInfo{Name: "the CRM", Feed: true, Relate: true}},
-		{"named", func(c *Config) { c.CRMName = "Salesforce" }, CRMInfo{Name: "Salesforce", Feed: true, Relate: true}},
+		{"unnamed", nil, CRMInfo{Name: "the CRM", Feed: true, Relate: true, Category: "Salesforce"}},
+		{"named", func(c *Config) { c.CRMName = "Salesforce" }, CRMInfo{Name: "Salesforce", Feed: true, Relate: true, Category: "Salesforce"}},
 		{"feedless", func(c *Config) {
-			c.CRMName = "SAP Cloud for Customer"
+			c.CRMName, c.ShareCategory = "SAP Cloud for Customer", "SAP C4C"
 			c.CRM = feedlessOpener{newFakeCRM()}
-		}, CRMInfo{Name: "SAP Cloud for Customer", FileOn: []string{"Contact", "Account"}, Labels: map[string]string{"Case": "Ticket"}}},
+		}, CRMInfo{Name: "SAP Cloud for Customer", FileOn: []string{"Contact", "Account"}, Labels: map[string]string{"Case": "Ticket"}, Category: "SAP C4C"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var mods []func(*Config)

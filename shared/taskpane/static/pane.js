@@ -143,10 +143,10 @@
   // crm is what the API says of the user's CRM (GET /crm): its name for
   // the pane's words, whether it has a feed to post to, its words for
   // objects. Until it answers (or when it cannot), the pane says "the CRM".
-  var crm = { name: "the CRM", feed: true, relate: true, fileOn: [], labels: {} }, crmAsked = null;
+  var crm = { name: "the CRM", feed: true, relate: true, fileOn: [], labels: {}, category: "Salesforce" }, crmAsked = null;
   function crmInfo() {
     if (!crmAsked) {
-      crmAsked = call("GET", API + "/crm").then(function (c) { crm = { name: c.name, feed: !!c.feed, relate: !!c.relate, fileOn: c.fileOn || [], labels: c.labels || {} }; return crm; },
+      crmAsked = call("GET", API + "/crm").then(function (c) { crm = { name: c.name, feed: !!c.feed, relate: !!c.relate, fileOn: c.fileOn || [], labels: c.labels || {}, category: c.category || "Salesforce" }; return crm; },
         function (e) { crmAsked = null; if (e && e.auth) { throw e; } return crm; });
     }
     return crmAsked;
@@ -492,14 +492,14 @@
     }, function () { btn.disabled = false; problem("Outlook did not give the e-mail's text. Try again."); });
   }
   // A meeting is shared the way crmsync shares any mailbox item: it gets the
-  // "Salesforce" category, and the next sync creates the Event (with its
-  // attendees as relations) and keeps it in sync (categories in read mode:
-  // Mailbox 1.8).
+  // CRM's share category (GET /crm: "Salesforce"; a C4C deployment's "SAP
+  // C4C"), and the next sync creates the Event (with its attendees as
+  // relations) and keeps it in sync (categories in read mode: Mailbox 1.8).
   function shareMeeting(btn) {
     if (btn.disabled) { return; }
-    if (!supported("Mailbox", "1.8") || !item.categories) { problem("This Outlook cannot mark the meeting (it needs Mailbox 1.8). Give it the Salesforce category in Outlook instead."); return; }
+    if (!supported("Mailbox", "1.8") || !item.categories) { problem("This Outlook cannot mark the meeting (it needs Mailbox 1.8). Give it the " + crm.category + " category in Outlook instead."); return; }
     btn.disabled = true;
-    async(function (cb) { item.categories.addAsync(["Salesforce"], cb); }).then(function () {
+    async(function (cb) { item.categories.addAsync([crm.category], cb); }).then(function () {
       status("This meeting will be in " + crm.name + " after the next sync, within minutes, and stays in sync.");
       btn.textContent = "Shared";
     }, function () { btn.disabled = false; problem("Outlook did not let crmsync mark this meeting. Try again."); });
@@ -570,7 +570,7 @@
     if (btn.disabled) { return; }
     if (!supported("Mailbox", "1.8")) { problem("This Outlook cannot mark the e-mail (it needs Mailbox 1.8). Share the sent e-mail from Sent Items instead."); return; }
     btn.disabled = true;
-    async(function (cb) { item.categories.addAsync(["Salesforce"], cb); }).then(function () {
+    async(function (cb) { item.categories.addAsync([crm.category], cb); }).then(function () {
       return async(function (cb) { item.internetHeaders.setAsync({ "x-crmsync-share": "1" }, cb); });
     }).then(function () {
       status("This e-mail will be shared into " + crm.name + " once it is sent.");
