@@ -64,6 +64,9 @@ func TestBrowserConnectC4C(t *testing.T) {
 			if got := w.connectionStatus(t, sess.User); got[c4c.Provider] != connection.Connected {
 				t.Fatalf("after connecting by clicking: %v, want C4C connected", got)
 			}
+			// Items are shared into C4C by C4C's category, not Salesforce's.
+			b.Open(P + "/settings")
+			b.Expect("Settings", []string{"Share category (empty: SAP C4C)"}, "empty: Salesforce)")
 		})
 	}
 }

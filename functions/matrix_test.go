@@ -371,6 +371,7 @@ func authorizationMatrix() map[string]accesstest.Expect {
 		"GET " + A + "/people":                  signedIn,
 		"GET " + A + "/search":                  signedIn,
 		"GET " + A + "/objects":                 signedIn,
+		"GET " + A + "/crm":                     signedIn,
 		"GET " + A + "/objects/{name}":          signedIn,
 		"GET " + A + "/records/{object}/{id}":   signedIn,
 		"POST " + A + "/records/{object}":       signedIn,

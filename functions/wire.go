@@ -172,7 +172,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 
 	// The two connectors: Salesforce the CRM, Microsoft 365 the mailbox.
 	a.crm = &salesforce.Opener{MaxShare: cfg.SalesforceMaxShare, Now: now, Log: log}
-	a.mbx = &msgraph.Opener{BaseURL: cfg.GraphBaseURL, Log: log}
+	a.mbx = &msgraph.Opener{BaseURL: cfg.GraphBaseURL, Log: log, ShareCategory: a.crmConnector.DefaultShareCategory()}
 	a.opener = &sides.Opener{Connections: a.conns, CRM: a.crm, Mailbox: a.mbx}
 	if cfg.CRM == settings.CRMC4C {
 		// SAML bearer connections open with their organisation's setup
@@ -673,8 +673,12 @@ func (a *app) salesforceSide(ctx context.Context, user string) (*salesforce.Side
 	return a.crm.OpenSide(ctx, a.conns, c)
 }
 
-// addinCRM opens the user's CRM side for the add-in.
+// addinCRM opens the user's CRM side for the add-in: the deployment's CRM
+// (a C4C deployment's pane reads C4C, not Salesforce).
 func (a *app) addinCRM(ctx context.Context, user string) (side.CRM, error) {
+	if a.crmConnector.Provider != salesforce.Connector.Provider {
+		return a.opener.OpenCRM(ctx, user, nil)
+	}
 	s, err := a.salesforceSide(ctx, user)
 	if err != nil {
 		return nil, err
@@ -715,7 +719,7 @@ func (a *app) buildTracker(secret []byte) (*tracking.Tracker, error) {
 func (a *app) buildAddin(secret []byte) (http.Handler, http.Handler, error) {
 	cfg := a.settings
 	tracker := a.tracker
-	api, err := addin.New(addin.Config{Auth: addin.FromPrincipal, CRM: addin.SideOpener(a.addinCRM),
+	api, err := addin.New(addin.Config{Auth: addin.FromPrincipal, CRM: addin.SideOpener(a.addinCRM), CRMName: a.crmConnector.Name, ShareCategory: a.crmConnector.DefaultShareCategory(),
 		Store: a.store, ShareKey: subKey(secret, "addin-share"), Now: a.now, Log: a.log})
 	if err != nil {
 		return nil, nil, err

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/crmsync/crmsync/shared/c4c"
+	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/settings"
 	"github.com/crmsync/crmsync/shared/taskpane"
 )
@@ -24,11 +26,15 @@ func Config(s settings.Settings) taskpane.Config {
 	if resource != "" && !strings.Contains(scope, "/") {
 		scope = strings.TrimSuffix(resource, "/") + "/" + scope
 	}
-	return taskpane.Config{
+	cfg := taskpane.Config{
 		Deployment: taskpane.Deployment{BaseURL: s.PublicURL, ClientID: s.EntraClientID, Resource: resource},
 		Authority:  s.EntraAuthority, ClientID: s.EntraClientID, ClientSecret: s.EntraClientSecret, Scope: scope,
-		FrameAncestors: s.AddinOrigins, Demo: s.Demo,
+		FrameAncestors: s.AddinOrigins, Demo: s.Demo, CRMName: salesforce.Connector.Name, Feed: "Chatter",
 	}
+	if s.CRM == settings.CRMC4C {
+		cfg.CRMName, cfg.Feed = c4c.Connector.Name, "" // C4C has no record feed
+	}
+	return cfg
 }
 
 // New returns the task pane function; a configuration it cannot serve

@@ -186,7 +186,12 @@ func Start(ctx context.Context, o Options) (*World, error) {
 		crmHandler = w.Salesforce
 	}
 	w.Graph = fakegraph.New(fakegraph.Options{Now: o.Now, BaseURL: w.GraphURL, TenantID: idp.DemoTenant})
-	mailbox := fakegraph.SeedDemo(w.Graph, o.Now())
+	// The mailbox shares by the category the deployment's CRM syncs by.
+	share := salesforce.Connector.DefaultShareCategory()
+	if w.C4C != nil {
+		share = c4c.Connector.DefaultShareCategory()
+	}
+	mailbox := fakegraph.SeedDemoShared(w.Graph, o.Now(), share)
 	_ = mailbox
 	var mailboxHandler http.Handler = w.Graph
 	if o.Mailbox == settings.MailboxGoogle {

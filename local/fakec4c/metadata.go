@@ -28,6 +28,8 @@ var valueHelp = map[string]map[string]string{
 	"AppointmentCollection":                {"LifeCycleStatusCode": "AppointmentLifeCycleStatusCodeCollection"},
 	"AppointmentInvolvedPartiesCollection": {"RoleCode": "AppointmentInvolvedPartiesRoleCodeCollection"},
 	"ServiceRequestCollection":             {"ServiceRequestLifeCycleStatusCode": "ServiceRequestServiceRequestLifeCycleStatusCodeCollection"},
+	"OpportunityCollection":                {"LifeCycleStatusCode": "OpportunityLifeCycleStatusCodeCollection"},
+	"ContactCollection":                    {"StatusCode": "ContactStatusCodeCollection"},
 }
 
 // DefaultCodeLists are the code lists of a new local tenant. The codes and
@@ -35,7 +37,10 @@ var valueHelp = map[string]map[string]string{
 // source read states a standard tenant's codes, so a test that cares gives
 // its own (Options.CodeLists). The role and service request status codes
 // are this fake's own: clients find them by description (Organizer,
-// Attendee; Completed, Closed).
+// Attendee; Completed, Closed). The opportunity life cycle codes are those
+// public clients read (1–5 Open, In Process, Won, Lost, Stopped); the
+// contact status codes are the business partner life cycle's (1 In
+// Preparation, 2 Active, 3 Blocked), the fake's own choice.
 func DefaultCodeLists() map[string][]Code {
 	return map[string][]Code{
 		"TasksStatusCollection":                                     {{"1", "Open"}, {"2", "In Process"}, {"3", "Completed"}, {"4", "Waiting"}, {"5", "Deferred"}},
@@ -43,7 +48,28 @@ func DefaultCodeLists() map[string][]Code {
 		"AppointmentLifeCycleStatusCodeCollection":                  {{"1", "Open"}, {"2", "In Process"}, {"3", "Completed"}, {"4", "Canceled"}},
 		"AppointmentInvolvedPartiesRoleCodeCollection":              {{"22", "Organizer"}, {"27", "Attendee"}, {"55", "Employee Responsible"}},
 		"ServiceRequestServiceRequestLifeCycleStatusCodeCollection": {{"1", "Open"}, {"2", "In Process"}, {"3", "Customer Action"}, {"5", "Completed"}, {"6", "Closed"}},
+		"OpportunityLifeCycleStatusCodeCollection":                  {{"1", "Open"}, {"2", "In Process"}, {"3", "Won"}, {"4", "Lost"}, {"5", "Stopped"}},
+		"ContactStatusCodeCollection":                               {{"1", "In Preparation"}, {"2", "Active"}, {"3", "Blocked"}},
 	}
+}
+
+// codeText is the description of the code in e's property prop, from the
+// code list that valueHelp names for it in coll's entity set (this
+// tenant's): a code field's …Text twin (c4c.md "Code fields come with a
+// …Text twin"). "" when the field holds no code or has no code list.
+func (s *Server) codeText(coll *collection, e *entity, prop string) string {
+	code, _ := e.props[prop].(string)
+	list := valueHelp[coll.name][prop]
+	if code == "" || list == "" {
+		return ""
+	}
+	codes, _ := s.codeList(list)
+	for _, c := range codes {
+		if c.Code == code {
+			return c.Description
+		}
+	}
+	return ""
 }
 
 // codeList returns the codes of a code list entity set, and whether name is one.

@@ -95,3 +95,41 @@ func TestOneMetadataForChildSetsAndRoleCodes(t *testing.T) {
 		t.Errorf("party posted with a role code not in the list: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestCodeTextFromTenantList: a code field's …Text twin is the description
+// of its code in the tenant's own list — the list $metadata names as the
+// field's c4c:value-help and serves like every code list — and a write of
+// a code outside it is refused (opportunity life cycle, contact status).
+func TestCodeTextFromTenantList(t *testing.T) {
+	s, c := newT(t)
+	s.opts.CodeLists = map[string][]Code{"OpportunityLifeCycleStatusCodeCollection": {{"Q", "Qualifying"}, {"W", "Won"}}}
+	_, body := c.do("GET", "$metadata", "", nil)
+	for _, want := range []string{`c4c:value-help="OpportunityLifeCycleStatusCodeCollection"`, `c4c:value-help="ContactStatusCodeCollection"`,
+		`<EntitySet Name="ContactStatusCodeCollection" EntityType="c4codataapi.CodeList"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("$metadata lacks %s", want)
+		}
+	}
+	c.fetch()
+	h := map[string]string{"x-csrf-token": c.tok}
+	if resp, body := c.do("POST", "OpportunityCollection", `{"Name":"Deal","LifeCycleStatusCode":"2"}`, h); resp.StatusCode != 400 || !strings.Contains(body, "LifeCycleStatusCode") {
+		t.Errorf("a code not in the tenant's list: %d %s", resp.StatusCode, body)
+	}
+	resp, body := c.do("POST", "OpportunityCollection", `{"Name":"Deal","LifeCycleStatusCode":"Q"}`, h)
+	if resp.StatusCode != 201 {
+		t.Fatalf("create: %d %s", resp.StatusCode, body)
+	}
+	var got struct {
+		D map[string]any `json:"d"`
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.D["LifeCycleStatusCodeText"] != "Qualifying" {
+		t.Errorf("LifeCycleStatusCodeText = %v, want the tenant's Qualifying", got.D["LifeCycleStatusCodeText"])
+	}
+	resp, body = c.do("POST", "ContactCollection", `{"FirstName":"Ann","LastName":"Lee","StatusCode":"3"}`, h)
+	if resp.StatusCode != 201 || !strings.Contains(body, `"StatusCodeText":"Blocked"`) {
+		t.Errorf("contact with the default status list: %d %s", resp.StatusCode, body)
+	}
+}

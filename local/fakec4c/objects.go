@@ -143,7 +143,7 @@ func (s *Server) doChild(method, path string, h http.Header, body []byte, base s
 		p := s.touch(cs.parent, parent)
 		kid.changed = p.changed
 		p.children[cs.nav] = append(p.children[cs.nav], kid)
-		rep := jsonReply(201, map[string]any{"d": render(nav, kid, base, nil)})
+		rep := jsonReply(201, map[string]any{"d": s.render(nav, kid, base, nil)})
 		rep.header.Set("location", base+name+"('"+kid.id+"')")
 		return rep, true
 	}
@@ -154,7 +154,7 @@ func (s *Server) doChild(method, path string, h http.Header, body []byte, base s
 	kid := parent.children[cs.nav][i]
 	switch method {
 	case http.MethodGet:
-		rep := jsonReply(200, map[string]any{"d": render(nav, kid, base, nil)})
+		rep := jsonReply(200, map[string]any{"d": s.render(nav, kid, base, nil)})
 		rep.header.Set("etag", etag(kid.changed))
 		return rep, true
 	case http.MethodPatch, "MERGE", http.MethodPut:
@@ -260,7 +260,7 @@ func (s *Server) undoFor(method, path string, body []byte) (undo, bool) {
 
 // expand renders the navigations named in $expand inline, as
 // {"results": [...]} (OData v2 JSON); an unknown one is refused.
-func expand(coll *collection, e *entity, out map[string]any, q url.Values, base string) *odataErr {
+func (s *Server) expand(coll *collection, e *entity, out map[string]any, q url.Values, base string) *odataErr {
 	x := q.Get("$expand")
 	if x == "" {
 		return nil
@@ -273,7 +273,7 @@ func expand(coll *collection, e *entity, out map[string]any, q url.Values, base 
 		}
 		kids := make([]any, 0, len(e.children[name]))
 		for _, k := range e.children[name] {
-			kids = append(kids, render(nav, k, base, nil))
+			kids = append(kids, s.render(nav, k, base, nil))
 		}
 		out[name] = map[string]any{"results": kids}
 	}
@@ -319,6 +319,16 @@ func init() {
 		"BuyerPartyID": f, "ServiceRequestLifeCycleStatusCode": f, "ServiceRequestLifeCycleStatusCodeText": {kind: str, readOnly: true},
 		"CreationDateTime": {kind: date, filterable: true},
 	})}
+	// An account's files (c4c.md §9: AccountAttachmentCollection, the
+	// same properties as a contact's ContactAttachmentFolder).
+	collections["AccountAttachmentCollection"] = &collection{name: "AccountAttachmentCollection", typ: "c4codataapi.AccountAttachment",
+		parent: "CorporateAccountCollection", props: collections["ContactAttachmentFolder"].props}
+	// A contact's status (StatusCode with its …Text twin, c4c.md "Code
+	// fields come with a …Text twin"), coded by ContactStatusCodeCollection
+	// (valueHelp, DefaultCodeLists), which the add-in's Contact form offers
+	// as a picklist.
+	collections["ContactCollection"].props["StatusCode"] = f
+	collections["ContactCollection"].props["StatusCodeText"] = prop{kind: str, readOnly: true}
 }
 
 // csrfFetch counts requests that fetched a CSRF token (in Server.calls).

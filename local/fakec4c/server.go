@@ -155,7 +155,7 @@ func (s *Server) do(method, path string, q url.Values, h http.Header, body []byt
 		}
 		var results []any
 		for _, kid := range ent.children[rest] {
-			results = append(results, render(coll.navs[rest], kid, base, nil))
+			results = append(results, s.render(coll.navs[rest], kid, base, nil))
 		}
 		return jsonReply(200, map[string]any{"d": map[string]any{"results": results}})
 	case rest != "":
@@ -171,7 +171,7 @@ func (s *Server) do(method, path string, q url.Values, h http.Header, body []byt
 		if e != nil {
 			return errReply(e)
 		}
-		rep := jsonReply(201, map[string]any{"d": render(coll, ent, base, nil)})
+		rep := jsonReply(201, map[string]any{"d": s.render(coll, ent, base, nil)})
 		rep.header.Set("location", base+coll.name+"('"+ent.id+"')")
 		return rep
 	case key != "" && method == http.MethodGet:
@@ -179,8 +179,8 @@ func (s *Server) do(method, path string, q url.Values, h http.Header, body []byt
 		if !ok {
 			return errReply(errf(404, "", "Resource not found for segment '%s('%s')'", coll.name, key))
 		}
-		d := render(coll, ent, base, selected(q))
-		if e := expand(coll, ent, d, q, base); e != nil {
+		d := s.render(coll, ent, base, selected(q))
+		if e := s.expand(coll, ent, d, q, base); e != nil {
 			return errReply(e)
 		}
 		rep := jsonReply(200, map[string]any{"d": d})
@@ -459,7 +459,7 @@ func (s *Server) patch(name, id string, props map[string]any, ifMatch string) *o
 
 // render is an entity in the OData v2 JSON format: __metadata with uri,
 // type and etag; dates as "/Date(ms)/" even for DateTimeOffset (DEVGUIDE).
-func render(coll *collection, e *entity, base string, sel map[string]bool) map[string]any {
+func (s *Server) render(coll *collection, e *entity, base string, sel map[string]bool) map[string]any {
 	out := map[string]any{"__metadata": map[string]any{"uri": base + coll.name + "('" + e.id + "')", "type": coll.typ, "etag": etag(e.changed)}}
 	for k, p := range coll.props {
 		if sel != nil && !sel[k] {
@@ -487,6 +487,9 @@ func render(coll *collection, e *entity, base string, sel map[string]bool) map[s
 			default:
 				if v == nil {
 					v = ""
+				}
+				if v == "" && strings.HasSuffix(k, "Text") {
+					v = s.codeText(coll, e, strings.TrimSuffix(k, "Text"))
 				}
 			}
 		}
@@ -584,8 +587,8 @@ func (s *Server) list(coll *collection, q url.Values, base string) reply {
 	sel := selected(q)
 	results := make([]any, len(rows))
 	for i, r := range rows {
-		d := render(coll, r, base, sel)
-		if e := expand(coll, r, d, q, base); e != nil {
+		d := s.render(coll, r, base, sel)
+		if e := s.expand(coll, r, d, q, base); e != nil {
 			return errReply(e)
 		}
 		results[i] = d

@@ -11,7 +11,12 @@ const DemoUser = "demo@crmsync.local"
 // Contacts", events around now (one a weekly series with a moved
 // occurrence), To Do tasks in "Business Tasks", and a message with an
 // attachment in "Salesforce Emails". It returns the mailbox's user id.
-func SeedDemo(s *Server, now time.Time) string {
+func SeedDemo(s *Server, now time.Time) string { return SeedDemoShared(s, now, "Salesforce") }
+
+// SeedDemoShared is SeedDemo with category as the share category: the
+// category of the shared meeting and of the mailbox's category list, the
+// one the deployment's CRM syncs by ("SAP C4C" for a C4C demo).
+func SeedDemoShared(s *Server, now time.Time, category string) string {
 	id := s.AddMailbox(DemoUser, "Demo User")
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -37,7 +42,7 @@ func SeedDemo(s *Server, now time.Time) string {
 		"type": "singleInstance", "subject": "Quarterly review with Acme", "start": dtz(at(1, 14)), "end": dtz(at(1, 15)),
 		"location": map[string]any{"displayName": "Room 4"}, "body": map[string]any{"contentType": "text", "content": "Agenda to follow."},
 		"attendees":  []any{map[string]any{"emailAddress": map[string]any{"address": "ada@analytical.example"}, "type": "required"}},
-		"categories": []any{"Salesforce"}, // shared into the CRM, with Ada as invitee
+		"categories": []any{category}, // shared into the CRM, with Ada as invitee
 	})
 	s.add(m, kEvent, m.calendar, map[string]any{
 		"type": "singleInstance", "subject": "Conference", "isAllDay": true, "start": dtz(day.AddDate(0, 0, 7)), "end": dtz(day.AddDate(0, 0, 8)),
@@ -66,7 +71,7 @@ func SeedDemo(s *Server, now time.Time) string {
 	s.add(m, kTask, tasks.id, map[string]any{"title": "Call Grace about renewal", "status": "notStarted",
 		"body": map[string]any{"contentType": "text", "content": "Ask about the 2027 budget."}})
 
-	s.add(m, kCategory, "", map[string]any{"displayName": "Salesforce", "color": "preset7"})
+	s.add(m, kCategory, "", map[string]any{"displayName": category, "color": "preset7"})
 	share := s.add(m, kMailFolder, "", map[string]any{"displayName": "Salesforce Emails"})
 	msg := s.add(m, kMessage, share.id, map[string]any{
 		"subject": "Re: Proposal", "body": map[string]any{"contentType": "text", "content": "Thanks, the figures look right."},

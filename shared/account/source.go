@@ -41,6 +41,24 @@ func (a *Accounts) UserSettings(ctx context.Context, user string) (session.UserS
 			Folder:        s.Email.Folder,
 		},
 	}
+	// Items are shared by the deployment's CRM's category unless the user
+	// chose one (a C4C deployment's users tag "SAP C4C", not "Salesforce").
+	if cat := a.d.CRM.DefaultShareCategory(); cat != "" {
+		if us.Email.ShareCategory == "" {
+			us.Email.ShareCategory = cat
+		}
+		policies := make(map[item.Kind]reconcile.Policy, len(item.Kinds))
+		for k, p := range s.Policies {
+			policies[k] = p
+		}
+		for _, k := range item.Kinds {
+			if p := policies[k]; p.ShareCategory == "" {
+				p.ShareCategory = cat
+				policies[k] = p
+			}
+		}
+		s.Policies = policies
+	}
 	for k, p := range s.Policies {
 		us.Policies[k] = p
 	}

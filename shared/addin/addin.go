@@ -56,6 +56,13 @@ const (
 type Config struct {
 	Auth Authenticator
 	CRM  CRMOpener
+	// CRMName is the CRM's display name the pane words itself with
+	// (side.Connector.Name; "" = "the CRM").
+	CRMName string
+	// ShareCategory is the mailbox category that shares an item into the
+	// CRM, as the deployment's sync looks for it ("" = "Salesforce"); the
+	// pane gives it to a meeting or e-mail it shares.
+	ShareCategory string
 	// Store holds the share idempotency rows (table SharesTable).
 	Store tablestore.Store
 	// ShareKey keys the hash of shared message ids (at least 16 bytes), so

@@ -24,7 +24,7 @@ type FileAnswer struct {
 // and the limit is enforced while streaming.
 func (a *API) uploadFile(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if !recordID.MatchString(id) {
+	if !pathID(id) {
 		writeError(w, http.StatusBadRequest, "bad_id", "not a record id")
 		return
 	}
@@ -150,7 +150,7 @@ type ChatterAnswer struct {
 // chatter answers POST /records/{id}/chatter.
 func (a *API) chatter(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if !recordID.MatchString(id) {
+	if !pathID(id) {
 		writeError(w, http.StatusBadRequest, "bad_id", "not a record id")
 		return
 	}

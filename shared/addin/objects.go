@@ -18,6 +18,13 @@ var objectName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,79}$`)
 // Customer ObjectID (32 hex digits).
 var recordID = regexp.MustCompile(`^(?:[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?|[0-9A-Fa-f]{32})$`)
 
+// businessID is a C4C business ID (up to 10 digits): the account pane
+// names accounts by their AccountID, so a record in a path may be one.
+var businessID = regexp.MustCompile(`^[0-9]{1,10}$`)
+
+// pathID says whether id may name a record in a route's path.
+func pathID(id string) bool { return recordID.MatchString(id) || businessID.MatchString(id) }
+
 // ObjectsAnswer lists the objects the user may create.
 type ObjectsAnswer struct {
 	Objects []ObjectInfo `json:"objects"`

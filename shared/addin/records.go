@@ -26,7 +26,7 @@ func pathObjectID(w http.ResponseWriter, r *http.Request, needID bool) (object, 
 	}
 	if needID {
 		id = r.PathValue("id")
-		if !recordID.MatchString(id) {
+		if !pathID(id) {
 			writeError(w, http.StatusBadRequest, "bad_id", "not a record id")
 			return "", "", false
 		}

@@ -33,6 +33,7 @@ func (rt Route) Key() string { return rt.Method + " " + rt.Path }
 // token.
 func Routes() []Route {
 	return []Route{
+		{http.MethodGet, Prefix + "/crm", PermUse},
 		{http.MethodGet, Prefix + "/people", PermUse},
 		{http.MethodGet, Prefix + "/search", PermUse},
 		{http.MethodGet, Prefix + "/objects", PermUse},
@@ -57,6 +58,7 @@ func Routes() []Route {
 // without one.
 func (a *API) handlers() map[string]http.HandlerFunc {
 	return map[string]http.HandlerFunc{
+		"GET " + Prefix + "/crm":                     a.crmInfo,
 		"GET " + Prefix + "/people":                  a.people,
 		"GET " + Prefix + "/search":                  a.search,
 		"GET " + Prefix + "/objects":                 a.objects,

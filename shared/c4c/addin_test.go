@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -20,7 +21,7 @@ import (
 // TestAddinWithC4C runs the add-in API with C4C as the CRM, end to end
 // against the local C4C: the reading pane's people and accounts, the
 // describe a create form is built from, a create, and Chatter answered
-// with a message the pane can show. Like the service, each request opens
+// with a message the pane can show; GET /crm says there is no feed. Like the service, each request opens
 // its own side.
 func TestAddinWithC4C(t *testing.T) {
 	l := newLocal(t, fakec4c.Options{})
@@ -91,7 +92,33 @@ func TestAddinWithC4C(t *testing.T) {
 	if rec := call("PATCH", addin.Prefix+"/records/Task/"+created.ID, `{"Status":"9"}`); rec.Code != 400 {
 		t.Errorf("update with a status not in the code list: status %d: %s", rec.Code, rec.Body)
 	}
-	// Chatter: C4C has none; the pane gets a message it can show.
+	// The pane learns that C4C has no feed (it offers no post) and calls
+	// Cases tickets; a ticket opens by that name.
+	rec = call("GET", addin.Prefix+"/crm", "")
+	var info addin.CRMInfo
+	if err := json.Unmarshal(rec.Body.Bytes(), &info); err != nil || rec.Code != 200 || info.Feed || info.Relate || info.Labels["Case"] != "Ticket" || !slices.Equal(info.FileOn, []string{"Contact", "Account"}) {
+		t.Errorf("crm: status %d: %s", rec.Code, rec.Body)
+	}
+	ticket, err := l.srv.Insert("ServiceRequestCollection", map[string]any{"Name": "Sensor drift", "BuyerPartyID": acctID, "ServiceRequestLifeCycleStatusCode": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := call("GET", addin.Prefix+"/records/Case/"+ticket, ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), "Sensor drift") {
+		t.Errorf("the ticket as a Case: status %d: %s", rec.Code, rec.Body)
+	}
+	// The account pane names an account by its business ID: it opens, and
+	// an edit reaches it (with its ETag).
+	if rec := call("GET", addin.Prefix+"/records/Account/"+acctID, ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"Name":"Acme"`) {
+		t.Errorf("the account by its AccountID: status %d: %s", rec.Code, rec.Body)
+	}
+	if rec := call("PATCH", addin.Prefix+"/records/Account/"+acctID, `{"Name":"Acme Inc."}`); rec.Code/100 != 2 {
+		t.Errorf("editing the account by its AccountID: status %d: %s", rec.Code, rec.Body)
+	}
+	if rec := call("GET", addin.Prefix+"/records/Account/9999999", ""); rec.Code != 404 {
+		t.Errorf("an account that is not there: status %d: %s", rec.Code, rec.Body)
+	}
+	// Chatter: C4C has none; a post that comes anyway gets a message the
+	// pane can show.
 	rec = call("POST", addin.Prefix+"/records/"+created.ID+"/chatter", `{"text":"hello"}`)
 	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "no Chatter") {
 		t.Errorf("chatter: status %d: %s", rec.Code, rec.Body)

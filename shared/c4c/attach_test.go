@@ -1,6 +1,7 @@
 package c4c
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -54,5 +55,45 @@ func TestAttachFileToLoggedEmail(t *testing.T) {
 	}
 	if _, err := fresh.AttachFile(ctx, lone, "x.pdf", 1, strings.NewReader("x")); !fault.Is(err, fault.Permanent) {
 		t.Fatalf("attach to an e-mail with no contact: %v, want a permanent refusal", err)
+	}
+}
+
+// TestAttachFileFromThePane: the add-in files an attachment of unknown
+// size (-1) on the record the user opened: a contact keeps it, an account
+// keeps it in its own collection whether named by ObjectID or by the
+// business ID the account pane uses, and an opportunity is refused in
+// words. Before, a size of -1 refused every upload ("0 bytes, -1
+// announced") and an account's file went to a contact folder C4C refused.
+func TestAttachFileFromThePane(t *testing.T) {
+	l := newLocal(t, fakec4c.Options{})
+	ctx := t.Context()
+	contact, err := l.srv.Insert("ContactCollection", map[string]any{"LastName": "Anders"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acctID, _ := paneData(t, l)
+	acct, err := l.side.readRecord(ctx, "Account", acctID, []string{"ObjectID"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opp, err := l.srv.Insert("OpportunityCollection", map[string]any{"Name": "Deal", "ProspectPartyID": acctID, "LifeCycleStatusCode": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		parent, coll string
+	}{{contact, "ContactAttachmentFolder"}, {acct.ID(), "AccountAttachmentCollection"}, {acctID, "AccountAttachmentCollection"}} {
+		before := l.srv.Count(tc.coll)
+		if _, err := l.side.AttachFile(ctx, tc.parent, "terms.pdf", -1, strings.NewReader("hello")); err != nil {
+			t.Errorf("filing on %s: %v", tc.parent, err)
+		}
+		if got := l.srv.Count(tc.coll) - before; got != 1 {
+			t.Errorf("filing on %s made %d entries of %s, want 1", tc.parent, got, tc.coll)
+		}
+	}
+	_, err = l.side.AttachFile(ctx, opp, "terms.pdf", -1, strings.NewReader("hello"))
+	var fe *fault.Error
+	if !fault.Is(err, fault.Permanent) || !errors.As(err, &fe) || !strings.Contains(fe.Message, "contacts and accounts") {
+		t.Errorf("filing on an opportunity: %v, want a permanent refusal in words", err)
 	}
 }

@@ -26,8 +26,11 @@ const Provider connection.Provider = "c4c"
 var Connector = side.Connector{
 	Provider: string(Provider),
 	Name:     "SAP Cloud for Customer",
-	Role:     side.CRMRole,
-	Flows:    []string{string(connection.FlowPassword), string(connection.FlowSAMLBearer)},
+	// The category an Outlook user gives an item to share it into C4C: the
+	// vendor's short name, as a category list shows it (not "Salesforce").
+	ShareCategory: "SAP C4C",
+	Role:          side.CRMRole,
+	Flows:         []string{string(connection.FlowPassword), string(connection.FlowSAMLBearer)},
 	Tables: []side.Table{{Name: KnownTable, PerUser: true,
 		Why: "per user and kind, the ObjectIDs (and an ETag hash) of the C4C records the side reported, to find deletions C4C does not report"},
 		{Name: EmployeeTable, PerUser: true,

@@ -111,7 +111,13 @@ func (s *Side) LogEmail(ctx context.Context, email item.Record, whoIDs []string,
 		ops = append(ops, Op{Method: http.MethodGet, Path: "ContactCollection('" + id + "')?$select=ObjectID,ContactID"})
 	}
 	if whatID != "" {
-		ops = append(ops, Op{Method: http.MethodGet, Path: "CorporateAccountCollection('" + whatID + "')?$select=ObjectID,AccountID"})
+		// The account by ObjectID, or by its business ID as the add-in's
+		// people name it (a 404 otherwise failed the whole share).
+		path := "CorporateAccountCollection('" + whatID + "')?$select=ObjectID,AccountID"
+		if !isObjectID(whatID) {
+			path = "CorporateAccountCollection?" + encode(url.Values{"$filter": {"AccountID eq " + Quote(whatID)}, "$select": {"ObjectID,AccountID"}, "$top": {"1"}})
+		}
+		ops = append(ops, Op{Method: http.MethodGet, Path: path})
 	}
 	got, err := s.c.Batch(ctx, ops)
 	if err != nil {
@@ -145,7 +151,15 @@ func (s *Side) LogEmail(ctx context.Context, email item.Record, whoIDs []string,
 		if r.Err != nil {
 			return "", r.Err
 		}
-		body["MainAccountPartyID"] = r.Entity.String("AccountID")
+		acct := r.Entity
+		if !isObjectID(whatID) {
+			found := children(r.Entity, "results")
+			if len(found) == 0 {
+				return "", fault.New(fault.Gone, "NOT_FOUND", "no account with AccountID "+whatID)
+			}
+			acct = found[0]
+		}
+		body["MainAccountPartyID"] = acct.String("AccountID")
 	}
 	res, err := s.c.Batch(ctx, []Op{{Method: http.MethodPost, Path: "EMailCollection", Body: body}})
 	if err != nil {
@@ -191,28 +205,40 @@ func (s *Side) findEmails(ctx context.Context, intents []item.Intent) (map[strin
 // SAP's sample uses 10001 ("check your system for valid values").
 const AttachmentTypeCode = "10001"
 
-// AttachFile implements side.CRM: the content goes base64 in Binary of a
-// ContactAttachmentFolder entity whose ParentObjectID is the contact. The
+// maxAttachment bounds a file of unknown size read into memory: its
+// Binary goes base64 in one JSON body (the add-in caps its uploads lower).
+const maxAttachment = 100 << 20
+
+// AttachFile implements side.CRM (size -1 when unknown): the content goes
+// base64 in Binary of a ContactAttachmentFolder entity whose ParentObjectID
+// is the contact (an AccountAttachmentCollection one for an account). The
 // session attaches a shared e-mail's files to the e-mail LogEmail returned;
 // C4C documents no attachment collection of EMail, so they go to the
 // e-mail's main contact (the sender or first recipient who is a contact).
 func (s *Side) AttachFile(ctx context.Context, parentID, name string, size int64, content io.Reader) (string, error) {
-	parentID, err := s.attachParent(ctx, parentID)
+	folder, parentID, err := s.attachParent(ctx, parentID)
 	if err != nil {
 		return "", err
 	}
-	b, err := io.ReadAll(io.LimitReader(content, size+1))
+	limit := size
+	if size < 0 { // unknown, as the add-in's uploads are (side.CRM's contract)
+		limit = maxAttachment
+	}
+	b, err := io.ReadAll(io.LimitReader(content, limit+1))
 	if err != nil {
 		return "", fault.Wrap(fault.Temporary, err)
 	}
-	if int64(len(b)) != size {
+	if size < 0 && int64(len(b)) > maxAttachment {
+		return "", fault.New(fault.Permanent, "size", fmt.Sprintf("attachment %q is larger than %d MB", name, maxAttachment>>20))
+	}
+	if size >= 0 && int64(len(b)) != size {
 		return "", fault.New(fault.Permanent, "size", fmt.Sprintf("attachment %q has %d bytes, %d announced", name, len(b), size))
 	}
 	mt := mime.TypeByExtension(path.Ext(name))
 	if mt == "" {
 		mt = "application/octet-stream"
 	}
-	res, err := s.c.Batch(ctx, []Op{{Method: http.MethodPost, Path: "ContactAttachmentFolder", Body: map[string]any{
+	res, err := s.c.Batch(ctx, []Op{{Method: http.MethodPost, Path: folder, Body: map[string]any{
 		"ParentObjectID": parentID, "Name": name, "MimeType": mt, "TypeCode": AttachmentTypeCode,
 		"Binary": base64.StdEncoding.EncodeToString(b),
 	}}})
@@ -225,37 +251,66 @@ func (s *Side) AttachFile(ctx context.Context, parentID, name string, size int64
 	return res[0].Entity.ID(), nil
 }
 
-// attachParent returns the contact ObjectID a file for parentID goes to:
-// parentID itself unless it is an e-mail activity, then the e-mail's main
-// contact (remembered from LogEmail, or read: MainContactPartyID is the
-// contact's business ID).
-func (s *Side) attachParent(ctx context.Context, parentID string) (string, error) {
+// Attachment collections: C4C keeps files on contacts (the
+// ContactAttachmentFolder navigation) and accounts
+// (AccountAttachmentCollection), each entry with the parent's ObjectID.
+const (
+	contactFiles = "ContactAttachmentFolder"
+	accountFiles = "AccountAttachmentCollection"
+)
+
+// attachParent returns where a file for parentID goes: the attachment
+// collection and the parent's ObjectID. A contact or an account keeps its
+// own files (an account may be named by its business ID, as the add-in's
+// account pane names it); an e-mail activity's go to its main contact
+// (remembered from LogEmail, or read: MainContactPartyID is the contact's
+// business ID). Anything else is refused in words. The lookups go in one
+// $batch.
+func (s *Side) attachParent(ctx context.Context, parentID string) (string, string, error) {
 	s.mu.Lock()
 	contact, ok := s.emailContact[parentID]
 	s.mu.Unlock()
 	if ok {
-		return contact, nil
+		return contactFiles, contact, nil
 	}
-	res, err := s.c.Batch(ctx, []Op{{Method: http.MethodGet, Path: "EMailCollection('" + parentID + "')?$select=ObjectID,MainContactPartyID"}})
+	if !isObjectID(parentID) {
+		acct, err := s.readRecord(ctx, "Account", parentID, []string{"ObjectID"})
+		if err != nil {
+			return "", "", err
+		}
+		return accountFiles, acct.ID(), nil
+	}
+	res, err := s.c.Batch(ctx, []Op{
+		{Method: http.MethodGet, Path: "EMailCollection('" + parentID + "')?$select=ObjectID,MainContactPartyID"},
+		{Method: http.MethodGet, Path: "ContactCollection('" + parentID + "')?$select=ObjectID"},
+		{Method: http.MethodGet, Path: "CorporateAccountCollection('" + parentID + "')?$select=ObjectID"},
+	})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	switch r := res[0]; {
-	case r.Status == http.StatusNotFound:
-		return parentID, nil // not an e-mail: a contact
-	case r.Err != nil:
-		return "", r.Err
-	case r.Entity.String("MainContactPartyID") == "":
-		return "", fault.New(fault.Permanent, "no_contact", "C4C keeps attachments on contacts, and this e-mail is related to none")
+	for _, r := range res {
+		if r.Err != nil && r.Status != http.StatusNotFound {
+			return "", "", r.Err
+		}
+	}
+	switch email := res[0]; {
+	case res[1].Status != http.StatusNotFound:
+		return contactFiles, parentID, nil
+	case res[2].Status != http.StatusNotFound:
+		return accountFiles, parentID, nil
+	case email.Status == http.StatusNotFound:
+		return "", "", fault.New(fault.Permanent, "no_files", "SAP Cloud for Customer keeps files on contacts and accounts; file it on one of them")
+	case email.Entity.String("MainContactPartyID") == "":
+		return "", "", fault.New(fault.Permanent, "no_contact", "C4C keeps attachments on contacts, and this e-mail is related to none")
 	default:
-		q := url.Values{"$filter": {"ContactID eq " + Quote(r.Entity.String("MainContactPartyID"))}, "$select": {"ObjectID"}, "$top": {"1"}}
+		q := url.Values{"$filter": {"ContactID eq " + Quote(email.Entity.String("MainContactPartyID"))}, "$select": {"ObjectID"}, "$top": {"1"}}
 		err := s.c.List(ctx, "ContactCollection", q, func(e Entity) error { contact = e.ID(); return nil })
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
 		if contact == "" {
-			return "", fault.New(fault.Permanent, "no_contact", "the e-mail's main contact is gone from C4C; its attachments have nowhere to go")
+			return "", "", fault.New(fault.Permanent, "no_contact", "the e-mail's main contact is gone from C4C; its attachments have nowhere to go")
 		}
-		return contact, nil
+		return contactFiles, contact, nil
 	}
 }

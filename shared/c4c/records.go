@@ -34,6 +34,9 @@ var recordObjects = map[string]recordObject{
 	"Opportunity": {"OpportunityCollection", "Opportunity", "Name"},
 	"Task":        {"TasksCollection", "Task", "Subject"},
 	"Appointment": {"AppointmentCollection", "Appointment", "Subject"},
+	// The pane lists an account's open service tickets as its Cases
+	// (Accounts) and opens them by that name.
+	"Case": {"ServiceRequestCollection", "Ticket", "Name"},
 }
 
 func objectOf(name string) (recordObject, error) {
@@ -287,7 +290,8 @@ var edmTypes = map[string]string{
 // "false", required when Nullable="false" and creatable. A writable property
 // with a c4c:value-help is a restricted picklist of the codes of that code
 // list, the tenant's own, read like the sync's code lists and cached with
-// them (one $batch for the lists not yet held).
+// them (one $batch for the lists not yet held), each code labelled with its
+// description.
 func (s *Side) Describe(ctx context.Context, object string) (side.Object, error) {
 	o, err := objectOf(object)
 	if err != nil {
@@ -337,20 +341,59 @@ func (s *Side) Describe(ctx context.Context, object string) (side.Object, error)
 		f := &out.Fields[listProps[i]]
 		for _, c := range codes {
 			f.Picklist = append(f.Picklist, c.Code)
+			if c.Description != "" {
+				if f.PicklistLabels == nil {
+					f.PicklistLabels = map[string]string{}
+				}
+				f.PicklistLabels[c.Code] = c.Description
+			}
 		}
 	}
 	return out, nil
 }
 
-// GetRecord implements side.RecordCRM.
+// GetRecord implements side.RecordCRM. An account may be named by its
+// business ID (AccountID), as the account pane names it.
 func (s *Side) GetRecord(ctx context.Context, object, id string, fields []string) (map[string]any, error) {
+	var sel []string
+	if len(fields) > 0 {
+		sel = append([]string{"ObjectID"}, fields...)
+	}
+	e, err := s.readRecord(ctx, object, id, sel)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any(e)
+	delete(out, "__metadata")
+	return out, nil
+}
+
+// businessKeys are the properties by which the add-in may name a record
+// instead of its ObjectID: the account pane names accounts by AccountID.
+var businessKeys = map[string]string{"Account": "AccountID"}
+
+// readRecord reads one record by ObjectID, or by its business ID where the
+// object has one (businessKeys), in one $batch; sel limits the properties
+// (nil: all). A record that is not there is a Gone fault.
+func (s *Side) readRecord(ctx context.Context, object, id string, sel []string) (Entity, error) {
 	o, err := objectOf(object)
 	if err != nil {
 		return nil, err
 	}
+	q := url.Values{}
+	if len(sel) > 0 {
+		q.Set("$select", strings.Join(sel, ","))
+	}
 	path := o.coll + "('" + id + "')"
-	if len(fields) > 0 {
-		path += "?" + encode(url.Values{"$select": {strings.Join(append([]string{"ObjectID"}, fields...), ",")}})
+	key, byKey := businessKeys[object]
+	byKey = byKey && !isObjectID(id)
+	if byKey {
+		q.Set("$filter", key+" eq "+Quote(id))
+		q.Set("$top", "1")
+		path = o.coll
+	}
+	if len(q) > 0 {
+		path += "?" + encode(q)
 	}
 	res, err := s.c.Batch(ctx, []Op{{Method: http.MethodGet, Path: path}})
 	if err != nil {
@@ -359,9 +402,27 @@ func (s *Side) GetRecord(ctx context.Context, object, id string, fields []string
 	if res[0].Err != nil {
 		return nil, res[0].Err
 	}
-	out := map[string]any(res[0].Entity)
-	delete(out, "__metadata")
-	return out, nil
+	if !byKey {
+		return res[0].Entity, nil
+	}
+	found := children(res[0].Entity, "results")
+	if len(found) == 0 {
+		return nil, fault.New(fault.Gone, "NOT_FOUND", fmt.Sprintf("no %s with %s %s", o.label, key, id))
+	}
+	return found[0], nil
+}
+
+// isObjectID says whether id looks like an ObjectID (32 hex digits).
+func isObjectID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	for _, r := range id {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
 }
 
 // CreateRecord implements side.RecordCRM: the server assigns the ObjectID,
@@ -384,7 +445,8 @@ func (s *Side) CreateRecord(ctx context.Context, object string, fields map[strin
 	return res[0].Entity.ID(), nil
 }
 
-// UpdateRecord implements side.RecordCRM: the ETag is read and sent back in
+// UpdateRecord implements side.RecordCRM (an account named by its business
+// ID as in GetRecord): the ETag is read and sent back in
 // If-Match with the change in one $batch; a change by someone else in
 // between answers 412, which the pane shows as a failed save.
 func (s *Side) UpdateRecord(ctx context.Context, object, id string, fields map[string]any) error {
@@ -392,14 +454,11 @@ func (s *Side) UpdateRecord(ctx context.Context, object, id string, fields map[s
 	if err != nil {
 		return err
 	}
-	got, err := s.c.Batch(ctx, []Op{{Method: http.MethodGet, Path: o.coll + "('" + id + "')?$select=ObjectID"}})
+	got, err := s.readRecord(ctx, object, id, []string{"ObjectID"})
 	if err != nil {
 		return err
 	}
-	if got[0].Err != nil {
-		return got[0].Err
-	}
-	res, err := s.c.Batch(ctx, []Op{{Method: http.MethodPatch, Path: o.coll + "('" + id + "')", IfMatch: got[0].Entity.ETag(), Body: fields}})
+	res, err := s.c.Batch(ctx, []Op{{Method: http.MethodPatch, Path: o.coll + "('" + got.ID() + "')", IfMatch: got.ETag(), Body: fields}})
 	if err != nil {
 		return err
 	}
@@ -429,4 +488,31 @@ const CodeNoChatter = "NOT_SUPPORTED"
 // a Permanent fault whose message the pane shows as it is.
 func (s *Side) PostChatter(ctx context.Context, subjectID, text string) (string, error) {
 	return "", fault.New(fault.Permanent, CodeNoChatter, "SAP Cloud for Customer has no Chatter feed; add a note to the record in C4C instead")
+}
+
+// HasFeed tells the add-in that C4C has no record feed to post to, so the
+// pane offers no Chatter post (addin.FeedTeller).
+func (s *Side) HasFeed() bool { return false }
+
+// RelatesShares tells the add-in that a shared e-mail cannot be related to
+// a record the user picks: C4C's e-mail activity names its account
+// (MainAccountPartyID, set by LogEmail) and parties, and has no "what" to
+// point at an opportunity or ticket (addin.RelateTeller).
+func (s *Side) RelatesShares() bool { return false }
+
+// FileObjects are the objects AttachFile files on (addin.FileTeller):
+// contacts and accounts keep attachments (e-mails' go to their main
+// contact).
+func (s *Side) FileObjects() []string { return []string{"Contact", "Account"} }
+
+// ObjectLabels are C4C's words for the add-in's objects where they differ
+// from the object names: its Cases are service tickets (addin.Labeler).
+func (s *Side) ObjectLabels() map[string]string {
+	out := map[string]string{}
+	for name, o := range recordObjects {
+		if o.label != name {
+			out[name] = o.label
+		}
+	}
+	return out
 }

@@ -93,7 +93,7 @@ func TestRecordOperations(t *testing.T) {
 	if subject.Nillable || !subject.Createable || id.Createable || id.Updateable {
 		t.Errorf("Describe: Subject %+v, ID %+v", subject, id)
 	}
-	if status.Type != "picklist" || len(status.Picklist) != 5 || status.Picklist[2] != "3" {
+	if status.Type != "picklist" || len(status.Picklist) != 5 || status.Picklist[2] != "3" || status.PicklistLabels["3"] != "Completed" {
 		t.Errorf("Describe: Status %+v, want the status code list", status)
 	}
 	objs, err := rc.Objects(ctx)
@@ -123,7 +123,12 @@ func TestRecordOperations(t *testing.T) {
 	if _, err := rc.PostChatter(ctx, tid, "hello"); !fault.Is(err, fault.Permanent) || codeOf(err) != CodeNoChatter {
 		t.Errorf("PostChatter: %v, want Permanent %s", err, CodeNoChatter)
 	}
-	if _, err := rc.Describe(ctx, "Case"); !fault.Is(err, fault.Permanent) {
-		t.Errorf("Describe(Case): %v, want Permanent", err)
+	// An object the add-in does not map is refused; Case is the service
+	// ticket the account pane lists.
+	if _, err := rc.Describe(ctx, "Campaign"); !fault.Is(err, fault.Permanent) {
+		t.Errorf("Describe(Campaign): %v, want Permanent", err)
+	}
+	if d, err := rc.Describe(ctx, "Case"); err != nil || d.Label != "Ticket" {
+		t.Errorf("Describe(Case): %+v, %v", d.ObjectInfo, err)
 	}
 }

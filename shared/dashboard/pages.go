@@ -70,17 +70,20 @@ func newPages(names sideNames) *pages {
 		"countPhrase":   names.countPhrase,
 		"outcomePhrase": names.outcomePhrase,
 		// crmName and mailboxName are the connectors' display names.
-		"crmName":      func() string { return names.CRM },
-		"mailboxName":  func() string { return names.Mailbox },
-		"kindName":     kindName,
-		"roleLabel":    roleLabel,
-		"roleLabels":   roleLabels,
-		"fieldLabel":   fieldLabel,
-		"fieldMessage": fieldMessage,
-		"plural":       plural,
-		"planLabel":    planLabel,
-		"lower":        strings.ToLower,
-		"inc":          func(i int) int { return i + 1 },
+		"crmName":     func() string { return names.CRM },
+		"mailboxName": func() string { return names.Mailbox },
+		// shareCategory is the category sessions share by when the user
+		// chose none (the CRM connector's).
+		"shareCategory": func() string { return names.ShareCategory },
+		"kindName":      kindName,
+		"roleLabel":     roleLabel,
+		"roleLabels":    roleLabels,
+		"fieldLabel":    fieldLabel,
+		"fieldMessage":  fieldMessage,
+		"plural":        plural,
+		"planLabel":     planLabel,
+		"lower":         strings.ToLower,
+		"inc":           func(i int) int { return i + 1 },
 	}
 	return &pages{t: template.Must(template.New("").Funcs(funcs).ParseFS(templateFiles, "templates/*.html"))}
 }

@@ -56,7 +56,8 @@ func TestPages(t *testing.T) {
 		{name: "form without csrf", who: user, method: "POST", path: P + "/pause", form: func(f *fixture) string { return form("") }, want: 403, has: []string{"CSRF"}},
 		{name: "form with another user's csrf", who: user, method: "POST", path: P + "/pause", form: func(f *fixture) string { return form(f.peer.User) }, want: 403},
 		{name: "settings page", who: user, method: "GET", path: P + "/settings", want: 200,
-			has: []string{`<label for="contact-direction">Direction</label>`, `<option value="newer-wins" selected>`, `name="email.ownDomains"`}},
+			has: []string{`<label for="contact-direction">Direction</label>`, `<option value="newer-wins" selected>`, `name="email.ownDomains"`,
+				`Share category (empty: Salesforce)`}},
 		{name: "settings form invalid", who: user, method: "POST", path: P + "/settings",
 			form: func(f *fixture) string {
 				return form(f.user.User, "contact.direction", "upwards", "pastDays", "many", "email.ownDomains", "bad domain", "contactListView", "nope")

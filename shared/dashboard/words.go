@@ -7,6 +7,7 @@ import (
 
 	"github.com/crmsync/crmsync/shared/access"
 	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/reconcile"
 	"github.com/crmsync/crmsync/shared/side"
 )
 
@@ -42,13 +43,16 @@ func kindName(kind string) string {
 }
 
 // sideNames are the display names of the connectors the dashboard is given
-// (side.Connector.Name), for its words: "3 tasks updated in Salesforce".
-type sideNames struct{ CRM, Mailbox string }
+// (side.Connector.Name), for its words: "3 tasks updated in Salesforce";
+// ShareCategory is the CRM's default share category (Salesforce's when
+// the CRM is unnamed, as sessions then use).
+type sideNames struct{ CRM, Mailbox, ShareCategory string }
 
 // namesOf names the two sides; an unnamed connector is "the CRM" or "the
 // mailbox".
 func namesOf(crm, mailbox side.Connector) sideNames {
-	return sideNames{CRM: cmp.Or(crm.Name, "the CRM"), Mailbox: cmp.Or(mailbox.Name, "the mailbox")}
+	return sideNames{CRM: cmp.Or(crm.Name, "the CRM"), Mailbox: cmp.Or(mailbox.Name, "the mailbox"),
+		ShareCategory: cmp.Or(crm.DefaultShareCategory(), reconcile.DefaultShareCategory)}
 }
 
 // countPhrase says what one count of a session did: "3 contacts created in

@@ -31,6 +31,10 @@ type Opener struct {
 	// HTTPClient carries every API call (nil = http.DefaultClient).
 	HTTPClient *http.Client
 	Log        *slog.Logger
+	// ShareCategory is the category that shares an item into the
+	// deployment's CRM, which the sides make sure the mailbox has ("" =
+	// DefaultShareCategory, Salesforce's).
+	ShareCategory string
 
 	mu    sync.Mutex
 	gates map[string]*Gate
@@ -48,7 +52,7 @@ func (o *Opener) OpenMailbox(ctx context.Context, conns *connection.Store, c con
 	if err != nil {
 		return nil, err
 	}
-	return mbxSide{Side: NewSide(client, SideOptions{Custom: custom}), client: client}, nil
+	return mbxSide{Side: NewSide(client, SideOptions{Custom: custom, ShareCategory: o.ShareCategory}), client: client}, nil
 }
 
 // mbxSide exposes the client's request count to the session report.

@@ -45,6 +45,19 @@ type Connector struct {
 	// connection's instance URL and the record's id; "" when the app has no
 	// such link (nil: none at all).
 	Link func(instanceURL, kind, id string) string
+	// ShareCategory is the mailbox category that shares an item into this
+	// CRM when the user chose none ("" = Name: "Salesforce").
+	ShareCategory string
+}
+
+// DefaultShareCategory is the mailbox category that shares an item into
+// the connector's CRM when the user chose none: ShareCategory, else Name
+// ("" for the zero Connector, whose callers keep their own default).
+func (c Connector) DefaultShareCategory() string {
+	if c.ShareCategory != "" {
+		return c.ShareCategory
+	}
+	return c.Name
 }
 
 // LinkTo is c.Link's answer, or "" when the connector has no links.

@@ -101,9 +101,13 @@ type Field struct {
 	Custom     bool   `json:"custom"`
 	// Picklist lists a picklist's active values; Restricted says no other
 	// value is accepted.
-	Picklist    []string `json:"picklist,omitempty"`
-	Restricted  bool     `json:"restricted,omitempty"`
-	ReferenceTo []string `json:"referenceTo,omitempty"`
+	Picklist   []string `json:"picklist,omitempty"`
+	Restricted bool     `json:"restricted,omitempty"`
+	// PicklistLabels are the words a person sees for picklist values that
+	// are codes (C4C's code lists: "2" is "Active"); a value without one
+	// shows as itself.
+	PicklistLabels map[string]string `json:"picklistLabels,omitempty"`
+	ReferenceTo    []string          `json:"referenceTo,omitempty"`
 	// DefaultedOnCreate says the CRM gives the field a value when a record
 	// is created without one, so a form need not ask for it even when it
 	// is not nillable.

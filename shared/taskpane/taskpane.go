@@ -54,6 +54,12 @@ type Config struct {
 	FrameAncestors []string
 	// Demo serves the simulated Outlook page (the harness) too.
 	Demo bool
+	// CRMName is the deployment's CRM as the install page names it
+	// ("Salesforce"; "" = "CRM"); the pane itself asks the add-in API.
+	CRMName string
+	// Feed names the CRM's record feed the install page promises posts to
+	// ("Chatter"; "" = the CRM has none).
+	Feed string
 	// HTTPClient reaches the identity provider (http.DefaultClient when nil).
 	HTTPClient *http.Client
 	// Log gets diagnostics; never a token.
@@ -264,7 +270,11 @@ func (h *Handler) pane(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) install(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", h.policy(false, ""))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	data := map[string]any{"Demo": h.cfg.Demo, "HTTPS": strings.HasPrefix(h.cfg.Deployment.BaseURL, "https://")}
+	crm := h.cfg.CRMName
+	if crm == "" {
+		crm = "CRM"
+	}
+	data := map[string]any{"Demo": h.cfg.Demo, "HTTPS": strings.HasPrefix(h.cfg.Deployment.BaseURL, "https://"), "CRM": crm, "Feed": h.cfg.Feed}
 	if err := h.pages.ExecuteTemplate(w, "install.html", data); err != nil {
 		h.log.ErrorContext(r.Context(), "install page", "err", err)
 	}

@@ -98,3 +98,33 @@ func TestMSALBundleHasLicence(t *testing.T) {
 		t.Errorf("bundle: %v", err)
 	}
 }
+
+// TestInstallPageNamesTheCRM: the install page names the deployment's CRM
+// and promises posts to its feed only when it has one.
+func TestInstallPageNamesTheCRM(t *testing.T) {
+	for _, tc := range []struct {
+		cfg       Config
+		want, not []string
+	}{
+		{Config{CRMName: "Salesforce", Feed: "Chatter"}, []string{"against the local Salesforce", "post to Chatter"}, nil},
+		{Config{CRMName: "SAP Cloud for Customer"}, []string{"against the local SAP Cloud for Customer"}, []string{"Chatter", "Salesforce", "post to"}},
+	} {
+		tc.cfg.Deployment, tc.cfg.Demo = Deployment{BaseURL: "http://127.0.0.1:7071"}, true
+		h, err := New(tc.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := get(t, h, Prefix+"/")
+		body, _ := io.ReadAll(resp.Body)
+		for _, w := range tc.want {
+			if !strings.Contains(string(body), w) {
+				t.Errorf("%s: the install page lacks %q", tc.cfg.CRMName, w)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(string(body), n) {
+				t.Errorf("%s: the install page says %q", tc.cfg.CRMName, n)
+			}
+		}
+	}
+}

@@ -140,17 +140,33 @@
   }
 
   // ---- API ----
-  var words = {
-    reconnect: "Salesforce needs you to sign in again: open the crmsync dashboard and press Reconnect.",
-    forbidden: "Your Salesforce permissions do not allow this. Ask your Salesforce admin for access.",
-    forbidden_related: "A record this one points to is not shared with you in Salesforce. Choose another, or ask its owner or your Salesforce admin to share it with you.",
-    not_found: "That record does not exist or you cannot see it in Salesforce.",
-    throttled: "Salesforce is busy right now. Wait a minute and try again.",
-    quota: "Your organisation has used up today's Salesforce API allowance. Try again tomorrow, or ask your admin to raise the limit.",
-    crm_unavailable: "Salesforce did not answer. Try again in a minute.",
-    in_progress: "This e-mail is being shared already.",
-    not_configured: "The add-in is not set up on this crmsync yet. Ask your crmsync admin."
-  };
+  // crm is what the API says of the user's CRM (GET /crm): its name for
+  // the pane's words, whether it has a feed to post to, its words for
+  // objects. Until it answers (or when it cannot), the pane says "the CRM".
+  var crm = { name: "the CRM", feed: true, relate: true, fileOn: [], labels: {}, category: "Salesforce" }, crmAsked = null;
+  function crmInfo() {
+    if (!crmAsked) {
+      crmAsked = call("GET", API + "/crm").then(function (c) { crm = { name: c.name, feed: !!c.feed, relate: !!c.relate, fileOn: c.fileOn || [], labels: c.labels || {}, category: c.category || "Salesforce" }; return crm; },
+        function (e) { crmAsked = null; if (e && e.auth) { throw e; } return crm; });
+    }
+    return crmAsked;
+  }
+  function label(object) { return crm.labels[object] || object; }
+  function upper(t) { return t.charAt(0).toUpperCase() + t.slice(1); }
+  function words(code) {
+    var n = crm.name;
+    return {
+      reconnect: upper(n) + " needs you to sign in again: open the crmsync dashboard and press Reconnect.",
+      forbidden: "Your " + n + " permissions do not allow this. Ask your " + n + " admin for access.",
+      forbidden_related: "A record this one points to is not shared with you in " + n + ". Choose another, or ask its owner or your " + n + " admin to share it with you.",
+      not_found: "That record does not exist or you cannot see it in " + n + ".",
+      throttled: upper(n) + " is busy right now. Wait a minute and try again.",
+      quota: "Your organisation has used up today's " + n + " API allowance. Try again tomorrow, or ask your admin to raise the limit.",
+      crm_unavailable: upper(n) + " did not answer. Try again in a minute.",
+      in_progress: "This e-mail is being shared already.",
+      not_configured: "The add-in is not set up on this crmsync yet. Ask your crmsync admin."
+    }[code];
+  }
   function call(method, path, body, raw) {
     if (!token || Date.now() > tokenExpires) {
       token = null;
@@ -196,10 +212,10 @@
     }
     if (e && e.network) { problem("crmsync cannot be reached. Check your connection and try again."); return; }
     if (e && e.code === "validation" || (e && e.data && e.data.fields)) {
-      problem("Salesforce refused the record: " + (e.message || "check the highlighted fields") + ".");
+      problem(upper(crm.name) + " refused the record: " + (e.message || "check the highlighted fields") + ".");
       return;
     }
-    problem((e && words[e.code]) || (e && e.message ? e.message.charAt(0).toUpperCase() + e.message.slice(1) + "." : "Something went wrong. Try again."));
+    problem((e && e.code && words(e.code)) || (e && e.message ? e.message.charAt(0).toUpperCase() + e.message.slice(1) + "." : "Something went wrong. Try again."));
   }
 
   // ---- layout: what the pane shows (the user's own, else the organisation's) ----
@@ -330,28 +346,32 @@
     view([el("p", { "class": "muted", text: "Looking up this item's people…" })]);
     var list = others(info.people, info.me);
     if (!list.length) {
-      // Nothing to look up, so nothing is asked of Salesforce. A draft
-      // gets its people as they are added: Outlook tells the pane
-      // (RecipientsChanged, Mailbox 1.7); older Outlooks cannot, so the
-      // pane offers to look again.
-      var nodes0 = [el("h2", { text: info.subject || "(no subject)" }), el("p", { id: "no-people", text: info.compose ?
-        "No recipients yet. Add people to To or Cc" + (watchingRecipients ? " and their Salesforce records show here." : ", then press Look up recipients.") :
-        "Nobody but you is on this item, so there is nobody to look up." })];
-      if (info.compose && !watchingRecipients) { nodes0.push(el("button", { type: "button", id: "recheck", text: "Look up recipients", on: recheck })); }
-      nodes0.push(info.compose ? composeTools() : itemTools());
-      view(nodes0);
+      // Nothing to look up, so nothing is asked of the CRM (GET /crm asks
+      // crmsync only, for the CRM's name). A draft gets its people as they
+      // are added: Outlook tells the pane (RecipientsChanged, Mailbox 1.7);
+      // older Outlooks cannot, so the pane offers to look again.
+      var nobody = function () {
+        var nodes0 = [el("h2", { text: info.subject || "(no subject)" }), el("p", { id: "no-people", text: info.compose ?
+          "No recipients yet. Add people to To or Cc" + (watchingRecipients ? " and their " + crm.name + " records show here." : ", then press Look up recipients.") :
+          "Nobody but you is on this item, so there is nobody to look up." })];
+        if (info.compose && !watchingRecipients) { nodes0.push(el("button", { type: "button", id: "recheck", text: "Look up recipients", on: recheck })); }
+        nodes0.push(info.compose ? composeTools() : itemTools());
+        view(nodes0);
+      };
+      crmInfo().then(nobody, nobody);
       return;
     }
     var shown = list.slice(0, 500);
     var qs = shown.map(function (a) { return "email=" + encodeURIComponent(a); }).join("&");
     var t0 = performance.now();
-    call("GET", API + "/people?" + qs).then(function (ans) {
+    Promise.all([call("GET", API + "/people?" + qs), crmInfo()]).then(function (v) {
+      var ans = v[0];
       var nodes = [el("h2", { text: info.subject || "(no subject)" })];
       if (list.length > shown.length) { nodes.push(el("p", { "class": "muted", text: "Showing the first 500 of " + list.length + " people." })); }
       var ul = el("ul", { id: "people" });
       shown.forEach(function (a) {
         var recs = ans.people[a] || [];
-        if (!recs.length) { ul.appendChild(el("li", { "class": "card unknown", text: a + " — not in Salesforce" })); return; }
+        if (!recs.length) { ul.appendChild(el("li", { "class": "card unknown", text: a + " — not in " + crm.name })); return; }
         recs.forEach(function (p) {
           var card = el("li", { "class": "card person" }, [recordLink(p.object, p.id, p.name), el("span", { "class": "muted", text: " " + p.object + (p.title ? ", " + p.title : "") })]);
           var acc = p.accountId && ans.accounts[p.accountId];
@@ -362,7 +382,7 @@
               card.appendChild(el("ul", {}, acc.opportunities.map(function (o) { return el("li", {}, [recordLink("Opportunity", o.id, o.name), " " + [o.status, o.amount].filter(Boolean).join(", ")]); })));
             }
             if (acc.cases && acc.cases.length) {
-              card.appendChild(el("h3", { text: "Open cases" }));
+              card.appendChild(el("h3", { text: "Open " + label("Case").toLowerCase() + "s" }));
               card.appendChild(el("ul", {}, acc.cases.map(function (c) { return el("li", {}, [recordLink("Case", c.id, c.name), " " + (c.status || "")]); })));
             }
           } else if (p.company) {
@@ -397,13 +417,13 @@
     // Related to: the Task is linked to the people found (the API does that)
     // and, when chosen, to one account, opportunity or case of theirs.
     var related = null;
-    if (isMail && found) {
+    if (isMail && found && crm.relate) {
       var opts = [el("option", { value: "", text: "Nothing else" })];
       Object.keys(found.accounts || {}).forEach(function (k) {
         var a = found.accounts[k];
         opts.push(el("option", { value: a.id, text: "Account: " + a.name }));
         (a.opportunities || []).forEach(function (o) { opts.push(el("option", { value: o.id, text: "Opportunity: " + o.name })); });
-        (a.cases || []).forEach(function (c) { opts.push(el("option", { value: c.id, text: "Case: " + c.name })); });
+        (a.cases || []).forEach(function (c) { opts.push(el("option", { value: c.id, text: label("Case") + ": " + c.name })); });
       });
       if (opts.length > 1) {
         related = el("select", { id: "share-related" }, opts);
@@ -463,7 +483,7 @@
           // editable: the API's record update does it).
           var relate = what && !ans.alreadyShared ? call("PATCH", API + "/records/Task/" + encodeURIComponent(ans.taskId), { WhatId: what }) : Promise.resolve();
           return relate.then(function () { return uploadAll(atts, ans); }).then(function () {
-            status(ans.alreadyShared ? "Already shared: this e-mail is in Salesforce once." : "Shared with " + ans.people + " Salesforce " + (ans.people === 1 ? "person" : "people") + ".");
+            status(ans.alreadyShared ? "Already shared: this e-mail is in " + crm.name + " once." : "Shared with " + ans.people + " " + crm.name + " " + (ans.people === 1 ? "person" : "people") + ".");
             btn.textContent = "Shared";
           });
         });
@@ -472,22 +492,22 @@
     }, function () { btn.disabled = false; problem("Outlook did not give the e-mail's text. Try again."); });
   }
   // A meeting is shared the way crmsync shares any mailbox item: it gets the
-  // "Salesforce" category, and the next sync creates the Event (with its
-  // attendees as relations) and keeps it in sync (categories in read mode:
-  // Mailbox 1.8).
+  // CRM's share category (GET /crm: "Salesforce"; a C4C deployment's "SAP
+  // C4C"), and the next sync creates the Event (with its attendees as
+  // relations) and keeps it in sync (categories in read mode: Mailbox 1.8).
   function shareMeeting(btn) {
     if (btn.disabled) { return; }
-    if (!supported("Mailbox", "1.8") || !item.categories) { problem("This Outlook cannot mark the meeting (it needs Mailbox 1.8). Give it the Salesforce category in Outlook instead."); return; }
+    if (!supported("Mailbox", "1.8") || !item.categories) { problem("This Outlook cannot mark the meeting (it needs Mailbox 1.8). Give it the " + crm.category + " category in Outlook instead."); return; }
     btn.disabled = true;
-    async(function (cb) { item.categories.addAsync(["Salesforce"], cb); }).then(function () {
-      status("This meeting will be in Salesforce after the next sync, within minutes, and stays in sync.");
+    async(function (cb) { item.categories.addAsync([crm.category], cb); }).then(function () {
+      status("This meeting will be in " + crm.name + " after the next sync, within minutes, and stays in sync.");
       btn.textContent = "Shared";
     }, function () { btn.disabled = false; problem("Outlook did not let crmsync mark this meeting. Try again."); });
   }
   function attachmentBlob(a) {
     if (!supported("Mailbox", "1.8")) { return Promise.reject({ message: "This Outlook cannot hand attachments to add-ins (it needs Mailbox 1.8). Use Outlook on the web" }); }
     return async(function (cb) { item.getAttachmentContentAsync(a.id, cb); }).then(function (c) {
-      if (c.format !== "base64") { throw { message: a.name + " is not a file Salesforce can keep" }; }
+      if (c.format !== "base64") { throw { message: a.name + " is not a file " + crm.name + " can keep" }; }
       var bin = atob(c.content), bytes = new Uint8Array(bin.length);
       for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }
       return new Blob([bytes], { type: a.contentType || "application/octet-stream" });
@@ -517,7 +537,7 @@
     var later = el("button", { type: "button", id: "share-when-sent", text: "Share when sent" });
     later.addEventListener("click", function () { shareWhenSent(later); });
     box.appendChild(el("div", { "class": "actions" }, [track, later]));
-    box.appendChild(el("p", { "class": "muted", text: "Share when sent files the e-mail in Salesforce, linked to the people above, once it is sent." }));
+    box.appendChild(el("p", { "class": "muted", text: "Share when sent files the e-mail in " + crm.name + ", linked to the people above, once it is sent." }));
     return box;
   }
   function trackOpens(btn) {
@@ -550,10 +570,10 @@
     if (btn.disabled) { return; }
     if (!supported("Mailbox", "1.8")) { problem("This Outlook cannot mark the e-mail (it needs Mailbox 1.8). Share the sent e-mail from Sent Items instead."); return; }
     btn.disabled = true;
-    async(function (cb) { item.categories.addAsync(["Salesforce"], cb); }).then(function () {
+    async(function (cb) { item.categories.addAsync([crm.category], cb); }).then(function () {
       return async(function (cb) { item.internetHeaders.setAsync({ "x-crmsync-share": "1" }, cb); });
     }).then(function () {
-      status("This e-mail will be shared into Salesforce once it is sent.");
+      status("This e-mail will be shared into " + crm.name + " once it is sent.");
       btn.textContent = "Will be shared";
     }, function () { btn.disabled = false; problem("Outlook did not let crmsync mark this e-mail. Try again."); });
   }
@@ -591,28 +611,37 @@
   function openRecord(object, id) { show(function () { recordView(object, id); }); }
   function recordView(object, id) {
     view([el("p", { "class": "muted", text: "Opening…" })]);
-    Promise.all([call("GET", API + "/records/" + encodeURIComponent(object) + "/" + encodeURIComponent(id)), describe(object), getLayout()]).then(function (v) {
+    Promise.all([call("GET", API + "/records/" + encodeURIComponent(object) + "/" + encodeURIComponent(id)), describe(object), getLayout(), crmInfo()]).then(function (v) {
       var rec = v[0], desc = v[1], dl = el("dl", { id: "record" });
       var fields = desc.fields.filter(function (f) { return rec.fields && rec.fields[f.name] !== undefined && rec.fields[f.name] !== null && f.name !== "Id"; });
       var chosen = layoutFields(object);
       if (chosen) { fields = chosen.map(function (n) { return fields.filter(function (f) { return f.name === n; })[0]; }).filter(Boolean); }
-      fields.slice(0, 40).forEach(function (f) { dl.appendChild(el("dt", { text: f.label })); dl.appendChild(el("dd", { text: String(rec.fields[f.name]) })); });
+      fields.slice(0, 40).forEach(function (f) {
+        var v = String(rec.fields[f.name]);
+        dl.appendChild(el("dt", { text: f.label }));
+        dl.appendChild(el("dd", { text: (f.picklistLabels && f.picklistLabels[v]) || v }));
+      });
       var more = fields.length > 40 ? el("p", { "class": "muted", id: "record-more", text: "Showing 40 of the " + fields.length + " fields with a value. Choose which in Layout." }) : null;
-      var nodes = [el("h2", { text: desc.label + ": " + (rec.fields.Name || rec.fields.Subject || rec.fields.CaseNumber || id) }), dl, more,
+      var nodes = [el("h2", { text: desc.label + ": " + (rec.fields.Name || rec.fields.Subject || rec.fields.CaseNumber || [rec.fields.FirstName, rec.fields.LastName].filter(Boolean).join(" ") || id) }), dl, more,
         el("div", { "class": "actions" }, [
           desc.updateable ? el("button", { type: "button", id: "edit", text: "Edit", on: function () { show(function () { recordForm(object, desc, rec); }); } }) : null
         ])];
-      nodes.push(chatterBox(id));
+      // A CRM without a feed (C4C) gets no post box: nothing offered that
+      // could only fail.
+      if (crm.feed) { nodes.push(chatterBox(id)); }
       var atts = (item && item.attachments || []).filter(function (a) { return !a.isInline && a.attachmentType === "file"; });
-      if (atts.length) { nodes.push(fileBox(id, atts)); }
+      // Offered only where the CRM keeps files (C4C: contacts, accounts).
+      if (atts.length && (!crm.fileOn.length || crm.fileOn.indexOf(object) >= 0)) { nodes.push(fileBox(id, atts)); }
       view(nodes);
     }, function (e) {
-      // A record the user may not see: Salesforce answers as if it did not
-      // exist (404 NOT_FOUND). The view says so, with the way forward.
+      // A record the user may not see: the CRM answers as if it did not
+      // exist (Salesforce: 404 NOT_FOUND). The view says so, with the way
+      // forward, in the CRM's name.
       if (e && (e.code === "not_found" || e.code === "forbidden")) {
+        var n = crm.name;
         view([el("h2", { text: "Record not available" }), el("p", { id: "no-access", text: e.code === "not_found" ?
-          "This record does not exist, or it is not shared with you in Salesforce. If a colleague owns it, ask them or your Salesforce admin to share it with you." :
-          "Your Salesforce access does not let you open this record. Ask the record's owner or your Salesforce admin to share it with you." })]);
+          "This record does not exist, or it is not shared with you in " + n + ". If a colleague owns it, ask them or your " + n + " admin to share it with you." :
+          "Your " + n + " access does not let you open this record. Ask the record's owner or your " + n + " admin to share it with you." })]);
         return;
       }
       fail(e, function () { recordView(object, id); });
@@ -657,7 +686,7 @@
     btn.addEventListener("click", function () {
       var a = atts.filter(function (x) { return x.id === sel.value; })[0];
       btn.disabled = true;
-      var go = function () { return upload(API + "/records/" + encodeURIComponent(id) + "/files", a).then(function () { status(a.name + " filed in Salesforce."); btn.disabled = false; }); };
+      var go = function () { return upload(API + "/records/" + encodeURIComponent(id) + "/files", a).then(function () { status(a.name + " filed in " + crm.name + "."); btn.disabled = false; }); };
       go().catch(function (e) { btn.disabled = false; fail(e, go); });
     });
     return el("section", { "class": "card" }, [el("h3", { text: "Attachments" }), sel, " ", btn]);
@@ -839,12 +868,12 @@
         // Refused for want of access: nothing was saved; the form stays
         // as typed, and Save works again once access is given.
         if (e && e.code === "forbidden") {
-          problem(creating ? "Salesforce did not create the " + desc.label + ": your Salesforce permissions do not allow it. Ask your Salesforce admin for access. What you typed is kept." :
-            "Salesforce did not save your changes: this " + desc.label + " is shared with you read-only. Ask its owner or your Salesforce admin for edit access, then press Save again. What you typed is kept.");
+          problem(creating ? upper(crm.name) + " did not create the " + desc.label + ": your " + crm.name + " permissions do not allow it. Ask your " + crm.name + " admin for access. What you typed is kept." :
+            upper(crm.name) + " did not save your changes: this " + desc.label + " is shared with you read-only. Ask its owner or your " + crm.name + " admin for edit access, then press Save again. What you typed is kept.");
           return;
         }
         if (e && e.code === "not_found" && !creating) {
-          problem("Salesforce did not save your changes: this " + desc.label + " no longer exists or is no longer shared with you. Ask its owner or your Salesforce admin to share it with you. What you typed is kept.");
+          problem(upper(crm.name) + " did not save your changes: this " + desc.label + " no longer exists or is no longer shared with you. Ask its owner or your " + crm.name + " admin to share it with you. What you typed is kept.");
           return;
         }
         fail(e, trySave);
@@ -878,8 +907,9 @@
   // so opening a form never changes a record by itself.
   function fillPicklist(sel, f, values, keep, why, creating) {
     sel.textContent = "";
-    sel.appendChild(el("option", { value: "", text: creating && f.defaultedOnCreate ? "Salesforce's default" : "—" }));
-    values.forEach(function (p) { sel.appendChild(el("option", { value: p, text: p })); });
+    sel.appendChild(el("option", { value: "", text: creating && f.defaultedOnCreate ? upper(crm.name) + "'s default" : "—" }));
+    // A code list's values show their descriptions (C4C: "Active" for 2).
+    values.forEach(function (p) { sel.appendChild(el("option", { value: p, text: (f.picklistLabels && f.picklistLabels[p]) || p })); });
     if (keep && values.indexOf(keep) < 0) { sel.appendChild(el("option", { value: keep, text: keep + (why ? " (" + why + ")" : "") })); }
     sel.value = keep || "";
   }
@@ -998,7 +1028,7 @@
         var objs = l.layout.search || [];
         return call("GET", API + "/search?q=" + encodeURIComponent(q) + (objs.length ? "&objects=" + encodeURIComponent(objs.join(",")) : ""));
       }).then(function (ans) {
-        var ul = el("ul", { id: "hits" }, ans.hits.map(function (h) { return el("li", {}, [recordLink(h.object, h.id, h.name), el("span", { "class": "muted", text: " " + h.object })]); }));
+        var ul = el("ul", { id: "hits" }, ans.hits.map(function (h) { return el("li", {}, [recordLink(h.object, h.id, h.name), el("span", { "class": "muted", text: " " + label(h.object) })]); }));
         view([el("h2", { text: "Results for “" + q + "”" }), ans.hits.length ? ul : el("p", { text: "Nothing found. Try fewer or other words." })]);
       }, function (e) { fail(e, function () { search(q); }); });
     });
