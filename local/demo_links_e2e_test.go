@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/local/demo"
+	"github.com/crmsync/crmsync/shared/dashboard"
+	"github.com/crmsync/crmsync/shared/dashboard/browsertest"
+)
+
+// TestBrowserDemoLinks is a newcomer clicking around `make run`, in each of
+// its three worlds (Salesforce + Microsoft 365, `CRM=c4c`, `MAILBOX=google`):
+// open http://127.0.0.1:7071/ as the README says, sign in through the local
+// identity provider as the demo user and, in another browser, as the demo
+// admin, and follow every link reachable from there. Every address of the
+// app answers 2xx or a redirect to a page that does; every HTML page loads
+// in Chromium at 390 px without a console error, CSP violation, exception or
+// horizontal overflow; and no page of a C4C or Google world names the vendor
+// it replaced.
+func TestBrowserDemoLinks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the handler binary")
+	}
+	dir := t.TempDir()
+	app := filepath.Join(dir, "app")
+	var staged lockedBuffer
+	if err := pack(context.Background(), []string{"-out", app, "-native", "-nozip", "-root", ".."}, &staged, &staged); err != nil {
+		t.Fatalf("staging: %v\n%s", err, staged.String())
+	}
+	for _, w := range []struct {
+		name  string
+		flags []string
+		// wrong are words a page of this world must not show: the vendor
+		// the world replaces.
+		wrong []string
+	}{
+		{"salesforce-microsoft", nil, nil},
+		{"c4c", []string{"-crm", "c4c"}, []string{"Salesforce"}},
+		{"google", []string{"-mailbox", "google"}, []string{"Outlook", "Microsoft 365", "Graph"}},
+	} {
+		t.Run(w.name, func(t *testing.T) {
+			base := serveDemo(t, app, filepath.Join(dir, "data-"+w.name), w.flags)
+			for _, who := range []struct {
+				name, oid string
+				// readme are addresses the README names that this
+				// person opens though no page links them.
+				readme []string
+			}{
+				{"user", demo.UserOID, []string{"/api/dashboard/healthz"}},
+				{"admin", demo.AdminOID, []string{"/api/dashboard/status"}},
+			} {
+				t.Run(who.name, func(t *testing.T) {
+					crawl(t, base, who.oid, who.readme, w.wrong)
+				})
+			}
+		})
+	}
+}
+
+// serveDemo runs `serve -demo` with flags on free ports and returns the
+// app's base URL once the demo user's first session is done.
+func serveDemo(t *testing.T, app, data string, flags []string) string {
+	t.Helper()
+	var out, logs lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	args := append([]string{"local", "serve", "-app", app, "-data", data, "-addr", "127.0.0.1:0", "-demo",
+		"-salesforce-addr", "127.0.0.1:0", "-graph-addr", "127.0.0.1:0", "-idp-addr", "127.0.0.1:0"}, flags...)
+	go func() { done <- run(ctx, args, func(string) string { return "" }, &out, &logs) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		if strings.Contains(logs.String(), `"level":"ERROR"`) {
+			t.Errorf("the handler logged errors:\n%s", logs.String())
+		}
+	})
+	waitFor(t, "the first session", 90*time.Second, func() bool {
+		return strings.Contains(logs.String(), `"msg":"session done"`)
+	}, &logs, &out)
+	m := regexp.MustCompile(`crmsync is running: (http://[0-9.:]+)/`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("serve did not say where it runs:\n%s", out.String())
+	}
+	return m[1]
+}
+
+// truthful are lines that name another world's vendor and are true in it.
+var truthful = map[string]bool{
+	// The mailbox's share category and folder keep their names whatever
+	// the CRM (msgraph.DefaultShareCategory, msgraph.DefaultShareFolder).
+	"Share category (empty: Salesforce)":      true,
+	"Share folder (empty: Salesforce Emails)": true,
+	// The install page of the task pane names the CRM from the c4cobjects
+	// branch on (taskpane.Config.CRMName); until it is merged it says
+	// Salesforce in a C4C world too.
+	"Try it in the simulated Outlook (this demo's sample e-mail, meeting and draft, against the local Salesforce).": true,
+}
+
+// crawl signs in as the identity provider's person oid and follows every
+// link of the app's origin, breadth first, from the address the README
+// gives.
+func crawl(t *testing.T, base, oid string, readme, wrong []string) {
+	b := browsertest.New(t, base, 390)
+	P := dashboard.Prefix
+	b.Open("/")
+	b.Click(`a[href^="` + P + `/auth/microsoft/login"]`)
+	b.Click(`button[value="` + oid + `"]`)
+	cookie := b.Cookie("__Host-crmsync")
+	if cookie == nil {
+		t.Fatalf("no session cookie after signing in (at %s)", b.Location())
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(path string) (*http.Response, []byte) {
+		req, err := http.NewRequest(http.MethodGet, base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Cookie", cookie.Name+"="+cookie.Value)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, body
+	}
+	origin, _ := url.Parse(base)
+	// from records where each address was first found, for the message.
+	from := map[string]string{b.Path(): "sign-in"}
+	queue := []string{b.Path()}
+	for _, p := range readme {
+		from[p] = "the README"
+		queue = append(queue, p)
+	}
+	var offsite []string
+	// said holds the lines already reported for a wrong word (the same
+	// words on many pages are one finding).
+	said := map[string]bool{}
+	for len(queue) > 0 {
+		path := queue[0]
+		queue = queue[1:]
+		resp, body := get(path)
+		switch {
+		case resp.StatusCode/100 == 3:
+			loc, err := resp.Location()
+			if err != nil {
+				t.Errorf("%s (linked from %s): %d without a Location", path, from[path], resp.StatusCode)
+				continue
+			}
+			if loc.Host != origin.Host {
+				// A connect or sign-in flow, handed to the provider.
+				offsite = append(offsite, path+" → "+loc.Host)
+				continue
+			}
+			next := loc.RequestURI()
+			if _, seen := from[next]; !seen {
+				from[next] = path
+				queue = append(queue, next)
+			}
+			continue
+		case resp.StatusCode/100 != 2:
+			t.Errorf("%s (linked from %s): %d %.300s", path, from[path], resp.StatusCode, body)
+			continue
+		}
+		if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			continue
+		}
+		b.Open(path)
+		text := browsertest.Eval[string](b, `document.body.innerText`)
+		for _, line := range strings.Split(text, "\n") {
+			for _, word := range wrong {
+				if strings.Contains(line, word) && !said[line] && !truthful[strings.TrimSpace(line)] {
+					said[line] = true
+					t.Errorf("%s (linked from %s) names %s in this world: %q", path, from[path], word, strings.TrimSpace(line))
+				}
+			}
+		}
+		for _, href := range browsertest.Eval[[]string](b, `Array.from(document.querySelectorAll("a[href]"), a => a.href)`) {
+			u, err := url.Parse(href)
+			if err != nil || u.Host != origin.Host || (u.Scheme != "http" && u.Scheme != "https") {
+				continue
+			}
+			u.Fragment = ""
+			next := u.RequestURI()
+			if _, seen := from[next]; !seen {
+				from[next] = path
+				queue = append(queue, next)
+			}
+		}
+	}
+	visited := make([]string, 0, len(from))
+	for p := range from {
+		visited = append(visited, p)
+	}
+	slices.Sort(visited)
+	t.Logf("%d addresses: %s; handed to a provider: %s", len(visited), strings.Join(visited, " "), strings.Join(offsite, ", "))
+	if len(visited) < 5 {
+		t.Errorf("only %d addresses reachable from the overview: %v", len(visited), visited)
+	}
+}
