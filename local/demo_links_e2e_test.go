@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -112,13 +113,29 @@ func crawl(t *testing.T, base, oid string, readme, wrong []string) {
 	b := browsertest.New(t, base, 390)
 	P := dashboard.Prefix
 	b.Open("/")
+	signin := browsertest.Eval[[]string](b, `Array.from(document.querySelectorAll("a[href]"), a => a.href)`)
 	b.Click(`a[href^="` + P + `/auth/microsoft/login"]`)
 	b.Click(`button[value="` + oid + `"]`)
 	cookie := b.Cookie("__Host-crmsync")
 	if cookie == nil {
 		t.Fatalf("no session cookie after signing in (at %s)", b.Location())
 	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// The checking client comes from another loopback address than
+	// Chromium: the app limits sign-in and connect requests per client
+	// address (CRMSYNC_SIGNIN_RATE), and a person's browser does not
+	// request each page twice. (Where only 127.0.0.1 is configured, as on
+	// macOS, it dials from there.)
+	other := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if c, err := other.DialContext(ctx, network, addr); err == nil {
+			return c, nil
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}
+	client := &http.Client{
+		Transport:     &http.Transport{DialContext: dial},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	get := func(path string) (*http.Response, []byte) {
 		req, err := http.NewRequest(http.MethodGet, base+path, nil)
 		if err != nil {
@@ -141,6 +158,14 @@ func crawl(t *testing.T, base, oid string, readme, wrong []string) {
 		from[p] = "the README"
 		queue = append(queue, p)
 	}
+	for _, href := range signin {
+		if u, err := url.Parse(href); err == nil && u.Host == origin.Host && u.Fragment == "" {
+			if _, seen := from[u.RequestURI()]; !seen {
+				from[u.RequestURI()] = "the sign-in page"
+				queue = append(queue, u.RequestURI())
+			}
+		}
+	}
 	var offsite []string
 	// said holds the lines already reported for a wrong word (the same
 	// words on many pages are one finding).
@@ -157,8 +182,19 @@ func crawl(t *testing.T, base, oid string, readme, wrong []string) {
 				continue
 			}
 			if loc.Host != origin.Host {
-				// A connect or sign-in flow, handed to the provider.
+				// A connect or sign-in flow, handed to the provider: its
+				// page must be there.
 				offsite = append(offsite, path+" → "+loc.Host)
+				presp, err := client.Get(loc.String())
+				if err != nil {
+					t.Errorf("%s (linked from %s) hands over to %s, which does not answer: %v", path, from[path], loc.Host, err)
+					continue
+				}
+				pbody, _ := io.ReadAll(presp.Body)
+				presp.Body.Close()
+				if presp.StatusCode >= 400 {
+					t.Errorf("%s (linked from %s) hands over to %s%s, which answers %d %.200s", path, from[path], loc.Host, loc.Path, presp.StatusCode, pbody)
+				}
 				continue
 			}
 			next := loc.RequestURI()
