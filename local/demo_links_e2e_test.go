@@ -51,8 +51,8 @@ func TestBrowserDemoLinks(t *testing.T) {
 		wrong []string
 	}{
 		{"salesforce-microsoft", nil, nil},
-		{"c4c", []string{"-crm", "c4c"}, []string{"Salesforce"}},
-		{"google", []string{"-mailbox", "google"}, []string{"Outlook", "Microsoft 365", "Graph"}},
+		{"c4c", []string{"-crm", "c4c"}, []string{"Salesforce", "Chatter"}},
+		{"google", []string{"-mailbox", "google"}, []string{"Outlook", "Microsoft 365", "Graph", "To Do"}},
 	} {
 		t.Run(w.name, func(t *testing.T) {
 			base := serveDemo(t, app, filepath.Join(dir, "data-"+w.name), w.flags)
@@ -117,10 +117,11 @@ var truthful = map[string]bool{
 	// the CRM (msgraph.DefaultShareCategory, msgraph.DefaultShareFolder).
 	"Share category (empty: Salesforce)":      true,
 	"Share folder (empty: Salesforce Emails)": true,
-	// The install page of the task pane names the CRM from the c4cobjects
-	// branch on (taskpane.Config.CRMName); until it is merged it says
-	// Salesforce in a C4C world too.
-	"Try it in the simulated Outlook (this demo's sample e-mail, meeting and draft, against the local Salesforce).": true,
+	// The install page of the task pane names the CRM and its feed from
+	// the c4cobjects branch on (taskpane.Config.CRMName, Feed); until it is
+	// merged it says Salesforce and Chatter in a C4C world too.
+	"Try it in the simulated Outlook (this demo's sample e-mail, meeting and draft, against the local Salesforce).":                                                             true,
+	"The CRM records of an e-mail's or a meeting's people, beside the mail: search, create and edit records, share the e-mail, file attachments, post to Chatter, track opens.": true,
 }
 
 // withMicrosoft signs in with Microsoft as the local identity provider's
