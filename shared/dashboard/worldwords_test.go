@@ -1,10 +1,13 @@
 package dashboard
 
 import (
+	"context"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/side"
 )
 
@@ -51,6 +54,46 @@ func TestSettingsWordsNameTheMailbox(t *testing.T) {
 		body := rec.Body.String()
 		if rec.Code != 200 || !strings.Contains(body, c.want) || strings.Contains(body, c.wantNo) {
 			t.Errorf("mailbox %s: settings page (%d) says %q: %v; says %q: %v\n%s", c.mailbox.Name, rec.Code, c.want, strings.Contains(body, c.want), c.wantNo, strings.Contains(body, c.wantNo), body)
+		}
+	}
+}
+
+// TestScopeNoteForACRMWithoutListViews: a CRM that answers but has no list
+// views (SAP Cloud for Customer, sides.ContactScopes' no_list_views) is not
+// said to be unreachable; one that fails is.
+func TestScopeNoteForACRMWithoutListViews(t *testing.T) {
+	h := &Handler{d: Deps{CRM: side.Connector{Name: "SAP Cloud for Customer"}}}
+	if got := h.scopeNote(fmt.Errorf("listing: %w", fault.New(fault.Permanent, "no_list_views", "the CRM offers no list views of contacts"))); !strings.Contains(got, "SAP Cloud for Customer offers no list views") || strings.Contains(got, "could not be reached") {
+		t.Errorf("no list views: note %q", got)
+	}
+	if got := h.scopeNote(fault.New(fault.Temporary, "", "timeout")); !strings.Contains(got, "could not be reached") {
+		t.Errorf("unreachable: note %q", got)
+	}
+}
+
+// calendarsErr is a MailboxCalendars that fails with err.
+type calendarsErr struct{ err error }
+
+func (c calendarsErr) Calendars(context.Context, string) ([]side.Choice, error) { return nil, c.err }
+
+// TestCalendarsNoteWhenNotConnected: a user whose mailbox is not connected
+// (the demo admin) is asked to connect it, and a mailbox without a choice of
+// calendars (Google Workspace) is said to have none, neither told it did
+// not answer; a mailbox that fails did not answer.
+func TestCalendarsNoteWhenNotConnected(t *testing.T) {
+	names := namesOf(side.Connector{Name: "SAP Cloud for Customer"}, side.Connector{Name: "Google Workspace"})
+	for _, c := range []struct {
+		err       error
+		want, not string
+	}{
+		{fault.New(fault.Reconnect, "notconnected", "no google connection"), "Connect Google Workspace (or reconnect it)", "did not answer"},
+		{fault.New(fault.Temporary, "", "timeout"), "did not answer", "Connect"},
+		{fmt.Errorf("listing: %w", fault.New(fault.Permanent, "no_calendars", "the mailbox offers no choice of calendars")), "Google Workspace calendars cannot be listed here", "did not answer"},
+	} {
+		h := &Handler{d: Deps{Calendars: calendarsErr{c.err}}, names: names}
+		got := h.calendarsView(context.Background(), "u-1", nil).Note
+		if !strings.Contains(got, c.want) || strings.Contains(got, c.not) {
+			t.Errorf("%v: note %q, want %q and no %q", c.err, got, c.want, c.not)
 		}
 	}
 }
