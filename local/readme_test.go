@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -47,5 +48,41 @@ func TestReadmeNamesEveryServeFlag(t *testing.T) {
 		if !took[m[1]] {
 			t.Errorf("the README names -%s, which serve does not take", m[1])
 		}
+	}
+}
+
+// TestMakeRunKeepsEachWorldsData: `make run`, `make run CRM=c4c` and `make
+// run MAILBOX=google` (and both) each serve from their own data folder, so
+// switching worlds does not sync one world's stored links against the
+// other's CRM or mailbox; DATA= still chooses.
+func TestMakeRunKeepsEachWorldsData(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("no make on PATH")
+	}
+	seen := map[string]string{}
+	for _, c := range []struct{ args, data string }{
+		{"", ".crmsync-data"},
+		{"CRM=c4c", ".crmsync-data-c4c"},
+		{"MAILBOX=google", ".crmsync-data-google"},
+		{"CRM=c4c MAILBOX=google", ".crmsync-data-c4c-google"},
+		{"CRM=salesforce MAILBOX=microsoft", ".crmsync-data"},
+		{"DATA=/srv/crmsync CRM=c4c", "/srv/crmsync"},
+	} {
+		cmd := exec.Command("make", append([]string{"-n", "-C", "..", "run"}, strings.Fields(c.args)...)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("make -n run %s: %v\n%s", c.args, err, out)
+		}
+		m := regexp.MustCompile(`serve -app \S+ -data (\S+) `).FindSubmatch(out)
+		if m == nil {
+			t.Fatalf("make -n run %s starts no serve:\n%s", c.args, out)
+		}
+		if got := string(m[1]); got != c.data {
+			t.Errorf("make run %s serves from %s, want %s", c.args, got, c.data)
+		}
+		if other, ok := seen[string(m[1])]; ok && !strings.Contains(c.args, "=salesforce") {
+			t.Errorf("make run %s and make run %s share the data folder %s", c.args, other, m[1])
+		}
+		seen[string(m[1])] = c.args
 	}
 }
