@@ -19,7 +19,8 @@ import (
 )
 
 // TestBrowserDemoLinks is a newcomer clicking around `make run`, in each of
-// its three worlds (Salesforce + Microsoft 365, `CRM=c4c`, `MAILBOX=google`):
+// its worlds (Salesforce + Microsoft 365, `CRM=c4c`, `MAILBOX=google`, and
+// both):
 // open http://127.0.0.1:7071/ as the README says, sign in through the local
 // identity provider as the demo user and, in another browser, as the demo
 // admin, and follow every link reachable from there. Every address of the
@@ -53,6 +54,7 @@ func TestBrowserDemoLinks(t *testing.T) {
 		{"salesforce-microsoft", nil, nil},
 		{"c4c", []string{"-crm", "c4c"}, []string{"Salesforce", "Chatter"}},
 		{"google", []string{"-mailbox", "google"}, []string{"Outlook", "Microsoft 365", "Graph", "To Do"}},
+		{"c4c-google", []string{"-crm", "c4c", "-mailbox", "google"}, []string{"Salesforce", "Chatter", "Outlook", "Microsoft 365", "Graph", "To Do"}},
 	} {
 		t.Run(w.name, func(t *testing.T) {
 			base := serveDemo(t, app, filepath.Join(dir, "data-"+w.name), w.flags)
@@ -74,8 +76,10 @@ func TestBrowserDemoLinks(t *testing.T) {
 				{"salesforce-user", withSalesforce, nil, []string{"Overview", "Not connected"}},
 			} {
 				t.Run(who.name, func(t *testing.T) {
-					if who.name == "salesforce-user" && slices.Contains(w.flags, "c4c") {
-						t.Skip("no Salesforce in a C4C world: the crawls check that its sign-in page names none")
+					if who.name == "salesforce-user" && w.flags != nil {
+						// Once is enough where there is a Salesforce; in a C4C
+						// world the crawls check the sign-in page names none.
+						t.Skip("Sign in with Salesforce is crawled in the first world")
 					}
 					crawl(t, base, who.signIn, who.says, who.readme, w.wrong)
 				})
