@@ -74,12 +74,30 @@ func TestBrowserDemoLinks(t *testing.T) {
 				// there is a Salesforce; a separate account, nothing
 				// connected, and the overview says so.
 				{"salesforce-user", withSalesforce, nil, []string{"Overview", "Not connected"}},
+				{"localhost", withMicrosoft(demo.UserOID), nil, []string{"Overview", "Signed in as demo@crmsync.local"}},
 			} {
 				t.Run(who.name, func(t *testing.T) {
-					if who.name == "salesforce-user" && w.flags != nil {
+					if (who.name == "salesforce-user" || who.name == "localhost") && w.flags != nil {
 						// Once is enough where there is a Salesforce; in a C4C
 						// world the crawls check the sign-in page names none.
 						t.Skip("Sign in with Salesforce is crawled in the first world")
+					}
+					if who.name == "localhost" {
+						// The README: browsers keep the Secure session cookie
+						// on http://localhost too; the sign-in ends at the
+						// app's public 127.0.0.1 address, signed in.
+						b := browsertest.New(t, strings.Replace(base, "127.0.0.1", "localhost", 1), 390)
+						b.Open("/")
+						who.signIn(b)
+						if at := b.Location(); !strings.HasPrefix(at, base+dashboard.Prefix+"/overview") {
+							t.Errorf("signing in from localhost ends at %s, want the overview at %s", at, base)
+						}
+						for _, want := range who.says {
+							if text := browsertest.Eval[string](b, `document.body.innerText`); !strings.Contains(text, want) {
+								t.Errorf("signed in from localhost, the page does not say %q:\n%s", want, text)
+							}
+						}
+						return
 					}
 					crawl(t, base, who.signIn, who.says, who.readme, w.wrong)
 				})
