@@ -272,6 +272,9 @@ func crawl(t *testing.T, base string, signIn func(*browsertest.Browser), says, r
 			t.Errorf("%s (linked from %s): %d %.300s", path, from[path], resp.StatusCode, body)
 			continue
 		}
+		if path == dashboard.Prefix+"/healthz" && !strings.Contains(string(body), `"status":"ok"`) {
+			t.Errorf("%s answers %s, not the README's {\"status\":\"ok\",…}", path, body)
+		}
 		if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 			continue
 		}
