@@ -6,12 +6,15 @@ AZURITE_DIR   := .tools/azurite
 AZURITE_BIN   := $(AZURITE_DIR)/node_modules/.bin/azurite-queue
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT  ?= 15m
-DATA          ?= .crmsync-data
 ADDR          ?= 127.0.0.1:7071
 # CRM of the demo world: salesforce, or c4c (a seeded local SAP Cloud for Customer).
 CRM           ?= salesforce
 # Mailbox of the demo world: microsoft, or google (a seeded local Google Workspace).
 MAILBOX       ?= microsoft
+# Each demo world keeps its own data folder: the demo user's links and
+# cursors of one world are not the other's (make run CRM=c4c after make run
+# would otherwise sync the Salesforce world's links against C4C).
+DATA          ?= .crmsync-data$(if $(filter-out salesforce,$(CRM)),-$(CRM))$(if $(filter-out microsoft,$(MAILBOX)),-$(MAILBOX))
 GO_FILES       = $(shell find . -name '*.go' -not -path './.tools/*' -not -path './dist/*' -not -path './.run/*')
 
 .PHONY: run test bench package check azurite browser node fuzz manifest xmllint

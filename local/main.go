@@ -209,7 +209,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// page (an anonymous route whose handler checks the key itself).
 	env = append(env, settings.NameFunctionKey+"="+keys.Function, settings.NameAdminKey+"="+keys.Admin)
 	h, err := host.New(host.Config{App: app, Queue: q, Keys: keys, Listener: ln, Log: log,
-		HandlerEnv: env, HandlerOutput: stderr})
+		HandlerEnv: env, HandlerOutput: stderr, PublicURL: public})
 	if err != nil {
 		ln.Close()
 		return err

@@ -40,6 +40,10 @@ type Config struct {
 	Log      *slog.Logger
 	// MaxRequestBytes caps HTTP trigger bodies (default 32 MiB).
 	MaxRequestBytes int64
+	// PublicURL is the app's public base URL; when it is a 127.0.0.1
+	// address, pages asked for at localhost on its port are redirected to
+	// it (canonicalLoopback).
+	PublicURL string
 }
 
 // Host drives one function app.
@@ -52,6 +56,7 @@ type Host struct {
 	client   *http.Client
 	listener net.Listener
 	maxBody  int64
+	public   string
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -71,7 +76,7 @@ func New(cfg Config) (*Host, error) {
 	}
 	h := &Host{
 		app: cfg.App, handler: cfg.Handler, queue: cfg.Queue, keys: cfg.Keys, log: log,
-		client: &http.Client{}, listener: cfg.Listener, maxBody: cfg.MaxRequestBytes,
+		client: &http.Client{}, listener: cfg.Listener, maxBody: cfg.MaxRequestBytes, public: cfg.PublicURL,
 	}
 	if h.maxBody <= 0 {
 		h.maxBody = 32 << 20
@@ -110,6 +115,9 @@ func (h *Host) Start(ctx context.Context) error {
 	if err != nil {
 		h.cancel()
 		return err
+	}
+	if h.public != "" {
+		front = canonicalLoopback(h.public, front)
 	}
 	h.server = &http.Server{Handler: front, ReadHeaderTimeout: 30 * time.Second}
 	h.wg.Go(func() {

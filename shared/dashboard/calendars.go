@@ -2,11 +2,13 @@ package dashboard
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/side"
 )
 
@@ -35,6 +37,11 @@ type calendarOption struct {
 // mailbox makes the text box rather than a hanging page.
 const calendarsWait = 5 * time.Second
 
+// codeNoCalendars is the fault code of a mailbox that offers no choice of
+// calendars (sides.MailboxCalendars: no side.CalendarChooser); it was
+// reached, so the note must not say it did not answer.
+const codeNoCalendars = "no_calendars"
+
 func (h *Handler) calendarsView(ctx context.Context, user string, chosen []string) calendarsView {
 	v := calendarsView{IDs: strings.Join(chosen, ", ")}
 	if h.d.Calendars == nil {
@@ -44,6 +51,16 @@ func (h *Handler) calendarsView(ctx context.Context, user string, chosen []strin
 	wait, cancel := context.WithTimeout(ctx, calendarsWait)
 	defer cancel()
 	cals, err := h.d.Calendars.Calendars(wait, user)
+	if fe := (*fault.Error)(nil); errors.As(err, &fe) && fe.Code == codeNoCalendars {
+		v.Note = h.names.Mailbox + " calendars cannot be listed here: enter calendar ids (empty: your default calendar)."
+		return v
+	}
+	if fault.Is(err, fault.Reconnect) {
+		// Not connected (or the connection needs renewing): the mailbox
+		// was not asked, so it is not said not to answer.
+		v.Note = "Connect " + h.names.Mailbox + " (or reconnect it) to choose from its calendars; until then enter calendar ids (empty: your default calendar)."
+		return v
+	}
 	if err != nil {
 		v.Note = "Your mailbox did not answer, so its calendars are not listed: enter calendar ids (empty: your default calendar)."
 		return v

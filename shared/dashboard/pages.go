@@ -19,6 +19,7 @@ import (
 
 	"github.com/crmsync/crmsync/shared/access"
 	"github.com/crmsync/crmsync/shared/account"
+	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/reconcile"
 	"github.com/crmsync/crmsync/shared/schedule"
@@ -111,6 +112,9 @@ type pageData struct {
 	// Forward is the way on from an error page (a link), ForwardLabel its text.
 	Forward, ForwardLabel string
 	CanAdmin              bool
+	// NoAddin hides the link to the Outlook add-in: the mailbox side is not
+	// Microsoft 365 (a Google Workspace world has no Outlook to add it to).
+	NoAddin bool
 	// CanAct offers the status page's actions (sync now, pause, confirm
 	// removals), posted under Actions (the overview's or a user's path).
 	CanAct  bool
@@ -182,6 +186,7 @@ var flashes = map[string]string{
 func (h *Handler) data(r *http.Request, title, nav string) *pageData {
 	p := access.PrincipalFrom(r.Context())
 	d := &pageData{Title: title, Nav: nav, Prefix: Prefix, Principal: p, Flash: flashes[r.URL.Query().Get("msg")], Providers: h.d.Providers}
+	d.NoAddin = h.d.Mailbox.Provider != "" && h.d.Mailbox.Provider != string(connection.Microsoft)
 	if d.Flash == "" && !p.Anonymous() {
 		d.Flash = h.connectResult(r.URL.Query())
 	}

@@ -42,6 +42,11 @@ type scopeView struct {
 // retrying CRM delays the page a little, then makes the fallback.
 const scopeWait = 5 * time.Second
 
+// codeNoListViews is the fault code of a CRM that has no list views of
+// contacts (sides.ContactScopes: SAP Cloud for Customer); that CRM was
+// reached, so the note must not say it could not be.
+const codeNoListViews = "no_list_views"
+
 // errNoScopes stands for a dashboard wired without ContactScopes.
 var errNoScopes = errors.New("contact scopes are not configured")
 
@@ -94,6 +99,9 @@ func (h *Handler) scopeView(ctx context.Context, user, chosen, saved, plan strin
 func (h *Handler) scopeNote(err error) string {
 	if errors.Is(err, errNoScopes) {
 		return "Your list views cannot be listed here; enter a list view id or leave it empty."
+	}
+	if fe := (*fault.Error)(nil); errors.As(err, &fe) && fe.Code == codeNoListViews {
+		return h.crmName() + " offers no list views to choose from: leave it empty for the contacts you own."
 	}
 	if fault.Is(err, fault.Reconnect) {
 		return "Connect " + h.crmName() + " (or reconnect it) to choose from your list views; until then enter a list view id or leave it empty."

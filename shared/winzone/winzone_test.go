@@ -2,9 +2,10 @@ package winzone
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -14,7 +15,13 @@ import (
 // runs the test): every Windows name is there, with the same IANA zone, and
 // every zone loads.
 func TestTableCoversCLDR(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src", "time", "zoneinfo_abbrs_windows.go"))
+	// runtime.GOROOT is deprecated (staticcheck SA1019): ask the go command
+	// that runs the test.
+	root, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatalf("go env GOROOT: %v", err)
+	}
+	b, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(root)), "src", "time", "zoneinfo_abbrs_windows.go"))
 	if err != nil {
 		t.Fatalf("the toolchain's CLDR copy: %v", err)
 	}

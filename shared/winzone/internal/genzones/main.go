@@ -18,6 +18,7 @@ import (
 	"go/format"
 	"log"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -33,7 +34,7 @@ var line = regexp.MustCompile(`^\s*"([^"]+)":\s*\{[^}]*\},\s*//\s*(\S+)\s*$`)
 func main() {
 	out := flag.String("output", "table.go", "file to write")
 	pkg := flag.String("package", "winzone", "package of the file written")
-	src := flag.String("source", filepath.Join(runtime.GOROOT(), "src", "time", "zoneinfo_abbrs_windows.go"), "Go's CLDR-generated Windows zone file")
+	src := flag.String("source", filepath.Join(goroot(), "src", "time", "zoneinfo_abbrs_windows.go"), "Go's CLDR-generated Windows zone file")
 	flag.Parse()
 	b, err := os.ReadFile(*src)
 	if err != nil {
@@ -75,4 +76,14 @@ func main() {
 	if err := os.WriteFile(*out, src2, 0o644); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// goroot is the GOROOT of the go command on PATH (go generate runs this
+// with it); runtime.GOROOT is deprecated.
+func goroot() string {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		log.Fatalf("go env GOROOT: %v", err)
+	}
+	return strings.TrimSpace(string(out))
 }
