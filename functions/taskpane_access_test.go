@@ -18,11 +18,6 @@ func newPaneBrowser(t testing.TB, w *testWorld) *browsertest.Browser {
 		chromedp.Flag("disable-web-security", true), chromedp.Flag("disable-site-isolation-trials", true))
 }
 
-// paneText is the pane's visible text.
-func paneText(b *browsertest.Browser) string {
-	return paneJS[string](b, `return document.body.innerText`)
-}
-
 // addRecipient adds an address to the simulated Outlook's draft as the
 // user would.
 func addRecipient(b *browsertest.Browser, address, name string) {

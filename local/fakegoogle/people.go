@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 these errors carry the People API's own messages, which the local Google sends to clients as Google words them (FIDELITY.md)
+
 package fakegoogle
 
 import (

@@ -31,7 +31,7 @@ func TestCustomFieldsValidate(t *testing.T) {
 			item.Event:   {{CRM: "Region__c", Mailbox: "extended:Region"}},
 		}, nil},
 		{"standard field", map[item.Kind][]item.CustomField{item.Contact: {{CRM: "department", Mailbox: "nickName"}}},
-			[]string{"contact.customFields[0]: Salesforce field department is synced by default already"}},
+			[]string{"contact.customFields[0]: field department is one Salesforce syncs by default already"}},
 		{"not a name", map[item.Kind][]item.CustomField{item.Contact: {{CRM: "Region__c, Id", Mailbox: "nickName"}}},
 			[]string{`contact.customFields[0]: "Region__c, Id" is not a Salesforce field API name`}},
 		{"mailbox field not offered", map[item.Kind][]item.CustomField{item.Contact: {{CRM: "Region__c", Mailbox: "jobTitle"}}},

@@ -28,16 +28,6 @@ type Password struct {
 	Check func(ctx context.Context, host, user, password string) (tenant string, err error)
 }
 
-// passwordProvider finds a configured Password by provider name.
-func (h *Handler) passwordProvider(name string) (Password, bool) {
-	for _, p := range h.opts.Passwords {
-		if string(p.Provider) == name {
-			return p, true
-		}
-	}
-	return Password{}, false
-}
-
 // passwordRoutes are the routes of the Password services: GET
 // /{provider} (the form; more specific than the OAuth start) and POST
 // /password/{provider}.

@@ -131,7 +131,7 @@ func TestAPI(t *testing.T) {
 			}},
 		{name: "custom fields that cannot be", who: user, method: "PUT", path: "/v1/me/settings",
 			body: `{"kinds":{"contact":{"customFields":[{"crm":"Department","mailbox":"jobTitle"}]},"task":{"customFields":[{"crm":"Region__c","mailbox":"extended:Region"}]}}}`, want: 400,
-			check: has(`"field":"contact.customFields[0]"`, "synced by default already", `not a free contact property`, `"field":"task.customFields[0]"`, "To Do tasks have no extended properties")},
+			check: has(`"field":"contact.customFields[0]"`, "syncs by default already", `not a free contact property`, `"field":"task.customFields[0]"`, "To Do tasks have no extended properties")},
 
 		{name: "pause", who: user, method: "POST", path: "/v1/me/pause", want: 200, check: func(t *testing.T, f *fixture, _ string) {
 			if e, _ := f.sched.Get(context.Background(), f.user.User); !e.Paused {

@@ -234,7 +234,7 @@ func TestSettingsFormCustomFields(t *testing.T) {
 		t.Errorf("event mappings = %+v, want one", got)
 	}
 	code, body := post("contact.custom.0.crm", "Title", "contact.custom.0.mailbox", "nickName")
-	if code != http.StatusBadRequest || !strings.Contains(body, "Contacts, custom field row 1: Salesforce field Title is synced by default already") ||
+	if code != http.StatusBadRequest || !strings.Contains(body, "Contacts, custom field row 1: field Title is one Salesforce syncs by default already") ||
 		!strings.Contains(body, `value="Title"`) {
 		t.Errorf("bad mapping: status %d, page does not name it:\n%s", code, body)
 	}

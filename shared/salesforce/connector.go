@@ -52,7 +52,7 @@ func (customFields) Check(kind item.Kind, field string) error {
 	case !fieldName.MatchString(field):
 		return fmt.Errorf("%q is not a Salesforce field API name (letters, digits and _, such as Region__c)", field)
 	case StandardField(kind, field):
-		return fmt.Errorf("Salesforce field %s is synced by default already", field)
+		return fmt.Errorf("field %s is one Salesforce syncs by default already", field)
 	}
 	return nil
 }

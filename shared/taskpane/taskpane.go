@@ -148,11 +148,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-func (h *Handler) origin() string {
-	u, _ := url.Parse(h.cfg.Deployment.BaseURL)
-	return u.Scheme + "://" + u.Host
-}
-
 // officeSources are what a page running Office.js must allow besides its
 // own origin. Office.js loads its host-specific scripts from the same CDN
 // folder (so the whole host is allowed, not the one file: a source with a
