@@ -1,6 +1,8 @@
 // Package settings reads crmsync's configuration once, from an injected getenv,
-// into a typed struct. Every setting the code reads is listed in Specs, which the
-// README's settings table is generated from.
+// into a typed struct. The generic settings are listed in Specs; each
+// connector lists its own variables beside its code (a Settings method whose
+// specs' Parse fill its Config) and Load validates both with one collector.
+// The README's settings table is generated from All of them (functions).
 package settings
 
 import (
