@@ -19,6 +19,7 @@ import (
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/dashboard/browsertest"
 	"github.com/crmsync/crmsync/shared/orgwatch"
+	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/settings"
 )
 
@@ -49,7 +50,7 @@ func TestBrowserIntegrationConnection(t *testing.T) {
 			const colleague = "0d000000-0000-4000-8000-0000000000c2"
 			w := newTestWorld(t, worldOptions{email: "wendy@world.example",
 				extraUsers: []idp.User{{ID: colleague, Name: "Colin Colleague", Tenant: worldTenant, Email: "colin@world.example"}},
-				env:        map[string]string{settings.NameAdminEmails: "wendy@world.example", settings.NameSalesforceJWTKey: string(keyPEM)},
+				env:        map[string]string{settings.NameAdminEmails: "wendy@world.example", salesforce.NameJWTKey: string(keyPEM)},
 				sfApp:      func(c *fakesalesforce.Client) { c.JWTKey = &held }})
 			if _, err := w.sf.AddUser(fakesalesforce.User{Username: "integration@world.example", Email: "integration@world.example", LastName: "Integration", Admin: true}); err != nil {
 				t.Fatal(err)
@@ -165,8 +166,8 @@ func TestIntegrationWrongConsumerKey(t *testing.T) {
 	}
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 	w := newTestWorld(t, worldOptions{email: "wendy@world.example",
-		env: map[string]string{settings.NameAdminEmails: "wendy@world.example", settings.NameSalesforceJWTKey: string(keyPEM),
-			settings.NameSalesforceClientID: "3MVG9-not-the-apps-key"},
+		env: map[string]string{settings.NameAdminEmails: "wendy@world.example", salesforce.NameJWTKey: string(keyPEM),
+			salesforce.NameClientID: "3MVG9-not-the-apps-key"},
 		sfApp: func(c *fakesalesforce.Client) { c.JWTKey = &key.PublicKey }})
 	if _, err := w.sf.AddUser(fakesalesforce.User{Username: "integration@world.example", Email: "integration@world.example", LastName: "Integration", Admin: true}); err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/funchost"
 	"github.com/crmsync/crmsync/shared/orgwatch"
+	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/settings"
 	"github.com/crmsync/crmsync/shared/tablestore"
@@ -43,7 +44,7 @@ func TestDirectoryKeptWhereInputsChange(t *testing.T) {
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 	clock := &movedClock{}
 	w := newTestWorld(t, worldOptions{email: "wendy@world.example", now: clock.now,
-		env:   map[string]string{settings.NameAdminEmails: "wendy@world.example", settings.NameSalesforceJWTKey: string(keyPEM)},
+		env:   map[string]string{settings.NameAdminEmails: "wendy@world.example", salesforce.NameJWTKey: string(keyPEM)},
 		sfApp: func(c *fakesalesforce.Client) { c.JWTKey = &key.PublicKey }})
 	storeWrap = nil
 	if _, err := w.sf.AddUser(fakesalesforce.User{Username: "integration@world.example", Email: "integration@world.example", LastName: "Integration", Admin: true}); err != nil {

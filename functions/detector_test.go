@@ -48,7 +48,7 @@ func (c *movedClock) advance(d time.Duration) {
 // contact with that surname, in its contacts or any contact folder.
 func (w *testWorld) mailboxHasContact(t *testing.T, surname string) bool {
 	t.Helper()
-	base := w.app.settings.GraphBaseURL + "/users/" + url.PathEscape(fakegraph.DemoUser)
+	base := w.app.settings.Microsoft.BaseURL + "/users/" + url.PathEscape(fakegraph.DemoUser)
 	type entry struct {
 		ID      string `json:"id"`
 		Surname string `json:"surname"`
@@ -110,7 +110,7 @@ func TestSalesforceChangeReachesMailboxThroughDetectorTimer(t *testing.T) {
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 	clock := &movedClock{}
 	w := newTestWorld(t, worldOptions{email: "wendy@world.example", now: clock.now,
-		env:   map[string]string{settings.NameAdminEmails: "wendy@world.example", settings.NameSalesforceJWTKey: string(keyPEM)},
+		env:   map[string]string{settings.NameAdminEmails: "wendy@world.example", salesforce.NameJWTKey: string(keyPEM)},
 		sfApp: func(c *fakesalesforce.Client) { c.JWTKey = &key.PublicKey }})
 	if _, err := w.sf.AddUser(fakesalesforce.User{Username: "integration@world.example", Email: "integration@world.example", LastName: "Integration", Admin: true}); err != nil {
 		t.Fatal(err)
@@ -248,7 +248,7 @@ func TestSalesforceChangeReachesMailboxThroughDetectorTimer(t *testing.T) {
 		t.Fatal(err)
 	}
 	jwt := w.app.crm.JWT
-	sf := &salesforce.App{ClientID: w.sfClient, LoginURL: w.app.settings.SalesforceLoginURL}
+	sf := &salesforce.App{ClientID: w.sfClient, LoginURL: w.app.settings.Salesforce.LoginURL}
 	w.app.crm.JWT = func(ctx context.Context, username string) salesforce.TokenSource {
 		return salesforce.JWTBearerSource(ctx, sf, username, other).WithClock(clock.now)
 	}

@@ -39,7 +39,7 @@ func TestConnectGoogleThroughTheDashboard(t *testing.T) {
 	}))
 	defer gs.Close()
 	w := newTestWorld(t, worldOptions{env: map[string]string{settings.NameMailbox: settings.MailboxGoogle,
-		settings.NameGoogleClientID: "g-client", settings.NameGoogleClientSecret: "g-secret-Kx9", settings.NameGoogleBaseURL: gs.URL}})
+		google.NameClientID: "g-client", google.NameClientSecret: "g-secret-Kx9", google.NameBaseURL: gs.URL}})
 	secrets = w.secrets
 	w.secrets.add("Google client secret", "g-secret-Kx9")
 	b := w.newBrowser()

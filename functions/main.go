@@ -20,7 +20,6 @@ import (
 	"github.com/crmsync/crmsync/shared/lambdaadapter"
 	"github.com/crmsync/crmsync/shared/redact"
 	"github.com/crmsync/crmsync/shared/schedule"
-	"github.com/crmsync/crmsync/shared/settings"
 )
 
 func main() {
@@ -35,7 +34,7 @@ func main() {
 // run reads the settings, wires the service and serves the routes table
 // until ctx ends — over the custom-handler protocol, or on AWS Lambda.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	cfg, err := settings.Load(getenv)
+	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
 	}

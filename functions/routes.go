@@ -40,7 +40,7 @@ func routes(a *app) []funchost.Function {
 		{Name: "pixel", Trigger: funchost.HTTPTrigger("pixel/{*path}", funchost.AuthAnonymous, "get", "head", "post"),
 			HTTP: pixel.New(a.pixel)},
 		{Name: "taskpane", Trigger: funchost.HTTPTrigger("taskpane/{*path}", funchost.AuthAnonymous, "get", "head"),
-			HTTP: taskpane.New(taskpane.Config(a.settings))},
+			HTTP: taskpane.New(taskpane.Config(a.settings.Settings))},
 		{Name: "keyrotation", Trigger: funchost.TimerTriggerOn(keyrotation.Schedule),
 			Timer: keyrotation.New(a.log, a.ring, a.conns, a.accounts).Run},
 		{Name: "digest", Trigger: funchost.TimerTriggerOn(digest.Schedule),

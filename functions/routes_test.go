@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/crmsync/crmsync/shared/funchost"
+	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/settings"
 )
 
@@ -28,11 +29,11 @@ func testApp(t testing.TB) *app { return testAppWith(t, nil) }
 func testAppWith(t testing.TB, more map[string]string) *app {
 	t.Helper()
 	env := map[string]string{settings.NamePort: "1", settings.NameStorage: "embedded", settings.NameDataDir: t.TempDir(),
-		settings.NameEntraClientID: "crmsync-test", settings.NameSalesforceClientID: "crmsync-test"}
+		settings.NameEntraClientID: "crmsync-test", salesforce.NameClientID: "crmsync-test"}
 	for k, v := range more {
 		env[k] = v
 	}
-	cfg, err := settings.Load(func(k string) string { return env[k] })
+	cfg, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func connectTaskPaneUser(t testing.TB, w *testWorld, oid, email string) string {
 		}
 	}
 	if _, err := w.app.conns.Save(ctx, connection.Connection{User: p.User, Provider: connection.Salesforce, Tenant: w.sf.OrgID(),
-		InstanceURL: w.app.settings.SalesforceLoginURL, Flow: connection.FlowPassword},
+		InstanceURL: w.app.settings.Salesforce.LoginURL, Flow: connection.FlowPassword},
 		connection.Credentials{Username: fakesalesforce.DemoUsername, Password: fakesalesforce.DemoPassword}); err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func signInAs(t testing.TB, b *browsertest.Browser, oid string) {
 func tasksWithSubject(t *testing.T, w *testWorld, subject string) int {
 	t.Helper()
 	q := url.QueryEscape("SELECT Id FROM Task WHERE Subject = '" + subject + "'")
-	req, _ := http.NewRequest(http.MethodGet, w.app.settings.SalesforceLoginURL+"/services/data/v64.0/query?q="+q, nil)
+	req, _ := http.NewRequest(http.MethodGet, w.app.settings.Salesforce.LoginURL+"/services/data/v64.0/query?q="+q, nil)
 	req.Header.Set("Authorization", "Bearer "+w.sf.IssueToken(w.sfUser))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -284,7 +284,7 @@ func TestTaskPaneComposeInHarness(t *testing.T) {
 func countWhere(t *testing.T, w *testWorld, object, where string) int {
 	t.Helper()
 	q := url.QueryEscape("SELECT Id FROM " + object + " WHERE " + where)
-	req, _ := http.NewRequest(http.MethodGet, w.app.settings.SalesforceLoginURL+"/services/data/v64.0/query?q="+q, nil)
+	req, _ := http.NewRequest(http.MethodGet, w.app.settings.Salesforce.LoginURL+"/services/data/v64.0/query?q="+q, nil)
 	req.Header.Set("Authorization", "Bearer "+w.sf.IssueToken(w.sfUser))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

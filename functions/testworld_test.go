@@ -25,7 +25,9 @@ import (
 	"github.com/crmsync/crmsync/local/fakesalesforce"
 	"github.com/crmsync/crmsync/local/idp"
 	"github.com/crmsync/crmsync/shared/funchost"
+	"github.com/crmsync/crmsync/shared/msgraph"
 	"github.com/crmsync/crmsync/shared/redact"
+	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/settings"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
@@ -296,14 +298,14 @@ func newTestWorld(t testing.TB, o worldOptions) *testWorld {
 		settings.NamePublicURL: public, settings.NameDefaultPlan: "paid", settings.NameSignInRate: "10000",
 		settings.NameEntraAuthority: w.provider.Authority(o.authoritySegment), settings.NameEntraClientID: w.entraClient,
 		settings.NameEntraClientSecret: w.entraSecret, settings.NameEntraAllowedTenants: "*",
-		settings.NameMicrosoftLoginURL: graphSrv.URL, settings.NameGraphBaseURL: graphSrv.URL + "/v1.0",
-		settings.NameSalesforceLoginURL: sfSrv.URL, settings.NameSalesforceClientID: w.sfClient,
-		settings.NameSalesforceClientSecret: w.sfSecret, settings.NameAddinAudiences: idp.DemoAudience,
+		msgraph.NameLoginURL: graphSrv.URL, msgraph.NameBaseURL: graphSrv.URL + "/v1.0",
+		salesforce.NameLoginURL: sfSrv.URL, salesforce.NameClientID: w.sfClient,
+		salesforce.NameClientSecret: w.sfSecret, settings.NameAddinAudiences: idp.DemoAudience,
 	}
 	for k, v := range o.env {
 		env[k] = v
 	}
-	cfg, err := settings.Load(func(k string) string { return env[k] })
+	cfg, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,10 +51,40 @@ import (
 	"github.com/crmsync/crmsync/shared/webguard"
 )
 
+// config is the validated configuration: the generic settings and each
+// connector's own, which its package declares and parses (Settings).
+type config struct {
+	settings.Settings
+	Salesforce salesforce.Config
+	Microsoft  msgraph.Config
+	C4C        c4c.Config
+	Google     google.Config
+}
+
+// connectorSettings lists the connectors' settings, whose Parse fill c's
+// connector configs; a new connector adds its list here. The order places
+// them in the README table (settings.All).
+func (c *config) connectorSettings() [][]settings.Spec {
+	return [][]settings.Spec{c.Salesforce.Settings(), c.Microsoft.Settings(), c.C4C.Settings(), c.Google.Settings()}
+}
+
+// loadConfig reads every setting, generic and connectors', into one config;
+// one error names every problem.
+func loadConfig(getenv func(string) string) (config, error) {
+	var c config
+	s, err := settings.Load(getenv, c.connectorSettings()...)
+	c.Settings = s
+	return c, err
+}
+
+// allSpecs lists every setting crmsync reads, generic and connectors', in the
+// README table's order.
+func allSpecs() []settings.Spec { return settings.All(new(config).connectorSettings()...) }
+
 // app is the wired service: every collaborator the functions are built from.
 // Only wire picks concrete types; the functions see small interfaces.
 type app struct {
-	settings settings.Settings
+	settings config
 	log      *slog.Logger
 	now      func() time.Time
 	store    tablestore.Store
@@ -113,7 +143,7 @@ func subKey(secret []byte, purpose string) []byte {
 // wire builds the service from settings. sessions, when not nil, carries
 // session requests instead of the storage queue (Amazon SQS on AWS Lambda,
 // where SQS triggers the syncworker). An error names what is wrong.
-func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func() time.Time, sessions schedule.Enqueuer) (*app, error) {
+func wire(ctx context.Context, cfg config, log *slog.Logger, now func() time.Time, sessions schedule.Enqueuer) (*app, error) {
 	a := &app{settings: cfg, log: log, now: now, version: version()}
 	var err error
 	var cred azcore.TokenCredential
@@ -148,7 +178,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	}
 	var revokers = map[connection.Provider]connection.Revoker{connection.Microsoft: msgraph.Revoker{}}
 	if sf != nil {
-		revokers[connection.Salesforce] = &salesforce.Revoker{LoginURL: cfg.SalesforceLoginURL}
+		revokers[connection.Salesforce] = &salesforce.Revoker{LoginURL: cfg.Salesforce.LoginURL}
 	}
 	a.crmConnector = salesforce.Connector
 	if cfg.CRM == settings.CRMC4C {
@@ -171,8 +201,8 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 	a.users = identity.NewUsers(a.store, a.grants, now)
 
 	// The two connectors: Salesforce the CRM, Microsoft 365 the mailbox.
-	a.crm = &salesforce.Opener{MaxShare: cfg.SalesforceMaxShare, Now: now, Log: log}
-	a.mbx = &msgraph.Opener{BaseURL: cfg.GraphBaseURL, Log: log, ShareCategory: a.crmConnector.DefaultShareCategory()}
+	a.crm = &salesforce.Opener{MaxShare: cfg.Salesforce.MaxShare, Now: now, Log: log}
+	a.mbx = &msgraph.Opener{BaseURL: cfg.Microsoft.BaseURL, Log: log, ShareCategory: a.crmConnector.DefaultShareCategory()}
 	a.opener = &sides.Opener{Connections: a.conns, CRM: a.crm, Mailbox: a.mbx}
 	if cfg.CRM == settings.CRMC4C {
 		// SAML bearer connections open with their organisation's setup
@@ -186,10 +216,10 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 		a.google = a.googleOpener(subKey(secret, "google-channel-token"))
 		a.opener.Mailbox = a.google
 	}
-	if cfg.SalesforceUserShare > 0 {
+	if cfg.Salesforce.UserShare > 0 {
 		// Only a per-user cap costs a table read (one Get of the user's lease
 		// row, which tallies every session's calls) per opened Salesforce side.
-		a.crm.UserShare = cfg.SalesforceUserShare
+		a.crm.UserShare = cfg.Salesforce.UserShare
 		window := a.crm.Connector().Budget.Window
 		a.crm.Counter = func(user string) side.CallCounter { return session.NewLeaseCounterOver(a.store, user, window) }
 	}
@@ -264,7 +294,7 @@ func wire(ctx context.Context, cfg settings.Settings, log *slog.Logger, now func
 
 // azureCredential is the managed identity in Azure (user-assigned when a
 // client id is set), or whatever DefaultAzureCredential finds elsewhere.
-func azureCredential(cfg settings.Settings) (azcore.TokenCredential, error) {
+func azureCredential(cfg config) (azcore.TokenCredential, error) {
 	if cfg.StorageClientID != "" {
 		return azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ID: azidentity.ClientID(cfg.StorageClientID)})
 	}
@@ -274,7 +304,7 @@ func azureCredential(cfg settings.Settings) (azcore.TokenCredential, error) {
 // openStorage opens the table store and the queue the settings name: the
 // embedded SQLite files, Azure Storage by connection string, or Azure Storage
 // through the managed identity (AzureWebJobsStorage__accountName).
-func openStorage(cfg settings.Settings, cred azcore.TokenCredential, a *app) (tablestore.Store, queue.Queue, error) {
+func openStorage(cfg config, cred azcore.TokenCredential, a *app) (tablestore.Store, queue.Queue, error) {
 	switch {
 	case cfg.Storage == settings.StorageEmbedded:
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -343,26 +373,26 @@ func localSecret(path string) ([]byte, error) {
 
 // oauthApps builds crmsync's OAuth apps from settings; an app whose client
 // id is unset is nil (that provider is not offered).
-func oauthApps(cfg settings.Settings) (*salesforce.App, *msgraph.App, *rsa.PrivateKey, error) {
+func oauthApps(cfg config) (*salesforce.App, *msgraph.App, *rsa.PrivateKey, error) {
 	var sf *salesforce.App
 	var ms *msgraph.App
 	var key *rsa.PrivateKey
 	base := cfg.PublicURL + dashboard.Prefix + "/connect"
-	if cfg.SalesforceClientID != "" {
-		sf = &salesforce.App{ClientID: cfg.SalesforceClientID, ClientSecret: cfg.SalesforceClientSecret,
-			LoginURL: cfg.SalesforceLoginURL, RedirectURL: base + "/salesforce/callback"}
-		if cfg.SalesforceJWTKey != "" {
+	if cfg.Salesforce.ClientID != "" {
+		sf = &salesforce.App{ClientID: cfg.Salesforce.ClientID, ClientSecret: cfg.Salesforce.ClientSecret,
+			LoginURL: cfg.Salesforce.LoginURL, RedirectURL: base + "/salesforce/callback"}
+		if cfg.Salesforce.JWTKey != "" {
 			var err error
-			if key, err = parseRSAKey(cfg.SalesforceJWTKey); err != nil {
-				return nil, nil, nil, fmt.Errorf("settings: %s: %w", settings.NameSalesforceJWTKey, err)
+			if key, err = parseRSAKey(cfg.Salesforce.JWTKey); err != nil {
+				return nil, nil, nil, fmt.Errorf("settings: %s: %w", salesforce.NameJWTKey, err)
 			}
 			sf.JWTKey = key
 		}
 	}
 	if cfg.EntraClientID != "" {
 		ms = &msgraph.App{ClientID: cfg.EntraClientID, ClientSecret: cfg.EntraClientSecret,
-			Authority: cfg.MicrosoftLoginURL, Tenant: cfg.EntraTenant, RedirectURL: base + "/microsoft/callback",
-			GraphURL: cfg.GraphBaseURL}
+			Authority: cfg.Microsoft.LoginURL, Tenant: cfg.Microsoft.Tenant, RedirectURL: base + "/microsoft/callback",
+			GraphURL: cfg.Microsoft.BaseURL}
 	}
 	return sf, ms, key, nil
 }
@@ -404,10 +434,10 @@ func (a *app) salesforceClient(ctx context.Context, user string) (*salesforce.Cl
 // notifyMailer picks how notification e-mails leave: the configured service
 // mailbox through Graph with the app's token, else SMTP when configured,
 // else each user's own Microsoft 365 connection, to themselves.
-func notifyMailer(ctx context.Context, cfg settings.Settings, ms *msgraph.App, ownClient func(ctx context.Context, user string) (*msgraph.Client, error)) notice.Mailer {
+func notifyMailer(ctx context.Context, cfg config, ms *msgraph.App, ownClient func(ctx context.Context, user string) (*msgraph.Client, error)) notice.Mailer {
 	switch {
 	case cfg.NotifyMailbox != "" && ms != nil:
-		client, err := msgraph.New(msgraph.Options{BaseURL: cfg.GraphBaseURL, User: cfg.NotifyMailbox,
+		client, err := msgraph.New(msgraph.Options{BaseURL: cfg.Microsoft.BaseURL, User: cfg.NotifyMailbox,
 			TokenSource: msgraph.NewRenewable(func() oauth2.TokenSource { return appOnly(ctx, ms, cfg.NotifyTenant) })})
 		if err == nil {
 			return notice.ServiceMailbox{Sender: client}
@@ -507,9 +537,9 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *salesforce.
 		buttons = append(buttons, dashboard.Provider{Name: "microsoft", Label: "Sign in with Microsoft"})
 	}
 	if sf != nil {
-		providers = append(providers, identity.Provider{Name: "salesforce", Kind: identity.Salesforce, Authority: cfg.SalesforceLoginURL,
-			ClientID: cfg.SalesforceClientID, ClientSecret: cfg.SalesforceClientSecret, RedirectURL: authBase + "salesforce/callback",
-			AllowedTenants: cfg.SalesforceAllowedOrgs, AnyTenant: anyOf(cfg.SalesforceAllowedOrgs)})
+		providers = append(providers, identity.Provider{Name: "salesforce", Kind: identity.Salesforce, Authority: cfg.Salesforce.LoginURL,
+			ClientID: cfg.Salesforce.ClientID, ClientSecret: cfg.Salesforce.ClientSecret, RedirectURL: authBase + "salesforce/callback",
+			AllowedTenants: cfg.Salesforce.AllowedOrgs, AnyTenant: anyOf(cfg.Salesforce.AllowedOrgs)})
 		buttons = append(buttons, dashboard.Provider{Name: "salesforce", Label: "Sign in with Salesforce"})
 	}
 	var signIn dashboard.SignInHandlers

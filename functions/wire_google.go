@@ -18,19 +18,18 @@ import (
 	"github.com/crmsync/crmsync/shared/notice"
 	"github.com/crmsync/crmsync/shared/reconcile"
 	"github.com/crmsync/crmsync/shared/session"
-	"github.com/crmsync/crmsync/shared/settings"
 	"github.com/crmsync/crmsync/shared/side"
 )
 
 // googleOAuth is the Google OAuth client of a CRMSYNC_MAILBOX=google
 // deployment: Google's endpoints, or the local Google's under
 // CRMSYNC_GOOGLE_BASE_URL, redirecting to the dashboard's connect callback.
-func googleOAuth(cfg settings.Settings) *oauth2.Config {
+func googleOAuth(cfg config) *oauth2.Config {
 	var authURL, tokenURL string
-	if cfg.GoogleBaseURL != "" {
-		authURL, tokenURL = cfg.GoogleBaseURL+"/o/oauth2/v2/auth", cfg.GoogleBaseURL+"/token"
+	if cfg.Google.BaseURL != "" {
+		authURL, tokenURL = cfg.Google.BaseURL+"/o/oauth2/v2/auth", cfg.Google.BaseURL+"/token"
 	}
-	c := google.OAuthConfig(cfg.GoogleClientID, cfg.GoogleClientSecret, authURL, tokenURL)
+	c := google.OAuthConfig(cfg.Google.ClientID, cfg.Google.ClientSecret, authURL, tokenURL)
 	c.RedirectURL = cfg.PublicURL + dashboard.Prefix + "/connect/" + google.Provider + "/callback"
 	return c
 }
@@ -43,18 +42,18 @@ func googleOAuth(cfg settings.Settings) *oauth2.Config {
 // daily and indexes its address's fingerprint for the Pub/Sub push.
 func (a *app) googleOpener(pushKey []byte) *google.Opener {
 	cfg := a.settings
-	o := &google.Opener{OAuth: googleOAuth(cfg), BaseURL: cfg.GoogleBaseURL, Log: a.log.With("mailbox", google.Provider)}
+	o := &google.Opener{OAuth: googleOAuth(cfg), BaseURL: cfg.Google.BaseURL, Log: a.log.With("mailbox", google.Provider)}
 	// The service account keys org admins upload for their domains,
 	// sealed with the key ring, used for their onboarded users.
 	tokenURL := ""
-	if cfg.GoogleBaseURL != "" {
-		tokenURL = cfg.GoogleBaseURL + "/token"
+	if cfg.Google.BaseURL != "" {
+		tokenURL = cfg.Google.BaseURL + "/token"
 	}
 	o.Domains = &google.Delegations{Store: a.store, Sealer: account.KeysSealer{Keys: a.ring}, TokenURL: tokenURL, Now: a.now}
-	if strings.HasPrefix(cfg.PublicURL, "https://") || cfg.GoogleBaseURL != "" {
+	if strings.HasPrefix(cfg.PublicURL, "https://") || cfg.Google.BaseURL != "" {
 		o.Push = &google.WatchOptions{Address: cfg.PublicURL + "/api/notifications", Key: pushKey, Now: a.now}
-		if cfg.GooglePubSubTopic != "" {
-			o.Push.Topic = cfg.GooglePubSubTopic
+		if cfg.Google.PubSubTopic != "" {
+			o.Push.Topic = cfg.Google.PubSubTopic
 			o.Push.Mailboxes = &google.MailboxIndex{Store: a.store, Key: subKey(pushKey, "gmail-mailbox-index")}
 		}
 	}
@@ -112,12 +111,12 @@ func (a *app) pusher() side.Pusher {
 			p.Key = w.Key
 			if w.Topic != "" {
 				certs := google.CertsURL
-				if a.settings.GoogleBaseURL != "" {
-					certs = a.settings.GoogleBaseURL + "/oauth2/v3/certs"
+				if a.settings.Google.BaseURL != "" {
+					certs = a.settings.Google.BaseURL + "/oauth2/v3/certs"
 				}
 				p.Mailboxes = w.Mailboxes
 				p.PubSub = &google.PubSubAuth{Keys: identity.NewKeySet(certs, nil, a.now), Audience: w.Address,
-					ServiceAccount: a.settings.GooglePubSubServiceAccount, Now: a.now}
+					ServiceAccount: a.settings.Google.PubSubServiceAccount, Now: a.now}
 			}
 		}
 		return p
@@ -150,10 +149,10 @@ func googleAdminPages(p *google.ConnectProvider) []dashboard.AdminPage {
 
 // googleRevoker revokes a deleted account's Google refresh token, at the
 // local Google under CRMSYNC_GOOGLE_BASE_URL.
-func googleRevoker(cfg settings.Settings) *google.Revoker {
+func googleRevoker(cfg config) *google.Revoker {
 	r := &google.Revoker{}
-	if cfg.GoogleBaseURL != "" {
-		r.URL = cfg.GoogleBaseURL + "/revoke"
+	if cfg.Google.BaseURL != "" {
+		r.URL = cfg.Google.BaseURL + "/revoke"
 	}
 	return r
 }
@@ -164,7 +163,7 @@ func googleRevoker(cfg settings.Settings) *google.Revoker {
 // notifyMailer decides. Like Microsoft's own-mailbox sending, a Google
 // connection that itself needs reconnecting cannot send about itself (the
 // dashboard still shows it).
-func (a *app) noticeMailer(ctx context.Context, cfg settings.Settings, ms *msgraph.App) notice.Mailer {
+func (a *app) noticeMailer(ctx context.Context, cfg config, ms *msgraph.App) notice.Mailer {
 	if a.google != nil && cfg.SMTPAddr == "" && (cfg.NotifyMailbox == "" || ms == nil) {
 		return notice.OwnMailbox{Senders: func(ctx context.Context, user string) (notice.Sender, error) {
 			c, err := a.opener.Usable(ctx, user, google.Provider)

@@ -80,8 +80,8 @@ func TestBrowserGoogleDelegation(t *testing.T) {
 			gs := httptest.NewServer(fg)
 			t.Cleanup(gs.Close)
 			w := newTestWorld(t, worldOptions{email: "wendy@acme.example", env: map[string]string{settings.NameAdminEmails: "wendy@acme.example",
-				settings.NameMailbox: settings.MailboxGoogle, settings.NameGoogleClientID: "g-client", settings.NameGoogleClientSecret: "g-secret-Kx9",
-				settings.NameGoogleBaseURL: gs.URL}})
+				settings.NameMailbox: settings.MailboxGoogle, google.NameClientID: "g-client", google.NameClientSecret: "g-secret-Kx9",
+				google.NameBaseURL: gs.URL}})
 			w.secrets.add("service account key", fullLine)
 			notJSON := filepath.Join(dir, "key.p12")
 			userCred := filepath.Join(dir, "user.json")
@@ -173,8 +173,8 @@ func TestGoogleDelegationStaysInItsOrganisation(t *testing.T) {
 	w := newTestWorld(t, worldOptions{email: "wendy@acme.example", authoritySegment: "organizations",
 		extraUsers: []idp.User{{ID: otherOID, Name: "Oscar Other", Tenant: "33333333-3333-4333-8333-333333333333", Email: "oscar@other.example"}},
 		env: map[string]string{settings.NameAdminEmails: "wendy@acme.example,oscar@other.example",
-			settings.NameMailbox: settings.MailboxGoogle, settings.NameGoogleClientID: "g-client", settings.NameGoogleClientSecret: "g-secret-Kx9",
-			settings.NameGoogleBaseURL: gs.URL}})
+			settings.NameMailbox: settings.MailboxGoogle, google.NameClientID: "g-client", google.NameClientSecret: "g-secret-Kx9",
+			google.NameBaseURL: gs.URL}})
 	upload := func(b *browser) (int, string) {
 		var body bytes.Buffer
 		mw := multipart.NewWriter(&body)

@@ -15,7 +15,6 @@ import (
 	"github.com/crmsync/crmsync/local/fakegoogle"
 	"github.com/crmsync/crmsync/shared/google"
 	"github.com/crmsync/crmsync/shared/schedule"
-	"github.com/crmsync/crmsync/shared/settings"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
@@ -53,7 +52,7 @@ func selfSigned(t *testing.T, aud, email string) string {
 // keyed fingerprints, gone with the account.
 func TestGmailPushReachesSalesforce(t *testing.T) {
 	ps := &fakegoogle.PubSub{Topic: testTopic, ServiceAccount: testPushActor}
-	g := newGoogleWorld(t, map[string]string{settings.NameGooglePubSubTopic: testTopic, settings.NameGooglePubSubServiceAccount: testPushActor},
+	g := newGoogleWorld(t, map[string]string{google.NamePubSubTopic: testTopic, google.NamePubSubServiceAccount: testPushActor},
 		fakegoogle.Options{PubSub: ps})
 	endpoint := g.srv.URL + "/api/notifications"
 	ps.Endpoint = endpoint

@@ -16,6 +16,7 @@ import (
 	"github.com/crmsync/crmsync/local/fakegoogle"
 	"github.com/crmsync/crmsync/local/fakesalesforce"
 	"github.com/crmsync/crmsync/shared/funchost"
+	"github.com/crmsync/crmsync/shared/google"
 	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/settings"
@@ -66,7 +67,7 @@ func newGoogleWorld(t *testing.T, env map[string]string, fo fakegoogle.Options) 
 	gs := httptest.NewServer(calls.wrap(fg))
 	t.Cleanup(gs.Close)
 	all := map[string]string{settings.NameMailbox: settings.MailboxGoogle,
-		settings.NameGoogleClientID: "g-client", settings.NameGoogleClientSecret: "g-secret-Kx9", settings.NameGoogleBaseURL: gs.URL}
+		google.NameClientID: "g-client", google.NameClientSecret: "g-secret-Kx9", google.NameBaseURL: gs.URL}
 	for k, v := range env {
 		all[k] = strings.ReplaceAll(v, "{google}", gs.URL)
 	}
@@ -193,7 +194,7 @@ func (g *googleWorld) settle(t *testing.T) {
 func salesforceEvents(t *testing.T, w *testWorld, subject string) int {
 	t.Helper()
 	q := url.QueryEscape("SELECT Id FROM Event WHERE Subject = '" + subject + "'")
-	req, _ := http.NewRequest(http.MethodGet, w.app.settings.SalesforceLoginURL+"/services/data/v64.0/query?q="+q, nil)
+	req, _ := http.NewRequest(http.MethodGet, w.app.settings.Salesforce.LoginURL+"/services/data/v64.0/query?q="+q, nil)
 	req.Header.Set("Authorization", "Bearer "+w.sf.IssueToken(w.sfUser))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

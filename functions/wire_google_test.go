@@ -24,8 +24,8 @@ func TestWireMailboxChoice(t *testing.T) {
 	srv := fakegoogle.New(fakegoogle.Options{Clients: map[string]string{"g-client": "g-secret"}})
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
-	a := testAppWith(t, map[string]string{settings.NameMailbox: settings.MailboxGoogle, settings.NameGoogleClientID: "g-client",
-		settings.NameGoogleClientSecret: "g-secret", settings.NameGoogleBaseURL: hs.URL})
+	a := testAppWith(t, map[string]string{settings.NameMailbox: settings.MailboxGoogle, google.NameClientID: "g-client",
+		google.NameClientSecret: "g-secret", google.NameBaseURL: hs.URL})
 	if a.mailboxConnector.Provider != google.Provider {
 		t.Fatalf("mailbox %q, want google", a.mailboxConnector.Provider)
 	}

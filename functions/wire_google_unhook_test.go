@@ -11,7 +11,7 @@ import (
 	"github.com/crmsync/crmsync/local/fakegoogle"
 	"github.com/crmsync/crmsync/local/fakegraph"
 	"github.com/crmsync/crmsync/local/fakesalesforce"
-	"github.com/crmsync/crmsync/shared/settings"
+	"github.com/crmsync/crmsync/shared/google"
 )
 
 // requestLog notes the method and path of every request a handler serves.
@@ -62,7 +62,7 @@ func TestAccountDeletionStopsGooglePush(t *testing.T) {
 	}{{"stops succeed", false}, {"channels.stop fails", true}} {
 		t.Run(c.name, func(t *testing.T) {
 			ps := &fakegoogle.PubSub{Topic: testTopic, ServiceAccount: testPushActor}
-			g := newGoogleWorld(t, map[string]string{settings.NameGooglePubSubTopic: testTopic, settings.NameGooglePubSubServiceAccount: testPushActor},
+			g := newGoogleWorld(t, map[string]string{google.NamePubSubTopic: testTopic, google.NamePubSubServiceAccount: testPushActor},
 				fakegoogle.Options{PubSub: ps})
 			ps.Endpoint = g.srv.URL + "/api/notifications"
 			if first := g.runSession(t, g.user); first.Outcome != "ok" {

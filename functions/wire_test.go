@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/crmsync/crmsync/shared/connection"
+	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/session"
-	"github.com/crmsync/crmsync/shared/settings"
 )
 
 // TestWireSalesforceUserShare: CRMSYNC_SALESFORCE_USER_SHARE gives the opener
@@ -23,7 +23,7 @@ func TestWireSalesforceUserShare(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := testAppWith(t, map[string]string{settings.NameSalesforceUserShare: tt.share})
+			a := testAppWith(t, map[string]string{salesforce.NameUserShare: tt.share})
 			if got := a.crm.UserShare; got != tt.wantShare {
 				t.Errorf("opener share = %v, want %v", got, tt.wantShare)
 			}

@@ -41,7 +41,7 @@ var sdkSettings = map[string]struct{ reason, importPath, name string }{}
 
 // awaitingCode are app settings the template sets for code that does not read
 // them yet; shared/settings should adopt these names. The test fails when a
-// name shows up in settings.Specs, so the entry is removed then.
+// name shows up in the settings table (settings.Specs and the connectors' Settings), so the entry is removed then.
 var awaitingCode = map[string]string{}
 
 // templateSettings gathers every app setting the template can set, with the
@@ -120,11 +120,12 @@ func TestEverySettingTheCodeReadsIsSet(t *testing.T) {
 	all, own := templateSettings(t, root)
 	defaults := map[string]string{}
 	specs := map[string]settings.Spec{}
-	for _, s := range settings.Specs() {
+	every := allSpecs(t, root)
+	for _, s := range every {
 		defaults[s.Name] = s.Default
 		specs[s.Name] = s
 	}
-	for _, s := range settings.Specs() {
+	for _, s := range every {
 		_, set := all[s.Name]
 		switch {
 		case set:
@@ -146,7 +147,7 @@ func TestEverySettingTheCodeReadsIsSet(t *testing.T) {
 	}
 	for name := range satisfiedBy {
 		if _, listed := specs[name]; !listed {
-			t.Errorf("satisfiedBy lists %s, which settings.Specs no longer has: remove the entry", name)
+			t.Errorf("satisfiedBy lists %s, which the settings table no longer has: remove the entry", name)
 		}
 	}
 }
@@ -155,7 +156,7 @@ func TestEveryTemplateSettingIsRead(t *testing.T) {
 	root := repoRoot(t)
 	_, own := templateSettings(t, root)
 	specs := map[string]bool{}
-	for _, s := range settings.Specs() {
+	for _, s := range allSpecs(t, root) {
 		specs[s.Name] = true
 	}
 	var names []string
@@ -167,7 +168,7 @@ func TestEveryTemplateSettingIsRead(t *testing.T) {
 		switch {
 		case specs[name]:
 			if awaitingCode[name] != "" {
-				t.Errorf("%s is now read by the code (settings.Specs lists it): remove it from awaitingCode", name)
+				t.Errorf("%s is now read by the code (the settings table lists it): remove it from awaitingCode", name)
 			}
 		case sdkSettings[name].reason != "":
 			sdk := sdkSettings[name]
@@ -177,7 +178,7 @@ func TestEveryTemplateSettingIsRead(t *testing.T) {
 		case awaitingCode[name] != "":
 			t.Logf("AWAITING CODE %s: %s", name, awaitingCode[name])
 		default:
-			t.Errorf("infra/main.bicep sets %s, which no code reads (not in settings.Specs): remove it or add it to shared/settings", name)
+			t.Errorf("infra/main.bicep sets %s, which no code reads (not in the settings table): remove it or add it to shared/settings or its connector's Settings", name)
 		}
 	}
 	for name := range awaitingCode {

@@ -228,21 +228,21 @@ func Start(ctx context.Context, o Options) (*World, error) {
 		settings.NameEntraAuthority + "=" + provider.Authority("organizations"),
 		settings.NameEntraClientID + "=" + idp.DemoClientID,
 		settings.NameEntraClientSecret + "=demo-app-secret",
-		settings.NameMicrosoftLoginURL + "=" + w.GraphURL,
-		settings.NameGraphBaseURL + "=" + w.GraphURL + "/v1.0",
+		msgraph.NameLoginURL + "=" + w.GraphURL,
+		msgraph.NameBaseURL + "=" + w.GraphURL + "/v1.0",
 		settings.NameAddinAudiences + "=" + idp.DemoAudience,
 		settings.NameDefaultPlan + "=" + Plan,
 		settings.NameAdminEmails + "=" + AdminEmail,
-		settings.NameSalesforceJWTKey + "=" + string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(jwtKey)})),
+		salesforce.NameJWTKey + "=" + string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(jwtKey)})),
 	}
 	if w.Google != nil {
-		w.Env = append(w.Env, settings.NameMailbox+"="+settings.MailboxGoogle, settings.NameGoogleClientID+"="+GoogleClient,
-			settings.NameGoogleClientSecret+"=demo-google-secret", settings.NameGoogleBaseURL+"="+w.GraphURL)
+		w.Env = append(w.Env, settings.NameMailbox+"="+settings.MailboxGoogle, google.NameClientID+"="+GoogleClient,
+			google.NameClientSecret+"=demo-google-secret", google.NameBaseURL+"="+w.GraphURL)
 	}
 	if w.C4C != nil {
 		w.Env = append(w.Env, settings.NameCRM+"="+settings.CRMC4C)
 	} else {
-		w.Env = append(w.Env, settings.NameSalesforceLoginURL+"="+w.SalesforceURL, settings.NameSalesforceClientID+"="+SalesforceClient)
+		w.Env = append(w.Env, salesforce.NameLoginURL+"="+w.SalesforceURL, salesforce.NameClientID+"="+SalesforceClient)
 	}
 	return w, nil
 }

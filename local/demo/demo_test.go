@@ -16,6 +16,7 @@ import (
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/keyring"
 	"github.com/crmsync/crmsync/shared/queue"
+	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/settings"
 	"github.com/crmsync/crmsync/shared/sides"
@@ -95,7 +96,7 @@ func TestDemoC4C(t *testing.T) {
 		t.Errorf("the demo's settings do not choose C4C: %v", w.Env)
 	}
 	for _, e := range w.Env {
-		if strings.HasPrefix(e, settings.NameSalesforceClientID+"=") {
+		if strings.HasPrefix(e, salesforce.NameClientID+"=") {
 			t.Errorf("a C4C demo configures Salesforce: %s", e)
 		}
 	}

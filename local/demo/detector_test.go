@@ -13,7 +13,6 @@ import (
 	"github.com/crmsync/crmsync/shared/orgwatch"
 	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/schedule"
-	"github.com/crmsync/crmsync/shared/settings"
 )
 
 // TestDemoRunsTheDetector: the demo organisation has an integration
@@ -25,13 +24,13 @@ func TestDemoRunsTheDetector(t *testing.T) {
 	w, tables, q, ring := startDemo(t, nil)
 	var keyPEM string
 	for _, kv := range w.Env {
-		if v, ok := strings.CutPrefix(kv, settings.NameSalesforceJWTKey+"="); ok {
+		if v, ok := strings.CutPrefix(kv, salesforce.NameJWTKey+"="); ok {
 			keyPEM = v
 		}
 	}
 	block, _ := pem.Decode([]byte(keyPEM))
 	if block == nil {
-		t.Fatalf("the demo's settings hold no %s", settings.NameSalesforceJWTKey)
+		t.Fatalf("the demo's settings hold no %s", salesforce.NameJWTKey)
 	}
 	key, err := x509.ParsePKCS1PrivateKey(block.Bytes)
 	if err != nil {

@@ -31,12 +31,13 @@ func TestDemoGoogle(t *testing.T) {
 		k, v, _ := strings.Cut(e, "=")
 		env[k] = v
 	}
-	if env[settings.NameMailbox] != settings.MailboxGoogle || env[settings.NameGoogleBaseURL] != w.GraphURL || env[settings.NameGoogleClientID] == "" {
+	if env[settings.NameMailbox] != settings.MailboxGoogle || env[google.NameBaseURL] != w.GraphURL || env[google.NameClientID] == "" {
 		t.Fatalf("the demo's settings do not choose the local Google: %v", w.Env)
 	}
-	cfg, err := settings.Load(func(k string) string {
+	var cfg google.Config
+	_, err := settings.Load(func(k string) string {
 		return map[string]string{settings.NamePort: "1", settings.NameStorage: "embedded", settings.NameDataDir: t.TempDir()}[k] + env[k]
-	})
+	}, cfg.Settings())
 	if err != nil {
 		t.Fatalf("the demo's settings do not load: %v", err)
 	}
@@ -45,8 +46,8 @@ func TestDemoGoogle(t *testing.T) {
 	if err != nil || c.Flow != connection.FlowAuthCode || !slices.Equal(c.Scopes, google.Scopes) {
 		t.Fatalf("the demo user's Google connection: %+v, %v", c, err)
 	}
-	oauth := google.OAuthConfig(cfg.GoogleClientID, cfg.GoogleClientSecret, "", cfg.GoogleBaseURL+"/token")
-	opener := &sides.Opener{Connections: conns, Mailbox: &google.Opener{OAuth: oauth, BaseURL: cfg.GoogleBaseURL}}
+	oauth := google.OAuthConfig(cfg.ClientID, cfg.ClientSecret, "", cfg.BaseURL+"/token")
+	opener := &sides.Opener{Connections: conns, Mailbox: &google.Opener{OAuth: oauth, BaseURL: cfg.BaseURL}}
 	mbx, err := opener.OpenMailbox(ctx, w.User, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,8 @@
 // Package settings reads crmsync's configuration once, from an injected getenv,
-// into a typed struct. Every setting the code reads is listed in Specs, which the
-// README's settings table is generated from.
+// into a typed struct. The generic settings are listed in Specs; each
+// connector lists its own variables beside its code (a Settings method whose
+// specs' Parse fill its Config) and Load validates both with one collector.
+// The README's settings table is generated from All of them (functions).
 package settings
 
 import (
@@ -58,29 +60,13 @@ const (
 	NameAdminEmails     = "CRMSYNC_ADMIN_EMAILS"
 
 	NameEntraAuthority      = "CRMSYNC_ENTRA_AUTHORITY"
-	NameMicrosoftLoginURL   = "CRMSYNC_MICROSOFT_LOGIN_URL"
 	NameEntraClientID       = "CRMSYNC_ENTRA_CLIENT_ID"
 	NameEntraClientSecret   = "CRMSYNC_ENTRA_CLIENT_SECRET"
 	NameEntraAllowedTenants = "CRMSYNC_ENTRA_ALLOWED_TENANTS"
-	NameGraphBaseURL        = "CRMSYNC_GRAPH_BASE_URL"
 
 	NameCRM = "CRMSYNC_CRM"
 
-	NameMailbox            = "CRMSYNC_MAILBOX"
-	NameGoogleClientID     = "CRMSYNC_GOOGLE_CLIENT_ID"
-	NameGoogleClientSecret = "CRMSYNC_GOOGLE_CLIENT_SECRET"
-	NameGoogleBaseURL      = "CRMSYNC_GOOGLE_BASE_URL"
-	// Gmail push through Cloud Pub/Sub (shared/google gmailpush.go).
-	NameGooglePubSubTopic          = "CRMSYNC_GOOGLE_PUBSUB_TOPIC"
-	NameGooglePubSubServiceAccount = "CRMSYNC_GOOGLE_PUBSUB_SERVICE_ACCOUNT"
-
-	NameSalesforceLoginURL     = "CRMSYNC_SALESFORCE_LOGIN_URL"
-	NameSalesforceClientID     = "CRMSYNC_SALESFORCE_CLIENT_ID"
-	NameSalesforceClientSecret = "CRMSYNC_SALESFORCE_CLIENT_SECRET"
-	NameSalesforceAllowedOrgs  = "CRMSYNC_SALESFORCE_ALLOWED_ORGS"
-	NameSalesforceJWTKey       = "CRMSYNC_SALESFORCE_JWT_KEY"
-	NameSalesforceMaxShare     = "CRMSYNC_SALESFORCE_MAX_SHARE"
-	NameSalesforceUserShare    = "CRMSYNC_SALESFORCE_USER_SHARE"
+	NameMailbox = "CRMSYNC_MAILBOX"
 
 	NameAddinAudiences = "CRMSYNC_ADDIN_AUDIENCES"
 	NameAddinScope     = "CRMSYNC_ADDIN_SCOPE"
@@ -102,11 +88,9 @@ const (
 
 // Defaults of the settings that have one.
 const (
-	DefaultEntraAuthority     = "https://login.microsoftonline.com/organizations/v2.0"
-	DefaultGraphBaseURL       = "https://graph.microsoft.com/v1.0"
-	DefaultSalesforceLoginURL = "https://login.salesforce.com"
-	DefaultAddinScope         = "access_as_user"
-	DefaultAddinOrigins       = "https://outlook.office.com,https://outlook.office365.com"
+	DefaultEntraAuthority = "https://login.microsoftonline.com/organizations/v2.0"
+	DefaultAddinScope     = "access_as_user"
+	DefaultAddinOrigins   = "https://outlook.office.com,https://outlook.office365.com"
 )
 
 // Spec describes one setting for people and for tools (the README table and the
@@ -123,9 +107,20 @@ type Spec struct {
 	RequiredWhen string
 	// Secret marks values that must never be logged or shown.
 	Secret bool
+	// Parse, for a connector's setting, reads and validates it into the
+	// connector's own config (Load calls it after the generic settings, in
+	// list order, with the raw getenv and Load's problem collector, so one
+	// error still names every problem). nil for the generic settings, which
+	// Load reads itself, and for a setting another one's Parse reads with it.
+	Parse func(getenv func(string) string, bad func(format string, args ...any))
+	// After, for a connector's setting, names the setting it follows in the
+	// README table ("" = the previous one of its list; the first of a list
+	// with none goes at the end). Layout only.
+	After string
 }
 
-// Specs lists every setting crmsync reads, in the order the README shows them.
+// Specs lists the generic settings, in the order the README shows them; the
+// connectors' own settings come from their packages (All merges them).
 func Specs() []Spec {
 	return []Spec{
 		{Name: NamePort, Description: "Port the handler listens on (127.0.0.1), set by the Functions host or the local host.", RequiredWhen: "AWS_LAMBDA_RUNTIME_API is unset"},
@@ -145,25 +140,11 @@ func Specs() []Spec {
 		{Name: NameDefaultPlan, Description: "Plan new users get: `free` (30-minute interval, 500 records per object) or `paid` (5 minutes, no cap).", Default: "free"},
 		{Name: NameAdminEmails, Description: "Comma-separated e-mail addresses of the organisation's first admins: a user signing in with one of them (as Microsoft or Salesforce states it) is made organisation admin of their own organisation, at every sign-in. Further admins are made from the dashboard."},
 		{Name: NameEntraAuthority, Description: "Microsoft Entra ID authority (v2.0) for sign-in, mailbox connections and add-in tokens.", Default: DefaultEntraAuthority},
-		{Name: NameMicrosoftLoginURL, Description: "Microsoft identity platform host for mailbox connections (auth code, refresh, app-only tokens); the tenant comes from CRMSYNC_ENTRA_AUTHORITY.", Default: "the host of CRMSYNC_ENTRA_AUTHORITY"},
 		{Name: NameEntraClientID, Description: "Application (client) id of crmsync's Entra app registration.", RequiredWhen: "Microsoft sign-in or mailbox connections are used"},
 		{Name: NameEntraClientSecret, Description: "Client secret of the Entra app registration.", Secret: true},
 		{Name: NameEntraAllowedTenants, Description: "Comma-separated Entra tenant ids allowed to sign in and connect; `*` for any (multi-tenant service).", Default: "*"},
-		{Name: NameGraphBaseURL, Description: "Microsoft Graph endpoint up to the version.", Default: DefaultGraphBaseURL},
 		{Name: NameCRM, Description: "The CRM users sync with: `salesforce` or `c4c` (SAP Cloud for Customer, connected per user with a communication user's host, user name and password on the dashboard's Connections page).", Default: CRMSalesforce},
 		{Name: NameMailbox, Description: "The mailbox users sync with: `microsoft` (Microsoft 365 through Graph) or `google` (Google Workspace: People, Calendar, Tasks and Gmail, connected per user with OAuth on the dashboard's Connections page).", Default: MailboxMicrosoft},
-		{Name: NameGoogleClientID, Description: "Client id of crmsync's Google OAuth client (a web application in Google Cloud, redirect URI `<CRMSYNC_PUBLIC_URL>/api/dashboard/connect/google/callback`).", RequiredWhen: "CRMSYNC_MAILBOX is `google`"},
-		{Name: NameGoogleClientSecret, Description: "Client secret of the Google OAuth client.", RequiredWhen: "CRMSYNC_GOOGLE_CLIENT_ID is set", Secret: true},
-		{Name: NameGooglePubSubTopic, Description: "Cloud Pub/Sub topic Gmail notifies (`projects/<project>/topics/<topic>`, publishable by gmail-api-push@system.gserviceaccount.com) with an authenticated push subscription to `<CRMSYNC_PUBLIC_URL>/api/notifications` (audience: that URL). Unset: Gmail is polled."},
-		{Name: NameGooglePubSubServiceAccount, Description: "Service account of that push subscription: the e-mail its OpenID Connect tokens must carry.", RequiredWhen: "CRMSYNC_GOOGLE_PUBSUB_TOPIC is set"},
-		{Name: NameGoogleBaseURL, Description: "Base URL replacing Google's API and OAuth hosts: the local Google's (`go run ./local fake-google`) in tests and the demo; unset in production.", Default: "Google's own hosts"},
-		{Name: NameSalesforceLoginURL, Description: "Salesforce login URL (`https://login.salesforce.com`, `https://test.salesforce.com` or a My Domain).", Default: DefaultSalesforceLoginURL},
-		{Name: NameSalesforceClientID, Description: "Consumer key of crmsync's Salesforce External Client App.", RequiredWhen: "Salesforce sign-in or connections are used"},
-		{Name: NameSalesforceClientSecret, Description: "Consumer secret of the External Client App (unset for a public client using PKCE only).", Secret: true},
-		{Name: NameSalesforceAllowedOrgs, Description: "Comma-separated Salesforce org ids allowed to sign in and connect; `*` for any.", Default: "*"},
-		{Name: NameSalesforceJWTKey, Description: "PEM private key for the JWT bearer flow (admin-provisioned users, and the change detector's integration connection: see *The change detector*); unset disables that flow.", Secret: true},
-		{Name: NameSalesforceMaxShare, Description: "Largest share of the org's daily API allowance crmsync may use (0 < share ≤ 1).", Default: "0.5"},
-		{Name: NameSalesforceUserShare, Description: "Largest share of the org's daily API allowance one user's sessions may use over the rolling 24 hours, counted from the hourly tally every session keeps on the user's lease row, idle sessions included (0 < share ≤ CRMSYNC_SALESFORCE_MAX_SHARE; 0 = no per-user cap).", Default: "0"},
 		{Name: NameAddinAudiences, Description: "Comma-separated accepted audiences of add-in access tokens (the API's app id URI and/or client id).", Default: "the Entra client id"},
 		{Name: NameAddinScope, Description: "Delegated scope add-in tokens must carry.", Default: DefaultAddinScope},
 		{Name: NameAddinOrigins, Description: "Comma-separated origins allowed to call and frame the add-in API (CORS, frame-ancestors).", Default: DefaultAddinOrigins},
@@ -193,16 +174,6 @@ type Settings struct {
 	// Mailbox is the mailbox of the deployment: MailboxMicrosoft or
 	// MailboxGoogle.
 	Mailbox string
-	// GoogleClientID and GoogleClientSecret are the Google OAuth client
-	// (CRMSYNC_GOOGLE_CLIENT_*); never log the secret.
-	GoogleClientID     string
-	GoogleClientSecret string
-	// GoogleBaseURL replaces Google's API and OAuth hosts ("" = Google's).
-	GoogleBaseURL string
-	// GooglePubSubTopic and GooglePubSubServiceAccount turn on Gmail push:
-	// the topic users.watch names and the push subscription's service
-	// account ("" = Gmail is polled).
-	GooglePubSubTopic, GooglePubSubServiceAccount string
 	// ConnectionString is AzureWebJobsStorage; never log it.
 	ConnectionString string
 	// DataDir is CRMSYNC_DATA_DIR.
@@ -228,25 +199,13 @@ type Settings struct {
 	// AdminEmails are the bootstrap organisation admins' addresses.
 	AdminEmails []string
 
-	EntraAuthority string
-	// MicrosoftLoginURL and EntraTenant locate the OAuth endpoints of mailbox
-	// connections: <MicrosoftLoginURL>/<EntraTenant>/oauth2/v2.0/…
-	MicrosoftLoginURL   string
-	EntraTenant         string
+	// The Entra app registration stays generic: sign-in (shared/identity),
+	// the add-in's token checks and the notification service mailbox read it,
+	// whichever mailbox CRMSYNC_MAILBOX picks.
+	EntraAuthority      string
 	EntraClientID       string
 	EntraClientSecret   string
 	EntraAllowedTenants []string
-	GraphBaseURL        string
-
-	SalesforceLoginURL     string
-	SalesforceClientID     string
-	SalesforceClientSecret string
-	SalesforceAllowedOrgs  []string
-	SalesforceJWTKey       string
-	SalesforceMaxShare     float64
-	// SalesforceUserShare caps each user's own Salesforce calls over the
-	// rolling 24 hours (0 = no per-user cap; at most SalesforceMaxShare).
-	SalesforceUserShare float64
 
 	AddinAudiences []string
 	AddinScope     string
@@ -270,9 +229,11 @@ type Settings struct {
 	GeoIPFile string
 }
 
-// Load reads and validates every setting. It returns one error naming every
-// missing or invalid setting, so an operator fixes them all in one go.
-func Load(getenv func(string) string) (Settings, error) {
+// Load reads and validates every setting: the generic ones into Settings, then
+// each connector's (extra, from their packages' Settings) through their Parse.
+// It returns one error naming every missing or invalid setting, generic or a
+// connector's, so an operator fixes them all in one go.
+func Load(getenv func(string) string, extra ...[]Spec) (Settings, error) {
 	var s Settings
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
@@ -372,14 +333,9 @@ func Load(getenv func(string) string) (Settings, error) {
 	}
 
 	s.EntraAuthority = orDefault(get(NameEntraAuthority), DefaultEntraAuthority)
-	s.MicrosoftLoginURL, s.EntraTenant = splitAuthority(s.EntraAuthority)
-	if v := get(NameMicrosoftLoginURL); v != "" {
-		s.MicrosoftLoginURL = strings.TrimRight(v, "/")
-	}
 	s.EntraClientID = get(NameEntraClientID)
 	s.EntraClientSecret = get(NameEntraClientSecret)
 	s.EntraAllowedTenants = list(orDefault(get(NameEntraAllowedTenants), "*"))
-	s.GraphBaseURL = strings.TrimRight(orDefault(get(NameGraphBaseURL), DefaultGraphBaseURL), "/")
 	switch s.CRM = orDefault(get(NameCRM), CRMSalesforce); s.CRM {
 	case CRMSalesforce, CRMC4C:
 	default:
@@ -390,60 +346,8 @@ func Load(getenv func(string) string) (Settings, error) {
 	default:
 		bad("%s=%q is not a mailbox crmsync syncs (%s or %s)", NameMailbox, s.Mailbox, MailboxMicrosoft, MailboxGoogle)
 	}
-	s.GoogleClientID, s.GoogleClientSecret = get(NameGoogleClientID), getenv(NameGoogleClientSecret)
-	s.GoogleBaseURL = strings.TrimRight(get(NameGoogleBaseURL), "/")
-	if s.Mailbox == MailboxGoogle && s.GoogleClientID == "" {
-		bad("%s is missing (required when %s is %q: users connect their mailboxes with it)", NameGoogleClientID, NameMailbox, MailboxGoogle)
-	}
-	if s.GoogleClientID != "" && s.GoogleClientSecret == "" {
-		// Google's web-application clients redeem codes with their secret.
-		bad("%s is missing (required when %s is set)", NameGoogleClientSecret, NameGoogleClientID)
-	}
-	if s.GoogleBaseURL != "" {
-		if p, err := url.Parse(s.GoogleBaseURL); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
-			bad("%s=%q is not an absolute http(s) URL", NameGoogleBaseURL, s.GoogleBaseURL)
-		}
-	}
-	s.GooglePubSubTopic, s.GooglePubSubServiceAccount = get(NameGooglePubSubTopic), get(NameGooglePubSubServiceAccount)
-	if s.GooglePubSubTopic != "" {
-		if parts := strings.Split(s.GooglePubSubTopic, "/"); len(parts) != 4 || parts[0] != "projects" || parts[2] != "topics" || parts[1] == "" || parts[3] == "" {
-			bad("%s=%q is not a topic name (projects/<project>/topics/<topic>)", NameGooglePubSubTopic, s.GooglePubSubTopic)
-		}
-		if !strings.Contains(s.GooglePubSubServiceAccount, "@") {
-			bad("%s is missing or not an e-mail (required when %s is set: push tokens are checked against it)", NameGooglePubSubServiceAccount, NameGooglePubSubTopic)
-		}
-	}
-	s.SalesforceLoginURL = strings.TrimRight(orDefault(get(NameSalesforceLoginURL), DefaultSalesforceLoginURL), "/")
-	s.SalesforceClientID = get(NameSalesforceClientID)
-	s.SalesforceClientSecret = get(NameSalesforceClientSecret)
-	s.SalesforceAllowedOrgs = list(orDefault(get(NameSalesforceAllowedOrgs), "*"))
-	s.SalesforceJWTKey = get(NameSalesforceJWTKey)
-	for _, u := range []struct{ name, v string }{{NameEntraAuthority, s.EntraAuthority}, {NameGraphBaseURL, s.GraphBaseURL}, {NameSalesforceLoginURL, s.SalesforceLoginURL}} {
-		if p, err := url.Parse(u.v); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
-			bad("%s=%q is not an absolute http(s) URL", u.name, u.v)
-		}
-	}
-	s.SalesforceMaxShare = 0.5
-	maxShareOK := true
-	if v := get(NameSalesforceMaxShare); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || !(f > 0 && f <= 1) { // NaN fails every comparison
-			bad("%s=%q is not a share between 0 (excluded) and 1", NameSalesforceMaxShare, v)
-			maxShareOK = false
-		}
-		s.SalesforceMaxShare = f
-	}
-	if v := get(NameSalesforceUserShare); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		switch {
-		case err != nil || !(f >= 0 && f <= 1):
-			bad("%s=%q is not a share between 0 (no per-user cap) and 1", NameSalesforceUserShare, v)
-		case maxShareOK && f > s.SalesforceMaxShare:
-			// One user's cap above crmsync's whole share would never apply.
-			bad("%s=%q is above %s (%v)", NameSalesforceUserShare, v, NameSalesforceMaxShare, s.SalesforceMaxShare)
-		default:
-			s.SalesforceUserShare = f
-		}
+	if p, err := url.Parse(s.EntraAuthority); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+		bad("%s=%q is not an absolute http(s) URL", NameEntraAuthority, s.EntraAuthority)
 	}
 	s.AddinAudiences = list(get(NameAddinAudiences))
 	if len(s.AddinAudiences) == 0 && s.EntraClientID != "" {
@@ -474,22 +378,45 @@ func Load(getenv func(string) string) (Settings, error) {
 		}
 	}
 
+	for _, specs := range extra {
+		for _, spec := range specs {
+			if spec.Parse != nil {
+				spec.Parse(getenv, bad)
+			}
+		}
+	}
+
 	if len(problems) > 0 {
 		return Settings{}, errors.New("settings: " + strings.Join(problems, "; "))
 	}
 	return s, nil
 }
 
-// splitAuthority splits an Entra v2.0 authority
-// ("https://login.microsoftonline.com/organizations/v2.0") into its base URL
-// and tenant segment.
-func splitAuthority(a string) (base, tenant string) {
-	a = strings.TrimSuffix(strings.TrimRight(a, "/"), "/v2.0")
-	i := strings.LastIndex(a, "/")
-	if i < len("https://") {
-		return a, "organizations"
+// Picked reports whether the setting choose (NameCRM or NameMailbox) picks
+// value, its default counting: a connector's required settings are required
+// when it is picked.
+func Picked(getenv func(string) string, choose, value string) bool {
+	def := map[string]string{NameCRM: CRMSalesforce, NameMailbox: MailboxMicrosoft}[choose]
+	return orDefault(strings.TrimSpace(getenv(choose)), def) == value
+}
+
+// All is the generic Specs with each connector's specs placed by their After,
+// in the order the README table shows them.
+func All(extra ...[]Spec) []Spec {
+	out := Specs()
+	for _, specs := range extra {
+		at := len(out) // where the next spec of this list goes
+		for _, spec := range specs {
+			if spec.After != "" {
+				if i := slices.IndexFunc(out, func(s Spec) bool { return s.Name == spec.After }); i >= 0 {
+					at = i + 1
+				}
+			}
+			out = slices.Insert(out, at, spec)
+			at++
+		}
 	}
-	return a[:i], a[i+1:]
+	return out
 }
 
 func orDefault(v, d string) string {
@@ -499,7 +426,9 @@ func orDefault(v, d string) string {
 	return v
 }
 
-// list splits a comma-separated setting, dropping empty entries.
+// List splits a comma-separated setting, dropping empty entries.
+func List(v string) []string { return list(v) }
+
 func list(v string) []string {
 	var out []string
 	for _, p := range strings.Split(v, ",") {

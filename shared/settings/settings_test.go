@@ -1,17 +1,13 @@
 package settings
 
 import (
-	"flag"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
-
-var update = flag.Bool("update", false, "rewrite the settings table in README.md")
 
 func env(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
@@ -36,9 +32,8 @@ func with(base, extra map[string]string) map[string]string {
 
 func TestLoad(t *testing.T) {
 	// The fields checked here; the identity and web settings have their own test.
-	only := cmpopts.IgnoreFields(Settings{}, "KeyRing", "SessionKey", "PublicURL", "DefaultPlan", "EntraAuthority", "MicrosoftLoginURL", "EntraTenant",
-		"EntraAllowedTenants", "GraphBaseURL", "SalesforceLoginURL", "SalesforceAllowedOrgs", "SalesforceMaxShare",
-		"AddinScope", "AddinOrigins", "SignInRate", "MaxBodyBytes", "CRM", "Mailbox")
+	only := cmpopts.IgnoreFields(Settings{}, "KeyRing", "SessionKey", "PublicURL", "DefaultPlan", "EntraAuthority",
+		"EntraAllowedTenants", "AddinScope", "AddinOrigins", "SignInRate", "MaxBodyBytes", "CRM", "Mailbox")
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -85,8 +80,7 @@ func TestLoad(t *testing.T) {
 
 func TestLoadIdentityAndWebSettings(t *testing.T) {
 	got, err := Load(env(map[string]string{NamePort: "1", NameStorage: "embedded", NameDataDir: "/d",
-		NameEntraClientID: "app", NameSalesforceAllowedOrgs: "00D1, 00D2", NameSalesforceMaxShare: "0.25", NameSalesforceUserShare: "0.05",
-		NameTrustedProxies: "1"}))
+		NameEntraClientID: "app", NameTrustedProxies: "1"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,19 +90,13 @@ func TestLoadIdentityAndWebSettings(t *testing.T) {
 	if diff := cmp.Diff([]string{"app", "api://app"}, got.AddinAudiences); diff != "" {
 		t.Errorf("add-in audiences default to the client id (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"00D1", "00D2"}, got.SalesforceAllowedOrgs); diff != "" {
-		t.Errorf("allowed orgs (-want +got):\n%s", diff)
-	}
-	if got.MicrosoftLoginURL != "https://login.microsoftonline.com" || got.EntraTenant != "organizations" {
-		t.Errorf("authority split into %q and %q", got.MicrosoftLoginURL, got.EntraTenant)
-	}
-	if got.SalesforceMaxShare != 0.25 || got.SalesforceUserShare != 0.05 || got.TrustedProxies != 1 || got.EntraAuthority != DefaultEntraAuthority {
+	if got.TrustedProxies != 1 || got.EntraAuthority != DefaultEntraAuthority {
 		t.Errorf("got %+v", got)
 	}
 	_, err = Load(env(map[string]string{NamePort: "1", NameConnection: "c", NameSessionKey: "short",
-		NamePublicURL: "not a url", NameSalesforceMaxShare: "2", NameDefaultPlan: "gold", NameSignInRate: "-1",
+		NamePublicURL: "not a url", NameDefaultPlan: "gold", NameSignInRate: "-1",
 		NameAdminEmails: "admin@a.example, not-an-address"}))
-	for _, name := range []string{NameKeyRing, NameSessionKey, NamePublicURL, NameSalesforceMaxShare, NameDefaultPlan, NameSignInRate, NameAdminEmails} {
+	for _, name := range []string{NameKeyRing, NameSessionKey, NamePublicURL, NameDefaultPlan, NameSignInRate, NameAdminEmails} {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("error %v does not name %s", err, name)
 		}
@@ -130,16 +118,6 @@ func TestLoadNamesEveryProblem(t *testing.T) {
 			name:      "all bad",
 			env:       map[string]string{NamePort: "99999", NameStorage: "s3", NameLogLevel: "loud", NameDemo: "maybe"},
 			wantNames: []string{NamePort, NameStorage, NameLogLevel, NameDemo},
-		},
-		{
-			name:      "user share above the max share",
-			env:       map[string]string{NamePort: "x", NameSalesforceMaxShare: "0.2", NameSalesforceUserShare: "0.3"},
-			wantNames: []string{NamePort, NameSalesforceUserShare},
-		},
-		{
-			name:      "shares not shares",
-			env:       map[string]string{NameSalesforceUserShare: "NaN", NameSalesforceMaxShare: "NaN", NameLogLevel: "loud"},
-			wantNames: []string{NameSalesforceUserShare, NameSalesforceMaxShare, NameLogLevel},
 		},
 		{
 			name:      "embedded without folder",
@@ -185,34 +163,71 @@ func TestSpecsAreComplete(t *testing.T) {
 	}
 }
 
-const (
-	beginMarker = "<!-- settings:begin (generated from shared/settings; go test ./shared/settings -update) -->\n"
-	endMarker   = "<!-- settings:end -->"
-)
-
-// TestReadmeListsEverySetting keeps README.md's table equal to Specs.
-func TestReadmeListsEverySetting(t *testing.T) {
-	const path = "../../README.md"
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read README: %v", err)
+// TestLoadRunsConnectorSpecs: a connector's Parse runs with the same problem
+// collector as the generic settings, so one error names a bad generic setting
+// and every connector's bad setting; a connector's setting required only when
+// its connector is picked is refused only then.
+func TestLoadRunsConnectorSpecs(t *testing.T) {
+	var got struct{ a, b string }
+	picked := func(name string, into *string) []Spec {
+		return []Spec{{Name: name, Description: "d", RequiredWhen: "CRMSYNC_MAILBOX is `google`", Parse: func(getenv func(string) string, bad func(string, ...any)) {
+			*into = getenv(name)
+			if *into == "bad" || (*into == "" && Picked(getenv, NameMailbox, MailboxGoogle)) {
+				bad("%s=%q is refused", name, *into)
+			}
+		}}}
 	}
-	readme := string(raw)
-	start := strings.Index(readme, beginMarker)
-	end := strings.Index(readme, endMarker)
-	if start < 0 || end < start {
-		t.Fatalf("README.md lacks the markers %q … %q", beginMarker, endMarker)
+	base := map[string]string{NamePort: "1", NameStorage: "embedded", NameDataDir: "/d"}
+	if _, err := Load(env(with(base, map[string]string{"A": "ok", "B": "fine"})), picked("A", &got.a), picked("B", &got.b)); err != nil || got.a != "ok" || got.b != "fine" {
+		t.Fatalf("good values: %v, parsed %+v", err, got)
 	}
-	got := readme[start+len(beginMarker) : end]
-	want := MarkdownTable()
-	if *update {
-		readme = readme[:start+len(beginMarker)] + want + readme[end:]
-		if err := os.WriteFile(path, []byte(readme), 0o644); err != nil {
-			t.Fatal(err)
+	_, err := Load(env(map[string]string{NamePort: "x", NameStorage: "embedded", NameDataDir: "/d", "A": "bad", "B": "bad"}), picked("A", &got.a), picked("B", &got.b))
+	for _, name := range []string{NamePort, "A=", "B="} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("error %v does not name %s", err, name)
 		}
-		return
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("README settings table differs from settings.Specs (-want +got); run go test ./shared/settings -update:\n%s", diff)
+	if _, err := Load(env(base), picked("A", &got.a)); err != nil {
+		t.Errorf("A unset, its connector not picked: %v", err)
+	}
+	if _, err := Load(env(with(base, map[string]string{NameMailbox: MailboxGoogle})), picked("A", &got.a)); err == nil || !strings.Contains(err.Error(), "A=") {
+		t.Errorf("A unset, its connector picked: %v, want A refused", err)
+	}
+}
+
+// TestAllPlacesConnectorSpecs: All keeps the generic order and puts each
+// connector's specs after the setting their After names, the rest of a list
+// following its first; a list without After goes at the end.
+func TestAllPlacesConnectorSpecs(t *testing.T) {
+	all := All(
+		[]Spec{{Name: "X1", After: NameMailbox}, {Name: "X2"}},
+		[]Spec{{Name: "Y1", After: NameMailbox}},
+		[]Spec{{Name: "Z1", After: NameEntraAuthority}, {Name: "Z2", After: NameEntraAllowedTenants}},
+		[]Spec{{Name: "W1"}},
+	)
+	var names []string
+	for _, s := range all {
+		names = append(names, s.Name)
+	}
+	order := strings.Join(names, " ")
+	for _, want := range []string{NameMailbox + " Y1 X1 X2 " + NameAddinAudiences, NameEntraAuthority + " Z1 " + NameEntraClientID, NameEntraAllowedTenants + " Z2 " + NameCRM} {
+		if !strings.Contains(order, want) {
+			t.Errorf("order %q lacks %q", order, want)
+		}
+	}
+	if names[len(names)-1] != "W1" || len(all) != len(Specs())+6 {
+		t.Errorf("order %q: want W1 last and every spec once", order)
+	}
+}
+
+// TestMarkdownTableReadsBack: ParseMarkdownTable gives back what the Bicep
+// check needs (name, required, condition, default) of every row.
+func TestMarkdownTableReadsBack(t *testing.T) {
+	want := All([]Spec{{Name: "CRMSYNC_X", Description: "x `y` z.", Default: "a b", RequiredWhen: "CRMSYNC_CRM is `x`", Secret: true, Parse: func(func(string) string, func(string, ...any)) {}}})
+	for i := range want {
+		want[i].Secret, want[i].Parse, want[i].After = false, nil, ""
+	}
+	if diff := cmp.Diff(want, ParseMarkdownTable(MarkdownTable(want)), cmpopts.IgnoreFields(Spec{}, "Parse")); diff != "" {
+		t.Errorf("table read back (-want +got):\n%s", diff)
 	}
 }
