@@ -120,31 +120,16 @@ func (s *Side) writeCancellations(ctx context.Context, m Mapping, recs []item.Re
 		return err
 	}
 	series := map[string]Record{}
-	var classic, lightning []string
+	var keys []string
 	for _, h := range got {
 		if !isSeriesRecord(h) {
 			continue
 		}
 		series[h.ID()] = h
-		if id, ok := strings.CutPrefix(seriesKey(h), "c:"); ok {
-			classic = append(classic, id)
-		} else if id, ok := strings.CutPrefix(seriesKey(h), "l:"); ok {
-			lightning = append(lightning, id)
-		}
+		keys = append(keys, seriesKey(h))
 	}
 	occurrences := map[string][]Record{}
-	if len(classic)+len(lightning) > 0 {
-		var either []Cond
-		if len(classic) > 0 {
-			either = append(either, In("RecurrenceActivityId", classic))
-		}
-		if len(lightning) > 0 {
-			either = append(either, In("ActivityRecurrence2Id", lightning))
-		}
-		where := either[0]
-		if len(either) > 1 {
-			where = Or(either...)
-		}
+	if where := seriesCond(keys); where != nil {
 		q, err := s.c.Build(ctx, Select{Object: "Event", Fields: fields, Where: And(where, Eq("IsChild", false)), OrderBy: []string{"StartDateTime", "Id"}})
 		if err != nil {
 			return err

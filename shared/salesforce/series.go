@@ -62,6 +62,34 @@ func seriesKey(r Record) string {
 	return ""
 }
 
+// seriesCond selects the Events of the series that keys (seriesKey values)
+// name, classic and Lightning alike, in the order given; nil when keys name
+// none.
+func seriesCond(keys []string) Cond {
+	var classic, lightning []string
+	for _, k := range keys {
+		if id, ok := strings.CutPrefix(k, "c:"); ok {
+			classic = append(classic, id)
+		} else if id, ok := strings.CutPrefix(k, "l:"); ok {
+			lightning = append(lightning, id)
+		}
+	}
+	var either []Cond
+	if len(classic) > 0 {
+		either = append(either, In("RecurrenceActivityId", classic))
+	}
+	if len(lightning) > 0 {
+		either = append(either, In("ActivityRecurrence2Id", lightning))
+	}
+	switch len(either) {
+	case 0:
+		return nil
+	case 1:
+		return either[0]
+	}
+	return Or(either...)
+}
+
 // isSeriesRecord tells a series record from an occurrence.
 func isSeriesRecord(r Record) bool {
 	return r.String("IsRecurrence") == "true" || r.String("GroupEventType") == "3"
@@ -146,29 +174,12 @@ func (r *reader) fold(ctx context.Context, recs []Record) ([]Record, error) {
 	if len(keys) == 0 {
 		return out, nil
 	}
-	var classic, lightning []string
+	sorted := make([]string, 0, len(keys))
 	for k := range keys {
-		if id, ok := strings.CutPrefix(k, "c:"); ok {
-			classic = append(classic, id)
-		} else {
-			lightning = append(lightning, strings.TrimPrefix(k, "l:"))
-		}
+		sorted = append(sorted, k)
 	}
-	sort.Strings(classic)
-	sort.Strings(lightning)
-	var either []Cond
-	if len(classic) > 0 {
-		either = append(either, In("RecurrenceActivityId", classic))
-	}
-	if len(lightning) > 0 {
-		either = append(either, In("ActivityRecurrence2Id", lightning))
-	}
-	where := Cond(nil)
-	if len(either) == 1 {
-		where = either[0]
-	} else {
-		where = Or(either...)
-	}
+	sort.Strings(sorted)
+	where := seriesCond(sorted)
 	fields, err := r.eventFields(ctx, r.s.selectFields(r.kind, r.m))
 	if err != nil {
 		return nil, err
@@ -202,7 +213,7 @@ func (r *reader) fold(ctx context.Context, recs []Record) ([]Record, error) {
 		}
 	}
 	orphans := 0
-	for _, k := range append(prefixed("c:", classic), prefixed("l:", lightning)...) {
+	for _, k := range sorted { // classic ("c:") before Lightning ("l:"), each by id
 		head, ok := series[k]
 		if !ok {
 			orphans += len(occurrences[k])
@@ -214,14 +225,6 @@ func (r *reader) fold(ctx context.Context, recs []Record) ([]Record, error) {
 		r.s.log.LogAttrs(ctx, slog.LevelInfo, "salesforce occurrences whose series is gone; ignored", slog.Int("occurrences", orphans))
 	}
 	return out, nil
-}
-
-func prefixed(p string, ids []string) []string {
-	out := make([]string, len(ids))
-	for i, id := range ids {
-		out[i] = p + id
-	}
-	return out
 }
 
 // seriesRecords folds one series: the series record with its pattern and
@@ -531,32 +534,17 @@ func (s *Side) writeExceptions(ctx context.Context, m Mapping, recs []item.Recor
 		return err
 	}
 	keyOf := map[string]string{}
-	var classic, lightning []string
+	var keys []string
 	for _, h := range series {
 		if !isSeriesRecord(h) {
 			continue
 		}
 		k := seriesKey(h)
 		keyOf[h.ID()] = k
-		if id, ok := strings.CutPrefix(k, "c:"); ok {
-			classic = append(classic, id)
-		} else if id, ok := strings.CutPrefix(k, "l:"); ok {
-			lightning = append(lightning, id)
-		}
+		keys = append(keys, k)
 	}
 	occurrence := map[string]string{} // series key + "|" + start → occurrence id
-	if len(classic)+len(lightning) > 0 {
-		var either []Cond
-		if len(classic) > 0 {
-			either = append(either, In("RecurrenceActivityId", classic))
-		}
-		if len(lightning) > 0 {
-			either = append(either, In("ActivityRecurrence2Id", lightning))
-		}
-		where := either[0]
-		if len(either) > 1 {
-			where = Or(either...)
-		}
+	if where := seriesCond(keys); where != nil {
 		q, err := s.c.Build(ctx, Select{Object: "Event", Fields: fields, Where: where})
 		if err != nil {
 			return err
