@@ -32,21 +32,10 @@ const shortWindow = 2 * time.Minute
 // scope window moved. A cursor older than the replication windows, or one
 // whose delete log was purged, leads to a full read.
 func (s *Side) Changes(ctx context.Context, scope item.Scope, cursor string) (item.Changes, error) {
-	m, err := s.mapping(scope.Kind)
+	r, now, err := s.openReader(ctx, scope)
 	if err != nil {
 		return item.Changes{}, err
 	}
-	if scope.Kind == item.SharedEmail {
-		return item.Changes{}, fault.New(fault.Permanent, "UNSUPPORTED_KIND", "shared e-mails flow from the mailbox only")
-	}
-	if err := s.resolveUser(ctx); err != nil {
-		return item.Changes{}, err
-	}
-	now, err := s.c.ServerTime(ctx)
-	if err != nil {
-		return item.Changes{}, err
-	}
-	r := &reader{s: s, kind: scope.Kind, m: m, scope: scope}
 	cur, ok := decodeCursor(cursor)
 	if !ok || !r.compatible(cur, now) {
 		return r.full(ctx, now)
@@ -60,6 +49,27 @@ func (s *Side) Changes(ctx context.Context, scope item.Scope, cursor string) (it
 		return r.full(ctx, now)
 	}
 	return ch, err
+}
+
+// openReader starts a read of scope, for Changes and ListPages alike: the
+// kind's mapping, the signed-in user, and the server's clock as the read's
+// instant.
+func (s *Side) openReader(ctx context.Context, scope item.Scope) (*reader, time.Time, error) {
+	m, err := s.mapping(scope.Kind)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if scope.Kind == item.SharedEmail {
+		return nil, time.Time{}, fault.New(fault.Permanent, "UNSUPPORTED_KIND", "shared e-mails flow from the mailbox only")
+	}
+	if err := s.resolveUser(ctx); err != nil {
+		return nil, time.Time{}, err
+	}
+	now, err := s.c.ServerTime(ctx)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return &reader{s: s, kind: scope.Kind, m: m, scope: scope}, now, nil
 }
 
 // reader reads one kind's scope.

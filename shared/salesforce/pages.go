@@ -3,7 +3,6 @@ package salesforce
 import (
 	"context"
 
-	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
 )
 
@@ -14,21 +13,10 @@ import (
 // exception is folded from the occurrences read with it (series.go), so the
 // whole window is read before any of it is handed over.
 func (s *Side) ListPages(ctx context.Context, scope item.Scope, page func([]item.Record) error) (item.Changes, error) {
-	m, err := s.mapping(scope.Kind)
+	r, now, err := s.openReader(ctx, scope)
 	if err != nil {
 		return item.Changes{}, err
 	}
-	if scope.Kind == item.SharedEmail {
-		return item.Changes{}, fault.New(fault.Permanent, "UNSUPPORTED_KIND", "shared e-mails flow from the mailbox only")
-	}
-	if err := s.resolveUser(ctx); err != nil {
-		return item.Changes{}, err
-	}
-	now, err := s.c.ServerTime(ctx)
-	if err != nil {
-		return item.Changes{}, err
-	}
-	r := &reader{s: s, kind: scope.Kind, m: m, scope: scope}
 	if scope.Kind == item.Event {
 		out, err := r.full(ctx, now)
 		if err != nil {
