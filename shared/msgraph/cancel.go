@@ -3,7 +3,6 @@ package msgraph
 import (
 	"context"
 	"encoding/json"
-	"hash/fnv"
 	"net/http"
 	"slices"
 	"strconv"
@@ -219,24 +218,12 @@ func (s *Side) readCancellations(ctx context.Context, recs map[string]item.Recor
 		slices.Sort(cancelled)
 		r := recs[id]
 		r.Fields[item.Cancelled] = strings.Join(cancelled, ",")
-		r.Version = cancelledVersion(r.Version, r.Fields[item.Cancelled])
+		// The dates are those in the window, so the version moves as the
+		// window slides past one, changeKey or not.
+		r.Version = item.CancelledVersion(r.Version, r.Fields[item.Cancelled])
 		recs[id] = r
 	}
 	return nil
-}
-
-// cancelledVersion is a master's version with its cancelled dates in the
-// window: what the planner compares must move when they do, whether or not
-// Exchange gave the master a new changeKey for the cancellation (and as
-// the window slides past one). The dates reach the version (and so
-// storage) only as a short hash, a change marker.
-func cancelledVersion(version, cancelled string) string {
-	if cancelled == "" {
-		return version
-	}
-	h := fnv.New32a()
-	h.Write([]byte(cancelled))
-	return version + "~" + strconv.FormatUint(uint64(h.Sum32()), 36)
 }
 
 // writeCancellations cancels, for each written series master that carries

@@ -2,9 +2,7 @@ package salesforce
 
 import (
 	"context"
-	"hash/fnv"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -222,17 +220,4 @@ func onlyCancelled(rec item.Record) bool {
 		}
 	}
 	return len(rec.Fields) > 0
-}
-
-// cancelledVersion is a series' version with its cancelled dates: deleting
-// an occurrence leaves the series record's SystemModstamp as it was, yet the
-// series changed. The dates reach the version (and so storage) only as a
-// short hash, a change marker.
-func cancelledVersion(version, cancelled string) string {
-	if cancelled == "" {
-		return version
-	}
-	h := fnv.New32a()
-	h.Write([]byte(cancelled))
-	return version + "~" + strconv.FormatUint(uint64(h.Sum32()), 36)
 }

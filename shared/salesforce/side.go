@@ -142,7 +142,7 @@ func (s *Side) toItem(kind item.Kind, m Mapping, r Record) item.Record {
 	rec := item.Record{Kind: kind, ID: r.ID(), Version: r.String("SystemModstamp"), Fields: fields}
 	if kind == item.Event {
 		seriesItem(rec, r)
-		rec.Version = cancelledVersion(rec.Version, rec.Fields[item.Cancelled])
+		rec.Version = item.CancelledVersion(rec.Version, rec.Fields[item.Cancelled])
 	}
 	if t, err := ParseTime(r.String("LastModifiedDate")); err == nil {
 		rec.Modified = t
