@@ -89,14 +89,21 @@ func (s *Server) fillChild(nav string, c *entity) {
 	}
 }
 
-// doChild answers requests on a child entity set; ok is
-// false for every other path.
-func (s *Server) doChild(method, path string, h http.Header, body []byte, base string) (reply, bool) {
+// childSegment splits a child entity set path's first segment,
+// "Name('key')" or "Name", into the set's name and the key ("" for none).
+func childSegment(path string) (name, key string) {
 	seg, _, _ := strings.Cut(path, "/")
-	name, key := seg, ""
+	name = seg
 	if i := strings.IndexByte(seg, '('); i >= 0 && strings.HasSuffix(seg, ")") {
 		name, key = seg[:i], strings.Trim(seg[i+1:len(seg)-1], "'")
 	}
+	return name, key
+}
+
+// doChild answers requests on a child entity set; ok is
+// false for every other path.
+func (s *Server) doChild(method, path string, h http.Header, body []byte, base string) (reply, bool) {
+	name, key := childSegment(path)
 	cs, ok := childSets[name]
 	if !ok {
 		return reply{}, false
@@ -233,11 +240,7 @@ func (s *Server) touch(coll string, old *entity) *entity {
 // undoFor says what a changeset must restore if it fails after req: the
 // record the request writes, or for a child entity set its header.
 func (s *Server) undoFor(method, path string, body []byte) (undo, bool) {
-	seg, _, _ := strings.Cut(path, "/")
-	name, key := seg, ""
-	if i := strings.IndexByte(seg, '('); i >= 0 && strings.HasSuffix(seg, ")") {
-		name, key = seg[:i], strings.Trim(seg[i+1:len(seg)-1], "'")
-	}
+	name, key := childSegment(path)
 	cs, ok := childSets[name]
 	if !ok {
 		return undo{}, false
