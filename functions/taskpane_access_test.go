@@ -12,7 +12,8 @@ import (
 )
 
 // newPaneBrowser opens Chromium on the world (the harness shows the pane
-// at 350 px).
+// at 350 px). The identity provider's page in the sign-in dialog's frame is
+// another origin; the tests reach into it to click its button.
 func newPaneBrowser(t testing.TB, w *testWorld) *browsertest.Browser {
 	return browsertest.New(t, w.srv.URL, 900, chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.Flag("disable-web-security", true), chromedp.Flag("disable-site-isolation-trials", true))

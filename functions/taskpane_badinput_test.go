@@ -3,10 +3,6 @@ package main
 import (
 	"strings"
 	"testing"
-
-	"github.com/chromedp/chromedp"
-
-	"github.com/crmsync/crmsync/shared/dashboard/browsertest"
 )
 
 // sfCalls sums the local Salesforce's counted API calls.
@@ -25,10 +21,7 @@ func sfCalls(w *testWorld) (int, map[string]int) {
 // the chunks of 100 addresses and accounts, not by the recipients.
 func TestTaskPaneBadInputInHarness(t *testing.T) {
 	w := taskPaneWorld(t)
-	b := browsertest.New(t, w.srv.URL, 900, chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.Flag("disable-web-security", true), chromedp.Flag("disable-site-isolation-trials", true))
-	b.Open("/api/taskpane/harness?item=self")
-	signInThroughDialog(t, b, w)
+	b := signedInHarness(t, w, "/api/taskpane/harness?item=self")
 	w.sf.ResetCalls()
 	waitPane(t, b, "the empty answer", `document.getElementById("no-people")`)
 	if n, calls := sfCalls(w); n != 0 {

@@ -141,10 +141,7 @@ func tasksWithSubject(t *testing.T, w *testWorld, subject string) int {
 // meeting's people.
 func TestTaskPaneReadModeInHarness(t *testing.T) {
 	w := taskPaneWorld(t)
-	b := browsertest.New(t, w.srv.URL, 900, chromedp.Flag("ignore-certificate-errors", true),
-		// The identity provider's page in the dialog frame is another
-		// origin; the test reaches into it to click its button.
-		chromedp.Flag("disable-web-security", true), chromedp.Flag("disable-site-isolation-trials", true))
+	b := newPaneBrowser(t, w)
 	// The way in: the dashboard links the add-in's page, which (demo) links
 	// the simulated Outlook.
 	b.Open("/api/dashboard/")
@@ -230,10 +227,7 @@ func TestTaskPaneReadModeInHarness(t *testing.T) {
 // when sent marks the draft with the Salesforce category.
 func TestTaskPaneComposeInHarness(t *testing.T) {
 	w := taskPaneWorld(t)
-	b := browsertest.New(t, w.srv.URL, 900, chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.Flag("disable-web-security", true), chromedp.Flag("disable-site-isolation-trials", true))
-	b.Open("/api/taskpane/harness?item=compose")
-	signInThroughDialog(t, b, w)
+	b := signedInHarness(t, w, "/api/taskpane/harness?item=compose")
 	waitPane(t, b, "the compose tools", `document.querySelector("#track-opens")`)
 	// Open tracking is off until the user turns it on (the dashboard's
 	// Tracked e-mails page, clicked in TestBrowserTrackedOpens): the pane
@@ -310,16 +304,8 @@ func setPane(b *browsertest.Browser, sel, value string) {
 // explained in words.
 func TestTaskPaneCreateEditInHarness(t *testing.T) {
 	w := taskPaneWorld(t)
-	b := browsertest.New(t, w.srv.URL, 900, chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.Flag("disable-web-security", true), chromedp.Flag("disable-site-isolation-trials", true))
-	b.Open("/api/taskpane/harness")
-	signInThroughDialog(t, b, w)
-	waitPane(t, b, "the create button", `document.querySelector("#create")`)
-	clickPane(b, "#create")
-	waitPane(t, b, "the objects", `document.querySelector("#create-object option[value=Lead]")`)
-	setPane(b, "#create-object", "Lead")
-	clickPane(b, "#create-go")
-	waitPane(t, b, "the Lead form", `document.querySelector("#f-LastName")`)
+	b := signedInHarness(t, w, "/api/taskpane/harness")
+	openCreateForm(t, b, "Lead", `document.querySelector("#f-LastName")`)
 	// Prefilled from the e-mail's sender and signature.
 	if got := paneJS[string](b, `return document.getElementById("f-LastName").value + "|" + document.getElementById("f-Email").value`); got != "Anders|alice@acme.example" {
 		t.Errorf("the Lead form is prefilled with %q", got)
@@ -351,12 +337,7 @@ func TestTaskPaneCreateEditInHarness(t *testing.T) {
 
 	// A Contact whose account is found by searching.
 	clickPane(b, "#back")
-	waitPane(t, b, "the people", `document.querySelector("#create")`)
-	clickPane(b, "#create")
-	waitPane(t, b, "the objects", `document.querySelector("#create-object option[value=Contact]")`)
-	setPane(b, "#create-object", "Contact")
-	clickPane(b, "#create-go")
-	waitPane(t, b, "the Contact form", `document.querySelector("#find-AccountId")`)
+	openCreateForm(t, b, "Contact", `document.querySelector("#find-AccountId")`)
 	setPane(b, "#f-LastName", "Lookup")
 	setPane(b, "#find-AccountId", "Acme")
 	clickPane(b, "#find-go-AccountId")
@@ -373,12 +354,7 @@ func TestTaskPaneCreateEditInHarness(t *testing.T) {
 
 	// A Task: its subtype can be chosen on create only, so editing shows it read-only.
 	clickPane(b, "#back")
-	waitPane(t, b, "the people", `document.querySelector("#create")`)
-	clickPane(b, "#create")
-	waitPane(t, b, "the objects", `document.querySelector("#create-object option[value=Task]")`)
-	setPane(b, "#create-object", "Task")
-	clickPane(b, "#create-go")
-	waitPane(t, b, "the Task form", `document.querySelector("#f-Subject")`)
+	openCreateForm(t, b, "Task", `document.querySelector("#f-Subject")`)
 	setPane(b, "#f-Subject", "Call Zed")
 	setPane(b, "#f-TaskSubtype", "Call")
 	clickPane(b, "#save-record")

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/crmsync/crmsync/local/fakec4c"
 	"github.com/crmsync/crmsync/shared/c4c"
 	"github.com/crmsync/crmsync/shared/connection"
@@ -90,8 +88,7 @@ func c4cRead(t *testing.T, hs *httptest.Server, coll, filter string) []map[strin
 // no word of Salesforce anywhere.
 func TestTaskPaneC4CInHarness(t *testing.T) {
 	w, srv, hs := c4cTaskPaneWorld(t)
-	b := browsertest.New(t, w.srv.URL, 900, chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.Flag("disable-web-security", true), chromedp.Flag("disable-site-isolation-trials", true))
+	b := newPaneBrowser(t, w)
 	// The way in: the add-in's page names C4C and promises no Chatter.
 	b.Open("/api/taskpane/")
 	b.Expect("crmsync for Outlook", []string{"against the local SAP Cloud for Customer"})
@@ -181,11 +178,7 @@ func TestTaskPaneC4CInHarness(t *testing.T) {
 	}
 
 	// A Contact from C4C's $metadata.
-	clickPane(b, "#create")
-	waitPane(t, b, "the objects", `document.querySelector("#create-object option[value=Contact]")`)
-	setPane(b, "#create-object", "Contact")
-	clickPane(b, "#create-go")
-	waitPane(t, b, "the Contact form", `document.querySelector("#f-LastName")`)
+	openCreateForm(t, b, "Contact", `document.querySelector("#f-LastName")`)
 	// The codes go to C4C; the person reads their descriptions.
 	if got := paneJS[string](b, `return Array.from(document.querySelectorAll("#f-StatusCode option")).map(function(o){return o.value + "=" + o.textContent}).join(",")`); got != "=—,1=In Preparation,2=Active,3=Blocked" {
 		t.Errorf("the status picklist offers %q, want the code list in words", got)

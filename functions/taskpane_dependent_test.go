@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/crmsync/crmsync/shared/dashboard/browsertest"
 )
 
@@ -24,16 +22,8 @@ func paneOptions(b *browsertest.Browser, sel string) string {
 // Salesforce.
 func TestTaskPaneDependentPicklistsInHarness(t *testing.T) {
 	w := taskPaneWorld(t)
-	b := browsertest.New(t, w.srv.URL, 900, chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.Flag("disable-web-security", true), chromedp.Flag("disable-site-isolation-trials", true))
-	b.Open("/api/taskpane/harness")
-	signInThroughDialog(t, b, w)
-	waitPane(t, b, "the create button", `document.querySelector("#create")`)
-	clickPane(b, "#create")
-	waitPane(t, b, "the objects", `document.querySelector("#create-object option[value=Case]")`)
-	setPane(b, "#create-object", "Case")
-	clickPane(b, "#create-go")
-	waitPane(t, b, "the Case form", `document.querySelector("#f-Product_Detail__c")`)
+	b := signedInHarness(t, w, "/api/taskpane/harness")
+	openCreateForm(t, b, "Case", `document.querySelector("#f-Product_Detail__c")`)
 
 	// Before a product area is chosen, no detail can be.
 	if !paneJS[bool](b, `return document.getElementById("f-Product_Detail__c").disabled`) {
@@ -145,16 +135,8 @@ func TestTaskPaneDependentPicklistsInHarness(t *testing.T) {
 // out of the create, Salesforce's default would have checked it again).
 func TestTaskPaneCreateStartsAtDefaultsInHarness(t *testing.T) {
 	w := taskPaneWorld(t)
-	b := browsertest.New(t, w.srv.URL, 900, chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.Flag("disable-web-security", true), chromedp.Flag("disable-site-isolation-trials", true))
-	b.Open("/api/taskpane/harness")
-	signInThroughDialog(t, b, w)
-	waitPane(t, b, "the create button", `document.querySelector("#create")`)
-	clickPane(b, "#create")
-	waitPane(t, b, "the objects", `document.querySelector("#create-object option[value=Case]")`)
-	setPane(b, "#create-object", "Case")
-	clickPane(b, "#create-go")
-	waitPane(t, b, "the Case form", `document.querySelector("#f-Priority")`)
+	b := signedInHarness(t, w, "/api/taskpane/harness")
+	openCreateForm(t, b, "Case", `document.querySelector("#f-Priority")`)
 
 	selected := func(f string) string {
 		return paneJS[string](b, `var s = document.getElementById("f-`+f+`"); return s.value + "|" + s.options[s.selectedIndex].text`)

@@ -28,16 +28,8 @@ func leadForm(b *browsertest.Browser) string {
 func TestTaskPaneSignInExpiresMidFormInHarness(t *testing.T) {
 	clock := &movedClock{}
 	w := taskPaneWorldAt(t, clock.now)
-	b := browsertest.New(t, w.srv.URL, 900, chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.Flag("disable-web-security", true), chromedp.Flag("disable-site-isolation-trials", true))
-	b.Open("/api/taskpane/harness")
-	signInThroughDialog(t, b, w)
-	waitPane(t, b, "the create button", `document.querySelector("#create")`)
-	clickPane(b, "#create")
-	waitPane(t, b, "the objects", `document.querySelector("#create-object option[value=Lead]")`)
-	setPane(b, "#create-object", "Lead")
-	clickPane(b, "#create-go")
-	waitPane(t, b, "the Lead form", `document.querySelector("#f-LastName")`)
+	b := signedInHarness(t, w, "/api/taskpane/harness")
+	openCreateForm(t, b, "Lead", `document.querySelector("#f-LastName")`)
 	setPane(b, "#f-LastName", "Expiry")
 	setPane(b, "#f-Company", "Latebound")
 	setPane(b, "#f-Title", "Buyer")
@@ -136,11 +128,7 @@ func TestTaskPaneNAARenewsMidFormInHarness(t *testing.T) {
 		t.Errorf("signing in asked the bridge %v", got)
 	}
 
-	clickPane(b, "#create")
-	waitPane(t, b, "the objects", `document.querySelector("#create-object option[value=Lead]")`)
-	setPane(b, "#create-object", "Lead")
-	clickPane(b, "#create-go")
-	waitPane(t, b, "the Lead form", `document.querySelector("#f-LastName")`)
+	openCreateForm(t, b, "Lead", `document.querySelector("#f-LastName")`)
 	setPane(b, "#f-LastName", "Nested")
 	setPane(b, "#f-Company", "Bridgeworks")
 

@@ -23,8 +23,7 @@ func paneOverflows(b *browsertest.Browser) bool {
 // field puts the focus on that field, marked invalid.
 func TestTaskPaneKeyboardAndNarrowInHarness(t *testing.T) {
 	w := taskPaneWorld(t)
-	b := browsertest.New(t, w.srv.URL, 900, chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.Flag("disable-web-security", true), chromedp.Flag("disable-site-isolation-trials", true))
+	b := newPaneBrowser(t, w)
 	b.Open("/api/taskpane/harness")
 	browsertest.Eval[bool](b, `(function(){ var s = document.getElementById("width"); s.value = "320"; s.dispatchEvent(new Event("change")); return true; })()`)
 	if got := browsertest.Eval[int](b, `document.getElementById("pane").getBoundingClientRect().width`); got != 320 {
@@ -54,11 +53,7 @@ func TestTaskPaneKeyboardAndNarrowInHarness(t *testing.T) {
 	}
 
 	// A Contact's form, its account looked up by keyboard.
-	clickPane(b, "#create")
-	waitPane(t, b, "the objects", `document.querySelector("#create-object option[value=Contact]")`)
-	setPane(b, "#create-object", "Contact")
-	clickPane(b, "#create-go")
-	waitPane(t, b, "the Contact form", `document.querySelector("#find-AccountId")`)
+	openCreateForm(t, b, "Contact", `document.querySelector("#find-AccountId")`)
 	if got := paneJS[string](b, `var a = document.activeElement; return a ? a.tagName + ":" + a.textContent : ""`); got != "H2:New Contact" {
 		t.Errorf("the new form's focus is on %q", got)
 	}

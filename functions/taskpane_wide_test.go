@@ -31,12 +31,7 @@ func addWideObject(t testing.TB, w *testWorld) {
 // openWideForm opens the create form of Wide__c in the pane.
 func openWideForm(t testing.TB, b *browsertest.Browser) {
 	t.Helper()
-	waitPane(t, b, "the create button", `document.querySelector("#create")`)
-	clickPane(b, "#create")
-	waitPane(t, b, "the objects", `document.querySelector("#create-object option[value=Wide__c]")`)
-	setPane(b, "#create-object", "Wide__c")
-	clickPane(b, "#create-go")
-	waitPane(t, b, "the Wide form", `document.querySelector("#f-Region__c") && document.body.getAttribute("data-form-ms")`)
+	openCreateForm(t, b, "Wide__c", `document.querySelector("#f-Region__c") && document.body.getAttribute("data-form-ms")`)
 }
 
 // wideDescribeBytes is the size of the add-in API's describe of Wide__c,
