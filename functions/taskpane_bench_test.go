@@ -2,10 +2,6 @@ package main
 
 import (
 	"testing"
-
-	"github.com/chromedp/chromedp"
-
-	"github.com/crmsync/crmsync/shared/dashboard/browsertest"
 )
 
 // BenchmarkTaskPanePeople opens the sample e-mail in the simulated Outlook
@@ -17,10 +13,7 @@ import (
 // calls; here 1 + 1).
 func BenchmarkTaskPanePeople(b *testing.B) {
 	w := taskPaneWorld(b)
-	br := browsertest.New(b, w.srv.URL, 900, chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.Flag("disable-web-security", true), chromedp.Flag("disable-site-isolation-trials", true))
-	br.Open("/api/taskpane/harness")
-	signInThroughDialog(b, br, w)
+	br := signedInHarness(b, w, "/api/taskpane/harness")
 	waitPane(b, br, "the people", `document.body.getAttribute("data-people-shown")`)
 	w.sf.ResetCalls()
 	var paintAt, shownAt, lookup float64
