@@ -2,13 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -18,9 +13,7 @@ import (
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/funchost"
 	"github.com/crmsync/crmsync/shared/orgwatch"
-	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/schedule"
-	"github.com/crmsync/crmsync/shared/settings"
 	"github.com/crmsync/crmsync/shared/tablestore"
 	"github.com/crmsync/crmsync/shared/tablestore/storetest"
 )
@@ -37,34 +30,16 @@ func TestDirectoryKeptWhereInputsChange(t *testing.T) {
 	var reads *storetest.Reads
 	storeWrap = func(s tablestore.Store) tablestore.Store { reads = storetest.CountReads(s); return reads }
 	t.Cleanup(func() { storeWrap = nil })
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 	clock := &movedClock{}
-	w := newTestWorld(t, worldOptions{email: "wendy@world.example", now: clock.now,
-		env:   map[string]string{settings.NameAdminEmails: "wendy@world.example", salesforce.NameJWTKey: string(keyPEM)},
-		sfApp: func(c *fakesalesforce.Client) { c.JWTKey = &key.PublicKey }})
+	w := integrationWorld(t, clock.now)
 	storeWrap = nil
-	if _, err := w.sf.AddUser(fakesalesforce.User{Username: "integration@world.example", Email: "integration@world.example", LastName: "Integration", Admin: true}); err != nil {
-		t.Fatal(err)
-	}
 	otherOwner, err := w.sf.AddUser(fakesalesforce.User{Username: "oscar@world.example", Email: "oscar@world.example", LastName: "Other"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	org := w.sf.OrgID()
 	b := w.newBrowser()
-	w.signIn(t, b)
-	user := w.signedInUser(t, b)
-	token := w.csrf(t, b)
-	form := url.Values{"username": {fakesalesforce.DemoUsername}, "password": {fakesalesforce.DemoPassword}}
-	if status, _, body := b.fetch(t, "POST", w.srv.URL+"/api/dashboard/connect/salesforce/password", strings.NewReader(form.Encode()),
-		map[string]string{"Content-Type": "application/x-www-form-urlencoded", "X-CSRF-Token": token}); status != http.StatusOK {
-		t.Fatalf("Salesforce connect answered %d: %s", status, body)
-	}
-	w.connectMicrosoft(t, b)
+	user, token := w.connectUser(t, b)
 	body, _ := json.Marshal(map[string]string{"username": "integration@world.example"})
 	if status, _, resp := b.fetch(t, "POST", w.srv.URL+"/api/dashboard/connect/admin/salesforce/integration", strings.NewReader(string(body)),
 		map[string]string{"Content-Type": "application/json", "X-CSRF-Token": token}); status != http.StatusOK {

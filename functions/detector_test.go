@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,13 +13,11 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/local/fakegraph"
-	"github.com/crmsync/crmsync/local/fakesalesforce"
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/funchost"
 	"github.com/crmsync/crmsync/shared/orgwatch"
 	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/schedule"
-	"github.com/crmsync/crmsync/shared/settings"
 )
 
 // movedClock is the wall clock moved forward by what the test advanced: the
@@ -103,29 +99,11 @@ func (w *testWorld) mailboxHasContact(t *testing.T, surname string) bool {
 // it up again, the next tick finds the change made meanwhile.
 func TestSalesforceChangeReachesMailboxThroughDetectorTimer(t *testing.T) {
 	ctx := context.Background()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 	clock := &movedClock{}
-	w := newTestWorld(t, worldOptions{email: "wendy@world.example", now: clock.now,
-		env:   map[string]string{settings.NameAdminEmails: "wendy@world.example", salesforce.NameJWTKey: string(keyPEM)},
-		sfApp: func(c *fakesalesforce.Client) { c.JWTKey = &key.PublicKey }})
-	if _, err := w.sf.AddUser(fakesalesforce.User{Username: "integration@world.example", Email: "integration@world.example", LastName: "Integration", Admin: true}); err != nil {
-		t.Fatal(err)
-	}
+	w := integrationWorld(t, clock.now)
 	org := w.sf.OrgID()
 	b := w.newBrowser()
-	w.signIn(t, b)
-	user := w.signedInUser(t, b)
-	token := w.csrf(t, b)
-	form := url.Values{"username": {fakesalesforce.DemoUsername}, "password": {fakesalesforce.DemoPassword}}
-	if status, _, body := b.fetch(t, "POST", w.srv.URL+"/api/dashboard/connect/salesforce/password", strings.NewReader(form.Encode()),
-		map[string]string{"Content-Type": "application/x-www-form-urlencoded", "X-CSRF-Token": token}); status != http.StatusOK {
-		t.Fatalf("Salesforce connect answered %d: %s", status, body)
-	}
-	w.connectMicrosoft(t, b)
+	user, token := w.connectUser(t, b)
 	idx := orgwatch.Index{Store: w.app.store}
 	if owner, ok, err := idx.Owner(ctx, org, user); err != nil || !ok || owner != w.sfUser {
 		t.Fatalf("the directory after connecting: %q %v %v, want the user's Salesforce user id %s", owner, ok, err, w.sfUser)
