@@ -1,6 +1,7 @@
 package sides_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -40,23 +41,38 @@ func cancelWorld(t *testing.T, classic bool) *world {
 // graphDo sends one request to the local Graph as the mailbox's user.
 func graphDo(t *testing.T, w *world, method, path string, out any) {
 	t.Helper()
-	req, err := http.NewRequest(method, w.gURL+"/v1.0/users/"+upn+"/"+path, nil)
+	graphCall(t, method, w.gURL+"/v1.0/users/"+upn+"/"+path, w.graph.Token(upn), nil, out)
+}
+
+// graphCall sends one request to the local Graph with token, asking for
+// immutable ids; body, when not nil, goes as JSON. A 2xx answer is decoded
+// into out (when not nil); any other fails the test with the answer.
+func graphCall(t testing.TB, method, url, token string, body []byte, out any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+w.graph.Token(upn))
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Prefer", `IdType="ImmutableId"`)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	got, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode/100 != 2 {
-		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+		t.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, got)
 	}
 	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
+		if err := json.Unmarshal(got, out); err != nil {
 			t.Fatal(err)
 		}
 	}

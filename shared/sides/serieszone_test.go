@@ -1,10 +1,8 @@
 package sides_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -66,27 +64,7 @@ func graphSend(t *testing.T, w *world, method, path string, body, out any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequest(method, w.gURL+"/v1.0/users/"+upn+"/"+path, bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+w.graph.Token(upn))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Prefer", `IdType="ImmutableId"`)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	got, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, got)
-	}
-	if out != nil {
-		if err := json.Unmarshal(got, out); err != nil {
-			t.Fatal(err)
-		}
-	}
+	graphCall(t, method, w.gURL+"/v1.0/users/"+upn+"/"+path, w.graph.Token(upn), b, out)
 }
 
 // mailboxLocalTimes lists a mailbox series' meetings as local times in loc

@@ -2,7 +2,6 @@ package sides_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -363,27 +362,7 @@ func postMessage(t testing.TB, base, token, mailbox string) string {
 
 func graphPost(t testing.TB, url, token, body string, out any) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Prefer", `IdType="ImmutableId"`)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("POST %s: %d %s", url, resp.StatusCode, b)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatal(err)
-		}
-	}
+	graphCall(t, http.MethodPost, url, token, []byte(body), out)
 }
 
 // seedSalesforce puts contacts, tasks (due over the next 20 days) and events
