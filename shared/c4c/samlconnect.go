@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -218,7 +217,7 @@ func (a SAMLAdmin) configure(ctx context.Context, h *connect.Handler, org string
 		}
 		return refuse(http.StatusBadRequest, "bad_request", msg, "setup fields missing")
 	}
-	if !tenantHostOK(req.Host) {
+	if !connect.ServiceHost(req.Host) {
 		return refuse(http.StatusBadRequest, "bad_host", "the tenant URL must be an https:// address such as https://my000000.crm.ondemand.com", "host not https")
 	}
 	key, cert, err := ParseKeyPair([]byte(req.Key), []byte(req.Cert))
@@ -362,18 +361,4 @@ func refusalText(err error) string {
 		return fe.Message
 	}
 	return fmt.Sprint(err)
-}
-
-// tenantHostOK accepts https URLs, and http on loopback (the local C4C).
-func tenantHostOK(v string) bool {
-	u, err := url.Parse(v)
-	if err != nil || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-		return false
-	}
-	if u.Scheme == "https" {
-		return true
-	}
-	host := u.Hostname()
-	ip := net.ParseIP(host)
-	return u.Scheme == "http" && (host == "localhost" || ip != nil && ip.IsLoopback())
 }

@@ -3,7 +3,6 @@ package connect
 import (
 	"context"
 	"html/template"
-	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -112,7 +111,7 @@ func (h *Handler) storePassword(w http.ResponseWriter, r *http.Request, user str
 	case len(req.Host) > 200 || len(req.Username) > 80 || len(req.Password) > 512:
 		failed(&refusal{code: "bad_request", msg: "the tenant URL, user name or password is too long", reason: "field too long"})
 		return
-	case !serviceHost(req.Host):
+	case !ServiceHost(req.Host):
 		failed(&refusal{code: "bad_host", msg: "the tenant URL must be an https:// address such as " + p.HostHint, reason: "host not an https URL"})
 		return
 	}
@@ -137,20 +136,4 @@ func (h *Handler) storePassword(w http.ResponseWriter, r *http.Request, user str
 		resp["warning"] = p.Name + " is connected, but sync could not be resumed yet."
 	}
 	writeJSON(w, http.StatusOK, resp)
-}
-
-// serviceHost accepts https URLs, and http ones on a loopback address (the
-// local servers of the demo and tests): a password never travels in clear
-// over a network.
-func serviceHost(v string) bool {
-	u, err := url.Parse(v)
-	if err != nil || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-		return false
-	}
-	if u.Scheme == "https" {
-		return true
-	}
-	host := u.Hostname()
-	ip := net.ParseIP(host)
-	return u.Scheme == "http" && (host == "localhost" || ip != nil && ip.IsLoopback())
 }
