@@ -2,17 +2,14 @@ package c4c
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/crmsync/crmsync/local/fakec4c"
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/keyring"
 	"github.com/crmsync/crmsync/shared/side"
 	"github.com/crmsync/crmsync/shared/sides"
-	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
 // The generic opener takes the C4C opener as it takes Salesforce's.
@@ -20,17 +17,7 @@ var _ sides.CRMOpener = (*Opener)(nil)
 
 func TestOpenerOpensAStoredCommunicationUser(t *testing.T) {
 	l := newLocal(t, fakec4c.Options{})
-	dir := t.TempDir()
-	tables, err := tablestore.OpenEmbedded(filepath.Join(dir, "tables.sqlite"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tables.Close() })
-	ring, err := keyring.OpenFileRing(filepath.Join(dir, "keys", "ring.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conns := connection.NewStore(tables, ring, connection.Options{Providers: connection.ProvidersOf(Connector)})
+	tables, conns := testStores(t)
 	save := func(user, password string) connection.Connection {
 		c, err := conns.Save(t.Context(), connection.Connection{User: user, Provider: Provider, Tenant: "local", InstanceURL: l.http.URL, Flow: connection.FlowPassword},
 			connection.Credentials{Username: fakec4c.DemoUser, Password: password})

@@ -3,7 +3,6 @@ package c4c
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,9 +11,7 @@ import (
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/keyring"
 	"github.com/crmsync/crmsync/shared/side"
-	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
 // TestTwoUsersSeeTheirOwnRecords: two crmsync users of one tenant, through
@@ -26,17 +23,7 @@ import (
 func TestTwoUsersSeeTheirOwnRecords(t *testing.T) {
 	l := newLocal(t, fakec4c.Options{})
 	ctx := context.Background()
-	dir := t.TempDir()
-	tables, err := tablestore.OpenEmbedded(filepath.Join(dir, "tables.sqlite"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tables.Close() })
-	ring, err := keyring.OpenFileRing(filepath.Join(dir, "keys", "ring.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conns := connection.NewStore(tables, ring, connection.Options{Providers: connection.ProvidersOf(Connector)})
+	tables, conns := testStores(t)
 	for _, e := range []map[string]any{
 		{"LastName": "Lovelace", "Email": "ada@acme.example", "EmployeeID": "E1", "BusinessPartnerID": "8000000101"},
 		{"LastName": "Babbage", "Email": "bob@acme.example", "EmployeeID": "E2", "BusinessPartnerID": "8000000102"},

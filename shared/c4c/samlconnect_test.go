@@ -8,14 +8,12 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/crmsync/crmsync/shared/connect"
 	"github.com/crmsync/crmsync/shared/connection"
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/keyring"
 	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
@@ -25,17 +23,7 @@ import (
 // users by address, who need no password, and their sides sync.
 func TestSAMLAdminFlow(t *testing.T) {
 	w := newSAMLWorld(t)
-	dir := t.TempDir()
-	tables, err := tablestore.OpenEmbedded(filepath.Join(dir, "tables.sqlite"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tables.Close() })
-	ring, err := keyring.OpenFileRing(filepath.Join(dir, "keys", "ring.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conns := connection.NewStore(tables, ring, connection.Options{Providers: connection.ProvidersOf(Connector)})
+	tables, conns := testStores(t)
 	users := map[string]string{"ada@acme.example": "u-ada", "bob@acme.example": "u-bob"}
 	h, err := connect.New(connect.Options{
 		Providers: []connect.Provider{SAMLAdmin{Connections: conns}},

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -21,9 +20,6 @@ import (
 
 	"github.com/crmsync/crmsync/local/fakec4c"
 	"github.com/crmsync/crmsync/shared/connect"
-	"github.com/crmsync/crmsync/shared/connection"
-	"github.com/crmsync/crmsync/shared/keyring"
-	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
 var certArea = regexp.MustCompile(`(?s)<textarea id="certificate"[^>]*>(.*?)</textarea>`)
@@ -37,17 +33,7 @@ var certArea = regexp.MustCompile(`(?s)<textarea id="certificate"[^>]*>(.*?)</te
 // now is refused with nothing stored; a replace with an empty secret keeps
 // the client's; each address's outcome is said in words; remove removes.
 func TestSAMLAdminPageForms(t *testing.T) {
-	dir := t.TempDir()
-	tables, err := tablestore.OpenEmbedded(filepath.Join(dir, "tables.sqlite"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tables.Close() })
-	ring, err := keyring.OpenFileRing(filepath.Join(dir, "keys", "ring.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conns := connection.NewStore(tables, ring, connection.Options{Providers: connection.ProvidersOf(Connector)})
+	tables, conns := testStores(t)
 	clk := &clock{t: time.Date(2026, 5, 11, 12, 0, 0, 0, time.UTC)}
 	users := map[string]string{"ada@acme.example": "u-ada", "bob@acme.example": "u-bob"}
 	admin := SAMLAdmin{Connections: conns, CSRFToken: func(*http.Request) string { return "tok" }, Prefix: connect.DefaultPrefix, Overview: "/api/dashboard/overview", Static: "/api/dashboard/static"}
