@@ -26,8 +26,20 @@ import (
 // every new mailbox meeting shared with Salesforce.
 func cancelWorld(t *testing.T, classic bool) *world {
 	t.Helper()
+	return berlinWorld(t, classic, time.Date(2026, 3, 20, 9, 0, 0, 0, time.UTC))
+}
+
+// berlinWorld is a world whose Salesforce user is in Berlin and whose every
+// new mailbox meeting goes to Salesforce, not only those with the share
+// category (which the mailbox adapter's Create cannot set); classic: the
+// local Salesforce makes classic series only; at, when not zero, is the
+// world's clock.
+func berlinWorld(t *testing.T, classic bool, at time.Time) *world {
+	t.Helper()
 	w := newWorldOptions(t, fakesalesforce.Options{ClassicSeriesOnly: classic})
-	w.now = time.Date(2026, 3, 20, 9, 0, 0, 0, time.UTC)
+	if !at.IsZero() {
+		w.now = at
+	}
 	src := w.runner.Settings.(settingsFor)
 	us := src[w.user]
 	us.Policies = map[item.Kind]reconcile.Policy{item.Event: {NewItems: reconcile.NewAll}}

@@ -7,9 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/local/fakesalesforce"
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/reconcile"
 	"github.com/crmsync/crmsync/shared/salesforce"
 )
 
@@ -23,17 +21,9 @@ import (
 // code (the change was refused with an issue) and against a runner that does
 // not adopt the new id (the mailbox series deleted or doubled).
 func TestClassicSeriesPatternChangeThroughSessions(t *testing.T) {
-	w := newWorldOptions(t, fakesalesforce.Options{ClassicSeriesOnly: true})
+	w := berlinWorld(t, true, time.Date(2026, 10, 19, 9, 0, 0, 0, time.UTC)) // the week before the change
 	ctx := context.Background()
 	berlin, _ := time.LoadLocation("Europe/Berlin")
-	w.now = time.Date(2026, 10, 19, 9, 0, 0, 0, time.UTC) // the week before the change
-	src := w.runner.Settings.(settingsFor)
-	us := src[w.user]
-	us.Policies = map[item.Kind]reconcile.Policy{item.Event: {NewItems: reconcile.NewAll}}
-	src[w.user] = us
-	if err := w.sf.Update(w.sfID, w.sfID, map[string]any{"TimeZoneSidKey": "Europe/Berlin"}); err != nil {
-		t.Fatal(err)
-	}
 	wed := time.Date(2026, 10, 21, 14, 0, 0, 0, berlin)
 	res, err := w.mailbox.Create(ctx, item.Event, []item.Record{{Kind: item.Event, Fields: map[string]string{
 		item.Subject: "Design sync", item.Start: wed.UTC().Format(time.RFC3339), item.End: wed.Add(time.Hour).UTC().Format(time.RFC3339),

@@ -10,9 +10,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/crmsync/crmsync/local/fakesalesforce"
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/reconcile"
 	"github.com/crmsync/crmsync/shared/salesforce"
 )
 
@@ -67,17 +65,8 @@ func TestSeriesBothWaysThroughSessions(t *testing.T) {
 }
 
 func seriesBothWays(t *testing.T, classic bool) {
-	w := newWorldOptions(t, fakesalesforce.Options{ClassicSeriesOnly: classic})
+	w := berlinWorld(t, classic, time.Time{})
 	ctx := context.Background()
-	// Every new meeting of the calendar goes to Salesforce, not only those
-	// with the share category (which the mailbox adapter's Create cannot set).
-	src := w.runner.Settings.(settingsFor)
-	us := src[w.user]
-	us.Policies = map[item.Kind]reconcile.Policy{item.Event: {NewItems: reconcile.NewAll}}
-	src[w.user] = us
-	if err := w.sf.Update(w.sfID, w.sfID, map[string]any{"TimeZoneSidKey": "Europe/Berlin"}); err != nil {
-		t.Fatal(err)
-	}
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	day := w.now.In(berlin)
 	tue := time.Date(day.Year(), day.Month(), day.Day()+int((time.Tuesday-day.Weekday()+7)%7)+7, 10, 0, 0, 0, berlin)
