@@ -98,7 +98,14 @@ func TestClassicSeriesPatternChangeThroughSessions(t *testing.T) {
 // seriesIDs lists the ids of the local Salesforce's classic series records.
 func seriesIDs(t *testing.T, w *world) []string {
 	t.Helper()
-	recs, err := w.sfClient(t).Collect(context.Background(), "SELECT Id FROM Event WHERE IsRecurrence = true AND IsChild = false")
+	return sfIDs(t, w, "SELECT Id FROM Event WHERE IsRecurrence = true AND IsChild = false")
+}
+
+// sfIDs lists the ids of the records a SOQL query finds in the local
+// Salesforce.
+func sfIDs(t *testing.T, w *world, soql string) []string {
+	t.Helper()
+	recs, err := w.sfClient(t).Collect(context.Background(), soql)
 	if err != nil {
 		t.Fatal(err)
 	}
