@@ -93,24 +93,7 @@ func TestDirectoryKeptWhereInputsChange(t *testing.T) {
 		if _, err := timer.Timer(ctx, funchost.TimerTrigger{InvocationID: "tick"}); err != nil {
 			t.Fatalf("detector tick: %v", err)
 		}
-		msgs, err := w.app.queue.Dequeue(ctx, schedule.SessionsQueue, 32, time.Minute)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []schedule.Request
-		for _, m := range msgs {
-			req, err := schedule.DecodeRequest(m.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if req.Reason == schedule.CRMChange {
-				out = append(out, req)
-			}
-			if err := w.app.queue.Delete(ctx, schedule.SessionsQueue, m.ID, m.PopReceipt); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return out
+		return w.takeRequests(t, func(req schedule.Request) bool { return req.Reason == schedule.CRMChange })
 	}
 	// Past the query's overlap from the sessions' own writes in Salesforce
 	// (Wendy's records, which would request her anyway).

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/crmsync/crmsync/local/fakesalesforce"
 	"github.com/crmsync/crmsync/shared/salesforce"
+	"github.com/crmsync/crmsync/shared/schedule"
 	"github.com/crmsync/crmsync/shared/settings"
 )
 
@@ -51,4 +53,29 @@ func (w *testWorld) connectUser(t *testing.T, b *browser) (user, token string) {
 	}
 	w.connectMicrosoft(t, b)
 	return user, token
+}
+
+// takeRequests takes the session requests in the sessions queue (up to 32)
+// off it and returns those keep accepts.
+func (w *testWorld) takeRequests(t *testing.T, keep func(schedule.Request) bool) []schedule.Request {
+	t.Helper()
+	ctx := context.Background()
+	msgs, err := w.app.queue.Dequeue(ctx, schedule.SessionsQueue, 32, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []schedule.Request
+	for _, m := range msgs {
+		req, err := schedule.DecodeRequest(m.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if keep(req) {
+			out = append(out, req)
+		}
+		if err := w.app.queue.Delete(ctx, schedule.SessionsQueue, m.ID, m.PopReceipt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
 }

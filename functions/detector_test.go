@@ -151,24 +151,7 @@ func TestSalesforceChangeReachesMailboxThroughDetectorTimer(t *testing.T) {
 	// pushes (the local Graph notifies the app of what a session wrote).
 	sessions := func() []schedule.Request {
 		t.Helper()
-		msgs, err := w.app.queue.Dequeue(ctx, schedule.SessionsQueue, 32, time.Minute)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []schedule.Request
-		for _, m := range msgs {
-			req, err := schedule.DecodeRequest(m.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if req.Reason != schedule.Push {
-				out = append(out, req)
-			}
-			if err := w.app.queue.Delete(ctx, schedule.SessionsQueue, m.ID, m.PopReceipt); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return out
+		return w.takeRequests(t, func(req schedule.Request) bool { return req.Reason != schedule.Push })
 	}
 	sessions() // what connecting requested; the first session stood for it
 	// The timer fires as each minute turns (orgwatch.TickOffset).
