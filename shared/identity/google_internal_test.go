@@ -82,7 +82,10 @@ func TestGoogleIDTokenVerification(t *testing.T) {
 	}{
 		{name: "wrong aud", edit: func(c jwt.MapClaims) { c["aud"] = "someone-else.apps.googleusercontent.com" }, want: "wrong audience"},
 		{name: "wrong iss", edit: func(c jwt.MapClaims) { c["iss"] = "https://evil.example" }, want: "issuer is not Google"},
-		{name: "expired", edit: func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Hour).Unix(); c["iat"] = now.Add(-2 * time.Hour).Unix() }, want: "expired"},
+		{name: "expired", edit: func(c jwt.MapClaims) {
+			c["exp"] = now.Add(-time.Hour).Unix()
+			c["iat"] = now.Add(-2 * time.Hour).Unix()
+		}, want: "expired"},
 		{name: "bad nonce", nonce: "another", want: "nonce"},
 		{name: "no hd (gmail.com)", edit: func(c jwt.MapClaims) { delete(c, "hd"); c["email"] = "ann@gmail.com" }, want: "no hd", notWS: true},
 		{name: "unverified email", edit: func(c jwt.MapClaims) { c["email_verified"] = false }, want: "not verified"},
