@@ -70,6 +70,9 @@ const (
 	NameGoogleClientID     = "CRMSYNC_GOOGLE_CLIENT_ID"
 	NameGoogleClientSecret = "CRMSYNC_GOOGLE_CLIENT_SECRET"
 	NameGoogleBaseURL      = "CRMSYNC_GOOGLE_BASE_URL"
+	// NameGoogleAllowedDomains limits "Sign in with Google" to these
+	// Google Workspace domains.
+	NameGoogleAllowedDomains = "CRMSYNC_GOOGLE_ALLOWED_DOMAINS"
 	// Gmail push through Cloud Pub/Sub (shared/google gmailpush.go).
 	NameGooglePubSubTopic          = "CRMSYNC_GOOGLE_PUBSUB_TOPIC"
 	NameGooglePubSubServiceAccount = "CRMSYNC_GOOGLE_PUBSUB_SERVICE_ACCOUNT"
@@ -154,6 +157,7 @@ func Specs() []Spec {
 		{Name: NameMailbox, Description: "The mailbox users sync with: `microsoft` (Microsoft 365 through Graph) or `google` (Google Workspace: People, Calendar, Tasks and Gmail, connected per user with OAuth on the dashboard's Connections page).", Default: MailboxMicrosoft},
 		{Name: NameGoogleClientID, Description: "Client id of crmsync's Google OAuth client (a web application in Google Cloud, redirect URI `<CRMSYNC_PUBLIC_URL>/api/dashboard/connect/google/callback`).", RequiredWhen: "CRMSYNC_MAILBOX is `google`"},
 		{Name: NameGoogleClientSecret, Description: "Client secret of the Google OAuth client.", RequiredWhen: "CRMSYNC_GOOGLE_CLIENT_ID is set", Secret: true},
+		{Name: NameGoogleAllowedDomains, Description: "Comma-separated Google Workspace domains (the ID token's `hd`) whose users may sign in with Google; `*` for any Workspace domain. Personal Google accounts (gmail.com) are always refused. The Google OAuth client also needs the redirect URI `<CRMSYNC_PUBLIC_URL>/api/dashboard/auth/google/callback`.", Default: "*"},
 		{Name: NameGooglePubSubTopic, Description: "Cloud Pub/Sub topic Gmail notifies (`projects/<project>/topics/<topic>`, publishable by gmail-api-push@system.gserviceaccount.com) with an authenticated push subscription to `<CRMSYNC_PUBLIC_URL>/api/notifications` (audience: that URL). Unset: Gmail is polled."},
 		{Name: NameGooglePubSubServiceAccount, Description: "Service account of that push subscription: the e-mail its OpenID Connect tokens must carry.", RequiredWhen: "CRMSYNC_GOOGLE_PUBSUB_TOPIC is set"},
 		{Name: NameGoogleBaseURL, Description: "Base URL replacing Google's API and OAuth hosts: the local Google's (`go run ./local fake-google`) in tests and the demo; unset in production.", Default: "Google's own hosts"},
@@ -199,6 +203,9 @@ type Settings struct {
 	GoogleClientSecret string
 	// GoogleBaseURL replaces Google's API and OAuth hosts ("" = Google's).
 	GoogleBaseURL string
+	// GoogleAllowedDomains are the Workspace domains allowed to sign in
+	// with Google ("*" = any Workspace domain).
+	GoogleAllowedDomains []string
 	// GooglePubSubTopic and GooglePubSubServiceAccount turn on Gmail push:
 	// the topic users.watch names and the push subscription's service
 	// account ("" = Gmail is polled).
@@ -392,6 +399,10 @@ func Load(getenv func(string) string) (Settings, error) {
 	}
 	s.GoogleClientID, s.GoogleClientSecret = get(NameGoogleClientID), getenv(NameGoogleClientSecret)
 	s.GoogleBaseURL = strings.TrimRight(get(NameGoogleBaseURL), "/")
+	if s.Mailbox == MailboxGoogle {
+		// Sign in with Google is offered in Google Workspace worlds only.
+		s.GoogleAllowedDomains = list(orDefault(get(NameGoogleAllowedDomains), "*"))
+	}
 	if s.Mailbox == MailboxGoogle && s.GoogleClientID == "" {
 		bad("%s is missing (required when %s is %q: users connect their mailboxes with it)", NameGoogleClientID, NameMailbox, MailboxGoogle)
 	}
