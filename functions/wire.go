@@ -542,6 +542,11 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *salesforce.
 			AllowedTenants: cfg.Salesforce.AllowedOrgs, AnyTenant: anyOf(cfg.Salesforce.AllowedOrgs)})
 		buttons = append(buttons, dashboard.Provider{Name: "salesforce", Label: "Sign in with Salesforce"})
 	}
+	if a.google != nil {
+		// A Google Workspace team signs in with Google, first on the page.
+		gp, gb := googleSignIn(cfg, authBase)
+		providers, buttons = append([]identity.Provider{gp}, providers...), append([]dashboard.Provider{gb}, buttons...)
+	}
 	var signIn dashboard.SignInHandlers
 	if len(providers) > 0 {
 		si, err := identity.NewSignIn(a.sessions, a.users, a.store, providers, identity.SignInOptions{Now: a.now, Log: a.log, OnSignIn: a.onSignIn,

@@ -34,6 +34,29 @@ func googleOAuth(cfg config) *oauth2.Config {
 	return c
 }
 
+// googleSignIn is "Sign in with Google" of a CRMSYNC_MAILBOX=google
+// deployment: OpenID Connect with the same Google OAuth client the mailbox
+// connect flow uses (its redirect URI list gains .../auth/google/callback),
+// discovered at accounts.google.com or the local Google. The organisation
+// of a Google user is their Workspace domain (hd).
+//
+// Sign-in asks for "openid email profile" only, not the mailbox scopes:
+// the session must not hold mailbox tokens, and the connect flow keeps
+// its own state, PKCE and sealed refresh token per connection. Google
+// remembers the identity consent, so the connect step that follows shows
+// only the mailbox scopes (incremental authorization) — nothing is asked
+// twice.
+func googleSignIn(cfg config, authBase string) (identity.Provider, dashboard.Provider) {
+	authority := "https://accounts.google.com"
+	if cfg.Google.BaseURL != "" {
+		authority = cfg.Google.BaseURL
+	}
+	return identity.Provider{Name: google.Provider, Kind: identity.Google, Authority: authority,
+			ClientID: cfg.Google.ClientID, ClientSecret: cfg.Google.ClientSecret, RedirectURL: authBase + google.Provider + "/callback",
+			AllowedTenants: cfg.Google.Domains(), AnyTenant: anyOf(cfg.Google.Domains())},
+		dashboard.Provider{Name: google.Provider, Label: "Sign in with Google"}
+}
+
 // googleOpener opens users' Google mailboxes with their own OAuth tokens.
 // Each opened side keeps a Calendar watch channel per synced calendar
 // calling the notifications function (pushKey signs the channel tokens),

@@ -58,6 +58,11 @@ func TestBrowserDemoLinks(t *testing.T) {
 	} {
 		t.Run(w.name, func(t *testing.T) {
 			base := serveDemo(t, app, filepath.Join(dir, "data-"+w.name), w.flags)
+			// The README: in a Google world Dana signs in with Google.
+			userSignIn := withMicrosoft(demo.UserOID)
+			if slices.Contains(w.flags, "google") {
+				userSignIn = withGoogle
+			}
 			for _, who := range []struct {
 				name   string
 				signIn func(*browsertest.Browser)
@@ -68,7 +73,7 @@ func TestBrowserDemoLinks(t *testing.T) {
 				// shows.
 				says []string
 			}{
-				{"user", withMicrosoft(demo.UserOID), []string{"/api/dashboard/healthz"}, []string{"Overview", "Signed in as demo@crmsync.local", "created in your mailbox"}},
+				{"user", userSignIn, []string{"/api/dashboard/healthz"}, []string{"Overview", "Signed in as demo@crmsync.local", "created in your mailbox"}},
 				{"admin", withMicrosoft(demo.AdminOID), []string{"/api/dashboard/status"}, []string{"Organisation"}},
 				// The README's third way in: Sign in with Salesforce, where
 				// there is a Salesforce; a separate account, nothing
@@ -157,6 +162,12 @@ func withMicrosoft(oid string) func(*browsertest.Browser) {
 		b.Click(`a[href^="` + dashboard.Prefix + `/auth/microsoft/login"]`)
 		b.Click(`button[value="` + oid + `"]`)
 	}
+}
+
+// withGoogle signs in with Google: the demo's local Google consents as
+// Dana, the demo user.
+func withGoogle(b *browsertest.Browser) {
+	b.Click(`a[href^="` + dashboard.Prefix + `/auth/google/login"]`)
 }
 
 // withSalesforce signs in with Salesforce as the README's table says: the

@@ -108,7 +108,10 @@ type World struct {
 // and GoogleClient the OAuth client the demo app uses with the local
 // Google (which accepts any client).
 const (
-	GoogleUser   = "dana@crmsync.local"
+	GoogleUser = "dana@crmsync.local"
+	// GoogleDomain is the demo's Google Workspace domain (the hd of its
+	// users' ID tokens): the organisation of a Google demo.
+	GoogleDomain = "crmsync.local"
 	GoogleClient = "crmsync-local.apps.googleusercontent.com"
 )
 
@@ -199,8 +202,10 @@ func Start(ctx context.Context, o Options) (*World, error) {
 		if w.googleRefresh, err = fakegoogle.SeedDemo(w.Google, GoogleUser, o.Now()); err != nil {
 			return nil, err
 		}
-		// Connect Google on the dashboard consents as Dana.
+		// Sign in with Google and Connect Google on the dashboard consent
+		// as Dana; the admin is a Google account of the same domain.
 		w.Google.SignIn(GoogleUser)
+		w.Google.AddUser(AdminEmail)
 		mailboxHandler = w.Google
 	}
 	provider, err := idp.New(w.IdPURL,
@@ -255,7 +260,15 @@ func (w *World) provision(ctx context.Context, o Options) error {
 	now := o.Now()
 	grants := access.NewStore(o.Store, o.Now)
 	users := identity.NewUsers(o.Store, grants, o.Now)
-	p, _, err := users.SignIn(ctx, identity.Identity{Kind: identity.Entra, Org: idp.DemoTenant, Subject: UserOID})
+	demoID := identity.Identity{Kind: identity.Entra, Org: idp.DemoTenant, Subject: UserOID}
+	adminID := identity.Identity{Kind: identity.Entra, Org: idp.DemoTenant, Subject: AdminOID}
+	if w.Google != nil {
+		// A Google Workspace team signs in with Google: Dana and the admin
+		// are Google accounts of the Workspace domain, their organisation.
+		demoID = identity.Identity{Kind: identity.Google, Org: GoogleDomain, Subject: fakegoogle.Subject(GoogleUser)}
+		adminID = identity.Identity{Kind: identity.Google, Org: GoogleDomain, Subject: fakegoogle.Subject(AdminEmail)}
+	}
+	p, _, err := users.SignIn(ctx, demoID)
 	if err != nil {
 		return fmt.Errorf("signing up the demo user: %w", err)
 	}
@@ -305,7 +318,7 @@ func (w *World) provision(ctx context.Context, o Options) error {
 	if w.Google != nil {
 		// As Connect Google on the dashboard saves it: the tenant is the
 		// address's domain, the credential the refresh token.
-		if _, err := conns.Save(ctx, connection.Connection{User: p.User, Provider: google.Provider, Tenant: "crmsync.local",
+		if _, err := conns.Save(ctx, connection.Connection{User: p.User, Provider: google.Provider, Tenant: GoogleDomain,
 			Flow: connection.FlowAuthCode, Scopes: google.Scopes}, connection.Credentials{RefreshToken: w.googleRefresh}); err != nil {
 			return fmt.Errorf("connecting the demo Google mailbox: %w", err)
 		}
@@ -318,7 +331,7 @@ func (w *World) provision(ctx context.Context, o Options) error {
 	// connect/admin/salesforce/integration saves it, and the demo user's
 	// Salesforce user id in its directory (a connection made or an
 	// integration set up through the dashboard records it the same way).
-	if err := w.watchSalesforce(ctx, o, conns, p.User); err != nil {
+	if err := w.watchSalesforce(ctx, o, conns, p.Org, p.User); err != nil {
 		return err
 	}
 	if err := accounts.SetPlan(ctx, p.User, Plan); err != nil {
@@ -333,7 +346,7 @@ func (w *World) provision(ctx context.Context, o Options) error {
 	// The admin: signed up as the identity provider's Avery Admin would be,
 	// and made organisation admin the way every sign-in with an address
 	// named in CRMSYNC_ADMIN_EMAILS is.
-	admin, _, err := users.SignIn(ctx, identity.Identity{Kind: identity.Entra, Org: idp.DemoTenant, Subject: AdminOID})
+	admin, _, err := users.SignIn(ctx, adminID)
 	if err != nil {
 		return fmt.Errorf("signing up the demo admin: %w", err)
 	}
@@ -350,11 +363,11 @@ func (w *World) provision(ctx context.Context, o Options) error {
 // watchSalesforce gives the demo organisation its change detector: the
 // integration connection and the demo user's directory entry. A C4C world
 // has none (C4C reports no changes that way).
-func (w *World) watchSalesforce(ctx context.Context, o Options, conns *connection.Store, user string) error {
+func (w *World) watchSalesforce(ctx context.Context, o Options, conns *connection.Store, org, user string) error {
 	if w.Salesforce == nil {
 		return nil
 	}
-	if _, err := (orgwatch.Integrations{Index: orgwatch.Index{Store: o.Store}, Connections: conns}).Register(ctx, idp.DemoTenant,
+	if _, err := (orgwatch.Integrations{Index: orgwatch.Index{Store: o.Store}, Connections: conns}).Register(ctx, org,
 		connection.Connection{Provider: connection.Salesforce, Tenant: w.Salesforce.OrgID(), InstanceURL: w.SalesforceURL, Flow: connection.FlowJWTBearer},
 		connection.Credentials{Username: IntegrationUsername}); err != nil {
 		return fmt.Errorf("the demo organisation's integration connection: %w", err)

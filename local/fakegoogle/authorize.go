@@ -22,6 +22,7 @@ type authCode struct {
 	client, redirect    string
 	challenge, method   string
 	user                string
+	nonce               string
 	scopes              []string
 	offline             bool
 	expires             time.Time
@@ -134,7 +135,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		s.codes = map[string]*authCode{}
 	}
 	s.codes[code] = &authCode{client: client, redirect: redirect, challenge: q.Get("code_challenge"), method: method,
-		user: who, scopes: granted, offline: offline, refreshOnRedemption: refresh, expires: s.now().Add(codeLifetime)}
+		user: who, nonce: q.Get("nonce"), scopes: granted, offline: offline, refreshOnRedemption: refresh, expires: s.now().Add(codeLifetime)}
 	v := back.Query()
 	v.Set("code", code)
 	v.Set("scope", strings.Join(granted, " "))
@@ -182,6 +183,9 @@ func (s *Server) codeGrant(w http.ResponseWriter, r *http.Request, client string
 	access := randomID("ya29.")
 	s.tokens[access] = c.user
 	out := map[string]any{"access_token": access, "expires_in": 3599, "token_type": "Bearer", "scope": strings.Join(c.scopes, " ")}
+	if slices.Contains(c.scopes, "openid") {
+		out["id_token"] = s.idToken(c)
+	}
 	if c.refreshOnRedemption {
 		rt := randomID("1//")
 		s.refresh[rt] = c.user

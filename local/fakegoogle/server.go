@@ -159,6 +159,7 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("POST /gmail/v1/users/me/messages/send", s.api("gmail", s.sendMessage))
 	m.HandleFunc("POST /gmail/v1/users/me/stop", s.api("gmail", s.stopGmail))
 	m.HandleFunc("GET /oauth2/v3/certs", s.certs)
+	m.HandleFunc("GET /.well-known/openid-configuration", s.discovery)
 	m.HandleFunc("GET /gmail/v1/users/me/labels", s.api("gmail", s.listLabels))
 	m.HandleFunc("POST /gmail/v1/users/me/labels", s.api("gmail", s.createLabel))
 	m.HandleFunc("GET /gmail/v1/users/me/messages", s.api("gmail", s.listMessages))

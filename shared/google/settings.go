@@ -12,6 +12,9 @@ const (
 	NameClientID     = "CRMSYNC_GOOGLE_CLIENT_ID"
 	NameClientSecret = "CRMSYNC_GOOGLE_CLIENT_SECRET"
 	NameBaseURL      = "CRMSYNC_GOOGLE_BASE_URL"
+	// NameAllowedDomains limits "Sign in with Google" to these Google
+	// Workspace domains.
+	NameAllowedDomains = "CRMSYNC_GOOGLE_ALLOWED_DOMAINS"
 	// Gmail push through Cloud Pub/Sub (gmailpush.go).
 	NamePubSubTopic          = "CRMSYNC_GOOGLE_PUBSUB_TOPIC"
 	NamePubSubServiceAccount = "CRMSYNC_GOOGLE_PUBSUB_SERVICE_ACCOUNT"
@@ -26,6 +29,11 @@ type Config struct {
 	ClientSecret string
 	// BaseURL replaces Google's API and OAuth hosts ("" = Google's).
 	BaseURL string
+	// AllowedDomains is the comma-separated list of Workspace domains
+	// allowed to sign in with Google ("*" = any Workspace domain; set when
+	// the mailbox is Google). A string keeps Config comparable; Domains
+	// splits it.
+	AllowedDomains string
 	// PubSubTopic and PubSubServiceAccount turn on Gmail push: the topic
 	// users.watch names and the push subscription's service account ("" =
 	// Gmail is polled).
@@ -49,6 +57,16 @@ func (c *Config) Settings() []settings.Spec {
 				}
 			}},
 		{Name: NameClientSecret, Description: "Client secret of the Google OAuth client.", RequiredWhen: "CRMSYNC_GOOGLE_CLIENT_ID is set", Secret: true}, // read with the client id
+		{Name: NameAllowedDomains, Description: "Comma-separated Google Workspace domains (the ID token's `hd`) whose users may sign in with Google; `*` for any Workspace domain. Personal Google accounts (gmail.com) are always refused. The Google OAuth client also needs the redirect URI `<CRMSYNC_PUBLIC_URL>/api/dashboard/auth/google/callback`.", Default: "*",
+			After: settings.NameMailbox, Parse: func(getenv func(string) string, _ func(string, ...any)) {
+				if !settings.Picked(getenv, settings.NameMailbox, settings.MailboxGoogle) {
+					return // Sign in with Google is offered in Google Workspace worlds only.
+				}
+				c.AllowedDomains = strings.TrimSpace(getenv(NameAllowedDomains))
+				if len(c.Domains()) == 0 {
+					c.AllowedDomains = "*"
+				}
+			}},
 		{Name: NamePubSubTopic, Description: "Cloud Pub/Sub topic Gmail notifies (`projects/<project>/topics/<topic>`, publishable by gmail-api-push@system.gserviceaccount.com) with an authenticated push subscription to `<CRMSYNC_PUBLIC_URL>/api/notifications` (audience: that URL). Unset: Gmail is polled.",
 			Parse: func(getenv func(string) string, bad func(string, ...any)) {
 				c.PubSubTopic, c.PubSubServiceAccount = strings.TrimSpace(getenv(NamePubSubTopic)), strings.TrimSpace(getenv(NamePubSubServiceAccount))
@@ -72,4 +90,16 @@ func (c *Config) Settings() []settings.Spec {
 				}
 			}},
 	}
+}
+
+// Domains splits AllowedDomains into the Workspace domains allowed to sign
+// in ("*" among them: any).
+func (c Config) Domains() []string {
+	var out []string
+	for _, d := range strings.Split(c.AllowedDomains, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			out = append(out, d)
+		}
+	}
+	return out
 }

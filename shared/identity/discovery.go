@@ -30,6 +30,10 @@ const (
 	// Salesforce is "Sign in with Salesforce": organisation = org id, user =
 	// user id, both taken from the identity URL in sub.
 	Salesforce Kind = "salesforce"
+	// Google is "Sign in with Google" for Google Workspace: organisation =
+	// the Workspace domain in the hd claim, user = sub. Accounts without hd
+	// (consumer accounts such as gmail.com) are refused.
+	Google Kind = "google"
 )
 
 // Metadata is the part of an OpenID discovery document crmsync uses. Entra's
@@ -53,6 +57,10 @@ var (
 	// ErrUnavailable: the identity provider could not be reached or answered
 	// nonsense; try again later.
 	ErrUnavailable = errors.New("identity: identity provider unavailable")
+	// ErrNotWorkspace: a Google account that belongs to no Google Workspace
+	// organisation (no hd claim, e.g. a gmail.com account) tried to sign
+	// in. It wraps into ErrInvalidToken as well.
+	ErrNotWorkspace = errors.New("identity: not a Google Workspace account")
 )
 
 // discover fetches authority + "/.well-known/openid-configuration".

@@ -32,10 +32,12 @@ type Provider struct {
 	ClientSecret string
 	// RedirectURL is the absolute URL of /auth/{provider}/callback.
 	RedirectURL string
-	// Scopes default to "openid profile" (Entra) or "openid" (Salesforce).
+	// Scopes default to "openid profile" (Entra), "openid" (Salesforce) or
+	// "openid email profile" (Google).
 	Scopes []string
-	// AllowedTenants lists the Entra tenant ids or Salesforce org ids whose
-	// users may sign in; AnyTenant lifts the list.
+	// AllowedTenants lists the Entra tenant ids, Salesforce org ids or
+	// Google Workspace domains whose users may sign in; AnyTenant lifts the
+	// list (a Google sign-in still needs a Workspace domain).
 	AllowedTenants []string
 	AnyTenant      bool
 }
@@ -50,8 +52,8 @@ func (p Provider) validate() error {
 	if len(p.AllowedTenants) == 0 && !p.AnyTenant {
 		missing = append(missing, "AllowedTenants (or AnyTenant)")
 	}
-	if p.Kind != Entra && p.Kind != Salesforce {
-		missing = append(missing, "Kind (entra or salesforce)")
+	if p.Kind != Entra && p.Kind != Salesforce && p.Kind != Google {
+		missing = append(missing, "Kind (entra, salesforce or google)")
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("identity: sign-in provider %q needs %s", p.Name, strings.Join(missing, ", "))
@@ -156,8 +158,13 @@ func NewSignIn(sessions *Sessions, users *Users, tables tablestore.Store, provid
 		}
 		if len(p.Scopes) == 0 {
 			p.Scopes = []string{"openid", "profile"}
-			if p.Kind == Salesforce {
+			switch p.Kind {
+			case Salesforce:
 				p.Scopes = []string{"openid"}
+			case Google:
+				// email carries email_verified and profile the name;
+				// hd comes with either.
+				p.Scopes = []string{"openid", "email", "profile"}
 			}
 		}
 		s.providers[p.Name] = &signInProvider{Provider: p, meta: &metadataCache{authority: p.Authority, client: opt.HTTPClient, now: opt.Now}}
@@ -346,6 +353,10 @@ func (s *SignIn) Callback() http.Handler {
 		v := verifier{kind: p.Kind, meta: meta, keys: keys, audiences: []string{p.ClientID},
 			allowedTenants: p.AllowedTenants, anyTenant: p.AnyTenant, now: s.now}
 		id, _, err := v.verify(r.Context(), raw, pending.Nonce)
+		if errors.Is(err, ErrNotWorkspace) {
+			s.refuse(w, r, http.StatusForbidden, "this Google account is not part of a Google Workspace organisation (personal accounts such as gmail.com cannot sign in); sign in with your work account", err.Error())
+			return
+		}
 		if err != nil {
 			s.refuse(w, r, http.StatusUnauthorized, "the sign-in could not be verified", err.Error())
 			return

@@ -33,7 +33,15 @@ type claims struct {
 	// Salesforce may name the org and user explicitly as well.
 	OrganizationID string `json:"organization_id,omitempty"`
 	UserID         string `json:"user_id,omitempty"`
+	// Google: hd is the Workspace domain (absent for consumer accounts);
+	// email_verified is a JSON boolean (older tokens spelled it "true").
+	HD            string `json:"hd,omitempty"`
+	EmailVerified any    `json:"email_verified,omitempty"`
 }
+
+// googleIssuers are the two spellings of Google's issuer an ID token may
+// carry (https://developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken).
+var googleIssuers = []string{"https://accounts.google.com", "accounts.google.com"}
 
 // Identity is a verified external identity.
 type Identity struct {
@@ -121,6 +129,8 @@ func (v *verifier) identity(c *claims) (Identity, error) {
 		id.Org, id.Subject = c.TID, c.OID
 	case Salesforce:
 		id.Org, id.Subject = salesforceIDs(c)
+	case Google:
+		return v.googleIdentity(c, id)
 	}
 	if id.Org == "" || id.Subject == "" {
 		return Identity{}, fmt.Errorf("%w: token does not name the organisation and user", ErrInvalidToken)
@@ -176,4 +186,30 @@ func reason(err error) string {
 		return "required claim missing"
 	}
 	return "token rejected"
+}
+
+// googleIdentity checks a Google ID token's issuer, verified address and
+// Workspace domain: the organisation is the hd domain, the user is sub.
+func (v *verifier) googleIdentity(c *claims, id Identity) (Identity, error) {
+	if !slices.Contains(googleIssuers, c.Issuer) {
+		return Identity{}, fmt.Errorf("%w: issuer is not Google", ErrInvalidToken)
+	}
+	if c.Subject == "" {
+		return Identity{}, fmt.Errorf("%w: token does not name the user", ErrInvalidToken)
+	}
+	if v, ok := c.EmailVerified.(bool); !(ok && v) && c.EmailVerified != "true" {
+		return Identity{}, fmt.Errorf("%w: the Google account's address is not verified", ErrInvalidToken)
+	}
+	hd := strings.ToLower(c.HD)
+	if hd == "" {
+		return Identity{}, fmt.Errorf("%w: %w: token has no hd claim", ErrInvalidToken, ErrNotWorkspace)
+	}
+	if strings.ContainsAny(hd, "/{}@ ") {
+		return Identity{}, fmt.Errorf("%w: malformed hd claim", ErrInvalidToken)
+	}
+	if !v.anyTenant && !slices.ContainsFunc(v.allowedTenants, func(d string) bool { return strings.EqualFold(d, hd) }) {
+		return Identity{}, fmt.Errorf("%w: Workspace domain %s is not allowed", ErrInvalidToken, hd)
+	}
+	id.Org, id.Subject = hd, c.Subject
+	return id, nil
 }
