@@ -616,7 +616,7 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *salesforce.
 	}
 	limited := limiter.Middleware(webguard.ClientIP(cfg.TrustedProxies), d)
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.Contains(r.URL.Path, "/auth/") || strings.Contains(r.URL.Path, "/connect/") {
+		if signInAttempt(r.URL.Path) {
 			limited.ServeHTTP(w, r)
 			return
 		}
@@ -624,6 +624,22 @@ func (a *app) buildDashboard(ctx context.Context, secret []byte, sf *salesforce.
 	})
 	h = webguard.LimitBody(cfg.MaxBodyBytes, h)
 	return webguard.Headers{AddinOrigins: cfg.AddinOrigins, HSTS: strings.HasPrefix(cfg.PublicURL, "https://")}.Page(h), nil
+}
+
+// signInAttempt tells the dashboard requests that try a credential or a
+// code — sign-in starts and callbacks, connect starts and callbacks,
+// password posts — which spend the per-address sign-in allowance, from the
+// signed-in organisation admin pages under /connect/admin/ (Google
+// delegation, C4C SAML set-up) and signing out, which guess nothing: an
+// admin reloading a page must not be turned away with 429.
+func signInAttempt(path string) bool {
+	switch {
+	case strings.HasPrefix(path, dashboard.Prefix+"/auth/"):
+		return path != dashboard.Prefix+"/auth/logout"
+	case strings.HasPrefix(path, dashboard.Prefix+"/connect/admin/"):
+		return false
+	}
+	return strings.HasPrefix(path, dashboard.Prefix+"/connect/")
 }
 
 // operator lets the operator's status page through for a signed-in

@@ -13,12 +13,12 @@ import (
 	"time"
 )
 
-// Main runs the local C4C alone: `fake-c4c -addr 127.0.0.1:8803 [-no-csrf]`.
+// Main runs the local C4C alone: `fake-c4c -addr 127.0.0.1:8805 [-no-csrf]`.
 // It serves until interrupted.
 func Main(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("fake-c4c", flag.ContinueOnError)
 	fs.SetOutput(stdout)
-	addr := fs.String("addr", "127.0.0.1:8803", "address to listen on")
+	addr := fs.String("addr", "127.0.0.1:8805", "address to listen on")
 	noCSRF := fs.Bool("no-csrf", false, "do not enforce CSRF tokens on writes")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -121,7 +121,11 @@ type pageData struct {
 	Actions string
 	// Connected: every account of the user is connected.
 	Connected bool
-	Self      bool
+	// ConnectFirst are the accounts the user has never connected: until
+	// both are, the next step is connecting them, and pausing, resuming or
+	// syncing now means nothing, so the page offers that step instead.
+	ConnectFirst []ConnectionView
+	Self         bool
 
 	Providers []Provider
 	Status    Status
@@ -292,6 +296,9 @@ func (h *Handler) statusPage(w http.ResponseWriter, r *http.Request, tmpl, title
 	for _, c := range st.Connections {
 		if c.Status != "connected" {
 			d.Connected = false
+		}
+		if c.Status == "not_connected" {
+			d.ConnectFirst = append(d.ConnectFirst, c)
 		}
 	}
 	if !self {
