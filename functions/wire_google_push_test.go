@@ -193,21 +193,7 @@ func (g *googleWorld) settle(t *testing.T) {
 // salesforceEvents counts the local Salesforce's Events with a subject.
 func salesforceEvents(t *testing.T, w *testWorld, subject string) int {
 	t.Helper()
-	q := url.QueryEscape("SELECT Id FROM Event WHERE Subject = '" + subject + "'")
-	req, _ := http.NewRequest(http.MethodGet, w.app.settings.Salesforce.LoginURL+"/services/data/v64.0/query?q="+q, nil)
-	req.Header.Set("Authorization", "Bearer "+w.sf.IssueToken(w.sfUser))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var ans struct {
-		TotalSize int `json:"totalSize"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("querying Events: %v (%s)", err, resp.Status)
-	}
-	return ans.TotalSize
+	return withSubject(t, w, "Event", subject)
 }
 
 // TestCalendarPushReachesSalesforce: the first session of a Google mailbox
