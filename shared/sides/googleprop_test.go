@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,12 +20,10 @@ import (
 	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/google"
 	"github.com/crmsync/crmsync/shared/item"
-	"github.com/crmsync/crmsync/shared/keyring"
 	"github.com/crmsync/crmsync/shared/salesforce"
 	"github.com/crmsync/crmsync/shared/session"
 	"github.com/crmsync/crmsync/shared/side"
 	"github.com/crmsync/crmsync/shared/sides"
-	"github.com/crmsync/crmsync/shared/tablestore"
 )
 
 // googleHost is the local Google's host inside a property world.
@@ -121,21 +117,8 @@ func newGoogleWorld(t testing.TB) (*pworld, mailboxAdmin) {
 	syncHC := &http.Client{Transport: w.kill}
 	w.userHC = &http.Client{Transport: servers}
 
-	dir := dataDir(t)
-	if w.tables, err = tablestore.OpenEmbedded(filepath.Join(dir, "tables.sqlite")); err != nil {
-		t.Fatal(err)
-	}
-	ring, err := keyring.OpenFileRing(filepath.Join(dir, "keys", "ring.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	conns := connection.NewStore(w.tables, ring, connection.Options{Now: clock, Logger: log})
+	conns, log := w.openStores(ctx, clock)
 	sfURL := "http://" + sfHost
-	if _, err := conns.Save(ctx, connection.Connection{User: w.user, Provider: connection.Salesforce, Tenant: w.sf.OrgID(),
-		InstanceURL: sfURL, Flow: connection.FlowPassword}, connection.Credentials{Username: sfUser, Password: sfSecret}); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := conns.Save(ctx, connection.Connection{User: w.user, Provider: google.Provider, Tenant: "contoso.example",
 		Flow: connection.FlowAuthCode}, connection.Credentials{RefreshToken: refresh}); err != nil {
 		t.Fatal(err)

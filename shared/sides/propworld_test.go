@@ -139,6 +139,31 @@ type pworld struct {
 	crm crmAdmin
 }
 
+// openStores opens the world's embedded tables, key ring and connection
+// store in a fresh data folder, with a log that keeps warnings in w.logs,
+// and saves the user's Salesforce connection (password flow, the local
+// Salesforce at sfHost); each world then saves its own mailbox connection.
+func (w *pworld) openStores(ctx context.Context, clock func() time.Time) (*connection.Store, *slog.Logger) {
+	t := w.t
+	t.Helper()
+	dir := dataDir(t)
+	var err error
+	if w.tables, err = tablestore.OpenEmbedded(filepath.Join(dir, "tables.sqlite")); err != nil {
+		t.Fatal(err)
+	}
+	ring, err := keyring.OpenFileRing(filepath.Join(dir, "keys", "ring.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	conns := connection.NewStore(w.tables, ring, connection.Options{Now: clock, Logger: log})
+	if _, err := conns.Save(ctx, connection.Connection{User: w.user, Provider: connection.Salesforce, Tenant: w.sf.OrgID(),
+		InstanceURL: "http://" + sfHost, Flow: connection.FlowPassword}, connection.Credentials{Username: sfUser, Password: sfSecret}); err != nil {
+		t.Fatal(err)
+	}
+	return conns, log
+}
+
 func newPWorld(t testing.TB) *pworld {
 	t.Helper()
 	ctx := context.Background()
@@ -167,21 +192,8 @@ func newPWorld(t testing.TB) *pworld {
 	syncHC := &http.Client{Transport: w.kill}
 	w.userHC = &http.Client{Transport: servers}
 
-	dir := dataDir(t)
-	if w.tables, err = tablestore.OpenEmbedded(filepath.Join(dir, "tables.sqlite")); err != nil {
-		t.Fatal(err)
-	}
-	ring, err := keyring.OpenFileRing(filepath.Join(dir, "keys", "ring.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	conns := connection.NewStore(w.tables, ring, connection.Options{Now: clock, Logger: log})
+	conns, log := w.openStores(ctx, clock)
 	sfURL := "http://" + sfHost
-	if _, err := conns.Save(ctx, connection.Connection{User: w.user, Provider: connection.Salesforce, Tenant: w.sf.OrgID(),
-		InstanceURL: sfURL, Flow: connection.FlowPassword}, connection.Credentials{Username: sfUser, Password: sfSecret}); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := conns.Save(ctx, connection.Connection{User: w.user, Provider: connection.Microsoft, Tenant: "contoso",
 		Flow: connection.FlowClientCredentials}, connection.Credentials{Username: upn}); err != nil {
 		t.Fatal(err)
