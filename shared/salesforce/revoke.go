@@ -2,16 +2,11 @@ package salesforce
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/crmsync/crmsync/shared/connect"
 	"github.com/crmsync/crmsync/shared/connection"
-	"github.com/crmsync/crmsync/shared/fault"
 )
 
 // Revoker revokes refresh tokens at Salesforce's
@@ -29,35 +24,6 @@ var _ connection.Revoker = (*Revoker)(nil)
 // (invalid_token, unsupported_token_type) counts as revoked: it is dead
 // either way.
 func (s *Revoker) Revoke(ctx context.Context, refreshToken string) error {
-	client := s.HTTPClient
-	if client == nil {
-		client = http.DefaultClient
-	}
-	form := url.Values{"token": {refreshToken}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(s.LoginURL, "/")+"/services/oauth2/revoke",
-		strings.NewReader(form.Encode()))
-	if err != nil {
-		return fault.Wrap(fault.Permanent, err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := client.Do(req)
-	if err != nil {
-		return fault.Wrap(fault.Temporary, fmt.Errorf("connect: revoking a Salesforce token: %w", err))
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<10))
-	if resp.StatusCode == http.StatusOK {
-		return nil
-	}
-	var e struct {
-		Error string `json:"error"`
-	}
-	_ = json.Unmarshal(body, &e)
-	switch {
-	case resp.StatusCode == http.StatusBadRequest && (e.Error == "invalid_token" || e.Error == "unsupported_token_type"):
-		return nil
-	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-		return fault.New(fault.Temporary, connect.SafeCode(e.Error), "Salesforce answered "+resp.Status+" to a revocation")
-	}
-	return fault.New(fault.Permanent, connect.SafeCode(e.Error), "Salesforce refused the revocation ("+resp.Status+")")
+	return connect.RevokeToken(ctx, s.HTTPClient, strings.TrimRight(s.LoginURL, "/")+"/services/oauth2/revoke", refreshToken,
+		"Salesforce", "invalid_token", "unsupported_token_type")
 }
