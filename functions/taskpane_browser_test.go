@@ -115,28 +115,7 @@ func signInAs(t testing.TB, b *browsertest.Browser, oid string) {
 // tasksWithSubject counts the local Salesforce's Tasks with a subject.
 func tasksWithSubject(t *testing.T, w *testWorld, subject string) int {
 	t.Helper()
-	return withSubject(t, w, "Task", subject)
-}
-
-// withSubject counts the local Salesforce's records of object (Task, Event)
-// with a subject, through the REST query the user's token may run.
-func withSubject(t *testing.T, w *testWorld, object, subject string) int {
-	t.Helper()
-	q := url.QueryEscape("SELECT Id FROM " + object + " WHERE Subject = '" + subject + "'")
-	req, _ := http.NewRequest(http.MethodGet, w.app.settings.Salesforce.LoginURL+"/services/data/v64.0/query?q="+q, nil)
-	req.Header.Set("Authorization", "Bearer "+w.sf.IssueToken(w.sfUser))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var ans struct {
-		TotalSize int `json:"totalSize"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("querying %s: %v (%s)", object, err, resp.Status)
-	}
-	return ans.TotalSize
+	return countWhere(t, w, "Task", "Subject = '"+subject+"'")
 }
 
 // TestTaskPaneReadModeInHarness reaches the simulated Outlook from the

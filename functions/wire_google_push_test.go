@@ -193,7 +193,7 @@ func (g *googleWorld) settle(t *testing.T) {
 // salesforceEvents counts the local Salesforce's Events with a subject.
 func salesforceEvents(t *testing.T, w *testWorld, subject string) int {
 	t.Helper()
-	return withSubject(t, w, "Event", subject)
+	return countWhere(t, w, "Event", "Subject = '"+subject+"'")
 }
 
 // TestCalendarPushReachesSalesforce: the first session of a Google mailbox
