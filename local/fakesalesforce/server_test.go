@@ -7,23 +7,15 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/crmsync/crmsync/shared/testenv"
 )
 
-// clock is a settable time source for tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// clock is the settable test clock shared by the local servers and the code
+// under test.
+type clock = testenv.Clock
 
 type fixture struct {
 	t     *testing.T
@@ -36,7 +28,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, opts Options) *fixture {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 5, 10, 12, 0, 0, 0, time.UTC)}
+	clk := testenv.NewClock(time.Date(2026, 5, 10, 12, 0, 0, 0, time.UTC))
 	opts.Now = clk.Now
 	s, err := New(opts)
 	if err != nil {

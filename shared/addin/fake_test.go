@@ -17,6 +17,7 @@ import (
 	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/tablestore"
+	"github.com/crmsync/crmsync/shared/testenv"
 )
 
 // fakeCRM is an in-memory CRM that counts its calls.
@@ -259,18 +260,9 @@ var tokenAuth = AuthenticatorFunc(func(r *http.Request) (string, string, error) 
 	return user, "org1", nil
 })
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// clock is the settable test clock shared by the local servers and the code
+// under test.
+type clock = testenv.Clock
 
 type fixture struct {
 	api   *API
@@ -287,7 +279,7 @@ func newFixture(t testing.TB, mod ...func(*Config)) *fixture {
 	}
 	t.Cleanup(func() { store.Close() })
 	crm := newFakeCRM()
-	clk := &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+	clk := testenv.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
 	cfg := Config{Auth: tokenAuth, CRM: opener{crm: crm}, Store: store, ShareKey: []byte("0123456789abcdef0123456789abcdef"), Now: clk.Now}
 	for _, m := range mod {
 		m(&cfg)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/crmsync/crmsync/local/fakec4c"
 	"github.com/crmsync/crmsync/shared/connect"
+	"github.com/crmsync/crmsync/shared/testenv"
 )
 
 var certArea = regexp.MustCompile(`(?s)<textarea id="certificate"[^>]*>(.*?)</textarea>`)
@@ -34,7 +35,7 @@ var certArea = regexp.MustCompile(`(?s)<textarea id="certificate"[^>]*>(.*?)</te
 // the client's; each address's outcome is said in words; remove removes.
 func TestSAMLAdminPageForms(t *testing.T) {
 	tables, conns := testStores(t)
-	clk := &clock{t: time.Date(2026, 5, 11, 12, 0, 0, 0, time.UTC)}
+	clk := testenv.NewClock(time.Date(2026, 5, 11, 12, 0, 0, 0, time.UTC))
 	users := map[string]string{"ada@acme.example": "u-ada", "bob@acme.example": "u-bob"}
 	admin := SAMLAdmin{Connections: conns, CSRFToken: func(*http.Request) string { return "tok" }, Prefix: connect.DefaultPrefix, Overview: "/api/dashboard/overview", Static: "/api/dashboard/static"}
 	h, err := connect.New(connect.Options{

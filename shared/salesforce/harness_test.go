@@ -5,7 +5,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,25 +14,12 @@ import (
 	"github.com/crmsync/crmsync/shared/item"
 	"github.com/crmsync/crmsync/shared/side"
 	"github.com/crmsync/crmsync/shared/side/sidetest"
+	"github.com/crmsync/crmsync/shared/testenv"
 )
 
-// clock is a settable time source shared by the local Salesforce and tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// clock is the settable test clock shared by the local servers and the code
+// under test.
+type clock = testenv.Clock
 
 // local is an in-process local Salesforce with one signed-in user.
 type local struct {
@@ -48,7 +34,7 @@ type local struct {
 
 func newLocal(t testing.TB, opts fakesalesforce.Options, copts Options) *local {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 5, 11, 12, 0, 0, 0, time.UTC)}
+	clk := testenv.NewClock(time.Date(2026, 5, 11, 12, 0, 0, 0, time.UTC))
 	if opts.Now == nil {
 		opts.Now = clk.Now
 	}

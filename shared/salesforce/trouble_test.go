@@ -17,6 +17,7 @@ import (
 	"github.com/crmsync/crmsync/local/fakesalesforce"
 	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
+	"github.com/crmsync/crmsync/shared/testenv"
 )
 
 func wantFault(t *testing.T, err error, class fault.Class, code string) *fault.Error {
@@ -222,7 +223,7 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func TestBackoffIsBoundedAndJittered(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		clk := &clock{t: time.Date(2026, 5, 11, 12, 0, 0, 0, time.UTC)}
+		clk := testenv.NewClock(time.Date(2026, 5, 11, 12, 0, 0, 0, time.UTC))
 		srv, err := fakesalesforce.New(fakesalesforce.Options{Now: clk.Now})
 		if err != nil {
 			t.Fatal(err)

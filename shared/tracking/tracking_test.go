@@ -18,20 +18,13 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/shared/tablestore"
+	"github.com/crmsync/crmsync/shared/testenv"
 	"github.com/google/go-cmp/cmp"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// clock is the settable test clock shared by the local servers and the code
+// under test.
+type clock = testenv.Clock
 
 // geo places 203.0.113.0/24 in Bavaria.
 type geo struct{}
@@ -64,7 +57,7 @@ func newFixture(t testing.TB, mod ...func(*Config)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	clk := &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+	clk := testenv.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
 	cfg := Config{Store: store, Auth: tokenAuth, Key: []byte("0123456789abcdef0123456789abcdef"),
 		BaseURL: "https://crmsync.example.com/", Geo: geo{}, Now: clk.Now, ForwardedHeader: "X-Forwarded-For"}
 	for _, m := range mod {
