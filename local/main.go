@@ -66,13 +66,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "package":
 		return pack(ctx, rest, stdout, stderr)
 	case "fake-salesforce":
-		return fakesalesforce.Main(rest, stdout)
+		return fakesalesforce.Main(ctx, rest, stdout)
 	case "fake-graph":
-		return fakegraph.Main(rest, stdout)
+		return fakegraph.Main(ctx, rest, stdout)
 	case "fake-c4c":
-		return fakec4c.Main(rest, stdout)
+		return fakec4c.Main(ctx, rest, stdout)
 	case "fake-google":
-		return fakegoogle.Main(rest, stdout)
+		return fakegoogle.Main(ctx, rest, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

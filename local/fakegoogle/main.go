@@ -2,15 +2,12 @@ package fakegoogle
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"os/signal"
-	"syscall"
-	"time"
+
+	"github.com/crmsync/crmsync/local/httpserve"
 )
 
 // DemoUser is the Workspace user Main creates.
@@ -22,7 +19,7 @@ const DemoUser = "demo@crmsync.test"
 //
 // It prints the base URL and the demo user's tokens, and stops on SIGINT or
 // SIGTERM.
-func Main(args []string, stdout io.Writer) error {
+func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("fake-google", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	addr := fs.String("addr", "127.0.0.1:8804", "listen address")
@@ -38,16 +35,7 @@ func Main(args []string, stdout io.Writer) error {
 	access, refresh := s.AddUser(DemoUser)
 	fmt.Fprintf(stdout, "local Google at %s (People /v1, Calendar /calendar/v3, Tasks /tasks/v1, Gmail /gmail/v1, token endpoint %s/token)\n", base, base)
 	fmt.Fprintf(stdout, "demo user %s, bearer token: %s, refresh token: %s\n", DemoUser, access, refresh)
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shut)
-	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := httpserve.Until(ctx, ln, s); err != nil {
 		return fmt.Errorf("fake-google: %w", err)
 	}
 	return nil

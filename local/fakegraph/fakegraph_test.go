@@ -508,19 +508,19 @@ func TestSeedDemo(t *testing.T) {
 
 func TestMainRejectsBadFlags(t *testing.T) {
 	var out strings.Builder
-	if err := Main([]string{"-nope"}, &out); err == nil {
+	if err := Main(t.Context(), []string{"-nope"}, &out); err == nil {
 		t.Errorf("Main with an unknown flag returned nil")
 	}
-	if err := Main([]string{"-addr", "256.0.0.1:99999"}, &out); err == nil || !strings.Contains(err.Error(), "fake-graph") {
+	if err := Main(t.Context(), []string{"-addr", "256.0.0.1:99999"}, &out); err == nil || !strings.Contains(err.Error(), "fake-graph") {
 		t.Errorf("Main with a bad address: %v", err)
 	}
 }
 
-// TestMainServesTheDemo runs the standalone server on a free port (it keeps
-// running until the test binary exits) and reads the demo mailbox.
+// TestMainServesTheDemo runs the standalone server on a free port (it stops
+// with the test's context) and reads the demo mailbox.
 func TestMainServesTheDemo(t *testing.T) {
 	pr, pw := io.Pipe()
-	go func() { _ = Main([]string{"-addr", "127.0.0.1:0"}, pw) }()
+	go func() { _ = Main(t.Context(), []string{"-addr", "127.0.0.1:0"}, pw) }()
 	buf := make([]byte, 4096)
 	var text string
 	for !strings.Contains(text, "bearer token: ") || !strings.HasSuffix(text, "\n") || strings.Count(text, "\n") < 2 {

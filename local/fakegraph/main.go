@@ -2,15 +2,13 @@ package fakegraph
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"os/signal"
-	"syscall"
 	"time"
+
+	"github.com/crmsync/crmsync/local/httpserve"
 )
 
 // Main runs the local Graph alone, seeded with the demo mailbox:
@@ -19,7 +17,7 @@ import (
 //
 // It prints the base URL and a delegated token for the demo user, and stops
 // on SIGINT or SIGTERM.
-func Main(args []string, stdout io.Writer) error {
+func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("fake-graph", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	addr := fs.String("addr", "127.0.0.1:8802", "listen address")
@@ -40,16 +38,7 @@ func Main(args []string, stdout io.Writer) error {
 	if *seed {
 		fmt.Fprintf(stdout, "demo mailbox %s, bearer token: %s\n", DemoUser, s.Token(DemoUser))
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shut)
-	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := httpserve.Until(ctx, ln, s); err != nil {
 		return fmt.Errorf("fake-graph: %w", err)
 	}
 	return nil

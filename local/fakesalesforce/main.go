@@ -2,21 +2,20 @@ package fakesalesforce
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
-	"os/signal"
 	"time"
+
+	"github.com/crmsync/crmsync/local/httpserve"
 )
 
 // Main runs the local Salesforce alone: `fake-salesforce -addr 127.0.0.1:8801
 // [-schema custom.json] [-daily-limit n] [-batch n] [-no-demo]`. It serves
 // until interrupted.
-func Main(args []string, stdout io.Writer) error {
+func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("fake-salesforce", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	addr := fs.String("addr", "127.0.0.1:8801", "address to listen on")
@@ -48,18 +47,9 @@ func Main(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("fake-salesforce: %w", err)
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "local Salesforce listening on http://%s (org %s; demo user %s / %s)\n", ln.Addr(), s.OrgID(), DemoUsername, DemoPassword)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	if err := httpserve.Until(ctx, ln, s); err != nil {
+		return fmt.Errorf("fake-salesforce: %w", err)
 	}
 	return nil
 }
