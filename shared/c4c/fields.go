@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmsync/crmsync/shared/fault"
 	"github.com/crmsync/crmsync/shared/item"
 )
 
@@ -40,6 +41,16 @@ type kindMap struct {
 // maps are the default tables. Property names: ContactCollection as in the
 // C4C OData API reference; Appointment and Tasks as in the sandbox payloads
 // of the c4codataapi (see ../shared/reference/c4c.md §3).
+// kindMapOf is kind's mapping, or the Permanent error of a kind the C4C
+// side does not sync.
+func kindMapOf(kind item.Kind) (kindMap, error) {
+	m, ok := maps[kind]
+	if !ok {
+		return kindMap{}, fault.New(fault.Permanent, "kind", fmt.Sprintf("C4C side does not sync %s", kind))
+	}
+	return m, nil
+}
+
 var maps = map[item.Kind]kindMap{
 	item.Contact: {coll: "ContactCollection", required: []string{item.LastName}, matchOn: item.LastName, fields: []field{
 		{item.FirstName, "FirstName", text}, {item.LastName, "LastName", text}, {item.Email, "Email", email},

@@ -204,9 +204,9 @@ func (s *Side) scopeSelect(kind item.Kind) string {
 // ObjectIDs for deletions and scope moves. A cursor that cannot be read, or
 // whose Known set is gone, leads to a full read.
 func (s *Side) Changes(ctx context.Context, sc item.Scope, cursor string) (item.Changes, error) {
-	m, ok := maps[sc.Kind]
-	if !ok {
-		return item.Changes{}, fault.New(fault.Permanent, "kind", fmt.Sprintf("C4C side does not sync %s", sc.Kind))
+	m, err := kindMapOf(sc.Kind)
+	if err != nil {
+		return item.Changes{}, err
 	}
 	if err := s.needCodes(ctx, sc.Kind); err != nil {
 		return item.Changes{}, err
@@ -469,9 +469,9 @@ func withFields(kind item.Kind, err error) error {
 // the ObjectID read back from the answer. C4C has no field for the marker
 // on every kind; FindCreated matches on fields instead.
 func (s *Side) Create(ctx context.Context, kind item.Kind, recs []item.Record, markers []string) ([]side.Result, error) {
-	m, ok := maps[kind]
-	if !ok {
-		return nil, fault.New(fault.Permanent, "kind", fmt.Sprintf("C4C side does not sync %s", kind))
+	m, err := kindMapOf(kind)
+	if err != nil {
+		return nil, err
 	}
 	if err := s.needCodes(ctx, kind); err != nil {
 		return nil, err
@@ -558,9 +558,9 @@ func (s *Side) remember(ctx context.Context, kind item.Kind, results []side.Resu
 // fields once more: only the fields in rec are written, so the other
 // party's change to other fields is kept.
 func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) ([]side.Result, error) {
-	m, ok := maps[kind]
-	if !ok {
-		return nil, fault.New(fault.Permanent, "kind", fmt.Sprintf("C4C side does not sync %s", kind))
+	m, err := kindMapOf(kind)
+	if err != nil {
+		return nil, err
 	}
 	if err := s.needCodes(ctx, kind); err != nil {
 		return nil, err
@@ -652,9 +652,9 @@ func (s *Side) Update(ctx context.Context, kind item.Kind, recs []item.Record) (
 
 // Delete implements side.Side; a record already gone is a success.
 func (s *Side) Delete(ctx context.Context, kind item.Kind, ids []string) ([]side.Result, error) {
-	m, ok := maps[kind]
-	if !ok {
-		return nil, fault.New(fault.Permanent, "kind", fmt.Sprintf("C4C side does not sync %s", kind))
+	m, err := kindMapOf(kind)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]side.Result, len(ids))
 	keep := map[string]bool{}
